@@ -1,0 +1,216 @@
+//! Solver behaviour: verifier, bound, determinism, limits, cancellation,
+//! infeasibility reasons, tables and the previous schedule.
+
+use std::time::{Duration, Instant};
+
+use kontor_schedule::generate::{Config, generate};
+use kontor_schedule::{
+    Control, Feasibility, Instance, Phase, Reason, Schedule, SolveOptions, dzn, solve, solve_quiet,
+    verify,
+};
+
+fn medium(seed: u64) -> Instance {
+    generate(&Config {
+        participants: 80,
+        requests: 500,
+        slots: 10,
+        days: 2,
+        tables: 20,
+        group_share: 0.05,
+        seed,
+    })
+}
+
+#[test]
+fn generated_event_solution_is_valid_and_bounded() {
+    let inst = medium(1);
+    let opts = SolveOptions {
+        time_limit: Duration::from_millis(700),
+        ..SolveOptions::default()
+    };
+    let sol = solve_quiet(&inst, &opts).expect("valid instance");
+    let obj = verify(&inst, &sol.schedule).expect("verifier accepts");
+    assert_eq!(obj, sol.objective);
+    assert!(obj.weight <= sol.upper_bound);
+    assert!(sol.gap >= 0.0 && sol.gap < 0.1, "gap {}", sol.gap);
+    assert_eq!(
+        sol.schedule.meetings.len() + sol.unscheduled.len(),
+        inst.requests.len()
+    );
+    assert!(
+        sol.unscheduled
+            .iter()
+            .any(|(_, r)| *r == Reason::NoCommonAvailability || *r == Reason::Conflicts)
+    );
+    // The optimiser beats the first-fit greedy.
+    let greedy =
+        verify(&inst, &kontor_schedule::greedy::first_fit(&inst)).expect("greedy verifies");
+    assert!(
+        obj.weight > greedy.weight,
+        "{} vs greedy {}",
+        obj.weight,
+        greedy.weight
+    );
+    // Schedules round-trip through JSON.
+    assert_eq!(
+        Schedule::from_json(&sol.schedule.to_json()).expect("parses"),
+        sol.schedule
+    );
+}
+
+#[test]
+fn same_seed_same_schedule() {
+    let inst = medium(2);
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(30),
+        seed: 9,
+        iteration_limit: Some(30_000),
+    };
+    let a = solve_quiet(&inst, &opts).expect("solves");
+    let b = solve_quiet(&inst, &opts).expect("solves");
+    assert_eq!(a.schedule, b.schedule);
+    assert_eq!(a.objective, b.objective);
+}
+
+#[test]
+fn time_limit_is_honoured() {
+    let inst = generate(&Config::small(3));
+    let limit = Duration::from_millis(400);
+    let t = Instant::now();
+    let sol = solve_quiet(
+        &inst,
+        &SolveOptions {
+            time_limit: limit,
+            ..SolveOptions::default()
+        },
+    )
+    .expect("solves");
+    let elapsed = t.elapsed();
+    assert!(
+        elapsed < limit + Duration::from_millis(600),
+        "took {elapsed:?}"
+    );
+    verify(&inst, &sol.schedule).expect("valid");
+}
+
+#[test]
+fn progress_is_reported_and_cancel_stops() {
+    let inst = medium(4);
+    let mut phases = Vec::new();
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(20),
+        ..SolveOptions::default()
+    };
+    let t = Instant::now();
+    let sol = solve(&inst, &opts, &mut |p| {
+        assert!((0.0..=1.0).contains(&p.fraction));
+        phases.push(p.phase);
+        if p.phase == Phase::Weight && phases.len() > 3 {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    })
+    .expect("solves");
+    assert!(t.elapsed() < Duration::from_secs(5), "cancel ignored");
+    assert!(sol.stats.cancelled);
+    assert!(phases.contains(&Phase::Bound) && phases.contains(&Phase::Weight));
+    verify(&inst, &sol.schedule).expect("a cancelled run still returns a valid schedule");
+}
+
+fn tiny(extra_requests: &str, slots: usize) -> Instance {
+    let slots: Vec<String> = (1..=slots)
+        .map(|s| format!(r#"{{"id": "s{s}"}}"#))
+        .collect();
+    Instance::from_json(&format!(
+        r#"{{"tables": 3, "slots": [{}],
+        "participants": [{{"id": "a"}}, {{"id": "b", "unavailable": ["s1"]}}, {{"id": "c", "available": ["s1"]}}],
+        "requests": [{extra_requests}]}}"#,
+        slots.join(",")
+    ))
+    .expect("valid")
+}
+
+#[test]
+fn infeasible_mandatory_sets_are_reported_with_the_reason() {
+    // b and c share no slot.
+    let inst = tiny(
+        r#"{"id": "bc", "participants": ["b", "c"], "mandatory": true}"#,
+        2,
+    );
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    match &sol.feasibility {
+        Feasibility::Infeasible { proven, reason } => {
+            assert!(proven);
+            assert!(
+                reason.contains("\"bc\"") && reason.contains("no common"),
+                "{reason}"
+            );
+        }
+        f => panic!("expected infeasible, got {f:?}"),
+    }
+    assert_eq!(
+        sol.unscheduled,
+        vec![("bc".to_string(), Reason::NoCommonAvailability)]
+    );
+    // a has three mandatory meetings but there are two slots.
+    let inst = tiny(
+        r#"{"id": "ab", "participants": ["a", "b"], "mandatory": true},
+           {"id": "ac", "participants": ["a", "c"], "mandatory": true},
+           {"id": "abc", "participants": ["a", "b", "c"], "weight": 2, "mandatory": true}"#,
+        2,
+    );
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    match &sol.feasibility {
+        Feasibility::Infeasible {
+            proven: true,
+            reason,
+        } => assert!(reason.contains("participant"), "{reason}"),
+        f => panic!("expected proven infeasible, got {f:?}"),
+    }
+    assert!(
+        verify(&inst, &sol.schedule)
+            .expect("valid")
+            .mandatory_missed
+            > 0
+    );
+}
+
+#[test]
+fn jair_original_is_solved_with_every_meeting() {
+    let path = crate::jair_dir().join("tic-12.original.dzn");
+    let inst = dzn::parse(&std::fs::read_to_string(path).expect("readable")).expect("parses");
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(3),
+        ..SolveOptions::default()
+    };
+    let sol = solve_quiet(&inst, &opts).expect("solves");
+    assert_eq!(sol.feasibility, Feasibility::Feasible);
+    let obj = verify(&inst, &sol.schedule).expect("valid");
+    assert_eq!(obj.held as usize, inst.requests.len());
+    assert_eq!(obj.fairness_excess, 0);
+    assert_eq!(sol.upper_bound, inst.requests.len() as u64);
+    assert!(obj.breaks >= sol.breaks_lower_bound);
+}
+
+#[test]
+fn pinned_tables_and_previous_schedule_are_respected() {
+    let inst = Instance::from_json(
+        r#"{"tables": 3, "slots": [{"id": "s1"}, {"id": "s2"}, {"id": "s3"}],
+        "participants": [{"id": "a", "table": 3}, {"id": "b"}, {"id": "c"}],
+        "requests": [{"id": "ab", "participants": ["a", "b"]}, {"id": "ac", "participants": ["a", "c"]},
+                     {"id": "bc", "participants": ["b", "c"], "mode": "online"}],
+        "previous": {"meetings": [{"request": "ab", "slot": "s3", "table": 3}, {"request": "bc", "slot": "s2"}]}}"#,
+    )
+    .expect("valid");
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    let obj = verify(&inst, &sol.schedule).expect("valid");
+    assert_eq!(obj.held, 3);
+    assert_eq!(obj.changes, 0, "{:?}", sol.schedule);
+    for m in &sol.schedule.meetings {
+        match m.request.as_str() {
+            "bc" => assert_eq!(m.table, None),
+            _ => assert_eq!(m.table, Some(3)),
+        }
+    }
+}
