@@ -85,6 +85,7 @@ fn jair(args: &[String]) -> String {
     let limit = arg(args, "--time-limit", 1.0f64);
     let seed = arg(args, "--seed", 1u64);
     let all = args.iter().any(|a| a == "--all");
+    let filter = arg(args, "--filter", String::new());
     let dir = jair_dir();
     let optima_text = std::fs::read_to_string(dir.join("optima.csv"))
         .unwrap_or_else(|e| panic!("cannot read {}/optima.csv: {e}", dir.display()));
@@ -101,6 +102,7 @@ fn jair(args: &[String]) -> String {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "dzn"))
         .filter(|p| all || p.to_string_lossy().ends_with(".original.dzn"))
+        .filter(|p| p.to_string_lossy().contains(&filter))
         .collect();
     files.sort();
     let mut s = String::new();
@@ -123,6 +125,7 @@ fn jair(args: &[String]) -> String {
             time_limit: Duration::from_secs_f64(limit),
             seed,
             iteration_limit: None,
+            idle_weight: arg(args, "--idle", 0.05),
         };
         let t = Instant::now();
         let sol = solve_quiet(&inst, &opts).expect("valid instance");
@@ -176,7 +179,10 @@ fn jair(args: &[String]) -> String {
             sol.stats.seconds_to_best,
             published.map_or(String::new(), |p| p.1.to_string()),
         );
-        eprintln!("{base}: {status} breaks {} in {secs:.2}s", obj.breaks);
+        eprintln!(
+            "{base}: {status} breaks {} in {secs:.2}s, {} iterations",
+            obj.breaks, sol.stats.iterations
+        );
     }
     let _ = writeln!(
         s,
@@ -210,6 +216,7 @@ fn generated(args: &[String]) -> String {
                 time_limit: Duration::from_secs_f64(limit),
                 seed,
                 iteration_limit: None,
+                idle_weight: arg(args, "--idle", 0.05),
             };
             let t = Instant::now();
             let sol = solve_quiet(&inst, &opts).expect("valid");

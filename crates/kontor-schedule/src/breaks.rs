@@ -21,6 +21,9 @@ pub(crate) struct Breaks<'a> {
     pb: Vec<u32>,
     hist: Vec<u32>,
     total: u32,
+    /// Idle slots inside the participants' days (guides the search only).
+    idle: u32,
+    w_idle: f64,
     prefs: u32,
     changes: u32,
     eps_pref: f64,
@@ -39,6 +42,7 @@ impl<'a> Breaks<'a> {
             hist[b as usize] += 1;
         }
         let total = pb.iter().sum();
+        let idle = st.busy.iter().map(|&b| p.idle(b)).sum();
         let prefs = p
             .parts
             .iter()
@@ -58,6 +62,8 @@ impl<'a> Breaks<'a> {
             pb,
             hist,
             total,
+            idle,
+            w_idle: 0.0,
             prefs,
             changes,
             eps_pref,
@@ -80,6 +86,11 @@ impl<'a> Breaks<'a> {
         (self.excess(), self.total)
     }
 
+    /// The cost guiding the annealing: the true cost plus a small reward for compact days.
+    fn search_cost(&self) -> f64 {
+        self.cost() + self.w_idle * f64::from(self.idle)
+    }
+
     fn cost(&self) -> f64 {
         FAIR * f64::from(self.excess()) + f64::from(self.total)
             - self.eps_pref * f64::from(self.prefs)
@@ -93,6 +104,7 @@ impl<'a> Breaks<'a> {
         self.hist[ob as usize] -= 1;
         self.hist[nb as usize] += 1;
         self.total = self.total - ob + nb;
+        self.idle = self.idle + p.idle(new) - p.idle(old);
         self.pb[q as usize] = nb;
         let pref = p.parts[q as usize].pref;
         self.prefs = self.prefs + (new & pref).count_ones() - (old & pref).count_ones();
@@ -122,6 +134,34 @@ impl<'a> Breaks<'a> {
         for &(q, old) in &parts {
             self.set_busy_stats(q, old);
         }
+    }
+
+    /// A meeting to move and the slots to try. Half of the time the move is
+    /// targeted: a meeting of a participant with breaks, towards a slot next to
+    /// that participant's other meetings (which may close a gap).
+    fn pick_move(&mut self, held: &[usize]) -> (usize, u128) {
+        let p = self.p;
+        if self.rng.below(2) == 0 {
+            for _ in 0..4 {
+                let q = self.rng.below(p.parts.len());
+                if self.pb[q] == 0 || p.parts[q].reqs.is_empty() {
+                    continue;
+                }
+                let r = p.parts[q].reqs[self.rng.below(p.parts[q].reqs.len())] as usize;
+                let t = self.st.slot[r];
+                if t == NONE {
+                    continue;
+                }
+                let busy = self.st.busy[q];
+                let near = ((busy << 1) | (busy >> 1)) & !busy;
+                let dom = p.reqs[r].domain & near & !bit(t as usize);
+                if dom != 0 {
+                    return (r, dom);
+                }
+            }
+        }
+        let r = held[self.rng.below(held.len())];
+        (r, p.reqs[r].domain & !bit(self.st.slot[r] as usize))
     }
 
     /// The Kempe chain of `r0` between its slot and `t2`, as (request, new slot);
@@ -163,7 +203,7 @@ impl<'a> Breaks<'a> {
     }
 
     /// Runs the annealing until the budget is spent or the lower bound is met.
-    pub fn run(&mut self, ctl: &mut Ctl, budget: &Budget, weight: u64) -> bool {
+    pub fn run(&mut self, ctl: &mut Ctl, budget: &Budget, weight: u64, idle_weight: f64) -> bool {
         let p = self.p;
         let held: Vec<usize> = (0..p.reqs.len())
             .filter(|&r| self.st.slot[r] != NONE)
@@ -176,7 +216,8 @@ impl<'a> Breaks<'a> {
         let mut best_slots = self.st.slot.clone();
         let mut best_cost = self.cost();
         let mut current_is_best = true;
-        let mut cost = best_cost;
+        self.w_idle = idle_weight;
+        let mut cost = self.search_cost();
         let (t0, t1) = (0.6f64, 0.03f64);
         let mut moves: Vec<(usize, usize)> = Vec::new();
         let mut proven = false;
@@ -217,24 +258,24 @@ impl<'a> Breaks<'a> {
                     continue;
                 }
             } else {
-                let r = held[self.rng.below(held.len())];
-                ta = self.st.slot[r] as usize;
-                let dom = p.reqs[r].domain & !bit(ta);
+                let (r, dom) = self.pick_move(&held);
                 if dom == 0 {
                     continue;
                 }
+                ta = self.st.slot[r] as usize;
                 tb = self.rng.pick_bit(dom);
                 if !self.chain(r, tb, &mut moves) {
                     continue;
                 }
             }
             self.apply(&moves);
-            let new_cost = self.cost();
+            let new_cost = self.search_cost();
             let delta = new_cost - cost;
+            let true_cost = self.cost();
             let accept = self.feasible_after(&moves, ta, tb)
                 && (delta <= 0.0 || self.rng.unit() < (-delta / temp).exp());
             if accept {
-                if delta > 0.0 && current_is_best {
+                if true_cost > best_cost + 1e-12 && current_is_best {
                     // Snapshot the state before this move.
                     best_slots.clone_from(&self.st.slot);
                     for &(r, t) in &moves {
@@ -243,11 +284,13 @@ impl<'a> Breaks<'a> {
                     current_is_best = false;
                 }
                 cost = new_cost;
-                if cost < best_cost - 1e-12 || (!current_is_best && cost <= best_cost + 1e-12) {
-                    if cost < best_cost - 1e-12 {
+                if true_cost < best_cost - 1e-12
+                    || (!current_is_best && true_cost <= best_cost + 1e-12)
+                {
+                    if true_cost < best_cost - 1e-12 {
                         ctl.improved();
                     }
-                    best_cost = cost;
+                    best_cost = true_cost;
                     current_is_best = true;
                 }
             } else {

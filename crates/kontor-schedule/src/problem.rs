@@ -205,6 +205,21 @@ impl Problem {
         }
     }
 
+    /// Idle slots between the first and last meeting of each day.
+    pub fn idle(&self, busy: u128) -> u32 {
+        self.day_masks
+            .iter()
+            .map(|&d| {
+                let x = busy & d;
+                if x == 0 {
+                    0
+                } else {
+                    128 - x.leading_zeros() - x.trailing_zeros() - x.count_ones()
+                }
+            })
+            .sum()
+    }
+
     /// Breaks of a participant whose busy slots are `busy`.
     pub fn breaks(&self, busy: u128) -> u32 {
         if busy == 0 {

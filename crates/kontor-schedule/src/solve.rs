@@ -14,7 +14,7 @@ use crate::select::Select;
 use crate::verify::verify;
 
 /// Options of [`solve`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SolveOptions {
     /// Wall-clock limit for the whole search (default 5 s). The solver returns
     /// earlier when it proves the schedule optimal for levels (1)–(3).
@@ -26,6 +26,9 @@ pub struct SolveOptions {
     /// is not reached first; with only a time limit the amount of search done
     /// depends on the machine.
     pub iteration_limit: Option<u64>,
+    /// Weight of idle slots in the annealing of breaks (a guide only: the
+    /// returned schedule is the best by the true objective). Default 0.05.
+    pub idle_weight: f64,
 }
 
 impl Default for SolveOptions {
@@ -34,6 +37,7 @@ impl Default for SolveOptions {
             time_limit: Duration::from_secs(5),
             seed: 0,
             iteration_limit: None,
+            idle_weight: 0.05,
         }
     }
 }
@@ -114,7 +118,7 @@ pub fn solve(
     let mut br = Breaks::new(&p, st, opts.seed ^ 0x33);
     let initial_breaks = br.key().1;
     let budget = ctl.budget(0.98);
-    let proven = br.run(&mut ctl, &budget, weight);
+    let proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
     iterations += br.iterations;
     let breaks_lower_bound = br.lower_bound;
     let st = br.st;

@@ -148,6 +148,7 @@ fn solver_matches_brute_force_on_tiny_instances() {
         time_limit: Duration::from_secs(5),
         seed: 3,
         iteration_limit: Some(20_000),
+        ..SolveOptions::default()
     };
     let mut differing_sets = 0;
     for case in 0..150 {

@@ -65,6 +65,7 @@ fn same_seed_same_schedule() {
         time_limit: Duration::from_secs(30),
         seed: 9,
         iteration_limit: Some(30_000),
+        ..SolveOptions::default()
     };
     let a = solve_quiet(&inst, &opts).expect("solves");
     let b = solve_quiet(&inst, &opts).expect("solves");
