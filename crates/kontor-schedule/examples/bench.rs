@@ -55,6 +55,7 @@ fn main() {
         args.join(" ")
     );
     let (name, table) = match what {
+        "jair" if args.iter().any(|a| a == "--all") => ("jair-all.md", jair(&args)),
         "jair" => ("jair.md", jair(&args)),
         "generated" => ("generated.md", generated(&args)),
         other => {
@@ -117,6 +118,7 @@ fn jair(args: &[String]) -> String {
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     let (mut n_opt, mut n_orig, mut worst_best) = (0, 0, 0.0f64);
     let mut infeasible = 0;
+    let mut reasons = Vec::new();
     for path in &files {
         let file = path.file_name().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(path).unwrap();
@@ -140,8 +142,12 @@ fn jair(args: &[String]) -> String {
         };
         let status = match &sol.feasibility {
             Feasibility::Feasible => "feasible".to_string(),
-            Feasibility::Infeasible { proven: true, .. } => {
+            Feasibility::Infeasible {
+                proven: true,
+                reason,
+            } => {
                 infeasible += 1;
+                reasons.push(format!("- {base}: {reason}"));
                 "infeasible (proven)".to_string()
             }
             Feasibility::Infeasible { proven: false, .. } => "not all placed".to_string(),
@@ -182,6 +188,13 @@ fn jair(args: &[String]) -> String {
         eprintln!(
             "{base}: {status} breaks {} in {secs:.2}s, {} iterations",
             obj.breaks, sol.stats.iterations
+        );
+    }
+    if !reasons.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nReasons given for the proven infeasible instances:\n\n{}",
+            reasons.join("\n")
         );
     }
     let _ = writeln!(

@@ -108,7 +108,7 @@ pub fn solve(
     sel.construct();
     let construction_weight = base_weight(&p, &sel.st);
     if optional {
-        let budget = ctl.budget(0.6);
+        let budget = ctl.budget(0.75);
         sel.improve(&mut ctl, &budget);
     }
     iterations += sel.iterations;
