@@ -29,8 +29,8 @@ pub struct Progress {
     pub fraction: f64,
     /// Elapsed seconds.
     pub seconds: f64,
-    /// Best total weight of the current phase's incumbent (mandatory requests included at their base weight is not
-    /// guaranteed: the search weight is reported).
+    /// Search weight of the incumbent (a mandatory request counts its weight plus a
+    /// large constant, so that holding it outranks any set of optional ones).
     pub weight: u64,
     /// Breaks of the incumbent (breaks phase only, else 0).
     pub breaks: u32,
