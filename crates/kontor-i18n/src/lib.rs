@@ -1,0 +1,196 @@
+//! Translated messages, one Fluent file per language, compiled into the binary.
+//!
+//! Invariant: every message id exists in all three languages (`tests::every_key_in_every_language`),
+//! so a lookup only falls back to English or the bare id when a caller asks for an id that does
+//! not exist at all.
+
+use std::sync::OnceLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use kontor_domain::Locale;
+
+const SOURCES: [(Locale, &str); 3] = [
+    (Locale::De, include_str!("../locales/de.ftl")),
+    (Locale::En, include_str!("../locales/en.ftl")),
+    (Locale::Zh, include_str!("../locales/zh.ftl")),
+];
+
+pub struct Catalog {
+    bundles: Vec<(Locale, FluentBundle<FluentResource>)>,
+}
+
+/// The compiled-in catalogue, built once.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(Catalog::build)
+}
+
+impl Catalog {
+    fn build() -> Catalog {
+        let bundles = SOURCES
+            .iter()
+            .map(|(locale, source)| {
+                let resource =
+                    FluentResource::try_new(source.to_string()).unwrap_or_else(|(_, errors)| {
+                        panic!("{locale}.ftl does not parse: {errors:?}")
+                    });
+                let lang: unic_langid::LanguageIdentifier =
+                    locale.bcp47().parse().expect("valid tag");
+                let mut bundle = FluentBundle::new_concurrent(vec![lang]);
+                // Isolation marks would show up in plain-text mails and HTML attributes.
+                bundle.set_use_isolating(false);
+                bundle.add_resource(resource).expect("no duplicate ids");
+                (*locale, bundle)
+            })
+            .collect();
+        Catalog { bundles }
+    }
+
+    fn bundle(&self, locale: Locale) -> &FluentBundle<FluentResource> {
+        &self
+            .bundles
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .expect("all locales loaded")
+            .1
+    }
+
+    /// The message `id` in `locale`, with `args` filled in.
+    pub fn message(&self, locale: Locale, id: &str, args: &[(&str, Arg)]) -> String {
+        let mut fargs = FluentArgs::new();
+        for (name, value) in args {
+            match value {
+                Arg::Str(s) => fargs.set(*name, FluentValue::from(s.as_str())),
+                Arg::Num(n) => fargs.set(*name, FluentValue::from(*n)),
+            }
+        }
+        for l in [locale, Locale::En] {
+            let bundle = self.bundle(l);
+            if let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) {
+                let mut errors = vec![];
+                return bundle
+                    .format_pattern(pattern, Some(&fargs), &mut errors)
+                    .into_owned();
+            }
+        }
+        id.to_string()
+    }
+
+    pub fn has(&self, locale: Locale, id: &str) -> bool {
+        self.bundle(locale).has_message(id)
+    }
+
+    /// Every message id of one language, in file order.
+    pub fn ids(locale: Locale) -> Vec<String> {
+        let source = SOURCES
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .expect("loaded")
+            .1;
+        source
+            .lines()
+            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+            .filter_map(|l| l.split_once(" =").map(|(id, _)| id.trim().to_string()))
+            .collect()
+    }
+}
+
+/// A value for a message's `$placeholder`.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Str(String),
+    Num(f64),
+}
+impl From<&str> for Arg {
+    fn from(s: &str) -> Arg {
+        Arg::Str(s.to_string())
+    }
+}
+impl From<String> for Arg {
+    fn from(s: String) -> Arg {
+        Arg::Str(s)
+    }
+}
+impl From<i64> for Arg {
+    fn from(n: i64) -> Arg {
+        Arg::Num(n as f64)
+    }
+}
+impl From<usize> for Arg {
+    fn from(n: usize) -> Arg {
+        Arg::Num(n as f64)
+    }
+}
+
+/// Shorthand for a message without arguments.
+pub fn t(locale: Locale, id: &str) -> String {
+    catalog().message(locale, id, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kontor_domain::{Keyed, OrgKind, ParticipantRole, Sector};
+
+    #[test]
+    fn every_key_in_every_language() {
+        let en = Catalog::ids(Locale::En);
+        assert!(
+            en.len() > 50,
+            "the catalogue looks truncated: {} ids",
+            en.len()
+        );
+        let mut missing = vec![];
+        for locale in Locale::ALL {
+            let ids = Catalog::ids(*locale);
+            for id in &en {
+                if !catalog().has(*locale, id) {
+                    missing.push(format!("{locale}: {id}"));
+                }
+            }
+            for id in &ids {
+                if !catalog().has(Locale::En, id) {
+                    missing.push(format!("en (present in {locale}): {id}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "missing messages:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_taxonomy_value_is_translated() {
+        let keys = Sector::ALL
+            .iter()
+            .map(|s| format!("sector-{}", s.key()))
+            .chain(OrgKind::ALL.iter().map(|k| format!("org-kind-{}", k.key())))
+            .chain(
+                ParticipantRole::ALL
+                    .iter()
+                    .map(|r| format!("role-{}", r.key())),
+            );
+        for key in keys {
+            for locale in Locale::ALL {
+                assert!(catalog().has(*locale, &key), "{locale}: {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn arguments_are_filled_in() {
+        let m = catalog().message(
+            Locale::De,
+            "invalid-too-long",
+            &[("max", Arg::from(80usize))],
+        );
+        assert!(m.contains("80"), "{m}");
+        assert_eq!(
+            catalog().message(Locale::Zh, "no-such-id", &[]),
+            "no-such-id"
+        );
+    }
+}

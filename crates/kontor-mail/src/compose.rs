@@ -1,0 +1,191 @@
+//! Mails as people read them: a subject, a plain-text body and the same as simple HTML, all in the
+//! recipient's language.
+
+use kontor_domain::Locale;
+use kontor_i18n::{Arg, catalog};
+use kontor_store::outbox::NewMail;
+
+/// Composes mails; knows the public URL so that links work from a mail client.
+#[derive(Clone, Debug)]
+pub struct Composer {
+    pub base_url: String,
+}
+
+impl Composer {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Composer {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The sign-in code, and a link that does the same (the link opens a page with a button, so
+    /// that mail scanners which follow links do not use it up).
+    pub fn sign_in(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        code: &str,
+        link_token: &str,
+    ) -> NewMail {
+        let link = format!("{}/auth/link?token={link_token}", self.base_url);
+        let args = [
+            ("name", Arg::from(name)),
+            ("code", Arg::from(code)),
+            ("minutes", Arg::from(15usize)),
+        ];
+        self.mail(
+            to,
+            locale,
+            "sign-in",
+            &args,
+            &["mail-sign-in-body", "mail-sign-in-expiry"],
+            Some((&link, "mail-sign-in-button")),
+        )
+    }
+
+    pub fn registration_received(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        event: &str,
+        pending: bool,
+    ) -> NewMail {
+        let args = [("name", Arg::from(name)), ("event", Arg::from(event))];
+        let body = if pending {
+            "mail-registration-pending-body"
+        } else {
+            "mail-registration-approved-body"
+        };
+        let link = format!("{}/me/registrations", self.base_url);
+        self.mail(
+            to,
+            locale,
+            "registration-received",
+            &args,
+            &[body],
+            Some((&link, "mail-registration-button")),
+        )
+    }
+
+    pub fn registration_decided(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        event: &str,
+        approved: bool,
+    ) -> NewMail {
+        let args = [("name", Arg::from(name)), ("event", Arg::from(event))];
+        let (kind, body) = if approved {
+            ("registration-approved", "mail-registration-approved-body")
+        } else {
+            ("registration-rejected", "mail-registration-rejected-body")
+        };
+        let link = format!("{}/me/registrations", self.base_url);
+        self.mail(
+            to,
+            locale,
+            kind,
+            &args,
+            &[body],
+            Some((&link, "mail-registration-button")),
+        )
+    }
+
+    /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
+    /// the given paragraphs, with an optional call-to-action link.
+    fn mail(
+        &self,
+        to: &str,
+        locale: Locale,
+        kind: &'static str,
+        args: &[(&str, Arg)],
+        paragraphs: &[&str],
+        action: Option<(&str, &str)>,
+    ) -> NewMail {
+        let c = catalog();
+        let subject = c.message(locale, &format!("mail-{kind}-subject"), args);
+        let greeting = c.message(locale, "mail-greeting", args);
+        let paragraphs: Vec<String> = paragraphs
+            .iter()
+            .map(|p| c.message(locale, p, args))
+            .collect();
+        let signature = c.message(locale, "mail-signature", args);
+
+        let mut text = format!("{greeting}\n\n");
+        let mut html = format!(
+            "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
+             <body style=\"font-family:sans-serif;line-height:1.5;max-width:36em\"><p>{}</p>",
+            locale.bcp47(),
+            escape(&subject),
+            escape(&greeting)
+        );
+        for p in &paragraphs {
+            text.push_str(p);
+            text.push_str("\n\n");
+            html.push_str(&format!("<p>{}</p>", escape(p)));
+        }
+        if let Some((url, label)) = action {
+            let label = c.message(locale, label, args);
+            text.push_str(&format!("{label}: {url}\n\n"));
+            html.push_str(&format!(
+                "<p><a href=\"{}\" style=\"display:inline-block;padding:.6em 1.2em;background:#0b5;color:#fff;\
+                 text-decoration:none;border-radius:4px\">{}</a></p>",
+                escape(url),
+                escape(&label)
+            ));
+        }
+        text.push_str(&format!("-- \n{signature}\n"));
+        html.push_str(&format!(
+            "<p style=\"color:#666\">{}</p></body></html>",
+            escape(&signature)
+        ));
+        NewMail {
+            to: to.to_string(),
+            locale,
+            kind,
+            subject,
+            text,
+            html,
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_mail_is_translated_and_escaped() {
+        let c = Composer::new("http://127.0.0.1:8080/");
+        let m = c.sign_in("li@example.cn", Locale::Zh, "李<伟>", "123456", "tok");
+        assert!(m.text.contains("123456"));
+        assert!(m.text.contains("http://127.0.0.1:8080/auth/link?token=tok"));
+        assert!(m.html.contains("李&lt;伟&gt;"));
+        assert!(
+            !m.subject.starts_with("mail-"),
+            "subject not translated: {}",
+            m.subject
+        );
+        let de = c.sign_in("a@b.de", Locale::De, "Anna", "654321", "t");
+        assert_ne!(m.subject, de.subject);
+    }
+}

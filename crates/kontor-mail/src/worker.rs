@@ -1,0 +1,137 @@
+//! The outbox worker: claims due mails, delivers them, records the outcome, retries with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kontor_store::Store;
+use kontor_store::outbox::OutboxMail;
+use tokio::sync::{Notify, watch};
+
+use crate::smtp::{SendError, SmtpSender};
+
+/// Where mails go.
+pub enum Delivery {
+    /// Nowhere outside: the mail stays in the outbox, marked delivered, and the administrator
+    /// reads it in the browser's mailbox page (the demo, and setups without SMTP).
+    LocalMailbox,
+    Smtp(Box<SmtpSender>),
+}
+
+impl Delivery {
+    fn name(&self) -> &'static str {
+        match self {
+            Delivery::LocalMailbox => "local",
+            Delivery::Smtp(_) => "smtp",
+        }
+    }
+}
+
+pub struct OutboxWorker {
+    store: Store,
+    delivery: Delivery,
+    wake: Arc<Notify>,
+    /// How long a claim holds before another worker may take the mail.
+    lease: Duration,
+    batch: i64,
+    max_attempts: i32,
+}
+
+/// Retry delay after `attempts` failed attempts: 30 s, 1 min, 2 min, … capped at one hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let secs = 30u64.saturating_mul(1u64 << attempts.clamp(0, 7) as u32);
+    Duration::from_secs(secs.min(3600))
+}
+
+impl OutboxWorker {
+    pub fn new(store: Store, delivery: Delivery, wake: Arc<Notify>) -> Self {
+        OutboxWorker {
+            store,
+            delivery,
+            wake,
+            lease: Duration::from_secs(120),
+            batch: 50,
+            max_attempts: 10,
+        }
+    }
+
+    /// Delivers every mail that is due now; returns how many were attempted.
+    pub async fn deliver_due(&mut self) -> Result<usize, kontor_store::StoreError> {
+        let mut attempted = 0;
+        loop {
+            let now = kontor_domain::now_micros();
+            let mails = self
+                .store
+                .claim_due_mail(now, self.lease.as_micros() as i64, self.batch)
+                .await?;
+            if mails.is_empty() {
+                return Ok(attempted);
+            }
+            for mail in mails {
+                attempted += 1;
+                self.deliver(&mail).await?;
+            }
+        }
+    }
+
+    async fn deliver(&mut self, mail: &OutboxMail) -> Result<(), kontor_store::StoreError> {
+        let result = match &mut self.delivery {
+            Delivery::LocalMailbox => Ok(()),
+            Delivery::Smtp(sender) => sender.send(mail).await,
+        };
+        let now = kontor_domain::now_micros();
+        match result {
+            Ok(()) => {
+                tracing::info!(mail = %mail.id, kind = %mail.kind, via = self.delivery.name(), "mail delivered");
+                self.store
+                    .mark_mail_sent(mail.id, self.delivery.name(), now)
+                    .await
+            }
+            Err(e) => {
+                let attempts = mail.attempts + 1;
+                let retry_at = match &e {
+                    SendError::Temporary(_) if attempts < self.max_attempts => {
+                        Some(now + backoff(attempts - 1).as_micros() as i64)
+                    }
+                    _ => None,
+                };
+                tracing::warn!(mail = %mail.id, error = %e, attempts, retry = retry_at.is_some(), "mail not delivered");
+                self.store
+                    .mark_mail_attempt_failed(mail.id, &e.to_string(), retry_at)
+                    .await
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true: delivers what is due, then sleeps until woken by a new
+    /// mail or for `poll` at most.
+    pub async fn run(mut self, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.deliver_due().await {
+                tracing::error!(error = %e, "outbox worker could not read the outbox");
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        if let Delivery::Smtp(s) = &mut self.delivery {
+            s.close().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_secs(30));
+        assert_eq!(backoff(1), Duration::from_secs(60));
+        assert_eq!(backoff(20), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,460 @@
+//! Events, their matchmaking sessions and organisers, and the registrations of participants.
+
+use jiff::civil::Date;
+use kontor_domain::{
+    EventFormat, EventKind, Keyed, LocalizedText, MatchmakingSession, ParticipantRole,
+    RegistrationStatus, Slug, TimeZoneName,
+};
+
+use crate::{
+    Result, Store, StoreError, Tx, Uuid, exec, from_json, from_key, new_id, read, to_json, write,
+};
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Uuid,
+    pub slug: Slug,
+    pub kind: EventKind,
+    pub format: EventFormat,
+    pub title: LocalizedText,
+    pub description: LocalizedText,
+    pub venue: Option<String>,
+    pub time_zone: TimeZoneName,
+    pub starts_on: Date,
+    pub ends_on: Date,
+    pub registration_opens_at: i64,
+    pub registration_closes_at: i64,
+    pub needs_approval: bool,
+    pub roles: Vec<ParticipantRole>,
+    pub published: bool,
+    pub created_by: Uuid,
+    pub created_at: i64,
+}
+
+impl Event {
+    pub fn registration_open(&self, now: i64) -> bool {
+        self.registration_opens_at <= now && now < self.registration_closes_at
+    }
+}
+
+/// Everything an organiser sets when creating an event.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub slug: Slug,
+    pub kind: EventKind,
+    pub format: EventFormat,
+    pub title: LocalizedText,
+    pub description: LocalizedText,
+    pub venue: Option<String>,
+    pub time_zone: TimeZoneName,
+    pub starts_on: Date,
+    pub ends_on: Date,
+    pub registration_opens_at: i64,
+    pub registration_closes_at: i64,
+    pub needs_approval: bool,
+    pub roles: Vec<ParticipantRole>,
+    pub sessions: Vec<MatchmakingSession>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    slug: String,
+    kind: String,
+    format: String,
+    title: String,
+    description: String,
+    venue: Option<String>,
+    time_zone: String,
+    starts_on: String,
+    ends_on: String,
+    registration_opens_at: i64,
+    registration_closes_at: i64,
+    needs_approval: bool,
+    roles: String,
+    published: bool,
+    created_by: Uuid,
+    created_at: i64,
+}
+
+const COLUMNS: &str = "id, slug, kind, format, title, description, venue, time_zone, starts_on, \
+    ends_on, registration_opens_at, registration_closes_at, needs_approval, roles, published, \
+    created_by, created_at";
+
+fn corrupt(column: &str) -> StoreError {
+    StoreError::Corrupt(format!("events.{column}"))
+}
+
+impl TryFrom<Row> for Event {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Event> {
+        Ok(Event {
+            id: r.id,
+            slug: Slug::parse(&r.slug).map_err(|_| corrupt("slug"))?,
+            kind: from_key("events.kind", &r.kind)?,
+            format: from_key("events.format", &r.format)?,
+            title: from_json("events.title", &r.title)?,
+            description: from_json("events.description", &r.description)?,
+            venue: r.venue,
+            time_zone: TimeZoneName::parse(&r.time_zone).map_err(|_| corrupt("time_zone"))?,
+            starts_on: r.starts_on.parse().map_err(|_| corrupt("starts_on"))?,
+            ends_on: r.ends_on.parse().map_err(|_| corrupt("ends_on"))?,
+            registration_opens_at: r.registration_opens_at,
+            registration_closes_at: r.registration_closes_at,
+            needs_approval: r.needs_approval,
+            roles: from_json("events.roles", &r.roles)?,
+            published: r.published,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub user_id: Uuid,
+    pub role: ParticipantRole,
+    pub status: RegistrationStatus,
+    pub message: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+}
+
+/// A registration as the organiser's participant list shows it.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub registration: Registration,
+    pub name: String,
+    pub email: String,
+    pub organisation: Option<String>,
+    pub country: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RegistrationRow {
+    id: Uuid,
+    event_id: Uuid,
+    user_id: Uuid,
+    role: String,
+    status: String,
+    message: Option<String>,
+    created_at: i64,
+    decided_at: Option<i64>,
+}
+
+impl TryFrom<RegistrationRow> for Registration {
+    type Error = StoreError;
+    fn try_from(r: RegistrationRow) -> Result<Registration> {
+        Ok(Registration {
+            id: r.id,
+            event_id: r.event_id,
+            user_id: r.user_id,
+            role: from_key("registrations.role", &r.role)?,
+            status: from_key("registrations.status", &r.status)?,
+            message: r.message,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ParticipantRow {
+    #[sqlx(flatten)]
+    registration: RegistrationRow,
+    name: String,
+    email: String,
+    organisation: Option<String>,
+    country: Option<String>,
+}
+
+const REGISTRATION_COLUMNS: &str =
+    "r.id, r.event_id, r.user_id, r.role, r.status, r.message, r.created_at, r.decided_at";
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    day: String,
+    starts: String,
+    ends: String,
+    slot_minutes: i32,
+    breaks: String,
+}
+
+impl Store {
+    pub async fn event(&self, id: Uuid) -> Result<Event> {
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE id = $1");
+        let row: Row = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(id)
+            .fetch_one(p))?;
+        row.try_into()
+    }
+
+    pub async fn event_by_slug(&self, slug: &str) -> Result<Event> {
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE slug = $1");
+        let row: Row = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(slug)
+            .fetch_one(p))?;
+        row.try_into()
+    }
+
+    /// Published events that have not ended before `today`, soonest first.
+    pub async fn upcoming_events(&self, today: Date) -> Result<Vec<Event>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE published AND ends_on >= $1 ORDER BY starts_on, slug"
+        );
+        let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(today.to_string())
+            .fetch_all(p))?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    /// Events that `user` organises (all events for administrators).
+    pub async fn organised_events(&self, user: Uuid, is_admin: bool) -> Result<Vec<Event>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE $2 OR id IN \
+             (SELECT event_id FROM event_organisers WHERE user_id = $1) ORDER BY starts_on DESC"
+        );
+        let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(user)
+            .bind(is_admin)
+            .fetch_all(p))?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    pub async fn event_sessions(&self, event: Uuid) -> Result<Vec<MatchmakingSession>> {
+        let rows: Vec<SessionRow> = read!(self, |p| sqlx::query_as(
+            "SELECT day, starts, ends, slot_minutes, breaks FROM event_sessions \
+             WHERE event_id = $1 ORDER BY position"
+        )
+        .bind(event)
+        .fetch_all(p))?;
+        rows.into_iter()
+            .map(|r| {
+                let breaks: Vec<(String, String)> = from_json("event_sessions.breaks", &r.breaks)?;
+                MatchmakingSession::parse(&r.day, &r.starts, &r.ends, r.slot_minutes, &breaks)
+                    .map_err(|e| StoreError::Corrupt(format!("event_sessions: {e}")))
+            })
+            .collect()
+    }
+
+    pub async fn is_organiser(&self, event: Uuid, user: Uuid) -> Result<bool> {
+        let (n,): (i64,) = read!(self, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM event_organisers WHERE event_id = $1 AND user_id = $2"
+        )
+        .bind(event)
+        .bind(user)
+        .fetch_one(p))?;
+        Ok(n > 0)
+    }
+
+    pub async fn registration(&self, event: Uuid, user: Uuid) -> Result<Option<Registration>> {
+        let sql = format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM registrations r WHERE r.event_id = $1 AND r.user_id = $2"
+        );
+        let row: Option<RegistrationRow> =
+            read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(event)
+                .bind(user)
+                .fetch_optional(p))?;
+        row.map(Registration::try_from).transpose()
+    }
+
+    /// A person's registrations with their events, newest event first.
+    pub async fn registrations_of_user(&self, user: Uuid) -> Result<Vec<(Registration, Event)>> {
+        let sql =
+            format!("SELECT {REGISTRATION_COLUMNS} FROM registrations r WHERE r.user_id = $1");
+        let rows: Vec<RegistrationRow> =
+            read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(user)
+                .fetch_all(p))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let registration = Registration::try_from(row)?;
+            let event = self.event(registration.event_id).await?;
+            out.push((registration, event));
+        }
+        out.sort_by_key(|b| std::cmp::Reverse(b.1.starts_on));
+        Ok(out)
+    }
+
+    /// The organiser's participant list, optionally only one status.
+    pub async fn participants(
+        &self,
+        event: Uuid,
+        status: Option<RegistrationStatus>,
+    ) -> Result<Vec<Participant>> {
+        let sql = format!(
+            "SELECT {REGISTRATION_COLUMNS}, u.name, u.email, o.name AS organisation, o.country \
+             FROM registrations r JOIN users u ON u.id = r.user_id \
+             LEFT JOIN organisations o ON o.id = u.organisation_id \
+             WHERE r.event_id = $1 AND ($2 IS NULL OR r.status = $2) ORDER BY r.created_at"
+        );
+        let rows: Vec<ParticipantRow> =
+            read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(event)
+                .bind(status.map(Keyed::key))
+                .fetch_all(p))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Participant {
+                    registration: r.registration.try_into()?,
+                    name: r.name,
+                    email: r.email,
+                    organisation: r.organisation,
+                    country: r.country,
+                })
+            })
+            .collect()
+    }
+
+    /// Registrations per status for one event.
+    pub async fn registration_counts(&self, event: Uuid) -> Result<Vec<(RegistrationStatus, i64)>> {
+        let rows: Vec<(String, i64)> = read!(self, |p| sqlx::query_as(
+            "SELECT status, COUNT(*) FROM registrations WHERE event_id = $1 GROUP BY status"
+        )
+        .bind(event)
+        .fetch_all(p))?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((from_key("registrations.status", &s)?, n)))
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Creates an event with its sessions, `organiser` as its first organiser.
+    pub async fn create_event(&mut self, e: &NewEvent, organiser: Uuid, now: i64) -> Result<Uuid> {
+        let id = new_id();
+        exec!(self, |c| sqlx::query(
+            "INSERT INTO events (id, slug, kind, format, title, description, venue, time_zone, \
+             starts_on, ends_on, registration_opens_at, registration_closes_at, needs_approval, \
+             roles, published, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $16)"
+        )
+        .bind(id)
+        .bind(e.slug.as_str())
+        .bind(e.kind.key())
+        .bind(e.format.key())
+        .bind(to_json(&e.title))
+        .bind(to_json(&e.description))
+        .bind(&e.venue)
+        .bind(e.time_zone.as_str())
+        .bind(e.starts_on.to_string())
+        .bind(e.ends_on.to_string())
+        .bind(e.registration_opens_at)
+        .bind(e.registration_closes_at)
+        .bind(e.needs_approval)
+        .bind(to_json(&e.roles))
+        .bind(organiser)
+        .bind(now)
+        .execute(c))?;
+        for (position, s) in e.sessions.iter().enumerate() {
+            let breaks: Vec<(String, String)> = s
+                .breaks
+                .iter()
+                .map(|(a, b)| {
+                    (
+                        a.strftime("%H:%M").to_string(),
+                        b.strftime("%H:%M").to_string(),
+                    )
+                })
+                .collect();
+            exec!(self, |c| {
+                sqlx::query(
+                "INSERT INTO event_sessions (id, event_id, position, day, starts, ends, slot_minutes, breaks) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            )
+            .bind(new_id())
+            .bind(id)
+            .bind(position as i32)
+            .bind(s.day.to_string())
+            .bind(s.start.strftime("%H:%M").to_string())
+            .bind(s.end.strftime("%H:%M").to_string())
+            .bind(s.slot_minutes)
+            .bind(to_json(&breaks))
+            .execute(c)
+            })?;
+        }
+        self.add_organiser(id, organiser).await?;
+        Ok(id)
+    }
+
+    pub async fn add_organiser(&mut self, event: Uuid, user: Uuid) -> Result<()> {
+        exec!(self, |c| {
+            sqlx::query(
+            "INSERT INTO event_organisers (event_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(event)
+        .bind(user)
+        .execute(c)
+        })?;
+        Ok(())
+    }
+
+    /// Registers `user`; a second registration for the same event is a `Conflict`, except that a
+    /// cancelled one may be renewed.
+    pub async fn register(
+        &mut self,
+        event: Uuid,
+        user: Uuid,
+        role: ParticipantRole,
+        status: RegistrationStatus,
+        message: Option<&str>,
+        now: i64,
+    ) -> Result<Uuid> {
+        let renewed: Option<(Uuid,)> = write!(self, |c| sqlx::query_as(
+            "UPDATE registrations SET role = $3, status = $4, message = $5, created_at = $6, \
+             decided_at = NULL, decided_by = NULL \
+             WHERE event_id = $1 AND user_id = $2 AND status = 'cancelled' RETURNING id"
+        )
+        .bind(event)
+        .bind(user)
+        .bind(role.key())
+        .bind(status.key())
+        .bind(message)
+        .bind(now)
+        .fetch_optional(c))?;
+        if let Some((id,)) = renewed {
+            return Ok(id);
+        }
+        let id = new_id();
+        exec!(self, |c| sqlx::query(
+            "INSERT INTO registrations (id, event_id, user_id, role, status, message, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(id)
+        .bind(event)
+        .bind(user)
+        .bind(role.key())
+        .bind(status.key())
+        .bind(message)
+        .bind(now)
+        .execute(c))?;
+        Ok(id)
+    }
+
+    /// Sets a registration's status and returns it as it is now; `NotFound` if it does not belong
+    /// to `event`.
+    pub async fn decide_registration(
+        &mut self,
+        event: Uuid,
+        registration: Uuid,
+        status: RegistrationStatus,
+        by: Uuid,
+        now: i64,
+    ) -> Result<Registration> {
+        let row: Option<RegistrationRow> = write!(self, |c| sqlx::query_as(
+            "UPDATE registrations SET status = $3, decided_at = $5, decided_by = $4 \
+             WHERE id = $1 AND event_id = $2 \
+             RETURNING id, event_id, user_id, role, status, message, created_at, decided_at"
+        )
+        .bind(registration)
+        .bind(event)
+        .bind(status.key())
+        .bind(by)
+        .bind(now)
+        .fetch_optional(c))?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+}

@@ -1,0 +1,444 @@
+use kontor_domain::{
+    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession, OrgKind,
+    ParticipantRole, RegistrationStatus, Sector, Slug, TimeZoneName,
+};
+use kontor_store::accounts::{CodeCheck, NewUser, ProfileUpdate};
+use kontor_store::events::NewEvent;
+use kontor_store::organisations::OrganisationFields;
+use kontor_store::outbox::NewMail;
+use kontor_store::{Backend, StoreError};
+
+use crate::stores;
+
+const NOW: i64 = 1_800_000_000_000_000;
+
+fn new_user(email: &str, locale: Locale) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        name: "Li Wei".into(),
+        time_zone: TimeZoneName::parse("Asia/Shanghai").unwrap(),
+        locale,
+        is_admin: false,
+        password_hash: None,
+        email_verified: false,
+    }
+}
+
+fn event(slug: &str) -> NewEvent {
+    NewEvent {
+        slug: Slug::parse(slug).unwrap(),
+        kind: EventKind::TradeFair,
+        format: EventFormat::Hybrid,
+        title: LocalizedText::one(Locale::De, "Wasserstofftage").with(Locale::Zh, "氢能日"),
+        description: LocalizedText::new(),
+        venue: Some("Köln".into()),
+        time_zone: TimeZoneName::berlin(),
+        starts_on: "2027-03-10".parse().unwrap(),
+        ends_on: "2027-03-11".parse().unwrap(),
+        registration_opens_at: NOW - 1,
+        registration_closes_at: NOW + 1_000_000,
+        needs_approval: true,
+        roles: vec![ParticipantRole::Exhibitor, ParticipantRole::Visitor],
+        sessions: vec![
+            MatchmakingSession::parse(
+                "2027-03-10",
+                "09:00",
+                "12:00",
+                30,
+                &[("10:00".into(), "10:30".into())],
+            )
+            .unwrap(),
+        ],
+    }
+}
+
+#[tokio::test]
+async fn accounts_codes_sessions_tokens() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        let id = tx
+            .create_user(new_user("Li.Wei@Example.CN", Locale::Zh), NOW)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // One account per address, whatever its case.
+        let mut tx = store.begin().await.unwrap();
+        let dup = tx
+            .create_user(new_user("li.wei@example.cn", Locale::En), NOW)
+            .await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict(_))),
+            "{:?}: {dup:?}",
+            store.backend()
+        );
+        drop(tx);
+
+        let user = store
+            .user_by_email(&Email::parse("li.wei@example.cn").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.id, id);
+        assert_eq!(user.locale, Locale::Zh);
+        assert!(!user.email_verified);
+
+        // A code: wrong attempts count, the right one works once and verifies the address.
+        let mut tx = store.begin().await.unwrap();
+        tx.create_login_code(id, "h-right", "link-1", NOW, NOW + 900_000_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            tx.check_login_code(id, "h-wrong", NOW, 5).await.unwrap(),
+            CodeCheck::Wrong
+        );
+        assert_eq!(
+            tx.check_login_code(id, "h-right", NOW, 5).await.unwrap(),
+            CodeCheck::Valid(id)
+        );
+        assert_eq!(
+            tx.check_login_code(id, "h-right", NOW, 5).await.unwrap(),
+            CodeCheck::Exhausted
+        );
+        assert_eq!(
+            tx.use_login_link("link-1", NOW).await.unwrap(),
+            None,
+            "the link went with the code"
+        );
+        tx.commit().await.unwrap();
+        assert!(store.user(id).await.unwrap().email_verified);
+
+        // Too many wrong attempts use a code up; an expired code never works.
+        let mut tx = store.begin().await.unwrap();
+        tx.create_login_code(id, "h2", "link-2", NOW, NOW + 10)
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                tx.check_login_code(id, "nope", NOW, 3).await.unwrap(),
+                CodeCheck::Wrong
+            );
+        }
+        assert_eq!(
+            tx.check_login_code(id, "h2", NOW, 3).await.unwrap(),
+            CodeCheck::Exhausted
+        );
+        tx.create_login_code(id, "h3", "link-3", NOW, NOW + 10)
+            .await
+            .unwrap();
+        assert_eq!(tx.use_login_link("link-3", NOW + 11).await.unwrap(), None);
+        assert_eq!(
+            tx.use_login_link("link-3", NOW + 5).await.unwrap(),
+            Some(id)
+        );
+        tx.commit().await.unwrap();
+
+        // Sessions expire; tokens can be revoked.
+        let mut tx = store.begin().await.unwrap();
+        tx.create_session("s1", id, NOW, NOW + 100).await.unwrap();
+        let token = tx.create_api_token(id, "script", "t1", NOW).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            store
+                .user_by_session("s1", NOW + 50)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .user_by_session("s1", NOW + 100)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.user_by_token("t1").await.unwrap().unwrap().id, id);
+        let mut tx = store.begin().await.unwrap();
+        tx.revoke_api_token(id, token, NOW).await.unwrap();
+        assert!(matches!(
+            tx.revoke_api_token(id, token, NOW).await,
+            Err(StoreError::NotFound)
+        ));
+        let swept = tx.sweep_expired(NOW + 1_000_000_000, NOW).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.user_by_token("t1").await.unwrap().is_none());
+        assert!(swept >= 1);
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_count_per_window() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.hit_rate_limit("signin:a", 0).await.unwrap(), 1);
+        assert_eq!(tx.hit_rate_limit("signin:a", 0).await.unwrap(), 2);
+        assert_eq!(tx.hit_rate_limit("signin:b", 0).await.unwrap(), 1);
+        assert_eq!(tx.hit_rate_limit("signin:a", 60).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn organisations_profiles_events_registrations() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        let user = tx
+            .create_user(new_user("a@example.cn", Locale::Zh), NOW)
+            .await
+            .unwrap();
+        let organiser = tx
+            .create_user(new_user("org@example.de", Locale::De), NOW)
+            .await
+            .unwrap();
+        let org = tx
+            .create_organisation(
+                &OrganisationFields {
+                    name: "贵阳氢能科技有限公司".into(),
+                    kind: OrgKind::Company,
+                    country: Country::CHINA,
+                    city: Some("Guiyang".into()),
+                    website: None,
+                    sectors: vec![Sector::Hydrogen, Sector::EnvironmentalTechnology],
+                    size: None,
+                    description: LocalizedText::one(Locale::Zh, "氢能")
+                        .with(Locale::En, "Hydrogen"),
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        tx.update_profile(
+            user,
+            &ProfileUpdate {
+                name: "王芳".into(),
+                job_title: Some("总经理".into()),
+                organisation_id: Some(org),
+                languages: vec!["zh".into(), "en".into()],
+                time_zone: TimeZoneName::parse("Asia/Shanghai").unwrap(),
+                locale: Locale::Zh,
+                phone: None,
+                contact_public: false,
+            },
+        )
+        .await
+        .unwrap();
+        let ev = tx
+            .create_event(&event("h2-days"), organiser, NOW)
+            .await
+            .unwrap();
+        assert!(matches!(
+            tx.create_event(&event("h2-days"), organiser, NOW).await,
+            Err(StoreError::Conflict(_))
+        ));
+        tx.commit().await.unwrap();
+
+        let o = store.organisation(org).await.unwrap();
+        assert_eq!(
+            o.sectors,
+            vec![Sector::Hydrogen, Sector::EnvironmentalTechnology]
+        );
+        assert_eq!(o.description.show(Locale::De), "Hydrogen");
+        assert_eq!(
+            store
+                .organisations(Some("氢能"), 10, 0)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store.users_of_organisation(org).await.unwrap()[0].name,
+            "王芳"
+        );
+
+        let e = store.event_by_slug("h2-days").await.unwrap();
+        assert_eq!(e.id, ev);
+        assert_eq!(e.title.show(Locale::Zh), "氢能日");
+        assert!(store.is_organiser(ev, organiser).await.unwrap());
+        assert!(!store.is_organiser(ev, user).await.unwrap());
+        let sessions = store.event_sessions(ev).await.unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].slots(&e.time_zone).len(), 5);
+        assert_eq!(
+            store
+                .upcoming_events("2027-03-11".parse().unwrap())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store
+                .upcoming_events("2027-03-12".parse().unwrap())
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        let reg = tx
+            .register(
+                ev,
+                user,
+                ParticipantRole::Exhibitor,
+                RegistrationStatus::Pending,
+                Some("你好"),
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            tx.register(
+                ev,
+                user,
+                ParticipantRole::Visitor,
+                RegistrationStatus::Pending,
+                None,
+                NOW
+            )
+            .await,
+            Err(StoreError::Conflict(_))
+        ));
+        tx.commit().await.unwrap();
+        // A failed statement must not have broken the transaction on PostgreSQL; do the decision in a new one.
+        let mut tx = store.begin().await.unwrap();
+        let decided = tx
+            .decide_registration(ev, reg, RegistrationStatus::Approved, organiser, NOW + 1)
+            .await
+            .unwrap();
+        assert_eq!(decided.status, RegistrationStatus::Approved);
+        let other_event = uuid::Uuid::now_v7();
+        assert!(matches!(
+            tx.decide_registration(
+                other_event,
+                reg,
+                RegistrationStatus::Rejected,
+                organiser,
+                NOW
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        tx.commit().await.unwrap();
+        let list = store
+            .participants(ev, Some(RegistrationStatus::Approved))
+            .await
+            .unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0].organisation.as_deref(),
+            Some("贵阳氢能科技有限公司")
+        );
+        assert_eq!(
+            store
+                .participants(ev, Some(RegistrationStatus::Pending))
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(store.registrations_of_user(user).await.unwrap()[0].1.id, ev);
+        assert_eq!(
+            store.registration_counts(ev).await.unwrap(),
+            vec![(RegistrationStatus::Approved, 1)]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_leaves_nothing() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        tx.create_user(new_user("gone@example.de", Locale::De), NOW)
+            .await
+            .unwrap();
+        tx.enqueue_mail(&mail("gone@example.de"), NOW)
+            .await
+            .unwrap();
+        drop(tx);
+        assert!(
+            store
+                .user_by_email(&Email::parse("gone@example.de").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.outbox_counts().await.unwrap().pending, 0);
+    }
+}
+
+fn mail(to: &str) -> NewMail {
+    NewMail {
+        to: to.into(),
+        locale: Locale::De,
+        kind: "test",
+        subject: "Betreff".into(),
+        text: "Text".into(),
+        html: "<p>Text</p>".into(),
+    }
+}
+
+#[tokio::test]
+async fn outbox_claims_leases_and_retries() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..5 {
+            tx.enqueue_mail(&mail(&format!("p{i}@example.de")), NOW + i)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let first = store.claim_due_mail(NOW + 10, 1_000, 3).await.unwrap();
+        assert_eq!(first.len(), 3);
+        // Claimed mails are leased: a second worker gets only the rest.
+        let second = store.claim_due_mail(NOW + 10, 1_000, 10).await.unwrap();
+        assert_eq!(second.len(), 2);
+        assert!(first.iter().all(|m| second.iter().all(|s| s.id != m.id)));
+        store
+            .mark_mail_sent(first[0].id, "smtp", NOW + 20)
+            .await
+            .unwrap();
+        store
+            .mark_mail_attempt_failed(first[1].id, "451 try later", Some(NOW + 5_000))
+            .await
+            .unwrap();
+        store
+            .mark_mail_attempt_failed(first[2].id, "550 no such user", None)
+            .await
+            .unwrap();
+        // After the lease runs out, the unfinished ones come back; the retried one only when due.
+        let again = store.claim_due_mail(NOW + 2_000, 1_000, 10).await.unwrap();
+        assert_eq!(again.len(), 2, "the two leased by the second worker");
+        let later = store.claim_due_mail(NOW + 10_000, 1_000, 10).await.unwrap();
+        assert!(later.iter().any(|m| m.id == first[1].id
+            && m.attempts == 1
+            && m.last_error.as_deref() == Some("451 try later")));
+        let counts = store.outbox_counts().await.unwrap();
+        assert_eq!((counts.sent, counts.failed), (1, 1));
+        assert_eq!(
+            store.outbox(Some("p0@example.de"), 10).await.unwrap().len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn schema_is_the_same_on_both_backends() {
+    let all = stores().await;
+    if all.len() < 2 {
+        eprintln!("schema parity needs PostgreSQL (KONTOR_TEST_DATABASE_URL); only SQLite ran");
+        return;
+    }
+    let sqlite = all.iter().find(|s| s.backend() == Backend::Sqlite).unwrap();
+    let pg = all
+        .iter()
+        .find(|s| s.backend() == Backend::Postgres)
+        .unwrap();
+    let (a, b) = (
+        sqlite.schema_columns().await.unwrap(),
+        pg.schema_columns().await.unwrap(),
+    );
+    assert!(a.len() > 50, "{a:?}");
+    assert_eq!(a, b, "the migrations of the two dialects differ");
+}

@@ -1,0 +1,39 @@
+//! Styles and scripts, compiled into the binary: no page loads anything from another origin.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::AppState;
+
+const CSS: &str = include_str!("../assets/kontor.css");
+const JS: &str = include_str!("../assets/kontor.js");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/assets/kontor.css", get(css))
+        .route("/assets/kontor.js", get(js))
+}
+
+const CACHE: &str = "public, max-age=3600";
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        CSS,
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        JS,
+    )
+}

@@ -1,0 +1,585 @@
+//! Accounts: sign-up and sign-in by e-mail with a one-time code or link (works from China: no
+//! third-party login), optional password (argon2id), database sessions, API tokens, rate limits.
+//!
+//! Secrets never reach the database in clear: codes, links, session ids and tokens are stored as
+//! SHA-256, passwords as argon2id.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::{HeaderMap, header, request::Parts};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kontor_domain::{Email, Keyed, Locale, Password, Text, TimeZoneName, now_micros};
+use kontor_store::accounts::{CodeCheck, NewUser, User};
+use serde::Deserialize;
+use sha2::Digest;
+
+use crate::error::AppError;
+use crate::form::{Errors, FormData};
+use crate::page::{Reader, field_errors, render};
+use crate::{AppState, lang};
+
+const SESSION_COOKIE: &str = "kontor_session";
+const CODE_MINUTES: i64 = 15;
+const MAX_CODE_ATTEMPTS: i32 = 5;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signup", get(signup_page).post(signup))
+        .route("/signin/code", get(code_page).post(code))
+        .route("/auth/link", get(link_page).post(link))
+        .route("/signout", post(signout))
+}
+
+// ----- secrets -----
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS has randomness");
+    hex(&buf)
+}
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+pub fn sha256_hex(s: &str) -> String {
+    hex(&sha2::Sha256::digest(s.as_bytes()))
+}
+fn six_digits() -> String {
+    let mut buf = [0u8; 4];
+    getrandom::fill(&mut buf).expect("the OS has randomness");
+    format!("{:06}", u32::from_le_bytes(buf) % 1_000_000)
+}
+/// The stored form of a sign-in code: bound to the user, so equal codes differ in storage.
+fn code_hash(user: uuid::Uuid, code: &str) -> String {
+    sha256_hex(&format!("{user}:{}", code.trim()))
+}
+
+pub fn hash_password(password: &Password) -> anyhow::Result<String> {
+    use argon2::PasswordHasher;
+    let hash = argon2::Argon2::default()
+        .hash_password(password.expose().as_bytes())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+    Ok(hash.to_string())
+}
+fn verify_password(password: &str, stored: &str) -> bool {
+    use argon2::PasswordVerifier;
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), stored)
+        .is_ok()
+}
+
+// ----- who is asking -----
+
+/// The signed-in person, if any: by session cookie (browsers) or `Authorization: Bearer` (API).
+pub struct MaybeUser(pub Option<User>);
+
+/// A signed-in person; anonymous requests are refused (pages redirect to sign-in).
+pub struct CurrentUser(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser
+where
+    AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if let Some(user) = parts.extensions.get::<CachedUser>() {
+            return Ok(MaybeUser(user.0.clone()));
+        }
+        let state = <AppState as axum::extract::FromRef<S>>::from_ref(state);
+        let user = lookup_user(&state, &parts.headers).await?;
+        parts.extensions.insert(CachedUser(user.clone()));
+        Ok(MaybeUser(user))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        MaybeUser::from_request_parts(parts, state)
+            .await?
+            .0
+            .map(CurrentUser)
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+#[derive(Clone)]
+struct CachedUser(Option<User>);
+
+async fn lookup_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, AppError> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        // A wrong token is an error, not anonymity: the client meant to sign in.
+        return match state.store.user_by_token(&sha256_hex(token.trim())).await? {
+            Some(u) => Ok(Some(u)),
+            None => Err(AppError::Unauthorized),
+        };
+    }
+    match lang::cookie_value(headers, SESSION_COOKIE) {
+        Some(id) => Ok(state
+            .store
+            .user_by_session(&sha256_hex(&id), now_micros())
+            .await?),
+        None => Ok(None),
+    }
+}
+
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    lang::cookie_value(headers, SESSION_COOKIE).is_some()
+}
+
+/// The page context of a request: language, reader, path.
+pub struct PageCtx {
+    pub locale: Locale,
+    pub user: Option<User>,
+    pub path: String,
+}
+
+impl PageCtx {
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            locale: self.locale,
+            user: self.user.as_ref(),
+            path: &self.path,
+        }
+    }
+    pub fn require_user(&self) -> Result<&User, AppError> {
+        self.user.as_ref().ok_or(AppError::Unauthorized)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx
+where
+    AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let user = MaybeUser::from_request_parts(parts, state).await?.0;
+        let locale = lang::resolve(&parts.headers, parts.uri.query(), user.as_ref());
+        Ok(PageCtx {
+            locale,
+            user,
+            path: parts.uri.path().to_string(),
+        })
+    }
+}
+
+// ----- rate limits -----
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop behind a proxy.
+pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    if state.config.trust_forwarded_for
+        && let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+    {
+        return ip.trim().to_string();
+    }
+    peer.map_or_else(|| "unknown".to_string(), |p| p.ip().to_string())
+}
+
+/// Counts a hit in a fixed window stored in the database, so that the limit holds across
+/// instances; refuses once `max` hits were counted in the window.
+pub async fn rate_limit(
+    state: &AppState,
+    bucket: &str,
+    max: i64,
+    window_secs: i64,
+) -> Result<(), AppError> {
+    let window = window_secs * 1_000_000;
+    let start = now_micros() / window * window;
+    let mut tx = state.store.begin().await?;
+    let hits = tx.hit_rate_limit(bucket, start).await?;
+    tx.commit().await?;
+    if hits > max {
+        tracing::warn!(bucket, hits, "rate limit reached");
+        return Err(AppError::RateLimited);
+    }
+    Ok(())
+}
+
+// ----- pages and actions -----
+
+/// A same-site path to continue to after sign-in; anything else becomes `/`.
+pub fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+}
+
+async fn signin_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        &state,
+        &ctx.reader(),
+        "signin.html",
+        serde_json::json!({ "next": q.next, "values": {} }),
+    )
+}
+
+/// Step one: an address (and optionally a password). With a password that matches, the person is
+/// signed in; otherwise a code goes out. The answer is the same whether or not the address has an
+/// account, so the form cannot be used to find out who is registered.
+async fn signin(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.get("next"));
+    let ip = client_ip(&state, &headers, Some(peer));
+    rate_limit(&state, &format!("signin-ip:{ip}"), 30, 900).await?;
+    let email = match Email::parse(form.get("email")) {
+        Ok(e) => e,
+        Err(e) => {
+            let errors = field_errors(ctx.locale, &[("email".into(), e)]);
+            let mut r = render(
+                &state,
+                &ctx.reader(),
+                "signin.html",
+                serde_json::json!({ "next": next, "errors": errors, "values": form.values() }),
+            );
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+    };
+    rate_limit(&state, &format!("signin-email:{email}"), 10, 900).await?;
+    let user = state.store.user_by_email(&email).await?;
+    let password = form.get("password");
+    if !password.is_empty() {
+        let ok = user
+            .as_ref()
+            .and_then(|u| u.password_hash.as_deref())
+            .is_some_and(|h| verify_password(password, h));
+        return match (ok, user) {
+            (true, Some(user)) => start_session(&state, &user, &next).await,
+            _ => {
+                let errors = serde_json::json!({ "password": kontor_i18n::t(ctx.locale, "signin-wrong-password") });
+                let mut r = render(
+                    &state,
+                    &ctx.reader(),
+                    "signin.html",
+                    serde_json::json!({ "next": next, "errors": errors, "values": form.values() }),
+                );
+                *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                Ok(r)
+            }
+        };
+    }
+    if let Some(user) = user {
+        send_code(&state, &user).await?;
+    }
+    Ok(to_code_page(&email, &next))
+}
+
+fn to_code_page(email: &Email, next: &str) -> Response {
+    let q = serde_urlencoded::to_string([("email", email.as_str()), ("next", next)])
+        .unwrap_or_default();
+    Redirect::to(&format!("/signin/code?{q}")).into_response()
+}
+
+/// Writes a fresh code and link, and the mail that carries them, in one transaction.
+async fn send_code(state: &AppState, user: &User) -> Result<(), AppError> {
+    let code = six_digits();
+    let link = random_hex(32);
+    let now = now_micros();
+    let mail = state
+        .composer
+        .sign_in(user.email.as_str(), user.locale, &user.name, &code, &link);
+    let mut tx = state.store.begin().await?;
+    tx.create_login_code(
+        user.id,
+        &code_hash(user.id, &code),
+        &sha256_hex(&link),
+        now,
+        now + CODE_MINUTES * 60_000_000,
+    )
+    .await?;
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
+async fn signup_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let values = serde_json::json!({ "locale": ctx.locale.key(), "time_zone": "" });
+    render(
+        &state,
+        &ctx.reader(),
+        "signup.html",
+        signup_ctx(&ctx, values, serde_json::json!({})),
+    )
+}
+
+fn signup_ctx(
+    ctx: &PageCtx,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> serde_json::Value {
+    let locales: Vec<_> = Locale::ALL
+        .iter()
+        .map(|l| serde_json::json!({ "key": l.key(), "label": l.endonym() }))
+        .collect();
+    serde_json::json!({ "values": values, "errors": errors, "ui_locales": locales, "zones": common_zones(), "_l": ctx.locale.key() })
+}
+
+/// Zones offered first in pickers; any IANA name is accepted.
+pub fn common_zones() -> Vec<&'static str> {
+    vec![
+        "Europe/Berlin",
+        "Asia/Shanghai",
+        "Europe/London",
+        "Europe/Paris",
+        "Europe/Vienna",
+        "Europe/Zurich",
+        "Asia/Hong_Kong",
+        "Asia/Taipei",
+        "Asia/Singapore",
+        "Asia/Tokyo",
+        "Asia/Seoul",
+        "America/New_York",
+        "America/Los_Angeles",
+        "UTC",
+    ]
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let ip = client_ip(&state, &headers, Some(peer));
+    rate_limit(&state, &format!("signup-ip:{ip}"), 20, 3600).await?;
+    let mut errors = Errors::default();
+    let email = errors.take("email", Email::parse(form.get("email")));
+    let name = errors.take("name", Text::line(form.get("name"), 120));
+    let time_zone = errors.take("time_zone", TimeZoneName::parse(form.get("time_zone")));
+    let locale = errors.take("locale", Locale::parse(form.get("locale")));
+    let password = match form.get("password") {
+        "" => None,
+        p => errors.take("password", Password::parse(p)),
+    };
+    if !form.checked("privacy") {
+        errors.0.push((
+            "privacy".into(),
+            kontor_domain::Invalid::new("invalid-privacy-consent"),
+        ));
+    }
+    let (Some(email), Some(name), Some(time_zone), Some(locale), true) =
+        (email, name, time_zone, locale, errors.is_empty())
+    else {
+        let mut r = render(
+            &state,
+            &ctx.reader(),
+            "signup.html",
+            signup_ctx(&ctx, form.values(), field_errors(ctx.locale, &errors.0)),
+        );
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    };
+    rate_limit(&state, &format!("signin-email:{email}"), 10, 900).await?;
+    let user = match state.store.user_by_email(&email).await? {
+        // Already registered: the same answer as for a new address, and a sign-in code.
+        Some(existing) => existing,
+        None => {
+            let password_hash = password.as_ref().map(hash_password).transpose()?;
+            let new = NewUser {
+                email: email.clone(),
+                name: name.into_string(),
+                time_zone,
+                locale,
+                is_admin: false,
+                password_hash,
+                email_verified: false,
+            };
+            let mut tx = state.store.begin().await?;
+            let id = match tx.create_user(new, now_micros()).await {
+                Ok(id) => id,
+                // Two sign-ups with one address at the same moment: the other one won.
+                Err(kontor_store::StoreError::Conflict(_)) => {
+                    return Ok(to_code_page(&email, "/profile"));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            tx.commit().await?;
+            state.store.user(id).await?
+        }
+    };
+    send_code(&state, &user).await?;
+    Ok(to_code_page(&email, "/profile"))
+}
+
+async fn code_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        &state,
+        &ctx.reader(),
+        "code.html",
+        serde_json::json!({ "email": q.email, "next": q.next }),
+    )
+}
+
+async fn code(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.get("next"));
+    let email = Email::parse(form.get("email")).map_err(|e| AppError::field("email", e))?;
+    rate_limit(&state, &format!("code:{email}"), 20, 900).await?;
+    let entered = form.get("code").trim().to_string();
+    let wrong = |key: &str| {
+        let mut r = render(
+            &state,
+            &ctx.reader(),
+            "code.html",
+            serde_json::json!({
+                "email": email.as_str(), "next": next, "error": kontor_i18n::t(ctx.locale, key),
+            }),
+        );
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        r
+    };
+    if entered.len() != 6 || !entered.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(wrong("signin-code-format"));
+    }
+    let Some(user) = state.store.user_by_email(&email).await? else {
+        return Ok(wrong("signin-code-wrong"));
+    };
+    let mut tx = state.store.begin().await?;
+    let check = tx
+        .check_login_code(
+            user.id,
+            &code_hash(user.id, &entered),
+            now_micros(),
+            MAX_CODE_ATTEMPTS,
+        )
+        .await?;
+    tx.commit().await?;
+    match check {
+        CodeCheck::Valid(_) => start_session(&state, &user, &next).await,
+        CodeCheck::Wrong => Ok(wrong("signin-code-wrong")),
+        CodeCheck::Exhausted => Ok(wrong("signin-code-exhausted")),
+    }
+}
+
+/// The link in the mail opens this page; only its button (a POST) signs in, so that mail
+/// scanners which follow links do not use the link up.
+async fn link_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    render(
+        &state,
+        &ctx.reader(),
+        "link.html",
+        serde_json::json!({ "token": q.token }),
+    )
+}
+
+async fn link(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let mut tx = state.store.begin().await?;
+    let user = tx
+        .use_login_link(&sha256_hex(form.get("token").trim()), now_micros())
+        .await?;
+    tx.commit().await?;
+    match user {
+        Some(id) => {
+            let user = state.store.user(id).await?;
+            start_session(&state, &user, "/profile").await
+        }
+        None => {
+            let mut r = render(
+                &state,
+                &ctx.reader(),
+                "link.html",
+                serde_json::json!({ "error": kontor_i18n::t(ctx.locale, "signin-link-invalid") }),
+            );
+            *r.status_mut() = axum::http::StatusCode::GONE;
+            Ok(r)
+        }
+    }
+}
+
+async fn start_session(state: &AppState, user: &User, next: &str) -> Result<Response, AppError> {
+    let id = random_hex(32);
+    let now = now_micros();
+    let days = state.config.session_days;
+    let mut tx = state.store.begin().await?;
+    tx.create_session(&sha256_hex(&id), user.id, now, now + days * 86_400_000_000)
+        .await?;
+    tx.commit().await?;
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        days * 86_400
+    );
+    let mut response = Redirect::to(next).into_response();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, cookie.parse().expect("ASCII"));
+    headers.append(
+        header::SET_COOKIE,
+        lang::set_cookie(state, user.locale).parse().expect("ASCII"),
+    );
+    Ok(response)
+}
+
+async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(id) = lang::cookie_value(&headers, SESSION_COOKIE) {
+        let mut tx = state.store.begin().await?;
+        tx.delete_session(&sha256_hex(&id)).await?;
+        tx.commit().await?;
+    }
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+/// Creates an API token for `user` and returns it in clear, once.
+pub async fn create_token(state: &AppState, user: &User, name: &str) -> Result<String, AppError> {
+    let token = format!("kontor_{}", random_hex(24));
+    let mut tx = state.store.begin().await?;
+    tx.create_api_token(user.id, name, &sha256_hex(&token), now_micros())
+        .await?;
+    tx.commit().await?;
+    Ok(token)
+}

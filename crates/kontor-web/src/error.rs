@@ -1,0 +1,190 @@
+//! One error type for every handler. A handler returns [`AppError`]; the response is rendered in
+//! one place ([`render`]) as an HTML page in the reader's language, or as
+//! `application/problem+json` (RFC 9457) under `/api/`.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use kontor_domain::{Invalid, Locale};
+use kontor_i18n::{Arg, catalog};
+use kontor_store::StoreError;
+
+use crate::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    /// Input that does not parse: each entry names the field and why.
+    #[error("invalid input")]
+    Validation(Vec<(String, Invalid)>),
+    /// A request that is well-formed but not allowed now; the key names the message.
+    #[error("{0}")]
+    Rejected(&'static str),
+    #[error("too many requests")]
+    RateLimited,
+    #[error("cross-site request")]
+    CrossSite,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(_) => AppError::Rejected("error-conflict"),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl AppError {
+    pub fn field(field: &str, invalid: Invalid) -> AppError {
+        AppError::Validation(vec![(field.to_string(), invalid)])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Rejected(_) => StatusCode::CONFLICT,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "error-not-found",
+            AppError::Unauthorized => "error-unauthorized",
+            AppError::Forbidden => "error-forbidden",
+            AppError::Validation(_) => "error-validation",
+            AppError::Rejected(key) => key,
+            AppError::RateLimited => "error-rate-limited",
+            AppError::CrossSite => "error-cross-site",
+            AppError::Internal(_) => "error-internal",
+        }
+    }
+}
+
+/// What [`render`] needs to turn an error into a page or a problem document.
+#[derive(Clone, Debug)]
+struct ErrorInfo {
+    status: StatusCode,
+    key: &'static str,
+    fields: Vec<(String, Invalid)>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = ?e, "request failed");
+        }
+        let info = ErrorInfo {
+            status: self.status(),
+            key: self.key(),
+            fields: match self {
+                AppError::Validation(f) => f,
+                _ => vec![],
+            },
+        };
+        let mut response = info.status.into_response();
+        response.extensions_mut().insert(info);
+        response
+    }
+}
+
+/// Translates one invalid value into a sentence.
+pub fn message(locale: Locale, invalid: &Invalid) -> String {
+    let args: Vec<(&str, Arg)> = invalid
+        .max
+        .map(|m| ("max", Arg::from(m)))
+        .into_iter()
+        .collect();
+    catalog().message(locale, invalid.key, &args)
+}
+
+/// Middleware: renders every [`AppError`] response for the reader.
+pub async fn render(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let locale = crate::lang::from_headers(request.headers());
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let is_get = request.method() == axum::http::Method::GET;
+    let response = next.run(request).await;
+    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
+        return response;
+    };
+    if api {
+        return problem(locale, &info);
+    }
+    if info.status == StatusCode::UNAUTHORIZED && is_get {
+        let next = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
+        return Redirect::to(&format!("/signin?{next}")).into_response();
+    }
+    let fields: Vec<serde_json::Value> = info
+        .fields
+        .iter()
+        .map(|(f, i)| serde_json::json!({ "field": f, "message": message(locale, i) }))
+        .collect();
+    let mut page = crate::page::render_with(
+        &state,
+        locale,
+        None,
+        "error.html",
+        serde_json::json!({
+            "status": info.status.as_u16(),
+            "title": catalog().message(locale, info.key, &[]),
+            "fields": fields,
+        }),
+    );
+    *page.status_mut() = info.status;
+    page
+}
+
+fn problem(locale: Locale, info: &ErrorInfo) -> Response {
+    let errors: Vec<serde_json::Value> = info
+        .fields
+        .iter()
+        .map(|(f, i)| serde_json::json!({ "field": f, "code": i.key, "message": message(locale, i) }))
+        .collect();
+    let mut body = serde_json::json!({
+        "type": format!("https://kontor.dev/problems/{}", info.key),
+        "title": catalog().message(locale, info.key, &[]),
+        "status": info.status.as_u16(),
+        "code": info.key,
+    });
+    if !errors.is_empty() {
+        body["errors"] = serde_json::Value::Array(errors);
+    }
+    let mut response = (info.status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(locale.bcp47()),
+    );
+    response
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked");
+    AppError::Internal(anyhow::anyhow!("panic")).into_response()
+}

@@ -1,0 +1,658 @@
+//! Events: the public list and page, registration, the organiser's event form and participant
+//! list with approve/reject, and each participant's own registrations.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use kontor_domain::{
+    EventFormat, EventKind, Keyed, Locale, LocalizedText, MatchmakingSession, ParticipantRole,
+    RegistrationStatus, Slug, Text, TimeZoneName, now_micros,
+};
+use kontor_store::accounts::User;
+use kontor_store::events::{Event, NewEvent};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::form::{Errors, FormData};
+use crate::page::{field_errors, label, options, render};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/events", get(home).post(create))
+        .route("/events/new", get(new_page))
+        .route("/events/{slug}", get(show))
+        .route("/events/{slug}/register", post(register))
+        .route("/events/{slug}/participants", get(participants))
+        .route("/events/{slug}/registrations/{id}/decision", post(decide))
+        .route("/me/registrations", get(my_registrations))
+}
+
+/// An instant as the reader sees it: date and time in `zone` (the reader's, else Berlin).
+pub fn format_instant(micros: i64, zone: Option<&TimeZoneName>, locale: Locale) -> String {
+    let zone = zone.cloned().unwrap_or_else(TimeZoneName::berlin);
+    let Ok(ts) = Timestamp::from_microsecond(micros) else {
+        return String::new();
+    };
+    let z = ts.to_zoned_datetime(zone.tz());
+    match locale {
+        Locale::De => z.strftime("%d.%m.%Y %H:%M").to_string(),
+        Locale::Zh => z.strftime("%Y年%m月%d日 %H:%M").to_string(),
+        Locale::En => z.strftime("%Y-%m-%d %H:%M").to_string(),
+    }
+}
+
+pub fn format_date(d: Date, locale: Locale) -> String {
+    match locale {
+        Locale::De => d.strftime("%d.%m.%Y").to_string(),
+        Locale::Zh => d.strftime("%Y年%m月%d日").to_string(),
+        Locale::En => d.strftime("%Y-%m-%d").to_string(),
+    }
+}
+
+/// What templates show of an event, in the reader's language.
+pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
+    let dates = if e.starts_on == e.ends_on {
+        format_date(e.starts_on, locale)
+    } else {
+        format!(
+            "{} – {}",
+            format_date(e.starts_on, locale),
+            format_date(e.ends_on, locale)
+        )
+    };
+    serde_json::json!({
+        "id": e.id,
+        "slug": e.slug.as_str(),
+        "title": e.title.show(locale),
+        "description": e.description.show(locale),
+        "kind": label(locale, "event-kind", e.kind),
+        "kind_key": e.kind.key(),
+        "format": label(locale, "event-format", e.format),
+        "venue": e.venue,
+        "time_zone": e.time_zone.as_str(),
+        "dates": dates,
+        "needs_approval": e.needs_approval,
+        "registration_open": e.registration_open(now_micros()),
+        "registration_closes": format_instant(e.registration_closes_at, Some(&e.time_zone), locale),
+        "roles": e.roles.iter().map(|r| serde_json::json!({ "key": r.key(), "label": label(locale, "role", *r) })).collect::<Vec<_>>(),
+    })
+}
+
+async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    let today = Timestamp::now()
+        .to_zoned_datetime(TimeZoneName::berlin().tz())
+        .date();
+    let events = state.store.upcoming_events(today).await?;
+    let events: Vec<_> = events.iter().map(|e| event_json(e, ctx.locale)).collect();
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "home.html",
+        serde_json::json!({ "events": events }),
+    ))
+}
+
+async fn load(state: &AppState, slug: &str) -> Result<Event, AppError> {
+    let event = state.store.event_by_slug(slug).await?;
+    if !event.published {
+        return Err(AppError::NotFound);
+    }
+    Ok(event)
+}
+
+async fn can_organise(state: &AppState, event: &Event, user: &User) -> Result<bool, AppError> {
+    Ok(user.is_admin || state.store.is_organiser(event.id, user.id).await?)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let event = load(&state, &slug).await?;
+    event_page(
+        &state,
+        &ctx,
+        &event,
+        serde_json::json!({}),
+        serde_json::json!({}),
+    )
+    .await
+}
+
+async fn event_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    event: &Event,
+    errors: serde_json::Value,
+    values: serde_json::Value,
+) -> Result<Response, AppError> {
+    let viewer_zone = ctx.user.as_ref().map(|u| u.time_zone.clone());
+    let sessions: Vec<_> = state
+        .store
+        .event_sessions(event.id)
+        .await?
+        .iter()
+        .map(|s| session_json(s, &event.time_zone, viewer_zone.as_ref(), ctx.locale))
+        .collect();
+    let (registration, organiser) = match &ctx.user {
+        Some(u) => (
+            state.store.registration(event.id, u.id).await?,
+            can_organise(state, event, u).await?,
+        ),
+        None => (None, false),
+    };
+    let registration = registration.map(|r| {
+        serde_json::json!({
+            "status": r.status.key(),
+            "status_label": label(ctx.locale, "registration-status", r.status),
+            "role": label(ctx.locale, "role", r.role),
+        })
+    });
+    Ok(render(
+        state,
+        &ctx.reader(),
+        "event.html",
+        serde_json::json!({
+            "event": event_json(event, ctx.locale),
+            "sessions": sessions,
+            "registration": registration,
+            "organiser": organiser,
+            "errors": errors,
+            "values": values,
+        }),
+    ))
+}
+
+/// A session's slots in the event's zone and, where different, the reader's.
+fn session_json(
+    s: &MatchmakingSession,
+    event_zone: &TimeZoneName,
+    viewer: Option<&TimeZoneName>,
+    locale: Locale,
+) -> serde_json::Value {
+    let slots = s.slots(event_zone);
+    let local = |ts: Timestamp, z: &TimeZoneName| {
+        ts.to_zoned_datetime(z.tz()).strftime("%H:%M").to_string()
+    };
+    let (first, last) = (slots.first().map(|s| s.start), slots.last().map(|s| s.end));
+    let viewer_range = match (viewer, first, last) {
+        (Some(v), Some(a), Some(b)) if v != event_zone => Some(format!(
+            "{}–{} {}",
+            local(a, v),
+            local(b, v),
+            v.city().replace('_', " ")
+        )),
+        _ => None,
+    };
+    serde_json::json!({
+        "day": format_date(s.day, locale),
+        "start": s.start.strftime("%H:%M").to_string(),
+        "end": s.end.strftime("%H:%M").to_string(),
+        "slot_minutes": s.slot_minutes,
+        "slots": slots.len(),
+        "zone_city": event_zone.city().replace('_', " "),
+        "viewer_range": viewer_range,
+    })
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    let mut errors = Errors::default();
+    let role = errors.take(
+        "role",
+        ParticipantRole::from_key(form.get("role"))
+            .filter(|r| event.roles.contains(r))
+            .ok_or(kontor_domain::Invalid::new("invalid-role")),
+    );
+    let message = errors.take("message", Text::optional_block(form.get("message"), 1000));
+    let (Some(role), Some(message)) = (role, message) else {
+        let mut r = event_page(
+            &state,
+            &ctx,
+            &event,
+            field_errors(ctx.locale, &errors.0),
+            form.values(),
+        )
+        .await?;
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    };
+    register_user(
+        &state,
+        &event,
+        user,
+        role,
+        message.as_ref().map(Text::as_str),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/events/{slug}")).into_response())
+}
+
+/// Registers a person for an event, with the confirmation mail, in one transaction.
+pub async fn register_user(
+    state: &AppState,
+    event: &Event,
+    user: &User,
+    role: ParticipantRole,
+    message: Option<&str>,
+) -> Result<RegistrationStatus, AppError> {
+    let now = now_micros();
+    if !event.registration_open(now) {
+        return Err(AppError::Rejected("error-registration-closed"));
+    }
+    if let Some(existing) = state.store.registration(event.id, user.id).await?
+        && existing.status != RegistrationStatus::Cancelled
+    {
+        return Err(AppError::Rejected("error-already-registered"));
+    }
+    let status = if event.needs_approval {
+        RegistrationStatus::Pending
+    } else {
+        RegistrationStatus::Approved
+    };
+    let mail = state.composer.registration_received(
+        user.email.as_str(),
+        user.locale,
+        &user.name,
+        event.title.show(user.locale),
+        event.needs_approval,
+    );
+    let mut tx = state.store.begin().await?;
+    tx.register(event.id, user.id, role, status, message, now)
+        .await?;
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    Ok(status)
+}
+
+async fn participants(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    if !can_organise(&state, &event, user).await? {
+        return Err(AppError::Forbidden);
+    }
+    let list = state.store.participants(event.id, None).await?;
+    let rows: Vec<_> = list
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.registration.id,
+                "name": p.name,
+                "email": p.email,
+                "organisation": p.organisation,
+                "country": p.country,
+                "role": label(ctx.locale, "role", p.registration.role),
+                "status": p.registration.status.key(),
+                "status_label": label(ctx.locale, "registration-status", p.registration.status),
+                "message": p.registration.message,
+                "at": format_instant(p.registration.created_at, Some(&user.time_zone), ctx.locale),
+            })
+        })
+        .collect();
+    let counts: Vec<_> = state.store.registration_counts(event.id).await?
+        .into_iter()
+        .map(|(s, n)| serde_json::json!({ "label": label(ctx.locale, "registration-status", s), "n": n }))
+        .collect();
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "participants.html",
+        serde_json::json!({
+            "event": event_json(&event, ctx.locale), "participants": rows, "counts": counts,
+        }),
+    ))
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, id)): Path<(String, Uuid)>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    let status = match form.get("decision") {
+        "approve" => RegistrationStatus::Approved,
+        "reject" => RegistrationStatus::Rejected,
+        _ => {
+            return Err(AppError::field(
+                "decision",
+                kontor_domain::Invalid::new("invalid-decision"),
+            ));
+        }
+    };
+    decide_registration(&state, &event, user, id, status).await?;
+    Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
+}
+
+/// An organiser's decision on a registration, with the mail to the participant, in one
+/// transaction.
+pub async fn decide_registration(
+    state: &AppState,
+    event: &Event,
+    organiser: &User,
+    registration: Uuid,
+    status: RegistrationStatus,
+) -> Result<(), AppError> {
+    if !can_organise(state, event, organiser).await? {
+        return Err(AppError::Forbidden);
+    }
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    let r = tx
+        .decide_registration(event.id, registration, status, organiser.id, now)
+        .await?;
+    let participant = state.store.user(r.user_id).await?;
+    let mail = state.composer.registration_decided(
+        participant.email.as_str(),
+        participant.locale,
+        &participant.name,
+        event.title.show(participant.locale),
+        status == RegistrationStatus::Approved,
+    );
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
+async fn my_registrations(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let list = state.store.registrations_of_user(user.id).await?;
+    let rows: Vec<_> = list
+        .iter()
+        .map(|(r, e)| {
+            serde_json::json!({
+                "event": event_json(e, ctx.locale),
+                "status": r.status.key(),
+                "status_label": label(ctx.locale, "registration-status", r.status),
+                "role": label(ctx.locale, "role", r.role),
+                "at": format_instant(r.created_at, Some(&user.time_zone), ctx.locale),
+            })
+        })
+        .collect();
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "registrations.html",
+        serde_json::json!({ "registrations": rows }),
+    ))
+}
+
+// ----- the organiser's event form -----
+
+fn form_ctx(
+    locale: Locale,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "values": values,
+        "errors": errors,
+        "kinds": options::<EventKind>(locale, "event-kind"),
+        "formats": options::<EventFormat>(locale, "event-format"),
+        "roles": options::<ParticipantRole>(locale, "role"),
+        "zones": crate::auth::common_zones(),
+        "session_rows": [0, 1, 2, 3],
+    })
+}
+
+async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let values = serde_json::json!({
+        "time_zone": "Europe/Berlin", "kind": "trade-fair", "format": "hybrid", "session_slot_0": "30",
+    });
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "event_new.html",
+        form_ctx(ctx.locale, values, serde_json::json!({})),
+    ))
+}
+
+/// Parses the event form into a [`NewEvent`], or every field error at once.
+pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
+    let mut errors = Errors::default();
+    let localized = |prefix: &str, max: usize, multiline: bool| {
+        let entries: Vec<(Locale, &str)> = Locale::ALL
+            .iter()
+            .map(|l| (*l, form.get(&format!("{prefix}_{}", l.key()))))
+            .collect();
+        LocalizedText::parse(&entries, max, multiline)
+    };
+    let title = errors.take(
+        "title_en",
+        localized("title", 160, false).and_then(|t| {
+            if t.is_empty() {
+                Err(kontor_domain::Invalid::new("invalid-title-required"))
+            } else {
+                Ok(t)
+            }
+        }),
+    );
+    let description = errors.take("description_en", localized("description", 10_000, true));
+    let kind = errors.take(
+        "kind",
+        EventKind::from_key(form.get("kind")).ok_or(kontor_domain::Invalid::new("invalid-choice")),
+    );
+    let format = errors.take(
+        "format",
+        EventFormat::from_key(form.get("format"))
+            .ok_or(kontor_domain::Invalid::new("invalid-choice")),
+    );
+    let venue = errors.take("venue", Text::optional_line(form.get("venue"), 200));
+    let time_zone = errors.take("time_zone", TimeZoneName::parse(form.get("time_zone")));
+    let date = |field: &str| {
+        form.get(field)
+            .trim()
+            .parse::<Date>()
+            .map_err(|_| kontor_domain::Invalid::new("invalid-date"))
+    };
+    let starts_on = errors.take("starts_on", date("starts_on"));
+    let ends_on = errors.take(
+        "ends_on",
+        date("ends_on").and_then(|end| match date("starts_on") {
+            Ok(start) if end < start => Err(kontor_domain::Invalid::new("invalid-date-order")),
+            _ => Ok(end),
+        }),
+    );
+    let opens = errors.take("registration_opens", date("registration_opens"));
+    let closes = errors.take(
+        "registration_closes",
+        date("registration_closes").and_then(|c| match date("registration_opens") {
+            Ok(o) if c <= o => Err(kontor_domain::Invalid::new("invalid-date-order")),
+            _ => Ok(c),
+        }),
+    );
+    let roles: Vec<ParticipantRole> = form
+        .all("roles")
+        .iter()
+        .filter_map(|r| ParticipantRole::from_key(r))
+        .collect();
+    let mut sessions = Vec::new();
+    for i in 0..4 {
+        let day = form.get(&format!("session_day_{i}"));
+        if day.trim().is_empty() {
+            continue;
+        }
+        let slot = form
+            .get(&format!("session_slot_{i}"))
+            .trim()
+            .parse::<i32>()
+            .unwrap_or(0);
+        let (bs, be) = (
+            form.get(&format!("session_break_start_{i}")),
+            form.get(&format!("session_break_end_{i}")),
+        );
+        let breaks = if bs.trim().is_empty() {
+            vec![]
+        } else {
+            vec![(bs.to_string(), be.to_string())]
+        };
+        let session = MatchmakingSession::parse(
+            day,
+            form.get(&format!("session_start_{i}")),
+            form.get(&format!("session_end_{i}")),
+            slot,
+            &breaks,
+        )
+        .and_then(|s| match (date("starts_on"), date("ends_on")) {
+            (Ok(a), Ok(b)) if s.day < a || s.day > b => {
+                Err(kontor_domain::Invalid::new("invalid-session-day"))
+            }
+            _ => Ok(s),
+        });
+        if let Some(s) = errors.take(&format!("session_day_{i}"), session) {
+            sessions.push(s);
+        }
+    }
+    let slug_raw = form.get("slug");
+    let slug = if slug_raw.trim().is_empty() {
+        let from_title = title.as_ref().and_then(|t: &LocalizedText| {
+            [Locale::En, Locale::De]
+                .iter()
+                .find_map(|l| t.exact(*l).and_then(Slug::from_title))
+        });
+        errors.take(
+            "slug",
+            from_title.ok_or(kontor_domain::Invalid::new("invalid-slug")),
+        )
+    } else {
+        errors.take("slug", Slug::parse(slug_raw))
+    };
+    let (
+        Some(title),
+        Some(description),
+        Some(kind),
+        Some(format),
+        Some(venue),
+        Some(time_zone),
+        Some(starts_on),
+        Some(ends_on),
+        Some(opens),
+        Some(closes),
+        Some(slug),
+    ) = (
+        title,
+        description,
+        kind,
+        format,
+        venue,
+        time_zone,
+        starts_on,
+        ends_on,
+        opens,
+        closes,
+        slug,
+    )
+    else {
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let at_midnight = |d: Date| {
+        time_zone
+            .tz()
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .map(|t| t.as_microsecond())
+            .unwrap_or(0)
+    };
+    Ok(NewEvent {
+        roles: if roles.is_empty() {
+            kind.default_roles().to_vec()
+        } else {
+            roles
+        },
+        slug,
+        kind,
+        format,
+        title,
+        description,
+        venue: venue.map(Text::into_string),
+        registration_opens_at: at_midnight(opens),
+        // Registration closes at the end of the chosen day.
+        registration_closes_at: at_midnight(closes.tomorrow().unwrap_or(closes)),
+        time_zone,
+        starts_on,
+        ends_on,
+        needs_approval: form.checked("needs_approval"),
+        sessions,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let new = match parse_event_form(&form) {
+        Ok(n) => n,
+        Err(errors) => {
+            let mut r = render(
+                &state,
+                &ctx.reader(),
+                "event_new.html",
+                form_ctx(
+                    ctx.locale,
+                    form.values(),
+                    field_errors(ctx.locale, &errors.0),
+                ),
+            );
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    match tx.create_event(&new, user.id, now_micros()).await {
+        Ok(_) => {}
+        Err(kontor_store::StoreError::Conflict(_)) => {
+            let errors = field_errors(
+                ctx.locale,
+                &[(
+                    "slug".into(),
+                    kontor_domain::Invalid::new("invalid-slug-taken"),
+                )],
+            );
+            let mut r = render(
+                &state,
+                &ctx.reader(),
+                "event_new.html",
+                form_ctx(ctx.locale, form.values(), errors),
+            );
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/events/{}", new.slug)).into_response())
+}

@@ -1,0 +1,179 @@
+//! Server-rendered pages: minijinja templates compiled into the binary, a `t()` function that
+//! translates in the reader's language, and the layout's shared context.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use kontor_domain::{Keyed, Locale};
+use kontor_i18n::{Arg, catalog};
+use kontor_store::accounts::User;
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, State};
+
+use crate::AppState;
+
+macro_rules! templates {
+    ($env:expr, $($name:literal),+ $(,)?) => {
+        $( $env.add_template($name, include_str!(concat!("../templates/", $name))).expect($name); )+
+    };
+}
+
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    templates!(
+        env,
+        "base.html",
+        "macros.html",
+        "error.html",
+        "home.html",
+        "event.html",
+        "event_new.html",
+        "participants.html",
+        "signin.html",
+        "signup.html",
+        "code.html",
+        "link.html",
+        "profile.html",
+        "registrations.html",
+        "organisations.html",
+        "organisation.html",
+        "person.html",
+        "mailbox.html",
+        "mail.html",
+    );
+    env.add_function("t", translate);
+    env
+}
+
+/// `{{ t("key", name=value) }}` in the page's language.
+fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {
+    let locale = state
+        .lookup("locale")
+        .and_then(|v| v.as_str().and_then(|s| Locale::parse(s).ok()))
+        .unwrap_or(Locale::En);
+    let mut args = Vec::new();
+    for name in kwargs.args() {
+        let v: Value = kwargs.get(name)?;
+        let arg = match v.as_i64() {
+            Some(n) => Arg::Num(n as f64),
+            None => Arg::Str(v.to_string()),
+        };
+        args.push((name, arg));
+    }
+    Ok(catalog().message(locale, key, &args))
+}
+
+/// Who is reading and in which language: what every page needs.
+pub struct Reader<'a> {
+    pub locale: Locale,
+    pub user: Option<&'a User>,
+    pub path: &'a str,
+}
+
+pub fn render(
+    state: &AppState,
+    reader: &Reader<'_>,
+    template: &str,
+    ctx: serde_json::Value,
+) -> Response {
+    render_inner(
+        state,
+        reader.locale,
+        reader.user,
+        reader.path,
+        template,
+        ctx,
+    )
+}
+
+/// Renders without a signed-in reader (error pages).
+pub fn render_with(
+    state: &AppState,
+    locale: Locale,
+    user: Option<&User>,
+    template: &str,
+    ctx: serde_json::Value,
+) -> Response {
+    render_inner(state, locale, user, "/", template, ctx)
+}
+
+fn render_inner(
+    state: &AppState,
+    locale: Locale,
+    user: Option<&User>,
+    path: &str,
+    template: &str,
+    ctx: serde_json::Value,
+) -> Response {
+    let locales: Vec<_> = Locale::ALL
+        .iter()
+        .map(
+            |l| serde_json::json!({ "key": l.key(), "name": l.endonym(), "current": *l == locale }),
+        )
+        .collect();
+    let layout = serde_json::json!({
+        "locale": locale.key(),
+        "lang_tag": locale.bcp47(),
+        "locales": locales,
+        "path": path,
+        "user": user.map(|u| serde_json::json!({
+            "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),
+        })),
+        "mailbox_public": state.config.mailbox_public,
+    });
+    let mut merged = layout.as_object().cloned().unwrap_or_default();
+    if let serde_json::Value::Object(extra) = ctx {
+        merged.extend(extra);
+    }
+    let result = state
+        .templates
+        .get_template(template)
+        .and_then(|t| t.render(minijinja::value::Serde(&merged)));
+    match result {
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_LANGUAGE,
+                HeaderValue::from_static(locale.bcp47()),
+            );
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, template, "template failed");
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "template error",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Options for a `<select>` of a keyed enum, labelled from the catalogue as `<prefix>-<key>`.
+pub fn options<T: Keyed>(locale: Locale, prefix: &str) -> Vec<serde_json::Value> {
+    T::ALL
+        .iter()
+        .map(|v| {
+            let key = v.key();
+            serde_json::json!({ "key": key, "label": catalog().message(locale, &format!("{prefix}-{key}"), &[]) })
+        })
+        .collect()
+}
+
+/// A label for one keyed value.
+pub fn label<T: Keyed>(locale: Locale, prefix: &str, value: T) -> String {
+    catalog().message(locale, &format!("{prefix}-{}", value.key()), &[])
+}
+
+/// Field errors as `{field: message}` for a template.
+pub fn field_errors(
+    locale: Locale,
+    errors: &[(String, kontor_domain::Invalid)],
+) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (field, invalid) in errors {
+        map.entry(field.clone())
+            .or_insert_with(|| serde_json::Value::String(crate::error::message(locale, invalid)));
+    }
+    serde_json::Value::Object(map)
+}

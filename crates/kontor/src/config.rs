@@ -1,0 +1,131 @@
+//! Configuration: a TOML file (optional) overlaid by `KONTOR_*` environment variables.
+
+use serde::Deserialize;
+
+pub const EXAMPLE: &str = r#"# Kontor configuration. Every setting can also be given as an environment variable:
+# KONTOR_ plus the name in upper case, e.g. KONTOR_DATABASE_URL. The environment wins.
+
+# The public URL people use (links in mails, cookies marked Secure when https).
+base_url = "http://127.0.0.1:8080"
+
+# Where to listen.
+listen = "127.0.0.1:8080"
+
+# SQLite (default; one instance) or PostgreSQL (several instances sharing one database):
+#   database_url = "postgres://kontor:secret@db.internal/kontor"
+database_url = "sqlite://kontor-data/kontor.db"
+
+# Outgoing mail. Empty: mails stay in the local mailbox (/mailbox, for administrators).
+#   smtp://relay.internal:25, smtp+starttls://user:password@mail.example.de:587, smtps://…:465
+smtp_url = ""
+mail_from = "Kontor <noreply@example.org>"
+
+# Anyone may read the local mailbox (only for demos).
+mailbox_public = false
+
+# Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
+trust_forwarded_for = false
+
+# Log format: "text" or "json".
+log_format = "text"
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub base_url: String,
+    pub listen: String,
+    pub database_url: String,
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub mailbox_public: bool,
+    pub trust_forwarded_for: bool,
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            base_url: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://kontor-data/kontor.db".into(),
+            smtp_url: String::new(),
+            mail_from: "Kontor <noreply@example.org>".into(),
+            mailbox_public: false,
+            trust_forwarded_for: false,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if given), then applies `KONTOR_*` variables from `env`.
+    pub fn load(
+        path: Option<&std::path::Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix("KONTOR_") else {
+                continue;
+            };
+            let flag = || -> anyhow::Result<bool> {
+                value
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{key} must be true or false"))
+            };
+            match name {
+                "BASE_URL" => config.base_url = value.clone(),
+                "LISTEN" => config.listen = value.clone(),
+                "DATABASE_URL" => config.database_url = value.clone(),
+                "SMTP_URL" => config.smtp_url = value.clone(),
+                "MAIL_FROM" => config.mail_from = value.clone(),
+                "MAILBOX_PUBLIC" => config.mailbox_public = flag()?,
+                "TRUST_FORWARDED_FOR" => config.trust_forwarded_for = flag()?,
+                "LOG_FORMAT" => config.log_format = value.clone(),
+                // Variables of other tools (and the test suite's) share the prefix.
+                _ => {}
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_example_is_the_default() {
+        let parsed: Config = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let env = [
+            (
+                "KONTOR_DATABASE_URL".to_string(),
+                "postgres://x/y".to_string(),
+            ),
+            ("KONTOR_MAILBOX_PUBLIC".to_string(), "true".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(None, env.into_iter()).unwrap();
+        assert_eq!(c.database_url, "postgres://x/y");
+        assert!(c.mailbox_public);
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        let bad = [(
+            "KONTOR_MAILBOX_PUBLIC".to_string(),
+            "yes please".to_string(),
+        )];
+        assert!(Config::load(None, bad.into_iter()).is_err());
+    }
+}

@@ -1,0 +1,654 @@
+//! `kontor demo`: a believable Cologne–Guiyang corridor in a fresh SQLite database, served with a
+//! public local mailbox so that a newcomer can read sign-in codes in the browser.
+//! Every name and text here is invented.
+
+use std::path::PathBuf;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use kontor_domain::{
+    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession, OrgKind,
+    OrgSize, ParticipantRole, Password, RegistrationStatus, Sector, Slug, TimeZoneName, now_micros,
+};
+use kontor_store::Store;
+use kontor_store::accounts::{NewUser, ProfileUpdate};
+use kontor_store::events::NewEvent;
+use kontor_store::organisations::OrganisationFields;
+
+use crate::config::Config;
+
+pub const PASSWORD: &str = "kontor-demo-2027";
+
+pub async fn run(mut config: Config, data: PathBuf, listen: String) -> anyhow::Result<()> {
+    if data.exists() {
+        std::fs::remove_dir_all(&data)?;
+    }
+    std::fs::create_dir_all(&data)?;
+    let url = format!("sqlite://{}/kontor.db", data.display());
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(TimeZoneName::berlin().tz())
+        .date();
+    let logins = seed(&store, today).await?;
+
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let addr = listener.local_addr()?;
+    config.base_url = format!("http://{addr}");
+    config.smtp_url.clear();
+    config.mailbox_public = true;
+    let base = config.base_url.clone();
+    crate::run(store, config, listener, move |_| {
+        println!("Kontor demo is running at {base}");
+        println!("Demo logins (password for all: {PASSWORD}; or ask for a code and read it at {base}/mailbox):");
+        for (role, email) in &logins {
+            println!("  {role:<38} {email}");
+        }
+        println!("Press Ctrl-C to stop.");
+    })
+    .await
+}
+
+/// A small deterministic generator (SplitMix64): the same demo every time.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+}
+
+const DE_FIRST: [&str; 24] = [
+    "Anna",
+    "Jonas",
+    "Lena",
+    "Felix",
+    "Marie",
+    "Lukas",
+    "Sophie",
+    "Paul",
+    "Clara",
+    "Maximilian",
+    "Hannah",
+    "Tobias",
+    "Julia",
+    "Niklas",
+    "Laura",
+    "David",
+    "Katharina",
+    "Jan",
+    "Miriam",
+    "Stefan",
+    "Eva",
+    "Matthias",
+    "Ines",
+    "Ralf",
+];
+const DE_LAST: [&str; 24] = [
+    "Becker", "Schmitz", "Hoffmann", "Wagner", "Krüger", "Neumann", "Schulte", "Vogel", "Lehmann",
+    "Brandt", "Kaiser", "Fuchs", "Peters", "Lange", "Jansen", "Horn", "Winkler", "Berger",
+    "Franke", "Albers", "Ziegler", "Roth", "Engel", "Sommer",
+];
+const DE_CITIES: [(&str, &str); 8] = [
+    ("Köln", "koeln"),
+    ("Düsseldorf", "duesseldorf"),
+    ("Bonn", "bonn"),
+    ("Leverkusen", "leverkusen"),
+    ("Aachen", "aachen"),
+    ("Essen", "essen"),
+    ("Dortmund", "dortmund"),
+    ("Bergisch Gladbach", "gladbach"),
+];
+const DE_STEMS: [&str; 16] = [
+    "Rheinwerk",
+    "Domtec",
+    "Auenfeld",
+    "Nordlicht",
+    "Kranhaus",
+    "Severin",
+    "Hafenkant",
+    "Lindenhof",
+    "Silberberg",
+    "Brückmann",
+    "Eifelgrün",
+    "Altstadt",
+    "Kolonia",
+    "Ufertal",
+    "Sternwerk",
+    "Vierlinden",
+];
+const ZH_SURNAMES: [(&str, &str); 16] = [
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("张", "Zhang"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("赵", "Zhao"),
+    ("黄", "Huang"),
+    ("周", "Zhou"),
+    ("吴", "Wu"),
+    ("徐", "Xu"),
+    ("孙", "Sun"),
+    ("胡", "Hu"),
+    ("朱", "Zhu"),
+    ("高", "Gao"),
+    ("林", "Lin"),
+];
+const ZH_GIVEN: [(&str, &str); 16] = [
+    ("伟", "Wei"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("磊", "Lei"),
+    ("洋", "Yang"),
+    ("艳", "Yan"),
+    ("勇", "Yong"),
+    ("杰", "Jie"),
+    ("婷", "Ting"),
+    ("强", "Qiang"),
+    ("晨", "Chen"),
+    ("欣怡", "Xinyi"),
+    ("子涵", "Zihan"),
+    ("浩然", "Haoran"),
+];
+const ZH_CITIES: [(&str, &str); 6] = [
+    ("贵阳", "Guiyang"),
+    ("北京", "Beijing"),
+    ("上海", "Shanghai"),
+    ("深圳", "Shenzhen"),
+    ("成都", "Chengdu"),
+    ("廊坊", "Langfang"),
+];
+const ZH_STEMS: [(&str, &str); 12] = [
+    ("黔云", "Qianyun"),
+    ("筑城", "Zhucheng"),
+    ("华氢", "Huaqing"),
+    ("博远", "Boyuan"),
+    ("绿源", "Lüyuan"),
+    ("天工", "Tiangong"),
+    ("数联", "Shulian"),
+    ("康瑞", "Kangrui"),
+    ("恒通", "Hengtong"),
+    ("启明", "Qiming"),
+    ("山水", "Shanshui"),
+    ("智航", "Zhihang"),
+];
+
+/// What an organisation of a sector does, in three languages.
+fn sector_text(s: Sector) -> (&'static str, &'static str, &'static str) {
+    match s {
+        Sector::Hydrogen => (
+            "Elektrolyseure und Wasserstoffspeicher für Industrie und Kommunen.",
+            "Electrolysers and hydrogen storage for industry and municipalities.",
+            "为工业和城市提供电解槽和储氢解决方案。",
+        ),
+        Sector::LifeSciences => (
+            "Wirkstoffforschung und Labordienstleistungen für Biotechnologie.",
+            "Drug discovery and laboratory services for biotechnology.",
+            "面向生物技术的药物研发和实验室服务。",
+        ),
+        Sector::EnvironmentalTechnology => (
+            "Wasseraufbereitung, Luftreinhaltung und Recyclingtechnik.",
+            "Water treatment, clean air and recycling technology.",
+            "水处理、空气净化和回收利用技术。",
+        ),
+        Sector::Logistics => (
+            "Multimodale Logistik zwischen Rhein, Schiene und Luftfracht.",
+            "Multimodal logistics across river, rail and air freight.",
+            "涵盖内河、铁路和航空货运的多式联运物流。",
+        ),
+        Sector::Automotive => (
+            "Komponenten und Software für Elektro- und Brennstoffzellenfahrzeuge.",
+            "Components and software for electric and fuel-cell vehicles.",
+            "电动及燃料电池汽车的零部件和软件。",
+        ),
+        Sector::Digital => (
+            "Cloud-Plattformen und Datenanalyse für den Mittelstand.",
+            "Cloud platforms and data analytics for mid-sized companies.",
+            "为中型企业提供云平台和数据分析。",
+        ),
+        Sector::MedicalTechnology => (
+            "Diagnostikgeräte und vernetzte Medizintechnik.",
+            "Diagnostic devices and connected medical technology.",
+            "诊断设备和互联医疗技术。",
+        ),
+        Sector::Energy => (
+            "Planung und Betrieb erneuerbarer Energieanlagen.",
+            "Planning and operation of renewable energy plants.",
+            "可再生能源设施的规划和运营。",
+        ),
+        _ => (
+            "Beratung und Dienstleistungen für internationale Kooperationen.",
+            "Consulting and services for international cooperation.",
+            "为国际合作提供咨询和服务。",
+        ),
+    }
+}
+
+const DE_JOBS: [&str; 5] = [
+    "Geschäftsführerin",
+    "Leiter Vertrieb",
+    "Business Development",
+    "Projektleiterin",
+    "CTO",
+];
+const ZH_JOBS: [&str; 5] = [
+    "总经理",
+    "国际业务经理",
+    "技术总监",
+    "研发负责人",
+    "市场部主任",
+];
+
+const SECTORS: [Sector; 9] = [
+    Sector::Hydrogen,
+    Sector::Hydrogen,
+    Sector::LifeSciences,
+    Sector::EnvironmentalTechnology,
+    Sector::Logistics,
+    Sector::Automotive,
+    Sector::Digital,
+    Sector::MedicalTechnology,
+    Sector::Energy,
+];
+
+struct Person {
+    email: Email,
+    name: String,
+    job: &'static str,
+    zone: TimeZoneName,
+    locale: Locale,
+    languages: Vec<String>,
+}
+
+/// Writes the demo data; returns the logins to print.
+pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, String)>> {
+    let now = now_micros();
+    let mut rng = Rng(2027);
+    let password = kontor_web::hash_password(&Password::parse(PASSWORD).expect("long enough"))?;
+    let berlin = TimeZoneName::berlin();
+    let shanghai = TimeZoneName::parse("Asia/Shanghai").expect("known zone");
+    let mut tx = store.begin().await?;
+
+    let staff =
+        |email: &str, name: &str, admin: bool, zone: &TimeZoneName, locale: Locale| NewUser {
+            email: Email::parse(email).expect("valid"),
+            name: name.into(),
+            time_zone: zone.clone(),
+            locale,
+            is_admin: admin,
+            password_hash: Some(password.clone()),
+            email_verified: true,
+        };
+    let admin = tx
+        .create_user(
+            staff(
+                "admin@kontor.example",
+                "Katrin Albers",
+                true,
+                &berlin,
+                Locale::De,
+            ),
+            now,
+        )
+        .await?;
+    let organiser = tx
+        .create_user(
+            staff(
+                "organiser@kontor.example",
+                "Martin Roth",
+                false,
+                &berlin,
+                Locale::De,
+            ),
+            now,
+        )
+        .await?;
+    let agency = tx.create_organisation(&OrganisationFields {
+        name: "Wirtschaftsförderung Köln – International Desk".into(),
+        kind: OrgKind::PublicBody,
+        country: Country::GERMANY,
+        city: Some("Köln".into()),
+        website: Some("https://wirtschaft.koeln.example".into()),
+        sectors: vec![Sector::Consulting],
+        size: Some(OrgSize::Medium),
+        description: LocalizedText::one(Locale::De, "Das International Desk begleitet Unternehmen in die Partnerstädte und empfängt Delegationen.")
+            .with(Locale::En, "The International Desk accompanies companies to the partner cities and welcomes delegations.")
+            .with(Locale::Zh, "国际服务部陪同企业前往友好城市，并接待来访代表团。"),
+    }, now).await?;
+    for (id, job) in [
+        (admin, "Leiterin International Desk"),
+        (organiser, "Projektleiter Messen"),
+    ] {
+        tx.update_profile(
+            id,
+            &profile(
+                &staff_name(id, admin),
+                job,
+                Some(agency),
+                &berlin,
+                Locale::De,
+                &["de", "en"],
+            ),
+        )
+        .await?;
+    }
+
+    // About 300 organisations, one contact person each: half from the Rhineland, half from China.
+    let mut people: Vec<uuid::Uuid> = Vec::new();
+    let mut featured: Vec<(String, String)> = Vec::new();
+    for i in 0..300 {
+        let sector = rng.pick(&SECTORS);
+        let second = rng.pick(&SECTORS);
+        let sectors = if second == sector {
+            vec![sector]
+        } else {
+            vec![sector, second]
+        };
+        let (de_text, en_text, zh_text) = sector_text(sector);
+        let kind = rng.pick(&[
+            OrgKind::Company,
+            OrgKind::Company,
+            OrgKind::Company,
+            OrgKind::Startup,
+            OrgKind::ResearchInstitute,
+            OrgKind::University,
+        ]);
+        let size = rng.pick(&[
+            OrgSize::Micro,
+            OrgSize::Small,
+            OrgSize::Medium,
+            OrgSize::Large,
+        ]);
+        let german = i % 2 == 0;
+        let (org, person) = if german {
+            let stem = rng.pick(&DE_STEMS);
+            let (city, city_key) = rng.pick(&DE_CITIES);
+            let suffix = match kind {
+                OrgKind::ResearchInstitute => " Institut",
+                OrgKind::University => " Hochschule",
+                OrgKind::Startup => " Labs",
+                _ => " GmbH",
+            };
+            let (first, last) = (rng.pick(&DE_FIRST), rng.pick(&DE_LAST));
+            let domain = format!(
+                "{}{}-{city_key}.example",
+                stem.to_lowercase().replace(['ü', 'ö', 'ä'], "u"),
+                i
+            );
+            let org = OrganisationFields {
+                name: format!("{stem} {}{suffix}", label_de(sector)),
+                kind,
+                country: Country::GERMANY,
+                city: Some(city.into()),
+                website: Some(format!("https://{domain}")),
+                sectors,
+                size: Some(size),
+                description: LocalizedText::one(
+                    Locale::De,
+                    format!("{de_text} Sitz in {city}; wir suchen Partner in China."),
+                )
+                .with(
+                    Locale::En,
+                    format!("{en_text} Based in {city}; looking for partners in China."),
+                ),
+            };
+            let email = format!("{}.{}@{domain}", ascii(first), ascii(last));
+            let person = Person {
+                email: Email::parse(&email)?,
+                name: format!("{first} {last}"),
+                job: rng.pick(&DE_JOBS),
+                zone: berlin.clone(),
+                locale: Locale::De,
+                languages: vec!["de".into(), "en".into()],
+            };
+            (org, person)
+        } else {
+            let (stem, stem_py) = rng.pick(&ZH_STEMS);
+            let (city, city_py) = rng.pick(&ZH_CITIES);
+            let (sn, sn_py) = rng.pick(&ZH_SURNAMES);
+            let (gn, gn_py) = rng.pick(&ZH_GIVEN);
+            let domain = format!("{}{}-{}.example", ascii(stem_py), i, city_py.to_lowercase());
+            let org = OrganisationFields {
+                name: format!(
+                    "{city}{stem}{}有限公司 ({city_py} {stem_py} Co., Ltd.)",
+                    label_zh(sector)
+                ),
+                kind,
+                country: Country::CHINA,
+                city: Some(city_py.into()),
+                website: Some(format!("https://{domain}")),
+                sectors,
+                size: Some(size),
+                description: LocalizedText::one(
+                    Locale::Zh,
+                    format!("{zh_text}总部位于{city}，寻求德国合作伙伴。"),
+                )
+                .with(
+                    Locale::En,
+                    format!(
+                        "{en_text} Headquartered in {city_py}; looking for partners in Germany."
+                    ),
+                ),
+            };
+            let email = format!("{}.{}@{domain}", ascii(sn_py), ascii(gn_py));
+            let person = Person {
+                email: Email::parse(&email)?,
+                name: format!("{sn}{gn} ({sn_py} {gn_py})"),
+                job: rng.pick(&ZH_JOBS),
+                zone: shanghai.clone(),
+                locale: Locale::Zh,
+                languages: vec!["zh".into(), "en".into()],
+            };
+            (org, person)
+        };
+        let org_id = tx.create_organisation(&org, now).await?;
+        let id = tx
+            .create_user(
+                NewUser {
+                    email: person.email.clone(),
+                    name: person.name.clone(),
+                    time_zone: person.zone.clone(),
+                    locale: person.locale,
+                    is_admin: false,
+                    password_hash: (i < 2).then(|| password.clone()),
+                    email_verified: true,
+                },
+                now,
+            )
+            .await?;
+        let langs: Vec<&str> = person.languages.iter().map(String::as_str).collect();
+        tx.update_profile(
+            id,
+            &profile(
+                &person.name,
+                person.job,
+                Some(org_id),
+                &person.zone,
+                person.locale,
+                &langs,
+            ),
+        )
+        .await?;
+        if i < 2 {
+            let role = if german {
+                "Participant (Deutsch, Europe/Berlin)"
+            } else {
+                "Participant (中文, Asia/Shanghai)"
+            };
+            featured.push((role.into(), person.email.to_string()));
+        }
+        people.push(id);
+    }
+
+    // An upcoming hybrid B2B trade fair and an online job fair.
+    let fair_start = today.checked_add(45.days())?;
+    let fair = NewEvent {
+        slug: Slug::parse("hydrogen-life-sciences-b2b-days")?,
+        kind: EventKind::TradeFair,
+        format: EventFormat::Hybrid,
+        title: LocalizedText::one(Locale::De, "Köln–Guiyang B2B-Tage: Wasserstoff, Life Sciences, Umwelttechnik")
+            .with(Locale::En, "Cologne–Guiyang B2B Days: Hydrogen, Life Sciences, Environmental Technology")
+            .with(Locale::Zh, "科隆–贵阳 B2B 对接日：氢能、生命科学、环保技术"),
+        description: LocalizedText::one(Locale::De, "Zwei Tage Matchmaking zwischen Unternehmen und Forschungseinrichtungen aus dem Rheinland und aus Guizhou. Vor Ort in Köln oder per Video.\n\nDie Gespräche dauern 30 Minuten; die Agenda wird vor der Veranstaltung optimiert.")
+            .with(Locale::En, "Two days of matchmaking between companies and research institutes from the Rhineland and Guizhou, on site in Cologne or by video.\n\nMeetings last 30 minutes; the agenda is optimised before the event.")
+            .with(Locale::Zh, "莱茵地区与贵州的企业和科研机构为期两天的配对洽谈，可在科隆现场或通过视频参加。\n\n每场会谈 30 分钟，活动前将优化日程安排。"),
+        venue: Some("KölnKongress, Köln-Deutz".into()),
+        time_zone: berlin.clone(),
+        starts_on: fair_start,
+        ends_on: fair_start.tomorrow()?,
+        registration_opens_at: now - 7 * 86_400_000_000,
+        registration_closes_at: at_midnight(&berlin, fair_start),
+        needs_approval: true,
+        roles: vec![ParticipantRole::Exhibitor, ParticipantRole::Visitor, ParticipantRole::Delegate],
+        sessions: vec![
+            MatchmakingSession::parse(&fair_start.to_string(), "09:00", "12:30", 30, &[("10:30".into(), "11:00".into())])?,
+            MatchmakingSession::parse(&fair_start.tomorrow()?.to_string(), "09:00", "12:00", 30, &[])?,
+        ],
+    };
+    let fair_id = tx.create_event(&fair, organiser, now).await?;
+    let job_start = today.checked_add(21.days())?;
+    let job = NewEvent {
+        slug: Slug::parse("chinese-talent-days-online")?,
+        kind: EventKind::JobFair,
+        format: EventFormat::Online,
+        title: LocalizedText::one(Locale::De, "Chinese Talent Days online").with(Locale::En, "Chinese Talent Days online").with(Locale::Zh, "中国人才日（线上）"),
+        description: LocalizedText::one(Locale::De, "Die Online-Jobmesse für chinesische Fachkräfte, Führungskräfte und Absolventen und für Arbeitgeber im Rheinland.")
+            .with(Locale::En, "The online job fair for Chinese professionals, executives and graduates, and for employers in the Rhineland.")
+            .with(Locale::Zh, "面向中国专业人才、管理人员和毕业生以及莱茵地区用人单位的线上招聘会。"),
+        venue: None,
+        time_zone: berlin.clone(),
+        starts_on: job_start,
+        ends_on: job_start.tomorrow()?,
+        registration_opens_at: now - 86_400_000_000,
+        registration_closes_at: at_midnight(&berlin, job_start),
+        needs_approval: false,
+        roles: vec![ParticipantRole::Employer, ParticipantRole::Candidate],
+        sessions: vec![MatchmakingSession::parse(&job_start.to_string(), "10:00", "13:00", 20, &[])?],
+    };
+    let job_id = tx.create_event(&job, organiser, now).await?;
+
+    // Registrations: most people for the fair (some still to be approved), some for the job fair.
+    // The featured participants stay unregistered so that a newcomer can try it.
+    for (i, id) in people.iter().enumerate().skip(2) {
+        if i % 5 != 4 {
+            let role = if i % 2 == 0 {
+                ParticipantRole::Exhibitor
+            } else {
+                ParticipantRole::Visitor
+            };
+            let status = if i % 7 == 0 {
+                RegistrationStatus::Pending
+            } else {
+                RegistrationStatus::Approved
+            };
+            tx.register(fair_id, *id, role, status, None, now).await?;
+        }
+        if i % 4 == 1 {
+            let role = if i % 2 == 0 {
+                ParticipantRole::Employer
+            } else {
+                ParticipantRole::Candidate
+            };
+            tx.register(job_id, *id, role, RegistrationStatus::Approved, None, now)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+
+    let mut logins = vec![
+        (
+            "Administrator (agency staff)".to_string(),
+            "admin@kontor.example".to_string(),
+        ),
+        (
+            "Organiser of both events".to_string(),
+            "organiser@kontor.example".to_string(),
+        ),
+    ];
+    logins.extend(featured);
+    Ok(logins)
+}
+
+fn staff_name(id: uuid::Uuid, admin: uuid::Uuid) -> String {
+    if id == admin {
+        "Katrin Albers".into()
+    } else {
+        "Martin Roth".into()
+    }
+}
+
+fn profile(
+    name: &str,
+    job: &str,
+    org: Option<uuid::Uuid>,
+    zone: &TimeZoneName,
+    locale: Locale,
+    langs: &[&str],
+) -> ProfileUpdate {
+    ProfileUpdate {
+        name: name.into(),
+        job_title: Some(job.into()),
+        organisation_id: org,
+        languages: langs.iter().map(|l| l.to_string()).collect(),
+        time_zone: zone.clone(),
+        locale,
+        phone: None,
+        contact_public: false,
+    }
+}
+
+fn at_midnight(zone: &TimeZoneName, d: Date) -> i64 {
+    zone.tz()
+        .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+        .map(|t| t.as_microsecond())
+        .unwrap_or(0)
+}
+
+fn ascii(s: &str) -> String {
+    s.to_lowercase()
+        .replace('ä', "ae")
+        .replace('ö', "oe")
+        .replace('ü', "ue")
+        .replace('ß', "ss")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+fn label_de(s: Sector) -> &'static str {
+    match s {
+        Sector::Hydrogen => "Wasserstofftechnik",
+        Sector::LifeSciences => "Biotech",
+        Sector::EnvironmentalTechnology => "Umwelttechnik",
+        Sector::Logistics => "Logistik",
+        Sector::Automotive => "Automotive",
+        Sector::Digital => "Digital",
+        Sector::MedicalTechnology => "Medizintechnik",
+        _ => "Energie",
+    }
+}
+
+fn label_zh(s: Sector) -> &'static str {
+    match s {
+        Sector::Hydrogen => "氢能科技",
+        Sector::LifeSciences => "生物医药",
+        Sector::EnvironmentalTechnology => "环保科技",
+        Sector::Logistics => "物流",
+        Sector::Automotive => "汽车科技",
+        Sector::Digital => "数字科技",
+        Sector::MedicalTechnology => "医疗器械",
+        _ => "新能源",
+    }
+}
