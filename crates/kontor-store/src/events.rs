@@ -261,6 +261,19 @@ impl Store {
         row.map(Registration::try_from).transpose()
     }
 
+    /// One registration of one event.
+    pub async fn registration_by_id(&self, event: Uuid, id: Uuid) -> Result<Registration> {
+        let sql = format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM registrations r WHERE r.event_id = $1 AND r.id = $2"
+        );
+        let row: RegistrationRow =
+            read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(event)
+                .bind(id)
+                .fetch_one(p))?;
+        row.try_into()
+    }
+
     /// A person's registrations with their events, newest event first.
     pub async fn registrations_of_user(&self, user: Uuid) -> Result<Vec<(Registration, Event)>> {
         let sql =

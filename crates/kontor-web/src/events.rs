@@ -355,12 +355,17 @@ pub async fn decide_registration(
     if !can_organise(state, event, organiser).await? {
         return Err(AppError::Forbidden);
     }
-    let now = now_micros();
-    let mut tx = state.store.begin().await?;
-    let r = tx
-        .decide_registration(event.id, registration, status, organiser.id, now)
+    // Read before writing: on SQLite the transaction holds the only writer connection.
+    let participant = state
+        .store
+        .user(
+            state
+                .store
+                .registration_by_id(event.id, registration)
+                .await?
+                .user_id,
+        )
         .await?;
-    let participant = state.store.user(r.user_id).await?;
     let mail = state.composer.registration_decided(
         participant.email.as_str(),
         participant.locale,
@@ -368,6 +373,10 @@ pub async fn decide_registration(
         event.title.show(participant.locale),
         status == RegistrationStatus::Approved,
     );
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    tx.decide_registration(event.id, registration, status, organiser.id, now)
+        .await?;
     tx.enqueue_mail(&mail, now).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();

@@ -1,0 +1,267 @@
+use axum::body::Body;
+use axum::http::{Request, header};
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn anonymous_readers_reach_only_public_pages() {
+    let app = TestApp::new().await;
+    let org = app
+        .user("org@example.de", kontor_domain::Locale::De, false)
+        .await;
+    app.event("h2-days", org).await;
+    for path in [
+        "/",
+        "/events",
+        "/events/h2-days",
+        "/organisations",
+        "/signin",
+        "/signup",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/events",
+        "/api/v1/openapi.json",
+    ] {
+        assert_eq!(app.get(path, None, "en").await.status, 200, "{path}");
+    }
+    for path in [
+        "/profile",
+        "/me/registrations",
+        "/events/h2-days/participants",
+        "/events/new",
+    ] {
+        let r = app.get(path, None, "en").await;
+        assert_eq!(r.status, 303, "{path}");
+        assert!(
+            r.header("location").starts_with("/signin?next="),
+            "{path}: {}",
+            r.header("location")
+        );
+    }
+    assert_eq!(
+        app.get("/mailbox", None, "en").await.status,
+        303,
+        "the mailbox is not public outside the demo"
+    );
+    let r = app.api("GET", "/api/v1/me", None, None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert_eq!(
+        app.api("GET", "/api/v1/me", Some("kontor_forged"), None)
+            .await
+            .status,
+        401
+    );
+    let r = app
+        .post_form(
+            "/events/h2-days/register",
+            None,
+            "en",
+            &[("role", "visitor")],
+        )
+        .await;
+    assert_eq!(r.status, 401, "a POST is refused, not redirected");
+}
+
+#[tokio::test]
+async fn participants_cannot_reach_organiser_pages_or_private_data() {
+    let app = TestApp::new().await;
+    let organiser = app
+        .user("org@example.de", kontor_domain::Locale::De, false)
+        .await;
+    let alice = app
+        .user("alice@example.de", kontor_domain::Locale::En, false)
+        .await;
+    let bob = app
+        .user("bob@example.cn", kontor_domain::Locale::Zh, false)
+        .await;
+    app.event("h2-days", organiser).await;
+
+    let bob_cookie = app.sign_in("bob@example.cn").await;
+    let alice_cookie = app.sign_in("alice@example.de").await;
+    let r = app
+        .post_form(
+            "/events/h2-days/register",
+            Some(&alice_cookie),
+            "en",
+            &[("role", "exhibitor")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let reg = app
+        .store
+        .registration(app.store.event_by_slug("h2-days").await.unwrap().id, alice)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Bob is a participant, not an organiser.
+    assert_eq!(
+        app.get("/events/h2-days/participants", Some(&bob_cookie), "en")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.get("/events/new", Some(&bob_cookie), "en").await.status,
+        403
+    );
+    let decide = format!("/events/h2-days/registrations/{}/decision", reg.id);
+    assert_eq!(
+        app.post_form(&decide, Some(&bob_cookie), "en", &[("decision", "approve")])
+            .await
+            .status,
+        403
+    );
+    let bob_token = app.token(&bob_cookie).await;
+    assert_eq!(
+        app.api(
+            "GET",
+            "/api/v1/events/h2-days/participants",
+            Some(&bob_token),
+            None
+        )
+        .await
+        .status,
+        403
+    );
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/v1/events/h2-days/registrations/{}/decision", reg.id),
+            Some(&bob_token),
+            Some(r#"{"decision":"approve"}"#),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        app.store
+            .registration(reg.event_id, alice)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        kontor_domain::RegistrationStatus::Pending
+    );
+
+    // Alice's contact details stay private to Bob, on the page and in the API.
+    let page = app
+        .get(&format!("/people/{alice}"), Some(&bob_cookie), "en")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("alice@example.de"),
+        "e-mail leaked on the page"
+    );
+    let json = app
+        .api(
+            "GET",
+            &format!("/api/v1/people/{alice}"),
+            Some(&bob_token),
+            None,
+        )
+        .await
+        .json();
+    assert!(json["email"].is_null(), "{json}");
+    // …but Alice sees her own.
+    let own = app
+        .get(&format!("/people/{alice}"), Some(&alice_cookie), "en")
+        .await;
+    assert!(own.body.contains("alice@example.de"));
+    // Bob cannot change Alice: the API only ever changes the caller.
+    let r = app
+        .api(
+            "PUT",
+            "/api/v1/me",
+            Some(&bob_token),
+            Some(r#"{"name":"Bob B.","time_zone":"Asia/Shanghai","locale":"zh"}"#),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["id"], serde_json::json!(bob));
+    assert_eq!(app.store.user(alice).await.unwrap().name, "User alice");
+
+    // The organiser may decide.
+    let org_cookie = app.sign_in("org@example.de").await;
+    let page = app
+        .get("/events/h2-days/participants", Some(&org_cookie), "de")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("alice@example.de"));
+    assert_eq!(
+        app.post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        app.store
+            .registration(reg.event_id, alice)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        kontor_domain::RegistrationStatus::Approved
+    );
+    let _ = organiser;
+}
+
+#[tokio::test]
+async fn every_state_changing_route_rejects_cross_site_requests() {
+    let app = TestApp::new().await;
+    let organiser = app
+        .user("org@example.de", kontor_domain::Locale::De, true)
+        .await;
+    app.event("h2-days", organiser).await;
+    let cookie = app.sign_in("org@example.de").await;
+    let routes = [
+        "/signin",
+        "/signup",
+        "/signin/code",
+        "/auth/link",
+        "/signout",
+        "/lang",
+        "/profile",
+        "/profile/organisation",
+        "/profile/tokens",
+        "/events",
+        "/events/h2-days/register",
+        "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",
+    ];
+    for path in routes {
+        for (name, value) in [
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://evil.example"),
+        ] {
+            let req = Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, &cookie)
+                .header(name, value)
+                .body(Body::from("to=de&email=a%40b.de"))
+                .unwrap();
+            let r = app.send(req).await;
+            assert_eq!(r.status, 403, "{path} with {name}: {value}");
+        }
+        // A cookie-carrying request without any origin information is refused too.
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from("x=1"))
+            .unwrap();
+        assert_eq!(
+            app.send(req).await.status,
+            403,
+            "{path} without origin headers"
+        );
+    }
+    // The same origin passes the check.
+    let req = Request::post("/lang")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &cookie)
+        .header(header::ORIGIN, crate::helpers::BASE)
+        .body(Body::from("to=zh&back=/"))
+        .unwrap();
+    assert_eq!(app.send(req).await.status, 303);
+}
