@@ -27,7 +27,7 @@ chmod 755 "$PGTMP"
 pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
 PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-pg "$PGBIN/initdb" -q -D "$PGTMP/data" -A trust -U kontor -E UTF8 --locale=C.UTF-8 >/dev/null
+pg "$PGBIN/initdb" -D "$PGTMP/data" -A trust -U kontor -E UTF8 --locale=C.UTF-8 >/dev/null
 pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w \
   -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
 cleanup() { pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGTMP"; }

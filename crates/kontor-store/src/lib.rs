@@ -74,6 +74,9 @@ pub struct Store {
 }
 
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back.
+///
+/// After any statement fails, drop it: on PostgreSQL the transaction is aborted and a later
+/// commit silently rolls back. Retry in a new transaction if needed.
 pub struct Tx {
     inner: TxInner,
 }

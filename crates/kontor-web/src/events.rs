@@ -71,6 +71,7 @@ pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
         "slug": e.slug.as_str(),
         "title": e.title.show(locale),
         "description": e.description.show(locale),
+        "paragraphs": crate::page::paragraphs(e.description.show(locale)),
         "kind": label(locale, "event-kind", e.kind),
         "kind_key": e.kind.key(),
         "format": label(locale, "event-format", e.format),

@@ -87,6 +87,7 @@ async fn show(
                 "size": o.size.map(|s| label(ctx.locale, "org-size", s)),
                 "sectors": o.sectors.iter().map(|s| label(ctx.locale, "sector", *s)).collect::<Vec<_>>(),
                 "description": description,
+            "paragraphs": crate::page::paragraphs(description),
                 "description_lang": lang.filter(|l| *l != ctx.locale).map(|l| l.bcp47()),
             },
             "people": people,

@@ -165,6 +165,14 @@ pub fn label<T: Keyed>(locale: Locale, prefix: &str, value: T) -> String {
     catalog().message(locale, &format!("{prefix}-{}", value.key()), &[])
 }
 
+/// Text split into paragraphs at blank lines, for `<p>` elements.
+pub fn paragraphs(text: &str) -> Vec<&str> {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// Field errors as `{field: message}` for a template.
 pub fn field_errors(
     locale: Locale,

@@ -226,11 +226,14 @@ async fn organisations_profiles_events_registrations() {
             .create_event(&event("h2-days"), organiser, NOW)
             .await
             .unwrap();
+        tx.commit().await.unwrap();
+        // A failed statement ends a transaction on PostgreSQL: conflicts get their own.
+        let mut tx = store.begin().await.unwrap();
         assert!(matches!(
             tx.create_event(&event("h2-days"), organiser, NOW).await,
             Err(StoreError::Conflict(_))
         ));
-        tx.commit().await.unwrap();
+        drop(tx);
 
         let o = store.organisation(org).await.unwrap();
         assert_eq!(
@@ -288,6 +291,8 @@ async fn organisations_profiles_events_registrations() {
             )
             .await
             .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         assert!(matches!(
             tx.register(
                 ev,
@@ -300,8 +305,7 @@ async fn organisations_profiles_events_registrations() {
             .await,
             Err(StoreError::Conflict(_))
         ));
-        tx.commit().await.unwrap();
-        // A failed statement must not have broken the transaction on PostgreSQL; do the decision in a new one.
+        drop(tx);
         let mut tx = store.begin().await.unwrap();
         let decided = tx
             .decide_registration(ev, reg, RegistrationStatus::Approved, organiser, NOW + 1)

@@ -44,6 +44,13 @@ async fn anonymous_readers_reach_only_public_pages() {
         303,
         "the mailbox is not public outside the demo"
     );
+    let page = app.get("/events/h2-days", None, "en").await;
+    assert!(
+        page.body.contains("<p>Two days of meetings.</p>"),
+        "paragraphs: {}",
+        page.body
+    );
+
     let r = app.api("GET", "/api/v1/me", None, None).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.header("content-type"), "application/problem+json");
@@ -264,4 +271,59 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
         .body(Body::from("to=zh&back=/"))
         .unwrap();
     assert_eq!(app.send(req).await.status, 303);
+}
+
+#[tokio::test]
+async fn organisation_and_person_pages_render() {
+    let app = TestApp::new().await;
+    let cookie = {
+        app.user("li@example.cn", kontor_domain::Locale::Zh, false)
+            .await;
+        app.sign_in("li@example.cn").await
+    };
+    let form = [
+        ("org_name", "贵阳氢能科技有限公司"),
+        ("kind", "company"),
+        ("country", "cn"),
+        ("city", "Guiyang"),
+        ("website", "h2.example.cn"),
+        ("sectors", "hydrogen"),
+        ("sectors", "ai"),
+        ("description_zh", "第一段。\n\n第二段。"),
+    ];
+    let r = app
+        .post_form("/profile/organisation", Some(&cookie), "zh-CN", &form)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let org = app
+        .store
+        .organisations(None, 10, 0)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(org.website.as_deref(), Some("https://h2.example.cn"));
+    let page = app
+        .get(&format!("/organisations/{}", org.id), None, "zh-CN")
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<p>第二段。</p>") && page.body.contains("人工智能"),
+        "{}",
+        page.body
+    );
+    let bad = app
+        .post_form(
+            "/profile/organisation",
+            Some(&cookie),
+            "de",
+            &[("org_name", ""), ("kind", "pirate"), ("country", "XX")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    // The account's language (Chinese) wins over the browser's.
+    for msg in ["请填写此项。", "请从选项中选择。", "请输入两位国家代码"] {
+        assert!(bad.body.contains(msg), "{msg}");
+    }
+    let listing = app.get("/organisations?q=氢能", None, "en").await;
+    assert!(listing.body.contains("贵阳氢能科技有限公司"));
 }

@@ -181,7 +181,10 @@ impl TestApp {
                     format: EventFormat::Hybrid,
                     title: LocalizedText::one(Locale::De, "Wasserstofftage")
                         .with(Locale::Zh, "氢能日"),
-                    description: LocalizedText::new(),
+                    description: LocalizedText::one(
+                        Locale::En,
+                        "Two days of meetings.\n\nOn site and online.",
+                    ),
                     venue: None,
                     time_zone: TimeZoneName::berlin(),
                     starts_on: "2030-03-10".parse().unwrap(),

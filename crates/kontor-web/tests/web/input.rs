@@ -4,7 +4,8 @@ use crate::helpers::TestApp;
 async fn bad_sign_up_input_is_explained_in_the_readers_language_and_writes_nothing() {
     let app = TestApp::new().await;
     let long = "x".repeat(121);
-    let cases: [(&str, [(&str, &str); 5], &str, &str); 4] = [
+    type Case<'a> = (&'a str, [(&'a str, &'a str); 5], &'a str, &'a str);
+    let cases: [Case; 4] = [
         (
             "zh-CN",
             [
