@@ -56,9 +56,13 @@ impl OutboxWorker {
 
     /// Delivers every mail that is due now; returns how many were attempted.
     pub async fn deliver_due(&mut self) -> Result<usize, kontor_store::StoreError> {
+        self.deliver_due_at(kontor_domain::now_micros()).await
+    }
+
+    /// Delivers every mail due at `now` (microseconds); tests use it to step through retries.
+    pub async fn deliver_due_at(&mut self, now: i64) -> Result<usize, kontor_store::StoreError> {
         let mut attempted = 0;
         loop {
-            let now = kontor_domain::now_micros();
             let mails = self
                 .store
                 .claim_due_mail(now, self.lease.as_micros() as i64, self.batch)
@@ -68,17 +72,20 @@ impl OutboxWorker {
             }
             for mail in mails {
                 attempted += 1;
-                self.deliver(&mail).await?;
+                self.deliver(&mail, now).await?;
             }
         }
     }
 
-    async fn deliver(&mut self, mail: &OutboxMail) -> Result<(), kontor_store::StoreError> {
+    async fn deliver(
+        &mut self,
+        mail: &OutboxMail,
+        now: i64,
+    ) -> Result<(), kontor_store::StoreError> {
         let result = match &mut self.delivery {
             Delivery::LocalMailbox => Ok(()),
             Delivery::Smtp(sender) => sender.send(mail).await,
         };
-        let now = kontor_domain::now_micros();
         match result {
             Ok(()) => {
                 tracing::info!(mail = %mail.id, kind = %mail.kind, via = self.delivery.name(), "mail delivered");
