@@ -54,11 +54,20 @@ export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
   // A safety net: never leave the server behind, even if the test process dies abruptly.
   const killOnExit = () => {
     if (!exited) child.kill('SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+  };
+  const onSignal = (signal) => {
+    killOnExit();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.on('exit', killOnExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   const stop = async () => {
     process.off('exit', killOnExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (!exited) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => {
