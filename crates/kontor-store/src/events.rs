@@ -239,6 +239,17 @@ impl Store {
             .collect()
     }
 
+    /// Names and addresses of an event's organisers.
+    pub async fn organisers(&self, event: Uuid) -> Result<Vec<(String, String)>> {
+        read!(self, |p| sqlx::query_as(
+            "SELECT u.name, u.email FROM event_organisers o JOIN users u ON u.id = o.user_id \
+             WHERE o.event_id = $1 ORDER BY u.name"
+        )
+        .bind(event)
+        .fetch_all(p))
+        .map_err(Into::into)
+    }
+
     pub async fn is_organiser(&self, event: Uuid, user: Uuid) -> Result<bool> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(
             "SELECT COUNT(*) FROM event_organisers WHERE event_id = $1 AND user_id = $2"

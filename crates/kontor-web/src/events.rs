@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{slug}/register", post(register))
         .route("/events/{slug}/participants", get(participants))
         .route("/events/{slug}/registrations/{id}/decision", post(decide))
+        .route("/events/{slug}/organisers", post(add_organiser))
         .route("/me/registrations", get(my_registrations))
 }
 
@@ -312,14 +313,69 @@ async fn participants(
         .into_iter()
         .map(|(s, n)| serde_json::json!({ "label": label(ctx.locale, "registration-status", s), "n": n }))
         .collect();
+    participants_page(&state, &ctx, &event, rows, counts, serde_json::json!({})).await
+}
+
+async fn participants_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    event: &Event,
+    rows: Vec<serde_json::Value>,
+    counts: Vec<serde_json::Value>,
+    errors: serde_json::Value,
+) -> Result<Response, AppError> {
+    let organisers: Vec<_> = state
+        .store
+        .organisers(event.id)
+        .await?
+        .into_iter()
+        .map(|(name, email)| serde_json::json!({ "name": name, "email": email }))
+        .collect();
     Ok(render(
-        &state,
+        state,
         &ctx.reader(),
         "participants.html",
         serde_json::json!({
-            "event": event_json(&event, ctx.locale), "participants": rows, "counts": counts,
+            "event": event_json(event, ctx.locale), "participants": rows, "counts": counts,
+            "organisers": organisers, "errors": errors,
         }),
     ))
+}
+
+/// An administrator makes another person an organiser of the event.
+async fn add_organiser(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let event = load(&state, &slug).await?;
+    let found = match kontor_domain::Email::parse(form.get("email")) {
+        Ok(email) => state
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or(kontor_domain::Invalid::new("invalid-unknown-user")),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(organiser) => {
+            let mut tx = state.store.begin().await?;
+            tx.add_organiser(event.id, organiser.id).await?;
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
+        }
+        Err(invalid) => {
+            let errors = field_errors(ctx.locale, &[("email".into(), invalid)]);
+            let mut r = participants_page(&state, &ctx, &event, vec![], vec![], errors).await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+    }
 }
 
 async fn decide(

@@ -212,6 +212,49 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
         kontor_domain::RegistrationStatus::Approved
     );
     let _ = organiser;
+
+    // Only administrators appoint organisers; then Bob may see the list.
+    let add = app
+        .post_form(
+            "/events/h2-days/organisers",
+            Some(&org_cookie),
+            "de",
+            &[("email", "bob@example.cn")],
+        )
+        .await;
+    assert_eq!(add.status, 403);
+    app.user("admin@example.de", kontor_domain::Locale::De, true)
+        .await;
+    let admin = app.sign_in("admin@example.de").await;
+    let unknown = app
+        .post_form(
+            "/events/h2-days/organisers",
+            Some(&admin),
+            "de",
+            &[("email", "nobody@example.de")],
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    assert!(
+        unknown
+            .body
+            .contains("Zu dieser Adresse gibt es kein Konto.")
+    );
+    let add = app
+        .post_form(
+            "/events/h2-days/organisers",
+            Some(&admin),
+            "de",
+            &[("email", "bob@example.cn")],
+        )
+        .await;
+    assert_eq!(add.status, 303);
+    assert_eq!(
+        app.get("/events/h2-days/participants", Some(&bob_cookie), "en")
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -234,6 +277,7 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
         "/profile/tokens",
         "/events",
         "/events/h2-days/register",
+        "/events/h2-days/organisers",
         "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",
     ];
     for path in routes {
