@@ -23,6 +23,10 @@ pub enum AppError {
     /// Input that does not parse: each entry names the field and why.
     #[error("invalid input")]
     Validation(Vec<(String, Invalid)>),
+    /// A request that cannot be read (not a form, not JSON where JSON is due); the key names
+    /// the message.
+    #[error("{0}")]
+    BadRequest(&'static str),
     /// A request that is well-formed but not allowed now; the key names the message.
     #[error("{0}")]
     Rejected(&'static str),
@@ -55,6 +59,7 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Rejected(_) => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,7 +72,7 @@ impl AppError {
             AppError::Unauthorized => "error-unauthorized",
             AppError::Forbidden => "error-forbidden",
             AppError::Validation(_) => "error-validation",
-            AppError::Rejected(key) => key,
+            AppError::BadRequest(key) | AppError::Rejected(key) => key,
             AppError::RateLimited => "error-rate-limited",
             AppError::CrossSite => "error-cross-site",
             AppError::Internal(_) => "error-internal",

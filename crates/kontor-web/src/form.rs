@@ -50,13 +50,13 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(AppError::Rejected("error-bad-form"));
+            return Err(AppError::BadRequest("error-bad-form"));
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| AppError::Rejected("error-bad-form"))?;
+            .map_err(|_| AppError::BadRequest("error-bad-form"))?;
         let pairs = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|_| AppError::Rejected("error-bad-form"))?;
+            .map_err(|_| AppError::BadRequest("error-bad-form"))?;
         Ok(FormData(pairs))
     }
 }

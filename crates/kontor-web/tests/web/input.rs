@@ -194,3 +194,93 @@ async fn pages_come_in_three_languages() {
     assert_eq!(r.status, 404);
     assert!(r.body.contains("该页面不存在"));
 }
+
+#[tokio::test]
+async fn no_form_answers_garbage_with_a_server_error() {
+    let app = TestApp::new().await;
+    let admin = app
+        .user("admin@example.de", kontor_domain::Locale::De, true)
+        .await;
+    app.event("h2-days", admin).await;
+    let cookie = app.sign_in("admin@example.de").await;
+    let long = "€".repeat(20_000);
+    let junk: [&[(&str, &str)]; 4] = [
+        &[],
+        &[
+            ("email", "\u{0}"),
+            ("name", "\u{7}"),
+            ("to", "xx"),
+            ("code", "12345678901234567890"),
+            ("role", ""),
+        ],
+        &[
+            ("title_en", &long),
+            ("starts_on", "2027-02-30"),
+            ("ends_on", "yesterday"),
+            ("session_day_0", "2027-01-01"),
+            ("session_slot_0", "-5"),
+            ("time_zone", "../../etc/passwd"),
+        ],
+        &[
+            ("org_name", &long),
+            ("sectors", "nope"),
+            ("website", "javascript:alert(1)"),
+            ("decision", "maybe"),
+            ("token_name", &long),
+            ("languages", "xx"),
+        ],
+    ];
+    let routes = [
+        "/signin",
+        "/signup",
+        "/signin/code",
+        "/auth/link",
+        "/lang",
+        "/profile",
+        "/profile/organisation",
+        "/profile/tokens",
+        "/events",
+        "/events/h2-days/register",
+        "/events/h2-days/organisers",
+        "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",
+        "/events/no-such/register",
+        "/profile/tokens/not-a-uuid/revoke",
+    ];
+    for route in routes {
+        for form in junk {
+            for c in [None, Some(cookie.as_str())] {
+                let r = app.post_form(route, c, "en", form).await;
+                assert!(
+                    r.status < 500,
+                    "{route} {form:?} signed in: {} → {}",
+                    c.is_some(),
+                    r.status
+                );
+            }
+        }
+    }
+    // Not a form at all.
+    let r = app
+        .send(
+            axum::http::Request::post("/signup")
+                .header("content-type", "application/json")
+                .header("sec-fetch-site", "same-origin")
+                .body(axum::body::Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("The form could not be read"));
+    // An oversized body is refused before it is read.
+    let big = "a=".to_string() + &"x".repeat(2 * 1024 * 1024);
+    let r = app
+        .send(
+            axum::http::Request::post("/signup")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .body(axum::body::Body::from(big))
+                .unwrap(),
+        )
+        .await;
+    assert!(r.status == 413 || r.status == 400, "{}", r.status);
+}
