@@ -327,6 +327,24 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             .with(Locale::En, "The International Desk accompanies companies to the partner cities and welcomes delegations.")
             .with(Locale::Zh, "国际服务部陪同企业前往友好城市，并接待来访代表团。"),
     }, now).await?;
+    // The partner city: Guiyang signed a memorandum on hydrogen, life sciences and environmental
+    // protection with the agency.
+    tx.create_organisation(
+        &OrganisationFields {
+            name: "贵阳市投资促进局 (Guiyang Investment Promotion Bureau)".into(),
+            kind: OrgKind::PublicBody,
+            country: Country::CHINA,
+            city: Some("Guiyang".into()),
+            website: None,
+            sectors: vec![Sector::Hydrogen, Sector::LifeSciences, Sector::EnvironmentalTechnology],
+            size: Some(OrgSize::Medium),
+            description: LocalizedText::one(Locale::Zh, "科隆的友好合作伙伴。双方签署了经济合作备忘录，合作领域包括氢能技术、生命科学和环境保护。")
+                .with(Locale::En, "Cologne's partner in Guizhou. A memorandum of understanding on economic cooperation covers hydrogen technology, life sciences and environmental protection.")
+                .with(Locale::De, "Kölns Partner in Guizhou. Eine Absichtserklärung zur wirtschaftlichen Zusammenarbeit umfasst Wasserstofftechnik, Life Sciences und Umweltschutz."),
+        },
+        now,
+    )
+    .await?;
     for (id, job) in [
         (admin, "Leiterin International Desk"),
         (organiser, "Projektleiter Messen"),
