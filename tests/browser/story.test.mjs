@@ -59,9 +59,9 @@ function step(name, fn, options = {}) {
     try {
       await fn(t);
     } catch (e) {
-      if (!t.knownBug) broken = name;
+      broken = name;
       const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase().slice(0, 60);
-      const label = t.knownBug ? 'KNOWN-BUG' : 'FAILED';
+      const label = 'FAILED';
       for (const [who, ctx] of [['participant', participant], ['organiser', organiser]]) {
         for (const [i, p] of (ctx?.pages() ?? []).entries()) {
           await screenshot(p, `${label}-${slug}-${who}${i || ''}`).catch(() => {});
@@ -85,57 +85,9 @@ const lang = (p) => p.locator('html').getAttribute('lang');
 const sessionCookie = async (ctx) =>
   (await ctx.cookies()).find((c) => c.name === 'kontor_session');
 
-// App bugs found by this test and not fixed yet. A step that runs into one of them (recognised by
-// its exact symptom) is reported as TODO instead of failing the run; once the bug is fixed the
-// step passes normally. See tests/browser/README.md.
-const BUGS = {
-  urlencode: {
-    symptom: 'filter urlencode is unknown',
-    text:
-      'code.html:6 uses the filter |urlencode, but kontor-web enables minijinja without its ' +
-      '"urlencode" feature: the code page answers 500 in the demo (fix: add "urlencode" to the ' +
-      'minijinja features in crates/kontor-web/Cargo.toml)',
-  },
-  savedNotice: {
-    text:
-      'GET /profile ignores ?saved=1 (crates/kontor-web/src/profile.rs `page` passes ' +
-      'Notice::default()), so the saved notice never shows',
-  },
-};
-
-/** The known bug behind a 500 answer, from what the server logged since `mark`. */
-async function knownBugBehind(res, mark) {
-  if (res.status() !== 500) return null;
-  // stderr may arrive a little after the response
-  for (let i = 0; i < 20; i += 1) {
-    const logged = server.log().slice(mark);
-    const bug = Object.values(BUGS).find((b) => b.symptom && logged.includes(b.symptom));
-    if (bug) return bug;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return null;
-}
-
-/** Marks the running step as TODO because of a known app bug (it may still fail). */
-function todo(t, bug) {
-  t.knownBug = true;
-  t.todo(`known app bug: ${bug.text}`);
-}
-
-/** Runs `action` (which loads a page) and returns its response and the known bug behind a 500. */
-async function load(action) {
-  const mark = server.log().length;
-  const res = await action();
-  return { res, bug: await knownBugBehind(res, mark) };
-}
-
-/** Opens `url`; a 500 from a known bug marks the step TODO and fails it. */
+/** Opens `url` and expects 200. */
 async function open(t, p, url) {
-  const { res, bug } = await load(() => p.goto(url));
-  if (bug) {
-    todo(t, bug);
-    throw new Error(`GET ${url} answered 500: ${bug.text}`);
-  }
+  const res = await p.goto(url);
   assert.equal(res.status(), 200, `GET ${url}`);
   return res;
 }
@@ -313,18 +265,9 @@ describe('Kontor in a real browser: sign-up in Chinese to approval in German', {
   });
 
   step('the code from the mail signs in and leads to the profile', async (t) => {
-    const { bug } = await load(() => page.goto(codeUrl));
-    if (bug) {
-      // The story allows either: with the code page broken, the mail's link signs in instead.
-      // A diagnostic, not a TODO: the rest of this step must still pass.
-      t.diagnostic(`signed in with the link from the mail, as the code page is broken: ${bug.text}`);
-      await page.goto(link);
-      assert.equal(await lang(page), 'zh-Hans');
-      await submit(page, page.locator('form[action="/auth/link"] button[type=submit]'));
-    } else {
-      await page.locator('#f-code').fill(code);
-      await submit(page, page.locator('form[action="/signin/code"] button[type=submit]'));
-    }
+    await open(t, page, codeUrl);
+    await page.locator('#f-code').fill(code);
+    await submit(page, page.locator('form[action="/signin/code"] button[type=submit]'));
     assert.equal(new URL(page.url()).pathname, '/profile');
     assert.ok(await sessionCookie(participant), 'a session cookie is set');
     assert.equal(await lang(page), 'zh-Hans');
@@ -408,9 +351,6 @@ describe('Kontor in a real browser: sign-up in Chinese to approval in German', {
     await submit(page, page.locator('form[action="/profile"] button[type=submit]'));
     assert.match(page.url(), /\/profile\?saved=1$/);
     const notice = page.locator('main [role=status]');
-    if ((await notice.count()) === 0 && (await page.locator('main .error-summary').count()) === 0) {
-      todo(t, BUGS.savedNotice);
-    }
     await screenshot(page, 'profile-after-save-zh', { fullPage: false });
     assert.equal(await notice.count(), 1, 'a [role=status] notice after saving');
     assert.match(await notice.innerText(), /已保存/);

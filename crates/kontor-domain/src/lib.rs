@@ -7,6 +7,7 @@
 mod event;
 mod invalid;
 mod locale;
+mod matchmaking;
 mod organisation;
 mod text;
 mod zone;
@@ -16,6 +17,9 @@ pub use event::{
 };
 pub use invalid::Invalid;
 pub use locale::Locale;
+pub use matchmaking::{
+    MeetingMode, MeetingPriority, MeetingRequestStatus, OpportunityKind, SchedulingMode,
+};
 pub use organisation::{Country, OrgKind, OrgSize, Sector};
 pub use text::{Email, LocalizedText, Password, Slug, Text, WebUrl};
 pub use zone::TimeZoneName;

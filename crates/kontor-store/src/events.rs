@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 use kontor_domain::{
     EventFormat, EventKind, Keyed, LocalizedText, MatchmakingSession, ParticipantRole,
-    RegistrationStatus, Slug, TimeZoneName,
+    RegistrationStatus, SchedulingMode, Slug, TimeZoneName,
 };
 
 use crate::{
@@ -29,6 +29,38 @@ pub struct Event {
     pub published: bool,
     pub created_by: Uuid,
     pub created_at: i64,
+    pub rules: MatchmakingRules,
+}
+
+/// The organiser's rules for meetings at an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchmakingRules {
+    pub scheduling: SchedulingMode,
+    /// Meeting requests one participant may send; `None`: no limit.
+    pub max_requests: Option<i32>,
+    /// Meetings one participant may have; `None`: no limit.
+    pub max_meetings: Option<i32>,
+    /// Pairs of roles (requester, requested) that may meet; `None`: everyone may meet everyone.
+    pub allowed_pairs: Option<Vec<(ParticipantRole, ParticipantRole)>>,
+}
+
+impl Default for MatchmakingRules {
+    fn default() -> Self {
+        MatchmakingRules {
+            scheduling: SchedulingMode::SelfBooking,
+            max_requests: None,
+            max_meetings: None,
+            allowed_pairs: None,
+        }
+    }
+}
+
+impl MatchmakingRules {
+    pub fn allows(&self, from: ParticipantRole, to: ParticipantRole) -> bool {
+        self.allowed_pairs
+            .as_ref()
+            .is_none_or(|pairs| pairs.contains(&(from, to)))
+    }
 }
 
 impl Event {
@@ -54,6 +86,7 @@ pub struct NewEvent {
     pub needs_approval: bool,
     pub roles: Vec<ParticipantRole>,
     pub sessions: Vec<MatchmakingSession>,
+    pub rules: MatchmakingRules,
 }
 
 #[derive(sqlx::FromRow)]
@@ -75,11 +108,15 @@ struct Row {
     published: bool,
     created_by: Uuid,
     created_at: i64,
+    scheduling: String,
+    max_requests: Option<i32>,
+    max_meetings: Option<i32>,
+    allowed_pairs: Option<String>,
 }
 
 const COLUMNS: &str = "id, slug, kind, format, title, description, venue, time_zone, starts_on, \
     ends_on, registration_opens_at, registration_closes_at, needs_approval, roles, published, \
-    created_by, created_at";
+    created_by, created_at, scheduling, max_requests, max_meetings, allowed_pairs";
 
 fn corrupt(column: &str) -> StoreError {
     StoreError::Corrupt(format!("events.{column}"))
@@ -106,6 +143,16 @@ impl TryFrom<Row> for Event {
             published: r.published,
             created_by: r.created_by,
             created_at: r.created_at,
+            rules: MatchmakingRules {
+                scheduling: from_key("events.scheduling", &r.scheduling)?,
+                max_requests: r.max_requests,
+                max_meetings: r.max_meetings,
+                allowed_pairs: r
+                    .allowed_pairs
+                    .as_deref()
+                    .map(|p| from_json("events.allowed_pairs", p))
+                    .transpose()?,
+            },
         })
     }
 }
@@ -350,11 +397,12 @@ impl Tx {
     /// Creates an event with its sessions, `organiser` as its first organiser.
     pub async fn create_event(&mut self, e: &NewEvent, organiser: Uuid, now: i64) -> Result<Uuid> {
         let id = new_id();
-        exec!(self, |c| sqlx::query(
+        exec!(self, |c| {
+            sqlx::query(
             "INSERT INTO events (id, slug, kind, format, title, description, venue, time_zone, \
              starts_on, ends_on, registration_opens_at, registration_closes_at, needs_approval, \
-             roles, published, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $16)"
+             roles, published, created_by, created_at, scheduling, max_requests, max_meetings, allowed_pairs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $16, $17, $18, $19, $20)"
         )
         .bind(id)
         .bind(e.slug.as_str())
@@ -372,7 +420,12 @@ impl Tx {
         .bind(to_json(&e.roles))
         .bind(organiser)
         .bind(now)
-        .execute(c))?;
+        .bind(e.rules.scheduling.key())
+        .bind(e.rules.max_requests)
+        .bind(e.rules.max_meetings)
+        .bind(e.rules.allowed_pairs.as_ref().map(to_json))
+        .execute(c)
+        })?;
         for (position, s) in e.sessions.iter().enumerate() {
             let breaks: Vec<(String, String)> = s
                 .breaks

@@ -3,7 +3,7 @@ document.addEventListener('DOMContentLoaded', () => {
   // Pre-fill empty time-zone fields with the browser's zone.
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   document.querySelectorAll('input[data-detect-zone]').forEach((el) => {
-    if (!el.value && zone) el.value = zone;
+    if (!el.value && zone && el.getAttribute('aria-invalid') !== 'true') el.value = zone;
   });
   // Ask before destructive actions.
   document.querySelectorAll('form[data-confirm]').forEach((form) => {

@@ -379,8 +379,9 @@ async fn signup(
     let ip = client_ip(&state, &headers, Some(peer));
     rate_limit(&state, &format!("signup-ip:{ip}"), 20, 3600).await?;
     let mut errors = Errors::default();
-    let email = errors.take("email", Email::parse(form.get("email")));
+    // In the order of the form, so the error summary reads top to bottom.
     let name = errors.take("name", Text::line(form.get("name"), 120));
+    let email = errors.take("email", Email::parse(form.get("email")));
     let time_zone = errors.take("time_zone", TimeZoneName::parse(form.get("time_zone")));
     let locale = errors.take("locale", Locale::parse(form.get("locale")));
     let password = match form.get("password") {

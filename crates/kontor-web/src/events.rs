@@ -668,6 +668,7 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
         ends_on,
         needs_approval: form.checked("needs_approval"),
         sessions,
+        rules: Default::default(),
     })
 }
 

@@ -1,7 +1,7 @@
 //! A person's own profile, their organisation's profile, and their API tokens.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kontor_domain::{
@@ -29,9 +29,27 @@ pub fn routes() -> Router<AppState> {
 /// Languages a person can meet in (ISO 639-1), offered as checkboxes.
 pub const MEETING_LANGUAGES: [&str; 8] = ["de", "en", "zh", "fr", "es", "it", "ja", "ru"];
 
-async fn page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+#[derive(serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
-    profile_page(&state, &ctx, user, Notice::default()).await
+    profile_page(
+        &state,
+        &ctx,
+        user,
+        Notice {
+            saved: q.saved.is_some(),
+            ..Notice::default()
+        },
+    )
+    .await
 }
 
 #[derive(Default)]

@@ -534,6 +534,12 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             MatchmakingSession::parse(&fair_start.to_string(), "09:00", "12:30", 30, &[("10:30".into(), "11:00".into())])?,
             MatchmakingSession::parse(&fair_start.tomorrow()?.to_string(), "09:00", "12:00", 30, &[])?,
         ],
+        rules: kontor_store::events::MatchmakingRules {
+            scheduling: kontor_domain::SchedulingMode::Organiser,
+            max_requests: Some(30),
+            max_meetings: Some(12),
+            allowed_pairs: None,
+        },
     };
     let fair_id = tx.create_event(&fair, organiser, now).await?;
     let job_start = today.checked_add(21.days())?;
@@ -554,6 +560,13 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
         needs_approval: false,
         roles: vec![ParticipantRole::Employer, ParticipantRole::Candidate],
         sessions: vec![MatchmakingSession::parse(&job_start.to_string(), "10:00", "13:00", 20, &[])?],
+        rules: kontor_store::events::MatchmakingRules {
+            allowed_pairs: Some(vec![
+                (ParticipantRole::Candidate, ParticipantRole::Employer),
+                (ParticipantRole::Employer, ParticipantRole::Candidate),
+            ]),
+            ..Default::default()
+        },
     };
     let job_id = tx.create_event(&job, organiser, now).await?;
 

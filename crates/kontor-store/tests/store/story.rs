@@ -49,6 +49,7 @@ fn event(slug: &str) -> NewEvent {
             )
             .unwrap(),
         ],
+        rules: Default::default(),
     }
 }
 

@@ -196,6 +196,7 @@ impl TestApp {
                     sessions: vec![
                         MatchmakingSession::parse("2030-03-10", "09:00", "12:00", 30, &[]).unwrap(),
                     ],
+                    rules: Default::default(),
                 },
                 organiser,
                 now,
