@@ -2,6 +2,7 @@
 //! `KONTOR_TEST_DATABASE_URL` names a server (each test gets its own fresh database there).
 //! With `KONTOR_REQUIRE_POSTGRES=1` (CI) a missing server fails the run instead of being left out.
 
+mod booking;
 mod story;
 
 use kontor_store::Store;

@@ -24,7 +24,7 @@ fn new_user(email: &str, locale: Locale) -> NewUser {
     }
 }
 
-fn event(slug: &str) -> NewEvent {
+pub fn event(slug: &str) -> NewEvent {
     NewEvent {
         slug: Slug::parse(slug).unwrap(),
         kind: EventKind::TradeFair,
