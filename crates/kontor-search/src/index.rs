@@ -6,7 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::ops::Range;
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, TermQuery,
+};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -27,6 +29,10 @@ pub const TITLE_BOOST: f32 = 2.0;
 
 /// The writer's memory budget: it flushes a segment when its buffers reach this size.
 const WRITER_MEMORY: usize = 32_000_000;
+
+/// Words of a query past this many are ignored (a query is a few words; this bounds the work
+/// a long one can cause).
+const MAX_WORDS: usize = 32;
 
 /// The longest snippet, in characters.
 const SNIPPET_CHARS: usize = 200;
@@ -265,9 +271,14 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let text = self.text_query(&query.text);
         let main = self.filtered(text.as_ref(), query, None);
-        let limit = query.limit.min(Query::MAX_LIMIT);
-        let range = query.offset..query.offset.saturating_add(limit);
-        let (total, found): (usize, Vec<(f32, DocAddress)>) = if limit == 0 {
+        // No more hits than documents: a huge offset from a URL must not size the collector.
+        let num_docs = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        let start = query.offset.min(num_docs);
+        let end = start
+            .saturating_add(query.limit.min(Query::MAX_LIMIT))
+            .min(num_docs);
+        let range = start..end;
+        let (total, found): (usize, Vec<(f32, DocAddress)>) = if range.is_empty() {
             (searcher.search(&main, &Count)?, Vec::new())
         } else if text.is_some() {
             searcher.search(
@@ -302,8 +313,9 @@ impl SearchIndex {
     ///
     /// Each word must match in the title or the text of some language; within a language the
     /// word must match as a whole (all its tokens: `E-Mobilität`, or the jieba words of a
-    /// Chinese phrase). A word that some language drops as a stop word is optional: it adds
-    /// to the score but does not exclude documents.
+    /// Chinese phrase). Words past the 32nd are ignored. A word that some language drops as a stop word is optional: it adds
+    /// to the score but does not exclude documents. A word scores its best text match plus
+    /// [`TITLE_BOOST`] times its best title match.
     fn text_query(&self, text: &str) -> Option<TQuery> {
         let tokenizers = self.index.tokenizers();
         let mut analyzers = Lang::ALL.map(|lang| {
@@ -312,8 +324,9 @@ impl SearchIndex {
                 .expect("the analyzers are registered when the index is opened")
         });
         let mut clauses: Vec<(Occur, TQuery)> = Vec::new();
-        for word in text.split_whitespace() {
-            let mut per_field: Vec<(Occur, TQuery)> = Vec::new();
+        for word in text.split_whitespace().take(MAX_WORDS) {
+            let mut in_text: Vec<TQuery> = Vec::new();
+            let mut in_title: Vec<TQuery> = Vec::new();
             let mut stop_word = false;
             for (i, analyzer) in analyzers.iter_mut().enumerate() {
                 let tokens = analysis::tokens(analyzer, word);
@@ -321,20 +334,25 @@ impl SearchIndex {
                     stop_word = true;
                     continue;
                 }
-                let text_field = all_of(self.fields.text[i], &tokens);
-                let title = all_of(self.fields.title_text[i], &tokens);
-                per_field.push((Occur::Should, text_field));
-                per_field.push((Occur::Should, Box::new(BoostQuery::new(title, TITLE_BOOST))));
+                in_text.push(all_of(self.fields.text[i], &tokens));
+                in_title.push(all_of(self.fields.title_text[i], &tokens));
             }
-            if per_field.is_empty() {
+            if in_text.is_empty() {
                 continue; // punctuation only
             }
+            // The best language counts, once for the text and once for the title: a title is
+            // indexed in every language, and a text in three languages is no better a match.
+            let title: TQuery = Box::new(DisjunctionMaxQuery::new(in_title));
+            let word_query = BooleanQuery::new(vec![
+                (Occur::Should, Box::new(DisjunctionMaxQuery::new(in_text))),
+                (Occur::Should, Box::new(BoostQuery::new(title, TITLE_BOOST))),
+            ]);
             let occur = if stop_word {
                 Occur::Should
             } else {
                 Occur::Must
             };
-            clauses.push((occur, Box::new(BooleanQuery::new(per_field))));
+            clauses.push((occur, Box::new(word_query)));
         }
         match clauses.len() {
             0 => None,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use kontor_search::{Doc, DocKind, Error, Filters, Query, Results, SearchIndex};
+use kontor_search::{Doc, DocKind, Error, Filters, Query, Results, SearchIndex, TITLE_BOOST};
 
 fn doc(id: &str, kind: DocKind, title: &str, texts: &[(&str, &str)]) -> Doc {
     let mut doc = Doc::new(id, kind, title);
@@ -176,24 +176,27 @@ fn a_query_searches_every_language_at_once() {
 
 #[test]
 fn the_title_weighs_more_than_the_text() {
+    // The same word once in a title and once in a text of the same length: without the boost
+    // both would score the same.
     let index = index_of(&[
         doc(
             "text",
             DocKind::Organisation,
             "Nordwerk",
-            &[("de", "Wir bauen Elektrolyseure.")],
+            &[("de", "Elektrolyseure")],
         ),
         doc(
             "title",
             DocKind::Organisation,
-            "Elektrolyseure Nord",
-            &[("de", "Wir bauen Anlagen.")],
+            "Elektrolyseure",
+            &[("de", "Nordwerk")],
         ),
     ]);
     let results = index.search(&Query::text("Elektrolyseur")).unwrap();
     let order: Vec<&str> = results.hits.iter().map(|hit| hit.id.as_str()).collect();
     assert_eq!(order, ["title", "text"]);
-    assert!(results.hits[0].score > results.hits[1].score);
+    let ratio = results.hits[0].score / results.hits[1].score;
+    assert!((ratio - TITLE_BOOST).abs() < 0.01, "{ratio}");
 }
 
 /// Six documents with facets, for the facet tests.
@@ -632,6 +635,67 @@ fn pages_do_not_overlap_and_cover_all_hits() {
     let results = index.search(&query).unwrap();
     assert_eq!((results.total, results.hits.len()), (25, 0));
     assert_eq!(results.facets.kinds, vec![(DocKind::Opportunity, 25)]);
+    // Offsets and limits from a URL cannot make the search allocate for them.
+    for (offset, limit) in [
+        (usize::MAX, 10),
+        (usize::MAX / 2, usize::MAX),
+        (24, usize::MAX),
+    ] {
+        let query = Query {
+            text: "Wasserstoff".into(),
+            offset,
+            limit,
+            ..Query::default()
+        };
+        let results = index.search(&query).unwrap();
+        assert_eq!(results.total, 25);
+        assert_eq!(results.hits.len(), usize::from(offset == 24));
+    }
+    // A very long query is cut, not refused.
+    let long = "Wasserstoff ".repeat(5000);
+    assert_eq!(index.search(&Query::text(long)).unwrap().total, 25);
+}
+
+#[test]
+fn facet_values_are_opaque_keys() {
+    let mut d = doc("odd", DocKind::Organisation, "Odd", &[]);
+    d.facets.sectors = strs(&["a/b", "Größe & Co"]);
+    let index = index_of(&[d]);
+    let results = filtered(
+        &index,
+        "",
+        None,
+        Filters {
+            sectors: strs(&["a/b"]),
+            ..Filters::default()
+        },
+    );
+    assert_eq!(ids(&results), set(&["odd"]));
+    assert_eq!(
+        results.facets.sectors,
+        counts(&[("Größe & Co", 1), ("a/b", 1)])
+    );
+    let other = Filters {
+        sectors: strs(&["a"]),
+        ..Filters::default()
+    };
+    assert_eq!(filtered(&index, "", None, other).total, 0);
+}
+
+#[test]
+fn the_index_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<SearchIndex>();
+    let index = std::sync::Arc::new(multilingual());
+    let searches: Vec<_> = (0..4)
+        .map(|_| {
+            let index = index.clone();
+            std::thread::spawn(move || index.search(&Query::text("电池")).unwrap().total)
+        })
+        .collect();
+    for search in searches {
+        assert_eq!(search.join().unwrap(), 2);
+    }
 }
 
 #[test]
