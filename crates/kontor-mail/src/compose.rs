@@ -94,6 +94,40 @@ impl Composer {
         )
     }
 
+    /// A meeting request changed: `kind` is `request-received`, `request-accepted`,
+    /// `request-declined` or `request-cancelled`.
+    pub fn meeting_request(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        kind: &'static str,
+    ) -> NewMail {
+        let (locale, name) = (to.locale, to.name.as_str());
+        let event = event.show(locale);
+        let args = [
+            ("name", Arg::from(name)),
+            ("partner", Arg::from(partner)),
+            ("event", Arg::from(event)),
+        ];
+        let link = format!("{}/events/{event_slug}/meetings", self.base_url);
+        let body = match kind {
+            "request-received" => "mail-request-received-body",
+            "request-accepted" => "mail-request-accepted-body",
+            "request-declined" => "mail-request-declined-body",
+            _ => "mail-request-cancelled-body",
+        };
+        self.mail(
+            to.email.as_str(),
+            locale,
+            kind,
+            &args,
+            &[body],
+            Some((&link, "mail-meetings-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(

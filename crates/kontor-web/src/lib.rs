@@ -25,6 +25,7 @@ mod events;
 mod form;
 mod lang;
 mod mailbox;
+mod meetings;
 mod ops;
 mod organisations;
 mod page;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(profile::routes())
         .merge(organisations::routes())
         .merge(mailbox::routes())
+        .merge(meetings::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

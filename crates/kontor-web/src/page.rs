@@ -40,6 +40,9 @@ pub fn environment() -> Environment<'static> {
         "person.html",
         "mailbox.html",
         "mail.html",
+        "people.html",
+        "request.html",
+        "meetings.html",
     );
     env.add_function("t", translate);
     env

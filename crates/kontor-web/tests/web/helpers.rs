@@ -171,6 +171,16 @@ impl TestApp {
 
     /// An event organised by `organiser`, open for registration now.
     pub async fn event(&self, slug: &str, organiser: uuid::Uuid) -> uuid::Uuid {
+        self.event_with_rules(slug, organiser, Default::default())
+            .await
+    }
+
+    pub async fn event_with_rules(
+        &self,
+        slug: &str,
+        organiser: uuid::Uuid,
+        rules: kontor_store::events::MatchmakingRules,
+    ) -> uuid::Uuid {
         let now = kontor_domain::now_micros();
         let mut tx = self.store.begin().await.unwrap();
         let id = tx
@@ -196,7 +206,7 @@ impl TestApp {
                     sessions: vec![
                         MatchmakingSession::parse("2030-03-10", "09:00", "12:00", 30, &[]).unwrap(),
                     ],
-                    rules: Default::default(),
+                    rules,
                 },
                 organiser,
                 now,
@@ -205,6 +215,22 @@ impl TestApp {
             .unwrap();
         tx.commit().await.unwrap();
         id
+    }
+
+    /// Registers `user` for `event` as approved.
+    pub async fn approved(&self, event: uuid::Uuid, user: uuid::Uuid, role: ParticipantRole) {
+        let mut tx = self.store.begin().await.unwrap();
+        tx.register(
+            event,
+            user,
+            role,
+            kontor_domain::RegistrationStatus::Approved,
+            None,
+            kontor_domain::now_micros(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
     }
 
     pub async fn token(&self, cookie: &str) -> String {

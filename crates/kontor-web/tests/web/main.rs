@@ -4,5 +4,6 @@
 mod access;
 mod helpers;
 mod input;
+mod meetings;
 mod openapi;
 mod signup;
