@@ -59,6 +59,11 @@ impl Lang {
     }
 }
 
+/// The analyzer for German query words as prefixes of compounds: lower case and ASCII
+/// folding, no stemming (the stem of `Kommunen` is a prefix of `Kommunikation`, the word is
+/// not).
+pub(crate) const GERMAN_PREFIX: &str = "kontor_de_prefix";
+
 /// Chinese function words that would otherwise make a query without spaces require them.
 const ZH_STOP_WORDS: &[&str] = &[
     "的", "了", "和", "与", "及", "或", "是", "在", "也", "等", "之", "对", "为", "以",
@@ -73,6 +78,14 @@ fn german() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(StopWordFilter::new(Language::German).expect("German stop words are built in"))
         .filter(Stemmer::new(Language::German))
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+fn german_prefix() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .build()
 }
@@ -100,6 +113,7 @@ fn chinese(search_mode: bool) -> TextAnalyzer {
 /// Registers the analyzers on an index's tokenizer manager.
 pub(crate) fn register(tokenizers: &TokenizerManager) {
     tokenizers.register(Lang::De.analyzer(), german());
+    tokenizers.register(GERMAN_PREFIX, german_prefix());
     tokenizers.register(Lang::En.analyzer(), english());
     tokenizers.register(Lang::Zh.analyzer(), chinese(true));
     tokenizers.register(Lang::Zh.query_analyzer(), chinese(false));

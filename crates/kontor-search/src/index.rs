@@ -7,13 +7,15 @@ use std::ops::Range;
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
+    Occur, TermQuery,
 };
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
 };
 use tantivy::snippet::{Snippet, SnippetGenerator};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
     TantivyError, Term,
@@ -33,6 +35,13 @@ const WRITER_MEMORY: usize = 32_000_000;
 /// Words of a query past this many are ignored (a query is a few words; this bounds the work
 /// a long one can cause).
 const MAX_WORDS: usize = 32;
+
+/// A German word this long or longer also matches as the start of a compound.
+const MIN_PREFIX_CHARS: usize = 5;
+
+/// The score of a match as the start of a compound (a word matched as a whole scores its
+/// BM25, mostly above 1).
+const PREFIX_SCORE: f32 = 0.3;
 
 /// The longest snippet, in characters.
 const SNIPPET_CHARS: usize = 200;
@@ -315,7 +324,9 @@ impl SearchIndex {
     /// word must match as a whole (all its tokens: `E-Mobilität`, or the jieba words of a
     /// Chinese phrase). Words past the 32nd are ignored. A word that some language drops as a stop word is optional: it adds
     /// to the score but does not exclude documents. A word scores its best text match plus
-    /// [`TITLE_BOOST`] times its best title match.
+    /// [`TITLE_BOOST`] times its best title match. A German word of [`MIN_PREFIX_CHARS`] or
+    /// more also finds the compounds it begins (`Wasserstoff` → `Wasserstoffspeicherung`),
+    /// with the low score [`PREFIX_SCORE`] and without highlight.
     fn text_query(&self, text: &str) -> Option<TQuery> {
         let tokenizers = self.index.tokenizers();
         let mut analyzers = Lang::ALL.map(|lang| {
@@ -323,6 +334,9 @@ impl SearchIndex {
                 .get(lang.query_analyzer())
                 .expect("the analyzers are registered when the index is opened")
         });
+        let mut prefix_analyzer = tokenizers
+            .get(analysis::GERMAN_PREFIX)
+            .expect("the analyzers are registered when the index is opened");
         let mut clauses: Vec<(Occur, TQuery)> = Vec::new();
         for word in text.split_whitespace().take(MAX_WORDS) {
             let mut in_text: Vec<TQuery> = Vec::new();
@@ -336,6 +350,11 @@ impl SearchIndex {
                 }
                 in_text.push(all_of(self.fields.text[i], &tokens));
                 in_title.push(all_of(self.fields.title_text[i], &tokens));
+            }
+            if let Some(prefix) = german_prefix(&mut prefix_analyzer, word).filter(|_| !stop_word) {
+                let de = lang_index(Lang::De);
+                in_text.push(prefix_query(self.fields.text[de], &prefix));
+                in_title.push(prefix_query(self.fields.title_text[de], &prefix));
             }
             if in_text.is_empty() {
                 continue; // punctuation only
@@ -498,6 +517,21 @@ impl SearchIndex {
 
 fn term_query(term: Term) -> TQuery {
     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+/// The query word as the start of a German compound: a single word (no `E-Mobilität`), not
+/// a stop word, long enough.
+fn german_prefix(analyzer: &mut TextAnalyzer, word: &str) -> Option<String> {
+    match analysis::tokens(analyzer, word).as_slice() {
+        [only] if only.chars().count() >= MIN_PREFIX_CHARS => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// Indexed terms that begin with `prefix`.
+fn prefix_query(field: Field, prefix: &str) -> TQuery {
+    let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(field, prefix), 0, false);
+    Box::new(ConstScoreQuery::new(Box::new(prefix), PREFIX_SCORE))
 }
 
 /// A filter: required, but without influence on the score.

@@ -43,8 +43,14 @@
 //!
 //! Other locale keys are indexed as English. Chinese queries are segmented in jieba's precise
 //! mode (longest words only): the index holds both a long word and its parts, so a query for
-//! either finds it. German compounds are not split: `Wasserstoff` does not find
-//! `Wasserstoffspeicherung` (a decompounder would need a German dictionary).
+//! either finds it.
+//!
+//! German compounds are not split (a decompounder would need a German dictionary), but a German
+//! query word of five letters or more also matches as the *start* of an indexed word:
+//! `Wasserstoff` finds `Wasserstoffspeicherung`, `Energie` finds `Energiegenossenschaften`.
+//! The prefix is the word lower-cased and folded, not its stem (the stem of `Kommunen` begins
+//! `Kommunikation`). Such a match scores low (below a match of the word itself) and is not
+//! highlighted; a compound's later parts (`Speicherung`) are not found.
 //!
 //! ```
 //! use kontor_search::{Doc, DocKind, Query, SearchIndex};

@@ -101,6 +101,43 @@ fn a_german_query_finds_other_word_forms_of_its_words() {
 }
 
 #[test]
+fn a_german_word_finds_the_compounds_it_begins() {
+    let index = multilingual();
+    assert_eq!(found(&index, "Wasserstoff"), set(&["de-h2"]));
+    assert_eq!(found(&index, "Energie"), set(&["de-wind"]));
+    assert_eq!(found(&index, "Stadtwerk"), set(&["de-h2"]));
+
+    let index = index_of(&[
+        doc(
+            "compound",
+            DocKind::Organisation,
+            "A",
+            &[("de", "Wasserstoffspeicher")],
+        ),
+        doc(
+            "word",
+            DocKind::Organisation,
+            "B",
+            &[("de", "Grüner Wasserstoff")],
+        ),
+        doc(
+            "other",
+            DocKind::Organisation,
+            "C",
+            &[("de", "Kommunikation")],
+        ),
+    ]);
+    // The word itself ranks first.
+    let results = index.search(&Query::text("Wasserstoff")).unwrap();
+    let order: Vec<&str> = results.hits.iter().map(|hit| hit.id.as_str()).collect();
+    assert_eq!(order, ["word", "compound"]);
+    // The word, not its stem, is the prefix: `kommun` would match `Kommunikation`.
+    assert!(found(&index, "Kommunen").is_empty());
+    // Short words are not prefixes.
+    assert!(found(&index, "Wass").is_empty());
+}
+
+#[test]
 fn a_chinese_query_finds_chinese_text_written_without_spaces() {
     let index = multilingual();
     assert_eq!(found(&index, "燃料电池"), set(&["zh-h2"]));
