@@ -189,7 +189,9 @@ impl SearchIndex {
 
     /// The index in `dir` (memory-mapped files), created with the folder if there is none.
     /// [`Error::SchemaChanged`] when the folder holds an index of another version of this
-    /// crate: the index is derived data, delete the folder and feed it again.
+    /// crate: the index is derived data, delete the folder and feed it again. One
+    /// `SearchIndex` per folder: a second one (another process, another instance behind a load
+    /// balancer) fails on the folder's writer lock, so each instance keeps its own index.
     pub fn open(dir: &Path) -> Result<SearchIndex, Error> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();

@@ -781,6 +781,8 @@ fn an_index_in_a_folder_survives_reopening() {
     }
     let index = SearchIndex::open(dir.path()).unwrap();
     assert_eq!(found(&index, "Brennstoffzelle"), set(&["a"]));
+    // One writer per folder.
+    assert!(SearchIndex::open(dir.path()).is_err());
     drop(index);
 
     // A folder with an index of another schema.
