@@ -5,6 +5,7 @@
 //! the code trusts it.
 
 mod event;
+pub mod ics;
 mod invalid;
 mod locale;
 mod matchmaking;

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 mod api;
 mod assets;
 mod auth;
+mod calendar;
 mod csrf;
 mod error;
 mod events;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(organisations::routes())
         .merge(mailbox::routes())
         .merge(meetings::routes())
+        .merge(calendar::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)
