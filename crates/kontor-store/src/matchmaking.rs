@@ -1,0 +1,611 @@
+//! Matchmaking: opportunities on the marketplace, meeting requests between participants of an
+//! event, availability, and meetings in slots.
+//!
+//! Double booking is ruled out by the database itself: every scheduled meeting has one
+//! `meeting_attendees` row per person and slot, whose primary key is (event, person, slot).
+
+use kontor_domain::{
+    Country, Keyed, LocalizedText, MeetingMode, MeetingPriority, MeetingRequestStatus,
+    OpportunityKind, Sector,
+};
+
+use crate::{
+    Result, Store, StoreError, Tx, Uuid, exec, from_json, from_key, new_id, read, to_json, write,
+};
+
+#[derive(Debug, Clone)]
+pub struct Opportunity {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub event_id: Option<Uuid>,
+    pub kind: OpportunityKind,
+    pub title: LocalizedText,
+    pub description: LocalizedText,
+    pub sectors: Vec<Sector>,
+    pub target_countries: Vec<Country>,
+    pub languages: Vec<String>,
+    pub interpreter_needed: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What the owner of an opportunity sets.
+#[derive(Debug, Clone)]
+pub struct OpportunityFields {
+    pub event_id: Option<Uuid>,
+    pub kind: OpportunityKind,
+    pub title: LocalizedText,
+    pub description: LocalizedText,
+    pub sectors: Vec<Sector>,
+    pub target_countries: Vec<Country>,
+    pub languages: Vec<String>,
+    pub interpreter_needed: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct OpportunityRow {
+    id: Uuid,
+    user_id: Uuid,
+    event_id: Option<Uuid>,
+    kind: String,
+    title: String,
+    description: String,
+    sectors: String,
+    target_countries: String,
+    languages: String,
+    interpreter_needed: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const OPPORTUNITY_COLUMNS: &str = "id, user_id, event_id, kind, title, description, sectors, \
+    target_countries, languages, interpreter_needed, created_at, updated_at";
+
+impl TryFrom<OpportunityRow> for Opportunity {
+    type Error = StoreError;
+    fn try_from(r: OpportunityRow) -> Result<Opportunity> {
+        Ok(Opportunity {
+            id: r.id,
+            user_id: r.user_id,
+            event_id: r.event_id,
+            kind: from_key("opportunities.kind", &r.kind)?,
+            title: from_json("opportunities.title", &r.title)?,
+            description: from_json("opportunities.description", &r.description)?,
+            sectors: from_json("opportunities.sectors", &r.sectors)?,
+            target_countries: from_json("opportunities.target_countries", &r.target_countries)?,
+            languages: from_json("opportunities.languages", &r.languages)?,
+            interpreter_needed: r.interpreter_needed,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingRequest {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub from_user: Uuid,
+    pub to_user: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub message: Option<String>,
+    pub priority: MeetingPriority,
+    pub status: MeetingRequestStatus,
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+}
+
+impl MeetingRequest {
+    /// The other side of the request, seen from `user`.
+    pub fn partner_of(&self, user: Uuid) -> Uuid {
+        if self.from_user == user {
+            self.to_user
+        } else {
+            self.from_user
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: Uuid,
+    event_id: Uuid,
+    from_user: Uuid,
+    to_user: Uuid,
+    opportunity_id: Option<Uuid>,
+    message: Option<String>,
+    priority: String,
+    status: String,
+    reason: Option<String>,
+    created_at: i64,
+    decided_at: Option<i64>,
+}
+
+const REQUEST_COLUMNS: &str = "id, event_id, from_user, to_user, opportunity_id, message, priority, status, reason, created_at, decided_at";
+
+impl TryFrom<RequestRow> for MeetingRequest {
+    type Error = StoreError;
+    fn try_from(r: RequestRow) -> Result<MeetingRequest> {
+        Ok(MeetingRequest {
+            id: r.id,
+            event_id: r.event_id,
+            from_user: r.from_user,
+            to_user: r.to_user,
+            opportunity_id: r.opportunity_id,
+            message: r.message,
+            priority: from_key("meeting_requests.priority", &r.priority)?,
+            status: from_key("meeting_requests.status", &r.status)?,
+            reason: r.reason,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meeting {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub request_id: Uuid,
+    pub slot_start: i64,
+    pub slot_end: i64,
+    pub table_no: Option<i32>,
+    pub mode: MeetingMode,
+    pub cancelled: bool,
+    /// Raised on every change, for calendar clients (RFC 5545 SEQUENCE).
+    pub sequence: i32,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MeetingRow {
+    id: Uuid,
+    event_id: Uuid,
+    request_id: Uuid,
+    slot_start: i64,
+    slot_end: i64,
+    table_no: Option<i32>,
+    mode: String,
+    status: String,
+    sequence: i32,
+    updated_at: i64,
+}
+
+const MEETING_COLUMNS: &str = "m.id, m.event_id, m.request_id, m.slot_start, m.slot_end, m.table_no, m.mode, m.status, m.sequence, m.updated_at";
+
+impl TryFrom<MeetingRow> for Meeting {
+    type Error = StoreError;
+    fn try_from(r: MeetingRow) -> Result<Meeting> {
+        Ok(Meeting {
+            id: r.id,
+            event_id: r.event_id,
+            request_id: r.request_id,
+            slot_start: r.slot_start,
+            slot_end: r.slot_end,
+            table_no: r.table_no,
+            mode: from_key("meetings.mode", &r.mode)?,
+            cancelled: r.status == "cancelled",
+            sequence: r.sequence,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// A new meeting request.
+pub struct NewMeetingRequest<'a> {
+    pub event_id: Uuid,
+    pub from_user: Uuid,
+    pub to_user: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub message: Option<&'a str>,
+    pub priority: MeetingPriority,
+}
+
+fn sql(s: &str) -> sqlx::AssertSqlSafe<&str> {
+    sqlx::AssertSqlSafe(s)
+}
+
+impl Store {
+    pub async fn opportunity(&self, id: Uuid) -> Result<Opportunity> {
+        let q = format!("SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE id = $1");
+        let row: OpportunityRow = read!(self, |p| sqlx::query_as(sql(&q)).bind(id).fetch_one(p))?;
+        row.try_into()
+    }
+
+    /// Opportunities of one person, newest first.
+    pub async fn opportunities_of_user(&self, user: Uuid) -> Result<Vec<Opportunity>> {
+        let q = format!(
+            "SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE user_id = $1 ORDER BY created_at DESC"
+        );
+        let rows: Vec<OpportunityRow> =
+            read!(self, |p| sqlx::query_as(sql(&q)).bind(user).fetch_all(p))?;
+        rows.into_iter().map(Opportunity::try_from).collect()
+    }
+
+    /// Opportunities shown at an event: its own and those not tied to any event.
+    pub async fn opportunities_for_event(&self, event: Uuid) -> Result<Vec<Opportunity>> {
+        let q = format!(
+            "SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE event_id = $1 OR event_id IS NULL ORDER BY created_at DESC"
+        );
+        let rows: Vec<OpportunityRow> =
+            read!(self, |p| sqlx::query_as(sql(&q)).bind(event).fetch_all(p))?;
+        rows.into_iter().map(Opportunity::try_from).collect()
+    }
+
+    pub async fn meeting_request(&self, id: Uuid) -> Result<MeetingRequest> {
+        let q = format!("SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE id = $1");
+        let row: RequestRow = read!(self, |p| sqlx::query_as(sql(&q)).bind(id).fetch_one(p))?;
+        row.try_into()
+    }
+
+    /// Requests a person sent or received at an event, newest first.
+    pub async fn meeting_requests_of(
+        &self,
+        event: Uuid,
+        user: Uuid,
+    ) -> Result<Vec<MeetingRequest>> {
+        let q = format!(
+            "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE event_id = $1 AND (from_user = $2 OR to_user = $2) \
+             ORDER BY created_at DESC"
+        );
+        let rows: Vec<RequestRow> = read!(self, |p| sqlx::query_as(sql(&q))
+            .bind(event)
+            .bind(user)
+            .fetch_all(p))?;
+        rows.into_iter().map(MeetingRequest::try_from).collect()
+    }
+
+    /// Accepted requests of an event (what the organiser schedules).
+    pub async fn accepted_requests(&self, event: Uuid) -> Result<Vec<MeetingRequest>> {
+        let q = format!(
+            "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE event_id = $1 AND status = 'accepted'"
+        );
+        let rows: Vec<RequestRow> =
+            read!(self, |p| sqlx::query_as(sql(&q)).bind(event).fetch_all(p))?;
+        rows.into_iter().map(MeetingRequest::try_from).collect()
+    }
+
+    /// Requests sent by a person at an event that still count against a quota (not cancelled).
+    pub async fn count_requests_sent(&self, event: Uuid, user: Uuid) -> Result<i64> {
+        let (n,): (i64,) = read!(self, |p| {
+            sqlx::query_as(
+            "SELECT COUNT(*) FROM meeting_requests WHERE event_id = $1 AND from_user = $2 AND status <> 'cancelled'"
+        )
+        .bind(event)
+        .bind(user)
+        .fetch_one(p)
+        })?;
+        Ok(n)
+    }
+
+    /// A pending or accepted request between two people at an event, in either direction.
+    pub async fn open_request_between(
+        &self,
+        event: Uuid,
+        a: Uuid,
+        b: Uuid,
+    ) -> Result<Option<MeetingRequest>> {
+        let q = format!(
+            "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE event_id = $1 AND status IN ('pending', 'accepted') \
+             AND ((from_user = $2 AND to_user = $3) OR (from_user = $3 AND to_user = $2))"
+        );
+        let row: Option<RequestRow> = read!(self, |p| sqlx::query_as(sql(&q))
+            .bind(event)
+            .bind(a)
+            .bind(b)
+            .fetch_optional(p))?;
+        row.map(MeetingRequest::try_from).transpose()
+    }
+
+    /// A person's meetings at an event with their requests, in time order (cancelled ones too).
+    pub async fn meetings_of(
+        &self,
+        event: Uuid,
+        user: Uuid,
+    ) -> Result<Vec<(Meeting, MeetingRequest)>> {
+        let q = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m JOIN meeting_requests r ON r.id = m.request_id \
+             WHERE m.event_id = $1 AND (r.from_user = $2 OR r.to_user = $2) ORDER BY m.slot_start"
+        );
+        let rows: Vec<MeetingRow> = read!(self, |p| sqlx::query_as(sql(&q))
+            .bind(event)
+            .bind(user)
+            .fetch_all(p))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let meeting = Meeting::try_from(row)?;
+            let request = self.meeting_request(meeting.request_id).await?;
+            out.push((meeting, request));
+        }
+        Ok(out)
+    }
+
+    /// The live meeting of a request, if it has one.
+    pub async fn meeting_of_request(&self, request: Uuid) -> Result<Option<Meeting>> {
+        let q = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.request_id = $1 AND m.status = 'scheduled'"
+        );
+        let row: Option<MeetingRow> = read!(self, |p| sqlx::query_as(sql(&q))
+            .bind(request)
+            .fetch_optional(p))?;
+        row.map(Meeting::try_from).transpose()
+    }
+
+    /// Slots (start instants) in which a person already has a meeting at an event.
+    pub async fn busy_slots(&self, event: Uuid, user: Uuid) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = read!(self, |p| {
+            sqlx::query_as(
+            "SELECT slot_start FROM meeting_attendees WHERE event_id = $1 AND user_id = $2 ORDER BY slot_start"
+        )
+        .bind(event)
+        .bind(user)
+        .fetch_all(p)
+        })?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
+    /// Meetings a person has at an event (scheduled only).
+    pub async fn count_meetings(&self, event: Uuid, user: Uuid) -> Result<i64> {
+        let (n,): (i64,) = read!(self, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM meeting_attendees WHERE event_id = $1 AND user_id = $2"
+        )
+        .bind(event)
+        .bind(user)
+        .fetch_one(p))?;
+        Ok(n)
+    }
+
+    /// The owner and event of a calendar feed.
+    pub async fn calendar_feed(&self, token_hash: &str) -> Result<Option<(Uuid, Uuid)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT user_id, event_id FROM calendar_feeds WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(p))?)
+    }
+
+    /// The slots a person said they can attend, with the mode; empty: not set (all slots).
+    pub async fn availability(&self, event: Uuid, user: Uuid) -> Result<Vec<(i64, MeetingMode)>> {
+        let rows: Vec<(i64, String)> = read!(self, |p| {
+            sqlx::query_as(
+            "SELECT slot_start, mode FROM availability WHERE event_id = $1 AND user_id = $2 ORDER BY slot_start"
+        )
+        .bind(event)
+        .bind(user)
+        .fetch_all(p)
+        })?;
+        rows.into_iter()
+            .map(|(s, m)| Ok((s, from_key("availability.mode", &m)?)))
+            .collect()
+    }
+}
+
+impl Tx {
+    pub async fn create_opportunity(
+        &mut self,
+        user: Uuid,
+        f: &OpportunityFields,
+        now: i64,
+    ) -> Result<Uuid> {
+        let id = new_id();
+        exec!(self, |c| {
+            sqlx::query(
+            "INSERT INTO opportunities (id, user_id, event_id, kind, title, description, sectors, target_countries, \
+             languages, interpreter_needed, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
+        )
+        .bind(id)
+        .bind(user)
+        .bind(f.event_id)
+        .bind(f.kind.key())
+        .bind(to_json(&f.title))
+        .bind(to_json(&f.description))
+        .bind(to_json(&f.sectors))
+        .bind(to_json(&f.target_countries))
+        .bind(to_json(&f.languages))
+        .bind(f.interpreter_needed)
+        .bind(now)
+        .execute(c)
+        })?;
+        Ok(id)
+    }
+
+    /// Deletes an opportunity of `user`; `NotFound` when it is not theirs.
+    pub async fn delete_opportunity(&mut self, id: Uuid, user: Uuid) -> Result<()> {
+        let n = exec!(self, |c| sqlx::query(
+            "DELETE FROM opportunities WHERE id = $1 AND user_id = $2"
+        )
+        .bind(id)
+        .bind(user)
+        .execute(c))?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub async fn create_meeting_request(
+        &mut self,
+        r: &NewMeetingRequest<'_>,
+        now: i64,
+    ) -> Result<Uuid> {
+        let id = new_id();
+        exec!(self, |c| {
+            sqlx::query(
+            "INSERT INTO meeting_requests (id, event_id, from_user, to_user, opportunity_id, message, priority, status, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)"
+        )
+        .bind(id)
+        .bind(r.event_id)
+        .bind(r.from_user)
+        .bind(r.to_user)
+        .bind(r.opportunity_id)
+        .bind(r.message)
+        .bind(r.priority.key())
+        .bind(now)
+        .execute(c)
+        })?;
+        Ok(id)
+    }
+
+    /// Moves a request from one of `from` to `to`; `NotFound` when it is in no such state (someone
+    /// else acted first), so two clicks cannot both succeed.
+    pub async fn change_request_status(
+        &mut self,
+        id: Uuid,
+        from: &[MeetingRequestStatus],
+        to: MeetingRequestStatus,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<MeetingRequest> {
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
+        let q = format!(
+            "UPDATE meeting_requests SET status = $2, reason = COALESCE($3, reason), decided_at = $4 \
+             WHERE id = $1 AND status IN ({}) RETURNING {REQUEST_COLUMNS}",
+            placeholders.join(", ")
+        );
+        let row: Option<RequestRow> = write!(self, |c| {
+            let mut query = sqlx::query_as(sql(&q))
+                .bind(id)
+                .bind(to.key())
+                .bind(reason)
+                .bind(now);
+            for status in from {
+                query = query.bind(status.key());
+            }
+            query.fetch_optional(c)
+        })?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Books a meeting for an accepted request in one slot for `attendees`. A person who already
+    /// has a meeting in that slot makes this a `Conflict`; drop the transaction then.
+    pub async fn book_meeting(
+        &mut self,
+        request: &MeetingRequest,
+        attendees: &[Uuid],
+        slot: (i64, i64),
+        mode: MeetingMode,
+        table_no: Option<i32>,
+        now: i64,
+    ) -> Result<Uuid> {
+        let id = new_id();
+        exec!(self, |c| {
+            sqlx::query(
+            "INSERT INTO meetings (id, event_id, request_id, slot_start, slot_end, table_no, mode, status, sequence, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', 0, $8, $8)"
+        )
+        .bind(id)
+        .bind(request.event_id)
+        .bind(request.id)
+        .bind(slot.0)
+        .bind(slot.1)
+        .bind(table_no)
+        .bind(mode.key())
+        .bind(now)
+        .execute(c)
+        })?;
+        for user in attendees {
+            exec!(self, |c| {
+                sqlx::query(
+                "INSERT INTO meeting_attendees (event_id, user_id, slot_start, meeting_id) VALUES ($1, $2, $3, $4)"
+            )
+            .bind(request.event_id)
+            .bind(user)
+            .bind(slot.0)
+            .bind(id)
+            .execute(c)
+            })?;
+        }
+        Ok(id)
+    }
+
+    /// Cancels a meeting: frees its slot for both and raises its sequence for calendars.
+    pub async fn cancel_meeting(&mut self, meeting: Uuid, now: i64) -> Result<()> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE meetings SET status = 'cancelled', sequence = sequence + 1, updated_at = $2 \
+             WHERE id = $1 AND status = 'scheduled'"
+        )
+        .bind(meeting)
+        .bind(now)
+        .execute(c)
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM meeting_attendees WHERE meeting_id = $1"
+        )
+        .bind(meeting)
+        .execute(c))?;
+        Ok(())
+    }
+
+    /// Gives a person a new private calendar feed for an event; the old one stops working.
+    pub async fn replace_calendar_feed(
+        &mut self,
+        user: Uuid,
+        event: Uuid,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM calendar_feeds WHERE user_id = $1 AND event_id = $2"
+        )
+        .bind(user)
+        .bind(event)
+        .execute(c))?;
+        exec!(self, |c| {
+            sqlx::query(
+            "INSERT INTO calendar_feeds (token_hash, user_id, event_id, created_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(token_hash)
+        .bind(user)
+        .bind(event)
+        .bind(now)
+        .execute(c)
+        })?;
+        Ok(())
+    }
+
+    /// Revokes a person's calendar feed for an event.
+    pub async fn revoke_calendar_feed(&mut self, user: Uuid, event: Uuid) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM calendar_feeds WHERE user_id = $1 AND event_id = $2"
+        )
+        .bind(user)
+        .bind(event)
+        .execute(c))?;
+        Ok(())
+    }
+
+    /// Replaces a person's availability at an event.
+    pub async fn set_availability(
+        &mut self,
+        event: Uuid,
+        user: Uuid,
+        slots: &[(i64, MeetingMode)],
+    ) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM availability WHERE event_id = $1 AND user_id = $2"
+        )
+        .bind(event)
+        .bind(user)
+        .execute(c))?;
+        for (start, mode) in slots {
+            exec!(self, |c| {
+                sqlx::query(
+                "INSERT INTO availability (event_id, user_id, slot_start, mode) VALUES ($1, $2, $3, $4)"
+            )
+            .bind(event)
+            .bind(user)
+            .bind(start)
+            .bind(mode.key())
+            .execute(c)
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,669 @@
+//! Meetings at an event: the participant directory, meeting requests (send, accept, decline,
+//! cancel), self-booking of a common free slot, and each participant's agenda in their own time
+//! and their partner's.
+
+use std::collections::HashSet;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use kontor_domain::{
+    Invalid, Keyed, Locale, MeetingMode, MeetingPriority, MeetingRequestStatus, ParticipantRole,
+    RegistrationStatus, SchedulingMode, Slot, Text, TimeZoneName, now_micros,
+};
+use kontor_store::StoreError;
+use kontor_store::accounts::User;
+use kontor_store::events::Event;
+use kontor_store::matchmaking::{MeetingRequest, NewMeetingRequest};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::events::event_json;
+use crate::form::FormData;
+use crate::page::{field_errors, label, render};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/events/{slug}/people", get(people))
+        .route(
+            "/events/{slug}/people/{id}/request",
+            get(request_page).post(send_request),
+        )
+        .route("/events/{slug}/meetings", get(meetings_page))
+        .route("/events/{slug}/requests/{id}/{action}", post(act))
+}
+
+async fn load(state: &AppState, slug: &str) -> Result<Event, AppError> {
+    let e = state.store.event_by_slug(slug).await?;
+    if e.published {
+        Ok(e)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The role of a confirmed participant, or `None`.
+async fn approved_role(
+    state: &AppState,
+    event: &Event,
+    user: Uuid,
+) -> Result<Option<ParticipantRole>, AppError> {
+    Ok(state
+        .store
+        .registration(event.id, user)
+        .await?
+        .filter(|r| r.status == RegistrationStatus::Approved)
+        .map(|r| r.role))
+}
+
+/// Every slot of the event, in time order.
+async fn event_slots(state: &AppState, event: &Event) -> Result<Vec<Slot>, AppError> {
+    let mut slots: Vec<Slot> = state
+        .store
+        .event_sessions(event.id)
+        .await?
+        .iter()
+        .flat_map(|s| s.slots(&event.time_zone))
+        .collect();
+    slots.sort();
+    Ok(slots)
+}
+
+/// Slot starts in which a person can meet: their availability (all slots when not set) minus
+/// the slots where they already have a meeting.
+async fn free_slots(
+    state: &AppState,
+    event: &Event,
+    user: Uuid,
+    slots: &[Slot],
+) -> Result<HashSet<i64>, AppError> {
+    let available: Vec<i64> = state
+        .store
+        .availability(event.id, user)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    let busy: HashSet<i64> = state
+        .store
+        .busy_slots(event.id, user)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(slots
+        .iter()
+        .map(|s| s.start.as_microsecond())
+        .filter(|s| (available.is_empty() || available.contains(s)) && !busy.contains(s))
+        .collect())
+}
+
+fn local(ts: i64, zone: &TimeZoneName) -> (String, i8) {
+    let z = Timestamp::from_microsecond(ts)
+        .unwrap_or_default()
+        .to_zoned_datetime(zone.tz());
+    (z.strftime("%H:%M").to_string(), z.hour())
+}
+
+/// "09:00 Berlin · 16:00 Shanghai", and whether either side is outside 08:00–20:00.
+pub fn two_times(ts: i64, own: &TimeZoneName, partner: &TimeZoneName) -> (String, bool) {
+    let (a, ha) = local(ts, own);
+    let (b, hb) = local(ts, partner);
+    let odd = |h: i8| !(8..20).contains(&h);
+    let text = if own.tz() == partner.tz() || a == b {
+        format!("{a} {}", own.city().replace('_', " "))
+    } else {
+        format!(
+            "{a} {} · {b} {}",
+            own.city().replace('_', " "),
+            partner.city().replace('_', " ")
+        )
+    };
+    (text, odd(ha) || odd(hb))
+}
+
+fn day(ts: i64, zone: &TimeZoneName, locale: Locale) -> String {
+    let d = Timestamp::from_microsecond(ts)
+        .unwrap_or_default()
+        .to_zoned_datetime(zone.tz())
+        .date();
+    crate::events::format_date(d, locale)
+}
+
+async fn people(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    let mine = approved_role(&state, &event, user.id).await?;
+    let list = state
+        .store
+        .participants(event.id, Some(RegistrationStatus::Approved))
+        .await?;
+    let rows: Vec<_> = list
+        .iter()
+        .filter(|p| p.registration.user_id != user.id)
+        .map(|p| {
+            serde_json::json!({
+                "id": p.registration.user_id,
+                "name": p.name,
+                "organisation": p.organisation,
+                "country": p.country,
+                "role": label(ctx.locale, "role", p.registration.role),
+                "can_request": mine.is_some_and(|m| event.rules.allows(m, p.registration.role)),
+            })
+        })
+        .collect();
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "people.html",
+        serde_json::json!({
+            "event": event_json(&event, ctx.locale), "people": rows, "participant": mine.is_some(),
+        }),
+    ))
+}
+
+async fn request_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> Result<Response, AppError> {
+    ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    request_form(
+        &state,
+        &ctx,
+        &event,
+        id,
+        serde_json::json!({}),
+        serde_json::json!({}),
+    )
+    .await
+}
+
+async fn request_form(
+    state: &AppState,
+    ctx: &PageCtx,
+    event: &Event,
+    to: Uuid,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+) -> Result<Response, AppError> {
+    let partner = state.store.user(to).await?;
+    let opportunities: Vec<_> = state
+        .store
+        .opportunities_of_user(to)
+        .await?
+        .iter()
+        .filter(|o| o.event_id.is_none_or(|e| e == event.id))
+        .map(|o| serde_json::json!({ "id": o.id, "title": o.title.show(ctx.locale), "kind": label(ctx.locale, "opportunity-kind", o.kind) }))
+        .collect();
+    let priorities: Vec<_> = [MeetingPriority::WouldLike, MeetingPriority::Must]
+        .iter()
+        .map(|p| serde_json::json!({ "key": p.key(), "label": label(ctx.locale, "priority", *p) }))
+        .collect();
+    let status = if errors.as_object().is_some_and(|e| !e.is_empty()) {
+        422
+    } else {
+        200
+    };
+    let mut r = render(
+        state,
+        &ctx.reader(),
+        "request.html",
+        serde_json::json!({
+            "event": event_json(event, ctx.locale),
+            "partner": { "id": partner.id, "name": partner.name },
+            "opportunities": opportunities,
+            "priorities": priorities,
+            "values": values,
+            "errors": errors,
+        }),
+    );
+    *r.status_mut() = axum::http::StatusCode::from_u16(status).expect("valid");
+    Ok(r)
+}
+
+/// Why `from` may not ask `to` for a meeting at `event`, if anything stands in the way.
+pub async fn request_refusal(
+    state: &AppState,
+    event: &Event,
+    from: Uuid,
+    to: Uuid,
+) -> Result<Option<&'static str>, AppError> {
+    if from == to {
+        return Ok(Some("error-request-self"));
+    }
+    let (Some(mine), Some(theirs)) = (
+        approved_role(state, event, from).await?,
+        approved_role(state, event, to).await?,
+    ) else {
+        return Ok(Some("error-request-outside"));
+    };
+    if !event.rules.allows(mine, theirs) {
+        return Ok(Some("error-request-roles"));
+    }
+    if let Some(max) = event.rules.max_requests
+        && state.store.count_requests_sent(event.id, from).await? >= i64::from(max)
+    {
+        return Ok(Some("error-request-quota"));
+    }
+    if state
+        .store
+        .open_request_between(event.id, from, to)
+        .await?
+        .is_some()
+    {
+        return Ok(Some("error-request-exists"));
+    }
+    Ok(None)
+}
+
+async fn send_request(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, to)): Path<(String, Uuid)>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    let message = Text::optional_block(form.get("message"), 1000);
+    let priority =
+        MeetingPriority::from_key(form.get("priority")).ok_or(Invalid::new("invalid-choice"));
+    let opportunity = match form.get("opportunity") {
+        "" => Ok(None),
+        o => o
+            .parse::<Uuid>()
+            .map(Some)
+            .map_err(|_| Invalid::new("invalid-choice")),
+    };
+    let refusal = match state.store.user(to).await {
+        Ok(_) => request_refusal(&state, &event, user.id, to).await?,
+        Err(StoreError::NotFound) => Some("error-request-outside"),
+        Err(e) => return Err(e.into()),
+    };
+    let mut errors = vec![];
+    if let Some(key) = refusal {
+        errors.push(("request".to_string(), Invalid::new(key)));
+    }
+    for (field, r) in [
+        ("message", message.as_ref().err()),
+        ("priority", priority.as_ref().err()),
+        ("opportunity", opportunity.as_ref().err()),
+    ] {
+        if let Some(e) = r {
+            errors.push((field.to_string(), *e));
+        }
+    }
+    if !errors.is_empty() {
+        if refusal == Some("error-request-outside") && state.store.user(to).await.is_err() {
+            return Err(AppError::NotFound);
+        }
+        return request_form(
+            &state,
+            &ctx,
+            &event,
+            to,
+            form.values(),
+            field_errors(ctx.locale, &errors),
+        )
+        .await;
+    }
+    let (message, priority, opportunity) = (
+        message.expect("checked"),
+        priority.expect("checked"),
+        opportunity.expect("checked"),
+    );
+    let partner = state.store.user(to).await?;
+    let mail = state.composer.meeting_request(
+        &partner,
+        &user.name,
+        &event.title,
+        event.slug.as_str(),
+        "request-received",
+    );
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    tx.create_meeting_request(
+        &NewMeetingRequest {
+            event_id: event.id,
+            from_user: user.id,
+            to_user: to,
+            opportunity_id: opportunity,
+            message: message.as_ref().map(Text::as_str),
+            priority,
+        },
+        now,
+    )
+    .await?;
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+}
+
+async fn meetings_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let event = load(&state, &slug).await?;
+    meetings_view(&state, &ctx, &event, None).await
+}
+
+/// The meetings page; `feed_url` is shown once, right after a calendar feed was made.
+pub async fn meetings_view(
+    state: &AppState,
+    ctx: &PageCtx,
+    event: &Event,
+    feed_url: Option<String>,
+) -> Result<Response, AppError> {
+    let state = state.clone();
+    let user = ctx.require_user()?;
+    let slots = event_slots(&state, event).await?;
+    let my_free = free_slots(&state, event, user.id, &slots).await?;
+    let requests = state.store.meeting_requests_of(event.id, user.id).await?;
+    let (mut incoming, mut outgoing) = (vec![], vec![]);
+    for r in &requests {
+        let partner = state.store.user(r.partner_of(user.id)).await?;
+        let org = match partner.organisation_id {
+            Some(o) => Some(state.store.organisation(o).await?.name),
+            None => None,
+        };
+        let meeting = state.store.meeting_of_request(r.id).await?;
+        let choices: Vec<_> = if r.status == MeetingRequestStatus::Accepted
+            && meeting.is_none()
+            && event.rules.scheduling == SchedulingMode::SelfBooking
+        {
+            let theirs = free_slots(&state, event, partner.id, &slots).await?;
+            slots
+                .iter()
+                .map(|s| s.start.as_microsecond())
+                .filter(|s| my_free.contains(s) && theirs.contains(s))
+                .map(|s| {
+                    let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone);
+                    serde_json::json!({ "start": s, "day": day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        let accepted = r.status == MeetingRequestStatus::Accepted;
+        let row = serde_json::json!({
+            "id": r.id,
+            "partner": { "id": partner.id, "name": partner.name, "organisation": org },
+            "status": r.status.key(),
+            "status_label": label(ctx.locale, "meeting-status", r.status),
+            "priority": label(ctx.locale, "priority", r.priority),
+            "message": r.message,
+            "reason": r.reason,
+            "contact": accepted.then(|| serde_json::json!({ "email": partner.email.as_str(), "phone": partner.phone })),
+            "booked": meeting.as_ref().map(|m| {
+                let (text, odd) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
+                serde_json::json!({ "day": day(m.slot_start, &user.time_zone, ctx.locale), "time": text, "odd": odd })
+            }),
+            "choices": choices,
+            "self_booking": event.rules.scheduling == SchedulingMode::SelfBooking,
+            "can_answer": r.status == MeetingRequestStatus::Pending && r.to_user == user.id,
+            "can_cancel": matches!(r.status, MeetingRequestStatus::Pending | MeetingRequestStatus::Accepted),
+        });
+        if r.to_user == user.id {
+            incoming.push(row)
+        } else {
+            outgoing.push(row)
+        }
+    }
+    let agenda: Vec<_> = {
+        let mut rows = vec![];
+        for (m, r) in state.store.meetings_of(event.id, user.id).await? {
+            if m.cancelled {
+                continue;
+            }
+            let partner = state.store.user(r.partner_of(user.id)).await?;
+            let (text, odd) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
+            let event_time = (event.time_zone.tz() != user.time_zone.tz())
+                .then(|| local(m.slot_start, &event.time_zone).0);
+            rows.push(serde_json::json!({
+                "id": m.id,
+                "day": day(m.slot_start, &user.time_zone, ctx.locale),
+                "time": text,
+                "event_time": event_time.map(|t| format!("{t} {}", event.time_zone.city().replace('_', " "))),
+                "odd": odd,
+                "partner": { "id": partner.id, "name": partner.name },
+                "mode": m.mode.key(),
+                "table": m.table_no,
+            }));
+        }
+        rows
+    };
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "meetings.html",
+        serde_json::json!({
+            "event": event_json(event, ctx.locale),
+            "feed_url": feed_url,
+            "incoming": incoming,
+            "outgoing": outgoing,
+            "agenda": agenda,
+        }),
+    ))
+}
+
+/// Accept, decline, cancel or book, each a guarded state change with its mail.
+async fn act(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, id, action)): Path<(String, Uuid, String)>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    let request = state.store.meeting_request(id).await?;
+    if request.event_id != event.id || (request.from_user != user.id && request.to_user != user.id)
+    {
+        return Err(AppError::NotFound);
+    }
+    let partner = state.store.user(request.partner_of(user.id)).await?;
+    let now = now_micros();
+    let mail_kind = match action.as_str() {
+        "accept" | "decline" => {
+            if request.to_user != user.id {
+                return Err(AppError::Forbidden);
+            }
+            let (to, kind) = if action == "accept" {
+                (MeetingRequestStatus::Accepted, "request-accepted")
+            } else {
+                (MeetingRequestStatus::Declined, "request-declined")
+            };
+            let reason = Text::optional_block(form.get("reason"), 500)
+                .map_err(|e| AppError::field("reason", e))?;
+            let mut tx = state.store.begin().await?;
+            match tx
+                .change_request_status(
+                    id,
+                    &[MeetingRequestStatus::Pending],
+                    to,
+                    reason.as_ref().map(Text::as_str),
+                    now,
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    return Err(AppError::Rejected("error-request-changed"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            enqueue(&state, &mut tx, &event, &partner, user, kind, now).await?;
+            tx.commit().await?;
+            kind
+        }
+        "cancel" => {
+            let meeting = state.store.meeting_of_request(id).await?;
+            let mut tx = state.store.begin().await?;
+            match tx
+                .change_request_status(
+                    id,
+                    &[
+                        MeetingRequestStatus::Pending,
+                        MeetingRequestStatus::Accepted,
+                    ],
+                    MeetingRequestStatus::Cancelled,
+                    None,
+                    now,
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    return Err(AppError::Rejected("error-request-changed"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(m) = meeting {
+                tx.cancel_meeting(m.id, now).await?;
+            }
+            enqueue(
+                &state,
+                &mut tx,
+                &event,
+                &partner,
+                user,
+                "request-cancelled",
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            "request-cancelled"
+        }
+        "book" => {
+            book(&state, &event, &request, user, &partner, form.get("slot")).await?;
+            "booked"
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    tracing::info!(request = %id, action = mail_kind, "meeting request changed");
+    state.outbox_wake.notify_one();
+    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+}
+
+async fn enqueue(
+    state: &AppState,
+    tx: &mut kontor_store::Tx,
+    event: &Event,
+    to: &User,
+    from: &User,
+    kind: &'static str,
+    now: i64,
+) -> Result<(), AppError> {
+    let mail =
+        state
+            .composer
+            .meeting_request(to, &from.name, &event.title, event.slug.as_str(), kind);
+    tx.enqueue_mail(&mail, now).await?;
+    Ok(())
+}
+
+/// Self-booking: the slot must be one of the event's, free and available for both; the database
+/// refuses it if someone else took it a moment ago.
+async fn book(
+    state: &AppState,
+    event: &Event,
+    request: &MeetingRequest,
+    user: &User,
+    partner: &User,
+    slot: &str,
+) -> Result<(), AppError> {
+    if event.rules.scheduling != SchedulingMode::SelfBooking {
+        return Err(AppError::Forbidden);
+    }
+    if request.status != MeetingRequestStatus::Accepted
+        || state.store.meeting_of_request(request.id).await?.is_some()
+    {
+        return Err(AppError::Rejected("error-request-changed"));
+    }
+    let start: i64 = slot
+        .trim()
+        .parse()
+        .map_err(|_| AppError::field("slot", Invalid::new("invalid-choice")))?;
+    let slots = event_slots(state, event).await?;
+    let Some(slot) = slots.iter().find(|s| s.start.as_microsecond() == start) else {
+        return Err(AppError::field("slot", Invalid::new("invalid-choice")));
+    };
+    let mine = free_slots(state, event, user.id, &slots).await?;
+    let theirs = free_slots(state, event, partner.id, &slots).await?;
+    if !mine.contains(&start) || !theirs.contains(&start) {
+        return Err(AppError::Rejected("error-slot-unavailable"));
+    }
+    if let Some(max) = event.rules.max_meetings {
+        for who in [user.id, partner.id] {
+            if state.store.count_meetings(event.id, who).await? >= i64::from(max) {
+                return Err(AppError::Rejected("error-meeting-limit"));
+            }
+        }
+    }
+    let mode = if event.format == kontor_domain::EventFormat::Online {
+        MeetingMode::Online
+    } else {
+        MeetingMode::OnSite
+    };
+    let mut tx = state.store.begin().await?;
+    match tx
+        .book_meeting(
+            request,
+            &[request.from_user, request.to_user],
+            (start, slot.end.as_microsecond()),
+            mode,
+            None,
+            now_micros(),
+        )
+        .await
+    {
+        Ok(_) => tx.commit().await?,
+        Err(StoreError::Conflict(_)) => return Err(AppError::Rejected("error-slot-taken")),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_local_times_and_the_hours_warning() {
+        let berlin = TimeZoneName::berlin();
+        let shanghai = TimeZoneName::parse("Asia/Shanghai").unwrap();
+        // 2027-03-10 09:00 in Berlin (UTC+1) is 16:00 in Shanghai.
+        let ts = "2027-03-10T08:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_microsecond();
+        assert_eq!(
+            two_times(ts, &berlin, &shanghai),
+            ("09:00 Berlin · 16:00 Shanghai".to_string(), false)
+        );
+        // 14:00 in Berlin is 21:00 in Shanghai: outside 08–20 there.
+        let late = "2027-03-10T13:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_microsecond();
+        assert!(two_times(late, &berlin, &shanghai).1);
+        // In summer the corridor is six hours apart.
+        let summer = "2027-06-10T07:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_microsecond();
+        assert_eq!(
+            two_times(summer, &berlin, &shanghai).0,
+            "09:00 Berlin · 15:00 Shanghai"
+        );
+    }
+}

@@ -1,0 +1,444 @@
+use kontor_domain::{Locale, ParticipantRole, TimeZoneName};
+use kontor_store::events::MatchmakingRules;
+
+use crate::helpers::TestApp;
+
+async fn set_zone(app: &TestApp, email: &str, zone: &str) {
+    let user = app
+        .store
+        .user_by_email(&kontor_domain::Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = app.store.begin().await.unwrap();
+    tx.update_profile(
+        user.id,
+        &kontor_store::accounts::ProfileUpdate {
+            name: user.name.clone(),
+            job_title: None,
+            organisation_id: None,
+            languages: vec![],
+            time_zone: TimeZoneName::parse(zone).unwrap(),
+            locale: user.locale,
+            phone: Some("+86 851 1234567".into()),
+            contact_public: false,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn request_id(body: &str) -> String {
+    let i = body.find("data-request=\"").expect("a request on the page") + 14;
+    body[i..i + 36].to_string()
+}
+
+#[tokio::test]
+async fn request_accept_book_and_see_both_local_times() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    set_zone(&app, "li@example.cn", "Asia/Shanghai").await;
+    let rules = MatchmakingRules {
+        max_requests: Some(1),
+        ..Default::default()
+    };
+    let ev = app.event_with_rules("h2-days", organiser, rules).await;
+    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    let anna_c = app.sign_in("anna@example.de").await;
+    let li_c = app.sign_in("li@example.cn").await;
+
+    // Anna finds Li in the event's directory and asks for a meeting.
+    let people = app.get("/events/h2-days/people", Some(&anna_c), "de").await;
+    assert!(
+        people
+            .body
+            .contains(&format!("/events/h2-days/people/{li}/request")),
+        "{}",
+        people.body
+    );
+    let r = app
+        .post_form(
+            &format!("/events/h2-days/people/{li}/request"),
+            Some(&anna_c),
+            "de",
+            &[
+                ("message", "Wasserstoff?"),
+                ("priority", "must"),
+                ("opportunity", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+    assert!(mail.subject.contains("希望与您会谈"), "{}", mail.subject);
+
+    // Before acceptance the contact details stay hidden; Li accepts; then both see them.
+    let li_page = app.get("/events/h2-days/meetings", Some(&li_c), "zh").await;
+    assert!(!li_page.body.contains("anna@example.de"));
+    let id = request_id(&li_page.body);
+    let accept = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/accept"),
+            Some(&li_c),
+            "zh",
+            &[],
+        )
+        .await;
+    assert_eq!(accept.status, 303);
+    let twice = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/accept"),
+            Some(&li_c),
+            "zh",
+            &[],
+        )
+        .await;
+    assert_eq!(twice.status, 409, "a second click changes nothing");
+    let anna_page = app
+        .get("/events/h2-days/meetings", Some(&anna_c), "de")
+        .await;
+    assert!(anna_page.body.contains("li@example.cn") && anna_page.body.contains("+86 851 1234567"));
+    assert!(
+        app.store.outbox(Some("anna@example.de"), 1).await.unwrap()[0]
+            .subject
+            .contains("angenommen")
+    );
+
+    // Anna books the first common slot: 09:00 in Cologne is 16:00 in Shanghai in March.
+    let slot = {
+        let i = anna_page
+            .body
+            .find("name=\"slot\" value=\"")
+            .expect("slot choices")
+            + 19;
+        anna_page.body[i..].split('"').next().unwrap().to_string()
+    };
+    assert!(
+        anna_page.body.contains("09:00 Berlin · 16:00 Shanghai"),
+        "{}",
+        anna_page.body
+    );
+    let book = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/book"),
+            Some(&anna_c),
+            "de",
+            &[("slot", &slot)],
+        )
+        .await;
+    assert_eq!(book.status, 303, "{}", book.body);
+    let again = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/book"),
+            Some(&li_c),
+            "zh",
+            &[("slot", &slot)],
+        )
+        .await;
+    assert_eq!(again.status, 409, "booked once only");
+    let li_agenda = app.get("/events/h2-days/meetings", Some(&li_c), "zh").await;
+    assert!(
+        li_agenda.body.contains("16:00 Shanghai · 09:00 Berlin"),
+        "{}",
+        li_agenda.body
+    );
+    assert!(li_agenda.body.contains("data-testid=\"agenda-row\""));
+    let anna_agenda = app
+        .get("/events/h2-days/meetings", Some(&anna_c), "de")
+        .await;
+    assert!(anna_agenda.body.contains("09:00 Berlin · 16:00 Shanghai"));
+
+    // Cancelling frees the slot and tells the other side.
+    let cancel = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/cancel"),
+            Some(&li_c),
+            "zh",
+            &[],
+        )
+        .await;
+    assert_eq!(cancel.status, 303);
+    assert!(app.store.busy_slots(ev, anna).await.unwrap().is_empty());
+    assert!(
+        app.store.outbox(Some("anna@example.de"), 1).await.unwrap()[0]
+            .subject
+            .contains("abgesagt")
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let bo = app.user("bo@example.cn", Locale::Zh, false).await;
+    let outsider = app.user("out@example.de", Locale::En, false).await;
+    let rules = MatchmakingRules {
+        max_requests: Some(1),
+        ..Default::default()
+    };
+    let ev = app.event_with_rules("h2-days", organiser, rules).await;
+    for u in [anna, li, bo] {
+        app.approved(ev, u, ParticipantRole::Visitor).await;
+    }
+    let anna_c = app.sign_in("anna@example.de").await;
+    let form = [
+        ("message", ""),
+        ("priority", "would-like"),
+        ("opportunity", ""),
+    ];
+    let ask = |to: uuid::Uuid| format!("/events/h2-days/people/{to}/request");
+
+    let own = app.post_form(&ask(anna), Some(&anna_c), "de", &form).await;
+    assert_eq!(own.status, 422);
+    assert!(
+        own.body
+            .contains("Sie können kein Gespräch mit sich selbst anfragen.")
+    );
+    let out = app
+        .post_form(&ask(outsider), Some(&anna_c), "de", &form)
+        .await;
+    assert_eq!(out.status, 422);
+    assert!(out.body.contains("bestätigte Teilnehmende"));
+    let bad = app
+        .post_form(
+            &ask(li),
+            Some(&anna_c),
+            "de",
+            &[("priority", "urgent!!"), ("opportunity", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        app.store.count_requests_sent(ev, anna).await.unwrap(),
+        0,
+        "nothing half-written"
+    );
+
+    assert_eq!(
+        app.post_form(&ask(li), Some(&anna_c), "de", &form)
+            .await
+            .status,
+        303
+    );
+    let dup = app.post_form(&ask(li), Some(&anna_c), "de", &form).await;
+    assert_eq!(dup.status, 422);
+    let quota = app.post_form(&ask(bo), Some(&anna_c), "de", &form).await;
+    assert_eq!(quota.status, 422);
+    assert!(quota.body.contains("erlaubten Anfragen"), "{}", quota.body);
+    assert_eq!(app.store.count_requests_sent(ev, anna).await.unwrap(), 1);
+
+    // Someone else cannot act on the request, and a slot that is not the event's is refused.
+    let li_c = app.sign_in("li@example.cn").await;
+    let bo_c = app.sign_in("bo@example.cn").await;
+    let page = app.get("/events/h2-days/meetings", Some(&li_c), "zh").await;
+    let id = request_id(&page.body);
+    assert_eq!(
+        app.post_form(
+            &format!("/events/h2-days/requests/{id}/accept"),
+            Some(&bo_c),
+            "zh",
+            &[]
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.post_form(
+            &format!("/events/h2-days/requests/{id}/accept"),
+            Some(&anna_c),
+            "de",
+            &[]
+        )
+        .await
+        .status,
+        403,
+        "the requester cannot accept"
+    );
+    assert_eq!(
+        app.post_form(
+            &format!("/events/h2-days/requests/{id}/accept"),
+            Some(&li_c),
+            "zh",
+            &[]
+        )
+        .await
+        .status,
+        303
+    );
+    let odd = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/book"),
+            Some(&li_c),
+            "zh",
+            &[("slot", "12345")],
+        )
+        .await;
+    assert_eq!(odd.status, 422);
+    assert!(odd.body.contains("请从选项中选择"), "{}", odd.body);
+    // A slot outside Li's availability is refused.
+    let slots: Vec<i64> = {
+        let e = app.store.event(ev).await.unwrap();
+        app.store.event_sessions(ev).await.unwrap()[0]
+            .slots(&e.time_zone)
+            .iter()
+            .map(|s| s.start.as_microsecond())
+            .collect()
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    tx.set_availability(ev, li, &[(slots[0], kontor_domain::MeetingMode::OnSite)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let unavailable = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/book"),
+            Some(&anna_c),
+            "de",
+            &[("slot", &slots[1].to_string())],
+        )
+        .await;
+    assert_eq!(unavailable.status, 409);
+    assert!(unavailable.body.contains("nicht für Sie beide frei"));
+    assert!(app.store.busy_slots(ev, anna).await.unwrap().is_empty());
+    let ok = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/book"),
+            Some(&anna_c),
+            "de",
+            &[("slot", &slots[0].to_string())],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+}
+
+#[tokio::test]
+async fn calendars_keep_uids_and_mark_cancellations() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    let anna_c = app.sign_in("anna@example.de").await;
+    let li_c = app.sign_in("li@example.cn").await;
+    let form = [
+        ("message", "Hallo; Gespräch, bitte"),
+        ("priority", "must"),
+        ("opportunity", ""),
+    ];
+    app.post_form(
+        &format!("/events/h2-days/people/{li}/request"),
+        Some(&anna_c),
+        "de",
+        &form,
+    )
+    .await;
+    let id = request_id(
+        &app.get("/events/h2-days/meetings", Some(&li_c), "zh")
+            .await
+            .body,
+    );
+    app.post_form(
+        &format!("/events/h2-days/requests/{id}/accept"),
+        Some(&li_c),
+        "zh",
+        &[],
+    )
+    .await;
+    let page = app
+        .get("/events/h2-days/meetings", Some(&anna_c), "de")
+        .await;
+    let i = page.body.find("name=\"slot\" value=\"").unwrap() + 19;
+    let slot = page.body[i..].split('"').next().unwrap().to_string();
+    app.post_form(
+        &format!("/events/h2-days/requests/{id}/book"),
+        Some(&anna_c),
+        "de",
+        &[("slot", &slot)],
+    )
+    .await;
+
+    let ics = app
+        .get("/events/h2-days/agenda.ics", Some(&anna_c), "de")
+        .await;
+    assert_eq!(ics.status, 200);
+    assert!(ics.header("content-type").starts_with("text/calendar"));
+    let body = &ics.body;
+    assert!(
+        body.contains("BEGIN:VEVENT")
+            && body.contains("STATUS:CONFIRMED")
+            && body.contains("SEQUENCE:0"),
+        "{body}"
+    );
+    assert!(
+        body.contains("DTSTART:20300310T080000Z"),
+        "09:00 Berlin is 08:00 UTC in March: {body}"
+    );
+    assert!(
+        body.contains("Hallo\\; Gespräch\\, bitte"),
+        "text is escaped: {body}"
+    );
+    let uid = body
+        .lines()
+        .find(|l| l.starts_with("UID:"))
+        .unwrap()
+        .to_string();
+
+    // A private feed: made, readable without a session, in the owner's language.
+    let made = app
+        .post_form("/events/h2-days/calendar-feed", Some(&li_c), "zh", &[])
+        .await;
+    assert_eq!(made.status, 200);
+    let shown = made
+        .body
+        .split("data-testid=\"feed-url\">")
+        .nth(1)
+        .expect("the feed address is shown");
+    let url = shown.split('<').next().unwrap().replace("&#x2f;", "/");
+    let feed_path = url.trim_start_matches("http://kontor.test").to_string();
+    assert!(feed_path.starts_with("/calendar/"), "{url}");
+    let feed = app.get(&feed_path, None, "en").await;
+    assert_eq!(feed.status, 200);
+    assert!(feed.body.contains("会谈"), "{}", feed.body);
+    assert!(feed.body.contains(&uid), "the same UID in every calendar");
+
+    // Cancelled: the same UID, a higher SEQUENCE, STATUS:CANCELLED.
+    app.post_form(
+        &format!("/events/h2-days/requests/{id}/cancel"),
+        Some(&anna_c),
+        "de",
+        &[],
+    )
+    .await;
+    let after = app.get(&feed_path, None, "en").await.body;
+    assert!(
+        after.contains(&uid) && after.contains("STATUS:CANCELLED") && after.contains("SEQUENCE:1"),
+        "{after}"
+    );
+
+    // Revoked: the old address no longer works; others cannot guess one.
+    app.post_form(
+        "/events/h2-days/calendar-feed/revoke",
+        Some(&li_c),
+        "zh",
+        &[],
+    )
+    .await;
+    assert_eq!(app.get(&feed_path, None, "en").await.status, 404);
+    assert_eq!(app.get("/calendar/0000.ics", None, "en").await.status, 404);
+    assert_eq!(
+        app.get("/events/h2-days/agenda.ics", None, "en")
+            .await
+            .status,
+        303,
+        "the agenda file needs a session"
+    );
+}
