@@ -10,10 +10,46 @@
 //! busy mask, so a move is evaluated in time proportional to its chain.
 
 use crate::control::{Budget, Ctl, Phase};
-use crate::problem::{NONE, Problem, State, bit};
+use crate::problem::{NONE, Problem, State, bit, bits};
 use crate::rng::Rng;
 
 const FAIR: f64 = 1000.0;
+
+/// The best schedule seen, kept lazily: its slots are copied only when the
+/// search leaves it for a worse one.
+struct Best {
+    slots: Vec<u8>,
+    cost: f64,
+    /// The current schedule is the best one (`slots` may be stale).
+    current: bool,
+}
+
+impl Best {
+    /// Records an accepted move to a schedule of true cost `cost`, now in
+    /// `slot`; `before` gives the previous slot of every meeting that moved.
+    fn moved(
+        &mut self,
+        slot: &[u8],
+        before: impl Iterator<Item = (usize, usize)>,
+        cost: f64,
+        ctl: &mut Ctl,
+    ) {
+        if cost > self.cost + 1e-12 && self.current {
+            self.slots.copy_from_slice(slot);
+            for (r, t) in before {
+                self.slots[r] = t as u8;
+            }
+            self.current = false;
+        }
+        if cost < self.cost - 1e-12 || (!self.current && cost <= self.cost + 1e-12) {
+            if cost < self.cost - 1e-12 {
+                ctl.improved();
+            }
+            self.cost = cost;
+            self.current = true;
+        }
+    }
+}
 
 pub(crate) struct Breaks<'a> {
     p: &'a Problem,
@@ -32,6 +68,11 @@ pub(crate) struct Breaks<'a> {
     pub iterations: u64,
     /// Lower bound on the total breaks of the held set.
     pub lower_bound: u32,
+    /// Per-participant marks for deduplication (compared with `stamp`).
+    mark: Vec<u32>,
+    stamp: u32,
+    hist_buf: Vec<(u32, u32)>,
+    parts_buf: Vec<(u32, u128)>,
 }
 
 impl<'a> Breaks<'a> {
@@ -71,6 +112,10 @@ impl<'a> Breaks<'a> {
             rng: Rng::new(seed),
             iterations: 0,
             lower_bound,
+            mark: vec![0; p.parts.len()],
+            stamp: 0,
+            hist_buf: Vec::new(),
+            parts_buf: Vec::new(),
         }
     }
 
@@ -113,7 +158,8 @@ impl<'a> Breaks<'a> {
     /// Moves each request of `moves` to its slot and updates the statistics.
     fn apply(&mut self, moves: &[(usize, usize)]) {
         let p = self.p;
-        let mut parts: Vec<(u32, u128)> = Vec::new();
+        let mut parts = std::mem::take(&mut self.parts_buf);
+        parts.clear();
         for &(r, _) in moves {
             for &q in &p.reqs[r].members {
                 if !parts.iter().any(|&(x, _)| x == q) {
@@ -134,6 +180,7 @@ impl<'a> Breaks<'a> {
         for &(q, old) in &parts {
             self.set_busy_stats(q, old);
         }
+        self.parts_buf = parts;
     }
 
     /// A meeting to move and the slots to try. Half of the time the move is
@@ -202,6 +249,311 @@ impl<'a> Breaks<'a> {
         moves.iter().all(|&(r, t)| self.st.prec_ok(p, r, t))
     }
 
+    /// A permutation of a run of slot columns (swap the two ends, reverse the
+    /// run, or rotate it), as the list of meetings to move; `None` if it breaks
+    /// a domain, a table count or a precedence, or if annealing at `temp`
+    /// rejects it. Evaluated on the busy masks before anything moves.
+    fn column_candidate(&mut self, temp: f64) -> Option<Vec<(usize, usize)>> {
+        let p = self.p;
+        let n = p.n_slots;
+        let (a, b) = (self.rng.below(n), self.rng.below(n));
+        if a == b {
+            return None;
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        let len = hi - lo + 1;
+        let mut f: Vec<usize> = (0..n).collect();
+        match self.rng.below(3) {
+            0 => f.swap(lo, hi),
+            1 => {
+                for (t, ft) in f.iter_mut().enumerate().take(hi + 1).skip(lo) {
+                    *ft = lo + hi - t;
+                }
+            }
+            _ => {
+                let k = 1 + self.rng.below(len - 1);
+                for (t, ft) in f.iter_mut().enumerate().take(hi + 1).skip(lo) {
+                    *ft = lo + (t - lo + k) % len;
+                }
+            }
+        }
+        let new_slot = |st: &State, x: usize| -> Option<usize> {
+            let s = st.slot[x];
+            if s == NONE { None } else { Some(f[s as usize]) }
+        };
+        let mut moves: Vec<(usize, usize)> = Vec::new();
+        for (t, &to) in f.iter().enumerate().take(hi + 1).skip(lo) {
+            if to == t {
+                continue;
+            }
+            // Large events: whole columns are too costly to move often.
+            if moves.len() + self.st.in_slot[t].len() > 512 || self.st.count[t] > p.cap[to] {
+                return None;
+            }
+            for &r in &self.st.in_slot[t] {
+                let r = r as usize;
+                let req = &p.reqs[r];
+                if req.domain & bit(to) == 0 {
+                    return None;
+                }
+                if req
+                    .preds
+                    .iter()
+                    .any(|&x| new_slot(&self.st, x as usize).is_some_and(|s| s >= to))
+                    || req
+                        .succs
+                        .iter()
+                        .any(|&x| new_slot(&self.st, x as usize).is_some_and(|s| s <= to))
+                {
+                    return None;
+                }
+                moves.push((r, to));
+            }
+        }
+        if moves.is_empty() {
+            return None;
+        }
+        let range = (lo..=hi).fold(0u128, |m, t| m | bit(t));
+        let delta = self.eval_masks(&moves, |old| {
+            let mut new = old & !range;
+            for t in bits(old & range) {
+                new |= bit(f[t]);
+            }
+            new
+        });
+        if delta <= 0.0 || self.rng.unit() < (-delta / temp).exp() {
+            Some(moves)
+        } else {
+            None
+        }
+    }
+
+    /// Change of the search cost if the meetings of `moves` went to their new
+    /// slots, where `map` gives the new busy mask of each participant involved
+    /// (every meeting of theirs that moves is in `moves`). Nothing is changed.
+    fn eval_masks(&mut self, moves: &[(usize, usize)], map: impl Fn(u128) -> u128) -> f64 {
+        let p = self.p;
+        self.stamp = self.stamp.wrapping_add(1);
+        let stamp = self.stamp;
+        let (mut d_total, mut d_idle, mut d_prefs, mut d_changes) = (0i64, 0i64, 0i64, 0i64);
+        let mut hist_changes = std::mem::take(&mut self.hist_buf);
+        hist_changes.clear();
+        for &(r, to) in moves {
+            let req = &p.reqs[r];
+            if req.prev != NONE {
+                let from = self.st.slot[r];
+                d_changes += i64::from(to as u8 != req.prev) - i64::from(from != req.prev);
+            }
+            for &q in &req.members {
+                let q = q as usize;
+                if self.mark[q] == stamp {
+                    continue;
+                }
+                self.mark[q] = stamp;
+                let old = self.st.busy[q];
+                let new = map(old);
+                let (ob, nb) = (self.pb[q], p.breaks(new));
+                d_total += i64::from(nb) - i64::from(ob);
+                d_idle += i64::from(p.idle(new)) - i64::from(p.idle(old));
+                let pref = p.parts[q].pref;
+                d_prefs +=
+                    i64::from((new & pref).count_ones()) - i64::from((old & pref).count_ones());
+                hist_changes.push((ob, nb));
+            }
+        }
+        let old_excess = self.excess();
+        for &(ob, nb) in &hist_changes {
+            self.hist[ob as usize] -= 1;
+            self.hist[nb as usize] += 1;
+        }
+        let new_excess = self.excess();
+        for &(ob, nb) in &hist_changes {
+            self.hist[nb as usize] -= 1;
+            self.hist[ob as usize] += 1;
+        }
+        self.hist_buf = hist_changes;
+        FAIR * (f64::from(new_excess) - f64::from(old_excess)) + d_total as f64
+            - self.eps_pref * d_prefs as f64
+            + self.eps_change * d_changes as f64
+            + self.w_idle * d_idle as f64
+    }
+
+    /// For a Kempe chain between `t1` and `t2` without precedences: the change
+    /// of the search cost, or `None` if a slot would exceed its tables.
+    fn eval_chain(&mut self, moves: &[(usize, usize)], t1: usize, t2: usize) -> Option<f64> {
+        let p = self.p;
+        let mut into_t1 = 0i64;
+        for &(r, to) in moves {
+            if p.reqs[r].onsite {
+                into_t1 += if to == t1 { 1 } else { -1 };
+            }
+        }
+        if self.st.count[t1] as i64 + into_t1 > i64::from(p.cap[t1])
+            || self.st.count[t2] as i64 - into_t1 > i64::from(p.cap[t2])
+        {
+            return None;
+        }
+        let (m1, m2) = (bit(t1), bit(t2));
+        Some(self.eval_masks(moves, |old| {
+            let mut new = old & !(m1 | m2);
+            if old & m1 != 0 {
+                new |= m2;
+            }
+            if old & m2 != 0 {
+                new |= m1;
+            }
+            new
+        }))
+    }
+
+    /// Participant view: a participant with breaks gets all its meetings into
+    /// one window of consecutive slots; each meeting outside the window moves to
+    /// an idle slot of the window by a Kempe chain (which drags along the
+    /// meetings it collides with). Applied to the state; returns the previous
+    /// slots of every moved meeting (to undo), or `None` (state unchanged) if a
+    /// chain breaks a domain, a table count or a precedence.
+    fn compact(&mut self, chain_buf: &mut Vec<(usize, usize)>) -> Option<Vec<(usize, usize)>> {
+        let p = self.p;
+        let mut q = usize::MAX;
+        for _ in 0..8 {
+            let c = self.rng.below(p.parts.len());
+            if self.pb[c] > 0 {
+                q = c;
+                break;
+            }
+        }
+        if q == usize::MAX {
+            return None;
+        }
+        let busy = self.st.busy[q];
+        let k = busy.count_ones() as usize;
+        let usable = p.parts[q]
+            .reqs
+            .iter()
+            .filter(|&&r| self.st.slot[r as usize] != NONE)
+            .fold(0u128, |m, &r| m | p.reqs[r as usize].domain);
+        // Windows of k slots inside one day and inside the usable slots; best overlap.
+        let mut best_w = 0u128;
+        let mut best_overlap = 0u32;
+        let mut ties = 0usize;
+        let win = if k >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << k) - 1
+        };
+        for s in 0..=(p.n_slots - k) {
+            let w = win << s;
+            if w & !usable != 0 || !p.day_masks.iter().any(|&d| w & !d == 0) {
+                continue;
+            }
+            let ov = (w & busy).count_ones();
+            if ov > best_overlap || (ov == best_overlap && ov > 0) {
+                if ov > best_overlap {
+                    ties = 0;
+                }
+                ties += 1;
+                if ov > best_overlap || self.rng.below(ties) == 0 {
+                    best_w = w;
+                    best_overlap = ov;
+                }
+            }
+        }
+        if best_w == 0 || best_w == busy {
+            return None;
+        }
+        let outside: Vec<usize> = bits(busy & !best_w).collect();
+        let mut holes: Vec<usize> = bits(best_w & !busy).collect();
+        if self.rng.below(2) == 0 {
+            // Random pairing instead of chronological.
+            for i in (1..holes.len()).rev() {
+                let j = self.rng.below(i + 1);
+                holes.swap(i, j);
+            }
+        }
+        let mut before: Vec<(usize, usize)> = Vec::new();
+        let mut ok = true;
+        for (&t, &h) in outside.iter().zip(&holes) {
+            let Some(r) = self.st.at(q as u32, t) else {
+                ok = false;
+                break;
+            };
+            if !self.chain(r, h, chain_buf) {
+                ok = false;
+                break;
+            }
+            for &(x, _) in chain_buf.iter() {
+                if !before.iter().any(|&(y, _)| y == x) {
+                    before.push((x, self.st.slot[x] as usize));
+                }
+            }
+            let mut moves = std::mem::take(chain_buf);
+            self.apply(&moves);
+            if self.st.count[t] > p.cap[t] || self.st.count[h] > p.cap[h] {
+                let mut extra = Vec::new();
+                if self.rebalance(t, h, &moves, &mut extra) {
+                    for &(x, to) in &extra {
+                        before.push((x, if to == t { h } else { t }));
+                    }
+                    moves.extend_from_slice(&extra);
+                }
+            }
+            let good = self.st.count[t] <= p.cap[t]
+                && self.st.count[h] <= p.cap[h]
+                && moves.iter().all(|&(x, to)| self.st.prec_ok(p, x, to));
+            *chain_buf = moves;
+            if !good {
+                ok = false;
+                break;
+            }
+        }
+        if !ok {
+            if !before.is_empty() {
+                self.apply(&before);
+            }
+            return None;
+        }
+        Some(before)
+    }
+
+    /// After a chain between `ta` and `tb` (already applied, its meetings in
+    /// `moved`) overfilled one of the two slots, swaps a second chain the other
+    /// way so that both slots are within their tables. Applied and returned in
+    /// `buf` on success; on failure the state is as before the call.
+    fn rebalance(
+        &mut self,
+        ta: usize,
+        tb: usize,
+        moved: &[(usize, usize)],
+        buf: &mut Vec<(usize, usize)>,
+    ) -> bool {
+        let p = self.p;
+        let (over, other) = if self.st.count[ta] > p.cap[ta] {
+            (ta, tb)
+        } else {
+            (tb, ta)
+        };
+        for _ in 0..4 {
+            let list = &self.st.in_slot[over];
+            let r2 = list[self.rng.below(list.len())] as usize;
+            if !p.reqs[r2].onsite || moved.iter().any(|&(x, _)| x == r2) {
+                continue;
+            }
+            if !self.chain(r2, other, buf) {
+                continue;
+            }
+            self.apply(buf);
+            if self.st.count[ta] <= p.cap[ta] && self.st.count[tb] <= p.cap[tb] {
+                return true;
+            }
+            let back: Vec<(usize, usize)> = buf
+                .iter()
+                .map(|&(r, t)| (r, if t == ta { tb } else { ta }))
+                .collect();
+            self.apply(&back);
+        }
+        false
+    }
+
     /// Runs the annealing until the budget is spent or the lower bound is met.
     pub fn run(&mut self, ctl: &mut Ctl, budget: &Budget, weight: u64, idle_weight: f64) -> bool {
         let p = self.p;
@@ -213,13 +565,24 @@ impl<'a> Breaks<'a> {
         }
         let can_stop_early =
             p.parts.iter().all(|q| q.pref == 0) && p.reqs.iter().all(|r| r.prev == NONE);
-        let mut best_slots = self.st.slot.clone();
-        let mut best_cost = self.cost();
-        let mut current_is_best = true;
+        let mut best = Best {
+            slots: self.st.slot.clone(),
+            cost: self.cost(),
+            current: true,
+        };
         self.w_idle = idle_weight;
         let mut cost = self.search_cost();
-        let (t0, t1) = (0.6f64, 0.03f64);
         let mut moves: Vec<(usize, usize)> = Vec::new();
+        let mut balance_buf: Vec<(usize, usize)> = Vec::new();
+        // Only breaks (and fairness) to minimise: a fairly hot, nearly flat
+        // schedule explores best (the best schedule is kept anyway); with
+        // preferences or a previous schedule the tiny tie-break terms need the
+        // classic cooling.
+        let (t0, t1) = if can_stop_early {
+            (0.3f64, 0.2f64)
+        } else {
+            (0.6f64, 0.03f64)
+        };
         let mut proven = false;
         loop {
             if can_stop_early && self.excess() == 0 && self.total <= self.lower_bound {
@@ -234,30 +597,40 @@ impl<'a> Breaks<'a> {
             self.iterations += 1;
             let frac = budget.fraction(ctl, self.iterations);
             let temp = t0 * (t1 / t0).powf(frac);
-            let (ta, tb);
-            if self.rng.below(64) == 0 {
-                // Swap two whole slot columns.
-                ta = self.rng.below(p.n_slots);
-                tb = self.rng.below(p.n_slots);
-                if ta == tb {
-                    continue;
-                }
-                moves.clear();
-                let mut ok = true;
-                for &r in self.st.in_slot[ta].iter().chain(&self.st.in_slot[tb]) {
-                    let r = r as usize;
-                    let to = if self.st.slot[r] as usize == ta {
-                        tb
-                    } else {
-                        ta
-                    };
-                    ok &= p.reqs[r].domain & bit(to) != 0;
-                    moves.push((r, to));
-                }
-                if !ok || moves.is_empty() {
-                    continue;
-                }
+            // 1 in 8: a permutation of slot columns; 1 in 16: compact a participant.
+            let kind = if p.n_slots >= 3 {
+                self.rng.below(16)
             } else {
+                16
+            };
+            if kind < 3 {
+                let before = if kind < 2 {
+                    let Some(moves) = self.column_candidate(temp) else {
+                        continue;
+                    };
+                    let before: Vec<(usize, usize)> = moves
+                        .iter()
+                        .map(|&(r, _)| (r, self.st.slot[r] as usize))
+                        .collect();
+                    self.apply(&moves);
+                    before
+                } else {
+                    let Some(before) = self.compact(&mut moves) else {
+                        continue;
+                    };
+                    let delta = self.search_cost() - cost;
+                    if !(delta <= 0.0 || self.rng.unit() < (-delta / temp).exp()) {
+                        self.apply(&before);
+                        continue;
+                    }
+                    before
+                };
+                best.moved(&self.st.slot, before.iter().copied(), self.cost(), ctl);
+                cost = self.search_cost();
+                continue;
+            }
+            let (ta, tb);
+            {
                 let (r, dom) = self.pick_move(&held);
                 if dom == 0 {
                     continue;
@@ -268,31 +641,39 @@ impl<'a> Breaks<'a> {
                     continue;
                 }
             }
+            // Without precedences the move is judged on the busy masks first;
+            // only accepted moves touch the state.
+            let mut pre_accepted = false;
+            if moves
+                .iter()
+                .all(|&(r, _)| p.reqs[r].preds.is_empty() && p.reqs[r].succs.is_empty())
+                && let Some(d) = self.eval_chain(&moves, ta, tb)
+            {
+                if !(d <= 0.0 || self.rng.unit() < (-d / temp).exp()) {
+                    continue;
+                }
+                pre_accepted = true;
+            }
             self.apply(&moves);
+            if !pre_accepted && (self.st.count[ta] > p.cap[ta] || self.st.count[tb] > p.cap[tb]) {
+                let mut extra = std::mem::take(&mut balance_buf);
+                if self.rebalance(ta, tb, &moves, &mut extra) {
+                    moves.extend_from_slice(&extra);
+                }
+                balance_buf = extra;
+            }
             let new_cost = self.search_cost();
             let delta = new_cost - cost;
             let true_cost = self.cost();
-            let accept = self.feasible_after(&moves, ta, tb)
-                && (delta <= 0.0 || self.rng.unit() < (-delta / temp).exp());
+            let accept = pre_accepted
+                || (self.feasible_after(&moves, ta, tb)
+                    && (delta <= 0.0 || self.rng.unit() < (-delta / temp).exp()));
             if accept {
-                if true_cost > best_cost + 1e-12 && current_is_best {
-                    // Snapshot the state before this move.
-                    best_slots.clone_from(&self.st.slot);
-                    for &(r, t) in &moves {
-                        best_slots[r] = if t == ta { tb as u8 } else { ta as u8 };
-                    }
-                    current_is_best = false;
-                }
+                let before = moves
+                    .iter()
+                    .map(|&(r, t)| (r, if t == ta { tb } else { ta }));
+                best.moved(&self.st.slot, before, true_cost, ctl);
                 cost = new_cost;
-                if true_cost < best_cost - 1e-12
-                    || (!current_is_best && true_cost <= best_cost + 1e-12)
-                {
-                    if true_cost < best_cost - 1e-12 {
-                        ctl.improved();
-                    }
-                    best_cost = true_cost;
-                    current_is_best = true;
-                }
             } else {
                 let back: Vec<(usize, usize)> = moves
                     .iter()
@@ -301,12 +682,9 @@ impl<'a> Breaks<'a> {
                 self.apply(&back);
             }
         }
-        if !current_is_best {
-            let held_now: Vec<usize> = held.clone();
-            let moves: Vec<(usize, usize)> = held_now
-                .iter()
-                .map(|&r| (r, best_slots[r] as usize))
-                .collect();
+        if !best.current {
+            let moves: Vec<(usize, usize)> =
+                held.iter().map(|&r| (r, best.slots[r] as usize)).collect();
             self.apply(&moves);
         }
         proven
