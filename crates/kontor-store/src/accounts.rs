@@ -136,6 +136,15 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
+    /// Everybody, by name (for building the search index).
+    pub async fn all_users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY name");
+        let rows: Vec<UserRow> =
+            read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .fetch_all(p))?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
     pub async fn count_users(&self) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as("SELECT COUNT(*) FROM users")
             .fetch_one(p))?;

@@ -332,6 +332,16 @@ impl Store {
         row.try_into()
     }
 
+    /// Ids of the events a person is a confirmed participant of.
+    pub async fn approved_event_ids(&self, user: Uuid) -> Result<Vec<Uuid>> {
+        let rows: Vec<(Uuid,)> = read!(self, |p| sqlx::query_as(
+            "SELECT event_id FROM registrations WHERE user_id = $1 AND status = 'approved'"
+        )
+        .bind(user)
+        .fetch_all(p))?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// A person's registrations with their events, newest event first.
     pub async fn registrations_of_user(&self, user: Uuid) -> Result<Vec<(Registration, Event)>> {
         let sql =

@@ -223,6 +223,13 @@ impl Store {
         rows.into_iter().map(Opportunity::try_from).collect()
     }
 
+    /// Every opportunity (for building the search index).
+    pub async fn all_opportunities(&self) -> Result<Vec<Opportunity>> {
+        let q = format!("SELECT {OPPORTUNITY_COLUMNS} FROM opportunities ORDER BY created_at");
+        let rows: Vec<OpportunityRow> = read!(self, |p| sqlx::query_as(sql(&q)).fetch_all(p))?;
+        rows.into_iter().map(Opportunity::try_from).collect()
+    }
+
     /// Opportunities shown at an event: its own and those not tied to any event.
     pub async fn opportunities_for_event(&self, event: Uuid) -> Result<Vec<Opportunity>> {
         let q = format!(

@@ -437,6 +437,8 @@ pub async fn decide_registration(
     tx.enqueue_mail(&mail, now).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
+    // The participant's events changed: the marketplace filters by them.
+    crate::marketplace::index_person(state, participant.id).await;
     Ok(())
 }
 

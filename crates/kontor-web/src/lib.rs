@@ -26,6 +26,7 @@ mod events;
 mod form;
 mod lang;
 mod mailbox;
+mod marketplace;
 mod meetings;
 mod ops;
 mod organisations;
@@ -34,6 +35,7 @@ mod profile;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
+pub use marketplace::reindex;
 
 /// What the web server needs to know about its deployment.
 #[derive(Clone, Debug)]
@@ -72,6 +74,8 @@ pub struct Inner {
     pub composer: Composer,
     /// Poked after a mail is queued, so the outbox worker delivers it at once.
     pub outbox_wake: Arc<Notify>,
+    /// The marketplace's full-text index, in memory (see [`marketplace`]).
+    pub search: kontor_search::SearchIndex,
     templates: minijinja::Environment<'static>,
     metrics: ops::Metrics,
 }
@@ -90,10 +94,23 @@ impl AppState {
             store,
             config,
             outbox_wake,
+            search: kontor_search::SearchIndex::in_memory().expect("an in-memory index opens"),
             templates: page::environment(),
             metrics: ops::Metrics::default(),
         }))
     }
+}
+
+impl AppState {
+    /// Rebuilds the search index from the database.
+    pub async fn reindex(&self) -> anyhow::Result<usize> {
+        marketplace::reindex(&self.store, &self.search).await
+    }
+}
+
+/// The label of a search hit's kind.
+fn i18n_kind(locale: kontor_domain::Locale, kind: kontor_search::DocKind) -> String {
+    kontor_i18n::t(locale, &format!("search-kind-{}", kind.key()))
 }
 
 /// Every route of the application, with its middleware.
@@ -109,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mailbox::routes())
         .merge(meetings::routes())
         .merge(calendar::routes())
+        .merge(marketplace::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -43,6 +43,9 @@ pub fn environment() -> Environment<'static> {
         "people.html",
         "request.html",
         "meetings.html",
+        "marketplace.html",
+        "opportunity_new.html",
+        "opportunity.html",
     );
     env.add_function("t", translate);
     env

@@ -196,6 +196,7 @@ async fn save_person(
             let mut tx = state.store.begin().await?;
             tx.update_profile(user.id, &update).await?;
             tx.commit().await?;
+            crate::marketplace::index_person(&state, user.id).await;
             let cookie = crate::lang::set_cookie(&state, update.locale);
             Ok((
                 [(axum::http::header::SET_COOKIE, cookie)],
@@ -312,6 +313,7 @@ async fn save_organisation(
         }
     }
     tx.commit().await?;
+    crate::marketplace::index_person(&state, user.id).await;
     Ok(Redirect::to("/profile?saved=1").into_response())
 }
 

@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use kontor_domain::{
-    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession, OrgKind,
-    OrgSize, ParticipantRole, Password, RegistrationStatus, Sector, Slug, TimeZoneName, now_micros,
+    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession,
+    OpportunityKind, OrgKind, OrgSize, ParticipantRole, Password, RegistrationStatus, Sector, Slug,
+    TimeZoneName, now_micros,
 };
 use kontor_store::Store;
 use kontor_store::accounts::{NewUser, ProfileUpdate};
 use kontor_store::events::NewEvent;
+use kontor_store::matchmaking::OpportunityFields;
 use kontor_store::organisations::OrganisationFields;
 
 use crate::config::Config;
@@ -499,6 +501,47 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             ),
         )
         .await?;
+        // Most people publish one opportunity, in their languages.
+        if i % 3 != 2 {
+            let kind = [
+                OpportunityKind::BusinessOffer,
+                OpportunityKind::TechnologyOffer,
+                OpportunityKind::BusinessRequest,
+                OpportunityKind::TechnologyRequest,
+                OpportunityKind::ResearchPartner,
+            ][i % 5];
+            let (de, en, zh) = opportunity_text(kind, sector);
+            let title = if german {
+                LocalizedText::one(Locale::De, de).with(Locale::En, en)
+            } else {
+                LocalizedText::one(Locale::Zh, zh).with(Locale::En, en)
+            };
+            let (de_text, en_text, zh_text) = sector_text(sector);
+            let description = if german {
+                LocalizedText::one(Locale::De, de_text).with(Locale::En, en_text)
+            } else {
+                LocalizedText::one(Locale::Zh, zh_text).with(Locale::En, en_text)
+            };
+            tx.create_opportunity(
+                id,
+                &OpportunityFields {
+                    event_id: None,
+                    kind,
+                    title,
+                    description,
+                    sectors: vec![sector],
+                    target_countries: vec![if german {
+                        Country::CHINA
+                    } else {
+                        Country::GERMANY
+                    }],
+                    languages: person.languages.clone(),
+                    interpreter_needed: i % 4 == 0,
+                },
+                now,
+            )
+            .await?;
+        }
         if i < 2 {
             let role = if german {
                 "Participant (Deutsch, Europe/Berlin)"
@@ -610,6 +653,51 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
     ];
     logins.extend(featured);
     Ok(logins)
+}
+
+/// A title for an opportunity of `kind` in `sector`, in German, English and Chinese.
+fn opportunity_text(kind: OpportunityKind, sector: Sector) -> (String, String, String) {
+    let (de_s, en_s, zh_s) = match sector {
+        Sector::Hydrogen => ("Wasserstofftechnik", "hydrogen technology", "氢能技术"),
+        Sector::LifeSciences => ("Wirkstoffforschung", "drug discovery", "药物研发"),
+        Sector::EnvironmentalTechnology => ("Wasseraufbereitung", "water treatment", "水处理"),
+        Sector::Logistics => ("Schienenlogistik", "rail logistics", "铁路物流"),
+        Sector::Automotive => (
+            "Brennstoffzellenfahrzeuge",
+            "fuel-cell vehicles",
+            "燃料电池汽车",
+        ),
+        Sector::Digital => ("Datenplattformen", "data platforms", "数据平台"),
+        Sector::MedicalTechnology => ("Diagnostikgeräte", "diagnostic devices", "诊断设备"),
+        _ => ("erneuerbare Energien", "renewable energy", "可再生能源"),
+    };
+    match kind {
+        OpportunityKind::BusinessOffer => (
+            format!("Wir liefern {de_s}"),
+            format!("We supply {en_s}"),
+            format!("提供{zh_s}产品"),
+        ),
+        OpportunityKind::TechnologyOffer => (
+            format!("Technologietransfer: {de_s}"),
+            format!("Technology transfer: {en_s}"),
+            format!("技术转让：{zh_s}"),
+        ),
+        OpportunityKind::BusinessRequest => (
+            format!("Vertriebspartner für {de_s} gesucht"),
+            format!("Looking for distributors of {en_s}"),
+            format!("寻找{zh_s}分销合作伙伴"),
+        ),
+        OpportunityKind::TechnologyRequest => (
+            format!("Gesucht: Lösungen für {de_s}"),
+            format!("Wanted: solutions for {en_s}"),
+            format!("寻求{zh_s}解决方案"),
+        ),
+        _ => (
+            format!("Forschungspartner für {de_s}"),
+            format!("Research partner for {en_s}"),
+            format!("寻找{zh_s}研发伙伴"),
+        ),
+    }
 }
 
 fn staff_name(id: uuid::Uuid, admin: uuid::Uuid) -> String {

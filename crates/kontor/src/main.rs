@@ -186,14 +186,41 @@ pub async fn run(
     let mut web = WebConfig::new(config.base_url.clone());
     web.mailbox_public = config.mailbox_public;
     web.trust_forwarded_for = config.trust_forwarded_for;
+    let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
+    let started = std::time::Instant::now();
+    let indexed = state.reindex().await.context("building the search index")?;
+    tracing::info!(
+        documents = indexed,
+        ms = started.elapsed().as_millis() as u64,
+        "search index built"
+    );
+    // Other instances write too: pick up their changes every few minutes.
+    let refresher =
+        multi_instance.then(|| tokio::spawn(refresh_index(state.clone(), stop_tx.subscribe())));
     on_ready(listener.local_addr()?);
     kontor_web::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("web server stopped; stopping the mail worker");
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = janitor.await;
+    if let Some(r) = refresher {
+        let _ = r.await;
+    }
     Ok(())
+}
+
+/// Rebuilds the search index every five minutes (several instances share one database).
+async fn refresh_index(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = state.reindex().await {
+            tracing::warn!(error = %e, "search index refresh failed");
+        }
+    }
 }
 
 /// Removes expired sessions, codes and rate-limit windows once an hour.

@@ -21,6 +21,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub store: Store,
+    pub state: AppState,
     router: Router,
 }
 
@@ -63,7 +64,8 @@ impl TestApp {
         );
         TestApp {
             store,
-            router: kontor_web::router(state),
+            router: kontor_web::router(state.clone()),
+            state,
         }
     }
 

@@ -4,6 +4,7 @@
 mod access;
 mod helpers;
 mod input;
+mod marketplace;
 mod meetings;
 mod openapi;
 mod signup;

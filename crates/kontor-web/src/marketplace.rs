@@ -1,0 +1,481 @@
+//! The marketplace: opportunities (offers, requests, partner searches, job postings) and a
+//! full-text search with facets over organisations, people and opportunities.
+//!
+//! Each instance keeps its own in-memory index ([`kontor_search::SearchIndex`]): built from the
+//! database at start, updated on this instance's writes, and rebuilt every few minutes so that
+//! writes on other instances show up (see `kontor::run`).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kontor_domain::{
+    Country, Invalid, Keyed, Locale, LocalizedText, OpportunityKind, Sector, now_micros,
+};
+use kontor_search::{Doc, DocKind, Filters, Query, SearchIndex};
+use kontor_store::Store;
+use kontor_store::accounts::User;
+use kontor_store::matchmaking::{Opportunity, OpportunityFields};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::form::{Errors, FormData};
+use crate::page::{field_errors, label, options, render};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/marketplace", get(search))
+        .route("/opportunities", post(create))
+        .route("/opportunities/new", get(new_page))
+        .route("/opportunities/{id}", get(show))
+        .route("/opportunities/{id}/delete", post(delete))
+}
+
+// ----- the index -----
+
+fn texts(t: &LocalizedText) -> Vec<(String, String)> {
+    t.languages()
+        .map(|l| {
+            (
+                l.key().to_string(),
+                t.exact(l).unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn person_doc(store: &Store, u: &User) -> Result<Doc, kontor_store::StoreError> {
+    let mut doc = Doc::new(u.id.to_string(), DocKind::Person, u.name.clone());
+    if let Some(job) = &u.job_title {
+        doc.texts.push((u.locale.key().to_string(), job.clone()));
+    }
+    doc.facets.languages = u.languages.clone();
+    if let Some(org) = u.organisation_id {
+        let o = store.organisation(org).await?;
+        doc.texts.push(("en".into(), o.name.clone()));
+        doc.facets.country = Some(o.country.code().to_string());
+        doc.facets.org_kind = Some(o.kind.key().to_string());
+        doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
+    }
+    doc.events = store
+        .approved_event_ids(u.id)
+        .await?
+        .iter()
+        .map(Uuid::to_string)
+        .collect();
+    Ok(doc)
+}
+
+fn organisation_doc(o: &kontor_store::organisations::Organisation) -> Doc {
+    let mut doc = Doc::new(o.id.to_string(), DocKind::Organisation, o.name.clone());
+    doc.texts = texts(&o.description);
+    if let Some(city) = &o.city {
+        doc.texts.push(("en".into(), city.clone()));
+    }
+    doc.facets.country = Some(o.country.code().to_string());
+    doc.facets.org_kind = Some(o.kind.key().to_string());
+    doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
+    doc
+}
+
+async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_store::StoreError> {
+    let title = o.title.show(Locale::En).to_string();
+    let mut doc = Doc::new(o.id.to_string(), DocKind::Opportunity, title);
+    doc.texts = texts(&o.title);
+    doc.texts.extend(texts(&o.description));
+    doc.facets.opportunity_type = Some(o.kind.key().to_string());
+    doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
+    doc.facets.languages = o.languages.clone();
+    let owner = store.user(o.user_id).await?;
+    if let Some(org) = owner.organisation_id {
+        let org = store.organisation(org).await?;
+        doc.facets.country = Some(org.country.code().to_string());
+        doc.facets.org_kind = Some(org.kind.key().to_string());
+    }
+    doc.events = match o.event_id {
+        Some(e) => vec![e.to_string()],
+        None => store
+            .approved_event_ids(o.user_id)
+            .await?
+            .iter()
+            .map(Uuid::to_string)
+            .collect(),
+    };
+    Ok(doc)
+}
+
+/// Builds the whole index from the database.
+pub async fn reindex(store: &Store, index: &SearchIndex) -> anyhow::Result<usize> {
+    index.delete_all()?;
+    let mut n = 0;
+    for o in store.organisations(None, i64::MAX, 0).await? {
+        index.upsert(&organisation_doc(&o))?;
+        n += 1;
+    }
+    for u in store.all_users().await? {
+        index.upsert(&person_doc(store, &u).await?)?;
+        n += 1;
+    }
+    for o in store.all_opportunities().await? {
+        index.upsert(&opportunity_doc(store, &o).await?)?;
+        n += 1;
+    }
+    index.commit()?;
+    Ok(n)
+}
+
+/// Updates the index after a person or their organisation changed.
+pub async fn index_person(state: &AppState, user: Uuid) {
+    let result: anyhow::Result<()> = async {
+        let u = state.store.user(user).await?;
+        state.search.upsert(&person_doc(&state.store, &u).await?)?;
+        if let Some(org) = u.organisation_id {
+            state
+                .search
+                .upsert(&organisation_doc(&state.store.organisation(org).await?))?;
+        }
+        state.search.commit()?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "search index not updated");
+    }
+}
+
+// ----- search -----
+
+async fn search(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, AppError> {
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let all = |name: &str| -> Vec<String> {
+        params
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let one = |name: &str| all(name).into_iter().next().unwrap_or_default();
+    let text = one("q");
+    let page: usize = one("page").parse().unwrap_or(0).min(1000);
+    let kind = DocKind::from_key(&one("kind"));
+    let event = match one("event").as_str() {
+        "" => None,
+        slug => Some(state.store.event_by_slug(slug).await?),
+    };
+    let query = Query {
+        text: text.chars().take(200).collect(),
+        kind,
+        filters: Filters {
+            types: all("type"),
+            sectors: all("sector"),
+            countries: all("country"),
+            languages: all("language"),
+            org_kinds: all("org_kind"),
+        },
+        event: event.as_ref().map(|e| e.id.to_string()),
+        limit: 20,
+        offset: page * 20,
+        locale: Some(ctx.locale.key().to_string()),
+    };
+    let results = state
+        .search
+        .search(&query)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let l = ctx.locale;
+    let hits: Vec<_> = results.hits.iter().map(|h| {
+        let href = match h.kind {
+            DocKind::Organisation => format!("/organisations/{}", h.id),
+            DocKind::Person => format!("/people/{}", h.id),
+            DocKind::Opportunity => format!("/opportunities/{}", h.id),
+        };
+        serde_json::json!({ "href": href, "title": h.title, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) })
+    }).collect();
+    let chosen = |name: &str, key: &str| params.iter().any(|(k, v)| k == name && v == key);
+    let facet = |name: &str,
+                 counts: &[(String, u64)],
+                 label_of: &dyn Fn(&str) -> String|
+     -> Vec<serde_json::Value> {
+        counts.iter().map(|(k, n)| serde_json::json!({ "name": name, "key": k, "label": label_of(k), "n": n, "checked": chosen(name, k) })).collect()
+    };
+    let lbl = |prefix: &'static str| move |k: &str| kontor_i18n::t(l, &format!("{prefix}-{k}"));
+    let facets = serde_json::json!([
+        { "title": kontor_i18n::t(l, "search-facet-type"), "values": facet("type", &results.facets.types, &lbl("opportunity-kind")) },
+        { "title": kontor_i18n::t(l, "field-sectors"), "values": facet("sector", &results.facets.sectors, &lbl("sector")) },
+        { "title": kontor_i18n::t(l, "field-country"), "values": facet("country", &results.facets.countries, &|k: &str| k.to_string()) },
+        { "title": kontor_i18n::t(l, "field-languages"), "values": facet("language", &results.facets.languages, &lbl("language")) },
+        { "title": kontor_i18n::t(l, "field-org-kind"), "values": facet("org_kind", &results.facets.org_kinds, &lbl("org-kind")) },
+    ]);
+    let kinds: Vec<_> = results.facets.kinds.iter().map(|(k, n)| serde_json::json!({
+        "key": k.key(), "label": crate::i18n_kind(l, *k), "n": n, "checked": kind == Some(*k),
+    })).collect();
+    let base: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "page")
+        .cloned()
+        .collect();
+    let more = results.total > (page + 1) * 20;
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "marketplace.html",
+        serde_json::json!({
+            "q": text,
+            "event": event.as_ref().map(|e| serde_json::json!({ "slug": e.slug.as_str(), "title": e.title.show(l) })),
+            "total": results.total,
+            "hits": hits,
+            "facets": facets,
+            "kinds": kinds,
+            "page": page,
+            "prev": (page > 0).then(|| serde_urlencoded::to_string([base.clone(), vec![("page".into(), (page - 1).to_string())]].concat()).unwrap_or_default()),
+            "next": more.then(|| serde_urlencoded::to_string([base, vec![("page".into(), (page + 1).to_string())]].concat()).unwrap_or_default()),
+        }),
+    ))
+}
+
+// ----- opportunities -----
+
+fn form_ctx(
+    locale: Locale,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+    events: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "values": values,
+        "errors": errors,
+        "kinds": options::<OpportunityKind>(locale, "opportunity-kind"),
+        "sectors": options::<Sector>(locale, "sector"),
+        "meeting_languages": crate::profile::MEETING_LANGUAGES,
+        "events": events,
+    })
+}
+
+async fn my_events(
+    state: &AppState,
+    user: &User,
+    locale: Locale,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    let mut out = vec![];
+    for id in state.store.approved_event_ids(user.id).await? {
+        let e = state.store.event(id).await?;
+        out.push(serde_json::json!({ "id": e.id, "title": e.title.show(locale) }));
+    }
+    Ok(out)
+}
+
+async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let events = my_events(&state, user, ctx.locale).await?;
+    let values = serde_json::json!({ "kind": "business-offer", "languages": [], "sectors": [] });
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "opportunity_new.html",
+        form_ctx(ctx.locale, values, serde_json::json!({}), events),
+    ))
+}
+
+/// Parses the opportunity form; `events` are the ones the author may attach it to.
+pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<OpportunityFields, Errors> {
+    let mut errors = Errors::default();
+    let kind = errors.take(
+        "kind",
+        OpportunityKind::from_key(form.get("kind")).ok_or(Invalid::new("invalid-choice")),
+    );
+    let localized = |prefix: &str, max: usize, multi: bool| {
+        let entries: Vec<(Locale, &str)> = Locale::ALL
+            .iter()
+            .map(|l| (*l, form.get(&format!("{prefix}_{}", l.key()))))
+            .collect();
+        LocalizedText::parse(&entries, max, multi)
+    };
+    let title = errors.take(
+        "title_en",
+        localized("title", 160, false).and_then(|t| {
+            if t.is_empty() {
+                Err(Invalid::new("invalid-title-required"))
+            } else {
+                Ok(t)
+            }
+        }),
+    );
+    let description = errors.take("description_en", localized("description", 5000, true));
+    let mut sectors = vec![];
+    for s in form.all("sectors") {
+        if let Some(s) = errors.take(
+            "sectors",
+            Sector::from_key(s).ok_or(Invalid::new("invalid-choice")),
+        ) && !sectors.contains(&s)
+        {
+            sectors.push(s);
+        }
+    }
+    let mut countries = vec![];
+    for c in form
+        .get("target_countries")
+        .split([',', ' ', ';'])
+        .filter(|c| !c.trim().is_empty())
+    {
+        if let Some(c) = errors.take("target_countries", Country::parse(c))
+            && !countries.contains(&c)
+        {
+            countries.push(c);
+        }
+    }
+    let languages: Vec<String> = form
+        .all("languages")
+        .into_iter()
+        .filter(|l| crate::profile::MEETING_LANGUAGES.contains(l))
+        .map(String::from)
+        .collect();
+    let event_id = match form.get("event") {
+        "" => Some(None),
+        e => errors.take(
+            "event",
+            e.parse::<Uuid>()
+                .ok()
+                .filter(|e| events.contains(e))
+                .map(Some)
+                .ok_or(Invalid::new("invalid-choice")),
+        ),
+    };
+    match (kind, title, description, event_id) {
+        (Some(kind), Some(title), Some(description), Some(event_id)) if errors.is_empty() => {
+            Ok(OpportunityFields {
+                event_id,
+                kind,
+                title,
+                description,
+                sectors,
+                target_countries: countries,
+                languages,
+                interpreter_needed: form.checked("interpreter_needed"),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let allowed = state.store.approved_event_ids(user.id).await?;
+    let fields = match parse_opportunity(&form, &allowed) {
+        Ok(f) => f,
+        Err(errors) => {
+            let mut values = form.values();
+            values["sectors"] = serde_json::json!(form.all("sectors"));
+            values["languages"] = serde_json::json!(form.all("languages"));
+            let events = my_events(&state, user, ctx.locale).await?;
+            let mut r = render(
+                &state,
+                &ctx.reader(),
+                "opportunity_new.html",
+                form_ctx(
+                    ctx.locale,
+                    values,
+                    field_errors(ctx.locale, &errors.0),
+                    events,
+                ),
+            );
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    let id = tx
+        .create_opportunity(user.id, &fields, now_micros())
+        .await?;
+    tx.commit().await?;
+    let o = state.store.opportunity(id).await?;
+    match opportunity_doc(&state.store, &o).await {
+        Ok(doc) => {
+            if let Err(e) = state
+                .search
+                .upsert(&doc)
+                .and_then(|_| state.search.commit())
+            {
+                tracing::warn!(error = %e, "search index not updated");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "search index not updated"),
+    }
+    Ok(Redirect::to(&format!("/opportunities/{id}")).into_response())
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let o = state.store.opportunity(id).await?;
+    let owner = state.store.user(o.user_id).await?;
+    let org = match owner.organisation_id {
+        Some(org) => Some(state.store.organisation(org).await?),
+        None => None,
+    };
+    // Events where the reader could ask the owner for a meeting.
+    let mut meet = vec![];
+    if let Some(viewer) = &ctx.user {
+        let mine = state.store.approved_event_ids(viewer.id).await?;
+        for e in state.store.approved_event_ids(owner.id).await? {
+            if mine.contains(&e) && viewer.id != owner.id {
+                let ev = state.store.event(e).await?;
+                meet.push(serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale) }));
+            }
+        }
+    }
+    let l = ctx.locale;
+    let (lang, description) = o
+        .description
+        .get(l)
+        .map_or((None, ""), |(lang, t)| (Some(lang), t));
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "opportunity.html",
+        serde_json::json!({
+            "o": {
+                "id": o.id,
+                "title": o.title.show(l),
+                "kind": label(l, "opportunity-kind", o.kind),
+                "paragraphs": crate::page::paragraphs(description),
+                "description_lang": lang.filter(|x| *x != l).map(|x| x.bcp47()),
+                "sectors": o.sectors.iter().map(|s| label(l, "sector", *s)).collect::<Vec<_>>(),
+                "countries": o.target_countries.iter().map(|c| c.code().to_string()).collect::<Vec<_>>(),
+                "languages": o.languages.iter().map(|x| kontor_i18n::t(l, &format!("language-{x}"))).collect::<Vec<_>>(),
+                "interpreter_needed": o.interpreter_needed,
+            },
+            "owner": { "id": owner.id, "name": owner.name },
+            "org": org.map(|g| serde_json::json!({ "id": g.id, "name": g.name, "flag": g.country.flag(), "kind": label(l, "org-kind", g.kind) })),
+            "meet": meet,
+            "mine": ctx.user.as_ref().is_some_and(|u| u.id == owner.id),
+        }),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let mut tx = state.store.begin().await?;
+    tx.delete_opportunity(id, user.id).await?;
+    tx.commit().await?;
+    state.search.delete(&id.to_string());
+    if let Err(e) = state.search.commit() {
+        tracing::warn!(error = %e, "search index not updated");
+    }
+    Ok(Redirect::to("/marketplace").into_response())
+}
