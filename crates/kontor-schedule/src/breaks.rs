@@ -584,6 +584,7 @@ impl<'a> Breaks<'a> {
             (0.6f64, 0.03f64)
         };
         let mut proven = false;
+        let mut temp = t0;
         loop {
             if can_stop_early && self.excess() == 0 && self.total <= self.lower_bound {
                 proven = true;
@@ -595,8 +596,10 @@ impl<'a> Breaks<'a> {
                 break;
             }
             self.iterations += 1;
-            let frac = budget.fraction(ctl, self.iterations);
-            let temp = t0 * (t1 / t0).powf(frac);
+            if self.iterations % 64 == 1 {
+                let frac = budget.fraction(ctl, self.iterations);
+                temp = t0 * (t1 / t0).powf(frac);
+            }
             // 1 in 8: a permutation of slot columns; 1 in 16: compact a participant.
             let kind = if p.n_slots >= 3 {
                 self.rng.below(16)
