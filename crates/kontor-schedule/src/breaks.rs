@@ -10,7 +10,7 @@
 //! busy mask, so a move is evaluated in time proportional to its chain.
 
 use crate::control::{Budget, Ctl, Phase};
-use crate::problem::{NONE, Problem, State, bit, bits};
+use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
 use crate::rng::Rng;
 
 const FAIR: f64 = 1000.0;
@@ -427,47 +427,56 @@ impl<'a> Breaks<'a> {
         }
         let busy = self.st.busy[q];
         let k = busy.count_ones() as usize;
-        let usable = p.parts[q]
-            .reqs
-            .iter()
-            .filter(|&&r| self.st.slot[r as usize] != NONE)
-            .fold(0u128, |m, &r| m | p.reqs[r as usize].domain);
-        // Windows of k slots inside one day and inside the usable slots; best overlap.
-        let mut best_w = 0u128;
-        let mut best_overlap = 0u32;
-        let mut ties = 0usize;
+        // Windows of k slots inside one day into which the meetings outside
+        // can move, each to a free slot of its domain (a matching).
         let win = if k >= 128 {
             u128::MAX
         } else {
             (1u128 << k) - 1
         };
+        let mut windows: Vec<(u128, u32)> = Vec::new();
+        let mut doms: Vec<u128> = Vec::with_capacity(k);
         for s in 0..=(p.n_slots - k) {
             let w = win << s;
-            if w & !usable != 0 || !p.day_masks.iter().any(|&d| w & !d == 0) {
+            if w == busy || !p.day_masks.iter().any(|&d| w & !d == 0) {
                 continue;
             }
-            let ov = (w & busy).count_ones();
-            if ov > best_overlap || (ov == best_overlap && ov > 0) {
-                if ov > best_overlap {
-                    ties = 0;
-                }
-                ties += 1;
-                if ov > best_overlap || self.rng.below(ties) == 0 {
-                    best_w = w;
-                    best_overlap = ov;
-                }
+            let holes = w & !busy;
+            doms.clear();
+            for t in bits(busy & !w) {
+                let r = self.st.at(q as u32, t).expect("busy slot has a meeting");
+                doms.push(p.reqs[r].domain & holes);
+            }
+            if doms.iter().all(|&d| d != 0) && match_slots(&doms).0 == doms.len() {
+                windows.push((w, (w & busy).count_ones()));
             }
         }
-        if best_w == 0 || best_w == busy {
+        if windows.is_empty() {
             return None;
         }
-        let outside: Vec<usize> = bits(busy & !best_w).collect();
-        let mut holes: Vec<usize> = bits(best_w & !busy).collect();
-        if self.rng.below(2) == 0 {
-            // Random pairing instead of chronological.
-            for i in (1..holes.len()).rev() {
-                let j = self.rng.below(i + 1);
-                holes.swap(i, j);
+        // Half of the time the window closest to the current slots, else any.
+        let w = if self.rng.below(2) == 0 {
+            let top = windows.iter().map(|&(_, ov)| ov).max().unwrap_or(0);
+            let best: Vec<u128> = windows
+                .iter()
+                .filter(|&&(_, ov)| ov == top)
+                .map(|&(w, _)| w)
+                .collect();
+            best[self.rng.below(best.len())]
+        } else {
+            windows[self.rng.below(windows.len())].0
+        };
+        let outside: Vec<usize> = bits(busy & !w).collect();
+        doms.clear();
+        for &t in &outside {
+            let r = self.st.at(q as u32, t).expect("busy slot has a meeting");
+            doms.push(p.reqs[r].domain & w & !busy);
+        }
+        let owner = match_slots(&doms).1;
+        let mut holes = vec![0usize; outside.len()];
+        for (h, &i) in owner.iter().enumerate().take(p.n_slots) {
+            if i != usize::MAX {
+                holes[i] = h;
             }
         }
         let mut before: Vec<(usize, usize)> = Vec::new();

@@ -62,6 +62,31 @@ pub(crate) fn bits(mut m: u128) -> impl Iterator<Item = usize> {
     })
 }
 
+/// Maximum matching of items (each with a mask of allowed slots) to distinct
+/// slots, by Kuhn's augmenting paths: the number matched and, per slot, the
+/// item given it (`usize::MAX` if none).
+pub(crate) fn match_slots(doms: &[u128]) -> (usize, [usize; 128]) {
+    fn augment(i: usize, doms: &[u128], owner: &mut [usize; 128], seen: &mut u128) -> bool {
+        for t in bits(doms[i] & !*seen) {
+            *seen |= bit(t);
+            if owner[t] == usize::MAX || augment(owner[t], doms, owner, seen) {
+                owner[t] = i;
+                return true;
+            }
+        }
+        false
+    }
+    let mut owner = [usize::MAX; 128];
+    let mut matched = 0;
+    for i in 0..doms.len() {
+        let mut seen = 0u128;
+        if augment(i, doms, &mut owner, &mut seen) {
+            matched += 1;
+        }
+    }
+    (matched, owner)
+}
+
 impl Problem {
     /// Compiles a validated instance.
     pub fn new(inst: &Instance) -> Problem {

@@ -8,7 +8,7 @@ use crate::breaks::Breaks;
 use crate::complete::Complete;
 use crate::control::{Control, Ctl, Phase, Progress};
 use crate::model::{Instance, InstanceError};
-use crate::problem::{NONE, Problem, State, bit, bits};
+use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
 use crate::schedule::{Feasibility, Reason, Solution, Stats};
 use crate::select::Select;
 use crate::verify::verify;
@@ -306,7 +306,7 @@ fn propagate_mandatory(p: &mut Problem, inst: &Instance) -> Result<(), String> {
             .filter(|&&r| p.reqs[r as usize].mandatory)
             .map(|&r| p.reqs[r as usize].domain)
             .collect();
-        let matched = bipartite_matching(&doms, p.n_slots);
+        let matched = match_slots(&doms).0;
         if matched < doms.len() {
             let union = doms.iter().fold(0u128, |a, &b| a | b).count_ones();
             return Err(format!(
@@ -318,28 +318,4 @@ fn propagate_mandatory(p: &mut Problem, inst: &Instance) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Maximum matching of items (with slot masks) to slots (Kuhn's algorithm).
-fn bipartite_matching(doms: &[u128], n_slots: usize) -> usize {
-    let mut owner = vec![usize::MAX; n_slots];
-    let mut matched = 0;
-    for i in 0..doms.len() {
-        let mut seen = 0u128;
-        if try_kuhn(i, doms, &mut owner, &mut seen) {
-            matched += 1;
-        }
-    }
-    matched
-}
-
-fn try_kuhn(i: usize, doms: &[u128], owner: &mut [usize], seen: &mut u128) -> bool {
-    for t in bits(doms[i] & !*seen) {
-        *seen |= bit(t);
-        if owner[t] == usize::MAX || try_kuhn(owner[t], doms, owner, seen) {
-            owner[t] = i;
-            return true;
-        }
-    }
-    false
 }
