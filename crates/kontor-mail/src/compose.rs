@@ -128,6 +128,29 @@ impl Composer {
         )
     }
 
+    /// The organiser published or changed the agenda.
+    pub fn agenda_changed(
+        &self,
+        to: &kontor_store::accounts::User,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+    ) -> NewMail {
+        let locale = to.locale;
+        let args = [
+            ("name", Arg::from(to.name.as_str())),
+            ("event", Arg::from(event.show(locale))),
+        ];
+        let link = format!("{}/events/{event_slug}/meetings", self.base_url);
+        self.mail(
+            to.email.as_str(),
+            locale,
+            "agenda-changed",
+            &args,
+            &["mail-agenda-changed-body"],
+            Some((&link, "mail-meetings-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(

@@ -352,6 +352,16 @@ impl Store {
         Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
+    /// Scheduled meetings of an event.
+    pub async fn count_scheduled_meetings(&self, event: Uuid) -> Result<i64> {
+        let (n,): (i64,) = read!(self, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM meetings WHERE event_id = $1 AND status = 'scheduled'"
+        )
+        .bind(event)
+        .fetch_one(p))?;
+        Ok(n)
+    }
+
     /// Meetings a person has at an event (scheduled only).
     pub async fn count_meetings(&self, event: Uuid, user: Uuid) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(
@@ -526,6 +536,58 @@ impl Tx {
             })?;
         }
         Ok(id)
+    }
+
+    /// Frees the slot of a meeting that is about to move (see [`Tx::move_meeting`]); done for
+    /// every moving meeting first, so that two meetings can swap slots in one transaction.
+    pub async fn release_meeting_slot(&mut self, meeting: Uuid) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM meeting_attendees WHERE meeting_id = $1"
+        )
+        .bind(meeting)
+        .execute(c))?;
+        Ok(())
+    }
+
+    /// Moves a meeting to another slot or table. It keeps its id (the calendar UID) and its
+    /// sequence rises. Call [`Tx::release_meeting_slot`] first; a taken slot is a `Conflict`.
+    pub async fn move_meeting(
+        &mut self,
+        meeting: Uuid,
+        event: Uuid,
+        attendees: &[Uuid],
+        slot: (i64, i64),
+        table_no: Option<i32>,
+        now: i64,
+    ) -> Result<()> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE meetings SET slot_start = $2, slot_end = $3, table_no = $4, sequence = sequence + 1, updated_at = $5 \
+             WHERE id = $1 AND status = 'scheduled'"
+        )
+        .bind(meeting)
+        .bind(slot.0)
+        .bind(slot.1)
+        .bind(table_no)
+        .bind(now)
+        .execute(c)
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for user in attendees {
+            exec!(self, |c| {
+                sqlx::query(
+                "INSERT INTO meeting_attendees (event_id, user_id, slot_start, meeting_id) VALUES ($1, $2, $3, $4)"
+            )
+            .bind(event)
+            .bind(user)
+            .bind(slot.0)
+            .bind(meeting)
+            .execute(c)
+            })?;
+        }
+        Ok(())
     }
 
     /// Cancels a meeting: frees its slot for both and raises its sequence for calendars.

@@ -32,6 +32,7 @@ mod ops;
 mod organisations;
 mod page;
 mod profile;
+mod scheduling;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
@@ -76,6 +77,8 @@ pub struct Inner {
     pub outbox_wake: Arc<Notify>,
     /// The marketplace's full-text index, in memory (see [`marketplace`]).
     pub search: kontor_search::SearchIndex,
+    /// Optimiser runs of this instance (see [`scheduling`]).
+    jobs: scheduling::Jobs,
     templates: minijinja::Environment<'static>,
     metrics: ops::Metrics,
 }
@@ -95,6 +98,7 @@ impl AppState {
             config,
             outbox_wake,
             search: kontor_search::SearchIndex::in_memory().expect("an in-memory index opens"),
+            jobs: scheduling::Jobs::default(),
             templates: page::environment(),
             metrics: ops::Metrics::default(),
         }))
@@ -127,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .merge(meetings::routes())
         .merge(calendar::routes())
         .merge(marketplace::routes())
+        .merge(scheduling::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -46,6 +46,7 @@ pub fn environment() -> Environment<'static> {
         "marketplace.html",
         "opportunity_new.html",
         "opportunity.html",
+        "schedule.html",
     );
     env.add_function("t", translate);
     env

@@ -7,4 +7,5 @@ mod input;
 mod marketplace;
 mod meetings;
 mod openapi;
+mod scheduling;
 mod signup;

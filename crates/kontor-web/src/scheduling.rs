@@ -1,0 +1,437 @@
+//! Organiser scheduling: the organiser runs kontor-schedule on every accepted request of an
+//! event, watches its progress, reviews the draft (meetings, total weight, the bound and the
+//! gap, every unscheduled request with its reason, table load) and publishes it. A later run
+//! starts from the published agenda and changes as few published meetings as it can.
+//!
+//! Jobs live in this instance's memory: the organiser's page polls the instance that runs it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kontor_domain::{EventFormat, MeetingMode, RegistrationStatus, now_micros};
+use kontor_schedule::{
+    Control, Instance, Mode, Participant, Reason, Request, Schedule, ScheduledMeeting, Solution,
+    SolveOptions,
+};
+use kontor_store::events::Event;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::form::FormData;
+use crate::page::render;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/events/{slug}/schedule", get(page))
+        .route("/events/{slug}/schedule/run", post(run))
+        .route("/events/{slug}/schedule/publish", post(publish))
+}
+
+/// Optimiser runs, by event.
+#[derive(Default)]
+pub struct Jobs(Mutex<HashMap<Uuid, Job>>);
+
+#[derive(Clone)]
+enum Job {
+    Running { fraction: f64, phase: String },
+    Done(Arc<Draft>),
+    Failed(String),
+}
+
+/// A finished run, waiting to be published.
+pub struct Draft {
+    solution: Solution,
+    /// Slot id → (start, end) in microseconds.
+    slots: HashMap<String, (i64, i64)>,
+    tables: u32,
+}
+
+impl Jobs {
+    fn get(&self, event: Uuid) -> Option<Job> {
+        self.0.lock().expect("not poisoned").get(&event).cloned()
+    }
+    fn set(&self, event: Uuid, job: Job) {
+        self.0.lock().expect("not poisoned").insert(event, job);
+    }
+}
+
+async fn organiser_event(state: &AppState, ctx: &PageCtx, slug: &str) -> Result<Event, AppError> {
+    let user = ctx.require_user()?;
+    let event = state.store.event_by_slug(slug).await?;
+    if !(user.is_admin || state.store.is_organiser(event.id, user.id).await?) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(event)
+}
+
+/// The optimiser's view of an event: its slots, confirmed participants with their availability,
+/// accepted requests, and the published agenda as the previous schedule.
+async fn build_instance(
+    state: &AppState,
+    event: &Event,
+    tables: u32,
+) -> Result<(Instance, HashMap<String, (i64, i64)>), AppError> {
+    let mut slots = vec![];
+    let mut times = HashMap::new();
+    let sessions = state.store.event_sessions(event.id).await?;
+    let mut days: Vec<jiff::civil::Date> = sessions.iter().map(|s| s.day).collect();
+    days.sort();
+    days.dedup();
+    for (i, session) in sessions.iter().enumerate() {
+        let day = days.iter().position(|d| *d == session.day).unwrap_or(0) as u32;
+        for s in session.slots(&event.time_zone) {
+            let id = s.start.as_microsecond().to_string();
+            times.insert(
+                id.clone(),
+                (s.start.as_microsecond(), s.end.as_microsecond()),
+            );
+            slots.push((
+                s.start,
+                kontor_schedule::Slot {
+                    id,
+                    day,
+                    session: Some(format!("s{i}")),
+                    tables: None,
+                },
+            ));
+        }
+    }
+    slots.sort_by_key(|(start, _)| *start);
+    let slots: Vec<_> = slots.into_iter().map(|(_, s)| s).collect();
+    let mut participants = vec![];
+    let mut present = std::collections::HashSet::new();
+    for p in state
+        .store
+        .participants(event.id, Some(RegistrationStatus::Approved))
+        .await?
+    {
+        let user = p.registration.user_id;
+        let available = state.store.availability(event.id, user).await?;
+        participants.push(Participant {
+            id: user.to_string(),
+            available: (!available.is_empty()).then(|| {
+                available
+                    .iter()
+                    .map(|(s, _)| s.to_string())
+                    .filter(|s| times.contains_key(s))
+                    .collect()
+            }),
+            unavailable: vec![],
+            max_meetings: event.rules.max_meetings.map(|m| m.max(0) as u32),
+            preferred_sessions: vec![],
+            table: None,
+        });
+        present.insert(user);
+    }
+    let mode = if event.format == EventFormat::Online {
+        Mode::Online
+    } else {
+        Mode::OnSite
+    };
+    let mut requests = vec![];
+    let mut previous = vec![];
+    for r in state.store.accepted_requests(event.id).await? {
+        if !(present.contains(&r.from_user) && present.contains(&r.to_user)) {
+            continue;
+        }
+        requests.push(Request {
+            id: r.id.to_string(),
+            participants: vec![r.from_user.to_string(), r.to_user.to_string()],
+            weight: None,
+            priorities: vec![r.priority.weight(), 1],
+            sessions: vec![],
+            fixed_slot: None,
+            after: vec![],
+            mode,
+            mandatory: false,
+        });
+        if let Some(m) = state.store.meeting_of_request(r.id).await?
+            && times.contains_key(&m.slot_start.to_string())
+        {
+            previous.push(ScheduledMeeting {
+                request: r.id.to_string(),
+                slot: m.slot_start.to_string(),
+                table: m.table_no.map(|t| t as u32),
+            });
+        }
+    }
+    let instance = Instance {
+        name: Some(event.slug.to_string()),
+        tables,
+        fairness: None,
+        slots,
+        participants,
+        requests,
+        previous: (!previous.is_empty()).then_some(Schedule { meetings: previous }),
+    };
+    Ok((instance, times))
+}
+
+async fn run(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    if matches!(state.jobs.get(event.id), Some(Job::Running { .. })) {
+        return Ok(Redirect::to(&format!("/events/{slug}/schedule")).into_response());
+    }
+    let seconds: u64 = form
+        .get("seconds")
+        .trim()
+        .parse()
+        .unwrap_or(5)
+        .clamp(1, 120);
+    let tables: u32 = form
+        .get("tables")
+        .trim()
+        .parse()
+        .unwrap_or(50)
+        .clamp(1, 10_000);
+    let (instance, slots) = build_instance(&state, &event, tables).await?;
+    state.jobs.set(
+        event.id,
+        Job::Running {
+            fraction: 0.0,
+            phase: "bound".into(),
+        },
+    );
+    let (jobs_state, id) = (state.clone(), event.id);
+    tokio::task::spawn_blocking(move || {
+        let options = SolveOptions {
+            time_limit: std::time::Duration::from_secs(seconds),
+            ..SolveOptions::default()
+        };
+        let mut last = std::time::Instant::now();
+        let result = kontor_schedule::solve(&instance, &options, &mut |p| {
+            if last.elapsed() >= std::time::Duration::from_millis(200) {
+                last = std::time::Instant::now();
+                jobs_state.jobs.set(
+                    id,
+                    Job::Running {
+                        fraction: p.fraction,
+                        phase: format!("{:?}", p.phase).to_lowercase(),
+                    },
+                );
+            }
+            Control::Continue
+        });
+        let job = match result {
+            Ok(solution) => Job::Done(Arc::new(Draft {
+                solution,
+                slots,
+                tables,
+            })),
+            Err(e) => Job::Failed(e.to_string()),
+        };
+        jobs_state.jobs.set(id, job);
+    });
+    Ok(Redirect::to(&format!("/events/{slug}/schedule")).into_response())
+}
+
+fn reason_key(r: &Reason) -> &'static str {
+    match r {
+        Reason::NoCommonAvailability => "schedule-reason-availability",
+        Reason::ParticipantLimit { .. } => "schedule-reason-limit",
+        Reason::Capacity => "schedule-reason-capacity",
+        Reason::Conflicts => "schedule-reason-conflicts",
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    let accepted = state.store.accepted_requests(event.id).await?;
+    let names: HashMap<Uuid, String> = state
+        .store
+        .participants(event.id, None)
+        .await?
+        .into_iter()
+        .map(|p| (p.registration.user_id, p.name))
+        .collect();
+    let job = state.jobs.get(event.id);
+    let (running, draft, failed) = match &job {
+        Some(Job::Running { fraction, phase }) => (
+            Some(serde_json::json!({ "percent": (fraction * 100.0).round(), "phase": phase })),
+            None,
+            None,
+        ),
+        Some(Job::Done(d)) => (None, Some(d.clone()), None),
+        Some(Job::Failed(e)) => (None, None, Some(e.clone())),
+        None => (None, None, None),
+    };
+    let draft = draft.map(|d| {
+        let s = &d.solution;
+        let by_request: HashMap<String, &kontor_store::matchmaking::MeetingRequest> = accepted.iter().map(|r| (r.id.to_string(), r)).collect();
+        let pair = |id: &str| {
+            by_request.get(id).map_or_else(|| id.to_string(), |r| {
+                format!("{} – {}", names.get(&r.from_user).cloned().unwrap_or_default(), names.get(&r.to_user).cloned().unwrap_or_default())
+            })
+        };
+        let unscheduled: Vec<_> = s.unscheduled.iter().map(|(id, reason)| serde_json::json!({
+            "pair": pair(id), "reason": kontor_i18n::t(ctx.locale, reason_key(reason)),
+        })).collect();
+        let mut load: Vec<(i64, u32)> = vec![];
+        for m in &s.schedule.meetings {
+            let start = d.slots.get(&m.slot).map_or(0, |t| t.0);
+            match load.iter_mut().find(|(s, _)| *s == start) {
+                Some((_, n)) => *n += u32::from(m.table.is_some()),
+                None => load.push((start, u32::from(m.table.is_some()))),
+            }
+        }
+        load.sort();
+        let load: Vec<_> = load.iter().map(|(start, n)| serde_json::json!({
+            "slot": crate::events::format_instant(*start, Some(&event.time_zone), ctx.locale), "tables": n, "of": d.tables,
+        })).collect();
+        serde_json::json!({
+            "meetings": s.objective.held,
+            "weight": s.objective.weight,
+            "bound": s.upper_bound,
+            "gap": format!("{:.2}", s.gap * 100.0),
+            "breaks": s.objective.breaks,
+            "changes": s.objective.changes,
+            "seconds": format!("{:.1}", s.stats.seconds),
+            "optimal": s.stats.proven_optimal || s.gap == 0.0,
+            "unscheduled": unscheduled,
+            "load": load,
+        })
+    });
+    let scheduled = state.store.count_scheduled_meetings(event.id).await?;
+    let mut r = render(
+        &state,
+        &ctx.reader(),
+        "schedule.html",
+        serde_json::json!({
+            "event": crate::events::event_json(&event, ctx.locale),
+            "accepted": accepted.len(),
+            "scheduled": scheduled,
+            "running": running,
+            "draft": draft,
+            "failed": failed,
+            "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
+        }),
+    );
+    if running.is_some() {
+        r.headers_mut()
+            .insert("refresh", axum::http::HeaderValue::from_static("1"));
+    }
+    Ok(r)
+}
+
+/// Applies the draft: meetings that moved or disappeared are cancelled (their calendar entries
+/// say so), new and moved ones are booked, unchanged ones stay as they are; one transaction.
+async fn publish(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    let Some(Job::Done(draft)) = state.jobs.get(event.id) else {
+        return Err(AppError::Rejected("error-no-draft"));
+    };
+    let accepted: HashMap<String, kontor_store::matchmaking::MeetingRequest> = state
+        .store
+        .accepted_requests(event.id)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.to_string(), r))
+        .collect();
+    let mut live = HashMap::new();
+    for r in accepted.values() {
+        if let Some(m) = state.store.meeting_of_request(r.id).await? {
+            live.insert(r.id.to_string(), m);
+        }
+    }
+    let mode = if event.format == EventFormat::Online {
+        MeetingMode::Online
+    } else {
+        MeetingMode::OnSite
+    };
+    let wanted: HashMap<&str, &ScheduledMeeting> = draft
+        .solution
+        .schedule
+        .meetings
+        .iter()
+        .map(|m| (m.request.as_str(), m))
+        .collect();
+    // Plan first: reads must not happen while the transaction holds SQLite's writer.
+    let mut cancel = vec![];
+    let mut moves = vec![];
+    let mut book = vec![];
+    let mut touched = std::collections::BTreeSet::new();
+    for (request, m) in &live {
+        if !wanted.contains_key(request.as_str()) {
+            cancel.push(m.id);
+            if let Some(r) = accepted.get(request) {
+                touched.extend([r.from_user, r.to_user]);
+            }
+        }
+    }
+    for (request, w) in &wanted {
+        // Declined or cancelled since the run: left out.
+        let (Some(r), Some(times)) = (accepted.get(*request), draft.slots.get(&w.slot)) else {
+            continue;
+        };
+        let table = w.table.map(|t| t as i32);
+        match live.get(*request) {
+            Some(m) if m.slot_start == times.0 && m.table_no == table => continue,
+            // Moved: the same meeting (and calendar UID) in another slot or at another table.
+            Some(m) => moves.push((m.id, r, *times, table)),
+            None => book.push((r, *times, table)),
+        }
+        touched.extend([r.from_user, r.to_user]);
+    }
+    let mut mails = vec![];
+    for user in &touched {
+        let u = state.store.user(*user).await?;
+        mails.push(
+            state
+                .composer
+                .agenda_changed(&u, &event.title, event.slug.as_str()),
+        );
+    }
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    for id in cancel {
+        tx.cancel_meeting(id, now).await?;
+    }
+    for (id, ..) in &moves {
+        tx.release_meeting_slot(*id).await?;
+    }
+    let stale = |e: kontor_store::StoreError| match e {
+        // A participant booked this slot since the run: the organiser runs again.
+        kontor_store::StoreError::Conflict(_) => AppError::Rejected("error-schedule-stale"),
+        e => e.into(),
+    };
+    for (id, r, times, table) in moves {
+        tx.move_meeting(id, event.id, &[r.from_user, r.to_user], times, table, now)
+            .await
+            .map_err(stale)?;
+    }
+    for (r, times, table) in book {
+        tx.book_meeting(r, &[r.from_user, r.to_user], times, mode, table, now)
+            .await
+            .map_err(stale)?;
+    }
+    for mail in &mails {
+        tx.enqueue_mail(mail, now).await?;
+    }
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(event = %event.slug, changed = touched.len(), "agenda published");
+    Ok(Redirect::to(&format!(
+        "/events/{slug}/schedule?published={}",
+        touched.len()
+    ))
+    .into_response())
+}
