@@ -22,6 +22,9 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
+# The browser tests check downloaded calendars with an independent iCalendar parser.
+python3 -c "import icalendar" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check icalendar
+
 echo "== starting a throwaway PostgreSQL"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 PGTMP=$(mktemp -d /tmp/kontor-pg.XXXXXX)
