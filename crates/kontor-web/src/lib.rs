@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 mod api;
 mod assets;
 mod auth;
+mod availability;
 mod calendar;
 mod csrf;
 mod error;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::routes())
         .merge(marketplace::routes())
         .merge(scheduling::routes())
+        .merge(availability::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -47,6 +47,7 @@ pub fn environment() -> Environment<'static> {
         "opportunity_new.html",
         "opportunity.html",
         "schedule.html",
+        "availability.html",
     );
     env.add_function("t", translate);
     env

@@ -442,3 +442,76 @@ async fn calendars_keep_uids_and_mark_cancellations() {
         "the agenda file needs a session"
     );
 }
+
+#[tokio::test]
+async fn availability_is_saved_in_the_participants_time_and_checked() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    set_zone(&app, "li@example.cn", "Asia/Shanghai").await;
+    let ev = app.event("h2-days", organiser).await;
+    let li_c = app.sign_in("li@example.cn").await;
+    assert_eq!(
+        app.get("/events/h2-days/availability", Some(&li_c), "zh")
+            .await
+            .status,
+        409,
+        "only confirmed participants"
+    );
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    let page = app
+        .get("/events/h2-days/availability", Some(&li_c), "zh")
+        .await;
+    assert_eq!(page.status, 200);
+    // 09:00 in Cologne is 16:00 in Shanghai in March; the event's time in brackets.
+    assert!(
+        page.body
+            .contains("16:00 <span class=\"meta\">(09:00 Berlin)</span>"),
+        "{}",
+        page.body
+    );
+    let slots: Vec<i64> = {
+        let e = app.store.event(ev).await.unwrap();
+        app.store.event_sessions(ev).await.unwrap()[0]
+            .slots(&e.time_zone)
+            .iter()
+            .map(|s| s.start.as_microsecond())
+            .collect()
+    };
+    let (a, b) = (slots[0].to_string(), slots[2].to_string());
+    let r = app
+        .post_form(
+            "/events/h2-days/availability",
+            Some(&li_c),
+            "zh",
+            &[("slot", &a), ("slot", &b), (&format!("mode_{b}"), "online")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        app.store.availability(ev, li).await.unwrap(),
+        vec![
+            (slots[0], kontor_domain::MeetingMode::OnSite),
+            (slots[2], kontor_domain::MeetingMode::Online)
+        ]
+    );
+    for bad in [
+        vec![("slot", "123".to_string())],
+        vec![],
+        vec![
+            ("slot", a.clone()),
+            (&*format!("mode_{a}"), "by-pigeon".to_string()),
+        ],
+    ] {
+        let form: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = app
+            .post_form("/events/h2-days/availability", Some(&li_c), "zh", &form)
+            .await;
+        assert_eq!(r.status, 422, "{form:?}");
+    }
+    assert_eq!(
+        app.store.availability(ev, li).await.unwrap().len(),
+        2,
+        "a refused form changes nothing"
+    );
+}
