@@ -609,13 +609,13 @@ impl<'a> Breaks<'a> {
                 let frac = budget.fraction(ctl, self.iterations);
                 temp = t0 * (t1 / t0).powf(frac);
             }
-            // 1 in 8: a permutation of slot columns; 1 in 16: compact a participant.
+            // 1 in 8: a permutation of slot columns; 1 in 8: compact a participant.
             let kind = if p.n_slots >= 3 {
                 self.rng.below(16)
             } else {
                 16
             };
-            if kind < 3 {
+            if kind < 4 {
                 let before = if kind < 2 {
                     let Some(moves) = self.column_candidate(temp) else {
                         continue;
