@@ -171,14 +171,17 @@ for p in "${measured[@]}"; do
     for run in $(seq "$RUNS"); do
         echo "measuring ${DURATION}s (run $run/$RUNS): $p"
         read -r busy0 total0 < <(cpu_jiffies "$SERVER_CPU")
+        read -r lbusy0 ltotal0 < <(cpu_jiffies "$LOAD_CPU")
         sj0="$(server_jiffies)"
         out="$("${load_pin[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$tmp/report.lua" "$base$p")"
         kill -0 "$server_pid" 2>/dev/null || die "the server died under load on $p"
         read -r busy1 total1 < <(cpu_jiffies "$SERVER_CPU")
+        read -r lbusy1 ltotal1 < <(cpu_jiffies "$LOAD_CPU")
         sj1="$(server_jiffies)"
         # Share of the server's core that was busy, and the part of it the server used itself.
         core_busy="$(awk -v b=$((busy1 - busy0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.0f", t ? 100 * b / t : 0}')"
-        [ "$pinned" = 1 ] || core_busy="–"
+        load_busy="$(awk -v b=$((lbusy1 - lbusy0)) -v t=$((ltotal1 - ltotal0)) 'BEGIN {printf "%.0f", t ? 100 * b / t : 0}')"
+        [ "$pinned" = 1 ] || { core_busy="–"; load_busy="–"; }
         server_cpu="$(awk -v s=$((sj1 - sj0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.0f", t ? 100 * s / t : 0}')"
         line="$(grep '^KONTOR_BENCH ' <<<"$out")" || die "no summary from wrk for $p"
         declare -A f=()
@@ -186,7 +189,7 @@ for p in "${measured[@]}"; do
         rps="$(awk -v r="${f[requests]}" -v d="${f[duration_us]}" 'BEGIN {printf "%.0f", r / (d / 1e6)}')"
         errors=$(( f[connect] + f[read] + f[write] + f[timeout] ))
         rss_now="$(rss_kib)"
-        rows+=("| \`$p\` | ${size_of[$p]} | $run | ${f[requests]} | **$rps** | $(ms "${f[p50]}") | $(ms "${f[p90]}") | **$(ms "${f[p99]}")** | $(ms "${f[max]}") | ${f[status]} | $errors | $server_cpu | $core_busy | $(mib "$rss_now") |")
+        rows+=("| \`$p\` | ${size_of[$p]} | $run | ${f[requests]} | **$rps** | $(ms "${f[p50]}") | $(ms "${f[p90]}") | **$(ms "${f[p99]}")** | $(ms "${f[max]}") | ${f[status]} | $errors | $server_cpu | $core_busy | $load_busy | $(mib "$rss_now") |")
         raw+=$'\n'"\$ wrk -t$THREADS -c$CONNS -d${DURATION}s --latency $base$p"$'\n'"$(grep -v '^KONTOR_BENCH ' <<<"$out")"$'\n'
     done
 done
@@ -199,8 +202,8 @@ log_errors="$(grep -c 'ERROR' "$tmp/server.err" || true)"
 log_warnings="$(grep -c 'WARN' "$tmp/server.err" || true)"
 
 # ----- report -----
-header="| path | body bytes | run | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx/3xx | socket errors | server CPU % | CPU $SERVER_CPU busy % | RSS after, MiB |"
-sep="|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+header="| path | body bytes | run | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx/3xx | socket errors | server CPU % | server core busy % | wrk core busy % | RSS after, MiB |"
+sep="|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 table="$header"$'\n'"$sep"
 for r in "${rows[@]}"; do table+=$'\n'"$r"; done
 
@@ -241,8 +244,8 @@ cat >"$OUT.tmp" <<EOF
 # HTTP benchmark results (issue "Foundation")
 
 Measured by [run.sh](run.sh); what it measures and its caveats are in [README.md](README.md).
-Figures from one run on a shared, busy machine: read them as an order of magnitude, not as
-a capacity statement.
+Figures from $RUNS measured run(s) of ${DURATION} s per path on a shared, busy machine: read
+them as an order of magnitude, not as a capacity statement.
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - Commit: $commit_line
@@ -266,9 +269,12 @@ $cmd
 
 $table
 $skipped_md
-"server CPU %" is the server's CPU time during the measured run as a share of one core; "CPU
-$SERVER_CPU busy %" is how busy the server's core was in total. When the second is clearly
-above the first, other processes ran on the server's core and the figures are disturbed.
+"server CPU %" is the server's CPU time during the measured run as a share of one core;
+"server core busy %" and "wrk core busy %" are how busy CPU $SERVER_CPU and CPU $LOAD_CPU were in
+total (everything running there). Server CPU near 100 %: the server was the bottleneck. Server
+core busier than the server made it: other processes ran on it and the figures are disturbed.
+Server CPU well below 100 % with the wrk core at 100 %: the load generator (or whatever else
+ran on its core) was the limit, so the figure is a lower bound for the server.
 Latencies are wrk's (closed loop: each connection sends its next request when the previous
 answer arrives, so these are latencies at saturation, not at a fixed offered rate).
 
