@@ -352,6 +352,46 @@ impl Store {
         Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
+    /// Meeting requests of an event per status.
+    pub async fn request_counts(&self, event: Uuid) -> Result<Vec<(MeetingRequestStatus, i64)>> {
+        let rows: Vec<(String, i64)> = read!(self, |p| {
+            sqlx::query_as(
+            "SELECT status, COUNT(*) FROM meeting_requests WHERE event_id = $1 GROUP BY status ORDER BY status"
+        )
+        .bind(event)
+        .fetch_all(p)
+        })?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((from_key("meeting_requests.status", &s)?, n)))
+            .collect()
+    }
+
+    /// Every request of an event, oldest first (for exports).
+    pub async fn event_requests(&self, event: Uuid) -> Result<Vec<MeetingRequest>> {
+        let q = format!(
+            "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE event_id = $1 ORDER BY created_at"
+        );
+        let rows: Vec<RequestRow> =
+            read!(self, |p| sqlx::query_as(sql(&q)).bind(event).fetch_all(p))?;
+        rows.into_iter().map(MeetingRequest::try_from).collect()
+    }
+
+    /// Every scheduled meeting of an event with its request, in time order (for exports).
+    pub async fn event_meetings(&self, event: Uuid) -> Result<Vec<(Meeting, MeetingRequest)>> {
+        let q = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.event_id = $1 AND m.status = 'scheduled' ORDER BY m.slot_start, m.table_no"
+        );
+        let rows: Vec<MeetingRow> =
+            read!(self, |p| sqlx::query_as(sql(&q)).bind(event).fetch_all(p))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let meeting = Meeting::try_from(row)?;
+            let request = self.meeting_request(meeting.request_id).await?;
+            out.push((meeting, request));
+        }
+        Ok(out)
+    }
+
     /// Scheduled meetings of an event.
     pub async fn count_scheduled_meetings(&self, event: Uuid) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(

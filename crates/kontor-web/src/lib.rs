@@ -22,6 +22,7 @@ mod auth;
 mod availability;
 mod calendar;
 mod csrf;
+mod dashboard;
 mod error;
 mod events;
 mod form;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(marketplace::routes())
         .merge(scheduling::routes())
         .merge(availability::routes())
+        .merge(dashboard::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -48,6 +48,7 @@ pub fn environment() -> Environment<'static> {
         "opportunity.html",
         "schedule.html",
         "availability.html",
+        "dashboard.html",
     );
     env.add_function("t", translate);
     env

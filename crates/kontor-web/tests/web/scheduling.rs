@@ -138,6 +138,59 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
             .unwrap()[0];
         assert_eq!(mail.kind, "agenda-changed");
     }
+    // The dashboard and the exports reflect the published agenda; participants see neither.
+    let dash = app.get("/events/h2-days/dashboard", Some(&org), "de").await;
+    assert_eq!(dash.status, 200);
+    assert!(
+        dash.body.contains("15 Gespräche eingeplant") && dash.body.contains("<svg"),
+        "{}",
+        dash.body
+    );
+    let csv = app
+        .get("/events/h2-days/export/meetings.csv", Some(&org), "de")
+        .await;
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    assert_eq!(
+        csv.body.trim_end().lines().count(),
+        16,
+        "a header and 15 meetings: {}",
+        csv.body
+    );
+    let people_csv = app
+        .get("/events/h2-days/export/participants.csv", Some(&org), "de")
+        .await;
+    assert!(people_csv.body.contains("p3@example.cn"));
+    assert_eq!(
+        app.get("/events/h2-days/export/requests.csv", Some(&org), "de")
+            .await
+            .body
+            .trim_end()
+            .lines()
+            .count(),
+        16
+    );
+    assert_eq!(
+        app.get("/events/h2-days/dashboard", Some(&participant), "zh")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.get(
+            "/events/h2-days/export/participants.csv",
+            Some(&participant),
+            "zh"
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        app.get("/events/h2-days/export/passwords.csv", Some(&org), "de")
+            .await
+            .status,
+        404
+    );
     let page = app
         .get("/events/h2-days/meetings", Some(&participant), "zh")
         .await;
