@@ -21,8 +21,11 @@ export function kontorBin() {
 }
 
 /**
- * Starts the demo server. Resolves to `{ url, stop }`; `stop()` ends the process (SIGTERM, then
- * SIGKILL after 5 s) and removes the data folder. The server's stderr goes to `logFile`.
+ * Starts the demo server. Resolves to `{ url, stop, log, output, logins }`; `stop()` ends the
+ * process (SIGTERM, then SIGKILL after 5 s) and removes the data folder. The server's stderr
+ * goes to `logFile`; `output()` is everything it printed on stdout so far; `logins()` waits for
+ * the demo's list of logins (up to the `Press Ctrl-C` line) and returns it as
+ * `[{ role, email }]`, in the order printed.
  */
 export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
   const bin = kontorBin();
@@ -81,6 +84,31 @@ export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
   };
 
   let stdout = '';
+  let stdoutWaiters = [];
+  const waitForStdout = async (re, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    while (!re.test(stdout)) {
+      if (exited) throw new Error(`kontor demo exited before printing ${re}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`kontor demo did not print ${re} within ${ms} ms:\n${stdout}`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        stdoutWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  };
+  // The lines between "Demo logins" and "Press Ctrl-C": a role, two or more spaces, an e-mail.
+  const logins = async () => {
+    await waitForStdout(/Press Ctrl-C/);
+    return stdout
+      .split('\n')
+      .map((line) => /^\s+(\S.*?)\s{2,}(\S+@\S+)\s*$/.exec(line))
+      .filter(Boolean)
+      .map((m) => ({ role: m[1], email: m[2] }));
+  };
   try {
     const url = await new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -90,6 +118,7 @@ export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
       child.stdout.on('data', (chunk) => {
         log?.write(chunk);
         stdout += chunk.toString();
+        stdoutWaiters.splice(0).forEach((wake) => wake());
         const newline = stdout.indexOf('\n');
         if (newline < 0) return;
         const first = stdout.slice(0, newline);
@@ -107,7 +136,7 @@ export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
         reject(new Error(`kontor demo exited early (code ${code}, signal ${signal})\n${stderrTail()}`));
       });
     });
-    return { url, stop, log: () => stderrLog };
+    return { url, stop, log: () => stderrLog, output: () => stdout, logins };
   } catch (e) {
     await stop();
     throw e;

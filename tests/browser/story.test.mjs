@@ -8,7 +8,7 @@
 // tests/browser/artifacts/. Run with tests/browser/run.sh.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -94,8 +94,11 @@ async function open(t, p, url) {
 
 describe('Kontor in a real browser: sign-up in Chinese to approval in German', { concurrency: false }, () => {
   before(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
+    // Empty the folder but leave the other test files' subfolders (e.g. matchmaking/) alone.
     mkdirSync(ARTIFACTS, { recursive: true });
+    for (const entry of readdirSync(ARTIFACTS, { withFileTypes: true })) {
+      if (!entry.isDirectory()) rmSync(path.join(ARTIFACTS, entry.name), { force: true });
+    }
     server = await startDemo({ logFile: path.join(ARTIFACTS, 'server.log') });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -1,0 +1,463 @@
+// End-to-end in a real browser (Debian's Chromium driven by playwright-core), run by `node --test`:
+//
+//   Two participants — one with the UI in German in Europe/Berlin, one in Chinese in
+//   Asia/Shanghai — find each other by search, request and accept a meeting; the organiser runs
+//   the optimiser and publishes; both agendas show the same meeting at the right two local
+//   times; the downloaded ICS files, parsed by a real iCalendar parser (Python's `icalendar`),
+//   hold the same instant.
+//
+// The featured participants come from the demo's list of logins on stdout. Screenshots of every
+// major step (and of every open page when a step fails) go to tests/browser/artifacts/matchmaking/.
+// Run with tests/browser/run.sh.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { startDemo } from './server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.join(here, 'artifacts', 'matchmaking');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+const FAIR = 'hydrogen-life-sciences-b2b-days';
+const FAIR_ZONE = 'Europe/Berlin';
+const ORGANISER = 'organiser@kontor.example';
+const PASSWORD = 'kontor-demo-2027';
+const VIEWPORT = { width: 1280, height: 800 };
+const SLOT_MINUTES = 30;
+
+let server;
+let browser;
+let organiser; // BrowserContext, en-US: the organiser's account speaks German
+let shot = 0;
+let broken = null; // the first failed step: later steps are skipped, not failed again
+
+// The two featured participants; `ctx`, `page`, ids and names are filled in as the story goes.
+const de = {
+  label: 'de',
+  marker: 'Participant (Deutsch, Europe/Berlin)',
+  zone: 'Europe/Berlin',
+  city: 'Berlin',
+  locale: 'de-DE',
+  htmlLang: 'de',
+  role: 'exhibitor',
+};
+const zh = {
+  label: 'zh',
+  marker: 'Participant (中文, Asia/Shanghai)',
+  zone: 'Asia/Shanghai',
+  city: 'Shanghai',
+  locale: 'zh-CN',
+  htmlLang: 'zh-Hans',
+  role: 'visitor',
+};
+
+async function screenshot(p, name, { fullPage = true } = {}) {
+  shot += 1;
+  const file = path.join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await p.screenshot({ path: file, fullPage });
+  return file;
+}
+
+/** One step of the story; on failure, screenshots every open page and skips the steps after it. */
+function step(name, fn, options = {}) {
+  it(name, { timeout: 90_000, ...options }, async (t) => {
+    if (broken) {
+      t.skip(`an earlier step failed: ${broken}`);
+      return;
+    }
+    try {
+      await fn(t);
+    } catch (e) {
+      broken = name;
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase().slice(0, 60);
+      for (const [who, ctx] of [['de', de.ctx], ['zh', zh.ctx], ['organiser', organiser]]) {
+        for (const [i, p] of (ctx?.pages() ?? []).entries()) {
+          await screenshot(p, `FAILED-${slug}-${who}${i || ''}`).catch(() => {});
+        }
+      }
+      throw e;
+    }
+  });
+}
+
+/** Submits a form by clicking `button` and waits for the page that the POST leads to. */
+async function submit(p, button) {
+  const [response] = await Promise.all([
+    p.waitForNavigation({ waitUntil: 'load' }),
+    button.click(),
+  ]);
+  return response;
+}
+
+/** Opens `url` and expects 200. */
+async function open(p, url) {
+  const res = await p.goto(url);
+  assert.equal(res.status(), 200, `GET ${url}`);
+  return res;
+}
+
+const lang = (p) => p.locator('html').getAttribute('lang');
+const pathOf = (p) => new URL(p.url()).pathname;
+
+/** Signs in with the demo password on a fresh page of `ctx`; returns the page. */
+async function signIn(ctx, email) {
+  const p = await ctx.newPage();
+  await open(p, '/signin');
+  await p.locator('#f-email').fill(email);
+  await p.locator('form[action="/signin"] details > summary').click();
+  await p.locator('#f-password').fill(PASSWORD);
+  await submit(p, p.locator('form[action="/signin"] button[type=submit]'));
+  assert.notEqual(pathOf(p), '/signin', `${email} is signed in`);
+  assert.ok((await ctx.cookies()).some((c) => c.name === 'kontor_session'), `${email} has a session`);
+  return p;
+}
+
+/** "HH:MM" of the instant `ms` in `zone`. */
+function hhmm(ms, zone) {
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(ms));
+}
+
+/** "YYYY-MM-DD" of the instant `ms` in `zone`. */
+function ymd(ms, zone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(new Date(ms));
+}
+
+/** Adds `days` to the calendar date `date` ("YYYY-MM-DD"). */
+function addDays(date, days) {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * Parses an iCalendar file with Python's `icalendar` and returns its VEVENTs as
+ * `{ uid, start, end, summary, startIsUtc }` (start and end as ISO strings in UTC).
+ */
+function parseIcs(file) {
+  const script = `
+import icalendar, json, sys, datetime
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+out = []
+for ev in cal.walk('VEVENT'):
+    start = ev.decoded('DTSTART')
+    end = ev.decoded('DTEND') if 'DTEND' in ev else start + ev.decoded('DURATION')
+    assert isinstance(start, datetime.datetime), 'DTSTART is a date-time, not a date'
+    out.append({
+        'uid': str(ev.get('UID')),
+        'summary': str(ev.get('SUMMARY', '')),
+        'startIsUtc': start.utcoffset() == datetime.timedelta(0) and ev.get('DTSTART').to_ical().endswith(b'Z'),
+        'start': start.astimezone(datetime.timezone.utc).isoformat(),
+        'end': end.astimezone(datetime.timezone.utc).isoformat(),
+    })
+print(json.dumps(out))
+`;
+  const stdout = execFileSync('python3', ['-c', script, file], { encoding: 'utf8' });
+  return JSON.parse(stdout);
+}
+
+describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shanghai', { concurrency: false }, () => {
+  before(async () => {
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startDemo({ logFile: path.join(ARTIFACTS, 'server.log') });
+    const logins = await server.logins();
+    for (const who of [de, zh]) {
+      const login = logins.find((l) => l.role === who.marker);
+      assert.ok(login, `the demo prints a login "${who.marker}":\n${server.output()}`);
+      who.email = login.email;
+    }
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    for (const who of [de, zh]) {
+      who.ctx = await browser.newContext({
+        baseURL: server.url,
+        locale: who.locale,
+        timezoneId: who.zone,
+        viewport: VIEWPORT,
+      });
+    }
+    organiser = await browser.newContext({
+      baseURL: server.url,
+      locale: 'en-US',
+      timezoneId: FAIR_ZONE,
+      viewport: VIEWPORT,
+    });
+    for (const ctx of [de.ctx, zh.ctx, organiser]) {
+      ctx.setDefaultTimeout(15_000);
+      ctx.setDefaultNavigationTimeout(30_000);
+    }
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+  });
+
+  step('both participants sign in and get their account language', async () => {
+    for (const who of [de, zh]) {
+      who.page = await signIn(who.ctx, who.email);
+      assert.equal(await lang(who.page), who.htmlLang, `${who.email}: the page language`);
+    }
+  });
+
+  step('each profile: time zone, organisation and person page', async () => {
+    for (const who of [de, zh]) {
+      const p = who.page;
+      await open(p, '/profile');
+      assert.equal(await p.locator('#f-time_zone').inputValue(), who.zone);
+      who.name = await p.locator('#f-name').inputValue();
+      who.org = await p.locator('#f-org_name').inputValue();
+      const orgHref = await p.locator('main a[href^="/organisations/"]').getAttribute('href');
+      await open(p, orgHref);
+      who.orgHref = orgHref;
+      const people = p.locator('main a[href^="/people/"]', { hasText: who.name });
+      assert.equal(await people.count(), 1, `${who.name} is listed on their organisation's page`);
+      who.personHref = await people.getAttribute('href');
+      who.id = who.personHref.split('/').pop();
+      await screenshot(p, `organisation-${who.label}`);
+    }
+    assert.match(zh.org, /\p{Script=Han}/u, 'the Chinese organisation has a Chinese name');
+    assert.match(zh.org, /\(([A-Za-z]+) ([A-Za-z]+) Co\., Ltd\.\)/, 'and a pinyin one');
+  });
+
+  step('both register for the trade fair: pending approval', async () => {
+    for (const who of [de, zh]) {
+      const p = who.page;
+      await open(p, `/events/${FAIR}`);
+      const form = p.locator(`form[action="/events/${FAIR}/register"]`);
+      await form.locator(`input[name=role][value=${who.role}]`).check();
+      await submit(p, form.locator('button[type=submit]'));
+      assert.equal(pathOf(p), `/events/${FAIR}`);
+      const status = p.locator('[data-testid=registration-status]');
+      assert.equal(await status.getAttribute('class'), 'badge pending');
+      await screenshot(p, `registered-${who.label}`, { fullPage: false });
+    }
+  });
+
+  step('the organiser approves both', async () => {
+    const op = await signIn(organiser, ORGANISER);
+    await open(op, `/events/${FAIR}/participants`);
+    assert.equal(await lang(op), 'de');
+    for (const who of [de, zh]) {
+      const row = op.locator(`tr[data-email="${who.email}"]`);
+      assert.equal(await row.count(), 1, `${who.email} is listed`);
+      await submit(op, row.locator('button[name=decision][value=approve]'));
+      assert.equal(pathOf(op), `/events/${FAIR}/participants`);
+      assert.equal(
+        await op.locator(`tr[data-email="${who.email}"] .badge`).getAttribute('class'),
+        'badge approved',
+        `${who.email} approved`,
+      );
+    }
+    await screenshot(op, 'participants-approved');
+    for (const who of [de, zh]) {
+      await open(who.page, `/events/${FAIR}`);
+      assert.equal(
+        await who.page.locator('[data-testid=registration-status]').getAttribute('class'),
+        'badge approved',
+      );
+    }
+  });
+
+  /** Searches the marketplace on `who`'s page and returns the hits' hrefs. */
+  async function search(who, query, params = '') {
+    const p = who.page;
+    await open(p, `/marketplace${params}`);
+    assert.equal(await lang(p), who.htmlLang);
+    await p.locator('#f-q').fill(query);
+    await submit(p, p.locator('form[role=search] .search button[type=submit]'));
+    assert.equal(pathOf(p), '/marketplace');
+    assert.equal(new URL(p.url()).searchParams.get('q'), query);
+    return p.locator('[data-testid=hit] a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  }
+
+  step('the German participant finds the Chinese one by the pinyin of the company name', async () => {
+    const pinyin = /\(([A-Za-z]+ [A-Za-z]+) Co\., Ltd\.\)/.exec(zh.org)[1]; // e.g. "Beijing Boyuan"
+    const hrefs = await search(de, pinyin);
+    assert.ok(hrefs.includes(zh.personHref), `"${pinyin}" finds ${zh.name} (${zh.personHref}): ${hrefs}`);
+    assert.ok(hrefs.includes(zh.orgHref), `"${pinyin}" finds ${zh.org}: ${hrefs}`);
+    await screenshot(de.page, 'search-de');
+    await submit(de.page, de.page.locator(`[data-testid=hit] a[href="${zh.personHref}"]`));
+    assert.equal(await de.page.locator('main h1').innerText(), zh.name);
+    await de.page.locator(`main a[href="${zh.orgHref}"]`).waitFor();
+    await screenshot(de.page, 'person-zh-seen-by-de');
+  });
+
+  step('the Chinese participant finds the German one by the company name', async () => {
+    const word = de.org.split(' ')[0]; // e.g. "Ufertal"
+    const hrefs = await search(zh, word);
+    assert.ok(hrefs.includes(de.personHref), `"${word}" finds ${de.name} (${de.personHref}): ${hrefs}`);
+    await screenshot(zh.page, 'search-zh');
+    await submit(zh.page, zh.page.locator(`[data-testid=hit] a[href="${de.personHref}"]`));
+    assert.equal(await zh.page.locator('main h1').innerText(), de.name);
+    await screenshot(zh.page, 'person-de-seen-by-zh');
+  });
+
+  const MESSAGE = 'Wir suchen Partner für Wasserstofftechnik in China – gerne ein Gespräch in Köln.';
+  step('the German participant requests a meeting', async () => {
+    const p = de.page;
+    await open(p, `/events/${FAIR}/people`);
+    const link = p.locator(`a[href="/events/${FAIR}/people/${zh.id}/request"]`);
+    assert.equal(await link.count(), 1, `${zh.name} can be asked for a meeting`);
+    await submit(p, link);
+    assert.equal(await lang(p), 'de');
+    assert.match(await p.locator('main h1').innerText(), new RegExp(zh.name.replace(/[()]/g, '\\$&')));
+    const form = p.locator(`form[action="/events/${FAIR}/people/${zh.id}/request"]`);
+    await form.locator('textarea[name=message]').fill(MESSAGE);
+    await form.locator('select[name=priority]').selectOption('must');
+    // The partner's published opportunity is offered as the topic.
+    const options = await form.locator('select[name=opportunity] option').evaluateAll((os) =>
+      os.map((o) => ({ value: o.value, text: o.textContent.trim() })).filter((o) => o.value),
+    );
+    assert.equal(options.length, 1, `one opportunity of ${zh.name}: ${JSON.stringify(options)}`);
+    await form.locator('select[name=opportunity]').selectOption(options[0].value);
+    zh.opportunity = options[0];
+    await screenshot(p, 'request-form-de');
+    await submit(p, form.locator('button[type=submit]'));
+    assert.equal(pathOf(p), `/events/${FAIR}/meetings`);
+    const card = p.locator('li[data-request]', { hasText: zh.name });
+    assert.equal(await card.count(), 1, 'the request is listed');
+    assert.equal(await card.locator('[data-testid=request-status]').getAttribute('class'), `badge pending`);
+    assert.equal(await card.locator('q').innerText(), MESSAGE);
+    assert.equal(await card.getByText(zh.email).count(), 0, 'no contact details before acceptance');
+    await screenshot(p, 'request-sent-de');
+  });
+
+  step("the opportunity's page offers the request to the German participant", async () => {
+    const p = de.page;
+    await open(p, `/opportunities/${zh.opportunity.value}`);
+    await p.locator(`main a[href="${zh.personHref}"]`).waitFor();
+    await p.locator(`main a[href="/events/${FAIR}/people/${zh.id}/request"]`).waitFor();
+    await screenshot(p, 'opportunity-zh-seen-by-de');
+  });
+
+  step('the Chinese participant accepts; both see the contact details', async () => {
+    const p = zh.page;
+    await open(p, `/events/${FAIR}/meetings`);
+    assert.equal(await lang(p), 'zh-Hans');
+    const card = p.locator('li[data-request]', { hasText: de.name });
+    assert.equal(await card.count(), 1, 'the incoming request is listed');
+    assert.equal(await card.locator('q').innerText(), MESSAGE);
+    assert.equal(await card.getByText(de.email).count(), 0, 'no contact details before acceptance');
+    await screenshot(p, 'request-incoming-zh');
+    await submit(p, card.locator(`form[action$="/accept"] button`));
+    assert.equal(pathOf(p), `/events/${FAIR}/meetings`);
+    const accepted = p.locator('li[data-request]', { hasText: de.name });
+    assert.equal(await accepted.locator('[data-testid=request-status]').getAttribute('class'), 'badge accepted');
+    await accepted.locator(`a[href="mailto:${de.email}"]`).waitFor();
+    await screenshot(p, 'request-accepted-zh');
+
+    await open(de.page, `/events/${FAIR}/meetings`);
+    const mine = de.page.locator('li[data-request]', { hasText: zh.name });
+    assert.equal(await mine.locator('[data-testid=request-status]').getAttribute('class'), 'badge accepted');
+    await mine.locator(`a[href="mailto:${zh.email}"]`).waitFor();
+    await screenshot(de.page, 'request-accepted-de');
+  });
+
+  step('the organiser runs the optimiser and publishes', async () => {
+    const [op] = organiser.pages();
+    await open(op, `/events/${FAIR}/participants`);
+    await submit(op, op.locator(`main a[href="/events/${FAIR}/schedule"]`));
+    assert.equal(pathOf(op), `/events/${FAIR}/schedule`);
+    assert.equal(await lang(op), 'de');
+    const lead = op.locator('main h1 + p');
+    assert.match(await lead.innerText(), /^1 angenommene Anfragen; 0 Gespräche stehen in der veröffentlichten Agenda/);
+    await op.locator('#f-tables').fill('20');
+    await op.locator('#f-seconds').fill('2');
+    await screenshot(op, 'schedule-form');
+    await submit(op, op.locator(`form[action="/events/${FAIR}/schedule/run"] button[type=submit]`));
+    assert.equal(pathOf(op), `/events/${FAIR}/schedule`);
+    // While it runs the page reloads itself every second (`Refresh: 1`) with a progress bar.
+    if (await op.locator('[data-testid=progress]').count()) {
+      await screenshot(op, 'schedule-running', { fullPage: false });
+    }
+    await op.locator('[data-testid=draft-meetings]').waitFor({ timeout: 60_000 });
+    assert.equal(await op.locator('[data-testid=progress]').count(), 0);
+    assert.equal((await op.locator('[data-testid=draft-meetings]').innerText()).trim(), '1', 'the one accepted request is scheduled');
+    assert.match(await op.locator('[data-testid=draft-gap]').innerText(), /\d/);
+    await screenshot(op, 'schedule-draft');
+    await submit(op, op.locator(`form[action="/events/${FAIR}/schedule/publish"] button[type=submit]`));
+    assert.equal(pathOf(op), `/events/${FAIR}/schedule`);
+    await op.locator('[data-testid=published]').waitFor();
+    assert.match(await lead.innerText(), /^1 angenommene Anfragen; 1 Gespräche stehen in der veröffentlichten Agenda/);
+    await screenshot(op, 'schedule-published');
+  });
+
+  step('the agendas and the downloaded ICS files hold the same meeting at the right local times', async () => {
+    for (const who of [de, zh]) {
+      const p = who.page;
+      await open(p, `/events/${FAIR}/meetings`);
+      const link = p.locator(`a[download][href="/events/${FAIR}/agenda.ics"]`);
+      assert.equal(await link.count(), 1, 'a download link for the agenda');
+      const res = await who.ctx.request.get(await link.getAttribute('href'));
+      assert.equal(res.status(), 200);
+      assert.match(res.headers()['content-type'], /^text\/calendar/);
+      const file = path.join(ARTIFACTS, `agenda-${who.label}.ics`);
+      writeFileSync(file, await res.body());
+      const events = parseIcs(file);
+      assert.equal(events.length, 1, `one meeting in ${who.label}'s agenda.ics: ${JSON.stringify(events)}`);
+      who.ics = events[0];
+      assert.ok(who.ics.startIsUtc, `DTSTART in UTC: ${JSON.stringify(who.ics)}`);
+      const minutes = (Date.parse(who.ics.end) - Date.parse(who.ics.start)) / 60_000;
+      assert.equal(minutes, SLOT_MINUTES, 'a meeting lasts one slot');
+    }
+    assert.equal(de.ics.uid, zh.ics.uid, 'both calendars hold the same meeting (UID)');
+    assert.equal(de.ics.start, zh.ics.start, 'at the same instant');
+
+    // The instant lies in one of the fair's sessions (Berlin time), 45 or 46 days from today.
+    const instant = Date.parse(de.ics.start);
+    const berlin = hhmm(instant, 'Europe/Berlin');
+    const shanghai = hhmm(instant, 'Asia/Shanghai');
+    const today = ymd(Date.now(), FAIR_ZONE);
+    const day = ymd(instant, FAIR_ZONE);
+    const sessions = {
+      [addDays(today, 45)]: (t) => t >= '09:00' && t < '12:30' && !(t >= '10:30' && t < '11:00'),
+      [addDays(today, 46)]: (t) => t >= '09:00' && t < '12:00',
+    };
+    assert.ok(sessions[day]?.(berlin), `the meeting (${de.ics.start} = ${day} ${berlin} Berlin) lies in a session`);
+    const offset = (Date.parse(`${ymd(instant, 'Asia/Shanghai')}T${shanghai}:00Z`) - Date.parse(`${day}T${berlin}:00Z`)) / 3_600_000;
+    assert.ok(offset === 6 || offset === 7, `Shanghai is 6 or 7 hours ahead of Berlin, not ${offset}`);
+
+    const expected = {
+      de: `${berlin} Berlin · ${shanghai} Shanghai`,
+      zh: `${shanghai} Shanghai · ${berlin} Berlin`,
+    };
+    for (const [who, partner] of [[de, zh], [zh, de]]) {
+      const p = who.page;
+      const rows = p.locator('[data-testid=agenda-row]');
+      assert.equal(await rows.count(), 1, `one meeting on ${who.label}'s agenda`);
+      const row = rows.first();
+      assert.match(await row.innerText(), new RegExp(partner.name.replace(/[()]/g, '\\$&')));
+      assert.equal((await row.locator('td strong').innerText()).trim(), expected[who.label], `${who.label}'s agenda`);
+      // The day in the reader's own zone and language.
+      const dayOfMonth = String(Number(ymd(instant, who.zone).slice(8)));
+      assert.match(await row.locator('td').first().innerText(), new RegExp(`\\b${dayOfMonth}\\b|${dayOfMonth}日`));
+      await row.scrollIntoViewIfNeeded();
+      await screenshot(p, `agenda-${who.label}`);
+    }
+  });
+});
