@@ -206,6 +206,8 @@ fn jair(args: &[String]) -> String {
 
 fn generated(args: &[String]) -> String {
     let seeds = arg(args, "--seeds", 3u64);
+    // `--only 300/` runs the small events alone (a substring of the label).
+    let only = arg(args, "--only", String::new());
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -219,6 +221,9 @@ fn generated(args: &[String]) -> String {
             Config::large as fn(u64) -> Config,
         ),
     ] {
+        if !label.contains(&only) {
+            continue;
+        }
         for seed in 1..=seeds {
             let inst = generate(&make(seed));
             let t = Instant::now();

@@ -695,8 +695,11 @@ impl<'a> Breaks<'a> {
             }
         }
         if !best.current {
-            let moves: Vec<(usize, usize)> =
-                held.iter().map(|&r| (r, best.slots[r] as usize)).collect();
+            let moves: Vec<(usize, usize)> = held
+                .iter()
+                .filter(|&&r| self.st.slot[r] != best.slots[r])
+                .map(|&r| (r, best.slots[r] as usize))
+                .collect();
             self.apply(&moves);
         }
         proven

@@ -117,7 +117,19 @@ pub fn solve(
     ctl.report(Phase::Breaks, weight, 0);
     let mut br = Breaks::new(&p, st, opts.seed ^ 0x33);
     let initial_breaks = br.key().1;
-    let budget = ctl.budget(0.98);
+    // Leave time for the tables and the verification after the search
+    // (about 8 µs per held meeting).
+    let left = ctl
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64();
+    let reserve = 8e-6 * br.st.held as f64;
+    let share = if left > 0.0 {
+        (0.98 - reserve / left).clamp(0.5, 0.98)
+    } else {
+        0.98
+    };
+    let budget = ctl.budget(share);
     let proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
     iterations += br.iterations;
     let breaks_lower_bound = br.lower_bound;
