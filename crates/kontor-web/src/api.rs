@@ -27,6 +27,16 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{slug}/registrations", post(register))
         .route("/events/{slug}/participants", get(participants))
         .route("/events/{slug}/registrations/{id}/decision", post(decide))
+        .route(
+            "/events/{slug}/requests",
+            get(my_requests).post(create_request),
+        )
+        .route(
+            "/events/{slug}/requests/{id}/{action}",
+            post(request_action),
+        )
+        .route("/events/{slug}/agenda", get(agenda))
+        .route("/search", get(search))
         .route("/me", get(me).put(update_me))
         .route("/me/registrations", get(my_registrations))
         .route("/organisations", get(list_organisations))
@@ -37,7 +47,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations and people of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, register, participants, decide, me, update_me, my_registrations, list_organisations, get_organisation, get_person),
+    paths(list_events, get_event, register, participants, decide, my_requests, create_request, request_action, agenda, search, me, update_me, my_registrations, list_organisations, get_organisation, get_person),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -97,7 +107,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| AppError::field("body", kontor_domain::Invalid::new("invalid-json")))?;
-        serde_json::from_slice(&bytes)
+        // An empty body reads as `{}`: operations whose fields are all optional need none.
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes)
             .map(ApiJson)
             .map_err(|_| AppError::field("body", kontor_domain::Invalid::new("invalid-json")))
     }
@@ -554,5 +566,263 @@ async fn get_person(
         time_zone: p.time_zone.to_string(),
         email: contact.then(|| p.email.to_string()),
         phone: if contact { p.phone.clone() } else { None },
+    }))
+}
+
+// ----- matchmaking -----
+
+#[derive(Serialize, ToSchema)]
+struct MeetingOut {
+    id: Uuid,
+    /// RFC 3339, UTC.
+    start: String,
+    end: String,
+    /// `on-site` or `online`.
+    mode: String,
+    table: Option<i32>,
+    /// Raised on every change (as in the calendar feed).
+    sequence: i32,
+    partner: Uuid,
+    partner_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RequestOut {
+    id: Uuid,
+    from: Uuid,
+    to: Uuid,
+    /// `pending`, `accepted`, `declined` or `cancelled`.
+    status: String,
+    /// `must` or `would-like`.
+    priority: String,
+    message: Option<String>,
+    opportunity: Option<Uuid>,
+    meeting: Option<MeetingOut>,
+}
+
+fn instant(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+async fn meeting_out(
+    state: &AppState,
+    m: &kontor_store::matchmaking::Meeting,
+    partner: Uuid,
+) -> Result<MeetingOut, AppError> {
+    Ok(MeetingOut {
+        id: m.id,
+        start: instant(m.slot_start),
+        end: instant(m.slot_end),
+        mode: m.mode.key().into(),
+        table: m.table_no,
+        sequence: m.sequence,
+        partner,
+        partner_name: state.store.user(partner).await?.name,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{slug}/requests", tag = "meetings", params(("slug" = String, Path)),
+    security(("token" = [])), responses((status = 200, body = Vec<RequestOut>), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn my_requests(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<RequestOut>>, AppError> {
+    let e = load(&state, &slug).await?;
+    let mut out = vec![];
+    for r in state.store.meeting_requests_of(e.id, user.id).await? {
+        let meeting = match state.store.meeting_of_request(r.id).await? {
+            Some(m) => Some(meeting_out(&state, &m, r.partner_of(user.id)).await?),
+            None => None,
+        };
+        out.push(RequestOut {
+            id: r.id,
+            from: r.from_user,
+            to: r.to_user,
+            status: r.status.key().into(),
+            priority: r.priority.key().into(),
+            message: r.message.clone(),
+            opportunity: r.opportunity_id,
+            meeting,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct RequestIn {
+    /// The person to meet (a confirmed participant of the event).
+    to: Uuid,
+    message: Option<String>,
+    /// `must` or `would-like` (default).
+    priority: Option<String>,
+    opportunity: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CreatedOut {
+    id: Uuid,
+}
+
+#[utoipa::path(post, path = "/api/v1/events/{slug}/requests", tag = "meetings", params(("slug" = String, Path)),
+    request_body = RequestIn, security(("token" = [])),
+    responses((status = 201, body = CreatedOut), (status = 409, body = Problem, content_type = "application/problem+json"),
+               (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_request(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<RequestIn>,
+) -> Result<Response, AppError> {
+    let e = load(&state, &slug).await?;
+    let priority = match body.priority.as_deref() {
+        None => kontor_domain::MeetingPriority::WouldLike,
+        Some(p) => kontor_domain::MeetingPriority::from_key(p).ok_or(AppError::field(
+            "priority",
+            kontor_domain::Invalid::new("invalid-choice"),
+        ))?,
+    };
+    let message = kontor_domain::Text::optional_block(body.message.as_deref().unwrap_or(""), 1000)
+        .map_err(|i| AppError::field("message", i))?;
+    if let Some(key) = crate::meetings::request_refusal(&state, &e, user.id, body.to).await? {
+        return Err(AppError::Rejected(key));
+    }
+    let id = crate::meetings::insert_request(
+        &state,
+        &e,
+        &user,
+        body.to,
+        message.as_ref().map(|m| m.as_str()),
+        priority,
+        body.opportunity,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(CreatedOut { id })).into_response())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+struct ActionIn {
+    /// With `decline`: why, shown to the requester.
+    reason: Option<String>,
+    /// With `book`: the slot's start in microseconds since the epoch (self-booking events).
+    slot: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/events/{slug}/requests/{id}/{action}", tag = "meetings",
+    params(("slug" = String, Path), ("id" = Uuid, Path), ("action" = String, Path, description = "accept, decline, cancel or book")),
+    request_body = ActionIn, security(("token" = [])),
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"),
+               (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn request_action(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((slug, id, action)): Path<(String, Uuid, String)>,
+    ApiJson(body): ApiJson<ActionIn>,
+) -> Result<StatusCode, AppError> {
+    let e = load(&state, &slug).await?;
+    let slot = body.slot.map(|s| s.to_string()).unwrap_or_default();
+    crate::meetings::apply_action(
+        &state,
+        &e,
+        &user,
+        id,
+        &action,
+        body.reason.as_deref().unwrap_or(""),
+        &slot,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{slug}/agenda", tag = "meetings", params(("slug" = String, Path)),
+    security(("token" = [])), responses((status = 200, body = Vec<MeetingOut>), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn agenda(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<MeetingOut>>, AppError> {
+    let e = load(&state, &slug).await?;
+    let mut out = vec![];
+    for (m, r) in state.store.meetings_of(e.id, user.id).await? {
+        if !m.cancelled {
+            out.push(meeting_out(&state, &m, r.partner_of(user.id)).await?);
+        }
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct SearchQuery {
+    /// Words to find (German word forms and Chinese without spaces are understood).
+    q: Option<String>,
+    /// `organisation`, `person` or `opportunity`.
+    kind: Option<String>,
+    /// Sector key, e.g. `hydrogen`.
+    sector: Option<String>,
+    /// ISO country code, e.g. `CN`.
+    country: Option<String>,
+    /// Opportunity type, e.g. `technology-offer`.
+    r#type: Option<String>,
+    /// Zero-based page of 20.
+    page: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct HitOut {
+    id: String,
+    kind: String,
+    title: String,
+    /// HTML, escaped, with matches in `<mark>`.
+    snippet_html: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SearchOut {
+    total: usize,
+    hits: Vec<HitOut>,
+}
+
+#[utoipa::path(get, path = "/api/v1/search", tag = "marketplace", params(SearchQuery), responses((status = 200, body = SearchOut)))]
+async fn search(
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<SearchOut>, AppError> {
+    let one = |v: &Option<String>| {
+        v.iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let query = kontor_search::Query {
+        text: q.q.clone().unwrap_or_default().chars().take(200).collect(),
+        kind: q.kind.as_deref().and_then(kontor_search::DocKind::from_key),
+        filters: kontor_search::Filters {
+            types: one(&q.r#type),
+            sectors: one(&q.sector),
+            countries: one(&q.country),
+            ..Default::default()
+        },
+        limit: 20,
+        offset: q.page.unwrap_or(0).min(1000) * 20,
+        ..Default::default()
+    };
+    let r = state
+        .search
+        .search(&query)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(SearchOut {
+        total: r.total,
+        hits: r
+            .hits
+            .into_iter()
+            .map(|h| HitOut {
+                id: h.id,
+                kind: h.kind.key().into(),
+                title: h.title,
+                snippet_html: h.snippet_html,
+            })
+            .collect(),
     }))
 }

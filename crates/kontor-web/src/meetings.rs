@@ -320,31 +320,16 @@ async fn send_request(
         priority.expect("checked"),
         opportunity.expect("checked"),
     );
-    let partner = state.store.user(to).await?;
-    let mail = state.composer.meeting_request(
-        &partner,
-        &user.name,
-        &event.title,
-        event.slug.as_str(),
-        "request-received",
-    );
-    let now = now_micros();
-    let mut tx = state.store.begin().await?;
-    tx.create_meeting_request(
-        &NewMeetingRequest {
-            event_id: event.id,
-            from_user: user.id,
-            to_user: to,
-            opportunity_id: opportunity,
-            message: message.as_ref().map(Text::as_str),
-            priority,
-        },
-        now,
+    insert_request(
+        &state,
+        &event,
+        user,
+        to,
+        message.as_ref().map(Text::as_str),
+        priority,
+        opportunity,
     )
     .await?;
-    tx.enqueue_mail(&mail, now).await?;
-    tx.commit().await?;
-    state.outbox_wake.notify_one();
     Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
 }
 
@@ -465,6 +450,68 @@ async fn act(
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let event = load(&state, &slug).await?;
+    apply_action(
+        &state,
+        &event,
+        user,
+        id,
+        &action,
+        form.get("reason"),
+        form.get("slot"),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+}
+
+/// Writes a request that passed [`request_refusal`], with the mail to the other side.
+pub async fn insert_request(
+    state: &AppState,
+    event: &Event,
+    user: &User,
+    to: Uuid,
+    message: Option<&str>,
+    priority: MeetingPriority,
+    opportunity: Option<Uuid>,
+) -> Result<Uuid, AppError> {
+    let partner = state.store.user(to).await?;
+    let mail = state.composer.meeting_request(
+        &partner,
+        &user.name,
+        &event.title,
+        event.slug.as_str(),
+        "request-received",
+    );
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    let id = tx
+        .create_meeting_request(
+            &NewMeetingRequest {
+                event_id: event.id,
+                from_user: user.id,
+                to_user: to,
+                opportunity_id: opportunity,
+                message,
+                priority,
+            },
+            now,
+        )
+        .await?;
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    Ok(id)
+}
+
+/// Accept, decline, cancel or book a request, as `user`; shared by the pages and the API.
+pub async fn apply_action(
+    state: &AppState,
+    event: &Event,
+    user: &User,
+    id: Uuid,
+    action: &str,
+    reason: &str,
+    slot: &str,
+) -> Result<(), AppError> {
     let request = state.store.meeting_request(id).await?;
     if request.event_id != event.id || (request.from_user != user.id && request.to_user != user.id)
     {
@@ -472,7 +519,7 @@ async fn act(
     }
     let partner = state.store.user(request.partner_of(user.id)).await?;
     let now = now_micros();
-    let mail_kind = match action.as_str() {
+    let mail_kind = match action {
         "accept" | "decline" => {
             if request.to_user != user.id {
                 return Err(AppError::Forbidden);
@@ -482,8 +529,8 @@ async fn act(
             } else {
                 (MeetingRequestStatus::Declined, "request-declined")
             };
-            let reason = Text::optional_block(form.get("reason"), 500)
-                .map_err(|e| AppError::field("reason", e))?;
+            let reason =
+                Text::optional_block(reason, 500).map_err(|e| AppError::field("reason", e))?;
             let mut tx = state.store.begin().await?;
             match tx
                 .change_request_status(
@@ -501,7 +548,7 @@ async fn act(
                 }
                 Err(e) => return Err(e.into()),
             }
-            enqueue(&state, &mut tx, &event, &partner, user, kind, now).await?;
+            enqueue(state, &mut tx, event, &partner, user, kind, now).await?;
             tx.commit().await?;
             kind
         }
@@ -531,9 +578,9 @@ async fn act(
                 tx.cancel_meeting(m.id, now).await?;
             }
             enqueue(
-                &state,
+                state,
                 &mut tx,
-                &event,
+                event,
                 &partner,
                 user,
                 "request-cancelled",
@@ -544,14 +591,14 @@ async fn act(
             "request-cancelled"
         }
         "book" => {
-            book(&state, &event, &request, user, &partner, form.get("slot")).await?;
+            book(state, event, &request, user, &partner, slot).await?;
             "booked"
         }
         _ => return Err(AppError::NotFound),
     };
     tracing::info!(request = %id, action = mail_kind, "meeting request changed");
     state.outbox_wake.notify_one();
-    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+    Ok(())
 }
 
 async fn enqueue(

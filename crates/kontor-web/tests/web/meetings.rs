@@ -515,3 +515,118 @@ async fn availability_is_saved_in_the_participants_time_and_checked() {
         "a refused form changes nothing"
     );
 }
+
+#[tokio::test]
+async fn the_api_requests_accepts_books_and_lists_the_agenda() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    let anna_t = app.token(&app.sign_in("anna@example.de").await).await;
+    let li_t = app.token(&app.sign_in("li@example.cn").await).await;
+
+    let own = app
+        .api(
+            "POST",
+            "/api/v1/events/h2-days/requests",
+            Some(&anna_t),
+            Some(&format!(r#"{{"to":"{anna}"}}"#)),
+        )
+        .await;
+    assert_eq!(own.status, 409);
+    assert_eq!(own.json()["code"], "error-request-self");
+    let bad = app
+        .api(
+            "POST",
+            "/api/v1/events/h2-days/requests",
+            Some(&anna_t),
+            Some(&format!(r#"{{"to":"{li}","priority":"asap"}}"#)),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let created = app
+        .api(
+            "POST",
+            "/api/v1/events/h2-days/requests",
+            Some(&anna_t),
+            Some(&format!(
+                r#"{{"to":"{li}","priority":"must","message":"你好"}}"#
+            )),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let listed = app
+        .api("GET", "/api/v1/events/h2-days/requests", Some(&li_t), None)
+        .await
+        .json();
+    assert_eq!(listed[0]["status"], "pending");
+    assert_eq!(listed[0]["priority"], "must");
+
+    assert_eq!(
+        app.api(
+            "POST",
+            &format!("/api/v1/events/h2-days/requests/{id}/accept"),
+            Some(&anna_t),
+            None
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        app.api(
+            "POST",
+            &format!("/api/v1/events/h2-days/requests/{id}/accept"),
+            Some(&li_t),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    let slot = {
+        let e = app.store.event(ev).await.unwrap();
+        app.store.event_sessions(ev).await.unwrap()[0].slots(&e.time_zone)[1]
+            .start
+            .as_microsecond()
+    };
+    let booked = app
+        .api(
+            "POST",
+            &format!("/api/v1/events/h2-days/requests/{id}/book"),
+            Some(&li_t),
+            Some(&format!(r#"{{"slot":{slot}}}"#)),
+        )
+        .await;
+    assert_eq!(booked.status, 204, "{}", booked.body);
+    let agenda = app
+        .api("GET", "/api/v1/events/h2-days/agenda", Some(&anna_t), None)
+        .await
+        .json();
+    assert_eq!(agenda.as_array().unwrap().len(), 1);
+    assert_eq!(agenda[0]["start"], "2030-03-10T08:30:00Z");
+    assert_eq!(agenda[0]["partner"], serde_json::json!(li));
+    assert_eq!(
+        app.api(
+            "POST",
+            &format!("/api/v1/events/h2-days/requests/{id}/explode"),
+            Some(&li_t),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    // The search API answers without a session.
+    app.state.reindex().await.unwrap();
+    let found = app
+        .api("GET", "/api/v1/search?q=User&kind=person", None, None)
+        .await
+        .json();
+    assert!(found["total"].as_u64().unwrap() >= 2, "{found}");
+}
