@@ -278,7 +278,8 @@ async fn page(
                 format!("{} – {}", names.get(&r.from_user).cloned().unwrap_or_default(), names.get(&r.to_user).cloned().unwrap_or_default())
             })
         };
-        let unscheduled: Vec<_> = s.unscheduled.iter().map(|(id, reason)| serde_json::json!({
+        // The first hundred; the count says how many there are in all.
+        let unscheduled: Vec<_> = s.unscheduled.iter().take(100).map(|(id, reason)| serde_json::json!({
             "pair": pair(id), "reason": kontor_i18n::t(ctx.locale, reason_key(reason)),
         })).collect();
         let mut load: Vec<(i64, u32)> = vec![];
@@ -303,6 +304,7 @@ async fn page(
             "seconds": format!("{:.1}", s.stats.seconds),
             "optimal": s.stats.proven_optimal || s.gap == 0.0,
             "unscheduled": unscheduled,
+            "unscheduled_total": s.unscheduled.len(),
             "load": load,
         })
     });

@@ -8,14 +8,15 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use kontor_domain::{
     Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession,
-    OpportunityKind, OrgKind, OrgSize, ParticipantRole, Password, RegistrationStatus, Sector, Slug,
-    TimeZoneName, now_micros,
+    MeetingPriority, MeetingRequestStatus, OpportunityKind, OrgKind, OrgSize, ParticipantRole,
+    Password, RegistrationStatus, Sector, Slug, TimeZoneName, now_micros,
 };
 use kontor_store::Store;
 use kontor_store::accounts::{NewUser, ProfileUpdate};
 use kontor_store::events::NewEvent;
-use kontor_store::matchmaking::OpportunityFields;
+use kontor_store::matchmaking::{NewMeetingRequest, OpportunityFields};
 use kontor_store::organisations::OrganisationFields;
+use uuid::Uuid;
 
 use crate::config::Config;
 
@@ -637,6 +638,55 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             };
             tx.register(job_id, *id, role, RegistrationStatus::Approved, None, now)
                 .await?;
+        }
+    }
+    // Meeting requests at the fair, with skewed popularity (a few are wanted by many): about
+    // 1,400 requests, most accepted, ready for the organiser's optimiser.
+    let confirmed: Vec<Uuid> = people
+        .iter()
+        .enumerate()
+        .skip(2)
+        .filter(|(i, _)| i % 5 != 4 && i % 7 != 0)
+        .map(|(_, id)| *id)
+        .collect();
+    let n = confirmed.len();
+    let mut seen = std::collections::HashSet::new();
+    for from in confirmed.iter() {
+        for k in 0..6 {
+            // Squaring a uniform number favours the start of the list: popular participants.
+            let r = (rng.below(1000) as f64 / 1000.0).powi(2);
+            let b = ((r * n as f64) as usize + k) % n;
+            let to = confirmed[b];
+            if to == *from || !seen.insert((*from.min(&to), *from.max(&to))) {
+                continue;
+            }
+            let priority = if rng.below(4) == 0 {
+                MeetingPriority::Must
+            } else {
+                MeetingPriority::WouldLike
+            };
+            let id = tx
+                .create_meeting_request(
+                    &NewMeetingRequest {
+                        event_id: fair_id,
+                        from_user: *from,
+                        to_user: to,
+                        opportunity_id: None,
+                        message: None,
+                        priority,
+                    },
+                    now,
+                )
+                .await?;
+            let outcome = match rng.below(10) {
+                0 => Some(MeetingRequestStatus::Declined),
+                1 => None,
+                _ => Some(MeetingRequestStatus::Accepted),
+            };
+            if let Some(status) = outcome {
+                tx.change_request_status(id, &[MeetingRequestStatus::Pending], status, None, now)
+                    .await?;
+            }
         }
     }
     tx.commit().await?;
