@@ -378,7 +378,29 @@ impl<'a> Breaks<'a> {
             + self.w_idle * d_idle as f64
     }
 
-    /// For a Kempe chain between `t1` and `t2` without precedences: the change
+    /// Precedences of the meetings of `moves` hold once they are in their new
+    /// slots (the others stay where they are).
+    fn prec_ok_after(&self, moves: &[(usize, usize)]) -> bool {
+        let p = self.p;
+        let slot_after = |x: usize| -> Option<usize> {
+            match moves.iter().find(|&&(y, _)| y == x) {
+                Some(&(_, t)) => Some(t),
+                None => (self.st.slot[x] != NONE).then_some(self.st.slot[x] as usize),
+            }
+        };
+        moves.iter().all(|&(r, t)| {
+            let req = &p.reqs[r];
+            req.preds
+                .iter()
+                .all(|&a| slot_after(a as usize).is_none_or(|s| s < t))
+                && req
+                    .succs
+                    .iter()
+                    .all(|&b| slot_after(b as usize).is_none_or(|s| s > t))
+        })
+    }
+
+    /// For a Kempe chain between `t1` and `t2` (precedences checked apart): the change
     /// of the search cost, or `None` if a slot would exceed its tables.
     fn eval_chain(&mut self, moves: &[(usize, usize)], t1: usize, t2: usize) -> Option<f64> {
         let p = self.p;
@@ -653,12 +675,10 @@ impl<'a> Breaks<'a> {
                     continue;
                 }
             }
-            // Without precedences the move is judged on the busy masks first;
-            // only accepted moves touch the state.
+            // The move is judged on the busy masks first; only accepted moves
+            // touch the state.
             let mut pre_accepted = false;
-            if moves
-                .iter()
-                .all(|&(r, _)| p.reqs[r].preds.is_empty() && p.reqs[r].succs.is_empty())
+            if self.prec_ok_after(&moves)
                 && let Some(d) = self.eval_chain(&moves, ta, tb)
             {
                 if !(d <= 0.0 || self.rng.unit() < (-d / temp).exp()) {
