@@ -34,6 +34,7 @@ mod ops;
 mod organisations;
 mod page;
 mod profile;
+mod recommend;
 mod scheduling;
 
 pub use api::openapi_json;

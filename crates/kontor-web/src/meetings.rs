@@ -159,14 +159,96 @@ async fn people(
             })
         })
         .collect();
+    let recommended = match mine {
+        Some(role) => recommendations(&state, &event, user, role, &list, ctx.locale).await?,
+        None => vec![],
+    };
     Ok(render(
         &state,
         &ctx.reader(),
         "people.html",
         serde_json::json!({
             "event": event_json(&event, ctx.locale), "people": rows, "participant": mine.is_some(),
+            "recommended": recommended,
         }),
     ))
+}
+
+/// The five people `user` should meet, with reasons, leaving out those already asked.
+async fn recommendations(
+    state: &AppState,
+    event: &Event,
+    user: &User,
+    role: ParticipantRole,
+    list: &[kontor_store::events::Participant],
+    locale: Locale,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    use crate::recommend::{Profile, Reason, recommend};
+    let mut profiles = vec![];
+    let mut me = None;
+    for p in list {
+        let id = p.registration.user_id;
+        let u = state.store.user(id).await?;
+        let org = match u.organisation_id {
+            Some(o) => Some(state.store.organisation(o).await?),
+            None => None,
+        };
+        let opportunities = state
+            .store
+            .opportunities_of_user(id)
+            .await?
+            .into_iter()
+            .filter(|o| o.event_id.is_none_or(|e| e == event.id))
+            .map(|o| {
+                (
+                    o.kind,
+                    o.sectors.clone(),
+                    o.target_countries.clone(),
+                    o.title.show(locale).to_string(),
+                )
+            })
+            .collect();
+        let profile = Profile {
+            id,
+            sectors: org.as_ref().map(|o| o.sectors.clone()).unwrap_or_default(),
+            country: org.as_ref().map(|o| o.country),
+            languages: u.languages.clone(),
+            opportunities,
+        };
+        if id == user.id {
+            me = Some(profile);
+        } else if event.rules.allows(role, p.registration.role)
+            && state
+                .store
+                .open_request_between(event.id, user.id, id)
+                .await?
+                .is_none()
+        {
+            profiles.push(profile);
+        }
+    }
+    let Some(me) = me else { return Ok(vec![]) };
+    let names: std::collections::HashMap<Uuid, &str> = list
+        .iter()
+        .map(|p| (p.registration.user_id, p.name.as_str()))
+        .collect();
+    let c = kontor_i18n::catalog();
+    let join = |v: Vec<String>| v.join(", ");
+    Ok(recommend(&me, &profiles, 5)
+        .into_iter()
+        .map(|(p, _, reasons)| {
+            let reasons: Vec<String> = reasons
+                .into_iter()
+                .map(|r| match r {
+                    Reason::SharedSectors(s) => c.message(locale, "rec-sectors", &[("list", join(s.into_iter().map(|s| label(locale, "sector", s)).collect()).into())]),
+                    Reason::Answers { theirs, mine } => c.message(locale, "rec-answers", &[("theirs", theirs.into()), ("mine", mine.into())]),
+                    Reason::TargetCountry(country) => c.message(locale, "rec-country", &[("country", country.code().into())]),
+                    Reason::CommonLanguages(l) => c.message(locale, "rec-languages", &[("list", join(l.iter().map(|x| c.message(locale, &format!("language-{x}"), &[])).collect()).into())]),
+                })
+                .collect();
+            serde_json::json!({ "id": p.id, "name": names.get(&p.id).copied().unwrap_or_default(), "reasons": reasons })
+        })
+        .collect())
 }
 
 async fn request_page(

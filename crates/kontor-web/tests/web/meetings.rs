@@ -630,3 +630,124 @@ async fn the_api_requests_accepts_books_and_lists_the_agenda() {
         .json();
     assert!(found["total"].as_u64().unwrap() >= 2, "{found}");
 }
+
+#[tokio::test]
+async fn recommendations_come_with_their_reasons() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    let mut cookies = vec![];
+    for (email, locale, org, country, kind, title) in [
+        (
+            "anna@example.de",
+            Locale::De,
+            "Domtec",
+            "DE",
+            "technology-request",
+            "Suche Elektrolyseure",
+        ),
+        (
+            "li@example.cn",
+            Locale::Zh,
+            "贵阳绿氢",
+            "CN",
+            "technology-offer",
+            "Electrolysers for export",
+        ),
+        (
+            "bo@example.cn",
+            Locale::Zh,
+            "成都旅游",
+            "CN",
+            "business-offer",
+            "Travel packages",
+        ),
+    ] {
+        let id = app.user(email, locale, false).await;
+        app.approved(ev, id, ParticipantRole::Visitor).await;
+        let c = app.sign_in(email).await;
+        let sector = if org == "成都旅游" {
+            "tourism"
+        } else {
+            "hydrogen"
+        };
+        let r = app
+            .post_form(
+                "/profile/organisation",
+                Some(&c),
+                "en",
+                &[
+                    ("org_name", org),
+                    ("kind", "company"),
+                    ("country", country),
+                    ("sectors", sector),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        let r = app
+            .post_form(
+                "/opportunities",
+                Some(&c),
+                "en",
+                &[
+                    ("kind", kind),
+                    ("title_en", title),
+                    ("sectors", sector),
+                    (
+                        "target_countries",
+                        if country == "DE" { "CN" } else { "DE" },
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        cookies.push(c);
+    }
+    let page = app
+        .get("/events/h2-days/people", Some(&cookies[0]), "de")
+        .await;
+    let rec = page
+        .body
+        .split("data-testid=\"recommended\"")
+        .collect::<Vec<_>>();
+    // Li answers Anna's request: first. Bo only comes from a country Anna targets: second.
+    assert_eq!(rec.len(), 3, "{}", page.body);
+    assert!(rec[1].contains("User li"), "{}", rec[1]);
+    assert!(
+        rec[2].contains("User bo") && !rec[2].contains("Gleiche Branchen"),
+        "{}",
+        rec[2]
+    );
+    assert!(
+        rec[1].contains("„Electrolysers for export“ passt zu Ihrem „Suche Elektrolyseure“"),
+        "{}",
+        rec[1]
+    );
+    assert!(rec[1].contains("Gleiche Branchen: Wasserstoff"));
+    assert!(rec[1].contains("Aus CN, einem Ihrer Zielländer"));
+    // Once asked, nobody is recommended twice.
+    let li = app
+        .store
+        .user_by_email(&kontor_domain::Email::parse("li@example.cn").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.post_form(
+        &format!("/events/h2-days/people/{li}/request"),
+        Some(&cookies[0]),
+        "de",
+        &[("priority", "must"), ("message", ""), ("opportunity", "")],
+    )
+    .await;
+    let page = app
+        .get("/events/h2-days/people", Some(&cookies[0]), "de")
+        .await;
+    let rec = page
+        .body
+        .split("data-testid=\"recommended\"")
+        .collect::<Vec<_>>();
+    assert_eq!(rec.len(), 2, "Li was asked already: {}", page.body);
+    assert!(rec[1].contains("User bo"));
+}
