@@ -31,129 +31,26 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))"
 
-BIN="${KONTOR_BIN:-/var/tmp/kontor-target-release/release/kontor}"
-DURATION="${DURATION:-20}"
-WARMUP="${WARMUP:-5}"
-THREADS="${THREADS:-2}"
-CONNS="${CONNS:-32}"
-RUNS="${RUNS:-1}"
 PATHS="${PATHS:-/events/hydrogen-life-sciences-b2b-days /api/v1/events/hydrogen-life-sciences-b2b-days / /healthz}"
-SERVER_CPU="${SERVER_CPU:-0}"
-LOAD_CPU="${LOAD_CPU:-1}"
 OUT="${OUT:-$here/RESULTS.md}"
-NOTE="${NOTE:-}"
-
-die() { echo "bench/http: $*" >&2; exit 1; }
-
-[ -x "$BIN" ] || die "no server binary at $BIN (build it: CARGO_TARGET_DIR=/var/tmp/kontor-target-release cargo build --release -p kontor, or set KONTOR_BIN)"
-command -v wrk >/dev/null || die "wrk not found (Debian/Ubuntu: apt-get install wrk)"
-command -v curl >/dev/null || die "curl not found"
-for n in "$DURATION" "$WARMUP" "$THREADS" "$CONNS" "$RUNS"; do
-    [[ "$n" =~ ^[0-9]+$ ]] || die "DURATION, WARMUP, THREADS, CONNS and RUNS must be whole numbers"
-done
-
-# Pin server and load generator to different cores when possible.
-ncpu="$(nproc)"
-server_pin=()
-load_pin=()
-if command -v taskset >/dev/null && [ "$ncpu" -ge 2 ] \
-    && taskset -c "$SERVER_CPU" true 2>/dev/null && taskset -c "$LOAD_CPU" true 2>/dev/null; then
-    server_pin=(taskset -c "$SERVER_CPU")
-    load_pin=(taskset -c "$LOAD_CPU")
-    pinning="server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU (taskset)"
-    pinned=1
-else
-    pinning="none (taskset missing or fewer than 2 usable cores): server and wrk share all cores"
-    pinned=0
-fi
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/kontor-bench-http.XXXXXX")"
-server_pid=""
-cleanup() {
-    local rc=$?
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        if kill -0 "$server_pid" 2>/dev/null; then
-            echo "bench/http: server did not stop on SIGTERM within 10 s; sending SIGKILL" >&2
-            kill -KILL "$server_pid" 2>/dev/null || true
-        fi
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    if [ "$rc" -ne 0 ] && [ -s "$tmp/server.err" ]; then
-        echo "bench/http: last lines of the server's stderr:" >&2
-        tail -n 20 "$tmp/server.err" >&2 || true
-    fi
-    rm -rf "$tmp"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# wrk reports exact figures (latencies in microseconds) through this hook.
-cat >"$tmp/report.lua" <<'LUA'
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "KONTOR_BENCH requests=%d duration_us=%d bytes=%d connect=%d read=%d write=%d status=%d timeout=%d p50=%.0f p90=%.0f p99=%.0f max=%.0f mean=%.1f\n",
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
-end
-LUA
-
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status"; }
-hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status"; }
-threads_of() { awk '/^Threads:/ {print $2}' "/proc/$server_pid/status"; }
-# Busy and total jiffies of one CPU (user..steal; busy excludes idle and iowait).
-cpu_jiffies() { awk -v c="cpu$1" '$1 == c {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
-# utime + stime of the server, all threads, in jiffies.
-server_jiffies() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
-mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
-ms() { awk -v u="$1" 'BEGIN {printf "%.2f", u / 1000}'; }
+BENCH_NAME=bench/http
+# Settings, pinning, server start/stop, /proc readers and the wrk measurement.
+. "$here/lib.sh"
 
 # ----- start the server with the demo data -----
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-start_ns="$(date +%s%N)"
-# Defaults only: no configuration file, default log filter (text, no colours).
-env -u KONTOR_CONFIG -u RUST_LOG NO_COLOR=1 "${server_pin[@]}" "$BIN" demo --data "$tmp/data" --listen 127.0.0.1:0 \
-    >"$tmp/server.out" 2>"$tmp/server.err" &
-server_pid=$!
-
-base=""
-for _ in $(seq 600); do   # up to 60 s
-    kill -0 "$server_pid" 2>/dev/null || die "the server exited during start"
-    line="$(head -n 1 "$tmp/server.out" 2>/dev/null || true)"
-    if [[ "$line" == "Kontor demo is running at "* ]]; then
-        base="${line#Kontor demo is running at }"
-        break
-    fi
-    sleep 0.1
-done
-[ -n "$base" ] || die "the server did not report its address within 60 s"
-ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-# Only the loopback address 127.0.0.1 is an allowed target.
-[[ "$base" =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || die "refusing target $base: only http://127.0.0.1:PORT is allowed"
-
-sleep 1   # let start-up settle (outbox worker, janitor) before reading memory
-rss_start="$(rss_kib)"
-threads_start="$(threads_of)"
-echo "server pid $server_pid at $base, ready after ${ready_ms} ms, VmRSS $(mib "$rss_start") MiB; pinning: $pinning"
+start_demo_server
 
 # Every path must answer 200 before it is measured; the others are reported, not loaded.
 declare -A size_of
 measured=()
 skipped=()
 for p in $PATHS; do
-    read -r code size < <(curl -s -o /dev/null -w '%{http_code} %{size_download}\n' --max-time 10 "$base$p")
+    read -r code size < <(probe_path "$p")
     if [ "$code" = 200 ]; then
         measured+=("$p")
         size_of[$p]="$size"
     else
-        echo "bench/http: GET $p answered $code, expected 200: not measured" >&2
+        echo "$BENCH_NAME: GET $p answered $code, expected 200: not measured" >&2
         skipped+=("| \`$p\` | HTTP $code ($size bytes) — not measured |")
     fi
 done
@@ -161,52 +58,14 @@ done
 rss_after_probe="$(rss_kib)"
 
 # ----- load -----
-rows=()
-raw=""
 for p in "${measured[@]}"; do
-    if [ "$WARMUP" -gt 0 ]; then
-        echo "warm-up ${WARMUP}s: $p"
-        "${load_pin[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$base$p" >/dev/null
-    fi
-    for run in $(seq "$RUNS"); do
-        echo "measuring ${DURATION}s (run $run/$RUNS): $p"
-        read -r busy0 total0 < <(cpu_jiffies "$SERVER_CPU")
-        read -r lbusy0 ltotal0 < <(cpu_jiffies "$LOAD_CPU")
-        sj0="$(server_jiffies)"
-        out="$("${load_pin[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$tmp/report.lua" "$base$p")"
-        kill -0 "$server_pid" 2>/dev/null || die "the server died under load on $p"
-        read -r busy1 total1 < <(cpu_jiffies "$SERVER_CPU")
-        read -r lbusy1 ltotal1 < <(cpu_jiffies "$LOAD_CPU")
-        sj1="$(server_jiffies)"
-        # Share of the server's core that was busy, and the part of it the server used itself.
-        core_busy="$(awk -v b=$((busy1 - busy0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.0f", t ? 100 * b / t : 0}')"
-        load_busy="$(awk -v b=$((lbusy1 - lbusy0)) -v t=$((ltotal1 - ltotal0)) 'BEGIN {printf "%.0f", t ? 100 * b / t : 0}')"
-        [ "$pinned" = 1 ] || { core_busy="–"; load_busy="–"; }
-        server_cpu="$(awk -v s=$((sj1 - sj0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.0f", t ? 100 * s / t : 0}')"
-        line="$(grep '^KONTOR_BENCH ' <<<"$out")" || die "no summary from wrk for $p"
-        declare -A f=()
-        for kv in ${line#KONTOR_BENCH }; do f[${kv%%=*}]="${kv#*=}"; done
-        rps="$(awk -v r="${f[requests]}" -v d="${f[duration_us]}" 'BEGIN {printf "%.0f", r / (d / 1e6)}')"
-        errors=$(( f[connect] + f[read] + f[write] + f[timeout] ))
-        rss_now="$(rss_kib)"
-        rows+=("| \`$p\` | ${size_of[$p]} | $run | ${f[requests]} | **$rps** | $(ms "${f[p50]}") | $(ms "${f[p90]}") | **$(ms "${f[p99]}")** | $(ms "${f[max]}") | ${f[status]} | $errors | $server_cpu | $core_busy | $load_busy | $(mib "$rss_now") |")
-        raw+=$'\n'"\$ wrk -t$THREADS -c$CONNS -d${DURATION}s --latency $base$p"$'\n'"$(grep -v '^KONTOR_BENCH ' <<<"$out")"$'\n'
-    done
+    measure_path "$p" anonymous "${size_of[$p]}"
 done
 
-rss_end="$(rss_kib)"
-hwm_end="$(hwm_kib)"
-threads_end="$(threads_of)"
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
-log_errors="$(grep -c 'ERROR' "$tmp/server.err" || true)"
-log_warnings="$(grep -c 'WARN' "$tmp/server.err" || true)"
+finish_figures
 
 # ----- report -----
-header="| path | body bytes | run | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx/3xx | socket errors | server CPU % | server core busy % | wrk core busy % | RSS after, MiB |"
-sep="|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-table="$header"$'\n'"$sep"
-for r in "${rows[@]}"; do table+=$'\n'"$r"; done
-
+table="$(results_table)"
 echo
 echo "$table"
 echo
@@ -225,19 +84,6 @@ echo "load average before: $load_before; after: $load_after"
 
 [ "$OUT" = "-" ] && exit "$status"
 
-head="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ -n "${SOURCE_COMMIT:-}" ]; then
-    commit_line="\`$SOURCE_COMMIT\` (binary built from a clean export of this commit; repository HEAD at run time: \`$head\`)"
-else
-    dirty="$(git -C "$root" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null | wc -l | tr -d ' ')"
-    [ "$dirty" = 0 ] && tree="clean" || tree="$dirty uncommitted change(s) under crates/ or Cargo.* at the time of the run"
-    commit_line="\`$head\` (working tree: $tree)"
-fi
-cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-mem_total="$(awk '/^MemTotal:/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
-bin_sum="$(sha256sum "$BIN" | cut -c1-16)"
-bin_date="$(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC')"
-wrk_version="$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2 || true)"
 cmd="${NOTE:+NOTE=\"$NOTE\" }${SOURCE_COMMIT:+SOURCE_COMMIT=$SOURCE_COMMIT }KONTOR_BIN=$BIN DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNS=$CONNS RUNS=$RUNS bench/http/run.sh"
 
 cat >"$OUT.tmp" <<EOF
@@ -248,14 +94,8 @@ Figures from $RUNS measured run(s) of ${DURATION} s per path on a shared, busy m
 them as an order of magnitude, not as a capacity statement.
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- Commit: $commit_line
-- Binary: \`$BIN\` (modified $bin_date, sha256 \`$bin_sum…\`)${NOTE:+
-- **Note:** $NOTE}
-- Machine: $ncpu cores, $cpu_model, $mem_total RAM, $(uname -sr); shared with another engineer
-- Load average before / after: $load_before / $load_after
-- Load generator: $wrk_version, $THREADS threads, $CONNS connections, keep-alive, ${WARMUP} s warm-up
-  then ${DURATION} s measured per path, on loopback (\`$base\`)
-- Pinning: $pinning
+- Commit: $(commit_line "$root")
+$(machine_lines)
 - Server: \`kontor demo --data <fresh temp dir> --listen 127.0.0.1:0\` (the demo data set of
   \`crates/kontor/src/demo.rs\` in a fresh SQLite database), default log filter
 
@@ -269,14 +109,7 @@ $cmd
 
 $table
 $skipped_md
-"server CPU %" is the server's CPU time during the measured run as a share of one core;
-"server core busy %" and "wrk core busy %" are how busy CPU $SERVER_CPU and CPU $LOAD_CPU were in
-total (everything running there). Server CPU near 100 %: the server was the bottleneck. Server
-core busier than the server made it: other processes ran on it and the figures are disturbed.
-Server CPU well below 100 % with the wrk core at 100 %: the load generator (or whatever else
-ran on its core) was the limit, so the figure is a lower bound for the server.
-Latencies are wrk's (closed loop: each connection sends its next request when the previous
-answer arrives, so these are latencies at saturation, not at a fixed offered rate).
+$(cpu_columns_note)
 
 ## Memory (VmRSS of the server process)
 
