@@ -273,6 +273,8 @@ M = [
 ("rec-answers", "Their “{ $theirs }” answers your “{ $mine }”", "Ihr Angebot „{ $theirs }“ passt zu Ihrem „{ $mine }“", "对方的“{ $theirs }”正好回应您的“{ $mine }”"),
 ("rec-country", "From { $country }, a country you target", "Aus { $country }, einem Ihrer Zielländer", "来自您的目标国家 { $country }"),
 ("rec-languages", "You both speak { $list }", "Sie sprechen beide { $list }", "你们都会说{ $list }"),
+("mail-meeting-reminder-subject", "Soon: meeting with { $partner } at { $when }", "Gleich: Gespräch mit { $partner } um { $when }", "即将开始：{ $when } 与 { $partner } 的会谈"),
+("mail-meeting-reminder-body", "Your meeting with { $partner } at { $event } starts at { $when }.", "Ihr Gespräch mit { $partner } bei { $event } beginnt um { $when }.", "您在 { $event } 与 { $partner } 的会谈将于 { $when } 开始。"),
 ("participants-organisers", "Organisers", "Veranstalter", "主办方"),
 ("participants-add-organiser", "Add an organiser (e-mail address of an account)", "Veranstalter hinzufügen (E-Mail-Adresse eines Kontos)", "添加主办方（账户的电子邮箱地址）"),
 ("participants-add-organiser-submit", "Add", "Hinzufügen", "添加"),

@@ -151,6 +151,33 @@ impl Composer {
         )
     }
 
+    /// A reminder shortly before a meeting; `when` is the time as the recipient reads it.
+    pub fn meeting_reminder(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        when: &str,
+    ) -> NewMail {
+        let locale = to.locale;
+        let args = [
+            ("name", Arg::from(to.name.as_str())),
+            ("partner", Arg::from(partner)),
+            ("event", Arg::from(event.show(locale))),
+            ("when", Arg::from(when)),
+        ];
+        let link = format!("{}/events/{event_slug}/meetings", self.base_url);
+        self.mail(
+            to.email.as_str(),
+            locale,
+            "meeting-reminder",
+            &args,
+            &["mail-meeting-reminder-body"],
+            Some((&link, "mail-meetings-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(

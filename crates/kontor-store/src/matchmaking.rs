@@ -392,6 +392,29 @@ impl Store {
         Ok(out)
     }
 
+    /// Scheduled meetings that start between `now` and `until` and have had no reminder.
+    pub async fn due_reminders(
+        &self,
+        now: i64,
+        until: i64,
+    ) -> Result<Vec<(Meeting, MeetingRequest)>> {
+        let q = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.status = 'scheduled' AND m.reminded_at IS NULL \
+             AND m.slot_start > $1 AND m.slot_start <= $2 ORDER BY m.slot_start"
+        );
+        let rows: Vec<MeetingRow> = read!(self, |p| sqlx::query_as(sql(&q))
+            .bind(now)
+            .bind(until)
+            .fetch_all(p))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let meeting = Meeting::try_from(row)?;
+            let request = self.meeting_request(meeting.request_id).await?;
+            out.push((meeting, request));
+        }
+        Ok(out)
+    }
+
     /// Scheduled meetings of an event.
     pub async fn count_scheduled_meetings(&self, event: Uuid) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(
@@ -628,6 +651,17 @@ impl Tx {
             })?;
         }
         Ok(())
+    }
+
+    /// Marks a meeting's reminder as sent; `false` when another instance was first.
+    pub async fn mark_reminded(&mut self, meeting: Uuid, now: i64) -> Result<bool> {
+        let n = exec!(self, |c| sqlx::query(
+            "UPDATE meetings SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL"
+        )
+        .bind(meeting)
+        .bind(now)
+        .execute(c))?;
+        Ok(n == 1)
     }
 
     /// Cancels a meeting: frees its slot for both and raises its sequence for calendars.

@@ -762,6 +762,47 @@ async fn book(
     Ok(())
 }
 
+/// Queues a reminder to both participants of every meeting that starts within `minutes`, once
+/// per meeting even with several instances. Returns how many meetings were reminded.
+pub async fn send_due_reminders(state: &AppState, minutes: i64) -> anyhow::Result<usize> {
+    let now = now_micros();
+    let due = state
+        .store
+        .due_reminders(now, now + minutes * 60_000_000)
+        .await?;
+    let mut sent = 0;
+    for (meeting, request) in due {
+        let event = state.store.event(meeting.event_id).await?;
+        let (a, b) = (
+            state.store.user(request.from_user).await?,
+            state.store.user(request.to_user).await?,
+        );
+        let mails = [(&a, &b), (&b, &a)].map(|(to, partner)| {
+            let (time, _) = two_times(meeting.slot_start, &to.time_zone, &partner.time_zone);
+            state.composer.meeting_reminder(
+                to,
+                &partner.name,
+                &event.title,
+                event.slug.as_str(),
+                &time,
+            )
+        });
+        let mut tx = state.store.begin().await?;
+        if !tx.mark_reminded(meeting.id, now).await? {
+            continue;
+        }
+        for mail in &mails {
+            tx.enqueue_mail(mail, now).await?;
+        }
+        tx.commit().await?;
+        sent += 1;
+    }
+    if sent > 0 {
+        state.outbox_wake.notify_one();
+    }
+    Ok(sent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

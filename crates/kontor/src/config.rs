@@ -26,6 +26,9 @@ mailbox_public = false
 # Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
 trust_forwarded_for = false
 
+# Minutes before a meeting when both participants get a reminder; 0 sends none.
+reminder_minutes = 30
+
 # Log format: "text" or "json".
 log_format = "text"
 "#;
@@ -40,6 +43,7 @@ pub struct Config {
     pub mail_from: String,
     pub mailbox_public: bool,
     pub trust_forwarded_for: bool,
+    pub reminder_minutes: i64,
     pub log_format: String,
 }
 
@@ -53,6 +57,7 @@ impl Default for Config {
             mail_from: "Kontor <noreply@example.org>".into(),
             mailbox_public: false,
             trust_forwarded_for: false,
+            reminder_minutes: 30,
             log_format: "text".into(),
         }
     }
@@ -90,6 +95,13 @@ impl Config {
                 "MAILBOX_PUBLIC" => config.mailbox_public = flag()?,
                 "TRUST_FORWARDED_FOR" => config.trust_forwarded_for = flag()?,
                 "LOG_FORMAT" => config.log_format = value.clone(),
+                "REMINDER_MINUTES" => {
+                    config.reminder_minutes = value
+                        .parse()
+                        .ok()
+                        .filter(|m| (0..=10_080).contains(m))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be minutes from 0 to 10080"))?
+                }
                 // Variables of other tools (and the test suite's) share the prefix.
                 _ => {}
             }

@@ -196,6 +196,13 @@ pub async fn run(
         "search index built"
     );
     // Other instances write too: pick up their changes every few minutes.
+    let reminders = (config.reminder_minutes > 0).then(|| {
+        tokio::spawn(remind(
+            state.clone(),
+            config.reminder_minutes,
+            stop_tx.subscribe(),
+        ))
+    });
     let refresher =
         multi_instance.then(|| tokio::spawn(refresh_index(state.clone(), stop_tx.subscribe())));
     on_ready(listener.local_addr()?);
@@ -204,10 +211,25 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = janitor.await;
-    if let Some(r) = refresher {
-        let _ = r.await;
+    for task in [refresher, reminders].into_iter().flatten() {
+        let _ = task.await;
     }
     Ok(())
+}
+
+/// Queues meeting reminders every minute.
+async fn remind(state: AppState, minutes: i64, mut stop: watch::Receiver<bool>) {
+    loop {
+        match kontor_web::send_due_reminders(&state, minutes).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(meetings = n, "meeting reminders queued"),
+            Err(e) => tracing::warn!(error = %e, "meeting reminders failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Rebuilds the search index every five minutes (several instances share one database).

@@ -751,3 +751,87 @@ async fn recommendations_come_with_their_reasons() {
     assert_eq!(rec.len(), 2, "Li was asked already: {}", page.body);
     assert!(rec[1].contains("User bo"));
 }
+
+#[tokio::test]
+async fn reminders_go_out_once_shortly_before_a_meeting_in_each_readers_time() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    set_zone(&app, "li@example.cn", "Asia/Shanghai").await;
+    let ev = app.event("h2-days", organiser).await;
+    let now = kontor_domain::now_micros();
+    let mut tx = app.store.begin().await.unwrap();
+    let mut meetings = vec![];
+    // One meeting in 10 minutes, one in three hours.
+    for (to, minutes) in [(li, 10), (organiser, 180)] {
+        let r = kontor_store::matchmaking::NewMeetingRequest {
+            event_id: ev,
+            from_user: anna,
+            to_user: to,
+            opportunity_id: None,
+            message: None,
+            priority: kontor_domain::MeetingPriority::Must,
+        };
+        let id = tx.create_meeting_request(&r, now).await.unwrap();
+        let r = tx
+            .change_request_status(
+                id,
+                &[kontor_domain::MeetingRequestStatus::Pending],
+                kontor_domain::MeetingRequestStatus::Accepted,
+                None,
+                now,
+            )
+            .await
+            .unwrap();
+        let start = now + minutes * 60_000_000;
+        meetings.push(
+            tx.book_meeting(
+                &r,
+                &[anna, to],
+                (start, start + 1_800_000_000),
+                kontor_domain::MeetingMode::Online,
+                None,
+                now,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+
+    assert_eq!(
+        kontor_web::send_due_reminders(&app.state, 30)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        kontor_web::send_due_reminders(&app.state, 30)
+            .await
+            .unwrap(),
+        0,
+        "once only"
+    );
+    let to_li = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+    assert_eq!(to_li.kind, "meeting-reminder");
+    assert!(
+        to_li.subject.contains("即将开始") && to_li.subject.contains("Shanghai"),
+        "{}",
+        to_li.subject
+    );
+    let to_anna = &app.store.outbox(Some("anna@example.de"), 1).await.unwrap()[0];
+    assert!(
+        to_anna.subject.starts_with("Gleich: Gespräch mit") && to_anna.subject.contains("Berlin"),
+        "{}",
+        to_anna.subject
+    );
+    assert!(
+        app.store
+            .outbox(Some("org@example.de"), 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the later meeting waits"
+    );
+}
