@@ -1,13 +1,19 @@
 //! Objective levels (3)–(5) on a fixed set of held meetings: fairness of breaks,
 //! total breaks, preferences met and changes to the previous schedule.
 //!
-//! Simulated annealing over Kempe-chain moves: take a meeting in slot t1 and a
-//! slot t2 of its domain, and swap between t1 and t2 every meeting connected to
-//! it through shared participants. Such a move never double-books anyone; the
-//! domains, table capacities and precedences are checked. A plain relocation
-//! is the special case of a chain of one meeting. Occasionally whole slot
-//! columns are swapped. Breaks per participant come from bit tricks on its
-//! busy mask, so a move is evaluated in time proportional to its chain.
+//! Simulated annealing over feasible schedules with four kinds of moves:
+//! - Kempe chains: take a meeting in slot t1 and a slot t2 of its domain, and
+//!   swap between t1 and t2 every meeting connected to it through shared
+//!   participants (a plain relocation is a chain of one). Never double-books;
+//!   domains, tables and precedences are checked. A chain that would overfill
+//!   a full slot is paired with a chain going the other way (rebalancing).
+//! - Column permutations: swap, reverse or rotate a run of slot columns.
+//! - Participant compaction: all meetings of a participant with breaks go into
+//!   one window of consecutive slots they can reach, each by a Kempe chain.
+//!
+//! Breaks per participant come from bit tricks on its busy mask; chains and
+//! column moves are judged on the masks before anything moves, so a rejected
+//! move costs time proportional to its size only.
 
 use crate::control::{Budget, Ctl, Phase};
 use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
