@@ -264,7 +264,7 @@ M = [
 ("dashboard-requests", "Meeting requests", "Gesprächsanfragen", "会谈请求"),
 ("dashboard-sectors", "Top sectors", "Häufigste Branchen", "主要行业"),
 ("dashboard-countries", "Top countries", "Häufigste Länder", "主要国家"),
-("dashboard-export", "Export (CSV)", "Export (CSV)", "导出（CSV）"),
+("dashboard-export", "Export", "Export", "导出"),
 ("dashboard-export-participants", "Participants", "Teilnehmende", "参与者"),
 ("dashboard-export-requests", "Meeting requests", "Gesprächsanfragen", "会谈请求"),
 ("dashboard-export-meetings", "Meetings", "Gespräche", "会谈"),

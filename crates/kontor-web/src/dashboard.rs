@@ -132,6 +132,23 @@ fn csv(rows: Vec<Vec<String>>) -> String {
     out
 }
 
+/// The same rows as an Excel workbook; every cell is written as text, so nothing is evaluated.
+fn xlsx(rows: &[Vec<String>]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if r == 0 {
+                sheet.write_string_with_format(r as u32, c as u16, cell, &bold)?;
+            } else {
+                sheet.write_string(r as u32, c as u16, cell)?;
+            }
+        }
+    }
+    book.save_to_buffer()
+}
+
 async fn export(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -146,8 +163,12 @@ async fn export(
         .map(|p| (p.registration.user_id, (p.name.clone(), p.email.clone())))
         .collect();
     let name = |id: &Uuid| names.get(id).map_or_else(String::new, |(n, _)| n.clone());
-    let rows: Vec<Vec<String>> = match what.as_str() {
-        "participants.csv" => {
+    let (name_part, format) = what.rsplit_once('.').ok_or(AppError::NotFound)?;
+    if !matches!(format, "csv" | "xlsx") {
+        return Err(AppError::NotFound);
+    }
+    let rows: Vec<Vec<String>> = match name_part {
+        "participants" => {
             let mut rows = vec![
                 [
                     "name",
@@ -174,7 +195,7 @@ async fn export(
             }
             rows
         }
-        "requests.csv" => {
+        "requests" => {
             let mut rows = vec![
                 ["from", "to", "priority", "status", "message", "created"]
                     .map(String::from)
@@ -192,7 +213,7 @@ async fn export(
             }
             rows
         }
-        "meetings.csv" => {
+        "meetings" => {
             let mut rows = vec![
                 [
                     "start",
@@ -220,6 +241,18 @@ async fn export(
         _ => return Err(AppError::NotFound),
     };
     let disposition = format!("attachment; filename=\"{slug}-{what}\"");
+    if format == "xlsx" {
+        let body = xlsx(&rows).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
+        let kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string();
+        return Ok((
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response());
+    }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -35,6 +35,17 @@ pub fn routes() -> Router<AppState> {
 
 // ----- the index -----
 
+/// The labels of the sectors in every language: the taxonomy bridges the languages.
+fn sector_labels(sectors: &[Sector]) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for l in <Locale as kontor_domain::Keyed>::ALL {
+        for s in sectors {
+            out.push((l.key().to_string(), label(*l, "sector", *s)));
+        }
+    }
+    out
+}
+
 fn texts(t: &LocalizedText) -> Vec<(String, String)> {
     t.languages()
         .map(|l| {
@@ -58,6 +69,7 @@ async fn person_doc(store: &Store, u: &User) -> Result<Doc, kontor_store::StoreE
         doc.facets.country = Some(o.country.code().to_string());
         doc.facets.org_kind = Some(o.kind.key().to_string());
         doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
+        doc.texts.extend(sector_labels(&o.sectors));
     }
     doc.events = store
         .approved_event_ids(u.id)
@@ -77,6 +89,7 @@ fn organisation_doc(o: &kontor_store::organisations::Organisation) -> Doc {
     doc.facets.country = Some(o.country.code().to_string());
     doc.facets.org_kind = Some(o.kind.key().to_string());
     doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
+    doc.texts.extend(sector_labels(&o.sectors));
     doc
 }
 
@@ -85,6 +98,7 @@ async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_s
     let mut doc = Doc::new(o.id.to_string(), DocKind::Opportunity, title);
     doc.texts = texts(&o.title);
     doc.texts.extend(texts(&o.description));
+    doc.texts.extend(sector_labels(&o.sectors));
     doc.facets.opportunity_type = Some(o.kind.key().to_string());
     doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
     doc.facets.languages = o.languages.clone();
@@ -135,6 +149,11 @@ pub async fn index_person(state: &AppState, user: Uuid) {
             state
                 .search
                 .upsert(&organisation_doc(&state.store.organisation(org).await?))?;
+        }
+        for o in state.store.opportunities_of_user(user).await? {
+            state
+                .search
+                .upsert(&opportunity_doc(&state.store, &o).await?)?;
         }
         state.search.commit()?;
         Ok(())
@@ -189,14 +208,24 @@ async fn search(
         .search(&query)
         .map_err(|e| AppError::Internal(e.into()))?;
     let l = ctx.locale;
-    let hits: Vec<_> = results.hits.iter().map(|h| {
+    let mut hits: Vec<serde_json::Value> = vec![];
+    for h in &results.hits {
+        let mut title = h.title.clone();
         let href = match h.kind {
             DocKind::Organisation => format!("/organisations/{}", h.id),
             DocKind::Person => format!("/people/{}", h.id),
-            DocKind::Opportunity => format!("/opportunities/{}", h.id),
+            DocKind::Opportunity => {
+                // The index holds one title; the reader gets theirs.
+                if let Ok(id) = h.id.parse::<Uuid>()
+                    && let Ok(o) = state.store.opportunity(id).await
+                {
+                    title = o.title.show(l).to_string();
+                }
+                format!("/opportunities/{}", h.id)
+            }
         };
-        serde_json::json!({ "href": href, "title": h.title, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) })
-    }).collect();
+        hits.push(serde_json::json!({ "href": href, "title": title, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) }));
+    }
     let chosen = |name: &str, key: &str| params.iter().any(|(k, v)| k == name && v == key);
     let facet = |name: &str,
                  counts: &[(String, u64)],

@@ -249,7 +249,9 @@ async fn page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    let published: Option<usize> = q.get("published").and_then(|n| n.parse().ok());
     let event = organiser_event(&state, &ctx, &slug).await?;
     let accepted = state.store.accepted_requests(event.id).await?;
     let names: HashMap<Uuid, String> = state
@@ -320,6 +322,7 @@ async fn page(
             "running": running,
             "draft": draft,
             "failed": failed,
+            "published": published,
             "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
         }),
     );

@@ -88,6 +88,15 @@ async fn search_finds_word_forms_chinese_text_and_facets_narrow() {
     let r = app.get("/marketplace?q=燃料电池", None, "zh").await;
     assert!(r.body.contains("寻找德国合作伙伴"), "{}", r.body);
     assert!(!r.body.contains("Brennstoffzellen für Stadtbusse"));
+    // Across languages: the sector's name in Chinese finds the German offer.
+    let r = app
+        .get("/marketplace?q=氢能&kind=opportunity", None, "zh")
+        .await;
+    assert!(
+        r.body.contains("Brennstoffzellen für Stadtbusse"),
+        "{}",
+        r.body
+    );
     // Facets: every hydrogen document, then only the Chinese ones, then only opportunities of one type.
     let all = hits(
         &app.get("/marketplace?sector=hydrogen", None, "en")

@@ -169,6 +169,18 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
             .count(),
         16
     );
+    let xlsx = app
+        .get("/events/h2-days/export/meetings.xlsx", Some(&org), "de")
+        .await;
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.header("content-type").contains("spreadsheetml"));
+    assert!(xlsx.body.starts_with("PK"), "an xlsx file is a zip archive");
+    assert_eq!(
+        app.get("/events/h2-days/export/meetings.pdf", Some(&org), "de")
+            .await
+            .status,
+        404
+    );
     assert_eq!(
         app.get("/events/h2-days/dashboard", Some(&participant), "zh")
             .await
