@@ -155,6 +155,8 @@ pub struct Meeting {
     pub cancelled: bool,
     /// Raised on every change, for calendar clients (RFC 5545 SEQUENCE).
     pub sequence: i32,
+    /// Kept in its slot when the organiser runs the optimiser again.
+    pub pinned: bool,
     pub updated_at: i64,
 }
 
@@ -169,10 +171,11 @@ struct MeetingRow {
     mode: String,
     status: String,
     sequence: i32,
+    pinned: bool,
     updated_at: i64,
 }
 
-const MEETING_COLUMNS: &str = "m.id, m.event_id, m.request_id, m.slot_start, m.slot_end, m.table_no, m.mode, m.status, m.sequence, m.updated_at";
+const MEETING_COLUMNS: &str = "m.id, m.event_id, m.request_id, m.slot_start, m.slot_end, m.table_no, m.mode, m.status, m.sequence, m.pinned, m.updated_at";
 
 impl TryFrom<MeetingRow> for Meeting {
     type Error = StoreError;
@@ -187,6 +190,7 @@ impl TryFrom<MeetingRow> for Meeting {
             mode: from_key("meetings.mode", &r.mode)?,
             cancelled: r.status == "cancelled",
             sequence: r.sequence,
+            pinned: r.pinned,
             updated_at: r.updated_at,
         })
     }
@@ -651,6 +655,24 @@ impl Tx {
             })?;
         }
         Ok(())
+    }
+
+    /// Pins or unpins a scheduled meeting of `event`.
+    pub async fn set_pinned(&mut self, event: Uuid, meeting: Uuid, pinned: bool) -> Result<()> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE meetings SET pinned = $3 WHERE id = $2 AND event_id = $1 AND status = 'scheduled'"
+        )
+        .bind(event)
+        .bind(meeting)
+        .bind(pinned)
+        .execute(c)
+        })?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Marks a meeting's reminder as sent; `false` when another instance was first.

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{slug}/schedule", get(page))
         .route("/events/{slug}/schedule/run", post(run))
         .route("/events/{slug}/schedule/publish", post(publish))
+        .route("/events/{slug}/schedule/pin", post(pin))
 }
 
 /// Optimiser runs, by event.
@@ -140,18 +141,25 @@ async fn build_instance(
         if !(present.contains(&r.from_user) && present.contains(&r.to_user)) {
             continue;
         }
+        let live = state.store.meeting_of_request(r.id).await?;
+        // A pinned meeting stays where it is.
+        let fixed_slot = live
+            .as_ref()
+            .filter(|m| m.pinned)
+            .map(|m| m.slot_start.to_string())
+            .filter(|s| times.contains_key(s));
         requests.push(Request {
             id: r.id.to_string(),
             participants: vec![r.from_user.to_string(), r.to_user.to_string()],
             weight: None,
             priorities: vec![r.priority.weight(), 1],
             sessions: vec![],
-            fixed_slot: None,
+            fixed_slot,
             after: vec![],
             mode,
             mandatory: false,
         });
-        if let Some(m) = state.store.meeting_of_request(r.id).await?
+        if let Some(m) = live
             && times.contains_key(&m.slot_start.to_string())
         {
             previous.push(ScheduledMeeting {
@@ -311,6 +319,20 @@ async fn page(
         })
     });
     let scheduled = state.store.count_scheduled_meetings(event.id).await?;
+    let published_meetings: Vec<_> = state
+        .store
+        .event_meetings(event.id)
+        .await?
+        .into_iter()
+        .take(300)
+        .map(|(m, r)| serde_json::json!({
+            "id": m.id,
+            "when": crate::events::format_instant(m.slot_start, Some(&event.time_zone), ctx.locale),
+            "table": m.table_no,
+            "pair": format!("{} – {}", names.get(&r.from_user).cloned().unwrap_or_default(), names.get(&r.to_user).cloned().unwrap_or_default()),
+            "pinned": m.pinned,
+        }))
+        .collect();
     let mut r = render(
         &state,
         &ctx.reader(),
@@ -323,6 +345,7 @@ async fn page(
             "draft": draft,
             "failed": failed,
             "published": published,
+            "meetings": published_meetings,
             "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
         }),
     );
@@ -439,4 +462,23 @@ async fn publish(
         touched.len()
     ))
     .into_response())
+}
+
+/// Pins a published meeting (the next run keeps it in its slot) or unpins it.
+async fn pin(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    let meeting: Uuid = form
+        .get("meeting")
+        .parse()
+        .map_err(|_| AppError::field("meeting", kontor_domain::Invalid::new("invalid-choice")))?;
+    let mut tx = state.store.begin().await?;
+    tx.set_pinned(event.id, meeting, form.get("pinned") == "true")
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/events/{slug}/schedule#published")).into_response())
 }

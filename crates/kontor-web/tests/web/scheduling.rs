@@ -276,3 +276,116 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
     assert_eq!(moved, changes);
     assert_eq!(app.store.count_scheduled_meetings(ev).await.unwrap(), 14);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_meeting_keeps_its_slot_on_the_next_run() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let rules = MatchmakingRules {
+        scheduling: SchedulingMode::Organiser,
+        ..Default::default()
+    };
+    let ev = app.event_with_rules("h2-days", organiser, rules).await;
+    let a = app.user("a@example.cn", Locale::Zh, false).await;
+    let b = app.user("b@example.de", Locale::De, false).await;
+    for u in [a, b] {
+        app.approved(ev, u, ParticipantRole::Visitor).await;
+    }
+    let mut tx = app.store.begin().await.unwrap();
+    let r = NewMeetingRequest {
+        event_id: ev,
+        from_user: a,
+        to_user: b,
+        opportunity_id: None,
+        message: None,
+        priority: MeetingPriority::Must,
+    };
+    let id = tx.create_meeting_request(&r, 1).await.unwrap();
+    tx.change_request_status(
+        id,
+        &[MeetingRequestStatus::Pending],
+        MeetingRequestStatus::Accepted,
+        None,
+        2,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let org = app.sign_in("org@example.de").await;
+    let run = || {
+        app.post_form(
+            "/events/h2-days/schedule/run",
+            Some(&org),
+            "de",
+            &[("tables", "2"), ("seconds", "1")],
+        )
+    };
+    run().await;
+    wait_for_draft(&app, &org).await;
+    app.post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
+        .await;
+    let m = app.store.meeting_of_request(id).await.unwrap().unwrap();
+
+    // Pinned, and A can no longer make that slot: the optimiser keeps the pin and says why the
+    // meeting cannot be held there, instead of moving it.
+    let r = app
+        .post_form(
+            "/events/h2-days/schedule/pin",
+            Some(&org),
+            "de",
+            &[("meeting", &m.id.to_string()), ("pinned", "true")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        app.store
+            .meeting_of_request(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .pinned
+    );
+    let slots: Vec<(i64, kontor_domain::MeetingMode)> = {
+        let e = app.store.event(ev).await.unwrap();
+        app.store.event_sessions(ev).await.unwrap()[0]
+            .slots(&e.time_zone)
+            .iter()
+            .map(|s| s.start.as_microsecond())
+            .filter(|s| *s != m.slot_start)
+            .map(|s| (s, kontor_domain::MeetingMode::OnSite))
+            .collect()
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    tx.set_availability(ev, a, &slots).await.unwrap();
+    tx.commit().await.unwrap();
+    run().await;
+    let draft = wait_for_draft(&app, &org).await;
+    assert_eq!(cell(&draft, "draft-meetings"), "0", "{draft}");
+    assert!(draft.contains("kein gemeinsamer freier Slot"));
+
+    // Unpinned, the next run moves it to a slot both can make.
+    let r = app
+        .post_form(
+            "/events/h2-days/schedule/pin",
+            Some(&org),
+            "de",
+            &[("meeting", &m.id.to_string()), ("pinned", "false")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    run().await;
+    let draft = wait_for_draft(&app, &org).await;
+    assert_eq!(cell(&draft, "draft-meetings"), "1", "{draft}");
+    let participant = app.sign_in("a@example.cn").await;
+    assert_eq!(
+        app.post_form(
+            "/events/h2-days/schedule/pin",
+            Some(&participant),
+            "zh",
+            &[("meeting", &m.id.to_string()), ("pinned", "true")]
+        )
+        .await
+        .status,
+        403
+    );
+}
