@@ -178,6 +178,36 @@ impl Composer {
         )
     }
 
+    /// The morning digest: how many requests wait for an answer, and the day's meetings.
+    pub fn daily_digest(
+        &self,
+        to: &kontor_store::accounts::User,
+        pending: usize,
+        meetings: &[String],
+    ) -> NewMail {
+        let locale = to.locale;
+        let args = [
+            ("name", Arg::from(to.name.as_str())),
+            ("pending", Arg::from(pending)),
+            ("meetings", Arg::from(meetings.len())),
+        ];
+        let link = format!("{}/me/registrations", self.base_url);
+        let body: &[&str] = if meetings.is_empty() {
+            &["mail-digest-pending", "mail-digest-no-meetings"]
+        } else {
+            &["mail-digest-pending", "mail-digest-meetings"]
+        };
+        self.mail_with_lines(
+            to.email.as_str(),
+            locale,
+            "daily-digest",
+            &args,
+            body,
+            meetings,
+            Some((&link, "mail-registration-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(
@@ -187,6 +217,22 @@ impl Composer {
         kind: &'static str,
         args: &[(&str, Arg)],
         paragraphs: &[&str],
+        action: Option<(&str, &str)>,
+    ) -> NewMail {
+        self.mail_with_lines(to, locale, kind, args, paragraphs, &[], action)
+    }
+
+    /// Like [`Composer::mail`], with lines of data (already in the reader's language and time)
+    /// after the paragraphs.
+    #[allow(clippy::too_many_arguments)]
+    fn mail_with_lines(
+        &self,
+        to: &str,
+        locale: Locale,
+        kind: &'static str,
+        args: &[(&str, Arg)],
+        paragraphs: &[&str],
+        lines: &[String],
         action: Option<(&str, &str)>,
     ) -> NewMail {
         let c = catalog();
@@ -210,6 +256,15 @@ impl Composer {
             text.push_str(p);
             text.push_str("\n\n");
             html.push_str(&format!("<p>{}</p>", escape(p)));
+        }
+        if !lines.is_empty() {
+            html.push_str("<ul>");
+            for line in lines {
+                text.push_str(&format!("- {line}\n"));
+                html.push_str(&format!("<li>{}</li>", escape(line)));
+            }
+            text.push('\n');
+            html.push_str("</ul>");
         }
         if let Some((url, label)) = action {
             let label = c.message(locale, label, args);

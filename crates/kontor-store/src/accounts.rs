@@ -22,6 +22,10 @@ pub struct User {
     pub password_hash: Option<String>,
     pub email_verified: bool,
     pub created_at: i64,
+    /// Wants a morning mail with open requests and the day's meetings.
+    pub daily_digest: bool,
+    /// The local date (YYYY-MM-DD) the last digest went out.
+    pub digest_sent_on: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -40,10 +44,13 @@ struct UserRow {
     password_hash: Option<String>,
     email_verified_at: Option<i64>,
     created_at: i64,
+    daily_digest: bool,
+    digest_sent_on: Option<String>,
 }
 
 const USER_COLUMNS: &str = "id, email, name, job_title, organisation_id, languages, time_zone, \
-     locale, phone, contact_public, is_admin, password_hash, email_verified_at, created_at";
+     locale, phone, contact_public, is_admin, password_hash, email_verified_at, created_at, daily_digest, \
+     digest_sent_on";
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
@@ -64,6 +71,8 @@ impl TryFrom<UserRow> for User {
             password_hash: r.password_hash,
             email_verified: r.email_verified_at.is_some(),
             created_at: r.created_at,
+            daily_digest: r.daily_digest,
+            digest_sent_on: r.digest_sent_on,
         })
     }
 }
@@ -139,6 +148,15 @@ impl Store {
     /// Everybody, by name (for building the search index).
     pub async fn all_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY name");
+        let rows: Vec<UserRow> =
+            read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .fetch_all(p))?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    /// People who asked for the daily digest.
+    pub async fn digest_subscribers(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE daily_digest");
         let rows: Vec<UserRow> =
             read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .fetch_all(p))?;
@@ -238,6 +256,29 @@ impl Tx {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    pub async fn set_daily_digest(&mut self, user: Uuid, on: bool) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "UPDATE users SET daily_digest = $2 WHERE id = $1"
+        )
+        .bind(user)
+        .bind(on)
+        .execute(c))?;
+        Ok(())
+    }
+
+    /// Records that the digest for local date `day` went out; `false` when it already had.
+    pub async fn mark_digest_sent(&mut self, user: Uuid, day: &str) -> Result<bool> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE users SET digest_sent_on = $2 WHERE id = $1 AND (digest_sent_on IS NULL OR digest_sent_on <> $2)"
+        )
+        .bind(user)
+        .bind(day)
+        .execute(c)
+        })?;
+        Ok(n == 1)
     }
 
     pub async fn set_locale(&mut self, user: Uuid, locale: Locale) -> Result<()> {

@@ -396,6 +396,41 @@ impl Store {
         Ok(out)
     }
 
+    /// Requests waiting for `user`'s answer, at any event.
+    pub async fn pending_requests_to(&self, user: Uuid) -> Result<Vec<MeetingRequest>> {
+        let q = format!(
+            "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE to_user = $1 AND status = 'pending' ORDER BY created_at"
+        );
+        let rows: Vec<RequestRow> =
+            read!(self, |p| sqlx::query_as(sql(&q)).bind(user).fetch_all(p))?;
+        rows.into_iter().map(MeetingRequest::try_from).collect()
+    }
+
+    /// A person's scheduled meetings at any event that start in `[from, to)`.
+    pub async fn meetings_between(
+        &self,
+        user: Uuid,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Meeting, MeetingRequest)>> {
+        let q = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m JOIN meeting_attendees a ON a.meeting_id = m.id \
+             WHERE a.user_id = $1 AND m.status = 'scheduled' AND m.slot_start >= $2 AND m.slot_start < $3 ORDER BY m.slot_start"
+        );
+        let rows: Vec<MeetingRow> = read!(self, |p| sqlx::query_as(sql(&q))
+            .bind(user)
+            .bind(from)
+            .bind(to)
+            .fetch_all(p))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let meeting = Meeting::try_from(row)?;
+            let request = self.meeting_request(meeting.request_id).await?;
+            out.push((meeting, request));
+        }
+        Ok(out)
+    }
+
     /// Scheduled meetings that start between `now` and `until` and have had no reminder.
     pub async fn due_reminders(
         &self,

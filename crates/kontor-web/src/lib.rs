@@ -40,7 +40,7 @@ mod scheduling;
 pub use api::openapi_json;
 pub use auth::hash_password;
 pub use marketplace::reindex;
-pub use meetings::send_due_reminders;
+pub use meetings::{send_digests, send_due_reminders};
 
 /// What the web server needs to know about its deployment.
 #[derive(Clone, Debug)]

@@ -803,6 +803,52 @@ pub async fn send_due_reminders(state: &AppState, minutes: i64) -> anyhow::Resul
     Ok(sent)
 }
 
+/// Sends the daily digest to everyone who asked for it and whose local time has passed 07:00
+/// today: requests waiting for their answer and the day's meetings in their time. Once per local
+/// day, also with several instances. Returns how many digests were queued.
+pub async fn send_digests(state: &AppState, now: i64) -> anyhow::Result<usize> {
+    let mut sent = 0;
+    let at = Timestamp::from_microsecond(now)?;
+    for user in state.store.digest_subscribers().await? {
+        let local = at.to_zoned_datetime(user.time_zone.tz());
+        let day = local.date();
+        if local.hour() < 7 || user.digest_sent_on.as_deref() == Some(day.to_string().as_str()) {
+            continue;
+        }
+        let tz = user.time_zone.tz();
+        let start = tz
+            .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))?
+            .as_microsecond();
+        let end = tz
+            .to_timestamp(day.tomorrow()?.to_datetime(jiff::civil::Time::midnight()))?
+            .as_microsecond();
+        let pending = state.store.pending_requests_to(user.id).await?.len();
+        let mut lines = vec![];
+        for (m, r) in state.store.meetings_between(user.id, start, end).await? {
+            let partner = state.store.user(r.partner_of(user.id)).await?;
+            let event = state.store.event(m.event_id).await?;
+            let (time, _) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
+            lines.push(format!(
+                "{time} – {} ({})",
+                partner.name,
+                event.title.show(user.locale)
+            ));
+        }
+        let mail = state.composer.daily_digest(&user, pending, &lines);
+        let mut tx = state.store.begin().await?;
+        if !tx.mark_digest_sent(user.id, &day.to_string()).await? {
+            continue;
+        }
+        tx.enqueue_mail(&mail, now).await?;
+        tx.commit().await?;
+        sent += 1;
+    }
+    if sent > 0 {
+        state.outbox_wake.notify_one();
+    }
+    Ok(sent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

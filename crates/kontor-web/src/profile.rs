@@ -74,6 +74,7 @@ async fn profile_page(
         "name": user.name, "job_title": user.job_title, "time_zone": user.time_zone.as_str(),
         "locale": user.locale.key(), "phone": user.phone, "contact_public": user.contact_public,
         "languages": user.languages,
+        "daily_digest": user.daily_digest,
     });
     let org_values = match &organisation {
         Some(o) => {
@@ -195,6 +196,8 @@ async fn save_person(
         Ok(update) => {
             let mut tx = state.store.begin().await?;
             tx.update_profile(user.id, &update).await?;
+            tx.set_daily_digest(user.id, form.checked("daily_digest"))
+                .await?;
             tx.commit().await?;
             crate::marketplace::index_person(&state, user.id).await;
             let cookie = crate::lang::set_cookie(&state, update.locale);

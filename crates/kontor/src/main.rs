@@ -217,13 +217,18 @@ pub async fn run(
     Ok(())
 }
 
-/// Queues meeting reminders every minute.
+/// Queues meeting reminders and daily digests every minute.
 async fn remind(state: AppState, minutes: i64, mut stop: watch::Receiver<bool>) {
     loop {
         match kontor_web::send_due_reminders(&state, minutes).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(meetings = n, "meeting reminders queued"),
             Err(e) => tracing::warn!(error = %e, "meeting reminders failed"),
+        }
+        match kontor_web::send_digests(&state, kontor_domain::now_micros()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(people = n, "daily digests queued"),
+            Err(e) => tracing::warn!(error = %e, "daily digests failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}

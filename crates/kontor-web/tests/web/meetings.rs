@@ -835,3 +835,124 @@ async fn reminders_go_out_once_shortly_before_a_meeting_in_each_readers_time() {
         "the later meeting waits"
     );
 }
+
+#[tokio::test]
+async fn the_daily_digest_goes_out_once_in_the_readers_morning() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    set_zone(&app, "li@example.cn", "Asia/Shanghai").await;
+    let ev = app.event("h2-days", organiser).await;
+    // Li opts in on the profile form; Anna does not.
+    let li_c = app.sign_in("li@example.cn").await;
+    let r = app
+        .post_form(
+            "/profile",
+            Some(&li_c),
+            "zh",
+            &[
+                ("name", "李"),
+                ("time_zone", "Asia/Shanghai"),
+                ("locale", "zh"),
+                ("daily_digest", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    // A meeting with Anna at 09:00 Berlin on 2030-03-10 (16:00 in Shanghai), and a pending request.
+    let start = "2030-03-10T08:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_microsecond();
+    let mut tx = app.store.begin().await.unwrap();
+    let r = kontor_store::matchmaking::NewMeetingRequest {
+        event_id: ev,
+        from_user: anna,
+        to_user: li,
+        opportunity_id: None,
+        message: None,
+        priority: kontor_domain::MeetingPriority::Must,
+    };
+    let id = tx.create_meeting_request(&r, 1).await.unwrap();
+    let accepted = tx
+        .change_request_status(
+            id,
+            &[kontor_domain::MeetingRequestStatus::Pending],
+            kontor_domain::MeetingRequestStatus::Accepted,
+            None,
+            2,
+        )
+        .await
+        .unwrap();
+    tx.book_meeting(
+        &accepted,
+        &[anna, li],
+        (start, start + 1_800_000_000),
+        kontor_domain::MeetingMode::OnSite,
+        Some(3),
+        3,
+    )
+    .await
+    .unwrap();
+    tx.create_meeting_request(
+        &kontor_store::matchmaking::NewMeetingRequest {
+            from_user: organiser,
+            ..r
+        },
+        4,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_microsecond();
+    // 06:30 in Shanghai: too early.
+    assert_eq!(
+        kontor_web::send_digests(&app.state, at("2030-03-09T22:30:00Z"))
+            .await
+            .unwrap(),
+        0
+    );
+    // 08:00 in Shanghai on the 10th: the digest, once.
+    assert_eq!(
+        kontor_web::send_digests(&app.state, at("2030-03-10T00:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        kontor_web::send_digests(&app.state, at("2030-03-10T03:00:00Z"))
+            .await
+            .unwrap(),
+        0
+    );
+    let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+    assert_eq!(mail.kind, "daily-digest");
+    assert!(
+        mail.subject.contains("1 场会谈") && mail.subject.contains("1 个待回复请求"),
+        "{}",
+        mail.subject
+    );
+    assert!(
+        mail.body_text
+            .contains("16:00 Shanghai · 09:00 Berlin – User anna"),
+        "{}",
+        mail.body_text
+    );
+    assert!(
+        app.store
+            .outbox(Some("anna@example.de"), 1)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.kind != "daily-digest")
+    );
+    // The next morning: again, now without meetings.
+    assert_eq!(
+        kontor_web::send_digests(&app.state, at("2030-03-11T00:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+}
