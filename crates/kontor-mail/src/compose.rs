@@ -178,6 +178,33 @@ impl Composer {
         )
     }
 
+    /// The other side moved a self-booked meeting; `when` is the new time as the recipient reads it.
+    pub fn meeting_moved(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        when: &str,
+    ) -> NewMail {
+        let locale = to.locale;
+        let args = [
+            ("name", Arg::from(to.name.as_str())),
+            ("partner", Arg::from(partner)),
+            ("event", Arg::from(event.show(locale))),
+            ("when", Arg::from(when)),
+        ];
+        let link = format!("{}/events/{event_slug}/meetings", self.base_url);
+        self.mail(
+            to.email.as_str(),
+            locale,
+            "meeting-moved",
+            &args,
+            &["mail-meeting-moved-body"],
+            Some((&link, "mail-meetings-button")),
+        )
+    }
+
     /// The morning digest: how many requests wait for an answer, and the day's meetings.
     pub fn daily_digest(
         &self,

@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use kontor_domain::{
     EventFormat, EventKind, Keyed, Locale, LocalizedText, MatchmakingSession, ParticipantRole,
-    RegistrationStatus, Slug, Text, TimeZoneName, now_micros,
+    RegistrationStatus, SchedulingMode, Slug, Text, TimeZoneName, now_micros,
 };
 use kontor_store::accounts::User;
-use kontor_store::events::{Event, NewEvent};
+use kontor_store::events::{Event, MatchmakingRules, NewEvent};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -481,6 +481,7 @@ fn form_ctx(
         "kinds": options::<EventKind>(locale, "event-kind"),
         "formats": options::<EventFormat>(locale, "event-format"),
         "roles": options::<ParticipantRole>(locale, "role"),
+        "schedulings": options::<SchedulingMode>(locale, "scheduling"),
         "zones": crate::auth::common_zones(),
         "session_rows": [0, 1, 2, 3],
     })
@@ -561,6 +562,24 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
         .iter()
         .filter_map(|r| ParticipantRole::from_key(r))
         .collect();
+    let scheduling = errors.take(
+        "scheduling",
+        match form.get("scheduling") {
+            "" => Ok(SchedulingMode::SelfBooking),
+            k => SchedulingMode::from_key(k).ok_or(kontor_domain::Invalid::new("invalid-choice")),
+        },
+    );
+    let limit = |field: &str| match form.get(field).trim() {
+        "" => Ok(None),
+        n => n
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .map(Some)
+            .ok_or(kontor_domain::Invalid::new("invalid-limit")),
+    };
+    let max_requests = errors.take("max_requests", limit("max_requests"));
+    let max_meetings = errors.take("max_meetings", limit("max_meetings"));
     let mut sessions = Vec::new();
     for i in 0..4 {
         let day = form.get(&format!("session_day_{i}"));
@@ -650,12 +669,26 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
             .map(|t| t.as_microsecond())
             .unwrap_or(0)
     };
+    let roles = if roles.is_empty() {
+        kind.default_roles().to_vec()
+    } else {
+        roles
+    };
+    // "Only between different roles": every ordered pair of two different roles may meet.
+    let allowed_pairs = form.checked("different_roles_only").then(|| {
+        roles
+            .iter()
+            .flat_map(|a| roles.iter().filter(move |b| *b != a).map(move |b| (*a, *b)))
+            .collect()
+    });
+    let rules = MatchmakingRules {
+        scheduling: scheduling.unwrap_or(SchedulingMode::SelfBooking),
+        max_requests: max_requests.flatten(),
+        max_meetings: max_meetings.flatten(),
+        allowed_pairs,
+    };
     Ok(NewEvent {
-        roles: if roles.is_empty() {
-            kind.default_roles().to_vec()
-        } else {
-            roles
-        },
+        roles,
         slug,
         kind,
         format,
@@ -670,7 +703,7 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
         ends_on,
         needs_approval: form.checked("needs_approval"),
         sessions,
-        rules: Default::default(),
+        rules,
     })
 }
 

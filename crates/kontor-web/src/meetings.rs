@@ -445,7 +445,6 @@ pub async fn meetings_view(
         };
         let meeting = state.store.meeting_of_request(r.id).await?;
         let choices: Vec<_> = if r.status == MeetingRequestStatus::Accepted
-            && meeting.is_none()
             && event.rules.scheduling == SchedulingMode::SelfBooking
         {
             let theirs = free_slots(&state, event, partner.id, &slots).await?;
@@ -713,11 +712,11 @@ async fn book(
     if event.rules.scheduling != SchedulingMode::SelfBooking {
         return Err(AppError::Forbidden);
     }
-    if request.status != MeetingRequestStatus::Accepted
-        || state.store.meeting_of_request(request.id).await?.is_some()
-    {
+    if request.status != MeetingRequestStatus::Accepted {
         return Err(AppError::Rejected("error-request-changed"));
     }
+    // Booked already: this proposes another time, and the meeting moves (same calendar UID).
+    let existing = state.store.meeting_of_request(request.id).await?;
     let start: i64 = slot
         .trim()
         .parse()
@@ -731,7 +730,7 @@ async fn book(
     if !mine.contains(&start) || !theirs.contains(&start) {
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
-    if let Some(max) = event.rules.max_meetings {
+    if let Some(max) = event.rules.max_meetings.filter(|_| existing.is_none()) {
         for who in [user.id, partner.id] {
             if state.store.count_meetings(event.id, who).await? >= i64::from(max) {
                 return Err(AppError::Rejected("error-meeting-limit"));
@@ -743,22 +742,42 @@ async fn book(
     } else {
         MeetingMode::OnSite
     };
-    let mut tx = state.store.begin().await?;
-    match tx
-        .book_meeting(
-            request,
-            &[request.from_user, request.to_user],
-            (start, slot.end.as_microsecond()),
-            mode,
-            None,
-            now_micros(),
+    let attendees = [request.from_user, request.to_user];
+    let times = (start, slot.end.as_microsecond());
+    let now = now_micros();
+    let moved = existing.as_ref().map(|_| {
+        let (when, _) = two_times(start, &partner.time_zone, &user.time_zone);
+        state.composer.meeting_moved(
+            partner,
+            &user.name,
+            &event.title,
+            event.slug.as_str(),
+            &when,
         )
-        .await
-    {
-        Ok(_) => tx.commit().await?,
+    });
+    let mut tx = state.store.begin().await?;
+    let result = match &existing {
+        Some(m) => match tx.release_meeting_slot(m.id).await {
+            Ok(()) => {
+                tx.move_meeting(m.id, event.id, &attendees, times, None, now)
+                    .await
+            }
+            Err(e) => Err(e),
+        },
+        None => tx
+            .book_meeting(request, &attendees, times, mode, None, now)
+            .await
+            .map(|_| ()),
+    };
+    match result {
+        Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(AppError::Rejected("error-slot-taken")),
         Err(e) => return Err(e.into()),
     }
+    if let Some(mail) = &moved {
+        tx.enqueue_mail(mail, now).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

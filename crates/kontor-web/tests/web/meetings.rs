@@ -956,3 +956,87 @@ async fn the_daily_digest_goes_out_once_in_the_readers_morning() {
         1
     );
 }
+
+#[tokio::test]
+async fn either_side_can_propose_another_time_for_a_booked_meeting() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    let anna_c = app.sign_in("anna@example.de").await;
+    let li_c = app.sign_in("li@example.cn").await;
+    app.post_form(
+        &format!("/events/h2-days/people/{li}/request"),
+        Some(&anna_c),
+        "de",
+        &[("priority", "must"), ("message", ""), ("opportunity", "")],
+    )
+    .await;
+    let id = request_id(
+        &app.get("/events/h2-days/meetings", Some(&li_c), "zh")
+            .await
+            .body,
+    );
+    app.post_form(
+        &format!("/events/h2-days/requests/{id}/accept"),
+        Some(&li_c),
+        "zh",
+        &[],
+    )
+    .await;
+    let slots: Vec<i64> = {
+        let e = app.store.event(ev).await.unwrap();
+        app.store.event_sessions(ev).await.unwrap()[0]
+            .slots(&e.time_zone)
+            .iter()
+            .map(|s| s.start.as_microsecond())
+            .collect()
+    };
+    let path = format!("/events/h2-days/requests/{id}/book");
+    assert_eq!(
+        app.post_form(
+            &path,
+            Some(&anna_c),
+            "en",
+            &[("slot", &slots[0].to_string())]
+        )
+        .await
+        .status,
+        303
+    );
+    let first = app
+        .store
+        .meeting_of_request(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let page = app.get("/events/h2-days/meetings", Some(&li_c), "zh").await;
+    assert!(page.body.contains("提议其他时间"), "{}", page.body);
+    assert_eq!(
+        app.post_form(&path, Some(&li_c), "en", &[("slot", &slots[3].to_string())])
+            .await
+            .status,
+        303
+    );
+    let moved = app
+        .store
+        .meeting_of_request(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        moved.id, first.id,
+        "the same meeting, so calendars update in place"
+    );
+    assert_eq!((moved.slot_start, moved.sequence), (slots[3], 1));
+    assert_eq!(
+        app.store.busy_slots(ev, anna).await.unwrap(),
+        vec![slots[3]]
+    );
+    let mail = &app.store.outbox(Some("anna@example.de"), 1).await.unwrap()[0];
+    assert_eq!(mail.kind, "meeting-moved");
+    assert!(mail.subject.contains("verlegt"), "{}", mail.subject);
+}

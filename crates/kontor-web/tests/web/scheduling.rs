@@ -389,3 +389,55 @@ async fn a_pinned_meeting_keeps_its_slot_on_the_next_run() {
         403
     );
 }
+
+#[tokio::test]
+async fn the_organiser_sets_the_meeting_rules_in_the_event_form() {
+    let app = TestApp::new().await;
+    app.user("admin@example.de", Locale::De, true).await;
+    let admin = app.sign_in("admin@example.de").await;
+    let mut form = vec![
+        ("kind", "job-fair"),
+        ("format", "online"),
+        ("title_en", "Talent Days"),
+        ("time_zone", "Europe/Berlin"),
+        ("starts_on", "2030-04-23"),
+        ("ends_on", "2030-04-24"),
+        ("registration_opens", "2030-01-01"),
+        ("registration_closes", "2030-04-20"),
+        ("roles", "employer"),
+        ("roles", "candidate"),
+        ("session_day_0", "2030-04-23"),
+        ("session_start_0", "10:00"),
+        ("session_end_0", "13:00"),
+        ("session_slot_0", "20"),
+        ("scheduling", "organiser"),
+        ("max_requests", "0"),
+        ("different_roles_only", "on"),
+    ];
+    let bad = app.post_form("/events", Some(&admin), "de", &form).await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains("ganze Zahl von 1 bis 1000"),
+        "{}",
+        bad.body
+    );
+    form.retain(|(k, _)| *k != "max_requests");
+    form.push(("max_requests", "5"));
+    form.push(("max_meetings", "8"));
+    let ok = app.post_form("/events", Some(&admin), "de", &form).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let e = app.store.event_by_slug("talent-days").await.unwrap();
+    assert_eq!(e.rules.scheduling, SchedulingMode::Organiser);
+    assert_eq!(
+        (e.rules.max_requests, e.rules.max_meetings),
+        (Some(5), Some(8))
+    );
+    assert!(
+        e.rules
+            .allows(ParticipantRole::Employer, ParticipantRole::Candidate)
+    );
+    assert!(
+        !e.rules
+            .allows(ParticipantRole::Candidate, ParticipantRole::Candidate)
+    );
+}
