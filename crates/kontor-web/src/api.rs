@@ -37,6 +37,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/events/{slug}/agenda", get(agenda))
         .route("/search", get(search))
+        .route("/opportunities", post(create_opportunity))
+        .route("/opportunities/{id}", get(get_opportunity))
+        .route(
+            "/events/{slug}/availability",
+            axum::routing::put(put_availability),
+        )
         .route("/me", get(me).put(update_me))
         .route("/me/registrations", get(my_registrations))
         .route("/organisations", get(list_organisations))
@@ -47,7 +53,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations and people of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, register, participants, decide, my_requests, create_request, request_action, agenda, search, me, update_me, my_registrations, list_organisations, get_organisation, get_person),
+    paths(list_events, get_event, register, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -825,4 +831,134 @@ async fn search(
             })
             .collect(),
     }))
+}
+
+// ----- opportunities and availability -----
+
+#[derive(Deserialize, Serialize, ToSchema)]
+struct OpportunityIo {
+    /// `business-offer`, `business-request`, `technology-offer`, `technology-request`,
+    /// `research-partner`, `investment` or `job-posting`.
+    kind: String,
+    /// Title per language (`de`, `en`, `zh`); at least one.
+    title: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    description: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    sectors: Vec<String>,
+    /// ISO country codes.
+    #[serde(default)]
+    target_countries: Vec<String>,
+    #[serde(default)]
+    languages: Vec<String>,
+    #[serde(default)]
+    interpreter_needed: bool,
+    /// Only at this event (one the author is a confirmed participant of); absent: all of theirs.
+    #[serde(default)]
+    event: Option<Uuid>,
+}
+
+#[utoipa::path(post, path = "/api/v1/opportunities", tag = "marketplace", request_body = OpportunityIo, security(("token" = [])),
+    responses((status = 201, body = CreatedOut), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_opportunity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<OpportunityIo>,
+) -> Result<Response, AppError> {
+    // The same parser as the form, so both paths validate alike.
+    let mut pairs = vec![("kind".to_string(), body.kind.clone())];
+    for (lang, text) in &body.title {
+        pairs.push((format!("title_{lang}"), text.clone()));
+    }
+    for (lang, text) in &body.description {
+        pairs.push((format!("description_{lang}"), text.clone()));
+    }
+    pairs.extend(
+        body.sectors
+            .iter()
+            .map(|s| ("sectors".to_string(), s.clone())),
+    );
+    pairs.push(("target_countries".into(), body.target_countries.join(",")));
+    pairs.extend(
+        body.languages
+            .iter()
+            .map(|l| ("languages".to_string(), l.clone())),
+    );
+    if body.interpreter_needed {
+        pairs.push(("interpreter_needed".into(), "on".into()));
+    }
+    pairs.push((
+        "event".into(),
+        body.event.map(|e| e.to_string()).unwrap_or_default(),
+    ));
+    let allowed = state.store.approved_event_ids(user.id).await?;
+    let fields = crate::marketplace::parse_opportunity(&FormData(pairs), &allowed)
+        .map_err(|e| e.into_error())?;
+    let id = crate::marketplace::insert_opportunity(&state, &user, &fields).await?;
+    Ok((StatusCode::CREATED, Json(CreatedOut { id })).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/opportunities/{id}", tag = "marketplace", params(("id" = Uuid, Path)),
+    responses((status = 200, body = OpportunityIo), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_opportunity(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OpportunityIo>, AppError> {
+    let o = state.store.opportunity(id).await?;
+    Ok(Json(OpportunityIo {
+        kind: o.kind.key().into(),
+        title: texts(&o.title),
+        description: texts(&o.description),
+        sectors: o.sectors.iter().map(|s| s.key().to_string()).collect(),
+        target_countries: o
+            .target_countries
+            .iter()
+            .map(|c| c.code().to_string())
+            .collect(),
+        languages: o.languages.clone(),
+        interpreter_needed: o.interpreter_needed,
+        event: o.event_id,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct AvailabilityIn {
+    slots: Vec<AvailableSlot>,
+}
+
+#[derive(Deserialize, ToSchema)]
+struct AvailableSlot {
+    /// The slot's start in microseconds since the epoch (see the event's `slots`).
+    start: i64,
+    /// `on-site` or `online`; absent: the event's usual mode.
+    mode: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/events/{slug}/availability", tag = "meetings", params(("slug" = String, Path)),
+    request_body = AvailabilityIn, security(("token" = [])),
+    responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn put_availability(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<AvailabilityIn>,
+) -> Result<StatusCode, AppError> {
+    let e = load(&state, &slug).await?;
+    let approved = state
+        .store
+        .registration(e.id, user.id)
+        .await?
+        .is_some_and(|r| r.status == RegistrationStatus::Approved);
+    if !approved {
+        return Err(AppError::Rejected("error-request-outside"));
+    }
+    let mut pairs = vec![];
+    for s in &body.slots {
+        pairs.push(("slot".to_string(), s.start.to_string()));
+        if let Some(m) = &s.mode {
+            pairs.push((format!("mode_{}", s.start), m.clone()));
+        }
+    }
+    crate::availability::apply(&state, &e, &user, &FormData(pairs)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -93,6 +93,18 @@ async fn save(
 ) -> Result<Response, AppError> {
     let event = event_for_participant(&state, &ctx, &slug).await?;
     let user = ctx.require_user()?;
+    apply(&state, &event, user, &form).await?;
+    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+}
+
+/// Replaces a confirmed participant's availability with the slots in `form` (`slot` values and
+/// optional `mode_<slot>`); shared by the page and the API.
+pub async fn apply(
+    state: &AppState,
+    event: &kontor_store::events::Event,
+    user: &kontor_store::accounts::User,
+    form: &FormData,
+) -> Result<(), AppError> {
     let valid: Vec<i64> = state
         .store
         .event_sessions(event.id)
@@ -125,5 +137,5 @@ async fn save(
     let mut tx = state.store.begin().await?;
     tx.set_availability(event.id, user.id, &chosen).await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+    Ok(())
 }

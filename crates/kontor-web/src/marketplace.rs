@@ -421,10 +421,18 @@ async fn create(
             return Ok(r);
         }
     };
+    let id = insert_opportunity(&state, user, &fields).await?;
+    Ok(Redirect::to(&format!("/opportunities/{id}")).into_response())
+}
+
+/// Publishes an opportunity and adds it to the search; shared by the page and the API.
+pub async fn insert_opportunity(
+    state: &AppState,
+    user: &User,
+    fields: &OpportunityFields,
+) -> Result<Uuid, AppError> {
     let mut tx = state.store.begin().await?;
-    let id = tx
-        .create_opportunity(user.id, &fields, now_micros())
-        .await?;
+    let id = tx.create_opportunity(user.id, fields, now_micros()).await?;
     tx.commit().await?;
     let o = state.store.opportunity(id).await?;
     match opportunity_doc(&state.store, &o).await {
@@ -439,7 +447,7 @@ async fn create(
         }
         Err(e) => tracing::warn!(error = %e, "search index not updated"),
     }
-    Ok(Redirect::to(&format!("/opportunities/{id}")).into_response())
+    Ok(id)
 }
 
 async fn show(

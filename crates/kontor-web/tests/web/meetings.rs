@@ -1040,3 +1040,106 @@ async fn either_side_can_propose_another_time_for_a_booked_meeting() {
     assert_eq!(mail.kind, "meeting-moved");
     assert!(mail.subject.contains("verlegt"), "{}", mail.subject);
 }
+
+#[tokio::test]
+async fn opportunities_and_availability_through_the_api() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    let token = app.token(&app.sign_in("li@example.cn").await).await;
+    let bad = app
+        .api(
+            "POST",
+            "/api/v1/opportunities",
+            Some(&token),
+            Some(r#"{"kind":"ponzi","title":{}}"#),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let problem = bad.json();
+    let codes: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"invalid-choice") && codes.contains(&"invalid-title-required"),
+        "{codes:?}"
+    );
+    let created = app
+        .api("POST", "/api/v1/opportunities", Some(&token), Some(r#"{"kind":"technology-offer","title":{"zh":"氢燃料电池","en":"Fuel cells"},"sectors":["hydrogen"],"target_countries":["DE"],"languages":["zh","en"]}"#))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let got = app
+        .api("GET", &format!("/api/v1/opportunities/{id}"), None, None)
+        .await
+        .json();
+    assert_eq!(got["title"]["zh"], "氢燃料电池");
+    assert_eq!(got["target_countries"][0], "DE");
+    assert_eq!(
+        app.api(
+            "GET",
+            "/api/v1/search?q=燃料电池&kind=opportunity",
+            None,
+            None
+        )
+        .await
+        .json()["total"],
+        1
+    );
+
+    // Availability needs a confirmed registration, and only the event's slots count.
+    let slots: Vec<i64> = {
+        let e = app.store.event(ev).await.unwrap();
+        app.store.event_sessions(ev).await.unwrap()[0]
+            .slots(&e.time_zone)
+            .iter()
+            .map(|s| s.start.as_microsecond())
+            .collect()
+    };
+    let body = format!(
+        r#"{{"slots":[{{"start":{}}},{{"start":{},"mode":"online"}}]}}"#,
+        slots[0], slots[1]
+    );
+    assert_eq!(
+        app.api(
+            "PUT",
+            "/api/v1/events/h2-days/availability",
+            Some(&token),
+            Some(&body)
+        )
+        .await
+        .status,
+        409
+    );
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    assert_eq!(
+        app.api(
+            "PUT",
+            "/api/v1/events/h2-days/availability",
+            Some(&token),
+            Some(&body)
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(app.store.availability(ev, li).await.unwrap().len(), 2);
+    let odd = app
+        .api(
+            "PUT",
+            "/api/v1/events/h2-days/availability",
+            Some(&token),
+            Some(r#"{"slots":[{"start":42}]}"#),
+        )
+        .await;
+    assert_eq!(odd.status, 422);
+    assert_eq!(
+        app.store.availability(ev, li).await.unwrap().len(),
+        2,
+        "unchanged"
+    );
+}
