@@ -154,6 +154,31 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
+    /// Several people at once, by id (one query, for pages that list many).
+    pub async fn users_by_ids(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, User>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<UserRow> = read!(self, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p)
+        })?;
+        rows.into_iter()
+            .map(|r| User::try_from(r).map(|u| (u.id, u)))
+            .collect()
+    }
+
     /// People who asked for the daily digest.
     pub async fn digest_subscribers(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE daily_digest");

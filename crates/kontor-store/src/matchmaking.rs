@@ -323,10 +323,20 @@ impl Store {
             .bind(event)
             .bind(user)
             .fetch_all(p))?;
+        // Two queries, not one per meeting: the agenda page is read often.
+        let requests: std::collections::HashMap<Uuid, MeetingRequest> = self
+            .meeting_requests_of(event, user)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let meeting = Meeting::try_from(row)?;
-            let request = self.meeting_request(meeting.request_id).await?;
+            let request = match requests.get(&meeting.request_id) {
+                Some(r) => r.clone(),
+                None => self.meeting_request(meeting.request_id).await?,
+            };
             out.push((meeting, request));
         }
         Ok(out)

@@ -104,6 +104,29 @@ impl Store {
         rows.into_iter().map(Organisation::try_from).collect()
     }
 
+    /// Names of several organisations at once, by id.
+    pub async fn organisation_names(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, name FROM organisations WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<(Uuid, String)> = read!(self, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p)
+        })?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn count_organisations(&self) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(
             "SELECT COUNT(*) FROM organisations"

@@ -2,7 +2,7 @@
 //! cancel), self-booking of a common free slot, and each participant's agenda in their own time
 //! and their partner's.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -436,14 +436,27 @@ pub async fn meetings_view(
     let slots = event_slots(&state, event).await?;
     let my_free = free_slots(&state, event, user.id, &slots).await?;
     let requests = state.store.meeting_requests_of(event.id, user.id).await?;
+    // A handful of queries for the whole page, however many requests there are.
+    let meetings = state.store.meetings_of(event.id, user.id).await?;
+    let live: HashMap<Uuid, &kontor_store::matchmaking::Meeting> = meetings
+        .iter()
+        .filter(|(m, _)| !m.cancelled)
+        .map(|(m, _)| (m.request_id, m))
+        .collect();
+    let partner_ids: Vec<Uuid> = requests.iter().map(|r| r.partner_of(user.id)).collect();
+    let partners = state.store.users_by_ids(&partner_ids).await?;
+    let org_ids: Vec<Uuid> = partners
+        .values()
+        .filter_map(|p| p.organisation_id)
+        .collect();
+    let orgs = state.store.organisation_names(&org_ids).await?;
     let (mut incoming, mut outgoing) = (vec![], vec![]);
     for r in &requests {
-        let partner = state.store.user(r.partner_of(user.id)).await?;
-        let org = match partner.organisation_id {
-            Some(o) => Some(state.store.organisation(o).await?.name),
-            None => None,
+        let Some(partner) = partners.get(&r.partner_of(user.id)) else {
+            continue;
         };
-        let meeting = state.store.meeting_of_request(r.id).await?;
+        let org = partner.organisation_id.and_then(|o| orgs.get(&o).cloned());
+        let meeting = live.get(&r.id).copied();
         let choices: Vec<_> = if r.status == MeetingRequestStatus::Accepted
             && event.rules.scheduling == SchedulingMode::SelfBooking
         {
@@ -487,11 +500,13 @@ pub async fn meetings_view(
     }
     let agenda: Vec<_> = {
         let mut rows = vec![];
-        for (m, r) in state.store.meetings_of(event.id, user.id).await? {
+        for (m, r) in &meetings {
             if m.cancelled {
                 continue;
             }
-            let partner = state.store.user(r.partner_of(user.id)).await?;
+            let Some(partner) = partners.get(&r.partner_of(user.id)) else {
+                continue;
+            };
             let (text, odd) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
             let event_time = (event.time_zone.tz() != user.time_zone.tz())
                 .then(|| local(m.slot_start, &event.time_zone).0);

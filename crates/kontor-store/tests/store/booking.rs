@@ -88,6 +88,14 @@ async fn requests_move_through_their_states_once() {
             store.opportunities_for_event(ev).await.unwrap()[0].sectors,
             vec![Sector::Hydrogen]
         );
+        let some = store.users_by_ids(&[p[0], p[2]]).await.unwrap();
+        assert_eq!(some.len(), 2);
+        assert_eq!(some[&p[2]].name, "P2");
+        assert!(store.users_by_ids(&[]).await.unwrap().is_empty());
+        assert!(
+            store.organisation_names(&[p[0]]).await.unwrap().is_empty(),
+            "not an organisation id"
+        );
         assert_eq!(store.count_requests_sent(ev, p[0]).await.unwrap(), 1);
         assert_eq!(
             store
