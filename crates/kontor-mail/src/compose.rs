@@ -160,22 +160,7 @@ impl Composer {
         event_slug: &str,
         when: &str,
     ) -> NewMail {
-        let locale = to.locale;
-        let args = [
-            ("name", Arg::from(to.name.as_str())),
-            ("partner", Arg::from(partner)),
-            ("event", Arg::from(event.show(locale))),
-            ("when", Arg::from(when)),
-        ];
-        let link = format!("{}/events/{event_slug}/meetings", self.base_url);
-        self.mail(
-            to.email.as_str(),
-            locale,
-            "meeting-reminder",
-            &args,
-            &["mail-meeting-reminder-body"],
-            Some((&link, "mail-meetings-button")),
-        )
+        self.meeting_at(to, partner, event, event_slug, when, "meeting-reminder")
     }
 
     /// The other side moved a self-booked meeting; `when` is the new time as the recipient reads it.
@@ -187,6 +172,19 @@ impl Composer {
         event_slug: &str,
         when: &str,
     ) -> NewMail {
+        self.meeting_at(to, partner, event, event_slug, when, "meeting-moved")
+    }
+
+    /// A mail about one meeting at a time: `mail-<kind>-subject` and `mail-<kind>-body`.
+    fn meeting_at(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        when: &str,
+        kind: &'static str,
+    ) -> NewMail {
         let locale = to.locale;
         let args = [
             ("name", Arg::from(to.name.as_str())),
@@ -195,12 +193,13 @@ impl Composer {
             ("when", Arg::from(when)),
         ];
         let link = format!("{}/events/{event_slug}/meetings", self.base_url);
+        let body = format!("mail-{kind}-body");
         self.mail(
             to.email.as_str(),
             locale,
-            "meeting-moved",
+            kind,
             &args,
-            &["mail-meeting-moved-body"],
+            &[body.as_str()],
             Some((&link, "mail-meetings-button")),
         )
     }

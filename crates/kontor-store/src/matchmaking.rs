@@ -211,6 +211,18 @@ fn sql(s: &str) -> sqlx::AssertSqlSafe<&str> {
 }
 
 impl Store {
+    /// Meetings with their requests, one request query per meeting (for short lists; the agenda
+    /// batches instead, see [`Store::meetings_of`]).
+    async fn with_requests(&self, rows: Vec<MeetingRow>) -> Result<Vec<(Meeting, MeetingRequest)>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let meeting = Meeting::try_from(row)?;
+            let request = self.meeting_request(meeting.request_id).await?;
+            out.push((meeting, request));
+        }
+        Ok(out)
+    }
+
     pub async fn opportunity(&self, id: Uuid) -> Result<Opportunity> {
         let q = format!("SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE id = $1");
         let row: OpportunityRow = read!(self, |p| sqlx::query_as(sql(&q)).bind(id).fetch_one(p))?;
@@ -397,13 +409,7 @@ impl Store {
         );
         let rows: Vec<MeetingRow> =
             read!(self, |p| sqlx::query_as(sql(&q)).bind(event).fetch_all(p))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let meeting = Meeting::try_from(row)?;
-            let request = self.meeting_request(meeting.request_id).await?;
-            out.push((meeting, request));
-        }
-        Ok(out)
+        self.with_requests(rows).await
     }
 
     /// Requests waiting for `user`'s answer, at any event.
@@ -432,13 +438,7 @@ impl Store {
             .bind(from)
             .bind(to)
             .fetch_all(p))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let meeting = Meeting::try_from(row)?;
-            let request = self.meeting_request(meeting.request_id).await?;
-            out.push((meeting, request));
-        }
-        Ok(out)
+        self.with_requests(rows).await
     }
 
     /// Scheduled meetings that start between `now` and `until` and have had no reminder.
@@ -455,13 +455,7 @@ impl Store {
             .bind(now)
             .bind(until)
             .fetch_all(p))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let meeting = Meeting::try_from(row)?;
-            let request = self.meeting_request(meeting.request_id).await?;
-            out.push((meeting, request));
-        }
-        Ok(out)
+        self.with_requests(rows).await
     }
 
     /// Scheduled meetings of an event.
