@@ -404,12 +404,28 @@ impl Store {
 
     /// Every scheduled meeting of an event with its request, in time order (for exports).
     pub async fn event_meetings(&self, event: Uuid) -> Result<Vec<(Meeting, MeetingRequest)>> {
+        let requests: std::collections::HashMap<Uuid, MeetingRequest> = self
+            .event_requests(event)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        Ok(self
+            .scheduled_meetings(event)
+            .await?
+            .into_iter()
+            .filter_map(|m| requests.get(&m.request_id).cloned().map(|r| (m, r)))
+            .collect())
+    }
+
+    /// Every scheduled meeting of an event, in time order, in one query.
+    pub async fn scheduled_meetings(&self, event: Uuid) -> Result<Vec<Meeting>> {
         let q = format!(
             "SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.event_id = $1 AND m.status = 'scheduled' ORDER BY m.slot_start, m.table_no"
         );
         let rows: Vec<MeetingRow> =
             read!(self, |p| sqlx::query_as(sql(&q)).bind(event).fetch_all(p))?;
-        self.with_requests(rows).await
+        rows.into_iter().map(Meeting::try_from).collect()
     }
 
     /// Requests waiting for `user`'s answer, at any event.

@@ -708,7 +708,7 @@ async fn create_request(
     Ok((StatusCode::CREATED, Json(CreatedOut { id })).into_response())
 }
 
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema)]
 struct ActionIn {
     /// With `decline`: why, shown to the requester.
     reason: Option<String>,

@@ -135,13 +135,21 @@ async fn build_instance(
     } else {
         Mode::OnSite
     };
+    // One query for the published agenda, not one per request.
+    let mut scheduled: HashMap<Uuid, kontor_store::matchmaking::Meeting> = state
+        .store
+        .scheduled_meetings(event.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.request_id, m))
+        .collect();
     let mut requests = vec![];
     let mut previous = vec![];
     for r in state.store.accepted_requests(event.id).await? {
         if !(present.contains(&r.from_user) && present.contains(&r.to_user)) {
             continue;
         }
-        let live = state.store.meeting_of_request(r.id).await?;
+        let live = scheduled.remove(&r.id);
         // A pinned meeting stays where it is.
         let fixed_slot = live
             .as_ref()
@@ -374,12 +382,14 @@ async fn publish(
         .into_iter()
         .map(|r| (r.id.to_string(), r))
         .collect();
-    let mut live = HashMap::new();
-    for r in accepted.values() {
-        if let Some(m) = state.store.meeting_of_request(r.id).await? {
-            live.insert(r.id.to_string(), m);
-        }
-    }
+    let live: HashMap<String, kontor_store::matchmaking::Meeting> = state
+        .store
+        .scheduled_meetings(event.id)
+        .await?
+        .into_iter()
+        .filter(|m| accepted.contains_key(&m.request_id.to_string()))
+        .map(|m| (m.request_id.to_string(), m))
+        .collect();
     let mode = if event.format == EventFormat::Online {
         MeetingMode::Online
     } else {

@@ -235,6 +235,16 @@ impl TestApp {
         tx.commit().await.unwrap();
     }
 
+    /// Start instants of the first session's slots of an event.
+    pub async fn slot_starts(&self, event: uuid::Uuid) -> Vec<i64> {
+        let e = self.store.event(event).await.unwrap();
+        self.store.event_sessions(event).await.unwrap()[0]
+            .slots(&e.time_zone)
+            .iter()
+            .map(|s| s.start.as_microsecond())
+            .collect()
+    }
+
     pub async fn token(&self, cookie: &str) -> String {
         let r = self
             .post_form(

@@ -29,6 +29,40 @@ async fn set_zone(app: &TestApp, email: &str, zone: &str) {
     tx.commit().await.unwrap();
 }
 
+/// Anna (`from`) asks Li (`to`) for a meeting at h2-days with `form`; Li accepts. The request id.
+async fn accepted_request(
+    app: &TestApp,
+    from: &str,
+    to: uuid::Uuid,
+    to_cookie: &str,
+    form: &[(&str, &str)],
+) -> String {
+    let r = app
+        .post_form(
+            &format!("/events/h2-days/people/{to}/request"),
+            Some(from),
+            "de",
+            form,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id = request_id(
+        &app.get("/events/h2-days/meetings", Some(to_cookie), "zh")
+            .await
+            .body,
+    );
+    let r = app
+        .post_form(
+            &format!("/events/h2-days/requests/{id}/accept"),
+            Some(to_cookie),
+            "zh",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    id
+}
+
 fn request_id(body: &str) -> String {
     let i = body.find("data-request=\"").expect("a request on the page") + 14;
     body[i..i + 36].to_string()
@@ -283,14 +317,7 @@ async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
     assert_eq!(odd.status, 422);
     assert!(odd.body.contains("请从选项中选择"), "{}", odd.body);
     // A slot outside Li's availability is refused.
-    let slots: Vec<i64> = {
-        let e = app.store.event(ev).await.unwrap();
-        app.store.event_sessions(ev).await.unwrap()[0]
-            .slots(&e.time_zone)
-            .iter()
-            .map(|s| s.start.as_microsecond())
-            .collect()
-    };
+    let slots = app.slot_starts(ev).await;
     let mut tx = app.store.begin().await.unwrap();
     tx.set_availability(ev, li, &[(slots[0], kontor_domain::MeetingMode::OnSite)])
         .await
@@ -334,25 +361,7 @@ async fn calendars_keep_uids_and_mark_cancellations() {
         ("priority", "must"),
         ("opportunity", ""),
     ];
-    app.post_form(
-        &format!("/events/h2-days/people/{li}/request"),
-        Some(&anna_c),
-        "de",
-        &form,
-    )
-    .await;
-    let id = request_id(
-        &app.get("/events/h2-days/meetings", Some(&li_c), "zh")
-            .await
-            .body,
-    );
-    app.post_form(
-        &format!("/events/h2-days/requests/{id}/accept"),
-        Some(&li_c),
-        "zh",
-        &[],
-    )
-    .await;
+    let id = accepted_request(&app, &anna_c, li, &li_c, &form).await;
     let page = app
         .get("/events/h2-days/meetings", Some(&anna_c), "de")
         .await;
@@ -470,14 +479,7 @@ async fn availability_is_saved_in_the_participants_time_and_checked() {
         "{}",
         page.body
     );
-    let slots: Vec<i64> = {
-        let e = app.store.event(ev).await.unwrap();
-        app.store.event_sessions(ev).await.unwrap()[0]
-            .slots(&e.time_zone)
-            .iter()
-            .map(|s| s.start.as_microsecond())
-            .collect()
-    };
+    let slots = app.slot_starts(ev).await;
     let (a, b) = (slots[0].to_string(), slots[2].to_string());
     let r = app
         .post_form(
@@ -588,12 +590,7 @@ async fn the_api_requests_accepts_books_and_lists_the_agenda() {
         .status,
         204
     );
-    let slot = {
-        let e = app.store.event(ev).await.unwrap();
-        app.store.event_sessions(ev).await.unwrap()[0].slots(&e.time_zone)[1]
-            .start
-            .as_microsecond()
-    };
+    let slot = app.slot_starts(ev).await[1];
     let booked = app
         .api(
             "POST",
@@ -968,33 +965,15 @@ async fn either_side_can_propose_another_time_for_a_booked_meeting() {
     app.approved(ev, li, ParticipantRole::Visitor).await;
     let anna_c = app.sign_in("anna@example.de").await;
     let li_c = app.sign_in("li@example.cn").await;
-    app.post_form(
-        &format!("/events/h2-days/people/{li}/request"),
-        Some(&anna_c),
-        "de",
+    let id = accepted_request(
+        &app,
+        &anna_c,
+        li,
+        &li_c,
         &[("priority", "must"), ("message", ""), ("opportunity", "")],
     )
     .await;
-    let id = request_id(
-        &app.get("/events/h2-days/meetings", Some(&li_c), "zh")
-            .await
-            .body,
-    );
-    app.post_form(
-        &format!("/events/h2-days/requests/{id}/accept"),
-        Some(&li_c),
-        "zh",
-        &[],
-    )
-    .await;
-    let slots: Vec<i64> = {
-        let e = app.store.event(ev).await.unwrap();
-        app.store.event_sessions(ev).await.unwrap()[0]
-            .slots(&e.time_zone)
-            .iter()
-            .map(|s| s.start.as_microsecond())
-            .collect()
-    };
+    let slots = app.slot_starts(ev).await;
     let path = format!("/events/h2-days/requests/{id}/book");
     assert_eq!(
         app.post_form(
@@ -1092,14 +1071,7 @@ async fn opportunities_and_availability_through_the_api() {
     );
 
     // Availability needs a confirmed registration, and only the event's slots count.
-    let slots: Vec<i64> = {
-        let e = app.store.event(ev).await.unwrap();
-        app.store.event_sessions(ev).await.unwrap()[0]
-            .slots(&e.time_zone)
-            .iter()
-            .map(|s| s.start.as_microsecond())
-            .collect()
-    };
+    let slots = app.slot_starts(ev).await;
     let body = format!(
         r#"{{"slots":[{{"start":{}}},{{"start":{},"mode":"online"}}]}}"#,
         slots[0], slots[1]
