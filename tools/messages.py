@@ -2,6 +2,8 @@
 """Writes crates/kontor-i18n/locales/{de,en,zh}.ftl from one table, so that no language lacks a key.
 
 Edit the table here, run `python3 tools/messages.py`, commit the .ftl files with it.
+A feature may keep its own table in tools/messages.d/<feature>.py (a list `M` of the same shape);
+those are appended in file-name order.
 """
 import pathlib
 
@@ -434,7 +436,15 @@ M = [
 ("language-ru", "Russian", "Russisch", "俄语"),
 ]
 
+def load_features():
+    here = pathlib.Path(__file__).resolve().parent / "messages.d"
+    for path in sorted(here.glob("*.py")):
+        scope = {}
+        exec(path.read_text(encoding="utf-8"), scope)
+        M.extend(scope["M"])
+
 def main():
+    load_features()
     root = pathlib.Path(__file__).resolve().parent.parent / "crates/kontor-i18n/locales"
     ids = [m[0] for m in M]
     dup = {i for i in ids if ids.count(i) > 1}
