@@ -587,4 +587,24 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
       await screenshot(p, `agenda-${who.label}`);
     }
   });
+
+  step('the printed agenda shows the meetings and leaves out navigation, buttons and requests', async () => {
+    const p = de.page;
+    await p.emulateMedia({ media: 'print' });
+    try {
+      assert.ok(await p.locator('[data-testid=agenda-row]').first().isVisible(), 'the meeting is printed');
+      assert.ok(await p.locator('[data-testid=agenda-row] a[href^="/people/"]').first().isVisible(),
+        'with the partner');
+      for (const hidden of ['header.top', 'footer.bottom', 'a.button', '.no-print']) {
+        const first = p.locator(hidden).first();
+        assert.equal(await first.isVisible(), false, `${hidden} is not printed`);
+      }
+      const pdf = await p.pdf({ format: 'A4' });
+      assert.ok(pdf.length > 1000, 'Chromium prints the agenda to PDF');
+      writeFileSync(path.join(ARTIFACTS, 'agenda-de.pdf'), pdf);
+      await screenshot(p, 'agenda-de-print');
+    } finally {
+      await p.emulateMedia({ media: 'screen' });
+    }
+  });
 });

@@ -10,7 +10,8 @@ use kontor_domain::{
 };
 
 use crate::{
-    Result, Store, StoreError, Tx, Uuid, exec, from_json, from_key, new_id, read, to_json, write,
+    Result, Store, StoreError, Tx, TxInner, Uuid, exec, from_json, from_key, new_id, read, to_json,
+    write,
 };
 
 #[derive(Debug, Clone)]
@@ -660,6 +661,41 @@ impl Tx {
         Ok(id)
     }
 
+    /// Gives an on-site meeting the lowest table number that is free in its slot. Bookings in
+    /// one slot take turns here (SQLite's single writer; an advisory lock on PostgreSQL), so two
+    /// people booking at the same moment never share a table.
+    pub async fn assign_free_table(&mut self, meeting: Uuid) -> Result<i32> {
+        let (event, slot_start): (Uuid, i64) = write!(self, |c| {
+            sqlx::query_as("SELECT event_id, slot_start FROM meetings WHERE id = $1")
+                .bind(meeting)
+                .fetch_one(c)
+        })?;
+        if let TxInner::Postgres(t) = &mut self.inner {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("table/{event}/{slot_start}"))
+                .execute(&mut **t)
+                .await?;
+        }
+        let taken: Vec<i32> = write!(self, |c| {
+            sqlx::query_scalar(
+                "SELECT table_no FROM meetings WHERE event_id = $1 AND slot_start = $2 AND status = 'scheduled' \
+                 AND table_no IS NOT NULL AND id <> $3 ORDER BY table_no",
+            )
+            .bind(event)
+            .bind(slot_start)
+            .bind(meeting)
+            .fetch_all(c)
+        })?;
+        let table = lowest_free(&taken);
+        exec!(self, |c| sqlx::query(
+            "UPDATE meetings SET table_no = $2 WHERE id = $1"
+        )
+        .bind(meeting)
+        .bind(table)
+        .execute(c))?;
+        Ok(table)
+    }
+
     /// Frees the slot of a meeting that is about to move (see [`Tx::move_meeting`]); done for
     /// every moving meeting first, so that two meetings can swap slots in one transaction.
     pub async fn release_meeting_slot(&mut self, meeting: Uuid) -> Result<()> {
@@ -827,5 +863,30 @@ impl Tx {
             })?;
         }
         Ok(())
+    }
+}
+
+/// The lowest table number (from 1) not in `taken`, which is sorted.
+fn lowest_free(taken: &[i32]) -> i32 {
+    let mut table = 1;
+    for &t in taken {
+        if t == table {
+            table += 1;
+        } else if t > table {
+            break;
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lowest_free_table_fills_gaps_first() {
+        assert_eq!(super::lowest_free(&[]), 1);
+        assert_eq!(super::lowest_free(&[1, 2, 3]), 4);
+        assert_eq!(super::lowest_free(&[1, 3]), 2);
+        assert_eq!(super::lowest_free(&[2, 3]), 1);
+        assert_eq!(super::lowest_free(&[1, 1, 2]), 3);
     }
 }

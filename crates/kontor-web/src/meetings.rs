@@ -101,6 +101,31 @@ async fn free_slots(
         .collect())
 }
 
+/// How a self-booked meeting takes place: as the event is, and at a hybrid event on site unless
+/// either side said they join that slot online.
+async fn slot_mode(
+    state: &AppState,
+    event: &Event,
+    start: i64,
+    people: [Uuid; 2],
+) -> Result<MeetingMode, AppError> {
+    use kontor_domain::EventFormat;
+    Ok(match event.format {
+        EventFormat::Online => MeetingMode::Online,
+        EventFormat::OnSite => MeetingMode::OnSite,
+        EventFormat::Hybrid => {
+            let mut mode = MeetingMode::OnSite;
+            for person in people {
+                let chosen = state.store.availability(event.id, person).await?;
+                if chosen.contains(&(start, MeetingMode::Online)) {
+                    mode = MeetingMode::Online;
+                }
+            }
+            mode
+        }
+    })
+}
+
 fn local(ts: i64, zone: &TimeZoneName) -> (String, i8) {
     let z = Timestamp::from_microsecond(ts)
         .unwrap_or_default()
@@ -516,7 +541,11 @@ pub async fn meetings_view(
                 "time": text,
                 "event_time": event_time.map(|t| format!("{t} {}", event.time_zone.city().replace('_', " "))),
                 "odd": odd,
-                "partner": { "id": partner.id, "name": partner.name },
+                "partner": {
+                    "id": partner.id,
+                    "name": partner.name,
+                    "organisation": partner.organisation_id.and_then(|o| orgs.get(&o).cloned()),
+                },
                 "mode": m.mode.key(),
                 "table": m.table_no,
             }));
@@ -752,10 +781,9 @@ async fn book(
             }
         }
     }
-    let mode = if event.format == kontor_domain::EventFormat::Online {
-        MeetingMode::Online
-    } else {
-        MeetingMode::OnSite
+    let mode = match &existing {
+        Some(m) => m.mode,
+        None => slot_mode(state, event, start, [user.id, partner.id]).await?,
     };
     let attendees = [request.from_user, request.to_user];
     let times = (start, slot.end.as_microsecond());
@@ -773,16 +801,20 @@ async fn book(
     let mut tx = state.store.begin().await?;
     let result = match &existing {
         Some(m) => match tx.release_meeting_slot(m.id).await {
-            Ok(()) => {
-                tx.move_meeting(m.id, event.id, &attendees, times, None, now)
-                    .await
-            }
+            Ok(()) => tx
+                .move_meeting(m.id, event.id, &attendees, times, None, now)
+                .await
+                .map(|()| m.id),
             Err(e) => Err(e),
         },
-        None => tx
-            .book_meeting(request, &attendees, times, mode, None, now)
-            .await
-            .map(|_| ()),
+        None => {
+            tx.book_meeting(request, &attendees, times, mode, None, now)
+                .await
+        }
+    };
+    let result = match result {
+        Ok(id) if mode == MeetingMode::OnSite => tx.assign_free_table(id).await.map(|_| ()),
+        other => other.map(|_| ()),
     };
     match result {
         Ok(()) => {}

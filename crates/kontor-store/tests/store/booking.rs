@@ -252,7 +252,8 @@ async fn three_hundred_people_self_booking_at_once() {
                             )
                             .await
                         {
-                            Ok(_) => {
+                            Ok(id) => {
+                                tx.assign_free_table(id).await.unwrap();
                                 tx.commit().await.unwrap();
                                 booked = Some(slot);
                                 break;
@@ -299,6 +300,19 @@ async fn three_hundred_people_self_booking_at_once() {
             "most requests fit: {booked} of {}",
             requests.len()
         );
+        // Every on-site meeting has a table of its own in its slot, numbered 1, 2, 3, … without gaps.
+        let mut tables: HashMap<i64, Vec<i32>> = HashMap::new();
+        for m in store.scheduled_meetings(ev).await.unwrap() {
+            tables
+                .entry(m.slot_start)
+                .or_default()
+                .push(m.table_no.expect("a table"));
+        }
+        for (slot, mut t) in tables {
+            t.sort();
+            let n = t.len() as i32;
+            assert_eq!(t, (1..=n).collect::<Vec<_>>(), "tables in slot {slot}");
+        }
         // Nothing lost: an unbooked request has no slot left where both are free.
         let busy: HashMap<Uuid, HashSet<i64>> = {
             let mut m = HashMap::new();

@@ -1115,3 +1115,67 @@ async fn opportunities_and_availability_through_the_api() {
         "unchanged"
     );
 }
+
+#[tokio::test]
+async fn self_booked_meetings_on_site_get_their_own_table_and_online_ones_none() {
+    use kontor_domain::MeetingMode;
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    let slots = app.slot_starts(ev).await;
+    let mut booked = Vec::new();
+    for (i, online) in [(0, false), (1, false), (2, true)] {
+        let a_mail = format!("a{i}@example.de");
+        let b_mail = format!("b{i}@example.cn");
+        let a = app.user(&a_mail, Locale::De, false).await;
+        let b = app.user(&b_mail, Locale::Zh, false).await;
+        app.approved(ev, a, ParticipantRole::Exhibitor).await;
+        app.approved(ev, b, ParticipantRole::Visitor).await;
+        if online {
+            // Li joins this slot from Guiyang: the meeting is online, whatever Anna chose.
+            let mut tx = app.store.begin().await.unwrap();
+            tx.set_availability(ev, b, &[(slots[0], MeetingMode::Online)])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let a_c = app.sign_in(&a_mail).await;
+        let b_c = app.sign_in(&b_mail).await;
+        let id = accepted_request(
+            &app,
+            &a_c,
+            b,
+            &b_c,
+            &[("priority", "must"), ("message", ""), ("opportunity", "")],
+        )
+        .await;
+        let r = app
+            .post_form(
+                &format!("/events/h2-days/requests/{id}/book"),
+                Some(&a_c),
+                "de",
+                &[("slot", &slots[0].to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let m = app
+            .store
+            .meeting_of_request(id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        booked.push((m.mode, m.table_no));
+        if i == 1 {
+            let agenda = app.get("/events/h2-days/meetings", Some(&a_c), "de").await;
+            assert!(agenda.body.contains("Tisch 2"), "{}", agenda.body);
+        }
+    }
+    assert_eq!(
+        booked,
+        vec![
+            (MeetingMode::OnSite, Some(1)),
+            (MeetingMode::OnSite, Some(2)),
+            (MeetingMode::Online, None)
+        ]
+    );
+}
