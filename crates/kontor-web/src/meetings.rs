@@ -519,6 +519,7 @@ pub async fn meetings_view(
                 "partner": { "id": partner.id, "name": partner.name },
                 "mode": m.mode.key(),
                 "table": m.table_no,
+                "room_open": crate::rooms::is_open(m, now_micros()),
             }));
         }
         rows

@@ -186,6 +186,7 @@ pub async fn run(
     let mut web = WebConfig::new(config.base_url.clone());
     web.mailbox_public = config.mailbox_public;
     web.trust_forwarded_for = config.trust_forwarded_for;
+    web.video = config.video();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();
