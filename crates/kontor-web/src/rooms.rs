@@ -224,7 +224,8 @@ async fn page(
         "room.html",
         serde_json::json!({
             "meeting": { "id": id, "time": local_time(room.meeting.slot_start, &user.time_zone, l),
-                         "end": local_time(room.meeting.slot_end, &user.time_zone, l) },
+                         "end": Timestamp::from_microsecond(room.meeting.slot_end).unwrap_or_default()
+                             .to_zoned_datetime(user.time_zone.tz()).strftime("%H:%M").to_string() },
             "event": { "slug": room.event.slug.as_str(), "title": room.event.title.show(l) },
             "people": people,
             "names": names.join(" · "),

@@ -47,6 +47,10 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Seed an empty PostgreSQL database instead (then `kontor serve` on the same database
+        /// adds instances: a multi-instance demo).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Print a commented example configuration.
     DefaultConfig,
@@ -99,7 +103,11 @@ fn main() -> anyhow::Result<()> {
                 println!("schema is up to date");
                 Ok(())
             }
-            Command::Demo { data, listen } => demo::run(config, data, listen).await,
+            Command::Demo {
+                data,
+                listen,
+                database_url,
+            } => demo::run(config, data, listen, database_url).await,
             Command::Admin(AdminCommand::CreateUser {
                 email,
                 name,
