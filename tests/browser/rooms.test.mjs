@@ -139,6 +139,32 @@ async function call(baseA, baseB, guests, label) {
   }
 }
 
+/**
+ * The Chinese participant's browser refuses the camera (as when the person clicks "Block"): the
+ * page says so in Chinese, with what to do, and the call goes on receive-only: she still sees
+ * her partner.
+ */
+async function blockedCamera(base, guests) {
+  const ctxA = await browser.newContext({ locale: 'de-DE' });
+  const ctxB = await browser.newContext({ locale: 'zh-CN' });
+  await ctxB.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () =>
+      Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  try {
+    const [a, b] = await Promise.all([signIn(ctxA, base, guests[0]), signIn(ctxB, base, guests[1])]);
+    await Promise.all([join(a, base), join(b, base)]);
+    const alert = b.locator('#room-error[role=alert]');
+    await alert.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match(await alert.textContent(), /浏览器阻止了摄像头和麦克风.*刷新页面/);
+    await waitForVideo(b, 'blocked-zh');
+    await b.screenshot({ path: path.join(ARTIFACTS, 'blocked-camera-zh.png'), fullPage: true });
+  } finally {
+    await ctxA.close();
+    await ctxB.close();
+  }
+}
+
 /** The two video guests from the demo's list of logins. */
 async function guestsOf(server) {
   const logins = await server.logins();
@@ -155,6 +181,7 @@ describe('video rooms', () => {
     try {
       const guests = await guestsOf(server);
       await call(server.url, server.url, guests, 'one-instance');
+      await blockedCamera(server.url, guests);
     } finally {
       await server.stop();
     }

@@ -26,7 +26,13 @@
     errorEl.hidden = false;
     root.dataset.error = key;
   };
+  // A camera problem stays on screen until the page reloads; connection problems come and go.
+  let mediaProblem = null;
   const clearError = () => {
+    if (mediaProblem) {
+      showError(mediaProblem);
+      return;
+    }
     errorEl.hidden = true;
     errorEl.textContent = '';
     delete root.dataset.error;
@@ -232,7 +238,8 @@
 
   async function openMedia() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      showError('room-error-insecure');
+      mediaProblem = 'room-error-insecure';
+      showError(mediaProblem);
       return;
     }
     try {
@@ -242,10 +249,18 @@
       for (const c of [{ video: true }, { audio: true }]) {
         try { local = await navigator.mediaDevices.getUserMedia(c); break; } catch (_) { /* next */ }
       }
-      showError(mediaError(e));
+      mediaProblem = mediaError(e);
+      showError(mediaProblem);
     }
     if (local) localVideo.srcObject = local;
+    enableToggles();
     await listDevices();
+  }
+
+  // Mute and camera off need a track to act on.
+  function enableToggles() {
+    $('room-mute').disabled = !micTrack();
+    $('room-camera-off').disabled = !cameraTrack();
   }
 
   async function listDevices() {
@@ -280,6 +295,8 @@
       showError(mediaError(e));
       return;
     }
+    mediaProblem = null;
+    clearError();
     if (!local) local = new MediaStream();
     const old = kind === 'video' ? cameraTrack() : micTrack();
     if (old) {
@@ -289,6 +306,7 @@
     }
     local.addTrack(track);
     localVideo.srcObject = local;
+    enableToggles();
     if (kind === 'audio' || !screenTrack) {
       const sender = senderOf(kind);
       if (sender) await sender.replaceTrack(track);

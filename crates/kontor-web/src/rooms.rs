@@ -39,6 +39,10 @@ pub const OPENS_BEFORE_MINUTES: i64 = 10;
 pub const CLOSES_AFTER_MINUTES: i64 = 5;
 /// The largest signalling message a browser may send (an SDP with many candidates is ~10 KiB).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Messages a peer may send in [`BURST_WINDOW`]; more are dropped (a call needs a few dozen:
+/// offer, answer and candidates, and again on each renegotiation).
+const BURST_MESSAGES: u32 = 200;
+const BURST_WINDOW: Duration = Duration::from_secs(10);
 /// The kinds of message the server relays; anything else is dropped.
 const RELAYED: &[&str] = &["hello", "offer", "answer", "candidate", "bye"];
 
@@ -277,11 +281,23 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
     let until_close = Duration::from_micros((closes - now_micros()).max(0) as u64);
     let close_at = tokio::time::sleep(until_close);
     tokio::pin!(close_at);
+    // The start of the current window and the messages sent in it.
+    let mut burst = (tokio::time::Instant::now(), 0u32);
     tracing::info!(meeting = %room, %user, peer = %me, "joined video room");
     loop {
         tokio::select! {
             incoming = ws.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
+                    if burst.0.elapsed() > BURST_WINDOW {
+                        burst = (tokio::time::Instant::now(), 0);
+                    }
+                    burst.1 += 1;
+                    if burst.1 > BURST_MESSAGES {
+                        if burst.1 == BURST_MESSAGES + 1 {
+                            tracing::warn!(meeting = %room, peer = %me, "room signals dropped: too many");
+                        }
+                        continue;
+                    }
                     let Some(body) = stamp(text.as_str(), me) else { continue };
                     if let Err(e) = hub.publish(Signal { room, from: me, body }).await {
                         tracing::warn!(error = %e, "room signal not sent");
