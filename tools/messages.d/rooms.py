@@ -33,3 +33,12 @@ M = [
     ("room-error-failed", "The connection to your partner failed. Your network may block direct connections: try another network (for example a mobile hotspot) and reload, or ask the organiser to set up a TURN server.", "Die Verbindung zu Ihrem Gesprächspartner ist fehlgeschlagen. Ihr Netz blockiert vielleicht direkte Verbindungen: Versuchen Sie ein anderes Netz (etwa einen mobilen Hotspot) und laden Sie neu, oder bitten Sie den Veranstalter, einen TURN-Server einzurichten.", "与对方的连接失败。您的网络可能阻止了直接连接：请换一个网络（例如手机热点）后刷新，或请主办方配置 TURN 服务器。"),
     ("room-error-signalling", "The connection to the server was lost. Reconnecting…", "Die Verbindung zum Server ist unterbrochen. Neuer Versuch …", "与服务器的连接已断开，正在重新连接……"),
 ]
+M += [
+    ("room-provider-title", "Video meetings", "Videogespräche", "视频会谈"),
+    ("room-provider-legend", "Online meetings of this event take place in", "Online-Gespräche dieser Veranstaltung finden statt in", "本活动的线上会谈使用"),
+    ("room-provider-builtin", "Kontor's own video rooms", "Kontors eigenen Videoräumen", "Kontor 自带的视频会议室"),
+    ("room-provider-jitsi", "Jitsi Meet at { $server }", "Jitsi Meet unter { $server }", "Jitsi Meet（{ $server }）"),
+    ("room-provider-save", "Save", "Speichern", "保存"),
+    ("room-open-jitsi", "Open the video meeting (Jitsi Meet)", "Videogespräch öffnen (Jitsi Meet)", "打开视频会谈（Jitsi Meet）"),
+    ("room-jitsi-note", "The meeting opens in a new tab on the event's Jitsi Meet server.", "Das Gespräch öffnet sich in einem neuen Tab auf dem Jitsi-Meet-Server der Veranstaltung.", "会谈将在新标签页中于本活动的 Jitsi Meet 服务器上打开。"),
+]

@@ -143,3 +143,59 @@ async fn relay(
         }
     }
 }
+
+/// How an event's online meetings meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum VideoProvider {
+    /// Kontor's own rooms (WebRTC, signalling through this hub).
+    #[default]
+    Builtin,
+    /// A link to a room on the configured Jitsi Meet server.
+    Jitsi,
+}
+
+impl VideoProvider {
+    pub fn key(self) -> &'static str {
+        match self {
+            VideoProvider::Builtin => "builtin",
+            VideoProvider::Jitsi => "jitsi",
+        }
+    }
+    pub fn from_key(key: &str) -> Option<VideoProvider> {
+        match key {
+            "builtin" => Some(VideoProvider::Builtin),
+            "jitsi" => Some(VideoProvider::Jitsi),
+            _ => None,
+        }
+    }
+}
+
+impl Store {
+    /// The event's video provider (built-in unless an organiser chose another).
+    pub async fn video_provider(&self, event: Uuid) -> Result<VideoProvider> {
+        let row: Option<(String,)> = crate::read!(self, |p| sqlx::query_as(
+            "SELECT provider FROM event_video WHERE event_id = $1"
+        )
+        .bind(event)
+        .fetch_optional(p))?;
+        match row {
+            None => Ok(VideoProvider::Builtin),
+            Some((key,)) => VideoProvider::from_key(&key).ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("event_video.provider: unknown key {key}"))
+            }),
+        }
+    }
+}
+
+impl crate::Tx {
+    pub async fn set_video_provider(&mut self, event: Uuid, provider: VideoProvider) -> Result<()> {
+        crate::exec!(self, |c| sqlx::query(
+            "INSERT INTO event_video (event_id, provider) VALUES ($1, $2) \
+             ON CONFLICT (event_id) DO UPDATE SET provider = excluded.provider"
+        )
+        .bind(event)
+        .bind(provider.key())
+        .execute(c))?;
+        Ok(())
+    }
+}

@@ -16,8 +16,9 @@ use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
@@ -25,12 +26,13 @@ use kontor_domain::{Locale, MeetingMode, TimeZoneName, now_micros};
 use kontor_store::accounts::User;
 use kontor_store::events::Event;
 use kontor_store::matchmaking::{Meeting, MeetingRequest};
-use kontor_store::rooms::{Signal, SignalHub};
+use kontor_store::rooms::{Signal, SignalHub, VideoProvider};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{CurrentUser, PageCtx};
 use crate::error::AppError;
+use crate::form::FormData;
 use crate::page::render;
 
 /// The room opens this long before the slot starts.
@@ -58,6 +60,9 @@ pub struct VideoConfig {
     pub turn_secret: String,
     /// How long a TURN credential is valid.
     pub turn_ttl_secs: i64,
+    /// A Jitsi Meet server (`https://meet.example.org`) that organisers may choose per event
+    /// instead of the built-in rooms; empty: not offered.
+    pub jitsi_url: String,
 }
 
 type HmacSha1 = Hmac<sha1::Sha1>;
@@ -90,6 +95,66 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/meetings/{id}/room", get(page))
         .route("/meetings/{id}/room/ws", get(socket))
+        .route("/events/{slug}/video", post(choose_provider))
+}
+
+/// The organiser's choice of video provider for the participants page, when there is one.
+pub async fn provider_choice(
+    state: &AppState,
+    event: &Event,
+) -> Result<Option<serde_json::Value>, AppError> {
+    let jitsi = state.config.video.jitsi_url.trim_end_matches('/');
+    if jitsi.is_empty() {
+        return Ok(None);
+    }
+    let provider = state.store.video_provider(event.id).await?;
+    Ok(Some(
+        serde_json::json!({ "provider": provider.key(), "jitsi": jitsi }),
+    ))
+}
+
+async fn choose_provider(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = state.store.event_by_slug(&slug).await?;
+    if !crate::events::can_organise(&state, &event, user).await? {
+        return Err(AppError::Forbidden);
+    }
+    let provider = VideoProvider::from_key(form.get("provider"))
+        .filter(|p| *p == VideoProvider::Builtin || !state.config.video.jitsi_url.is_empty())
+        .ok_or(AppError::BadRequest("invalid-choice"))?;
+    let mut tx = state.store.begin().await?;
+    tx.set_video_provider(event.id, provider).await?;
+    tx.commit().await?;
+    tracing::info!(event = %event.id, provider = provider.key(), "video provider chosen");
+    Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
+}
+
+/// The Jitsi room of a meeting: an unguessable name per meeting, the reader's name filled in,
+/// no pre-join screen.
+fn jitsi_link(base: &str, meeting: Uuid, name: &str) -> String {
+    let display: String = url_encode(&serde_json::Value::from(name).to_string());
+    format!(
+        "{}/Kontor-{}#config.prejoinConfig.enabled=false&userInfo.displayName={display}",
+        base.trim_end_matches('/'),
+        meeting.simple()
+    )
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Where a room stands at an instant.
@@ -214,6 +279,10 @@ async fn page(
         .iter()
         .map(|k| (k.to_string(), c.message(l, k, &[]).into()))
         .collect();
+    let jitsi = &state.config.video.jitsi_url;
+    let jitsi = (!jitsi.is_empty()
+        && state.store.video_provider(room.event.id).await? == VideoProvider::Jitsi)
+        .then(|| jitsi_link(jitsi, id, &user.name));
     let config = serde_json::json!({
         "ws": format!("/meetings/{id}/room/ws"),
         "ends": room.meeting.slot_end / 1000,
@@ -237,6 +306,7 @@ async fn page(
             "opens": opens,
             "opens_before": OPENS_BEFORE_MINUTES,
             "config": config.to_string(),
+            "jitsi": jitsi,
         }),
     ))
 }
@@ -362,6 +432,16 @@ mod tests {
         assert_eq!(
             turn_credential("Jefe", "what do ya want for nothing?"),
             "7/zfauXrL6LSdBbV8YTfnCWafHk="
+        );
+    }
+
+    #[test]
+    fn a_jitsi_link_names_the_room_and_the_person() {
+        let id = Uuid::parse_str("01a2160d-5eba-701f-a377-6beb0b64046a").unwrap();
+        assert_eq!(
+            jitsi_link("https://meet.example.org/", id, "Li Na 李娜"),
+            "https://meet.example.org/Kontor-01a2160d5eba701fa3776beb0b64046a\
+             #config.prejoinConfig.enabled=false&userInfo.displayName=%22Li%20Na%20%E6%9D%8E%E5%A8%9C%22"
         );
     }
 

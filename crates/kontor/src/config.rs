@@ -40,6 +40,10 @@ stun_urls = ""
 turn_urls = ""
 turn_secret = ""
 turn_ttl_secs = 7200
+
+# Optional: a Jitsi Meet server (e.g. "https://meet.example.org") that organisers may choose per
+# event instead of the built-in rooms. Empty: only the built-in rooms.
+jitsi_url = ""
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +62,7 @@ pub struct Config {
     pub turn_urls: String,
     pub turn_secret: String,
     pub turn_ttl_secs: i64,
+    pub jitsi_url: String,
 }
 
 impl Default for Config {
@@ -76,6 +81,7 @@ impl Default for Config {
             turn_urls: String::new(),
             turn_secret: String::new(),
             turn_ttl_secs: 7200,
+            jitsi_url: String::new(),
         }
     }
 }
@@ -95,6 +101,7 @@ impl Config {
             turn_urls: list(&self.turn_urls),
             turn_secret: self.turn_secret.clone(),
             turn_ttl_secs: self.turn_ttl_secs,
+            jitsi_url: self.jitsi_url.trim().trim_end_matches('/').to_string(),
         }
     }
 
@@ -132,6 +139,7 @@ impl Config {
                 "STUN_URLS" => config.stun_urls = value.clone(),
                 "TURN_URLS" => config.turn_urls = value.clone(),
                 "TURN_SECRET" => config.turn_secret = value.clone(),
+                "JITSI_URL" => config.jitsi_url = value.clone(),
                 "TURN_TTL_SECS" => {
                     config.turn_ttl_secs = value
                         .parse()

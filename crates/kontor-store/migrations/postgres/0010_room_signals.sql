@@ -1,4 +1,4 @@
--- Signalling messages of video rooms (offer/answer/ICE), kept for a minute. On PostgreSQL an
+-- Video rooms. Signalling messages (offer/answer/ICE), kept for a minute. On PostgreSQL an
 -- instance stores a message here and sends its id with NOTIFY kontor_room_signals, because an SDP
 -- can exceed NOTIFY's 8000-byte payload; every instance then reads the row and hands it to its
 -- peers in that room. On SQLite (one instance) messages stay in memory and the table is unused.
@@ -15,3 +15,10 @@ CREATE TABLE room_signals (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX room_signals_created ON room_signals (created_at);
+
+-- How an event's online meetings meet: 'builtin' (Kontor's rooms; also when no row) or 'jitsi'
+-- (the Jitsi Meet server configured as jitsi_url).
+CREATE TABLE event_video (
+    event_id UUID PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL
+);

@@ -62,11 +62,11 @@ impl TestApp {
 
     /// The application on a given (migrated) store.
     pub fn on(store: Store) -> TestApp {
-        let state = AppState::new(
-            store.clone(),
-            WebConfig::new(BASE),
-            Arc::new(tokio::sync::Notify::new()),
-        );
+        TestApp::configured(store, WebConfig::new(BASE))
+    }
+
+    pub fn configured(store: Store, config: WebConfig) -> TestApp {
+        let state = AppState::new(store.clone(), config, Arc::new(tokio::sync::Notify::new()));
         TestApp {
             store,
             router: kontor_web::router(state.clone()),

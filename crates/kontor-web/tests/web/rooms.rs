@@ -401,3 +401,67 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
         assert_eq!(bye["from"], li_id.as_str());
     }
 }
+
+/// An organiser's choice of video provider for the event; returns the status.
+async fn choose(app: &TestApp, cookie: &str, provider: &str) -> u16 {
+    app.post_form(
+        "/events/video-days/video",
+        Some(cookie),
+        "en",
+        &[("provider", provider)],
+    )
+    .await
+    .status
+}
+
+#[tokio::test]
+async fn organisers_may_send_an_event_to_jitsi_instead() {
+    for (store, db) in stores().await {
+        let r = room(store.clone(), db.as_deref()).await;
+        // Without a configured Jitsi server there is no choice.
+        let page = r
+            .app
+            .get("/events/video-days/participants", Some(&r.organiser), "en")
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("action=\"/events/video-days/video\""));
+        assert_eq!(choose(&r.app, &r.organiser, "jitsi").await, 400);
+
+        let mut config = kontor_web::WebConfig::new(BASE);
+        config.video.jitsi_url = "https://meet.example.org".into();
+        let app = TestApp::configured(store, config);
+        let page = app
+            .get("/events/video-days/participants", Some(&r.organiser), "de")
+            .await;
+        assert!(
+            page.body
+                .contains("Jitsi Meet unter https:&#x2f;&#x2f;meet.example.org"),
+            "{}",
+            page.body
+        );
+        for cookie in [&r.anna, &r.outsider] {
+            assert_eq!(
+                choose(&app, cookie, "jitsi").await,
+                403,
+                "only organisers choose"
+            );
+        }
+        let room = format!("/meetings/{}/room", r.open);
+        let before = app.get(&room, Some(&r.anna), "en").await;
+        assert!(!before.body.contains("jitsi-link"));
+        assert_eq!(choose(&app, &r.organiser, "jitsi").await, 303);
+        let page = app.get(&room, Some(&r.anna), "en").await;
+        let link = format!(
+            "https:&#x2f;&#x2f;meet.example.org&#x2f;Kontor-{}#config.prejoinConfig.enabled=false&amp;userInfo.displayName=%22User%20anna%22",
+            r.open.simple()
+        );
+        assert!(page.body.contains(&link), "{}", page.body);
+        assert!(!page.body.contains("id=\"room\""), "no built-in room");
+        // The outsider still cannot see the meeting's link.
+        assert_eq!(app.get(&room, Some(&r.outsider), "en").await.status, 403);
+        // Back to the built-in rooms.
+        assert_eq!(choose(&app, &r.organiser, "builtin").await, 303);
+        let page = app.get(&room, Some(&r.anna), "en").await;
+        assert!(page.body.contains("id=\"room\""));
+    }
+}
