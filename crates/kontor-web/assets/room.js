@@ -66,6 +66,7 @@
   let pc = null;
   let me = null; // our connection id, from the server's welcome
   let partner = null; // the partner's connection id
+  let partnerUser = null; // … and the person (the same after a reload or reconnect)
   let ws = null;
   let closed = false; // the room closed (server said so)
   let makingOffer = false;
@@ -160,9 +161,15 @@
     }
   }
 
-  // A second connection already talking to us wins over a third peer (an organiser looking in).
-  const busyWithOther = (from) =>
-    pc && partner && partner !== from && pc.connectionState === 'connected';
+  // While connected, only our partner (on any connection: after a reload or reconnect) may
+  // start over; a third person (an organiser looking in) is ignored.
+  const busyWithOther = (msg) =>
+    pc && partnerUser && partnerUser !== msg.user && pc.connectionState === 'connected';
+  const takePartner = (msg) => {
+    partner = msg.from;
+    partnerUser = msg.user;
+    newPeer();
+  };
 
   async function handle(msg) {
     switch (msg.type) {
@@ -172,17 +179,15 @@
         if (!pc || pc.connectionState !== 'connected') setStatus('room-status-waiting');
         return;
       case 'hello':
-        if (busyWithOther(msg.from)) return;
-        partner = msg.from;
-        newPeer(); // negotiationneeded: we make the offer
+        if (busyWithOther(msg)) return;
+        takePartner(msg); // negotiationneeded: we make the offer
         return;
       case 'offer':
       case 'answer':
         if (msg.to !== me) return;
         if (msg.from !== partner) {
-          if (msg.type === 'answer' || busyWithOther(msg.from)) return;
-          partner = msg.from;
-          newPeer();
+          if (msg.type === 'answer' || busyWithOther(msg)) return;
+          takePartner(msg);
         }
         await onDescription(msg.description);
         return;
@@ -195,6 +200,7 @@
         if (pc) pc.close();
         pc = null;
         partner = null;
+        partnerUser = null;
         remoteVideo.srcObject = null;
         setStatus('room-status-left');
         return;

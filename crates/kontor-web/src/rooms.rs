@@ -45,6 +45,8 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// offer, answer and candidates, and again on each renegotiation).
 const BURST_MESSAGES: u32 = 200;
 const BURST_WINDOW: Duration = Duration::from_secs(10);
+/// A ping this often keeps proxies from closing a quiet WebSocket.
+const PING_EVERY: Duration = Duration::from_secs(20);
 /// The kinds of message the server relays; anything else is dropped.
 const RELAYED: &[&str] = &["hello", "offer", "answer", "candidate", "bye"];
 
@@ -351,6 +353,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
     let until_close = Duration::from_micros((closes - now_micros()).max(0) as u64);
     let close_at = tokio::time::sleep(until_close);
     tokio::pin!(close_at);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     // The start of the current window and the messages sent in it.
     let mut burst = (tokio::time::Instant::now(), 0u32);
     tracing::info!(meeting = %room, %user, peer = %me, "joined video room");
@@ -368,7 +371,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
                         }
                         continue;
                     }
-                    let Some(body) = stamp(text.as_str(), me) else { continue };
+                    let Some(body) = stamp(text.as_str(), me, user) else { continue };
                     if let Err(e) = hub.publish(Signal { room, from: me, body }).await {
                         tracing::warn!(error = %e, "room signal not sent");
                     }
@@ -387,6 +390,12 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
+            // Proxies close idle connections (nginx after 60 s); a call's signalling is idle.
+            _ = ping.tick() => {
+                if ws.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
             _ = &mut close_at => {
                 let closed = serde_json::json!({ "type": "closed" }).to_string();
                 let _ = ws.send(Message::Text(closed.into())).await;
@@ -394,7 +403,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
             }
         }
     }
-    let bye = serde_json::json!({ "type": "bye", "from": me }).to_string();
+    let bye = serde_json::json!({ "type": "bye", "from": me, "user": user }).to_string();
     let _ = hub
         .publish(Signal {
             room,
@@ -406,7 +415,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
 }
 
 /// A browser's message as relayed: a JSON object of a known type, with `from` set by us.
-fn stamp(text: &str, me: Uuid) -> Option<String> {
+fn stamp(text: &str, me: Uuid, user: Uuid) -> Option<String> {
     let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
     let obj = v.as_object_mut()?;
     let kind = obj.get("type")?.as_str()?;
@@ -414,6 +423,8 @@ fn stamp(text: &str, me: Uuid) -> Option<String> {
         return None;
     }
     obj.insert("from".into(), me.to_string().into());
+    // The person behind the connection: a peer that reconnects or reloads is recognised.
+    obj.insert("user".into(), user.to_string().into());
     Some(v.to_string())
 }
 
@@ -448,11 +459,18 @@ mod tests {
     #[test]
     fn stamping_sets_the_sender_and_drops_unknown_kinds() {
         let me = Uuid::nil();
-        let out = stamp(r#"{"type":"offer","from":"someone-else","sdp":"v=0"}"#, me).unwrap();
+        let user = Uuid::max();
+        let out = stamp(
+            r#"{"type":"offer","from":"someone-else","user":"x","sdp":"v=0"}"#,
+            me,
+            user,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["from"], me.to_string());
+        assert_eq!(v["user"], user.to_string());
         assert_eq!(v["sdp"], "v=0");
-        assert!(stamp(r#"{"type":"welcome"}"#, me).is_none());
-        assert!(stamp("not json", me).is_none());
+        assert!(stamp(r#"{"type":"welcome"}"#, me, user).is_none());
+        assert!(stamp("not json", me, user).is_none());
     }
 }
