@@ -42,3 +42,6 @@ M += [
     ("room-open-jitsi", "Open the video meeting (Jitsi Meet)", "Videogespräch öffnen (Jitsi Meet)", "打开视频会谈（Jitsi Meet）"),
     ("room-jitsi-note", "The meeting opens in a new tab on the event's Jitsi Meet server.", "Das Gespräch öffnet sich in einem neuen Tab auf dem Jitsi-Meet-Server der Veranstaltung.", "会谈将在新标签页中于本活动的 Jitsi Meet 服务器上打开。"),
 ]
+M += [
+    ("mail-room-button", "Join the video meeting", "Zum Videogespräch", "加入视频会谈"),
+]

@@ -463,3 +463,4 @@ room-provider-jitsi = Jitsi Meet unter { $server }
 room-provider-save = Speichern
 room-open-jitsi = Videogespräch öffnen (Jitsi Meet)
 room-jitsi-note = Das Gespräch öffnet sich in einem neuen Tab auf dem Jitsi-Meet-Server der Veranstaltung.
+mail-room-button = Zum Videogespräch

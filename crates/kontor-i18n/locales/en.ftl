@@ -463,3 +463,4 @@ room-provider-jitsi = Jitsi Meet at { $server }
 room-provider-save = Save
 room-open-jitsi = Open the video meeting (Jitsi Meet)
 room-jitsi-note = The meeting opens in a new tab on the event's Jitsi Meet server.
+mail-room-button = Join the video meeting

@@ -463,3 +463,4 @@ room-provider-jitsi = Jitsi Meet（{ $server }）
 room-provider-save = 保存
 room-open-jitsi = 打开视频会谈（Jitsi Meet）
 room-jitsi-note = 会谈将在新标签页中于本活动的 Jitsi Meet 服务器上打开。
+mail-room-button = 加入视频会谈

@@ -820,6 +820,7 @@ pub async fn send_due_reminders(state: &AppState, minutes: i64) -> anyhow::Resul
                 &event.title,
                 event.slug.as_str(),
                 &time,
+                (meeting.mode == MeetingMode::Online).then_some(meeting.id),
             )
         });
         let mut tx = state.store.begin().await?;

@@ -303,6 +303,28 @@ async fn the_room_is_closed_outside_its_window() {
             Some(409)
         );
 
+        // The reminder of the meeting that starts now leads to its room.
+        assert_eq!(
+            kontor_web::send_due_reminders(&r.app.state, 30)
+                .await
+                .unwrap(),
+            1
+        );
+        let mail = &r
+            .app
+            .store
+            .outbox(Some("anna@example.de"), 1)
+            .await
+            .unwrap()[0];
+        assert_eq!(mail.kind, "meeting-reminder");
+        let room = format!("{BASE}/meetings/{}/room", r.open);
+        assert!(mail.body_text.contains(&room), "{}", mail.body_text);
+        assert!(
+            mail.body_html.contains("Zum Videogespräch"),
+            "{}",
+            mail.body_html
+        );
+
         // The agenda offers "Join video" for the open meeting only.
         let agenda = r
             .app
