@@ -25,9 +25,10 @@ export function kontorBin() {
  * process (SIGTERM, then SIGKILL after 5 s) and removes the data folder. The server's stderr
  * goes to `logFile`; `output()` is everything it printed on stdout so far; `logins()` waits for
  * the demo's list of logins (up to the `Press Ctrl-C` line) and returns it as
- * `[{ role, email }]`, in the order printed.
+ * `[{ role, email }]`, in the order printed. `args` go to `kontor demo` after the defaults (e.g.
+ * `['--database-url', url]`).
  */
-export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
+export async function startDemo({ logFile, startupMs = 60_000, args = [] } = {}) {
   const bin = kontorBin();
   if (!existsSync(bin)) {
     throw new Error(
@@ -35,7 +36,7 @@ export async function startDemo({ logFile, startupMs = 60_000 } = {}) {
     );
   }
   const data = mkdtempSync(path.join(tmpdir(), 'kontor-e2e-'));
-  const child = spawn(bin, ['demo', '--data', path.join(data, 'demo'), '--listen', '127.0.0.1:0'], {
+  const child = spawn(bin, ['demo', '--data', path.join(data, 'demo'), '--listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });

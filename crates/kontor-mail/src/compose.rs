@@ -151,7 +151,9 @@ impl Composer {
         )
     }
 
-    /// A reminder shortly before a meeting; `when` is the time as the recipient reads it.
+    /// A reminder shortly before a meeting; `when` is the time as the recipient reads it. The
+    /// reminder of an online meeting (`room`: the meeting's id) leads to its video room.
+    #[allow(clippy::too_many_arguments)]
     pub fn meeting_reminder(
         &self,
         to: &kontor_store::accounts::User,
@@ -159,8 +161,17 @@ impl Composer {
         event: &kontor_domain::LocalizedText,
         event_slug: &str,
         when: &str,
+        room: Option<kontor_store::Uuid>,
     ) -> NewMail {
-        self.meeting_at(to, partner, event, event_slug, when, "meeting-reminder")
+        self.meeting_at(
+            to,
+            partner,
+            event,
+            event_slug,
+            when,
+            "meeting-reminder",
+            room,
+        )
     }
 
     /// The other side moved a self-booked meeting; `when` is the new time as the recipient reads it.
@@ -172,10 +183,12 @@ impl Composer {
         event_slug: &str,
         when: &str,
     ) -> NewMail {
-        self.meeting_at(to, partner, event, event_slug, when, "meeting-moved")
+        self.meeting_at(to, partner, event, event_slug, when, "meeting-moved", None)
     }
 
-    /// A mail about one meeting at a time: `mail-<kind>-subject` and `mail-<kind>-body`.
+    /// A mail about one meeting at a time: `mail-<kind>-subject` and `mail-<kind>-body`, with a
+    /// button to the agenda, or to the meeting's video room.
+    #[allow(clippy::too_many_arguments)]
     fn meeting_at(
         &self,
         to: &kontor_store::accounts::User,
@@ -184,6 +197,7 @@ impl Composer {
         event_slug: &str,
         when: &str,
         kind: &'static str,
+        room: Option<kontor_store::Uuid>,
     ) -> NewMail {
         let locale = to.locale;
         let args = [
@@ -192,7 +206,16 @@ impl Composer {
             ("event", Arg::from(event.show(locale))),
             ("when", Arg::from(when)),
         ];
-        let link = format!("{}/events/{event_slug}/meetings", self.base_url);
+        let (link, button) = match room {
+            Some(meeting) => (
+                format!("{}/meetings/{meeting}/room", self.base_url),
+                "mail-room-button",
+            ),
+            None => (
+                format!("{}/events/{event_slug}/meetings", self.base_url),
+                "mail-meetings-button",
+            ),
+        };
         let body = format!("mail-{kind}-body");
         self.mail(
             to.email.as_str(),
@@ -200,7 +223,7 @@ impl Composer {
             kind,
             &args,
             &[body.as_str()],
-            Some((&link, "mail-meetings-button")),
+            Some((&link, button)),
         )
     }
 

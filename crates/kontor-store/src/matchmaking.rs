@@ -366,6 +366,15 @@ impl Store {
         row.map(Meeting::try_from).transpose()
     }
 
+    /// One meeting (cancelled too) with its request.
+    pub async fn meeting(&self, id: Uuid) -> Result<(Meeting, MeetingRequest)> {
+        let q = format!("SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.id = $1");
+        let row: MeetingRow = read!(self, |p| sqlx::query_as(sql(&q)).bind(id).fetch_one(p))?;
+        let meeting = Meeting::try_from(row)?;
+        let request = self.meeting_request(meeting.request_id).await?;
+        Ok((meeting, request))
+    }
+
     /// Slots (start instants) in which a person already has a meeting at an event.
     pub async fn busy_slots(&self, event: Uuid, user: Uuid) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = read!(self, |p| {

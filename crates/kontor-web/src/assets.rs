@@ -9,11 +9,13 @@ use crate::AppState;
 
 const CSS: &str = include_str!("../assets/kontor.css");
 const JS: &str = include_str!("../assets/kontor.js");
+const ROOM_JS: &str = include_str!("../assets/room.js");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/kontor.css", get(css))
         .route("/assets/kontor.js", get(js))
+        .route("/assets/room.js", get(room_js))
 }
 
 const CACHE: &str = "public, max-age=3600";
@@ -29,11 +31,19 @@ async fn css() -> impl IntoResponse {
 }
 
 async fn js() -> impl IntoResponse {
+    script(JS)
+}
+
+async fn room_js() -> impl IntoResponse {
+    script(ROOM_JS)
+}
+
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, CACHE),
         ],
-        JS,
+        body,
     )
 }

@@ -29,16 +29,25 @@ fn allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return site == "same-origin" || site == "none";
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        return origin == state.config.base_url
-            || origin
-                .strip_prefix("http://")
-                .or_else(|| origin.strip_prefix("https://"))
-                == Some(host);
+    if headers.contains_key(header::ORIGIN) {
+        return same_origin(state, headers);
     }
     !crate::auth::has_session_cookie(headers)
+}
+
+/// The request's `Origin` is ours: the base URL, or the host the request was sent to. False
+/// without an `Origin` (WebSocket upgrades from browsers always carry one).
+pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin == state.config.base_url
+        || origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            == Some(host)
 }

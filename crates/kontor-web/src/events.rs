@@ -108,7 +108,7 @@ async fn load(state: &AppState, slug: &str) -> Result<Event, AppError> {
     Ok(event)
 }
 
-async fn can_organise(state: &AppState, event: &Event, user: &User) -> Result<bool, AppError> {
+pub async fn can_organise(state: &AppState, event: &Event, user: &User) -> Result<bool, AppError> {
     Ok(user.is_admin || state.store.is_organiser(event.id, user.id).await?)
 }
 
@@ -338,6 +338,7 @@ async fn participants_page(
         serde_json::json!({
             "event": event_json(event, ctx.locale), "participants": rows, "counts": counts,
             "organisers": organisers, "errors": errors,
+            "video": crate::rooms::provider_choice(state, event).await?,
         }),
     ))
 }

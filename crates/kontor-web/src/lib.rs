@@ -35,12 +35,14 @@ mod organisations;
 mod page;
 mod profile;
 mod recommend;
+mod rooms;
 mod scheduling;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
 pub use marketplace::reindex;
 pub use meetings::{send_digests, send_due_reminders};
+pub use rooms::{VideoConfig, turn_credential};
 
 /// What the web server needs to know about its deployment.
 #[derive(Clone, Debug)]
@@ -53,6 +55,8 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Days a session lasts.
     pub session_days: i64,
+    /// STUN/TURN servers for video rooms.
+    pub video: VideoConfig,
 }
 
 impl WebConfig {
@@ -62,6 +66,7 @@ impl WebConfig {
             mailbox_public: false,
             trust_forwarded_for: false,
             session_days: 30,
+            video: VideoConfig::default(),
         }
     }
     fn secure_cookies(&self) -> bool {
@@ -85,6 +90,8 @@ pub struct Inner {
     jobs: scheduling::Jobs,
     templates: minijinja::Environment<'static>,
     metrics: ops::Metrics,
+    /// Video-room signalling, started on first use (see [`rooms`]).
+    rooms: tokio::sync::OnceCell<kontor_store::rooms::SignalHub>,
 }
 
 impl std::ops::Deref for AppState {
@@ -105,11 +112,20 @@ impl AppState {
             jobs: scheduling::Jobs::default(),
             templates: page::environment(),
             metrics: ops::Metrics::default(),
+            rooms: tokio::sync::OnceCell::new(),
         }))
     }
 }
 
 impl AppState {
+    /// The video rooms' signalling hub (on PostgreSQL it starts listening on first use).
+    pub async fn rooms(&self) -> Result<kontor_store::rooms::SignalHub, kontor_store::StoreError> {
+        self.rooms
+            .get_or_try_init(|| kontor_store::rooms::SignalHub::start(&self.store))
+            .await
+            .cloned()
+    }
+
     /// Rebuilds the search index from the database.
     pub async fn reindex(&self) -> anyhow::Result<usize> {
         marketplace::reindex(&self.store, &self.search).await
@@ -138,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scheduling::routes())
         .merge(availability::routes())
         .merge(dashboard::routes())
+        .merge(rooms::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -548,6 +548,7 @@ pub async fn meetings_view(
                 },
                 "mode": m.mode.key(),
                 "table": m.table_no,
+                "room_open": crate::rooms::is_open(m, now_micros()),
             }));
         }
         rows
@@ -851,6 +852,7 @@ pub async fn send_due_reminders(state: &AppState, minutes: i64) -> anyhow::Resul
                 &event.title,
                 event.slug.as_str(),
                 &time,
+                (meeting.mode == MeetingMode::Online).then_some(meeting.id),
             )
         });
         let mut tx = state.store.begin().await?;

@@ -38,6 +38,7 @@ pub fn environment() -> Environment<'static> {
         "organisations.html",
         "organisation.html",
         "person.html",
+        "room.html",
         "mailbox.html",
         "mail.html",
         "people.html",

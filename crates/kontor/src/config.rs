@@ -31,6 +31,19 @@ reminder_minutes = 30
 
 # Log format: "text" or "json".
 log_format = "text"
+
+# Video rooms of online meetings (WebRTC, browser to browser). Empty: no STUN/TURN server, which
+# works on one LAN. Comma-separated URLs, e.g. "stun:turn.example.org:3478" and
+# "turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349". TURN credentials are
+# derived from coturn's static-auth-secret (use-auth-secret) and expire after turn_ttl_secs.
+stun_urls = ""
+turn_urls = ""
+turn_secret = ""
+turn_ttl_secs = 7200
+
+# Optional: a Jitsi Meet server (e.g. "https://meet.example.org") that organisers may choose per
+# event instead of the built-in rooms. Empty: only the built-in rooms.
+jitsi_url = ""
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +58,11 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub reminder_minutes: i64,
     pub log_format: String,
+    pub stun_urls: String,
+    pub turn_urls: String,
+    pub turn_secret: String,
+    pub turn_ttl_secs: i64,
+    pub jitsi_url: String,
 }
 
 impl Default for Config {
@@ -59,11 +77,34 @@ impl Default for Config {
             trust_forwarded_for: false,
             reminder_minutes: 30,
             log_format: "text".into(),
+            stun_urls: String::new(),
+            turn_urls: String::new(),
+            turn_secret: String::new(),
+            turn_ttl_secs: 7200,
+            jitsi_url: String::new(),
         }
     }
 }
 
 impl Config {
+    /// The video rooms' STUN/TURN settings for the web server.
+    pub fn video(&self) -> kontor_web::VideoConfig {
+        let list = |s: &str| -> Vec<String> {
+            s.split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        kontor_web::VideoConfig {
+            stun_urls: list(&self.stun_urls),
+            turn_urls: list(&self.turn_urls),
+            turn_secret: self.turn_secret.clone(),
+            turn_ttl_secs: self.turn_ttl_secs,
+            jitsi_url: self.jitsi_url.trim().trim_end_matches('/').to_string(),
+        }
+    }
+
     /// Reads the file (if given), then applies `KONTOR_*` variables from `env`.
     pub fn load(
         path: Option<&std::path::Path>,
@@ -95,6 +136,17 @@ impl Config {
                 "MAILBOX_PUBLIC" => config.mailbox_public = flag()?,
                 "TRUST_FORWARDED_FOR" => config.trust_forwarded_for = flag()?,
                 "LOG_FORMAT" => config.log_format = value.clone(),
+                "STUN_URLS" => config.stun_urls = value.clone(),
+                "TURN_URLS" => config.turn_urls = value.clone(),
+                "TURN_SECRET" => config.turn_secret = value.clone(),
+                "JITSI_URL" => config.jitsi_url = value.clone(),
+                "TURN_TTL_SECS" => {
+                    config.turn_ttl_secs = value
+                        .parse()
+                        .ok()
+                        .filter(|s| (60..=86_400).contains(s))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be seconds from 60 to 86400"))?
+                }
                 "REMINDER_MINUTES" => {
                     config.reminder_minutes = value
                         .parse()

@@ -1,5 +1,6 @@
-//! `kontor demo`: a believable Cologne–Guiyang corridor in a fresh SQLite database, served with a
-//! public local mailbox so that a newcomer can read sign-in codes in the browser.
+//! `kontor demo`: a believable Cologne–Guiyang corridor in a fresh SQLite database (or an empty
+//! PostgreSQL one, `--database-url`), served with a public local mailbox so that a newcomer can
+//! read sign-in codes in the browser.
 //! Every name and text here is invented.
 
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use kontor_domain::{
-    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession,
+    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession, MeetingMode,
     MeetingPriority, MeetingRequestStatus, OpportunityKind, OrgKind, OrgSize, ParticipantRole,
     Password, RegistrationStatus, Sector, Slug, TimeZoneName, now_micros,
 };
@@ -22,12 +23,22 @@ use crate::config::Config;
 
 pub const PASSWORD: &str = "kontor-demo-2027";
 
-pub async fn run(mut config: Config, data: PathBuf, listen: String) -> anyhow::Result<()> {
-    if data.exists() {
-        std::fs::remove_dir_all(&data)?;
-    }
-    std::fs::create_dir_all(&data)?;
-    let url = format!("sqlite://{}/kontor.db", data.display());
+pub async fn run(
+    mut config: Config,
+    data: PathBuf,
+    listen: String,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    let url = match database_url {
+        Some(url) => url,
+        None => {
+            if data.exists() {
+                std::fs::remove_dir_all(&data)?;
+            }
+            std::fs::create_dir_all(&data)?;
+            format!("sqlite://{}/kontor.db", data.display())
+        }
+    };
     let store = Store::connect(&url).await?;
     store.migrate().await?;
     let today = jiff::Timestamp::now()
@@ -369,6 +380,8 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
     // About 300 organisations, one contact person each: half from the Rhineland, half from China.
     let mut people: Vec<uuid::Uuid> = Vec::new();
     let mut featured: Vec<(String, String)> = Vec::new();
+    // Two participants (one German, one Chinese) with an online meeting starting right away.
+    let mut video_guests: Vec<(Uuid, String)> = Vec::new();
     for i in 0..300 {
         let sector = rng.pick(&SECTORS);
         let second = rng.pick(&SECTORS);
@@ -483,7 +496,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                     time_zone: person.zone.clone(),
                     locale: person.locale,
                     is_admin: false,
-                    password_hash: (i < 2).then(|| password.clone()),
+                    password_hash: (i < 4).then(|| password.clone()),
                     email_verified: true,
                 },
                 now,
@@ -542,6 +555,9 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                 now,
             )
             .await?;
+        }
+        if (2..4).contains(&i) {
+            video_guests.push((id, person.email.to_string()));
         }
         if i < 2 {
             let role = if german {
@@ -689,6 +705,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             }
         }
     }
+    video_meeting(&mut tx, organiser, &video_guests, &berlin, now).await?;
     tx.commit().await?;
 
     let mut logins = vec![
@@ -702,7 +719,124 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
         ),
     ];
     logins.extend(featured);
+    for ((_, email), label) in video_guests.iter().zip(["Deutsch", "中文"]) {
+        logins.push((format!("Video meeting now ({label})"), email.clone()));
+    }
     Ok(logins)
+}
+
+/// A consultation day online today, with one video meeting that starts three minutes after the
+/// demo does (its room is open at once) between the two `guests`.
+async fn video_meeting(
+    tx: &mut kontor_store::Tx,
+    organiser: Uuid,
+    guests: &[(Uuid, String)],
+    berlin: &TimeZoneName,
+    now: i64,
+) -> anyhow::Result<()> {
+    let [(a, _), (b, _)] = guests else {
+        anyhow::bail!("two video guests expected")
+    };
+    let minute = 60_000_000;
+    let start = (now / minute + 3) * minute;
+    let end = start + 30 * minute;
+    let (local_start, local_end) = (
+        jiff::Timestamp::from_microsecond(start)?.to_zoned_datetime(berlin.tz()),
+        jiff::Timestamp::from_microsecond(end)?.to_zoned_datetime(berlin.tz()),
+    );
+    // The session holds the meeting's slot, unless that runs past midnight.
+    let sessions = if local_start.date() == local_end.date() {
+        vec![MatchmakingSession::parse(
+            &local_start.date().to_string(),
+            &local_start.strftime("%H:%M").to_string(),
+            &local_end.strftime("%H:%M").to_string(),
+            30,
+            &[],
+        )?]
+    } else {
+        vec![]
+    };
+    let event = NewEvent {
+        slug: Slug::parse("online-consultation-day")?,
+        kind: EventKind::TradeFair,
+        format: EventFormat::Online,
+        title: LocalizedText::one(Locale::De, "Online-Sprechtag Köln–Guiyang")
+            .with(Locale::En, "Cologne–Guiyang online consultation day")
+            .with(Locale::Zh, "科隆–贵阳线上咨询日"),
+        description: LocalizedText::one(
+            Locale::De,
+            "Kurze Videogespräche zwischen Unternehmen aus beiden Regionen, direkt im Browser.",
+        )
+        .with(
+            Locale::En,
+            "Short video meetings between companies of both regions, right in the browser.",
+        )
+        .with(
+            Locale::Zh,
+            "两地企业之间的简短视频会谈，直接在浏览器中进行。",
+        ),
+        venue: None,
+        time_zone: berlin.clone(),
+        starts_on: local_start.date(),
+        ends_on: local_end.date(),
+        registration_opens_at: now - 86_400_000_000,
+        registration_closes_at: start,
+        needs_approval: false,
+        roles: vec![ParticipantRole::Exhibitor, ParticipantRole::Visitor],
+        sessions,
+        rules: Default::default(),
+    };
+    let event_id = tx.create_event(&event, organiser, now).await?;
+    tx.register(
+        event_id,
+        *a,
+        ParticipantRole::Exhibitor,
+        RegistrationStatus::Approved,
+        None,
+        now,
+    )
+    .await?;
+    tx.register(
+        event_id,
+        *b,
+        ParticipantRole::Visitor,
+        RegistrationStatus::Approved,
+        None,
+        now,
+    )
+    .await?;
+    let request = tx
+        .create_meeting_request(
+            &NewMeetingRequest {
+                event_id,
+                from_user: *a,
+                to_user: *b,
+                opportunity_id: None,
+                message: None,
+                priority: MeetingPriority::Must,
+            },
+            now,
+        )
+        .await?;
+    let request = tx
+        .change_request_status(
+            request,
+            &[MeetingRequestStatus::Pending],
+            MeetingRequestStatus::Accepted,
+            None,
+            now,
+        )
+        .await?;
+    tx.book_meeting(
+        &request,
+        &[*a, *b],
+        (start, end),
+        MeetingMode::Online,
+        None,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// A title for an opportunity of `kind` in `sector`, in German, English and Chinese.

@@ -47,6 +47,10 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Seed an empty PostgreSQL database instead (then `kontor serve` on the same database
+        /// adds instances: a multi-instance demo).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Print a commented example configuration.
     DefaultConfig,
@@ -99,7 +103,11 @@ fn main() -> anyhow::Result<()> {
                 println!("schema is up to date");
                 Ok(())
             }
-            Command::Demo { data, listen } => demo::run(config, data, listen).await,
+            Command::Demo {
+                data,
+                listen,
+                database_url,
+            } => demo::run(config, data, listen, database_url).await,
             Command::Admin(AdminCommand::CreateUser {
                 email,
                 name,
@@ -186,6 +194,7 @@ pub async fn run(
     let mut web = WebConfig::new(config.base_url.clone());
     web.mailbox_public = config.mailbox_public;
     web.trust_forwarded_for = config.trust_forwarded_for;
+    web.video = config.video();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();

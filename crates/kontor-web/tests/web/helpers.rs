@@ -57,11 +57,16 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
-        let state = AppState::new(
-            store.clone(),
-            WebConfig::new(BASE),
-            Arc::new(tokio::sync::Notify::new()),
-        );
+        TestApp::on(store)
+    }
+
+    /// The application on a given (migrated) store.
+    pub fn on(store: Store) -> TestApp {
+        TestApp::configured(store, WebConfig::new(BASE))
+    }
+
+    pub fn configured(store: Store, config: WebConfig) -> TestApp {
+        let state = AppState::new(store.clone(), config, Arc::new(tokio::sync::Notify::new()));
         TestApp {
             store,
             router: kontor_web::router(state.clone()),

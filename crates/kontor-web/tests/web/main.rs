@@ -7,5 +7,6 @@ mod input;
 mod marketplace;
 mod meetings;
 mod openapi;
+mod rooms;
 mod scheduling;
 mod signup;

@@ -1,0 +1,476 @@
+//! Video rooms of online meetings: a page per meeting that only its two participants and the
+//! event's organisers may enter, and a WebSocket that relays WebRTC signalling (offer, answer,
+//! ICE candidates) between the peers. Media flows browser to browser; STUN/TURN servers come
+//! from the configuration, TURN credentials short-lived in coturn's `use-auth-secret` scheme.
+//!
+//! Invariants:
+//! - The page and the WebSocket admit the same people ([`admit`]) and only while the room is
+//!   open ([`Window`]); the WebSocket also checks `Origin` (cross-site WebSocket hijacking).
+//! - A message reaches only the peers of its room; the server stamps the sender's connection id
+//!   (`from`), so a peer cannot speak for another. On several instances the hub goes through
+//!   PostgreSQL ([`kontor_store::rooms::SignalHub`]).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Redirect;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use jiff::Timestamp;
+use kontor_domain::{Locale, MeetingMode, TimeZoneName, now_micros};
+use kontor_store::accounts::User;
+use kontor_store::events::Event;
+use kontor_store::matchmaking::{Meeting, MeetingRequest};
+use kontor_store::rooms::{Signal, SignalHub, VideoProvider};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{CurrentUser, PageCtx};
+use crate::error::AppError;
+use crate::form::FormData;
+use crate::page::render;
+
+/// The room opens this long before the slot starts.
+pub const OPENS_BEFORE_MINUTES: i64 = 10;
+/// … and closes this long after the slot ends (time to say goodbye).
+pub const CLOSES_AFTER_MINUTES: i64 = 5;
+/// The largest signalling message a browser may send (an SDP with many candidates is ~10 KiB).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Messages a peer may send in [`BURST_WINDOW`]; more are dropped (a call needs a few dozen:
+/// offer, answer and candidates, and again on each renegotiation).
+const BURST_MESSAGES: u32 = 200;
+const BURST_WINDOW: Duration = Duration::from_secs(10);
+/// A ping this often keeps proxies from closing a quiet WebSocket.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// The kinds of message the server relays; anything else is dropped.
+const RELAYED: &[&str] = &["hello", "offer", "answer", "candidate", "bye"];
+
+/// STUN/TURN servers handed to the browsers. Empty: `iceServers: []`, enough on loopback and
+/// in one LAN.
+#[derive(Clone, Debug, Default)]
+pub struct VideoConfig {
+    /// `stun:host:3478`, …
+    pub stun_urls: Vec<String>,
+    /// `turn:host:3478?transport=udp`, `turns:host:5349`, …
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret`; credentials are derived per user and expire.
+    pub turn_secret: String,
+    /// How long a TURN credential is valid.
+    pub turn_ttl_secs: i64,
+    /// A Jitsi Meet server (`https://meet.example.org`) that organisers may choose per event
+    /// instead of the built-in rooms; empty: not offered.
+    pub jitsi_url: String,
+}
+
+type HmacSha1 = Hmac<sha1::Sha1>;
+
+/// coturn's `use-auth-secret` (TURN REST API) credential for `username`:
+/// base64(HMAC-SHA1(secret, username)).
+pub fn turn_credential(secret: &str, username: &str) -> String {
+    let mut mac = HmacSha1::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(username.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The `iceServers` for `user` at `now_secs` (Unix seconds).
+pub fn ice_servers(config: &VideoConfig, user: Uuid, now_secs: i64) -> serde_json::Value {
+    let mut servers = vec![];
+    if !config.stun_urls.is_empty() {
+        servers.push(serde_json::json!({ "urls": config.stun_urls }));
+    }
+    if !config.turn_urls.is_empty() && !config.turn_secret.is_empty() {
+        let username = format!("{}:{user}", now_secs + config.turn_ttl_secs.max(60));
+        let credential = turn_credential(&config.turn_secret, &username);
+        servers.push(serde_json::json!({
+            "urls": config.turn_urls, "username": username, "credential": credential,
+        }));
+    }
+    serde_json::Value::Array(servers)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/meetings/{id}/room", get(page))
+        .route("/meetings/{id}/room/ws", get(socket))
+        .route("/events/{slug}/video", post(choose_provider))
+}
+
+/// The organiser's choice of video provider for the participants page, when there is one.
+pub async fn provider_choice(
+    state: &AppState,
+    event: &Event,
+) -> Result<Option<serde_json::Value>, AppError> {
+    let jitsi = state.config.video.jitsi_url.trim_end_matches('/');
+    if jitsi.is_empty() {
+        return Ok(None);
+    }
+    let provider = state.store.video_provider(event.id).await?;
+    Ok(Some(
+        serde_json::json!({ "provider": provider.key(), "jitsi": jitsi }),
+    ))
+}
+
+async fn choose_provider(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = state.store.event_by_slug(&slug).await?;
+    if !crate::events::can_organise(&state, &event, user).await? {
+        return Err(AppError::Forbidden);
+    }
+    let provider = VideoProvider::from_key(form.get("provider"))
+        .filter(|p| *p == VideoProvider::Builtin || !state.config.video.jitsi_url.is_empty())
+        .ok_or(AppError::BadRequest("invalid-choice"))?;
+    let mut tx = state.store.begin().await?;
+    tx.set_video_provider(event.id, provider).await?;
+    tx.commit().await?;
+    tracing::info!(event = %event.id, provider = provider.key(), "video provider chosen");
+    Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
+}
+
+/// The Jitsi room of a meeting: an unguessable name per meeting, the reader's name filled in,
+/// no pre-join screen.
+fn jitsi_link(base: &str, meeting: Uuid, name: &str) -> String {
+    let display: String = url_encode(&serde_json::Value::from(name).to_string());
+    format!(
+        "{}/Kontor-{}#config.prejoinConfig.enabled=false&userInfo.displayName={display}",
+        base.trim_end_matches('/'),
+        meeting.simple()
+    )
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where a room stands at an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// Opens at this instant (µs).
+    NotYet(i64),
+    /// Open until this instant (µs).
+    Open(i64),
+    Over,
+}
+
+impl Window {
+    pub fn of(meeting: &Meeting, now: i64) -> Window {
+        let opens = meeting.slot_start - OPENS_BEFORE_MINUTES * 60_000_000;
+        let closes = meeting.slot_end + CLOSES_AFTER_MINUTES * 60_000_000;
+        if now < opens {
+            Window::NotYet(opens)
+        } else if now < closes {
+            Window::Open(closes)
+        } else {
+            Window::Over
+        }
+    }
+}
+
+/// A room someone may enter.
+struct Admitted {
+    meeting: Meeting,
+    request: MeetingRequest,
+    event: Event,
+}
+
+/// The meeting's room if `user` may enter it: a participant, an organiser of the event, or an
+/// administrator. A meeting on site, a cancelled one or an unknown id has no room.
+async fn admit(state: &AppState, user: &User, id: Uuid) -> Result<Admitted, AppError> {
+    let (meeting, request) = state.store.meeting(id).await?;
+    if meeting.cancelled || meeting.mode != MeetingMode::Online {
+        return Err(AppError::NotFound);
+    }
+    let participant = request.from_user == user.id || request.to_user == user.id;
+    if !participant
+        && !user.is_admin
+        && !state.store.is_organiser(meeting.event_id, user.id).await?
+    {
+        return Err(AppError::Forbidden);
+    }
+    let event = state.store.event(meeting.event_id).await?;
+    Ok(Admitted {
+        meeting,
+        request,
+        event,
+    })
+}
+
+/// Whether the meeting's room is open now (for links on the agenda).
+pub fn is_open(meeting: &Meeting, now: i64) -> bool {
+    meeting.mode == MeetingMode::Online && matches!(Window::of(meeting, now), Window::Open(_))
+}
+
+fn local_time(ts: i64, zone: &TimeZoneName, locale: Locale) -> String {
+    let z = Timestamp::from_microsecond(ts)
+        .unwrap_or_default()
+        .to_zoned_datetime(zone.tz());
+    format!(
+        "{}, {}",
+        crate::events::format_date(z.date(), locale),
+        z.strftime("%H:%M")
+    )
+}
+
+/// Messages the room's script shows, in the reader's language.
+const SCRIPT_MESSAGES: &[&str] = &[
+    "room-status-starting",
+    "room-status-waiting",
+    "room-status-connecting",
+    "room-status-connected",
+    "room-status-left",
+    "room-status-closed",
+    "room-error-blocked",
+    "room-error-no-device",
+    "room-error-busy",
+    "room-error-insecure",
+    "room-error-failed",
+    "room-error-signalling",
+    "room-ended",
+];
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let room = admit(&state, user, id).await?;
+    let now = now_micros();
+    let l = ctx.locale;
+    let (status, opens) = match Window::of(&room.meeting, now) {
+        Window::NotYet(at) => ("not-yet", Some(local_time(at, &user.time_zone, l))),
+        Window::Open(_) => ("open", None),
+        Window::Over => ("over", None),
+    };
+    // Everyone in the meeting but the reader: one partner, or both for an organiser.
+    let mut people = vec![];
+    for uid in [room.request.from_user, room.request.to_user] {
+        if uid == user.id {
+            continue;
+        }
+        let p = state.store.user(uid).await?;
+        let organisation = match p.organisation_id {
+            Some(o) => Some(state.store.organisation(o).await?.name),
+            None => None,
+        };
+        people.push(serde_json::json!({
+            "name": p.name, "organisation": organisation, "time_zone": p.time_zone.as_str(),
+            "city": p.time_zone.city().replace('_', " "),
+        }));
+    }
+    let names: Vec<&str> = people.iter().filter_map(|p| p["name"].as_str()).collect();
+    let c = kontor_i18n::catalog();
+    let messages: serde_json::Map<String, serde_json::Value> = SCRIPT_MESSAGES
+        .iter()
+        .map(|k| (k.to_string(), c.message(l, k, &[]).into()))
+        .collect();
+    let jitsi = &state.config.video.jitsi_url;
+    let jitsi = (!jitsi.is_empty()
+        && state.store.video_provider(room.event.id).await? == VideoProvider::Jitsi)
+        .then(|| jitsi_link(jitsi, id, &user.name));
+    let config = serde_json::json!({
+        "ws": format!("/meetings/{id}/room/ws"),
+        "ends": room.meeting.slot_end / 1000,
+        "closes": (room.meeting.slot_end + CLOSES_AFTER_MINUTES * 60_000_000) / 1000,
+        "ice": ice_servers(&state.config.video, user.id, now / 1_000_000),
+        "messages": messages,
+        "locale": l.bcp47(),
+    });
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "room.html",
+        serde_json::json!({
+            "meeting": { "id": id, "time": local_time(room.meeting.slot_start, &user.time_zone, l),
+                         "end": Timestamp::from_microsecond(room.meeting.slot_end).unwrap_or_default()
+                             .to_zoned_datetime(user.time_zone.tz()).strftime("%H:%M").to_string() },
+            "event": { "slug": room.event.slug.as_str(), "title": room.event.title.show(l) },
+            "people": people,
+            "names": names.join(" · "),
+            "status": status,
+            "opens": opens,
+            "opens_before": OPENS_BEFORE_MINUTES,
+            "config": config.to_string(),
+            "jitsi": jitsi,
+        }),
+    ))
+}
+
+async fn socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, AppError>,
+    Path(id): Path<Uuid>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    // The `Origin` must be ours: a page on another site could otherwise open the socket with
+    // the visitor's cookie (cross-site WebSocket hijacking).
+    if !crate::csrf::same_origin(&state, &headers) {
+        tracing::warn!(meeting = %id, "cross-site WebSocket refused");
+        return Err(AppError::CrossSite);
+    }
+    // The page's 401 redirects to sign-in; a socket just says no.
+    let user = user.map_err(|_| AppError::Forbidden)?.0;
+    let room = admit(&state, &user, id).await?;
+    let Window::Open(closes) = Window::of(&room.meeting, now_micros()) else {
+        return Err(AppError::Rejected("room-closed"));
+    };
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let hub = state.rooms().await?;
+    Ok(upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |ws| relay(ws, hub, id, user.id, closes)))
+}
+
+/// One peer's connection: its messages go to the hub, the room's other messages come back.
+async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes: i64) {
+    let me = Uuid::new_v4();
+    let mut inbox = hub.subscribe();
+    let welcome = serde_json::json!({ "type": "welcome", "id": me }).to_string();
+    if ws.send(Message::Text(welcome.into())).await.is_err() {
+        return;
+    }
+    let until_close = Duration::from_micros((closes - now_micros()).max(0) as u64);
+    let close_at = tokio::time::sleep(until_close);
+    tokio::pin!(close_at);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    // The start of the current window and the messages sent in it.
+    let mut burst = (tokio::time::Instant::now(), 0u32);
+    tracing::info!(meeting = %room, %user, peer = %me, "joined video room");
+    loop {
+        tokio::select! {
+            incoming = ws.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    if burst.0.elapsed() > BURST_WINDOW {
+                        burst = (tokio::time::Instant::now(), 0);
+                    }
+                    burst.1 += 1;
+                    if burst.1 > BURST_MESSAGES {
+                        if burst.1 == BURST_MESSAGES + 1 {
+                            tracing::warn!(meeting = %room, peer = %me, "room signals dropped: too many");
+                        }
+                        continue;
+                    }
+                    let Some(body) = stamp(text.as_str(), me, user) else { continue };
+                    if let Err(e) = hub.publish(Signal { room, from: me, body }).await {
+                        tracing::warn!(error = %e, "room signal not sent");
+                    }
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            signal = inbox.recv() => match signal {
+                Ok(s) if s.room == room && s.from != me => {
+                    if ws.send(Message::Text(s.body.clone().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                // Too slow to keep up: the peer renegotiates if it missed something.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            // Proxies close idle connections (nginx after 60 s); a call's signalling is idle.
+            _ = ping.tick() => {
+                if ws.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            _ = &mut close_at => {
+                let closed = serde_json::json!({ "type": "closed" }).to_string();
+                let _ = ws.send(Message::Text(closed.into())).await;
+                break;
+            }
+        }
+    }
+    let bye = serde_json::json!({ "type": "bye", "from": me, "user": user }).to_string();
+    let _ = hub
+        .publish(Signal {
+            room,
+            from: me,
+            body: bye,
+        })
+        .await;
+    tracing::info!(meeting = %room, peer = %me, "left video room");
+}
+
+/// A browser's message as relayed: a JSON object of a known type, with `from` set by us.
+fn stamp(text: &str, me: Uuid, user: Uuid) -> Option<String> {
+    let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let obj = v.as_object_mut()?;
+    let kind = obj.get("type")?.as_str()?;
+    if !RELAYED.contains(&kind) {
+        return None;
+    }
+    obj.insert("from".into(), me.to_string().into());
+    // The person behind the connection: a peer that reconnects or reloads is recognised.
+    obj.insert("user".into(), user.to_string().into());
+    Some(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_credential_matches_coturn() {
+        // printf '%s' '1700000000:alice' | openssl dgst -sha1 -hmac 'north' -binary | base64
+        assert_eq!(
+            turn_credential("north", "1700000000:alice"),
+            "Cd/49soE35ICqcJF/bCTn8Z4OyE="
+        );
+        // RFC 2202, test case 2: HMAC-SHA1("Jefe", "what do ya want for nothing?").
+        assert_eq!(
+            turn_credential("Jefe", "what do ya want for nothing?"),
+            "7/zfauXrL6LSdBbV8YTfnCWafHk="
+        );
+    }
+
+    #[test]
+    fn a_jitsi_link_names_the_room_and_the_person() {
+        let id = Uuid::parse_str("01a2160d-5eba-701f-a377-6beb0b64046a").unwrap();
+        assert_eq!(
+            jitsi_link("https://meet.example.org/", id, "Li Na 李娜"),
+            "https://meet.example.org/Kontor-01a2160d5eba701fa3776beb0b64046a\
+             #config.prejoinConfig.enabled=false&userInfo.displayName=%22Li%20Na%20%E6%9D%8E%E5%A8%9C%22"
+        );
+    }
+
+    #[test]
+    fn stamping_sets_the_sender_and_drops_unknown_kinds() {
+        let me = Uuid::nil();
+        let user = Uuid::max();
+        let out = stamp(
+            r#"{"type":"offer","from":"someone-else","user":"x","sdp":"v=0"}"#,
+            me,
+            user,
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["from"], me.to_string());
+        assert_eq!(v["user"], user.to_string());
+        assert_eq!(v["sdp"], "v=0");
+        assert!(stamp(r#"{"type":"welcome"}"#, me, user).is_none());
+        assert!(stamp("not json", me, user).is_none());
+    }
+}
