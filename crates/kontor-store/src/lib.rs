@@ -21,6 +21,7 @@ pub mod events;
 pub mod matchmaking;
 pub mod organisations;
 pub mod outbox;
+pub mod subscribers;
 
 pub use uuid::Uuid;
 

@@ -36,6 +36,7 @@ mod page;
 mod profile;
 mod recommend;
 mod scheduling;
+mod subscribe;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
@@ -53,6 +54,8 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Days a session lasts.
     pub session_days: i64,
+    /// How much of the client's address the newsletter's proof of consent keeps.
+    pub consent_ip: kontor_domain::ConsentIp,
 }
 
 impl WebConfig {
@@ -62,6 +65,7 @@ impl WebConfig {
             mailbox_public: false,
             trust_forwarded_for: false,
             session_days: 30,
+            consent_ip: kontor_domain::ConsentIp::Truncated,
         }
     }
     fn secure_cookies(&self) -> bool {
@@ -138,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scheduling::routes())
         .merge(availability::routes())
         .merge(dashboard::routes())
+        .merge(subscribe::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

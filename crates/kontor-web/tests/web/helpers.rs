@@ -57,6 +57,46 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
+        TestApp::with_store(store)
+    }
+
+    /// One app per backend, each with the URL of its own fresh database: a SQLite file always,
+    /// PostgreSQL when `KONTOR_TEST_DATABASE_URL` names a server (required when
+    /// `KONTOR_REQUIRE_POSTGRES=1`).
+    pub async fn on_every_backend() -> Vec<(TestApp, String)> {
+        let name = format!("kontor_test_{}", uuid::Uuid::now_v7().simple());
+        let file = std::env::temp_dir().join(format!("{name}.db"));
+        let sqlite = format!("sqlite://{}", file.display());
+        let mut urls = vec![sqlite];
+        match std::env::var("KONTOR_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                use sqlx::Executor;
+                let admin = sqlx::PgPool::connect(&url)
+                    .await
+                    .expect("postgres reachable");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create database");
+                admin.close().await;
+                let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+                urls.push(format!("{base}/{name}"));
+            }
+            _ => assert!(
+                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
+            ),
+        }
+        let mut apps = Vec::new();
+        for url in urls {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            apps.push((TestApp::with_store(store), url));
+        }
+        apps
+    }
+
+    pub fn with_store(store: Store) -> TestApp {
         let state = AppState::new(
             store.clone(),
             WebConfig::new(BASE),
