@@ -31,6 +31,10 @@ reminder_minutes = 30
 
 # Log format: "text" or "json".
 log_format = "text"
+
+# How much of a subscriber's IP address the newsletter's proof of consent keeps (ask your
+# data-protection officer): "full", "truncated" (/24 for IPv4, /48 for IPv6) or "none".
+consent_ip = "truncated"
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +49,7 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub reminder_minutes: i64,
     pub log_format: String,
+    pub consent_ip: kontor_domain::ConsentIp,
 }
 
 impl Default for Config {
@@ -59,6 +64,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             reminder_minutes: 30,
             log_format: "text".into(),
+            consent_ip: kontor_domain::ConsentIp::Truncated,
         }
     }
 }
@@ -95,6 +101,10 @@ impl Config {
                 "MAILBOX_PUBLIC" => config.mailbox_public = flag()?,
                 "TRUST_FORWARDED_FOR" => config.trust_forwarded_for = flag()?,
                 "LOG_FORMAT" => config.log_format = value.clone(),
+                "CONSENT_IP" => {
+                    config.consent_ip = kontor_domain::Keyed::from_key(value.trim())
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be full, truncated or none"))?
+                }
                 "REMINDER_MINUTES" => {
                     config.reminder_minutes = value
                         .parse()
@@ -128,11 +138,13 @@ mod tests {
                 "postgres://x/y".to_string(),
             ),
             ("KONTOR_MAILBOX_PUBLIC".to_string(), "true".to_string()),
+            ("KONTOR_CONSENT_IP".to_string(), "none".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ];
         let c = Config::load(None, env.into_iter()).unwrap();
         assert_eq!(c.database_url, "postgres://x/y");
         assert!(c.mailbox_public);
+        assert_eq!(c.consent_ip, kontor_domain::ConsentIp::None);
         assert_eq!(c.listen, "127.0.0.1:8080");
         let bad = [(
             "KONTOR_MAILBOX_PUBLIC".to_string(),
