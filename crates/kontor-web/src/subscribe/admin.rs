@@ -57,7 +57,7 @@ struct ListQuery {
     notice: String,
 }
 
-fn date_time(micros: i64) -> String {
+pub(super) fn date_time(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros).map_or_else(|_| String::new(), |t| t.to_string())
 }
 

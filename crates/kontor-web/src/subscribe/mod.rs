@@ -31,6 +31,7 @@ use crate::form::{Errors, FormData};
 use crate::page::{field_errors, options, render};
 
 mod admin;
+pub mod api;
 
 /// The consent text shown now. Raise it together with a new message `newsletter-consent-<n>`.
 pub const CONSENT_VERSION: i32 = 1;
@@ -208,10 +209,25 @@ async fn subscribe(
             return Ok(r);
         }
     };
+    let source = format!("{}{}", state.config.base_url, signup.source);
+    let event = witnessed(&state, "signup", &headers, peer, now);
+    accept(&state, &signup, source, event, now).await?;
+    Ok(Redirect::to("/newsletter/thanks").into_response())
+}
+
+/// What every sign-up does, from a form or the API: nothing visible to the caller that depends
+/// on whether the address is known.
+async fn accept(
+    state: &AppState,
+    signup: &SignUp,
+    source: String,
+    event: ConsentEvent,
+    now: i64,
+) -> Result<(), AppError> {
     let event = ConsentEvent {
-        source: Some(format!("{}{}", state.config.base_url, signup.source)),
+        source: Some(source),
         consent_version: Some(signup.consent.version),
-        ..witnessed(&state, "signup", &headers, peer, now)
+        ..event
     };
     let existing = state.store.subscriber_by_email(&signup.email).await?;
     // Confirmed people get nothing (they are on the list); everyone else a confirmation mail,
@@ -219,11 +235,11 @@ async fn subscribe(
     if existing
         .as_ref()
         .is_none_or(|s| s.status != SubscriberStatus::Confirmed)
-        && confirmation_allowed(&state, &signup.email, now).await?
+        && confirmation_allowed(state, &signup.email, now).await?
     {
-        send_confirmation(&state, &signup, existing.as_ref(), event, now).await?;
+        send_confirmation(state, signup, existing.as_ref(), event, now).await?;
     }
-    Ok(Redirect::to("/newsletter/thanks").into_response())
+    Ok(())
 }
 
 async fn confirmation_allowed(state: &AppState, email: &Email, now: i64) -> Result<bool, AppError> {

@@ -770,3 +770,77 @@ async fn gdpr_export_holds_every_event_and_erasure_removes_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_api_signs_up_like_the_form_and_exports_for_administrators() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let body = r#"{"email":"Kai@Example.de","locale":"de","topics":["events"],"consent":true,"consent_version":1,"source":"partner-site"}"#;
+        let first = app
+            .api("POST", "/api/v1/newsletter/subscriptions", None, Some(body))
+            .await;
+        assert_eq!(first.status, 202, "{}", first.body);
+        confirmed(&app, "lea@example.de").await;
+        let known = body.replace("Kai@Example.de", "lea@example.de");
+        for b in [body, known.as_str()] {
+            let r = app
+                .api("POST", "/api/v1/newsletter/subscriptions", None, Some(b))
+                .await;
+            assert_eq!(
+                (r.status, r.body.as_str()),
+                (first.status, first.body.as_str())
+            );
+        }
+        assert_eq!(app.store.subscribers("kai", 10).await.unwrap().len(), 1);
+        let id = app.store.subscribers("kai", 10).await.unwrap()[0]
+            .subscriber
+            .id;
+        let events = app.store.consent_events(id).await.unwrap();
+        assert_eq!(events[0].source.as_deref(), Some("api:partner-site"));
+
+        let refused = app
+            .api(
+                "POST",
+                "/api/v1/newsletter/subscriptions",
+                None,
+                Some(r#"{"email":"x@","locale":"de","consent":false,"consent_version":1}"#),
+            )
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(
+            refused
+                .header("content-type")
+                .starts_with("application/problem+json")
+        );
+        let problem = refused.json();
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["email", "consent"]);
+
+        app.user("admin@kontor.example", Locale::En, true).await;
+        let cookie = app.sign_in("admin@kontor.example").await;
+        let token = app.token(&cookie).await;
+        let r = app
+            .api("GET", "/api/v1/newsletter/subscribers", Some(&token), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let list = r.json();
+        let lea = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["email"] == "lea@example.de")
+            .unwrap();
+        assert_eq!(lea["status"], "confirmed");
+        assert_eq!(lea["consent_source"], format!("{BASE}/events"));
+        assert_eq!(
+            app.api("GET", "/api/v1/newsletter/subscribers", None, None)
+                .await
+                .status,
+            401
+        );
+    }
+}
