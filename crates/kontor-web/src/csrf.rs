@@ -22,12 +22,17 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     // RFC 8058: a mail client unsubscribes with a cross-site POST whose body is exactly
-    // `List-Unsubscribe=One-Click`. The token in the path is the capability, and this route
+    // `List-Unsubscribe=One-Click` (form-encoded or multipart). The token in the path is the capability, and this route
     // with this body can do nothing but unsubscribe, so it passes; nothing else does.
     if is_one_click_route(request.uri().path()) {
         let (parts, body) = request.into_parts();
-        if let Ok(bytes) = axum::body::to_bytes(body, 64).await
-            && bytes.as_ref() == crate::subscribe::ONE_CLICK_BODY
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Ok(bytes) = axum::body::to_bytes(body, 1024).await
+            && crate::subscribe::is_one_click(content_type, &bytes)
         {
             return next.run(Request::from_parts(parts, bytes.into())).await;
         }

@@ -39,8 +39,50 @@ pub const CONSENT_VERSION: i32 = 1;
 pub const CONFIRM_HOURS: i64 = 48;
 /// Confirmation mails per address and hour (re-sent sign-ups beyond this are dropped silently).
 const CONFIRMATIONS_PER_HOUR: i64 = 3;
-/// The body of an RFC 8058 one-click unsubscribe request.
-pub const ONE_CLICK_BODY: &[u8] = b"List-Unsubscribe=One-Click";
+/// Whether a request body is an RFC 8058 one-click unsubscribe: the single field
+/// `List-Unsubscribe=One-Click`, form-encoded or as `multipart/form-data` (which the RFC prefers).
+pub fn is_one_click(content_type: &str, body: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    let content_type = content_type.trim().to_ascii_lowercase();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return text.trim_end() == "List-Unsubscribe=One-Click";
+    }
+    let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|rest| {
+            rest.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+        })
+        .map(|b| b.trim_matches('"'))
+        .filter(|b| !b.is_empty())
+    else {
+        return false;
+    };
+    // The boundary's case matters in the body; take it from the original header text.
+    let Some(at) = text.to_ascii_lowercase().find(&format!("--{boundary}")) else {
+        return false;
+    };
+    let delimiter = &text[at..at + 2 + boundary.len()];
+    let parts: Vec<&str> = text
+        .split(delimiter)
+        .map(|p| p.trim_matches(['\r', '\n']))
+        .filter(|p| !p.is_empty() && *p != "--")
+        .collect();
+    let [part] = parts.as_slice() else {
+        return false;
+    };
+    let Some((head, value)) = part
+        .split_once("\r\n\r\n")
+        .or_else(|| part.split_once("\n\n"))
+    else {
+        return false;
+    };
+    head.to_ascii_lowercase()
+        .contains("name=\"list-unsubscribe\"")
+        && value.trim() == "One-Click"
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -478,12 +520,16 @@ async fn unsubscribe(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
-    form: FormData,
+    body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let Some(s) = by_token(&state, &token).await? else {
         return Ok(invalid_token(&state, &ctx));
     };
-    let channel = if form.get("List-Unsubscribe") == "One-Click" {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let channel = if is_one_click(content_type, &body) {
         UnsubscribeChannel::OneClick
     } else {
         UnsubscribeChannel::Link
@@ -588,4 +634,30 @@ async fn preferences(
 /// Parses a status key from a file or form.
 fn parse_status(key: &str) -> Result<SubscriberStatus, kontor_domain::Invalid> {
     SubscriberStatus::parse_key(key, "invalid-subscriber-status")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_one_click;
+
+    #[test]
+    fn one_click_bodies_are_recognised_exactly() {
+        let form = "application/x-www-form-urlencoded";
+        assert!(is_one_click(form, b"List-Unsubscribe=One-Click"));
+        assert!(!is_one_click(form, b"List-Unsubscribe=One-Click&also=1"));
+        assert!(!is_one_click(form, b"confirm=1"));
+        assert!(!is_one_click("text/plain", b"List-Unsubscribe=One-Click"));
+        // The example of RFC 8058, section 8.
+        let multipart = "multipart/form-data; boundary=---FormBoundaryjWmhtjORrn";
+        let body = "-----FormBoundaryjWmhtjORrn\r\nContent-Disposition: form-data; \
+                    name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n-----FormBoundaryjWmhtjORrn--\r\n";
+        assert!(is_one_click(multipart, body.as_bytes()));
+        let other = body.replace("One-Click", "Two-Clicks");
+        assert!(!is_one_click(multipart, other.as_bytes()));
+        let two = body.replace(
+            "-----FormBoundaryjWmhtjORrn--",
+            "-----FormBoundaryjWmhtjORrn\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n-----FormBoundaryjWmhtjORrn--",
+        );
+        assert!(!is_one_click(multipart, two.as_bytes()));
+    }
 }

@@ -335,9 +335,13 @@ async fn malformed_addresses_and_missing_consent_are_refused_in_each_language() 
 
 /// A POST as a mail provider sends it: another site, no cookie, no Origin of ours.
 async fn cross_site_post(app: &TestApp, path: &str, body: &str) -> Reply {
+    cross_site_post_as(app, path, "application/x-www-form-urlencoded", body).await
+}
+
+async fn cross_site_post_as(app: &TestApp, path: &str, content_type: &str, body: &str) -> Reply {
     app.send(
         Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::CONTENT_TYPE, content_type)
             .header("sec-fetch-site", "cross-site")
             .header(header::ORIGIN, "https://mail.example.com")
             .body(Body::from(body.to_string()))
@@ -403,6 +407,25 @@ async fn one_click_post_without_cookies_unsubscribes_and_records_the_channel() {
             app.store.consent_events(id).await.unwrap().len(),
             events.len()
         );
+
+        // RFC 8058 prefers multipart/form-data; that works too.
+        let token = confirmed(&app, "ella@example.de").await;
+        let multipart = "-----B7x\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n-----B7x--\r\n";
+        let path = format!("/newsletter/unsubscribe/{token}");
+        let r = cross_site_post_as(
+            &app,
+            &path,
+            "multipart/form-data; boundary=---B7x",
+            multipart,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let events = app
+            .store
+            .consent_events(id_of(&app, &token).await)
+            .await
+            .unwrap();
+        assert_eq!(events.last().unwrap().channel.as_deref(), Some("one-click"));
 
         // The page's button (same origin) records the channel "link".
         let token = confirmed(&app, "emil@example.de").await;
