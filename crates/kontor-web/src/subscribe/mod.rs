@@ -272,12 +272,14 @@ async fn accept(
         ..event
     };
     let existing = state.store.subscriber_by_email(&signup.email).await?;
-    // Confirmed people get nothing (they are on the list); everyone else a confirmation mail,
-    // at most a few per hour, so the form cannot be used to flood a mailbox.
-    if existing
-        .as_ref()
-        .is_none_or(|s| s.status != SubscriberStatus::Confirmed)
-        && confirmation_allowed(state, &signup.email, now).await?
+    // Counted for every address, known or not (the same work either way); at most a few
+    // confirmation mails per hour, so the form cannot be used to flood a mailbox.
+    let allowed = confirmation_allowed(state, &signup.email, now).await?;
+    // Confirmed people get nothing (they are on the list); everyone else a confirmation mail.
+    if allowed
+        && existing
+            .as_ref()
+            .is_none_or(|s| s.status != SubscriberStatus::Confirmed)
     {
         send_confirmation(state, signup, existing.as_ref(), event, now).await?;
     }
@@ -638,7 +640,26 @@ fn parse_status(key: &str) -> Result<SubscriberStatus, kontor_domain::Invalid> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_one_click;
+    use super::{consent_text, is_one_click};
+    use sha2::Digest;
+
+    /// People consented to these exact words. Changing them needs a new message
+    /// `newsletter-consent-<n+1>` and `CONSENT_VERSION = n+1`, not an edit of version 1.
+    #[test]
+    fn a_consent_text_version_never_changes() {
+        let t = consent_text(1, 0).expect("version 1 exists in every language");
+        let all = format!("{}\n{}\n{}", t.text_de, t.text_en, t.text_zh);
+        let digest: String = sha2::Sha256::digest(all.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            digest, "a68eb1a4c29f9ffcc6dbb51016b4b367f94bb1d64ad7f0320f823161129c76ef",
+            "the words of consent version 1 changed"
+        );
+        assert!(consent_text(super::CONSENT_VERSION + 1, 0).is_none());
+        assert!(consent_text(0, 0).is_none());
+    }
 
     #[test]
     fn one_click_bodies_are_recognised_exactly() {

@@ -622,6 +622,40 @@ async fn csv_import_and_export_round_trip_and_a_bad_line_is_reported() {
         )));
         assert!(!r.body.contains("Line 2:") && !r.body.contains("Line 3:"));
         assert_eq!(app.store.subscribers("", 100).await.unwrap().len(), 2);
+        // A German administrator reads the report in German.
+        app.user("verwaltung@kontor.example", Locale::De, true)
+            .await;
+        let german = app.sign_in("verwaltung@kontor.example").await;
+        let file =
+            "email,locale,topics,status,consent_source,consent_date\nx@example.de,fr,,pending,,\n";
+        let r = app
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&german),
+                "en",
+                &[("csv", file)],
+            )
+            .await;
+        assert!(
+            r.body.contains(&format!(
+                "Zeile 2: {}",
+                kontor_i18n::t(Locale::De, "invalid-locale")
+            )),
+            "{}",
+            r.body
+        );
+        let r = app
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&german),
+                "en",
+                &[("csv", "e-mail;sprache\n")],
+            )
+            .await;
+        assert!(r.body.contains(&format!(
+            "Zeile 1: {}",
+            kontor_i18n::t(Locale::De, "invalid-csv-header")
+        )));
 
         let r = app
             .post_form(
