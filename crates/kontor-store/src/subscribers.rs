@@ -220,6 +220,14 @@ impl Store {
             .collect()
     }
 
+    /// Every address on the list, in any status (to tell new lines of an import from known ones).
+    pub async fn subscriber_emails(&self) -> Result<std::collections::HashSet<String>> {
+        let rows: Vec<(String,)> =
+            read!(self, |p| sqlx::query_as("SELECT email FROM subscribers")
+                .fetch_all(p))?;
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+
     pub async fn subscriber_counts(&self) -> Result<SubscriberCounts> {
         let rows: Vec<(String, i64)> = read!(self, |p| sqlx::query_as(
             "SELECT status, COUNT(*) FROM subscribers GROUP BY status"

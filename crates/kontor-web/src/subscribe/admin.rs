@@ -280,9 +280,10 @@ async fn import(
             &Invalid::new("invalid-csv-header"),
         )),
     }
+    let mut seen = std::collections::HashSet::new();
     for (line, fields) in iter {
         match parse_row(&fields) {
-            Ok(row) if rows.iter().any(|r| r.email == row.email) => {
+            Ok(row) if !seen.insert(row.email.as_str().to_string()) => {
                 errors.push(line_error(line, &Invalid::new("invalid-duplicate-line")));
             }
             Ok(row) => rows.push(row),
@@ -294,13 +295,12 @@ async fn import(
         return list_view(&state, &ctx, "", "", Some(report)).await;
     }
     // Read before writing (SQLite has one writer): which addresses are on the list already.
-    let mut fresh = Vec::new();
-    for row in rows {
-        if state.store.subscriber_by_email(&row.email).await?.is_none() {
-            fresh.push(row);
-        }
-    }
-    let skipped = form_count(&form) - fresh.len();
+    let known = state.store.subscriber_emails().await?;
+    let fresh: Vec<ImportRow> = rows
+        .into_iter()
+        .filter(|r| !known.contains(r.email.as_str()))
+        .collect();
+    let skipped = seen.len() - fresh.len();
     let now = now_micros();
     let mut tx = state.store.begin().await?;
     for row in &fresh {
@@ -354,11 +354,6 @@ async fn import(
         Some(serde_json::json!({ "done": done, "errors": [] })),
     )
     .await
-}
-
-/// The number of data lines in the submitted file.
-fn form_count(form: &FormData) -> usize {
-    parse_csv(form.get("csv")).len().saturating_sub(1)
 }
 
 /// GDPR Art. 15: everything stored about one subscriber, with every consent event and the
