@@ -23,6 +23,19 @@ pub struct TestApp {
     pub store: Store,
     pub state: AppState,
     router: Router,
+    /// A database file of this test, removed when the app is dropped.
+    file: Option<TempFile>,
+}
+
+struct TempFile(std::path::PathBuf);
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 pub struct Reply {
@@ -67,7 +80,7 @@ impl TestApp {
         let name = format!("kontor_test_{}", uuid::Uuid::now_v7().simple());
         let file = std::env::temp_dir().join(format!("{name}.db"));
         let sqlite = format!("sqlite://{}", file.display());
-        let mut urls = vec![sqlite];
+        let mut urls = vec![sqlite.clone()];
         match std::env::var("KONTOR_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 use sqlx::Executor;
@@ -91,7 +104,11 @@ impl TestApp {
         for url in urls {
             let store = Store::connect(&url).await.unwrap();
             store.migrate().await.unwrap();
-            apps.push((TestApp::with_store(store), url));
+            let mut app = TestApp::with_store(store);
+            if url == sqlite {
+                app.file = Some(TempFile(file.clone()));
+            }
+            apps.push((app, url));
         }
         apps
     }
@@ -106,6 +123,7 @@ impl TestApp {
             store,
             router: kontor_web::router(state.clone()),
             state,
+            file: None,
         }
     }
 
