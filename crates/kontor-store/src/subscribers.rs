@@ -285,47 +285,81 @@ impl Tx {
 
     /// A new subscriber; [`StoreError::Conflict`] when the address is on the list already.
     pub async fn create_subscriber(&mut self, new: &NewSubscriber<'_>, now: i64) -> Result<Uuid> {
-        let id = new_id();
-        let confirmed = (new.status == SubscriberStatus::Confirmed).then_some(now);
-        let unsubscribed = (new.status == SubscriberStatus::Unsubscribed).then_some(now);
-        exec!(self, |c| sqlx::query(
-            "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, \
-             created_at, confirmed_at, unsubscribed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )
-        .bind(id)
-        .bind(new.email.as_str())
-        .bind(new.locale.key())
-        .bind(topics_json(new.topics))
-        .bind(new.status.key())
-        .bind(new.unsubscribe_token)
-        .bind(now)
-        .bind(confirmed)
-        .bind(unsubscribed)
-        .execute(c))?;
-        Ok(id)
+        Ok(self
+            .create_subscribers(std::slice::from_ref(new), now)
+            .await?[0])
+    }
+
+    /// Several new subscribers in few statements (an import); ids in the order given.
+    pub async fn create_subscribers(
+        &mut self,
+        all: &[NewSubscriber<'_>],
+        now: i64,
+    ) -> Result<Vec<Uuid>> {
+        let mut ids = Vec::with_capacity(all.len());
+        for chunk in all.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, \
+                 created_at, confirmed_at, unsubscribed_at) VALUES {}",
+                placeholders(chunk.len(), 9)
+            );
+            let chunk_ids: Vec<Uuid> = chunk.iter().map(|_| new_id()).collect();
+            exec!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (new, id) in chunk.iter().zip(&chunk_ids) {
+                    let at = |status| (new.status == status).then_some(now);
+                    q = q
+                        .bind(*id)
+                        .bind(new.email.as_str())
+                        .bind(new.locale.key())
+                        .bind(topics_json(new.topics))
+                        .bind(new.status.key())
+                        .bind(new.unsubscribe_token)
+                        .bind(now)
+                        .bind(at(SubscriberStatus::Confirmed))
+                        .bind(at(SubscriberStatus::Unsubscribed));
+                }
+                q.execute(c)
+            })?;
+            ids.extend(chunk_ids);
+        }
+        Ok(ids)
     }
 
     /// Appends to the proof of consent.
     pub async fn add_consent_event(&mut self, subscriber: Uuid, e: &ConsentEvent) -> Result<()> {
-        exec!(self, |c| sqlx::query(
-            "INSERT INTO consent_events (id, subscriber_id, kind, at, source, consent_version, ip, \
-             user_agent, template, token_hash, channel, claimed_at, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        )
-        .bind(new_id())
-        .bind(subscriber)
-        .bind(&e.kind)
-        .bind(e.at)
-        .bind(&e.source)
-        .bind(e.consent_version)
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(&e.template)
-        .bind(&e.token_hash)
-        .bind(&e.channel)
-        .bind(e.claimed_at)
-        .bind(&e.detail)
-        .execute(c))?;
+        self.add_consent_events(&[(subscriber, e.clone())]).await
+    }
+
+    /// Appends several entries to the proof of consent in few statements.
+    pub async fn add_consent_events(&mut self, events: &[(Uuid, ConsentEvent)]) -> Result<()> {
+        for chunk in events.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO consent_events (id, subscriber_id, kind, at, source, consent_version, \
+                 ip, user_agent, template, token_hash, channel, claimed_at, detail) VALUES {}",
+                placeholders(chunk.len(), 13)
+            );
+            exec!(self, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (subscriber, e) in chunk {
+                    q = q
+                        .bind(new_id())
+                        .bind(*subscriber)
+                        .bind(&e.kind)
+                        .bind(e.at)
+                        .bind(&e.source)
+                        .bind(e.consent_version)
+                        .bind(&e.ip)
+                        .bind(&e.user_agent)
+                        .bind(&e.template)
+                        .bind(&e.token_hash)
+                        .bind(&e.channel)
+                        .bind(e.claimed_at)
+                        .bind(&e.detail);
+                }
+                q.execute(c)
+            })?;
+        }
         Ok(())
     }
 
@@ -484,6 +518,24 @@ impl Tx {
         .bind(before)
         .execute(c))?)
     }
+}
+
+/// Rows per multi-row `INSERT`. Measured on 10,000 imported lines (debug build): 1 row per
+/// statement 11 s (SQLite) / 18 s (PostgreSQL), 50 rows 4.5 s / 4.1 s, 500 rows 15 s / 3.3 s:
+/// SQLite slows down on very long statements.
+const BATCH: usize = 50;
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `columns` values.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn topics_json(topics: &[Topic]) -> String {

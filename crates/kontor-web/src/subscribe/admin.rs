@@ -302,21 +302,22 @@ async fn import(
         .collect();
     let skipped = seen.len() - fresh.len();
     let now = now_micros();
+    let tokens: Vec<String> = fresh.iter().map(|_| random_hex(24)).collect();
+    let new: Vec<NewSubscriber> = fresh
+        .iter()
+        .zip(&tokens)
+        .map(|(row, token)| NewSubscriber {
+            email: &row.email,
+            locale: row.locale,
+            topics: &row.topics,
+            status: row.status,
+            unsubscribe_token: token,
+        })
+        .collect();
     let mut tx = state.store.begin().await?;
-    for row in &fresh {
-        let token = random_hex(24);
-        let id = tx
-            .create_subscriber(
-                &NewSubscriber {
-                    email: &row.email,
-                    locale: row.locale,
-                    topics: &row.topics,
-                    status: row.status,
-                    unsubscribe_token: &token,
-                },
-                now,
-            )
-            .await?;
+    let ids = tx.create_subscribers(&new, now).await?;
+    let mut events = Vec::with_capacity(ids.len());
+    for (row, id) in fresh.iter().zip(ids) {
         let event = ConsentEvent {
             source: row.source.clone(),
             claimed_at: row.consented_at,
@@ -327,16 +328,16 @@ async fn import(
             )),
             ..ConsentEvent::new("imported", now)
         };
-        tx.add_consent_event(id, &event).await?;
+        events.push((id, event));
         if row.status == SubscriberStatus::Unsubscribed {
             let left = ConsentEvent {
-                kind: "unsubscribed".into(),
                 channel: Some(UnsubscribeChannel::Import.key().into()),
                 ..ConsentEvent::new("unsubscribed", now)
             };
-            tx.add_consent_event(id, &left).await?;
+            events.push((id, left));
         }
     }
+    tx.add_consent_events(&events).await?;
     tx.commit().await?;
     let done = catalog().message(
         l,
