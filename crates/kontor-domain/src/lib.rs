@@ -9,6 +9,7 @@ pub mod ics;
 mod invalid;
 mod locale;
 mod matchmaking;
+mod newsletter;
 mod organisation;
 mod text;
 mod zone;
@@ -21,6 +22,7 @@ pub use locale::Locale;
 pub use matchmaking::{
     MeetingMode, MeetingPriority, MeetingRequestStatus, OpportunityKind, SchedulingMode,
 };
+pub use newsletter::{ConsentIp, SubscriberStatus, Topic, UnsubscribeChannel};
 pub use organisation::{Country, OrgKind, OrgSize, Sector};
 pub use text::{Email, LocalizedText, Password, Slug, Text, WebUrl};
 pub use zone::TimeZoneName;

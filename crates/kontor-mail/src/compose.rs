@@ -11,6 +11,9 @@ pub struct Composer {
     pub base_url: String,
 }
 
+/// The confirmation mail's template and version, recorded with every confirmation sent.
+pub const CONFIRM_TEMPLATE: &str = "newsletter-confirm/1";
+
 impl Composer {
     pub fn new(base_url: impl Into<String>) -> Self {
         Composer {
@@ -257,6 +260,46 @@ impl Composer {
         )
     }
 
+    /// The double opt-in mail: no advertising, one link to a page whose button confirms.
+    /// `CONFIRM_TEMPLATE` names this template and its version in the proof of consent.
+    pub fn newsletter_confirm(&self, to: &str, locale: Locale, token: &str) -> NewMail {
+        let link = format!("{}/newsletter/confirm/{token}", self.base_url);
+        self.mail(
+            to,
+            locale,
+            "newsletter-confirm",
+            &[],
+            &[
+                "mail-newsletter-confirm-body",
+                "mail-newsletter-confirm-expiry",
+            ],
+            Some((&link, "mail-newsletter-confirm-button")),
+        )
+    }
+
+    /// After confirming: how to change preferences and how to leave.
+    pub fn newsletter_welcome(&self, to: &str, locale: Locale, unsubscribe_token: &str) -> NewMail {
+        let preferences = format!(
+            "{}/newsletter/preferences/{unsubscribe_token}",
+            self.base_url
+        );
+        let unsubscribe = format!(
+            "{}/newsletter/unsubscribe/{unsubscribe_token}",
+            self.base_url
+        );
+        self.mail(
+            to,
+            locale,
+            "newsletter-welcome",
+            &[("url", Arg::from(unsubscribe.as_str()))],
+            &[
+                "mail-newsletter-welcome-body",
+                "mail-newsletter-welcome-unsubscribe",
+            ],
+            Some((&preferences, "mail-newsletter-welcome-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(
@@ -286,7 +329,13 @@ impl Composer {
     ) -> NewMail {
         let c = catalog();
         let subject = c.message(locale, &format!("mail-{kind}-subject"), args);
-        let greeting = c.message(locale, "mail-greeting", args);
+        // A mail to someone whose name we do not know has its own greeting.
+        let own_greeting = format!("mail-{kind}-greeting");
+        let greeting = if c.has(locale, &own_greeting) {
+            c.message(locale, &own_greeting, args)
+        } else {
+            c.message(locale, "mail-greeting", args)
+        };
         let paragraphs: Vec<String> = paragraphs
             .iter()
             .map(|p| c.message(locale, p, args))

@@ -22,6 +22,7 @@ pub mod matchmaking;
 pub mod organisations;
 pub mod outbox;
 pub mod rooms;
+pub mod subscribers;
 
 pub use uuid::Uuid;
 

@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppError;
 use crate::form::FormData;
+use crate::subscribe;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -48,12 +49,14 @@ pub fn routes() -> Router<AppState> {
         .route("/organisations", get(list_organisations))
         .route("/organisations/{id}", get(get_organisation))
         .route("/people/{id}", get(get_person))
+        .route("/newsletter/subscriptions", post(subscribe::api::subscribe))
+        .route("/newsletter/subscribers", get(subscribe::api::subscribers))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations and people of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, register, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person),
+    paths(list_events, get_event, register, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -89,7 +92,7 @@ async fn openapi() -> Response {
 
 /// An RFC 9457 problem document.
 #[derive(Serialize, ToSchema)]
-struct Problem {
+pub(crate) struct Problem {
     r#type: String,
     title: String,
     status: u16,

@@ -122,7 +122,7 @@ fn field(s: &str) -> String {
     }
 }
 
-fn csv(rows: Vec<Vec<String>>) -> String {
+pub(crate) fn csv(rows: Vec<Vec<String>>) -> String {
     // A byte-order mark, so that spreadsheet programs read Chinese and umlauts as UTF-8.
     let mut out = String::from("\u{feff}");
     for row in rows {

@@ -37,6 +37,7 @@ mod profile;
 mod recommend;
 mod rooms;
 mod scheduling;
+mod subscribe;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
@@ -57,6 +58,8 @@ pub struct WebConfig {
     pub session_days: i64,
     /// STUN/TURN servers for video rooms.
     pub video: VideoConfig,
+    /// How much of the client's address the newsletter's proof of consent keeps.
+    pub consent_ip: kontor_domain::ConsentIp,
 }
 
 impl WebConfig {
@@ -67,6 +70,7 @@ impl WebConfig {
             trust_forwarded_for: false,
             session_days: 30,
             video: VideoConfig::default(),
+            consent_ip: kontor_domain::ConsentIp::Truncated,
         }
     }
     fn secure_cookies(&self) -> bool {
@@ -155,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .merge(availability::routes())
         .merge(dashboard::routes())
         .merge(rooms::routes())
+        .merge(subscribe::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -50,6 +50,14 @@ pub fn environment() -> Environment<'static> {
         "schedule.html",
         "availability.html",
         "dashboard.html",
+        "newsletter_macros.html",
+        "newsletter_block.html",
+        "newsletter.html",
+        "newsletter_message.html",
+        "newsletter_confirm.html",
+        "newsletter_unsubscribe.html",
+        "newsletter_preferences.html",
+        "subscribers.html",
     );
     env.add_function("t", translate);
     env
@@ -130,6 +138,7 @@ fn render_inner(
             "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),
         })),
         "mailbox_public": state.config.mailbox_public,
+        "newsletter": crate::subscribe::block_context(locale),
     });
     let mut merged = layout.as_object().cloned().unwrap_or_default();
     if let serde_json::Value::Object(extra) = ctx {

@@ -44,6 +44,9 @@ turn_ttl_secs = 7200
 # Optional: a Jitsi Meet server (e.g. "https://meet.example.org") that organisers may choose per
 # event instead of the built-in rooms. Empty: only the built-in rooms.
 jitsi_url = ""
+# How much of a subscriber's IP address the newsletter's proof of consent keeps (ask your
+# data-protection officer): "full", "truncated" (/24 for IPv4, /48 for IPv6) or "none".
+consent_ip = "truncated"
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +66,7 @@ pub struct Config {
     pub turn_secret: String,
     pub turn_ttl_secs: i64,
     pub jitsi_url: String,
+    pub consent_ip: kontor_domain::ConsentIp,
 }
 
 impl Default for Config {
@@ -82,6 +86,7 @@ impl Default for Config {
             turn_secret: String::new(),
             turn_ttl_secs: 7200,
             jitsi_url: String::new(),
+            consent_ip: kontor_domain::ConsentIp::Truncated,
         }
     }
 }
@@ -147,6 +152,10 @@ impl Config {
                         .filter(|s| (60..=86_400).contains(s))
                         .ok_or_else(|| anyhow::anyhow!("{key} must be seconds from 60 to 86400"))?
                 }
+                "CONSENT_IP" => {
+                    config.consent_ip = kontor_domain::Keyed::from_key(value.trim())
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be full, truncated or none"))?
+                }
                 "REMINDER_MINUTES" => {
                     config.reminder_minutes = value
                         .parse()
@@ -180,11 +189,13 @@ mod tests {
                 "postgres://x/y".to_string(),
             ),
             ("KONTOR_MAILBOX_PUBLIC".to_string(), "true".to_string()),
+            ("KONTOR_CONSENT_IP".to_string(), "none".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ];
         let c = Config::load(None, env.into_iter()).unwrap();
         assert_eq!(c.database_url, "postgres://x/y");
         assert!(c.mailbox_public);
+        assert_eq!(c.consent_ip, kontor_domain::ConsentIp::None);
         assert_eq!(c.listen, "127.0.0.1:8080");
         let bad = [(
             "KONTOR_MAILBOX_PUBLIC".to_string(),

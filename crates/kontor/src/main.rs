@@ -195,6 +195,7 @@ pub async fn run(
     web.mailbox_public = config.mailbox_public;
     web.trust_forwarded_for = config.trust_forwarded_for;
     web.video = config.video();
+    web.consent_ip = config.consent_ip;
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();
@@ -273,6 +274,16 @@ async fn janitor(store: Store, mut stop: watch::Receiver<bool>) {
                 Err(e) => tracing::warn!(error = %e, "janitor failed"),
             },
             Err(e) => tracing::warn!(error = %e, "janitor could not open a transaction"),
+        }
+        // Newsletter sign-ups nobody confirmed within a week: nobody consented, keep no data.
+        if let Ok(mut tx) = store.begin().await {
+            match tx.delete_stale_pending(now - 7 * 86_400_000_000).await {
+                Ok(n) if tx.commit().await.is_ok() && n > 0 => {
+                    tracing::info!(removed = n, "unconfirmed newsletter sign-ups removed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "removing unconfirmed sign-ups failed"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

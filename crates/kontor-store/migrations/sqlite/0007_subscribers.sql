@@ -20,3 +20,55 @@ CREATE TABLE subscribers (
     unsubscribed_at BIGINT
 );
 CREATE INDEX subscribers_status ON subscribers (status, locale);
+
+-- ----- Subscription side: double opt-in and proof of consent -----
+
+-- Every version of the consent text shown next to the sign-up form, in each language, kept for
+-- ever: a consent event names the version the person saw.
+CREATE TABLE consent_texts (
+    version INTEGER PRIMARY KEY,
+    text_de TEXT NOT NULL,
+    text_en TEXT NOT NULL,
+    text_zh TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- Double opt-in links: only the SHA-256 of the token is stored; a token works once, until it expires.
+CREATE TABLE subscriber_confirmations (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    subscriber_id BLOB NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX subscriber_confirmations_subscriber ON subscriber_confirmations (subscriber_id);
+
+-- The proof of consent: append-only (rows are never updated; deleted only when the person is
+-- erased). kind: signup | confirmation-sent | confirmed | unsubscribed | imported | preferences.
+CREATE TABLE consent_events (
+    id BLOB PRIMARY KEY,
+    subscriber_id BLOB NOT NULL REFERENCES subscribers (id),
+    kind TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    -- signup: the page the form was on; imported: the source named in the file.
+    source TEXT,
+    consent_version INTEGER REFERENCES consent_texts (version),
+    -- As configured (consent_ip): full, truncated (/24, /48) or not stored.
+    ip TEXT,
+    user_agent TEXT,
+    -- confirmation-sent: the mail template and its version; its token's hash.
+    template TEXT,
+    token_hash TEXT,
+    -- unsubscribed: link | one-click | admin | import
+    channel TEXT,
+    -- imported: when the person consented, as the import file states.
+    claimed_at BIGINT,
+    -- Anything else worth proving, e.g. who imported or what a preference change set.
+    detail TEXT
+);
+CREATE INDEX consent_events_subscriber ON consent_events (subscriber_id, at);
+
+CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
+BEGIN
+    SELECT RAISE(ABORT, 'consent_events are append-only');
+END;

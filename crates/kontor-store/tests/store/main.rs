@@ -4,6 +4,7 @@
 
 mod booking;
 mod story;
+mod subscribers;
 
 use kontor_store::Store;
 

@@ -23,6 +23,19 @@ pub struct TestApp {
     pub store: Store,
     pub state: AppState,
     router: Router,
+    /// A database file of this test, removed when the app is dropped.
+    file: Option<TempFile>,
+}
+
+struct TempFile(std::path::PathBuf);
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 pub struct Reply {
@@ -65,12 +78,53 @@ impl TestApp {
         TestApp::configured(store, WebConfig::new(BASE))
     }
 
+    /// One app per backend, each with the URL of its own fresh database: a SQLite file always,
+    /// PostgreSQL when `KONTOR_TEST_DATABASE_URL` names a server (required when
+    /// `KONTOR_REQUIRE_POSTGRES=1`).
+    pub async fn on_every_backend() -> Vec<(TestApp, String)> {
+        let name = format!("kontor_test_{}", uuid::Uuid::now_v7().simple());
+        let file = std::env::temp_dir().join(format!("{name}.db"));
+        let sqlite = format!("sqlite://{}", file.display());
+        let mut urls = vec![sqlite.clone()];
+        match std::env::var("KONTOR_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                use sqlx::Executor;
+                let admin = sqlx::PgPool::connect(&url)
+                    .await
+                    .expect("postgres reachable");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create database");
+                admin.close().await;
+                let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+                urls.push(format!("{base}/{name}"));
+            }
+            _ => assert!(
+                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
+            ),
+        }
+        let mut apps = Vec::new();
+        for url in urls {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            let mut app = TestApp::on(store);
+            if url == sqlite {
+                app.file = Some(TempFile(file.clone()));
+            }
+            apps.push((app, url));
+        }
+        apps
+    }
+
     pub fn configured(store: Store, config: WebConfig) -> TestApp {
         let state = AppState::new(store.clone(), config, Arc::new(tokio::sync::Notify::new()));
         TestApp {
             store,
             router: kontor_web::router(state.clone()),
             state,
+            file: None,
         }
     }
 

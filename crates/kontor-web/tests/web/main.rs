@@ -1,5 +1,6 @@
 //! The web server in-process (no sockets): access control, cross-site requests, bad input in
-//! every language, the sign-up flow through the outbox, and the OpenAPI snapshot.
+//! every language, the sign-up flow through the outbox, the newsletter subscription (on SQLite
+//! and PostgreSQL), and the OpenAPI snapshot.
 
 mod access;
 mod helpers;
@@ -10,3 +11,4 @@ mod openapi;
 mod rooms;
 mod scheduling;
 mod signup;
+mod subscribe;

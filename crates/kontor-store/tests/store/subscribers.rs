@@ -1,0 +1,115 @@
+//! Newsletter subscribers on every backend: tokens work once, unconfirmed sign-ups are removed
+//! after a while, confirmed ones never by that sweep, and erasure takes the proof of consent along.
+
+use kontor_domain::{Email, Locale, SubscriberStatus, Topic, UnsubscribeChannel};
+use kontor_store::subscribers::{ConsentEvent, NewSubscriber};
+
+use crate::stores;
+
+const NOW: i64 = 1_800_000_000_000_000;
+const HOUR: i64 = 3_600_000_000;
+
+#[tokio::test]
+async fn tokens_work_once_and_stale_sign_ups_are_swept() {
+    for store in stores().await {
+        let (a, b) = (
+            Email::parse("a@example.de").unwrap(),
+            Email::parse("b@example.cn").unwrap(),
+        );
+        let mut tx = store.begin().await.unwrap();
+        let mut ids = vec![];
+        for (email, token) in [(&a, "tok-a"), (&b, "tok-b")] {
+            let id = tx
+                .create_subscriber(
+                    &NewSubscriber {
+                        email,
+                        locale: Locale::Zh,
+                        topics: &[Topic::Jobs],
+                        status: SubscriberStatus::Pending,
+                        unsubscribe_token: token,
+                    },
+                    NOW,
+                )
+                .await
+                .unwrap();
+            tx.add_consent_event(id, &ConsentEvent::new("signup", NOW))
+                .await
+                .unwrap();
+            tx.create_confirmation(id, &format!("hash-{token}"), NOW, NOW + 48 * HOUR)
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        tx.commit().await.unwrap();
+
+        // The same address again is a conflict (the web layer answers as if it were new).
+        let mut tx = store.begin().await.unwrap();
+        let again = NewSubscriber {
+            email: &a,
+            locale: Locale::De,
+            topics: &[],
+            status: SubscriberStatus::Pending,
+            unsubscribe_token: "tok-c",
+        };
+        assert!(matches!(
+            tx.create_subscriber(&again, NOW).await,
+            Err(kontor_store::StoreError::Conflict(_))
+        ));
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.confirm_subscription("hash-tok-a", NOW + HOUR)
+                .await
+                .unwrap(),
+            Some(ids[0])
+        );
+        assert_eq!(
+            tx.confirm_subscription("hash-tok-a", NOW + HOUR)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            tx.confirm_subscription("hash-tok-b", NOW + 49 * HOUR)
+                .await
+                .unwrap(),
+            None
+        );
+        tx.commit().await.unwrap();
+        let counts = store.subscriber_counts().await.unwrap();
+        assert_eq!((counts.confirmed, counts.pending), (1, 1));
+
+        // A week later the unconfirmed sign-up and its records go; the confirmed one stays.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.delete_stale_pending(NOW + 7 * 24 * HOUR).await.unwrap(),
+            1
+        );
+        tx.commit().await.unwrap();
+        assert!(store.subscriber_by_email(&b).await.unwrap().is_none());
+        assert!(store.consent_events(ids[1]).await.unwrap().is_empty());
+        let kept = store.subscriber_by_email(&a).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.status, kept.topics),
+            (SubscriberStatus::Confirmed, vec![Topic::Jobs])
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        let left = ConsentEvent::new("unsubscribed", NOW + 2 * HOUR);
+        assert!(
+            tx.unsubscribe(ids[0], UnsubscribeChannel::Link, left.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.unsubscribe(ids[0], UnsubscribeChannel::Link, left)
+                .await
+                .unwrap()
+        );
+        assert!(tx.erase_subscriber(ids[0]).await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(store.consent_events(ids[0]).await.unwrap().is_empty());
+        assert_eq!(store.subscriber_counts().await.unwrap(), Default::default());
+    }
+}
