@@ -325,6 +325,19 @@ async fn the_room_is_closed_outside_its_window() {
             mail.body_html
         );
 
+        // So does the calendar entry (URL folded at 75 octets).
+        let ics = r
+            .app
+            .get("/events/video-days/agenda.ics", Some(&r.anna), "en")
+            .await;
+        assert!(
+            ics.body
+                .replace("\r\n ", "")
+                .contains(&format!("URL:{room}")),
+            "{}",
+            ics.body
+        );
+
         // The agenda offers "Join video" for the open meeting only.
         let agenda = r
             .app
