@@ -61,6 +61,8 @@ struct Room {
     later: Uuid,
     /// Ended an hour ago.
     past: Uuid,
+    /// Starts in half an hour: opens in twenty minutes.
+    soon: Uuid,
     /// On site: no room.
     on_site: Uuid,
 }
@@ -145,6 +147,7 @@ async fn room(store: Store, db: Option<&str>) -> Room {
     )
     .await;
     let past = meeting(&app, ev, li, carl, now - 90 * MINUTE, MeetingMode::Online).await;
+    let soon = meeting(&app, ev, li, carl, now + 30 * MINUTE, MeetingMode::Online).await;
     let on_site = meeting(&app, ev, carl, anna, now + 60 * MINUTE, MeetingMode::OnSite).await;
     Room {
         anna: app.sign_in("anna@example.de").await,
@@ -156,6 +159,7 @@ async fn room(store: Store, db: Option<&str>) -> Room {
         open,
         later,
         past,
+        soon,
         on_site,
     }
 }
@@ -282,6 +286,20 @@ async fn the_room_is_closed_outside_its_window() {
         );
         assert!(later.body.contains("Der Raum öffnet"), "{}", later.body);
         assert!(!later.body.contains("id=\"room\""));
+        assert_eq!(
+            later.header("refresh"),
+            "",
+            "tomorrow is too far to wait on the page"
+        );
+        let soon = r
+            .app
+            .get(&format!("/meetings/{}/room", r.soon), Some(&r.li), "en")
+            .await;
+        let refresh: i64 = soon.header("refresh").parse().expect("a Refresh header");
+        assert!(
+            (1100..=1201).contains(&refresh),
+            "reloads when the room opens: {refresh}"
+        );
         let past = r
             .app
             .get(&format!("/meetings/{}/room", r.past), Some(&r.li), "zh")
@@ -305,7 +323,7 @@ async fn the_room_is_closed_outside_its_window() {
 
         // The reminder of the meeting that starts now leads to its room.
         assert_eq!(
-            kontor_web::send_due_reminders(&r.app.state, 30)
+            kontor_web::send_due_reminders(&r.app.state, 10)
                 .await
                 .unwrap(),
             1
