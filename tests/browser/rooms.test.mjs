@@ -102,7 +102,14 @@ async function waitForVideo(p, who) {
   await p.screenshot({ path: path.join(ARTIFACTS, `FAILED-${who}.png`), fullPage: true });
   const state = await p.locator('#room').getAttribute('data-state');
   const error = await p.locator('#room-error').textContent();
-  assert.fail(`${who} decoded no video within 30 s (state ${state}, error "${error}")`);
+  const pc = await p.evaluate(() => {
+    const c = window.kontorRoom && window.kontorRoom.pc;
+    return c && {
+      signaling: c.signalingState, ice: c.iceConnectionState, gathering: c.iceGatheringState,
+      connection: c.connectionState, local: c.localDescription?.type, remote: c.remoteDescription?.type,
+    };
+  });
+  assert.fail(`${who} decoded no video within 30 s (state ${state}, error "${error}", pc ${JSON.stringify(pc)})`);
 }
 
 /**

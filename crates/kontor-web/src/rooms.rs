@@ -243,6 +243,8 @@ const SCRIPT_MESSAGES: &[&str] = &[
     "room-error-failed",
     "room-error-signalling",
     "room-ended",
+    "room-camera",
+    "room-microphone",
 ];
 
 async fn page(
