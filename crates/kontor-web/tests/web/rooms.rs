@@ -52,6 +52,8 @@ struct Room {
     /// A second instance on the same database (PostgreSQL only).
     second: Option<TestApp>,
     anna: String,
+    /// Anna's account.
+    anna_user: Uuid,
     li: String,
     organiser: String,
     outsider: String,
@@ -151,6 +153,7 @@ async fn room(store: Store, db: Option<&str>) -> Room {
     let on_site = meeting(&app, ev, carl, anna, now + 60 * MINUTE, MeetingMode::OnSite).await;
     Room {
         anna: app.sign_in("anna@example.de").await,
+        anna_user: anna,
         li: app.sign_in("li@example.cn").await,
         organiser: app.sign_in("org@example.org").await,
         outsider: app.sign_in("bob@example.org").await,
@@ -424,7 +427,7 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
         );
         assert!(sdp.len() > 8000);
         let offer = serde_json::json!({
-            "type": "offer", "to": li_id, "from": "forged", "description": { "type": "offer", "sdp": sdp },
+            "type": "offer", "to": li_id, "from": "forged", "user": "forged", "description": { "type": "offer", "sdp": sdp },
         });
         anna.send(Message::text(offer.to_string())).await.unwrap();
         let got = next(&mut li).await;
@@ -433,6 +436,11 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
             got["from"],
             anna_id.as_str(),
             "a forged sender is overwritten"
+        );
+        assert_eq!(
+            got["user"],
+            r.anna_user.to_string().as_str(),
+            "so is a forged person"
         );
         assert_eq!(got["description"]["sdp"], sdp.as_str());
 
