@@ -102,7 +102,14 @@ async function waitForVideo(p, who) {
   await p.screenshot({ path: path.join(ARTIFACTS, `FAILED-${who}.png`), fullPage: true });
   const state = await p.locator('#room').getAttribute('data-state');
   const error = await p.locator('#room-error').textContent();
-  assert.fail(`${who} decoded no video within 30 s (state ${state}, error "${error}")`);
+  const pc = await p.evaluate(() => {
+    const c = window.kontorRoom && window.kontorRoom.pc;
+    return c && {
+      signaling: c.signalingState, ice: c.iceConnectionState, gathering: c.iceGatheringState,
+      connection: c.connectionState, local: c.localDescription?.type, remote: c.remoteDescription?.type,
+    };
+  });
+  assert.fail(`${who} decoded no video within 30 s (state ${state}, error "${error}", pc ${JSON.stringify(pc)})`);
 }
 
 /**
@@ -113,6 +120,19 @@ async function call(baseA, baseB, guests, label) {
   const started = Date.now();
   const ctxA = await browser.newContext({ locale: 'de-DE', timezoneId: 'Europe/Berlin' });
   const ctxB = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  // Headless Chromium has no screen to share: a 16:9 canvas stands in for it.
+  await ctxA.addInitScript(() => {
+    navigator.mediaDevices.getDisplayMedia = async () => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 180 });
+      const g = canvas.getContext('2d');
+      let n = 0;
+      setInterval(() => {
+        g.fillStyle = `hsl(${(n += 7) % 360} 60% 50%)`;
+        g.fillRect(0, 0, 320, 180);
+      }, 50);
+      return canvas.captureStream(20);
+    };
+  });
   try {
     const [a, b] = await Promise.all([signIn(ctxA, baseA, guests[0]), signIn(ctxB, baseB, guests[1])]);
     await Promise.all([join(a, baseA), join(b, baseB)]);
@@ -128,6 +148,32 @@ async function call(baseA, baseB, guests, label) {
     await a.locator('#room-mute').click();
     assert.equal(await a.locator('#room-mute').getAttribute('aria-pressed'), 'true');
     console.log(`${label}: both decode video ${Date.now() - started} ms after sign-in started`);
+
+    // Screen sharing replaces the camera track without renegotiating: the partner's decoded
+    // picture turns 16:9 (the fake camera is 4:3), and sharing again turns it back.
+    const aspect = () => b.evaluate(async () => {
+      let r = 0;
+      (await window.kontorRoom.pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && s.frameHeight) r = s.frameWidth / s.frameHeight;
+      });
+      return r;
+    });
+    const waitAspect = async (want, what) => {
+      const deadline = Date.now() + 15_000;
+      let got = 0;
+      while (Date.now() < deadline) {
+        got = await aspect();
+        if (Math.abs(got - want) < 0.05) return;
+        await b.waitForTimeout(100);
+      }
+      assert.fail(`${what}: the partner sees aspect ${got}, not ${want}`);
+    };
+    await a.locator('#room-share').click();
+    assert.equal(await a.locator('#room-share').getAttribute('aria-pressed'), 'true');
+    await waitAspect(16 / 9, 'sharing the screen');
+    await a.locator('#room-share').click();
+    assert.equal(await a.locator('#room-share').getAttribute('aria-pressed'), 'false');
+    await waitAspect(4 / 3, 'back to the camera');
 
     // Reload on one side: the call comes back (perfect negotiation, either side may rejoin).
     await b.reload();

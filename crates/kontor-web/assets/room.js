@@ -130,6 +130,27 @@
     if (video) peer.addTrack(video, local || new MediaStream([video]));
     else peer.addTransceiver('video', { direction: 'recvonly' });
     setStatus('room-status-connecting');
+    watch(peer);
+  }
+
+  // Signalling is best effort (a message can be lost when a server's database listener
+  // reconnects): a call that has not connected after a while starts over on both sides.
+  // Waits 8 s, then twice as long after each attempt (at most a minute).
+  let retries = 0;
+  let watchdog = null;
+  function watch(peer) {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      if (pc !== peer || !partner) return;
+      if (['connected', 'closed'].includes(peer.connectionState)) {
+        retries = 0;
+        return;
+      }
+      retries += 1;
+      console.warn('no connection yet; starting over');
+      send({ type: 'hello' }); // the partner starts over too, and makes an offer
+      newPeer();
+    }, Math.min(8000 * 2 ** retries, 60000));
   }
 
   async function onDescription(description) {
@@ -272,20 +293,20 @@
   async function listDevices() {
     let devices = [];
     try { devices = await navigator.mediaDevices.enumerateDevices(); } catch (_) { return; }
-    const fill = (select, kind, track) => {
+    const fill = (select, kind, track, name) => {
       select.textContent = '';
       const current = track && track.getSettings().deviceId;
       devices.filter((d) => d.kind === kind).forEach((d, i) => {
         const o = document.createElement('option');
         o.value = d.deviceId;
-        o.textContent = d.label || `${kind} ${i + 1}`;
+        o.textContent = d.label || `${name} ${i + 1}`;
         o.selected = d.deviceId === current;
         select.append(o);
       });
       select.disabled = select.options.length === 0;
     };
-    fill($('room-camera'), 'videoinput', cameraTrack());
-    fill($('room-microphone'), 'audioinput', micTrack());
+    fill($('room-camera'), 'videoinput', cameraTrack(), M['room-camera']);
+    fill($('room-microphone'), 'audioinput', micTrack(), M['room-microphone']);
   }
 
   const senderOf = (kind) => pc && pc.getSenders().find((s) => s.track && s.track.kind === kind);

@@ -83,10 +83,13 @@ async fn agenda_events(
             summary,
             description: description.trim().to_string(),
             location,
-            url: Some(format!(
-                "{}/events/{}/meetings",
-                state.config.base_url, event.slug
-            )),
+            // An online meeting's calendar entry leads to its video room.
+            url: Some(match m.mode {
+                MeetingMode::Online => format!("{}/meetings/{}/room", state.config.base_url, m.id),
+                MeetingMode::OnSite => {
+                    format!("{}/events/{}/meetings", state.config.base_url, event.slug)
+                }
+            }),
             sequence: m.sequence,
             cancelled: m.cancelled,
             stamp: Timestamp::from_microsecond(m.updated_at).unwrap_or_default(),

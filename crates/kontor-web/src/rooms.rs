@@ -243,6 +243,8 @@ const SCRIPT_MESSAGES: &[&str] = &[
     "room-error-failed",
     "room-error-signalling",
     "room-ended",
+    "room-camera",
+    "room-microphone",
 ];
 
 async fn page(
@@ -293,7 +295,7 @@ async fn page(
         "messages": messages,
         "locale": l.bcp47(),
     });
-    Ok(render(
+    let mut response = render(
         &state,
         &ctx.reader(),
         "room.html",
@@ -310,7 +312,18 @@ async fn page(
             "config": config.to_string(),
             "jitsi": jitsi,
         }),
-    ))
+    );
+    // A page waiting for its room reloads itself when the room opens (within the hour).
+    if let Window::NotYet(at) = Window::of(&room.meeting, now)
+        && at - now < 3_600_000_000
+    {
+        let secs = (at - now) / 1_000_000 + 1;
+        response.headers_mut().insert(
+            axum::http::header::REFRESH,
+            axum::http::HeaderValue::from(secs),
+        );
+    }
+    Ok(response)
 }
 
 async fn socket(

@@ -52,6 +52,8 @@ struct Room {
     /// A second instance on the same database (PostgreSQL only).
     second: Option<TestApp>,
     anna: String,
+    /// Anna's account.
+    anna_user: Uuid,
     li: String,
     organiser: String,
     outsider: String,
@@ -61,6 +63,8 @@ struct Room {
     later: Uuid,
     /// Ended an hour ago.
     past: Uuid,
+    /// Starts in half an hour: opens in twenty minutes.
+    soon: Uuid,
     /// On site: no room.
     on_site: Uuid,
 }
@@ -145,9 +149,11 @@ async fn room(store: Store, db: Option<&str>) -> Room {
     )
     .await;
     let past = meeting(&app, ev, li, carl, now - 90 * MINUTE, MeetingMode::Online).await;
+    let soon = meeting(&app, ev, li, carl, now + 30 * MINUTE, MeetingMode::Online).await;
     let on_site = meeting(&app, ev, carl, anna, now + 60 * MINUTE, MeetingMode::OnSite).await;
     Room {
         anna: app.sign_in("anna@example.de").await,
+        anna_user: anna,
         li: app.sign_in("li@example.cn").await,
         organiser: app.sign_in("org@example.org").await,
         outsider: app.sign_in("bob@example.org").await,
@@ -156,6 +162,7 @@ async fn room(store: Store, db: Option<&str>) -> Room {
         open,
         later,
         past,
+        soon,
         on_site,
     }
 }
@@ -282,6 +289,20 @@ async fn the_room_is_closed_outside_its_window() {
         );
         assert!(later.body.contains("Der Raum öffnet"), "{}", later.body);
         assert!(!later.body.contains("id=\"room\""));
+        assert_eq!(
+            later.header("refresh"),
+            "",
+            "tomorrow is too far to wait on the page"
+        );
+        let soon = r
+            .app
+            .get(&format!("/meetings/{}/room", r.soon), Some(&r.li), "en")
+            .await;
+        let refresh: i64 = soon.header("refresh").parse().expect("a Refresh header");
+        assert!(
+            (1100..=1201).contains(&refresh),
+            "reloads when the room opens: {refresh}"
+        );
         let past = r
             .app
             .get(&format!("/meetings/{}/room", r.past), Some(&r.li), "zh")
@@ -305,7 +326,7 @@ async fn the_room_is_closed_outside_its_window() {
 
         // The reminder of the meeting that starts now leads to its room.
         assert_eq!(
-            kontor_web::send_due_reminders(&r.app.state, 30)
+            kontor_web::send_due_reminders(&r.app.state, 10)
                 .await
                 .unwrap(),
             1
@@ -323,6 +344,19 @@ async fn the_room_is_closed_outside_its_window() {
             mail.body_html.contains("Zum Videogespräch"),
             "{}",
             mail.body_html
+        );
+
+        // So does the calendar entry (URL folded at 75 octets).
+        let ics = r
+            .app
+            .get("/events/video-days/agenda.ics", Some(&r.anna), "en")
+            .await;
+        assert!(
+            ics.body
+                .replace("\r\n ", "")
+                .contains(&format!("URL:{room}")),
+            "{}",
+            ics.body
         );
 
         // The agenda offers "Join video" for the open meeting only.
@@ -393,7 +427,7 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
         );
         assert!(sdp.len() > 8000);
         let offer = serde_json::json!({
-            "type": "offer", "to": li_id, "from": "forged", "description": { "type": "offer", "sdp": sdp },
+            "type": "offer", "to": li_id, "from": "forged", "user": "forged", "description": { "type": "offer", "sdp": sdp },
         });
         anna.send(Message::text(offer.to_string())).await.unwrap();
         let got = next(&mut li).await;
@@ -402,6 +436,11 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
             got["from"],
             anna_id.as_str(),
             "a forged sender is overwritten"
+        );
+        assert_eq!(
+            got["user"],
+            r.anna_user.to_string().as_str(),
+            "so is a forged person"
         );
         assert_eq!(got["description"]["sdp"], sdp.as_str());
 
