@@ -196,6 +196,8 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
         .await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("alice@example.de"));
+    let title = &page.body[page.body.find("<title>").unwrap()..page.body.find("</title>").unwrap()];
+    assert!(!title[7..].contains('<'), "markup in the title: {title}");
     assert_eq!(
         app.post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
             .await
