@@ -57,6 +57,11 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
+        TestApp::on(store)
+    }
+
+    /// The application over a given (migrated) store.
+    pub fn on(store: Store) -> TestApp {
         let state = AppState::new(
             store.clone(),
             WebConfig::new(BASE),
