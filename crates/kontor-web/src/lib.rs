@@ -40,7 +40,7 @@ mod scheduling;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
-pub use magazine::images::{Processed, encode as encode_image, store as store_image};
+pub use magazine::images::{Processed, encode as encode_image};
 pub use marketplace::reindex;
 pub use meetings::{send_digests, send_due_reminders};
 

@@ -20,6 +20,8 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+mod magazine;
+
 pub const PASSWORD: &str = "kontor-demo-2027";
 
 pub async fn run(mut config: Config, data: PathBuf, listen: String) -> anyhow::Result<()> {
@@ -702,6 +704,17 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
         ),
     ];
     logins.extend(featured);
+    let editor = magazine::NewEditor {
+        user: staff(
+            "editor@kontor.example",
+            "Lena Hoffmann",
+            false,
+            &berlin,
+            Locale::De,
+        ),
+        email: "editor@kontor.example".into(),
+    };
+    logins.push(magazine::seed(store, editor).await?);
     Ok(logins)
 }
 
