@@ -72,4 +72,9 @@ M = [
 ("magazine-tag-jobs", "Jobs", "Jobs", "招聘"),
 ("magazine-tag-partnership", "Partnership", "Partnerschaft", "合作伙伴关系"),
 ("magazine-tag-location", "Location", "Standort", "区位"),
+("magazine-editors", "Editors", "Redaktion", "编辑"),
+("magazine-editors-hint", "Editors write and publish articles; administrators always may.", "Redakteurinnen und Redakteure schreiben und veröffentlichen Artikel; Administratoren dürfen das immer.", "编辑可撰写和发布文章；管理员始终拥有此权限。"),
+("magazine-editor-email", "E-mail address of an existing account", "E-Mail-Adresse eines bestehenden Kontos", "现有账户的电子邮箱地址"),
+("magazine-editor-add", "Make editor", "Zur Redaktion hinzufügen", "设为编辑"),
+("magazine-editor-remove", "Remove", "Entfernen", "移除"),
 ]

@@ -234,6 +234,15 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The editors as (user id, name, e-mail), by name.
+    pub async fn editors(&self) -> Result<Vec<(Uuid, String, String)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT u.id, u.name, u.email FROM magazine_editors e JOIN users u ON u.id = e.user_id \
+             ORDER BY u.name"
+        )
+        .fetch_all(p))?)
+    }
+
     pub async fn article(&self, id: Uuid) -> Result<Article> {
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM magazine_articles WHERE id = $1");
         let row: ArticleRow = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))

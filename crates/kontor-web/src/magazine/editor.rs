@@ -57,6 +57,18 @@ pub async fn list(
             })
         })
         .collect();
+    let is_admin = ctx.user.as_ref().is_some_and(|u| u.is_admin);
+    let editors: Vec<_> = if is_admin {
+        state
+            .store
+            .editors()
+            .await?
+            .into_iter()
+            .map(|(id, name, email)| serde_json::json!({ "id": id, "name": name, "email": email }))
+            .collect()
+    } else {
+        vec![]
+    };
     let uploaded = match q.image {
         Some(id) => Some(
             serde_json::json!({ "id": id, "picture": super::images::picture(&state, id).await? }),
@@ -68,7 +80,7 @@ pub async fn list(
         &ctx.reader(),
         "magazine_editor.html",
         serde_json::json!({
-            "articles": rows, "uploaded": uploaded,
+            "articles": rows, "uploaded": uploaded, "is_admin": is_admin, "editors": editors,
             "max_mb": super::images::MAX_BYTES / (1024 * 1024),
         }),
     ))
@@ -359,4 +371,33 @@ async fn save(
         fields.slug
     ))
     .into_response())
+}
+
+/// `POST /magazine/editor/editors`: an administrator grants (`email`) or revokes (`remove`, a
+/// user id) the editor role.
+pub async fn set_editor(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let admin = ctx.require_user()?;
+    if !admin.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let (user, grant) = match form.get("remove").parse::<Uuid>() {
+        Ok(id) => (id, false),
+        Err(_) => {
+            let email = kontor_domain::Email::parse(form.get("email"))
+                .map_err(|e| AppError::field("email", e))?;
+            let user =
+                state.store.user_by_email(&email).await?.ok_or_else(|| {
+                    AppError::field("email", Invalid::new("invalid-unknown-user"))
+                })?;
+            (user.id, true)
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    tx.set_editor(user, grant, now_micros()).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/magazine/editor").into_response())
 }

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/pages/{lang}/{slug}", get(public::page))
         .route("/sitemap.xml", get(feeds::sitemap))
         .route("/magazine/editor", get(editor::list))
+        .route("/magazine/editor/editors", post(editor::set_editor))
         .route(
             "/magazine/editor/new",
             get(editor::new_form).post(editor::create),

@@ -755,6 +755,63 @@ async fn only_editors_and_administrators_write() {
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
         assert_eq!(app.store.article(id).await.unwrap().title, "Hello again");
+        // Administrators grant and revoke the role; editors cannot.
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&ed),
+                "en",
+                &[("email", "plain@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&admin),
+                "en",
+                &[("email", "nobody@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&admin),
+                "en",
+                &[("email", "plain@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            app.get("/magazine/editor", Some(&plain), "en").await.status,
+            200
+        );
+        let listing = app.get("/magazine/editor", Some(&admin), "en").await.body;
+        assert!(listing.contains("plain@example.com"));
+        let plain_id = app
+            .store
+            .editors()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.2 == "plain@example.com")
+            .unwrap()
+            .0
+            .to_string();
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&admin),
+                "en",
+                &[("remove", plain_id.as_str())],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            app.get("/magazine/editor", Some(&plain), "en").await.status,
+            403
+        );
         // Cross-site posts are refused even for editors.
         let req = Request::post("/magazine/editor/new")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
