@@ -789,6 +789,7 @@ async fn only_editors_and_administrators_write() {
         );
         let listing = app.get("/magazine/editor", Some(&admin), "en").await.body;
         assert!(listing.contains("plain@example.com"));
+        assert!(listing.contains("<title>Magazine editing · Kontor</title>"), "{listing}");
         let plain_id = app
             .store
             .editors()
