@@ -77,4 +77,11 @@ M = [
 ("magazine-editor-email", "E-mail address of an existing account", "E-Mail-Adresse eines bestehenden Kontos", "现有账户的电子邮箱地址"),
 ("magazine-editor-add", "Make editor", "Zur Redaktion hinzufügen", "设为编辑"),
 ("magazine-editor-remove", "Remove", "Entfernen", "移除"),
+("magazine-page-edit", "Information page", "Informationsseite", "信息页面"),
+("magazine-page-new", "New information page", "Neue Informationsseite", "新建信息页面"),
+("magazine-page-hint", "A page is stored per language and address; saving an existing address replaces that page.", "Eine Seite gilt je Sprache und Adresse; wer unter einer bestehenden Adresse speichert, ersetzt diese Seite.", "页面按语言和网址保存；以已有网址保存将替换该页面。"),
+("magazine-field-nav-order", "Position in the navigation", "Position in der Navigation", "导航中的位置"),
+("magazine-nav-order-hint", "A number from 0 to 1000; empty keeps the page out of the navigation.", "Eine Zahl von 0 bis 1000; leer bleibt die Seite außerhalb der Navigation.", "0 到 1000 之间的数字；留空则不在导航中显示。"),
+("magazine-field-page-translation-of", "Translation of (language/address)", "Übersetzung von (Sprache/Adresse)", "译自（语言/网址）"),
+("magazine-page-translation-hint", "For example de/standort-und-infrastruktur; links the language versions.", "Zum Beispiel en/location-and-infrastructure; verknüpft die Sprachfassungen.", "例如 de/standort-und-infrastruktur；用于关联各语言版本。"),
 ]

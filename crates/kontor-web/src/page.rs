@@ -54,6 +54,7 @@ pub fn environment() -> Environment<'static> {
         "magazine_page.html",
         "magazine_editor.html",
         "magazine_edit.html",
+        "magazine_page_edit.html",
     );
     env.add_function("t", translate);
     env

@@ -57,6 +57,16 @@ pub async fn list(
             })
         })
         .collect();
+    let pages: Vec<_> = state
+        .store
+        .pages()
+        .await?
+        .iter()
+        .map(|p| serde_json::json!({
+            "title": p.title, "lang": p.locale.bcp47(), "locale": p.locale.key(), "slug": p.slug,
+            "nav_order": p.nav_order,
+        }))
+        .collect();
     let is_admin = ctx.user.as_ref().is_some_and(|u| u.is_admin);
     let editors: Vec<_> = if is_admin {
         state
@@ -80,7 +90,7 @@ pub async fn list(
         &ctx.reader(),
         "magazine_editor.html",
         serde_json::json!({
-            "articles": rows, "uploaded": uploaded, "is_admin": is_admin, "editors": editors,
+            "articles": rows, "uploaded": uploaded, "is_admin": is_admin, "editors": editors, "pages": pages,
             "max_mb": super::images::MAX_BYTES / (1024 * 1024),
         }),
     ))

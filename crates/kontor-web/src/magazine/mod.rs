@@ -25,6 +25,7 @@ mod editor;
 mod feeds;
 pub mod images;
 pub mod markdown;
+mod pages;
 mod public;
 mod similar;
 
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sitemap.xml", get(feeds::sitemap))
         .route("/magazine/editor", get(editor::list))
         .route("/magazine/editor/editors", post(editor::set_editor))
+        .route("/magazine/editor/page", get(pages::form).post(pages::save))
         .route(
             "/magazine/editor/new",
             get(editor::new_form).post(editor::create),

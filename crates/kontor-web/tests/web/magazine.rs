@@ -789,7 +789,10 @@ async fn only_editors_and_administrators_write() {
         );
         let listing = app.get("/magazine/editor", Some(&admin), "en").await.body;
         assert!(listing.contains("plain@example.com"));
-        assert!(listing.contains("<title>Magazine editing · Kontor</title>"), "{listing}");
+        assert!(
+            listing.contains("<title>Magazine editing · Kontor</title>"),
+            "{listing}"
+        );
         let plain_id = app
             .store
             .editors()
@@ -821,5 +824,109 @@ async fn only_editors_and_administrators_write() {
             .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
             .unwrap();
         assert_eq!(app.send(req).await.status, 403);
+    }
+}
+
+fn page_form<'a>(
+    locale: &'a str,
+    slug: &'a str,
+    title: &'a str,
+    body: &'a str,
+    translation_of: &'a str,
+) -> [(&'static str, &'a str); 6] {
+    [
+        ("locale", locale),
+        ("slug", slug),
+        ("title", title),
+        ("body", body),
+        ("nav_order", "1"),
+        ("translation_of", translation_of),
+    ]
+}
+
+async fn post_page(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> Reply {
+    app.post_form("/magazine/editor/page", Some(cookie), "en", form)
+        .await
+}
+
+#[tokio::test]
+async fn static_pages_are_translated_and_in_the_navigation() {
+    for app in apps().await {
+        let ed = editor(&app, "ed@example.com").await;
+        let r = post_page(
+            &app,
+            &ed,
+            &page_form(
+                "de",
+                "standort",
+                "Standort und Infrastruktur",
+                "Köln liegt am **Rhein**.",
+                "",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_page(
+            &app,
+            &ed,
+            &page_form(
+                "en",
+                "location",
+                "Location and infrastructure",
+                "Cologne lies on the **Rhine**.",
+                "de/standort",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_page(
+            &app,
+            &ed,
+            &[
+                ("locale", "en"),
+                ("slug", "x"),
+                ("title", ""),
+                ("body", "b"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 422);
+
+        let page = app.get("/pages/en/location", None, "en").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("<strong>Rhine</strong>"));
+        assert!(page.body.contains("hreflang=\"de\""), "{}", page.body);
+        assert!(page.body.contains("standort"));
+        // The English navigation lists the English page only.
+        let list = app.get("/magazine", None, "en").await.body;
+        assert!(list.contains("Location and infrastructure"));
+        assert!(!list.contains("Standort und Infrastruktur"));
+        let sitemap = app.get("/sitemap.xml", None, "en").await.body;
+        assert!(sitemap.contains(&format!(
+            "<xhtml:link rel=\"alternate\" hreflang=\"de\" href=\"{BASE}/pages/de/standort\"/>"
+        )));
+        // Not an editor: no page writing.
+        app.user("plain@example.com", Locale::En, false).await;
+        let plain = app.sign_in("plain@example.com").await;
+        let r = post_page(
+            &app,
+            &plain,
+            &[
+                ("locale", "en"),
+                ("slug", "location"),
+                ("title", "Hacked"),
+                ("body", "x"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            app.store
+                .page_by_slug(Locale::En, "location")
+                .await
+                .unwrap()
+                .title,
+            "Location and infrastructure"
+        );
     }
 }
