@@ -159,7 +159,7 @@ pub async fn article(
         serde_json::json!({
             "article": {
                 "title": a.title, "lead": a.lead, "lang": a.locale.bcp47(),
-                "body_html": super::markdown::render(&a.body_md),
+                "body_html": &*similar::body_html(&a),
                 "author": a.author_name,
                 "date": crate::events::format_instant(a.published_at(), None, ctx.locale),
                 "date_iso": super::feeds::rfc3339(a.published_at()),

@@ -71,6 +71,25 @@ pub fn terms(a: &Article) -> Arc<Terms> {
     terms
 }
 
+type HtmlCache = Mutex<HashMap<(Uuid, i64), Arc<str>>>;
+
+/// An article's body as sanitised HTML, rendered once per article version.
+pub fn body_html(a: &Article) -> Arc<str> {
+    static CACHE: OnceLock<HtmlCache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (a.id, a.updated_at);
+    if let Some(h) = cache.lock().expect("cache lock").get(&key) {
+        return h.clone();
+    }
+    let html: Arc<str> = super::markdown::render(&a.body_md).into();
+    let mut c = cache.lock().expect("cache lock");
+    if c.len() > 2_000 {
+        c.clear();
+    }
+    c.insert(key, html.clone());
+    html
+}
+
 fn cosine(a: &Terms, b: &Terms) -> f64 {
     if a.norm == 0.0 || b.norm == 0.0 {
         return 0.0;
