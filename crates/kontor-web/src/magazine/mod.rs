@@ -68,11 +68,15 @@ pub fn routes() -> Router<AppState> {
 pub fn upload_routes() -> Router<AppState> {
     Router::new()
         .route("/magazine/editor/images", post(images::upload))
-        // The handler counts the bytes itself and answers with a clear error.
+        // The handler counts the image's bytes itself and answers with a clear error; a
+        // declared length above the limit is refused the same way before reading; the layer
+        // caps bodies without a declared length.
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             images::MAX_BYTES * 2,
         ))
+        // Outermost, so it answers before the cap does.
+        .layer(axum::middleware::from_fn(images::refuse_declared_oversize))
 }
 
 /// The signed-in user if they may write the magazine (editors and administrators).

@@ -471,6 +471,20 @@ async fn bad_uploads_get_clear_errors() {
         let r = upload(&app, &cookie, "big.jpg", &big).await;
         assert_eq!(r.status, 413);
         assert!(r.body.contains("too large"), "{}", r.body);
+        // Declared too large: refused before reading, with the same message.
+        let req = Request::post("/magazine/editor/images")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header(header::CONTENT_LENGTH, (40 * 1024 * 1024).to_string())
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(vec![0u8; 40 * 1024 * 1024]))
+            .unwrap();
+        let r = app.send(req).await;
+        assert_eq!(r.status, 413);
+        assert!(r.body.contains("too large"), "{}", r.body);
 
         let r = upload(&app, &cookie, "bomb.png", &png_claiming(100_000, 100_000)).await;
         assert_eq!(r.status, 413);
