@@ -14,7 +14,8 @@
 #   RUNS        measured runs/path    default 1
 #   PATHS       paths, space-separated; default: the public event page, the same event as
 #               JSON, the home page and the liveness probe:
-#               "/events/hydrogen-life-sciences-b2b-days /api/v1/events/hydrogen-life-sciences-b2b-days / /healthz"
+#               "/events/hydrogen-life-sciences-b2b-days /api/v1/events/hydrogen-life-sciences-b2b-days
+#               /magazine/en/digital-b2b-fair-hydrogen-life-sciences / /healthz"
 #   SERVER_CPU  core for the server   default 0   (pinning only with taskset and >= 2 cores)
 #   LOAD_CPU    core for wrk          default 1
 #   OUT         results file          default bench/http/RESULTS.md ("-" = do not write)
@@ -31,7 +32,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))"
 
-PATHS="${PATHS:-/events/hydrogen-life-sciences-b2b-days /api/v1/events/hydrogen-life-sciences-b2b-days / /healthz}"
+PATHS="${PATHS:-/events/hydrogen-life-sciences-b2b-days /api/v1/events/hydrogen-life-sciences-b2b-days /magazine/en/digital-b2b-fair-hydrogen-life-sciences / /healthz}"
 OUT="${OUT:-$here/RESULTS.md}"
 BENCH_NAME=bench/http
 # Settings, pinning, server start/stop, /proc readers and the wrk measurement.

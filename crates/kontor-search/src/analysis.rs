@@ -162,6 +162,18 @@ impl<S: TokenStream> TokenStream for WordsOnlyStream<S> {
     }
 }
 
+/// The analysed terms of `text` in the language of `locale` (`de`, `en`, `zh`; others as
+/// English), as the index sees them: stemmed for German and English, segmented by jieba (search
+/// mode) for Chinese. For callers that score small collections themselves (the magazine).
+pub fn terms(locale: &str, text: &str) -> Vec<String> {
+    let mut analyzer = match Lang::of_locale(locale) {
+        Lang::De => german(),
+        Lang::En => english(),
+        Lang::Zh => chinese(true),
+    };
+    tokens(&mut analyzer, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,6 +73,7 @@
 mod analysis;
 mod index;
 
+pub use analysis::terms;
 pub use index::{SearchIndex, TITLE_BOOST};
 
 /// What a document describes.

@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 
 pub mod accounts;
 pub mod events;
+pub mod magazine;
 pub mod matchmaking;
 pub mod organisations;
 pub mod outbox;

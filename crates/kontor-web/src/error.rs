@@ -30,6 +30,10 @@ pub enum AppError {
     /// A request that is well-formed but not allowed now; the key names the message.
     #[error("{0}")]
     Rejected(&'static str),
+    /// Refused with a specific status (an upload too large or not an image); the key names
+    /// the message.
+    #[error("{1}")]
+    Refused(StatusCode, &'static str),
     #[error("too many requests")]
     RateLimited,
     #[error("cross-site request")]
@@ -61,6 +65,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Rejected(_) => StatusCode::CONFLICT,
+            AppError::Refused(status, _) => *status,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,7 +77,7 @@ impl AppError {
             AppError::Unauthorized => "error-unauthorized",
             AppError::Forbidden => "error-forbidden",
             AppError::Validation(_) => "error-validation",
-            AppError::BadRequest(key) | AppError::Rejected(key) => key,
+            AppError::BadRequest(key) | AppError::Rejected(key) | AppError::Refused(_, key) => key,
             AppError::RateLimited => "error-rate-limited",
             AppError::CrossSite => "error-cross-site",
             AppError::Internal(_) => "error-internal",

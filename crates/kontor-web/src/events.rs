@@ -92,11 +92,12 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, A
         .date();
     let events = state.store.upcoming_events(today).await?;
     let events: Vec<_> = events.iter().map(|e| event_json(e, ctx.locale)).collect();
+    let articles = crate::magazine::home_teasers(&state, ctx.locale).await?;
     Ok(render(
         &state,
         &ctx.reader(),
         "home.html",
-        serde_json::json!({ "events": events }),
+        serde_json::json!({ "events": events, "articles": articles }),
     ))
 }
 

@@ -27,6 +27,7 @@ mod error;
 mod events;
 mod form;
 mod lang;
+mod magazine;
 mod mailbox;
 mod marketplace;
 mod meetings;
@@ -41,6 +42,7 @@ mod subscribe;
 
 pub use api::openapi_json;
 pub use auth::hash_password;
+pub use magazine::images::{Processed, encode as encode_image};
 pub use marketplace::reindex;
 pub use meetings::{send_digests, send_due_reminders};
 pub use rooms::{VideoConfig, turn_credential};
@@ -160,16 +162,19 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(rooms::routes())
         .merge(subscribe::routes())
+        .merge(magazine::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)
         .nest("/api/v1", api::routes())
         .merge(ops::routes())
         .merge(assets::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        // Image uploads bring their own, larger limit.
+        .merge(magazine::upload_routes())
         .fallback(error::not_found)
         .layer(from_fn_with_state(state.clone(), csrf::check))
         .layer(from_fn_with_state(state.clone(), ops::track))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
         .layer(from_fn_with_state(state.clone(), error::render))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -58,6 +58,12 @@ pub fn environment() -> Environment<'static> {
         "newsletter_unsubscribe.html",
         "newsletter_preferences.html",
         "subscribers.html",
+        "magazine_list.html",
+        "magazine_article.html",
+        "magazine_page.html",
+        "magazine_editor.html",
+        "magazine_edit.html",
+        "magazine_page_edit.html",
     );
     env.add_function("t", translate);
     env
@@ -176,6 +182,14 @@ pub fn options<T: Keyed>(locale: Locale, prefix: &str) -> Vec<serde_json::Value>
             let key = v.key();
             serde_json::json!({ "key": key, "label": catalog().message(locale, &format!("{prefix}-{key}"), &[]) })
         })
+        .collect()
+}
+
+/// The languages as `<select>` options, each in its own name.
+pub fn locale_options() -> Vec<serde_json::Value> {
+    Locale::ALL
+        .iter()
+        .map(|l| serde_json::json!({ "key": l.key(), "label": l.endonym() }))
         .collect()
 }
 

@@ -106,10 +106,7 @@ async fn profile_page(
     } else {
         axum::http::StatusCode::OK
     };
-    let ui_locales: Vec<_> = Locale::ALL
-        .iter()
-        .map(|l| serde_json::json!({ "key": l.key(), "label": l.endonym() }))
-        .collect();
+    let ui_locales = crate::page::locale_options();
     let mut r = render(
         state,
         &ctx.reader(),

@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+mod magazine;
+
 pub const PASSWORD: &str = "kontor-demo-2027";
 
 pub async fn run(
@@ -722,6 +724,17 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
     for ((_, email), label) in video_guests.iter().zip(["Deutsch", "中文"]) {
         logins.push((format!("Video meeting now ({label})"), email.clone()));
     }
+    let editor = magazine::NewEditor {
+        user: staff(
+            "editor@kontor.example",
+            "Lena Hoffmann",
+            false,
+            &berlin,
+            Locale::De,
+        ),
+        email: "editor@kontor.example".into(),
+    };
+    logins.push(magazine::seed(store, editor).await?);
     Ok(logins)
 }
 

@@ -1,0 +1,946 @@
+//! The magazine on both databases: visibility (draft, scheduled), translations, sanitising,
+//! feeds and sitemap, image uploads, related articles, Chinese search and the editor role.
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use kontor_domain::{Locale, now_micros};
+use kontor_store::Store;
+use kontor_store::magazine::{ArticleFields, ArticleStatus};
+use uuid::Uuid;
+
+use crate::helpers::{BASE, Reply, TestApp};
+
+/// One app per backend: SQLite always, PostgreSQL when `KONTOR_TEST_DATABASE_URL` is set
+/// (required with `KONTOR_REQUIRE_POSTGRES=1`).
+async fn apps() -> Vec<TestApp> {
+    let mut out = vec![TestApp::new().await];
+    match std::env::var("KONTOR_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => out.push(TestApp::on(fresh_postgres(&url).await)),
+        _ => assert!(
+            std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
+        ),
+    }
+    out
+}
+
+async fn fresh_postgres(url: &str) -> Store {
+    use sqlx::Executor;
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("postgres reachable");
+    let name = format!("kontor_web_{}", Uuid::now_v7().simple());
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    admin.close().await;
+    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+    let store = Store::connect(&format!("{base}/{name}")).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+fn fields(locale: Locale, slug: &str, title: &str, body: &str, tags: &[&str]) -> ArticleFields {
+    ArticleFields {
+        translation_group: None,
+        locale,
+        slug: slug.into(),
+        title: title.into(),
+        lead: format!("Lead of {title}"),
+        body_md: body.into(),
+        author_name: "Redaktion".into(),
+        author_id: None,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        hero_image_id: None,
+        hero_alt: String::new(),
+        hero_credit: String::new(),
+        status: ArticleStatus::Published,
+        publish_at: Some(now_micros() - 1_000_000),
+    }
+}
+
+/// A published article with these fields.
+async fn publish(
+    app: &TestApp,
+    locale: Locale,
+    slug: &str,
+    title: &str,
+    body: &str,
+    tags: &[&str],
+) -> Uuid {
+    create(app, fields(locale, slug, title, body, tags)).await
+}
+
+async fn create(app: &TestApp, f: ArticleFields) -> Uuid {
+    let mut tx = app.store.begin().await.unwrap();
+    let id = tx.create_article(&f, now_micros()).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn editor(app: &TestApp, email: &str) -> String {
+    let id = app.user(email, Locale::En, false).await;
+    let mut tx = app.store.begin().await.unwrap();
+    tx.set_editor(id, true, now_micros()).await.unwrap();
+    tx.commit().await.unwrap();
+    app.sign_in(email).await
+}
+
+const BOUNDARY: &str = "----kontor-test-boundary";
+
+async fn upload(app: &TestApp, cookie: &str, filename: &str, bytes: &[u8]) -> Reply {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let req = Request::post("/magazine/editor/images")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap();
+    app.send(req).await
+}
+
+#[tokio::test]
+async fn drafts_are_invisible_and_scheduled_articles_appear_at_their_time() {
+    for app in apps().await {
+        let mut draft = fields(
+            Locale::En,
+            "draft-story",
+            "Secret draft",
+            "Not yet.",
+            &["china"],
+        );
+        draft.status = ArticleStatus::Draft;
+        create(&app, draft).await;
+        let mut review = fields(Locale::En, "review-story", "Under review", "Soon.", &[]);
+        review.status = ArticleStatus::Review;
+        create(&app, review).await;
+        let mut scheduled = fields(Locale::En, "later", "Scheduled story", "Later.", &[]);
+        scheduled.publish_at = Some(now_micros() + 1_500_000);
+        create(&app, scheduled).await;
+        publish(&app, Locale::En, "now", "Visible story", "Now.", &["china"]).await;
+
+        for path in [
+            "/magazine/en/draft-story",
+            "/magazine/en/review-story",
+            "/magazine/en/later",
+        ] {
+            assert_eq!(app.get(path, None, "en").await.status, 404, "{path}");
+        }
+        let sitemap = app.get("/sitemap.xml", None, "en").await.body;
+        assert!(sitemap.contains("/magazine/en/now<"), "{sitemap}");
+        assert!(!sitemap.contains("/magazine/en/later"), "{sitemap}");
+        assert!(!sitemap.contains("draft-story"), "{sitemap}");
+        for path in [
+            "/magazine",
+            "/",
+            "/magazine/tags/china",
+            "/magazine/feed.en.atom",
+        ] {
+            let r = app.get(path, None, "en").await;
+            assert_eq!(r.status, 200, "{path}");
+            assert!(r.body.contains("Visible story"), "{path}: {}", r.body);
+            assert!(!r.body.contains("Secret draft"), "{path}");
+            assert!(!r.body.contains("Scheduled story"), "{path}");
+            assert!(!r.body.contains("draft-story"), "{path}");
+        }
+        // An editor previews the draft, marked and not indexed.
+        let cookie = editor(&app, "ed@example.com").await;
+        let r = app
+            .get("/magazine/en/draft-story", Some(&cookie), "en")
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("noindex"));
+
+        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+        let r = app.get("/magazine/en/later", None, "en").await;
+        assert_eq!(r.status, 200);
+        assert!(
+            app.get("/magazine", None, "en")
+                .await
+                .body
+                .contains("Scheduled story")
+        );
+    }
+}
+
+#[tokio::test]
+async fn translations_are_linked_and_the_switcher_points_to_them() {
+    for app in apps().await {
+        let cookie = editor(&app, "ed@example.com").await;
+        let r = app
+            .post_form(
+                "/magazine/editor/new",
+                Some(&cookie),
+                "en",
+                &[
+                    ("locale", "de"),
+                    ("title", "Partnerschaft mit Guiyang"),
+                    ("slug", ""),
+                    ("lead", "Ein neues Kapitel."),
+                    ("body", "Text **fett**."),
+                    ("author_name", "Redaktion"),
+                    ("tags", "china, partnership"),
+                    ("status", "published"),
+                    ("publish_at", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(
+            r.header("location"),
+            "/magazine/de/partnerschaft-mit-guiyang"
+        );
+        let de = app
+            .store
+            .article_by_slug(Locale::De, "partnerschaft-mit-guiyang")
+            .await
+            .unwrap();
+        let source = de.id.to_string();
+        // A Chinese title makes no slug: the form says so (in the editor's language, English).
+        let zh_form = |slug: &'static str| {
+            vec![
+                ("translation_of", source.clone()),
+                ("locale", "zh".into()),
+                ("title", "与贵阳的伙伴关系".into()),
+                ("slug", slug.into()),
+                ("lead", "新的篇章。".into()),
+                ("body", "正文。".into()),
+                ("author_name", "编辑部".into()),
+                ("tags", "china".into()),
+                ("status", "published".into()),
+                ("publish_at", "".into()),
+            ]
+        };
+        let form: Vec<(&str, String)> = zh_form("");
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = app
+            .post_form("/magazine/editor/new", Some(&cookie), "de", &pairs)
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(
+            r.body.contains("lower-case letters, digits and hyphens."),
+            "{}",
+            r.body
+        );
+        let form = zh_form("partnerschaft-guiyang");
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = app
+            .post_form("/magazine/editor/new", Some(&cookie), "en", &pairs)
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        // A second Chinese version of the same article is refused.
+        let form = zh_form("noch-eine");
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = app
+            .post_form("/magazine/editor/new", Some(&cookie), "en", &pairs)
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("already has a version"), "{}", r.body);
+
+        let zh = app
+            .store
+            .article_by_slug(Locale::Zh, "partnerschaft-guiyang")
+            .await
+            .unwrap();
+        assert_eq!(zh.translation_group, de.translation_group);
+        let page = app
+            .get("/magazine/de/partnerschaft-mit-guiyang", None, "en")
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains(
+                r#"<a href="&#x2f;magazine&#x2f;zh&#x2f;partnerschaft-guiyang" hreflang="zh-Hans""#
+            ) || page
+                .body
+                .contains(r#"<a href="/magazine/zh/partnerschaft-guiyang" hreflang="zh-Hans""#),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(r#"rel="canonical""#));
+        assert!(page.body.contains("application/ld+json"));
+        assert!(page.body.contains("\"@type\":\"NewsArticle\""));
+        assert!(
+            page.body
+                .contains(r#"property="og:title" content="Partnerschaft mit Guiyang""#)
+        );
+        let zh_page = app
+            .get("/magazine/zh/partnerschaft-guiyang", None, "zh")
+            .await;
+        assert!(
+            zh_page
+                .body
+                .contains("partnerschaft-mit-guiyang\" hreflang=\"de\""),
+            "{}",
+            zh_page.body
+        );
+        assert!(zh_page.body.contains("<article lang=\"zh-Hans\""));
+    }
+}
+
+#[tokio::test]
+async fn markdown_is_sanitised() {
+    for app in apps().await {
+        let body = "Hello <script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n\
+                    [click](javascript:alert(1)) [ok](https://example.com/a) **bold**";
+        publish(&app, Locale::En, "xss", "Tricky", body, &[]).await;
+        let r = app.get("/magazine/en/xss", None, "en").await;
+        assert_eq!(r.status, 200);
+        assert!(!r.body.contains("<script>alert"), "{}", r.body);
+        assert!(!r.body.contains("<img src=x"), "{}", r.body);
+        assert!(!r.body.to_lowercase().contains("javascript:"), "{}", r.body);
+        assert!(r.body.contains("<strong>bold</strong>"));
+        assert!(r.body.contains("href=\"https://example.com/a\""));
+        // The feed carries the same sanitised HTML (escaped once more as XML text).
+        let feed = app.get("/magazine/feed.en.atom", None, "en").await;
+        assert!(!feed.body.contains("&lt;script&gt;alert"), "{}", feed.body);
+    }
+}
+
+#[tokio::test]
+async fn atom_feed_is_well_formed_and_in_its_language() {
+    for app in apps().await {
+        publish(
+            &app,
+            Locale::Zh,
+            "zh-1",
+            "数字化氢能展会 & 更多",
+            "正文",
+            &["hydrogen"],
+        )
+        .await;
+        publish(
+            &app,
+            Locale::En,
+            "en-1",
+            "Digital hydrogen fair",
+            "Body",
+            &["hydrogen"],
+        )
+        .await;
+        let r = app.get("/magazine/feed.zh.atom", None, "en").await;
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").starts_with("application/atom+xml"));
+        let doc = roxmltree::Document::parse(&r.body).expect("well-formed XML");
+        let feed = doc.root_element();
+        assert_eq!(feed.tag_name().name(), "feed");
+        assert_eq!(
+            feed.tag_name().namespace(),
+            Some("http://www.w3.org/2005/Atom")
+        );
+        assert_eq!(
+            feed.attribute(("http://www.w3.org/XML/1998/namespace", "lang")),
+            Some("zh-Hans")
+        );
+        let titles: Vec<_> = feed
+            .descendants()
+            .filter(|n| n.has_tag_name("entry"))
+            .filter_map(|e| e.children().find(|c| c.has_tag_name("title")))
+            .filter_map(|t| t.text())
+            .collect();
+        assert_eq!(titles, vec!["数字化氢能展会 & 更多"]);
+        assert!(
+            r.body
+                .contains(&format!("<id>{BASE}/magazine/zh/zh-1</id>"))
+        );
+        assert_eq!(
+            app.get("/magazine/feed.fr.atom", None, "en").await.status,
+            404
+        );
+    }
+}
+
+#[tokio::test]
+async fn sitemap_has_hreflang_alternates() {
+    for app in apps().await {
+        let de = publish(&app, Locale::De, "messe", "Digitale Messe", "Text", &[]).await;
+        let mut en = fields(Locale::En, "fair", "Digital fair", "Text", &[]);
+        en.translation_group = Some(app.store.article(de).await.unwrap().translation_group);
+        create(&app, en).await;
+        publish(&app, Locale::En, "alone", "Alone", "Text", &[]).await;
+        let r = app.get("/sitemap.xml", None, "en").await;
+        assert_eq!(r.status, 200);
+        let doc = roxmltree::Document::parse(&r.body).expect("well-formed XML");
+        let url_of = |loc: &str| {
+            doc.descendants()
+                .filter(|n| n.has_tag_name("url"))
+                .find(|u| {
+                    u.children()
+                        .any(|c| c.has_tag_name("loc") && c.text() == Some(loc))
+                })
+                .unwrap_or_else(|| panic!("{loc} missing in {}", r.body))
+        };
+        let alternates = |loc: &str| {
+            let mut v: Vec<(String, String)> = url_of(loc)
+                .children()
+                .filter(|c| {
+                    c.tag_name().name() == "link"
+                        && c.tag_name().namespace() == Some("http://www.w3.org/1999/xhtml")
+                })
+                .map(|c| {
+                    (
+                        c.attribute("hreflang").unwrap().into(),
+                        c.attribute("href").unwrap().into(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let expected = vec![
+            ("de".to_string(), format!("{BASE}/magazine/de/messe")),
+            ("en".to_string(), format!("{BASE}/magazine/en/fair")),
+        ];
+        assert_eq!(alternates(&format!("{BASE}/magazine/de/messe")), expected);
+        assert_eq!(alternates(&format!("{BASE}/magazine/en/fair")), expected);
+        assert!(alternates(&format!("{BASE}/magazine/en/alone")).is_empty());
+    }
+}
+
+/// A PNG whose header claims `w` × `h` pixels, with almost no data (a decompression bomb's
+/// shape): the header is patched and its checksum recomputed.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = encode(
+        &image::DynamicImage::new_rgb8(1, 1),
+        image::ImageFormat::Png,
+    );
+    // Signature (8), length (4), "IHDR" (4), then width and height.
+    bytes[16..20].copy_from_slice(&w.to_be_bytes());
+    bytes[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn encode(img: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+fn photo(w: u32, h: u32) -> image::DynamicImage {
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    }))
+}
+
+#[tokio::test]
+async fn bad_uploads_get_clear_errors() {
+    for app in apps().await {
+        let cookie = editor(&app, "ed@example.com").await;
+        let r = upload(
+            &app,
+            &cookie,
+            "notes.png",
+            b"this is plain text, not a picture",
+        )
+        .await;
+        assert_eq!(r.status, 415);
+        assert!(
+            r.body.contains("not a JPEG, PNG or WebP image"),
+            "{}",
+            r.body
+        );
+
+        let big = vec![0xFFu8; 16 * 1024 * 1024];
+        let r = upload(&app, &cookie, "big.jpg", &big).await;
+        assert_eq!(r.status, 413);
+        assert!(r.body.contains("too large"), "{}", r.body);
+        // Declared too large: refused before reading, with the same message.
+        let req = Request::post("/magazine/editor/images")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header(header::CONTENT_LENGTH, (40 * 1024 * 1024).to_string())
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(vec![0u8; 40 * 1024 * 1024]))
+            .unwrap();
+        let r = app.send(req).await;
+        assert_eq!(r.status, 413);
+        assert!(r.body.contains("too large"), "{}", r.body);
+
+        let r = upload(&app, &cookie, "bomb.png", &png_claiming(100_000, 100_000)).await;
+        assert_eq!(r.status, 413);
+        assert!(r.body.contains("too many pixels"), "{}", r.body);
+
+        // A truncated real image.
+        let png = encode(&photo(64, 64), image::ImageFormat::Png);
+        let r = upload(&app, &cookie, "cut.png", &png[..png.len() / 2]).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+
+        // Not an editor: no upload at all.
+        app.user("plain@example.com", Locale::En, false).await;
+        let plain = app.sign_in("plain@example.com").await;
+        let r = upload(&app, &plain, "ok.png", &png).await;
+        assert_eq!(r.status, 403);
+    }
+}
+
+#[tokio::test]
+async fn real_images_give_webp_and_jpeg_variants_without_metadata() {
+    for app in apps().await {
+        let cookie = editor(&app, "ed@example.com").await;
+        // A JPEG with an EXIF segment (camera and GPS data live there) right after SOI.
+        let jpeg = encode(&photo(1000, 500), image::ImageFormat::Jpeg);
+        let mut exif = vec![0xFF, 0xE1];
+        let payload = b"Exif\0\0GPS-SECRET-LOCATION-52.52N-13.40E";
+        exif.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        exif.extend_from_slice(payload);
+        let mut with_exif = jpeg[..2].to_vec();
+        with_exif.extend_from_slice(&exif);
+        with_exif.extend_from_slice(&jpeg[2..]);
+        let png = encode(&photo(300, 200), image::ImageFormat::Png);
+
+        for (name, bytes, widths) in [
+            ("photo.jpg", with_exif, vec![480, 960, 1000]),
+            ("shot.png", png, vec![300]),
+        ] {
+            let r = upload(&app, &cookie, name, &bytes).await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            let id: Uuid = r
+                .header("location")
+                .strip_prefix("/magazine/editor?image=")
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(app.store.image_widths(id).await.unwrap(), widths);
+            for w in &widths {
+                let webp = app
+                    .get(&format!("/magazine/images/{id}/{w}.webp"), None, "en")
+                    .await;
+                assert_eq!(webp.status, 200);
+                assert_eq!(webp.header("content-type"), "image/webp");
+                assert!(webp.header("cache-control").contains("immutable"));
+                let raw = app.store.image_variant(id, *w, "webp").await.unwrap();
+                assert_eq!(&raw[..4], b"RIFF");
+                assert_eq!(&raw[8..12], b"WEBP");
+                let decoded = image::load_from_memory(&raw).unwrap();
+                assert_eq!(decoded.width(), *w as u32);
+                let raw = app.store.image_variant(id, *w, "jpeg").await.unwrap();
+                assert_eq!(&raw[..2], &[0xFF, 0xD8]);
+                assert!(
+                    !raw.windows(4).any(|x| x == b"Exif"),
+                    "EXIF left in {name} {w}"
+                );
+                assert!(!raw.windows(6).any(|x| x == b"SECRET"));
+            }
+            // The editor page shows the uploaded image.
+            let r = app
+                .get(&format!("/magazine/editor?image={id}"), Some(&cookie), "en")
+                .await;
+            assert!(r.body.contains(&id.to_string()));
+        }
+        assert_eq!(
+            app.get(
+                &format!("/magazine/images/{}/480.gif", Uuid::now_v7()),
+                None,
+                "en"
+            )
+            .await
+            .status,
+            404
+        );
+    }
+}
+
+#[tokio::test]
+async fn article_page_serves_responsive_hero_image() {
+    for app in apps().await {
+        let cookie = editor(&app, "ed@example.com").await;
+        let r = upload(
+            &app,
+            &cookie,
+            "p.png",
+            &encode(&photo(1200, 600), image::ImageFormat::Png),
+        )
+        .await;
+        let id: Uuid = r
+            .header("location")
+            .rsplit('=')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut f = fields(Locale::En, "with-image", "With image", "Text", &[]);
+        f.hero_image_id = Some(id);
+        f.hero_alt = "A gradient".into();
+        f.hero_credit = "Kontor".into();
+        create(&app, f).await;
+        let r = app.get("/magazine/en/with-image", None, "en").await;
+        assert!(r.body.contains(r#"type="image/webp""#), "{}", r.body);
+        assert!(r.body.contains("480.webp 480w"), "{}", r.body);
+        assert!(r.body.contains("1200.jpeg 1200w"), "{}", r.body);
+        assert!(r.body.contains(r#"alt="A gradient""#));
+        assert!(r.body.contains("Photo: Kontor"));
+        assert!(r.body.contains("og:image"));
+    }
+}
+
+#[tokio::test]
+async fn related_articles_share_tags_or_words() {
+    for app in apps().await {
+        publish(
+            &app,
+            Locale::En,
+            "h2-fair",
+            "Hydrogen fair opens",
+            "Fuel cells and electrolysers.",
+            &["hydrogen", "events"],
+        )
+        .await;
+        publish(
+            &app,
+            Locale::En,
+            "h2-valley",
+            "Hydrogen valley",
+            "Pipelines and storage.",
+            &["hydrogen"],
+        )
+        .await;
+        publish(
+            &app,
+            Locale::En,
+            "jobs",
+            "Talent days",
+            "Interviews with graduates.",
+            &["jobs"],
+        )
+        .await;
+        let r = app.get("/magazine/en/h2-fair", None, "en").await;
+        let related = r
+            .body
+            .split("id=\"related-h\"")
+            .nth(1)
+            .expect("a related section");
+        assert!(related.contains("Hydrogen valley"));
+        assert!(!related.contains("Talent days"));
+        assert!(!related.contains("Hydrogen fair opens"));
+    }
+}
+
+#[tokio::test]
+async fn search_finds_a_chinese_article_by_a_chinese_word() {
+    for app in apps().await {
+        publish(
+            &app,
+            Locale::Zh,
+            "h2",
+            "数字化氢能与生命科学展会",
+            "我们邀请生产氢燃料电池的企业参加线上洽谈。",
+            &["hydrogen"],
+        )
+        .await;
+        publish(
+            &app,
+            Locale::Zh,
+            "jobs",
+            "中国人才日",
+            "线上招聘会面向毕业生。",
+            &["jobs"],
+        )
+        .await;
+        publish(
+            &app,
+            Locale::En,
+            "en",
+            "Fuel cells",
+            "燃料电池 in English text.",
+            &[],
+        )
+        .await;
+        let r = app
+            .get(
+                "/magazine/search?q=%E7%87%83%E6%96%99%E7%94%B5%E6%B1%A0&lang=zh",
+                None,
+                "zh",
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("数字化氢能与生命科学展会"), "{}", r.body);
+        assert!(!r.body.contains("中国人才日"));
+        // Only the reader's language.
+        assert!(!r.body.contains("Fuel cells"));
+        let r = app
+            .get("/magazine/search?q=%E6%8B%9B%E8%81%98&lang=zh", None, "zh")
+            .await;
+        assert!(r.body.contains("中国人才日"));
+        assert!(!r.body.contains("数字化氢能与生命科学展会"));
+    }
+}
+
+#[tokio::test]
+async fn only_editors_and_administrators_write() {
+    for app in apps().await {
+        let form = [
+            ("locale", "en"),
+            ("title", "Hello"),
+            ("slug", "hello"),
+            ("lead", "Lead"),
+            ("body", "Body"),
+            ("author_name", "Me"),
+            ("tags", ""),
+            ("status", "published"),
+            ("publish_at", ""),
+        ];
+        // Anonymous: sent to sign in; a POST is refused.
+        let r = app.get("/magazine/editor", None, "en").await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            app.post_form("/magazine/editor/new", None, "en", &form)
+                .await
+                .status,
+            401
+        );
+        app.user("plain@example.com", Locale::En, false).await;
+        let plain = app.sign_in("plain@example.com").await;
+        assert_eq!(
+            app.get("/magazine/editor", Some(&plain), "en").await.status,
+            403
+        );
+        assert_eq!(
+            app.get("/magazine/editor/new", Some(&plain), "en")
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            app.post_form("/magazine/editor/new", Some(&plain), "en", &form)
+                .await
+                .status,
+            403
+        );
+        assert!(
+            app.store
+                .article_by_slug(Locale::En, "hello")
+                .await
+                .is_err()
+        );
+
+        let ed = editor(&app, "ed@example.com").await;
+        assert_eq!(
+            app.get("/magazine/editor", Some(&ed), "en").await.status,
+            200
+        );
+        assert_eq!(
+            app.post_form("/magazine/editor/new", Some(&ed), "en", &form)
+                .await
+                .status,
+            303
+        );
+        app.user("admin@example.com", Locale::En, true).await;
+        let admin = app.sign_in("admin@example.com").await;
+        let id = app
+            .store
+            .article_by_slug(Locale::En, "hello")
+            .await
+            .unwrap()
+            .id;
+        let mut edit = form.to_vec();
+        edit[1] = ("title", "Hello again");
+        let r = app
+            .post_form(&format!("/magazine/editor/{id}"), Some(&admin), "en", &edit)
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(app.store.article(id).await.unwrap().title, "Hello again");
+        // Administrators grant and revoke the role; editors cannot.
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&ed),
+                "en",
+                &[("email", "plain@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&admin),
+                "en",
+                &[("email", "nobody@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&admin),
+                "en",
+                &[("email", "plain@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            app.get("/magazine/editor", Some(&plain), "en").await.status,
+            200
+        );
+        let listing = app.get("/magazine/editor", Some(&admin), "en").await.body;
+        assert!(listing.contains("plain@example.com"));
+        assert!(
+            listing.contains("<title>Magazine editing · Kontor</title>"),
+            "{listing}"
+        );
+        let plain_id = app
+            .store
+            .editors()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.2 == "plain@example.com")
+            .unwrap()
+            .0
+            .to_string();
+        let r = app
+            .post_form(
+                "/magazine/editor/editors",
+                Some(&admin),
+                "en",
+                &[("remove", plain_id.as_str())],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            app.get("/magazine/editor", Some(&plain), "en").await.status,
+            403
+        );
+        // Cross-site posts are refused even for editors.
+        let req = Request::post("/magazine/editor/new")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .header(header::COOKIE, &ed)
+            .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
+            .unwrap();
+        assert_eq!(app.send(req).await.status, 403);
+    }
+}
+
+fn page_form<'a>(
+    locale: &'a str,
+    slug: &'a str,
+    title: &'a str,
+    body: &'a str,
+    translation_of: &'a str,
+) -> [(&'static str, &'a str); 6] {
+    [
+        ("locale", locale),
+        ("slug", slug),
+        ("title", title),
+        ("body", body),
+        ("nav_order", "1"),
+        ("translation_of", translation_of),
+    ]
+}
+
+async fn post_page(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> Reply {
+    app.post_form("/magazine/editor/page", Some(cookie), "en", form)
+        .await
+}
+
+#[tokio::test]
+async fn static_pages_are_translated_and_in_the_navigation() {
+    for app in apps().await {
+        let ed = editor(&app, "ed@example.com").await;
+        let r = post_page(
+            &app,
+            &ed,
+            &page_form(
+                "de",
+                "standort",
+                "Standort und Infrastruktur",
+                "Köln liegt am **Rhein**.",
+                "",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_page(
+            &app,
+            &ed,
+            &page_form(
+                "en",
+                "location",
+                "Location and infrastructure",
+                "Cologne lies on the **Rhine**.",
+                "de/standort",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let r = post_page(
+            &app,
+            &ed,
+            &[
+                ("locale", "en"),
+                ("slug", "x"),
+                ("title", ""),
+                ("body", "b"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 422);
+
+        let page = app.get("/pages/en/location", None, "en").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("<strong>Rhine</strong>"));
+        assert!(page.body.contains("hreflang=\"de\""), "{}", page.body);
+        assert!(page.body.contains("standort"));
+        // The English navigation lists the English page only.
+        let list = app.get("/magazine", None, "en").await.body;
+        assert!(list.contains("Location and infrastructure"));
+        assert!(!list.contains("Standort und Infrastruktur"));
+        let sitemap = app.get("/sitemap.xml", None, "en").await.body;
+        assert!(sitemap.contains(&format!(
+            "<xhtml:link rel=\"alternate\" hreflang=\"de\" href=\"{BASE}/pages/de/standort\"/>"
+        )));
+        // Not an editor: no page writing.
+        app.user("plain@example.com", Locale::En, false).await;
+        let plain = app.sign_in("plain@example.com").await;
+        let r = post_page(
+            &app,
+            &plain,
+            &[
+                ("locale", "en"),
+                ("slug", "location"),
+                ("title", "Hacked"),
+                ("body", "x"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            app.store
+                .page_by_slug(Locale::En, "location")
+                .await
+                .unwrap()
+                .title,
+            "Location and infrastructure"
+        );
+    }
+}
