@@ -103,7 +103,11 @@ fn jair(args: &[String]) -> String {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "dzn"))
         .filter(|p| all || p.to_string_lossy().ends_with(".original.dzn"))
-        .filter(|p| p.to_string_lossy().contains(&filter))
+        .filter(|p| {
+            // `--filter a,b`: any of the comma-separated substrings.
+            let name = p.to_string_lossy();
+            filter.split(',').any(|f| name.contains(f))
+        })
         .collect();
     files.sort();
     let mut s = String::new();
