@@ -2,7 +2,7 @@
 //! under `bench/schedule/`.
 //!
 //! ```text
-//! cargo run --release -p kontor-schedule --example bench -- jair [--time-limit 1] [--all] [--seed N]
+//! cargo run --release -p kontor-schedule --example bench -- jair [--time-limit 1] [--all] [--seed N] [--filter a,b] [--iterations N]
 //! cargo run --release -p kontor-schedule --example bench -- generated [--seeds 3]
 //! ```
 //!
@@ -130,7 +130,12 @@ fn jair(args: &[String]) -> String {
         let opts = SolveOptions {
             time_limit: Duration::from_secs_f64(limit),
             seed,
-            iteration_limit: None,
+            // `--iterations N`: a work budget instead of the clock (with a
+            // generous time limit), for comparisons on a loaded machine.
+            iteration_limit: args
+                .iter()
+                .any(|a| a == "--iterations")
+                .then(|| arg(args, "--iterations", 0u64)),
             idle_weight: arg(args, "--idle", 0.05),
         };
         let t = Instant::now();
