@@ -737,17 +737,23 @@ impl<'a> Breaks<'a> {
     }
 }
 
+/// Matchings the per-participant bound may try in all (then the remaining
+/// participants get the run bound): keeps it to a few milliseconds on large
+/// one-day events.
+const MATCHING_BUDGET: u64 = 100_000;
+
 /// Lower bound on the breaks of each participant alone, given its held
 /// meetings: on one-day instances exactly 0 or 1 when its meetings can be
 /// matched into one window of consecutive slots or into two, each meeting to a
 /// slot of its own domain (so a morning-only and an afternoon-only meeting with
 /// the slots next to lunch forbidden cost a break); otherwise, and on
-/// multi-day instances, the run bound ([`run_bound`]), at least 2 when neither
-/// one nor two windows fit.
+/// multi-day instances (or past [`MATCHING_BUDGET`]), the run bound
+/// ([`run_bound`]), at least 2 when neither one nor two windows fit.
 pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
     let n = p.n_slots;
     let mut doms: Vec<u128> = Vec::new();
     let mut buf: Vec<u128> = Vec::new();
+    let mut work = 0u64;
     let interval = |a: usize, len: usize| -> u128 {
         if len >= 128 {
             u128::MAX
@@ -770,10 +776,11 @@ pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
                     .map(|&r| p.reqs[r as usize].domain),
             );
             let runs = run_bound(p, &doms, k as u32);
-            if p.day_masks.len() != 1 || runs >= 2 || k > n {
+            if p.day_masks.len() != 1 || runs >= 2 || k > n || work > MATCHING_BUDGET {
                 return runs;
             }
             let mut fits = |b: u128| {
+                work += 1;
                 buf.clear();
                 buf.extend(doms.iter().map(|&d| d & b));
                 buf.iter().all(|&d| d != 0) && match_slots(&buf).0 == k
