@@ -748,7 +748,8 @@ const MATCHING_BUDGET: u64 = 100_000;
 /// slot of its own domain (so a morning-only and an afternoon-only meeting with
 /// the slots next to lunch forbidden cost a break); otherwise, and on
 /// multi-day instances (or past [`MATCHING_BUDGET`]), the run bound
-/// ([`run_bound`]), at least 2 when neither one nor two windows fit.
+/// ([`run_bound`]); at least 2 when neither one nor two windows fit, and at
+/// least the bound from its fixed or forced slots ([`forced_bound`]).
 pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
     let n = p.n_slots;
     let mut doms: Vec<u128> = Vec::new();
@@ -776,8 +777,12 @@ pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
                     .map(|&r| p.reqs[r as usize].domain),
             );
             let runs = run_bound(p, &doms, k as u32);
-            if p.day_masks.len() != 1 || runs >= 2 || k > n || work > MATCHING_BUDGET {
+            if p.day_masks.len() != 1 {
                 return runs;
+            }
+            let forced = forced_bound(&doms, k);
+            if runs >= 2 || k > n || work > MATCHING_BUDGET {
+                return runs.max(forced);
             }
             let mut fits = |b: u128| {
                 work += 1;
@@ -800,9 +805,50 @@ pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
                     }
                 }
             }
-            2
+            forced.max(2)
         })
         .collect()
+}
+
+/// Lower bound on the breaks of a participant with `k` held meetings whose
+/// domains are `doms`, on a one-day instance: the slots of its single-slot
+/// meetings (fixed, or forced by propagation) are all busy; a gap between two
+/// consecutive ones is either filled entirely — with usable slots, out of the
+/// `k − |forced|` other meetings, smallest gaps first — or a new run starts.
+fn forced_bound(doms: &[u128], k: usize) -> u32 {
+    let forced = doms
+        .iter()
+        .filter(|d| d.count_ones() == 1)
+        .fold(0u128, |m, &d| m | d);
+    let f = forced.count_ones() as usize;
+    if f < 2 {
+        return 0;
+    }
+    let usable = doms.iter().fold(0u128, |m, &d| m | d);
+    let slots: Vec<usize> = bits(forced).collect();
+    let mut gaps: Vec<usize> = slots
+        .windows(2)
+        .filter_map(|w| {
+            let len = w[1] - w[0] - 1;
+            let between = if len == 0 {
+                0
+            } else {
+                ((1u128 << len) - 1) << (w[0] + 1)
+            };
+            (between & !usable == 0).then_some(len)
+        })
+        .collect();
+    gaps.sort_unstable();
+    let mut budget = k.saturating_sub(f);
+    let mut bridged = 0;
+    for g in gaps {
+        if g > budget {
+            break;
+        }
+        budget -= g;
+        bridged += 1;
+    }
+    (f - 1 - bridged) as u32
 }
 
 /// Lower bound on the breaks of a participant with `k` held meetings whose

@@ -229,6 +229,40 @@ fn breaks_bound_sees_meetings_that_cannot_meet_across_lunch() {
 }
 
 #[test]
+fn breaks_bound_counts_gaps_between_fixed_meetings() {
+    // "a" has five fixed meetings in every other slot and one free meeting,
+    // which can close only one of the four gaps: three breaks. The run bound
+    // sees 0 (every slot is usable) and the window matchings only "at least 2".
+    let slots: Vec<String> = (0..9).map(|t| format!(r#"{{"id": "s{t}"}}"#)).collect();
+    let mut reqs: Vec<String> = ["b", "c", "d", "e", "g"]
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            format!(
+                r#"{{"id": "a{q}", "participants": ["a", "{q}"], "fixed_slot": "s{}", "mandatory": true}}"#,
+                2 * i
+            )
+        })
+        .collect();
+    reqs.push(r#"{"id": "ah", "participants": ["a", "h"], "mandatory": true}"#.to_string());
+    let people: Vec<String> = ["a", "b", "c", "d", "e", "g", "h"]
+        .iter()
+        .map(|q| format!(r#"{{"id": "{q}"}}"#))
+        .collect();
+    let inst = Instance::from_json(&format!(
+        r#"{{"tables": 1, "slots": [{}], "participants": [{}], "requests": [{}]}}"#,
+        slots.join(", "),
+        people.join(", "),
+        reqs.join(", ")
+    ))
+    .expect("valid");
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    assert_eq!(sol.objective.breaks, 3);
+    assert_eq!(sol.breaks_lower_bound, 3);
+    assert!(sol.stats.proven_optimal);
+}
+
+#[test]
 fn breaks_bound_reaches_the_published_optimum_of_forum_14() {
     // forum-14 (JAIR 2022): published optimum 2 breaks; the per-participant
     // bound (morning-only and afternoon-only meetings around forbidden slots)
