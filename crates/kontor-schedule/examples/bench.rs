@@ -2,7 +2,7 @@
 //! under `bench/schedule/`.
 //!
 //! ```text
-//! cargo run --release -p kontor-schedule --example bench -- jair [--time-limit 1] [--all] [--seed N]
+//! cargo run --release -p kontor-schedule --example bench -- jair [--time-limit 1] [--all] [--seed N] [--filter a,b] [--iterations N]
 //! cargo run --release -p kontor-schedule --example bench -- generated [--seeds 3]
 //! ```
 //!
@@ -103,7 +103,11 @@ fn jair(args: &[String]) -> String {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "dzn"))
         .filter(|p| all || p.to_string_lossy().ends_with(".original.dzn"))
-        .filter(|p| p.to_string_lossy().contains(&filter))
+        .filter(|p| {
+            // `--filter a,b`: any of the comma-separated substrings.
+            let name = p.to_string_lossy();
+            filter.split(',').any(|f| name.contains(f))
+        })
         .collect();
     files.sort();
     let mut s = String::new();
@@ -126,7 +130,12 @@ fn jair(args: &[String]) -> String {
         let opts = SolveOptions {
             time_limit: Duration::from_secs_f64(limit),
             seed,
-            iteration_limit: None,
+            // `--iterations N`: a work budget instead of the clock (with a
+            // generous time limit), for comparisons on a loaded machine.
+            iteration_limit: args
+                .iter()
+                .any(|a| a == "--iterations")
+                .then(|| arg(args, "--iterations", 0u64)),
             idle_weight: arg(args, "--idle", 0.05),
         };
         let t = Instant::now();

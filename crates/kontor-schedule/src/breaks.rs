@@ -74,6 +74,9 @@ pub(crate) struct Breaks<'a> {
     pub iterations: u64,
     /// Lower bound on the total breaks of the held set.
     pub lower_bound: u32,
+    /// Its part per participant: targeted moves and compaction leave a
+    /// participant alone once it is down to its own bound.
+    part_lb: Vec<u32>,
     /// Per-participant marks for deduplication (compared with `stamp`).
     mark: Vec<u32>,
     stamp: u32,
@@ -102,7 +105,8 @@ impl<'a> Breaks<'a> {
         let max_prefs = p.reqs.iter().map(|r| r.members.len()).sum::<usize>() as f64;
         let eps_pref = 0.5 / (max_prefs + 1.0);
         let eps_change = eps_pref / (p.reqs.len() as f64 + 1.0);
-        let lower_bound = lower_bound(p, &st);
+        let part_lb = participant_lower_bounds(p, &st);
+        let lower_bound = part_lb.iter().sum();
         Breaks {
             p,
             st,
@@ -118,6 +122,7 @@ impl<'a> Breaks<'a> {
             rng: Rng::new(seed),
             iterations: 0,
             lower_bound,
+            part_lb,
             mark: vec![0; p.parts.len()],
             stamp: 0,
             hist_buf: Vec::new(),
@@ -197,7 +202,7 @@ impl<'a> Breaks<'a> {
         if self.rng.below(2) == 0 {
             for _ in 0..4 {
                 let q = self.rng.below(p.parts.len());
-                if self.pb[q] == 0 || p.parts[q].reqs.is_empty() {
+                if self.pb[q] <= self.part_lb[q] || p.parts[q].reqs.is_empty() {
                     continue;
                 }
                 let r = p.parts[q].reqs[self.rng.below(p.parts[q].reqs.len())] as usize;
@@ -445,7 +450,7 @@ impl<'a> Breaks<'a> {
         let mut q = usize::MAX;
         for _ in 0..8 {
             let c = self.rng.below(p.parts.len());
-            if self.pb[c] > 0 {
+            if self.pb[c] > self.part_lb[c] {
                 q = c;
                 break;
             }
@@ -732,52 +737,156 @@ impl<'a> Breaks<'a> {
     }
 }
 
-/// Lower bound on the total breaks: for each participant alone, the fewest
-/// breaks to fit its held meetings into the slots its meetings can use
-/// (longest run of usable slots per day free, every further run costs a break).
-pub(crate) fn lower_bound(p: &Problem, st: &State) -> u32 {
+/// Matchings the per-participant bound may try in all (then the remaining
+/// participants get the run bound): keeps it to a few milliseconds on large
+/// one-day events.
+const MATCHING_BUDGET: u64 = 100_000;
+
+/// Lower bound on the breaks of each participant alone, given its held
+/// meetings: on one-day instances exactly 0 or 1 when its meetings can be
+/// matched into one window of consecutive slots or into two, each meeting to a
+/// slot of its own domain (so a morning-only and an afternoon-only meeting with
+/// the slots next to lunch forbidden cost a break); otherwise, and on
+/// multi-day instances (or past [`MATCHING_BUDGET`]), the run bound
+/// ([`run_bound`]); at least 2 when neither one nor two windows fit, and at
+/// least the bound from its fixed or forced slots ([`forced_bound`]).
+pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
+    let n = p.n_slots;
+    let mut doms: Vec<u128> = Vec::new();
+    let mut buf: Vec<u128> = Vec::new();
+    let mut work = 0u64;
+    let interval = |a: usize, len: usize| -> u128 {
+        if len >= 128 {
+            u128::MAX
+        } else {
+            ((1u128 << len) - 1) << a
+        }
+    };
+    (0..p.parts.len())
+        .map(|q| {
+            let k = st.load[q] as usize;
+            if k <= 1 {
+                return 0;
+            }
+            doms.clear();
+            doms.extend(
+                p.parts[q]
+                    .reqs
+                    .iter()
+                    .filter(|&&r| st.slot[r as usize] != NONE)
+                    .map(|&r| p.reqs[r as usize].domain),
+            );
+            let runs = run_bound(p, &doms, k as u32);
+            if p.day_masks.len() != 1 {
+                return runs;
+            }
+            let forced = forced_bound(&doms, k);
+            if runs >= 2 || k > n || work > MATCHING_BUDGET {
+                return runs.max(forced);
+            }
+            let mut fits = |b: u128| {
+                work += 1;
+                buf.clear();
+                buf.extend(doms.iter().map(|&d| d & b));
+                buf.iter().all(|&d| d != 0) && match_slots(&buf).0 == k
+            };
+            if (0..=n - k).any(|a| fits(interval(a, k))) {
+                return 0;
+            }
+            for len in 1..k {
+                for a in 0..n {
+                    for b in a + len + 1..n {
+                        if b + (k - len) > n {
+                            break;
+                        }
+                        if fits(interval(a, len) | interval(b, k - len)) {
+                            return 1;
+                        }
+                    }
+                }
+            }
+            forced.max(2)
+        })
+        .collect()
+}
+
+/// Lower bound on the breaks of a participant with `k` held meetings whose
+/// domains are `doms`, on a one-day instance: the slots of its single-slot
+/// meetings (fixed, or forced by propagation) are all busy; a gap between two
+/// consecutive ones is either filled entirely — with usable slots, out of the
+/// `k − |forced|` other meetings, smallest gaps first — or a new run starts.
+fn forced_bound(doms: &[u128], k: usize) -> u32 {
+    let forced = doms
+        .iter()
+        .filter(|d| d.count_ones() == 1)
+        .fold(0u128, |m, &d| m | d);
+    let f = forced.count_ones() as usize;
+    if f < 2 {
+        return 0;
+    }
+    let usable = doms.iter().fold(0u128, |m, &d| m | d);
+    let slots: Vec<usize> = bits(forced).collect();
+    let mut gaps: Vec<usize> = slots
+        .windows(2)
+        .filter_map(|w| {
+            let len = w[1] - w[0] - 1;
+            let between = if len == 0 {
+                0
+            } else {
+                ((1u128 << len) - 1) << (w[0] + 1)
+            };
+            (between & !usable == 0).then_some(len)
+        })
+        .collect();
+    gaps.sort_unstable();
+    let mut budget = k.saturating_sub(f);
+    let mut bridged = 0;
+    for g in gaps {
+        if g > budget {
+            break;
+        }
+        budget -= g;
+        bridged += 1;
+    }
+    (f - 1 - bridged) as u32
+}
+
+/// Lower bound on the breaks of a participant with `k` held meetings whose
+/// domains are `doms`: the longest run of usable slots per day is free, every
+/// further run costs a break.
+fn run_bound(p: &Problem, doms: &[u128], k: u32) -> u32 {
+    let usable = doms.iter().fold(0u128, |m, &d| m | d);
+    let mut free_len = 0u32;
+    let mut extra: Vec<u32> = Vec::new();
+    for &day in &p.day_masks {
+        let mut runs: Vec<u32> = Vec::new();
+        let mut m = usable & day;
+        while m != 0 {
+            let start = m.trailing_zeros();
+            let len = (!(m >> start)).trailing_zeros();
+            runs.push(len);
+            let run = if len >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << len) - 1
+            };
+            m &= !(run << start);
+        }
+        runs.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some((&first, rest)) = runs.split_first() {
+            free_len += first;
+            extra.extend_from_slice(rest);
+        }
+    }
+    extra.sort_unstable_by(|a, b| b.cmp(a));
+    let mut covered = free_len;
     let mut lb = 0;
-    for (q, part) in p.parts.iter().enumerate() {
-        let k = st.load[q];
-        if k <= 1 {
-            continue;
+    for len in extra {
+        if covered >= k {
+            break;
         }
-        let usable = part
-            .reqs
-            .iter()
-            .filter(|&&r| st.slot[r as usize] != NONE)
-            .fold(0u128, |m, &r| m | p.reqs[r as usize].domain);
-        let mut free_len = 0u32;
-        let mut extra: Vec<u32> = Vec::new();
-        for &day in &p.day_masks {
-            let mut runs: Vec<u32> = Vec::new();
-            let mut m = usable & day;
-            while m != 0 {
-                let start = m.trailing_zeros();
-                let len = (!(m >> start)).trailing_zeros();
-                runs.push(len);
-                let run = if len >= 128 {
-                    u128::MAX
-                } else {
-                    (1u128 << len) - 1
-                };
-                m &= !(run << start);
-            }
-            runs.sort_unstable_by(|a, b| b.cmp(a));
-            if let Some((&first, rest)) = runs.split_first() {
-                free_len += first;
-                extra.extend_from_slice(rest);
-            }
-        }
-        extra.sort_unstable_by(|a, b| b.cmp(a));
-        let mut covered = free_len;
-        for len in extra {
-            if covered >= k {
-                break;
-            }
-            covered += len;
-            lb += 1;
-        }
+        covered += len;
+        lb += 1;
     }
     lb
 }

@@ -184,6 +184,14 @@ fn solver_matches_brute_force_on_tiny_instances() {
             "case {case}: {obj:?} vs {same_set:?}\n{}",
             inst.to_json()
         );
+        // The lower bound on breaks holds for every schedule of that set.
+        assert!(
+            sol.breaks_lower_bound <= same_set.breaks,
+            "case {case}: breaks bound {} above the optimum {}\n{}",
+            sol.breaks_lower_bound,
+            same_set.breaks,
+            inst.to_json()
+        );
         if key(&obj) != key(&best) {
             differing_sets += 1;
         }
