@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 pub mod accounts;
 pub mod events;
 pub mod matchmaking;
+pub mod newsletter;
 pub mod organisations;
 pub mod outbox;
 

@@ -53,6 +53,8 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Days a session lasts.
     pub session_days: i64,
+    /// Poked when an editor starts a newsletter, so the sender begins at once.
+    pub newsletter_wake: Arc<Notify>,
 }
 
 impl WebConfig {
@@ -62,6 +64,7 @@ impl WebConfig {
             mailbox_public: false,
             trust_forwarded_for: false,
             session_days: 30,
+            newsletter_wake: Arc::new(Notify::new()),
         }
     }
     fn secure_cookies(&self) -> bool {

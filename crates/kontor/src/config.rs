@@ -31,6 +31,17 @@ reminder_minutes = 30
 
 # Log format: "text" or "json".
 log_format = "text"
+
+# Newsletter sending (needs smtp_url): parallel SMTP connections, messages per second over all
+# of them (0: no limit), and the first retry delay after a temporary failure (doubles per try).
+newsletter_connections = 4
+newsletter_rate = 50.0
+newsletter_retry_seconds = 30
+
+# DKIM signature on newsletters (RSA PKCS#8/PKCS#1 or Ed25519 PKCS#8 PEM); the domain is the
+# sender's. Empty: not signed (sign at the relay instead).
+dkim_selector = ""
+dkim_private_key_path = ""
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +56,11 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub reminder_minutes: i64,
     pub log_format: String,
+    pub newsletter_connections: usize,
+    pub newsletter_rate: f64,
+    pub newsletter_retry_seconds: u64,
+    pub dkim_selector: String,
+    pub dkim_private_key_path: String,
 }
 
 impl Default for Config {
@@ -59,6 +75,11 @@ impl Default for Config {
             trust_forwarded_for: false,
             reminder_minutes: 30,
             log_format: "text".into(),
+            newsletter_connections: 4,
+            newsletter_rate: 50.0,
+            newsletter_retry_seconds: 30,
+            dkim_selector: String::new(),
+            dkim_private_key_path: String::new(),
         }
     }
 }
@@ -95,6 +116,31 @@ impl Config {
                 "MAILBOX_PUBLIC" => config.mailbox_public = flag()?,
                 "TRUST_FORWARDED_FOR" => config.trust_forwarded_for = flag()?,
                 "LOG_FORMAT" => config.log_format = value.clone(),
+                "DKIM_SELECTOR" => config.dkim_selector = value.clone(),
+                "DKIM_PRIVATE_KEY_PATH" => config.dkim_private_key_path = value.clone(),
+                "NEWSLETTER_CONNECTIONS" => {
+                    config.newsletter_connections = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=64).contains(n))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be 1 to 64"))?
+                }
+                "NEWSLETTER_RATE" => {
+                    config.newsletter_rate = value
+                        .parse()
+                        .ok()
+                        .filter(|r: &f64| *r >= 0.0)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("{key} must be messages per second, 0 for no limit")
+                        })?
+                }
+                "NEWSLETTER_RETRY_SECONDS" => {
+                    config.newsletter_retry_seconds = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=3600).contains(n))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be 1 to 3600"))?
+                }
                 "REMINDER_MINUTES" => {
                     config.reminder_minutes = value
                         .parse()

@@ -1,0 +1,757 @@
+//! Newsletter delivery: a small SMTP client of our own and the workers that drain the delivery
+//! queue (`kontor_store::newsletter`).
+//!
+//! # The exactly-once window
+//!
+//! For every message a worker: claims the queue row (a lease under a claim id), sends
+//! `MAIL`/`RCPT`/`DATA` (pipelined when offered), writes the whole dot-stuffed message **without**
+//! the terminating `.` line, then commits the row as `sent` (only if the claim still holds it),
+//! and only then writes `.\r\n` and reads the reply. If the reply is not 2xx the row is put back
+//! (`queued` with backoff on 4xx or a broken connection, `failed` on 5xx).
+//!
+//! - Killed before the commit: the server never saw the final dot and discards the message when
+//!   the connection drops; the row is still queued, so the message goes out once after restart.
+//! - Killed after `write(".\r\n")` returned: the kernel still delivers the bytes it holds for the
+//!   socket (the receive buffer is empty at that moment, so closing does not reset the
+//!   connection); the server accepts, the row is `sent`: one copy.
+//! - Killed in the microseconds between the commit returning and the `write` of the five-byte
+//!   terminator: the row says `sent` and the server discards the message: **at most one** copy,
+//!   never two. This is the only window; a duplicate needs the server to accept a message whose
+//!   row is not `sent`, which cannot happen because the terminator is only written after the
+//!   commit.
+//! - The server accepts the dot but its reply is lost (connection drops after it queued the
+//!   message): we revert to `queued` and send again; a second copy is then possible. This is the
+//!   classic SMTP duplicate (RFC 1047) that no client can close; the Message-ID is stable per
+//!   (issue, subscriber) so receivers may de-duplicate.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use kontor_store::Store;
+use kontor_store::newsletter::{Delivery, UNSUBSCRIBE_PLACEHOLDER};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{Address, Message};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{Mutex, Notify, watch};
+
+use crate::dkim::DkimSigner;
+use crate::smtp::{Security, SendError, SmtpConfig};
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// One SMTP client connection (RFC 5321 with PIPELINING, STARTTLS, AUTH PLAIN).
+pub struct SmtpClient {
+    io: BufReader<Box<dyn Stream>>,
+    pipelining: bool,
+    timeout: Duration,
+    /// The session is in an unknown state: do not reuse the connection.
+    pub broken: bool,
+}
+
+fn temporary(e: impl std::fmt::Display) -> SendError {
+    SendError::Temporary(e.to_string())
+}
+
+/// A server reply: code and text (all lines).
+struct Reply {
+    code: u16,
+    text: String,
+}
+
+impl Reply {
+    fn check(self, expect: u16) -> Result<Reply, SendError> {
+        if self.code == expect || (expect == 250 && (200..300).contains(&self.code)) {
+            Ok(self)
+        } else if (500..600).contains(&self.code) {
+            Err(SendError::Permanent(format!("{} {}", self.code, self.text)))
+        } else {
+            Err(SendError::Temporary(format!("{} {}", self.code, self.text)))
+        }
+    }
+}
+
+impl SmtpClient {
+    /// Connects, greets, upgrades to TLS as configured and authenticates.
+    pub async fn connect(c: &SmtpConfig) -> Result<SmtpClient, SendError> {
+        let tcp = tokio::time::timeout(
+            c.timeout,
+            tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
+        )
+        .await
+        .map_err(|_| temporary("connect timed out"))?
+        .map_err(|e| temporary(format!("connect: {e}")))?;
+        // Without it, the short final writes wait for the peer's delayed ACK (~40 ms each).
+        tcp.set_nodelay(true).map_err(temporary)?;
+        let stream: Box<dyn Stream> = if c.security == Security::Tls {
+            Box::new(tls(tcp, &c.host).await?)
+        } else {
+            Box::new(tcp)
+        };
+        let mut client = SmtpClient {
+            io: BufReader::new(stream),
+            pipelining: false,
+            timeout: c.timeout,
+            broken: false,
+        };
+        client.reply().await?.check(220)?;
+        let mut extensions = client.ehlo(&c.domain).await?;
+        if c.security == Security::StartTls {
+            client.command("STARTTLS\r\n").await?.check(220)?;
+            let plain = std::mem::replace(
+                &mut client.io,
+                // A placeholder while the plain stream becomes TLS.
+                BufReader::new(Box::new(tokio::io::duplex(1).0)),
+            );
+            let tls = tls(plain.into_inner(), &c.host).await?;
+            client.io = BufReader::new(Box::new(tls));
+            extensions = client.ehlo(&c.domain).await?;
+        }
+        client.pipelining = extensions.iter().any(|e| e == "PIPELINING");
+        if let (Some(user), Some(pass)) = (&c.username, &c.password) {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
+            client
+                .command(&format!("AUTH PLAIN {token}\r\n"))
+                .await?
+                .check(235)?;
+        }
+        Ok(client)
+    }
+
+    async fn ehlo(&mut self, domain: &str) -> Result<Vec<String>, SendError> {
+        let reply = self
+            .command(&format!("EHLO {domain}\r\n"))
+            .await?
+            .check(250)?;
+        Ok(reply
+            .text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                l.split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase()
+            })
+            .collect())
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), SendError> {
+        let result = self.write_inner(bytes).await;
+        self.broken |= result.is_err();
+        result
+    }
+
+    async fn write_inner(&mut self, bytes: &[u8]) -> Result<(), SendError> {
+        let io = self.io.get_mut();
+        tokio::time::timeout(self.timeout, async {
+            io.write_all(bytes).await?;
+            io.flush().await
+        })
+        .await
+        .map_err(|_| temporary("write timed out"))?
+        .map_err(|e| temporary(format!("write: {e}")))
+    }
+
+    async fn command(&mut self, line: &str) -> Result<Reply, SendError> {
+        self.write(line.as_bytes()).await?;
+        self.reply().await
+    }
+
+    async fn reply(&mut self) -> Result<Reply, SendError> {
+        let result = self.reply_inner().await;
+        self.broken |= result.is_err();
+        result
+    }
+
+    async fn reply_inner(&mut self) -> Result<Reply, SendError> {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(self.timeout, self.io.read_line(&mut line))
+                .await
+                .map_err(|_| temporary("reply timed out"))?
+                .map_err(|e| temporary(format!("read: {e}")))?;
+            if n == 0 {
+                return Err(temporary("connection closed by the server"));
+            }
+            if line.len() < 4 {
+                return Err(temporary(format!("malformed reply {line:?}")));
+            }
+            let code: u16 = line[..3]
+                .parse()
+                .map_err(|_| temporary(format!("malformed reply {line:?}")))?;
+            text.push_str(line[4..].trim_end());
+            text.push('\n');
+            if line.as_bytes()[3] != b'-' {
+                return Ok(Reply {
+                    code,
+                    text: text.trim_end().to_string(),
+                });
+            }
+        }
+    }
+
+    /// `MAIL FROM`, `RCPT TO`, `DATA` (one write when the server offers PIPELINING). After a
+    /// refusal the transaction is reset and the connection may be reused unless [`Self::broken`].
+    pub async fn begin(&mut self, from: &str, to: &str) -> Result<(), SendError> {
+        let result = self.begin_inner(from, to).await;
+        if result.is_err() && !self.broken && self.command("RSET\r\n").await.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    async fn begin_inner(&mut self, from: &str, to: &str) -> Result<(), SendError> {
+        let mail = format!("MAIL FROM:<{from}>\r\n");
+        let rcpt = format!("RCPT TO:<{to}>\r\n");
+        let result = if self.pipelining {
+            self.write(format!("{mail}{rcpt}DATA\r\n").as_bytes())
+                .await?;
+            let replies = async {
+                let m = self.reply().await?;
+                let r = self.reply().await?;
+                let d = self.reply().await?;
+                Ok::<_, SendError>((m, r, d))
+            };
+            let (m, r, d) = match replies.await {
+                Ok(x) => x,
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e);
+                }
+            };
+            if d.code == 354 && (m.code >= 400 || r.code >= 400) {
+                // The server accepted DATA after refusing a recipient (RFC 2920 says it should
+                // not): the session expects a message now.
+                self.broken = true;
+            }
+            m.check(250)
+                .and_then(|_| r.check(250))
+                .and_then(|_| d.check(354))
+        } else {
+            match self.command(&mail).await?.check(250) {
+                Err(e) => Err(e),
+                Ok(_) => match self.command(&rcpt).await?.check(250) {
+                    Err(e) => Err(e),
+                    Ok(_) => self.command("DATA\r\n").await?.check(354),
+                },
+            }
+        };
+        result.map(|_| ())
+    }
+
+    /// Writes the message, dot-stuffed, without the terminating line. Returns when every byte is
+    /// with the kernel.
+    pub async fn write_body(&mut self, message: &[u8]) -> Result<(), SendError> {
+        let mut out = Vec::with_capacity(message.len() + 64);
+        let mut at_line_start = true;
+        for &b in message {
+            if at_line_start && b == b'.' {
+                out.push(b'.');
+            }
+            out.push(b);
+            at_line_start = b == b'\n';
+        }
+        if !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        self.write(&out).await
+    }
+
+    /// Writes the terminating `.` line and reads the server's verdict.
+    pub async fn finish(&mut self) -> Result<(), SendError> {
+        self.write(b".\r\n").await?;
+        self.reply().await?.check(250).map(|_| ())
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.command("QUIT\r\n").await;
+    }
+}
+
+async fn tls<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: S,
+    host: &str,
+) -> Result<tokio_rustls::client::TlsStream<S>, SendError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(temporary)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(temporary)?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, stream)
+        .await
+        .map_err(|e| temporary(format!("TLS: {e}")))
+}
+
+/// Builds one newsletter message per recipient.
+pub struct NewsletterMailer {
+    pub from: Mailbox,
+    /// The host of the public URL: Message-IDs and List-Id are on it.
+    pub host: String,
+    pub base_url: String,
+    pub dkim: Option<DkimSigner>,
+}
+
+/// The parts of an edition a message needs.
+#[derive(Clone, Debug)]
+pub struct EditionParts {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl NewsletterMailer {
+    pub fn new(from: Mailbox, base_url: &str, dkim: Option<DkimSigner>) -> Self {
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let host = base_url
+            .split_once("://")
+            .map_or(base_url.as_str(), |(_, rest)| rest)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost")
+            .to_string();
+        NewsletterMailer {
+            from,
+            host,
+            base_url,
+            dkim,
+        }
+    }
+
+    pub fn unsubscribe_url(&self, token: &str) -> String {
+        format!("{}/newsletter/unsubscribe/{token}", self.base_url)
+    }
+
+    /// The complete message (CRLF line ends), DKIM-signed when a key is configured.
+    pub fn render(
+        &self,
+        edition: &EditionParts,
+        issue: kontor_store::Uuid,
+        subscriber: kontor_store::Uuid,
+        to: &str,
+        token: &str,
+    ) -> Result<Vec<u8>, SendError> {
+        let to: Address = to
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("recipient {to}: {e}")))?;
+        let url = self.unsubscribe_url(token);
+        let text = edition.text.replace(UNSUBSCRIBE_PLACEHOLDER, &url);
+        let html = edition.html.replace(UNSUBSCRIBE_PLACEHOLDER, &url);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to))
+            .subject(&edition.subject)
+            .date_now()
+            .message_id(Some(format!(
+                "<{}.{}@{}>",
+                issue.simple(),
+                subscriber.simple(),
+                self.host
+            )));
+        for (name, value) in [
+            ("List-Id", format!("Newsletter <newsletter.{}>", self.host)),
+            ("List-Unsubscribe", format!("<{url}>")),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
+        ] {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str(name),
+                value,
+            ));
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| SendError::Permanent(e.to_string()))?
+            .formatted();
+        Ok(match &self.dkim {
+            Some(signer) => {
+                let mut signed = signer
+                    .sign(&message, kontor_domain::now_micros() / 1_000_000)
+                    .into_bytes();
+                signed.extend_from_slice(&message);
+                signed
+            }
+            None => message,
+        })
+    }
+}
+
+/// How the newsletter workers send.
+#[derive(Clone, Debug)]
+pub struct BulkConfig {
+    /// Parallel SMTP connections (one worker each).
+    pub connections: usize,
+    /// Messages per second over all connections; 0 means no limit.
+    pub rate_per_second: f64,
+    /// Rows one worker claims at a time.
+    pub batch: i64,
+    /// How long a claim holds.
+    pub lease: Duration,
+    /// First retry delay after a temporary failure; doubles per attempt up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// Attempts before a temporary failure counts as permanent.
+    pub max_attempts: i32,
+    /// How often idle workers look for new work.
+    pub poll: Duration,
+}
+
+impl Default for BulkConfig {
+    fn default() -> Self {
+        BulkConfig {
+            connections: 4,
+            rate_per_second: 50.0,
+            batch: 50,
+            lease: Duration::from_secs(300),
+            backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(3600),
+            max_attempts: 10,
+            poll: Duration::from_secs(5),
+        }
+    }
+}
+
+impl BulkConfig {
+    pub fn backoff_after(&self, attempts: i32) -> Duration {
+        let factor = 1u32 << attempts.clamp(0, 16) as u32;
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// A token bucket of one: hands out send slots `1 / rate` apart, shared by all connections.
+struct RateLimit {
+    interval: Option<Duration>,
+    next: Mutex<Instant>,
+}
+
+impl RateLimit {
+    fn new(rate: f64) -> Self {
+        RateLimit {
+            interval: (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate)),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+    async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            // No credit for idle time beyond one slot: bursts stay short.
+            let at = (*next).max(now);
+            *next = at + interval;
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// The newsletter sending service: `connections` workers plus a coordinator that starts
+/// scheduled issues and closes finished ones.
+pub struct BulkSender {
+    store: Store,
+    smtp: SmtpConfig,
+    mailer: Arc<NewsletterMailer>,
+    config: BulkConfig,
+    /// Starts scheduled issues (renders and freezes the editions).
+    starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
+}
+
+pub type StartFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<u64, kontor_store::StoreError>> + Send>,
+>;
+
+struct Shared {
+    store: Store,
+    smtp: SmtpConfig,
+    mailer: Arc<NewsletterMailer>,
+    config: BulkConfig,
+    rate: RateLimit,
+    editions: std::sync::Mutex<HashMap<(kontor_store::Uuid, String), Arc<EditionParts>>>,
+}
+
+impl BulkSender {
+    pub fn new(
+        store: Store,
+        smtp: SmtpConfig,
+        mailer: NewsletterMailer,
+        config: BulkConfig,
+        starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
+    ) -> Self {
+        BulkSender {
+            store,
+            smtp,
+            mailer: Arc::new(mailer),
+            config,
+            starter,
+        }
+    }
+
+    /// Runs until `shutdown` turns true. `wake` is notified when an editor starts a send.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
+        if self.store.backend() == kontor_store::Backend::Sqlite {
+            // One instance only: claims of a process that died need not wait for their lease.
+            match self.store.release_all_delivery_claims().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "newsletter claims of a previous run released"),
+                Err(e) => tracing::warn!(error = %e, "newsletter claims not released"),
+            }
+        }
+        let shared = Arc::new(Shared {
+            store: self.store.clone(),
+            smtp: self.smtp,
+            rate: RateLimit::new(self.config.rate_per_second),
+            mailer: self.mailer,
+            config: self.config.clone(),
+            editions: Default::default(),
+        });
+        let mut tasks = Vec::new();
+        for n in 0..self.config.connections.max(1) {
+            tasks.push(tokio::spawn(worker(
+                n,
+                shared.clone(),
+                wake.clone(),
+                shutdown.clone(),
+            )));
+        }
+        coordinator(self.store, self.starter, self.config.poll, wake, shutdown).await;
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+async fn coordinator(
+    store: Store,
+    starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
+    poll: Duration,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let now = kontor_domain::now_micros();
+        match store.due_newsletter_issues(now).await {
+            Ok(ids) => {
+                for id in ids {
+                    match starter(id).await {
+                        Ok(n) => {
+                            tracing::info!(issue = %id, recipients = n, "scheduled newsletter started");
+                            wake.notify_waiters();
+                        }
+                        Err(kontor_store::StoreError::NotFound) => {}
+                        Err(e) => tracing::warn!(issue = %id, error = %e, "newsletter not started"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduled newsletters not read"),
+        }
+        if let Ok(n) = store.finish_newsletter_issues(now).await
+            && n > 0
+        {
+            tracing::info!(issues = n, "newsletter sending finished");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll.min(Duration::from_secs(1))) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+    let mut client: Option<SmtpClient> = None;
+    let mut pause = Duration::ZERO;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let now = kontor_domain::now_micros();
+        let rows = match s
+            .store
+            .claim_deliveries(now, s.config.lease.as_micros() as i64, s.config.batch)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(worker = n, error = %e, "newsletter queue not read");
+                vec![]
+            }
+        };
+        if rows.is_empty() {
+            // Idle: close the connection so that the server does not time us out.
+            if let Some(c) = client.take() {
+                c.quit().await;
+            }
+            let idle = if pause.is_zero() {
+                s.config.poll
+            } else {
+                pause
+            };
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => {}
+            }
+            pause = Duration::ZERO;
+            continue;
+        }
+        let claim = rows[0].claim_id;
+        for (i, row) in rows.iter().enumerate() {
+            if *shutdown.borrow() {
+                break;
+            }
+            if row.subscriber_status != "confirmed" {
+                log_err(s.store.mark_delivery_skipped(row).await);
+                continue;
+            }
+            if client.is_none() {
+                match SmtpClient::connect(&s.smtp).await {
+                    Ok(c) => client = Some(c),
+                    Err(e) => {
+                        // The server is down: give the batch back without counting attempts.
+                        tracing::warn!(worker = n, error = %e, "SMTP server unreachable; newsletter paused");
+                        pause = s.config.backoff.min(Duration::from_secs(30));
+                        let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
+                        log_err(s.store.release_deliveries(claim, retry).await);
+                        let _ = i;
+                        break;
+                    }
+                }
+            }
+            s.rate.wait().await;
+            let conn = client.as_mut().expect("connected above");
+            match send_one(&s, conn, row).await {
+                Ok(()) => {}
+                Err(Failure::Row(e)) => record_failure(&s, row, e).await,
+                Err(Failure::Connection(e)) => {
+                    record_failure(&s, row, e).await;
+                    client = None;
+                }
+            }
+        }
+        // Rows left by a shutdown or a lost connection go back at once.
+        log_err(
+            s.store
+                .release_deliveries(
+                    claim,
+                    kontor_domain::now_micros() + pause.as_micros() as i64,
+                )
+                .await,
+        );
+    }
+    if let Some(c) = client.take() {
+        c.quit().await;
+    }
+}
+
+enum Failure {
+    /// The server refused this message; the connection is fine.
+    Row(SendError),
+    /// The connection is broken or in an unknown state.
+    Connection(SendError),
+}
+
+async fn send_one(s: &Shared, conn: &mut SmtpClient, row: &Delivery) -> Result<(), Failure> {
+    let edition = edition(s, row).await.map_err(Failure::Row)?;
+    let message = s
+        .mailer
+        .render(
+            &edition,
+            row.issue_id,
+            row.subscriber_id,
+            &row.email,
+            &row.unsubscribe_token,
+        )
+        .map_err(Failure::Row)?;
+    let from = s.mailer.from.email.to_string();
+    if let Err(e) = conn.begin(&from, &row.email).await {
+        // A refusal leaves the connection usable (begin sent RSET) unless it says otherwise.
+        return Err(if conn.broken {
+            Failure::Connection(e)
+        } else {
+            Failure::Row(e)
+        });
+    }
+    conn.write_body(&message)
+        .await
+        .map_err(Failure::Connection)?;
+    // The commit point: after the body, before the terminator (see the module docs).
+    match s
+        .store
+        .mark_delivery_sent(row, kontor_domain::now_micros())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Failure::Connection(SendError::Temporary(
+                "claim lost before completion; message abandoned".into(),
+            )));
+        }
+        Err(e) => return Err(Failure::Connection(SendError::Temporary(e.to_string()))),
+    }
+    conn.finish().await.map_err(Failure::Connection)
+}
+
+async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendError> {
+    let key = (row.issue_id, row.locale.clone());
+    if let Some(e) = s.editions.lock().expect("not poisoned").get(&key) {
+        return Ok(e.clone());
+    }
+    let editions = s
+        .store
+        .newsletter_editions(row.issue_id)
+        .await
+        .map_err(temporary)?;
+    let mut cache = s.editions.lock().expect("not poisoned");
+    for e in editions {
+        if let (Some(text), Some(html)) = (e.rendered_text, e.rendered_html) {
+            cache.insert(
+                (e.issue_id, e.locale),
+                Arc::new(EditionParts {
+                    subject: e.subject,
+                    text,
+                    html,
+                }),
+            );
+        }
+    }
+    cache
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| SendError::Permanent(format!("no {} edition", row.locale)))
+}
+
+async fn record_failure(s: &Shared, row: &Delivery, e: SendError) {
+    let attempts = row.attempts + 1;
+    let retry_at = match &e {
+        SendError::Temporary(_) if attempts < s.config.max_attempts => Some(
+            kontor_domain::now_micros() + s.config.backoff_after(attempts - 1).as_micros() as i64,
+        ),
+        _ => None,
+    };
+    tracing::warn!(issue = %row.issue_id, to = %row.email, error = %e, attempts, retry = retry_at.is_some(), "newsletter message not delivered");
+    log_err(
+        s.store
+            .mark_delivery_failed(row, &e.to_string(), retry_at)
+            .await,
+    );
+}
+
+fn log_err(r: Result<(), kontor_store::StoreError>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "newsletter queue not updated");
+    }
+}
