@@ -595,21 +595,15 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             if let Some(c) = client.take() {
                 c.quit().await;
             }
-            let idle = if pause.is_zero() {
-                s.config.poll
-            } else {
-                pause
-            };
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(idle) => {}
+                _ = tokio::time::sleep(s.config.poll) => {}
                 _ = shutdown.changed() => {}
             }
-            pause = Duration::ZERO;
             continue;
         }
         let claim = rows[0].claim_id;
-        for (i, row) in rows.iter().enumerate() {
+        for row in &rows {
             if *shutdown.borrow() {
                 break;
             }
@@ -626,7 +620,6 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
                         pause = s.config.backoff.min(Duration::from_secs(30));
                         let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
                         log_err(s.store.release_deliveries(claim, retry).await);
-                        let _ = i;
                         break;
                     }
                 }
@@ -651,6 +644,14 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
                 )
                 .await,
         );
+        if !pause.is_zero() {
+            // The server is down: wait before claiming the next batch.
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+            pause = Duration::ZERO;
+        }
     }
     if let Some(c) = client.take() {
         c.quit().await;

@@ -2,6 +2,8 @@
 //! MAIL, RCPT, DATA, RSET, NOOP, QUIT). It can refuse recipients for good (550) or for a while
 //! (450 at RCPT, 451 after the final dot), and stop listening and drop every connection (a
 //! server that goes down). A message counts only when its final dot arrived.
+// Shared by the mail tests and the kontor binary's crash test; each uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -94,6 +96,10 @@ impl Sink {
         }
         out
     }
+    /// How many messages arrived completely (final dot and 250).
+    pub fn messages_received(&self) -> usize {
+        self.shared.lock().unwrap().messages.len()
+    }
     pub fn messages(&self) -> Vec<Received> {
         self.shared.lock().unwrap().messages.clone()
     }
@@ -110,7 +116,11 @@ impl Sink {
 }
 
 async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
+    // Like a real server: replies to pipelined commands leave together (below), and nothing
+    // waits for delayed ACKs.
+    let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
+    let mut pending: Vec<u8> = Vec::new();
     let mut lines = BufReader::new(read);
     let _ = write.write_all(b"220 sink ESMTP\r\n").await;
     let (mut from, mut to) = (String::new(), Vec::new());
@@ -148,7 +158,9 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         } else if upper.starts_with("DATA") && to.is_empty() {
             b"554 5.5.1 no valid recipients\r\n"
         } else if upper.starts_with("DATA") {
-            let _ = write.write_all(b"354 go ahead\r\n").await;
+            pending.extend_from_slice(b"354 go ahead\r\n");
+            let _ = write.write_all(&pending).await;
+            pending.clear();
             let mut data = String::new();
             loop {
                 let mut l = String::new();
@@ -183,9 +195,15 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
         } else {
             b"502 not implemented\r\n"
         };
-        if write.write_all(reply).await.is_err() {
+        pending.extend_from_slice(reply);
+        // More pipelined commands already here: answer them together.
+        if !lines.buffer().is_empty() {
+            continue;
+        }
+        if write.write_all(&pending).await.is_err() {
             return;
         }
+        pending.clear();
     }
 }
 
