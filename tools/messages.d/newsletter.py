@@ -30,6 +30,7 @@ M = [
 ("newsletter-field-intro-hint", "Plain text; a blank line starts a new paragraph. Leave subject and introduction empty to skip this language.", "Reiner Text; eine Leerzeile beginnt einen neuen Absatz. Betreff und Einleitung leer lassen, um diese Sprache auszulassen.", "纯文本；空一行开始新段落。主题和导语都留空则不发送该语言版本。"),
 ("newsletter-save", "Save", "Speichern", "保存"),
 ("newsletter-saved", "Saved.", "Gespeichert.", "已保存。"),
+("newsletter-previews", "Previews", "Vorschau", "预览"),
 ("newsletter-preview", "Preview ({ $lang })", "Vorschau ({ $lang })", "预览（{ $lang }）"),
 ("newsletter-test", "Test send", "Testversand", "测试发送"),
 ("newsletter-test-address", "Send a test to", "Test senden an", "测试发送至"),

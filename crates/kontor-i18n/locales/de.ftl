@@ -453,6 +453,7 @@ newsletter-field-intro = Einleitung
 newsletter-field-intro-hint = Reiner Text; eine Leerzeile beginnt einen neuen Absatz. Betreff und Einleitung leer lassen, um diese Sprache auszulassen.
 newsletter-save = Speichern
 newsletter-saved = Gespeichert.
+newsletter-previews = Vorschau
 newsletter-preview = Vorschau ({ $lang })
 newsletter-test = Testversand
 newsletter-test-address = Test senden an

@@ -453,6 +453,7 @@ newsletter-field-intro = Introduction
 newsletter-field-intro-hint = Plain text; a blank line starts a new paragraph. Leave subject and introduction empty to skip this language.
 newsletter-save = Save
 newsletter-saved = Saved.
+newsletter-previews = Previews
 newsletter-preview = Preview ({ $lang })
 newsletter-test = Test send
 newsletter-test-address = Send a test to

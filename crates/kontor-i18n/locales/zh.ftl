@@ -453,6 +453,7 @@ newsletter-field-intro = 导语
 newsletter-field-intro-hint = 纯文本；空一行开始新段落。主题和导语都留空则不发送该语言版本。
 newsletter-save = 保存
 newsletter-saved = 已保存。
+newsletter-previews = 预览
 newsletter-preview = 预览（{ $lang }）
 newsletter-test = 测试发送
 newsletter-test-address = 测试发送至

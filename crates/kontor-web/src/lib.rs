@@ -30,6 +30,7 @@ mod lang;
 mod mailbox;
 mod marketplace;
 mod meetings;
+mod newsletter;
 mod ops;
 mod organisations;
 mod page;
@@ -55,6 +56,8 @@ pub struct WebConfig {
     pub session_days: i64,
     /// Poked when an editor starts a newsletter, so the sender begins at once.
     pub newsletter_wake: Arc<Notify>,
+    /// A newsletter sender runs (an SMTP server is configured).
+    pub newsletter_smtp: bool,
 }
 
 impl WebConfig {
@@ -65,6 +68,7 @@ impl WebConfig {
             trust_forwarded_for: false,
             session_days: 30,
             newsletter_wake: Arc::new(Notify::new()),
+            newsletter_smtp: false,
         }
     }
     fn secure_cookies(&self) -> bool {
@@ -141,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scheduling::routes())
         .merge(availability::routes())
         .merge(dashboard::routes())
+        .merge(newsletter::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

@@ -49,6 +49,9 @@ pub fn environment() -> Environment<'static> {
         "schedule.html",
         "availability.html",
         "dashboard.html",
+        "newsletter_admin.html",
+        "newsletter_issue.html",
+        "newsletter_archive.html",
     );
     env.add_function("t", translate);
     env

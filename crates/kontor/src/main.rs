@@ -191,6 +191,7 @@ pub async fn run(
     web.mailbox_public = config.mailbox_public;
     web.trust_forwarded_for = config.trust_forwarded_for;
     web.newsletter_wake = newsletter_wake;
+    web.newsletter_smtp = newsletter.is_some();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();

@@ -66,9 +66,19 @@ fn address(i: usize) -> String {
     format!("reader{i:05}@example.org")
 }
 
-fn start_kontor(s: &Setup, smtp_port: u16, run: usize) -> Child {
+/// The server process, killed when the test ends however it ends.
+struct Kontor(Child);
+
+impl Drop for Kontor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_kontor(s: &Setup, smtp_port: u16, run: usize) -> Kontor {
     let log = std::fs::File::create(s.dir.join(format!("kontor-{run}.log"))).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_kontor"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -84,7 +94,8 @@ fn start_kontor(s: &Setup, smtp_port: u16, run: usize) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("the kontor binary starts")
+        .expect("the kontor binary starts");
+    Kontor(child)
 }
 
 async fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
@@ -107,15 +118,15 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
         sink.messages_received() >= kill_at
     })
     .await;
-    first.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
-    first.wait().unwrap();
+    first.0.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+    first.0.wait().unwrap();
     let at_kill = sink.messages_received();
     assert!(
         at_kill < SUBSCRIBERS,
         "the send finished before the kill ({at_kill}); the test proves nothing"
     );
 
-    let mut second = start_kontor(&s, sink.port, 2);
+    let second = start_kontor(&s, sink.port, 2);
     let finished = {
         let store = Store::connect(&s.url).await.unwrap();
         let start = Instant::now();
@@ -134,8 +145,7 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
     };
     // Let a message in flight (if any) land before counting.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
 
     let counts = sink.counts();
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();

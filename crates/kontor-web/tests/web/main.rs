@@ -6,6 +6,7 @@ mod helpers;
 mod input;
 mod marketplace;
 mod meetings;
+mod newsletter;
 mod openapi;
 mod scheduling;
 mod signup;
