@@ -77,6 +77,12 @@ impl Reply {
 impl SmtpClient {
     /// Connects, greets, upgrades to TLS as configured and authenticates.
     pub async fn connect(c: &SmtpConfig) -> Result<SmtpClient, SendError> {
+        Self::connect_with(c, true).await
+    }
+
+    /// Like [`SmtpClient::connect`]; `nodelay: false` leaves Nagle's algorithm on (only the
+    /// benchmark does that, to show what it costs).
+    pub async fn connect_with(c: &SmtpConfig, nodelay: bool) -> Result<SmtpClient, SendError> {
         let tcp = tokio::time::timeout(
             c.timeout,
             tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
@@ -85,7 +91,7 @@ impl SmtpClient {
         .map_err(|_| temporary("connect timed out"))?
         .map_err(|e| temporary(format!("connect: {e}")))?;
         // Without it, the short final writes wait for the peer's delayed ACK (~40 ms each).
-        tcp.set_nodelay(true).map_err(temporary)?;
+        tcp.set_nodelay(nodelay).map_err(temporary)?;
         let stream: Box<dyn Stream> = if c.security == Security::Tls {
             Box::new(tls(tcp, &c.host).await?)
         } else {
