@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
-use kontor_mail::bulk::{BulkConfig, BulkSender, EditionParts, NewsletterMailer, SmtpClient};
+use kontor_mail::bulk::{
+    BulkConfig, BulkSender, EditionParts, Journal, NewsletterMailer, SmtpClient,
+};
 use kontor_store::newsletter::EditionInput;
 use kontor_store::{Store, Uuid};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -221,6 +223,7 @@ async fn kontor_run(port: u16, c: &Counter, epoch: Instant, n: usize, conns: usi
         smtp(port),
         NewsletterMailer::new(smtp(port).from, BASE, None),
         config,
+        Journal::open(dir.join("newsletter.journal")).unwrap(),
         starter,
     );
     let before = c.accepted.load(Ordering::Relaxed);

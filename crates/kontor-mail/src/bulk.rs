@@ -1,36 +1,45 @@
 //! Newsletter delivery: a small SMTP client of our own and the workers that drain the delivery
 //! queue (`kontor_store::newsletter`).
 //!
-//! # The exactly-once window
+//! # Exactly once, and the one window left
 //!
 //! For every message a worker: claims the queue row (a lease under a claim id), sends
-//! `MAIL`/`RCPT`/`DATA` (pipelined when offered), writes the whole dot-stuffed message **without**
-//! the terminating `.` line, then commits the row as `sent` (only if the claim still holds it),
-//! and only then writes `.\r\n` and reads the reply. If the reply is not 2xx the row is put back
-//! (`queued` with backoff on 4xx or a broken connection, `failed` on 5xx).
+//! `MAIL`/`RCPT`/`DATA` (pipelined when offered) and the whole dot-stuffed message **without**
+//! the terminating `.` line. Then, in one poll of the task with nothing in between that could
+//! yield, it appends `+ issue subscriber claim` to the send [`Journal`] (one `write` to an
+//! `O_APPEND` file) and writes `.\r\n` to the socket. Only after the server's reply is the row
+//! marked `sent` in the database; on a refusal a `-` line withdraws the journal entry and the row
+//! is queued again (4xx, broken connection) or failed (5xx). At start-up the net `+` entries are
+//! marked sent before anything is claimed, and the journal is emptied.
 //!
-//! - Killed before the commit: the server never saw the final dot and discards the message when
-//!   the connection drops; the row is still queued, so the message goes out once after restart.
-//! - Killed after `write(".\r\n")` returned: the kernel still delivers the bytes it holds for the
-//!   socket (the receive buffer is empty at that moment, so closing does not reset the
-//!   connection); the server accepts, the row is `sent`: one copy.
-//! - Killed in the microseconds between the commit returning and the `write` of the five-byte
-//!   terminator: the row says `sent` and the server discards the message: **at most one** copy,
-//!   never two. This is the only window; a duplicate needs the server to accept a message whose
-//!   row is not `sent`, which cannot happen because the terminator is only written after the
-//!   commit.
-//! - The server accepts the dot but its reply is lost (connection drops after it queued the
-//!   message): we revert to `queued` and send again; a second copy is then possible. This is the
-//!   classic SMTP duplicate (RFC 1047) that no client can close; the Message-ID is stable per
-//!   (issue, subscriber) so receivers may de-duplicate.
+//! - Killed before the journal line: the server never got the final dot and drops the message
+//!   when the connection closes; the row is still queued and goes out once after restart.
+//! - Killed after the dot's `write` returned: the kernel still sends the bytes (the receive
+//!   buffer is empty then, so closing does not reset the connection); the server accepts; the
+//!   journal says sent; the restart records it: one copy.
+//! - Killed between the journal `write` and the socket `write` (two consecutive system calls,
+//!   microseconds apart, no await between them): the row counts as sent but the server dropped
+//!   the message: **at most one** copy. This is the only window left. (Committing to the
+//!   database there instead, as a first version did, left the time for the database's reply to
+//!   wake the task — milliseconds on a busy machine, and the crash test lost a message in about
+//!   one run in six.)
+//! - The server accepted the dot but the connection broke before its reply arrived: we withdraw
+//!   the entry and send again, so a second copy is possible. This is SMTP's own ambiguity
+//!   (RFC 1047) that no client can close; the Message-ID is the same for every attempt at one
+//!   (issue, subscriber), so receivers can de-duplicate.
+//! - A claim is never completed after its lease (less a tenth) has run out, so two workers do
+//!   not finish the same row. The journal is per instance; an instance that dies and never
+//!   returns leaves its window rows to be resent by others once their leases run out.
+//! - Durability is the operating system's: the journal and SQLite (WAL, synchronous=NORMAL)
+//!   survive a killed process, not a power cut.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use kontor_store::Store;
 use kontor_store::newsletter::{Delivery, UNSUBSCRIBE_PLACEHOLDER};
+use kontor_store::{Store, Uuid};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Address, Message};
@@ -275,6 +284,22 @@ impl SmtpClient {
         self.reply().await?.check(250).map(|_| ())
     }
 
+    /// Runs `commit` (synchronous), then writes the terminating line within the same poll of
+    /// the task: nothing between the two can yield, so the process can only die between them
+    /// during the few microseconds of two system calls.
+    pub async fn commit_and_finish(
+        &mut self,
+        commit: impl FnOnce() -> std::io::Result<()>,
+    ) -> Result<(), FinishError> {
+        commit().map_err(FinishError::Commit)?;
+        self.write(b".\r\n").await.map_err(FinishError::Send)?;
+        self.reply()
+            .await
+            .and_then(|r| r.check(250))
+            .map(|_| ())
+            .map_err(FinishError::Send)
+    }
+
     pub async fn quit(mut self) {
         let _ = self.command("QUIT\r\n").await;
     }
@@ -298,6 +323,81 @@ async fn tls<S: AsyncRead + AsyncWrite + Unpin + Send>(
         .connect(name, stream)
         .await
         .map_err(|e| temporary(format!("TLS: {e}")))
+}
+
+/// Why [`SmtpClient::commit_and_finish`] failed.
+#[derive(Debug)]
+pub enum FinishError {
+    /// The commit failed: the terminating line was not written.
+    Commit(std::io::Error),
+    /// The terminating line was written (or its write failed) and the server did not accept.
+    Send(SendError),
+}
+
+/// The send journal: one line per message whose final dot is about to be written (`+`), and one
+/// when the server then refused it (`-`). Appending is a single `write` to a file opened with
+/// `O_APPEND`; the kernel keeps it when the process dies. At start-up the net `+` entries are
+/// marked sent in the database and the journal is emptied. One journal per instance.
+pub struct Journal {
+    path: std::path::PathBuf,
+    file: std::sync::Mutex<std::fs::File>,
+}
+
+impl Journal {
+    pub fn open(path: impl Into<std::path::PathBuf>) -> std::io::Result<Journal> {
+        let path = path.into();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(Journal {
+            path,
+            file: std::sync::Mutex::new(file),
+        })
+    }
+
+    fn append(&self, sign: char, d: &Delivery) -> std::io::Result<()> {
+        use std::io::Write;
+        let line = format!(
+            "{sign} {} {} {}\n",
+            d.issue_id.simple(),
+            d.subscriber_id.simple(),
+            d.claim_id.simple()
+        );
+        self.file
+            .lock()
+            .expect("not poisoned")
+            .write_all(line.as_bytes())
+    }
+
+    /// (issue, subscriber, claim) of messages recorded as sent and not withdrawn.
+    pub fn pending(&self) -> std::io::Result<Vec<(Uuid, Uuid, Uuid)>> {
+        let text = std::fs::read_to_string(&self.path)?;
+        let mut out: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
+        for line in text.lines() {
+            let mut parts = line.split(' ');
+            let (Some(sign), Some(i), Some(s), Some(c)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue; // a torn last line: its dot was never written
+            };
+            let (Ok(i), Ok(s), Ok(c)) = (i.parse(), s.parse(), c.parse()) else {
+                continue;
+            };
+            match sign {
+                "+" => out.push((i, s, c)),
+                _ => out.retain(|e| *e != (i, s, c)),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn clear(&self) -> std::io::Result<()> {
+        self.file.lock().expect("not poisoned").set_len(0)
+    }
 }
 
 /// Builds one newsletter message per recipient.
@@ -343,8 +443,8 @@ impl NewsletterMailer {
     pub fn render(
         &self,
         edition: &EditionParts,
-        issue: kontor_store::Uuid,
-        subscriber: kontor_store::Uuid,
+        issue: Uuid,
+        subscriber: Uuid,
         to: &str,
         token: &str,
     ) -> Result<Vec<u8>, SendError> {
@@ -470,6 +570,7 @@ pub struct BulkSender {
     smtp: SmtpConfig,
     mailer: Arc<NewsletterMailer>,
     config: BulkConfig,
+    journal: Arc<Journal>,
     /// Starts scheduled issues (renders and freezes the editions).
     starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
 }
@@ -484,6 +585,7 @@ struct Shared {
     mailer: Arc<NewsletterMailer>,
     config: BulkConfig,
     rate: RateLimit,
+    journal: Arc<Journal>,
     editions: std::sync::Mutex<HashMap<(kontor_store::Uuid, String), Arc<EditionParts>>>,
 }
 
@@ -493,6 +595,7 @@ impl BulkSender {
         smtp: SmtpConfig,
         mailer: NewsletterMailer,
         config: BulkConfig,
+        journal: Journal,
         starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
     ) -> Self {
         BulkSender {
@@ -500,12 +603,14 @@ impl BulkSender {
             smtp,
             mailer: Arc::new(mailer),
             config,
+            journal: Arc::new(journal),
             starter,
         }
     }
 
     /// Runs until `shutdown` turns true. `wake` is notified when an editor starts a send.
     pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
+        self.replay_journal().await;
         if self.store.backend() == kontor_store::Backend::Sqlite {
             // One instance only: claims of a process that died need not wait for their lease.
             match self.store.release_all_delivery_claims().await {
@@ -520,6 +625,7 @@ impl BulkSender {
             rate: RateLimit::new(self.config.rate_per_second),
             mailer: self.mailer,
             config: self.config.clone(),
+            journal: self.journal.clone(),
             editions: Default::default(),
         });
         let mut tasks = Vec::new();
@@ -534,6 +640,34 @@ impl BulkSender {
         coordinator(self.store, self.starter, self.config.poll, wake, shutdown).await;
         for t in tasks {
             let _ = t.await;
+        }
+    }
+}
+
+impl BulkSender {
+    /// Records in the database what the journal says was sent before the last stop or crash.
+    async fn replay_journal(&self) {
+        let pending = match self.journal.pending() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "send journal not readable");
+                return;
+            }
+        };
+        let now = kontor_domain::now_micros();
+        let mut failed = false;
+        for (issue, subscriber, claim) in &pending {
+            if let Err(e) = self
+                .store
+                .mark_delivery_sent(*issue, *subscriber, *claim, now)
+                .await
+            {
+                tracing::error!(error = %e, "send journal not replayed");
+                failed = true;
+            }
+        }
+        if !failed && let Err(e) = self.journal.clear() {
+            tracing::error!(error = %e, "send journal not emptied");
         }
     }
 }
@@ -609,6 +743,9 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             continue;
         }
         let claim = rows[0].claim_id;
+        // Stop completing messages well before the lease runs out.
+        let lease = s.config.lease.as_micros() as i64;
+        let lease_end = now + lease - lease / 10;
         for row in &rows {
             if *shutdown.borrow() {
                 break;
@@ -632,7 +769,7 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             }
             s.rate.wait().await;
             let conn = client.as_mut().expect("connected above");
-            match send_one(&s, conn, row).await {
+            match send_one(&s, conn, row, lease_end).await {
                 Ok(()) => {}
                 Err(Failure::Row(e)) => record_failure(&s, row, e).await,
                 Err(Failure::Connection(e)) => {
@@ -671,7 +808,12 @@ enum Failure {
     Connection(SendError),
 }
 
-async fn send_one(s: &Shared, conn: &mut SmtpClient, row: &Delivery) -> Result<(), Failure> {
+async fn send_one(
+    s: &Shared,
+    conn: &mut SmtpClient,
+    row: &Delivery,
+    lease_end: i64,
+) -> Result<(), Failure> {
     let edition = edition(s, row).await.map_err(Failure::Row)?;
     let message = s
         .mailer
@@ -695,21 +837,50 @@ async fn send_one(s: &Shared, conn: &mut SmtpClient, row: &Delivery) -> Result<(
     conn.write_body(&message)
         .await
         .map_err(Failure::Connection)?;
-    // The commit point: after the body, before the terminator (see the module docs).
-    match s
-        .store
-        .mark_delivery_sent(row, kontor_domain::now_micros())
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(Failure::Connection(SendError::Temporary(
-                "claim lost before completion; message abandoned".into(),
-            )));
-        }
-        Err(e) => return Err(Failure::Connection(SendError::Temporary(e.to_string()))),
+    // Never complete a message whose claim may have passed to another worker.
+    if kontor_domain::now_micros() > lease_end {
+        return Err(Failure::Connection(SendError::Temporary(
+            "claim about to run out; message abandoned before its final dot".into(),
+        )));
     }
-    conn.finish().await.map_err(Failure::Connection)
+    // The commit point: the journal line, then at once the final dot (see the module docs).
+    match conn.commit_and_finish(|| s.journal.append('+', row)).await {
+        Ok(()) => {
+            // A crash before this update is repaired from the journal at the next start.
+            match s
+                .store
+                .mark_delivery_sent(
+                    row.issue_id,
+                    row.subscriber_id,
+                    row.claim_id,
+                    kontor_domain::now_micros(),
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(issue = %row.issue_id, to = %row.email, "sent, but the claim had passed on")
+                }
+                Err(e) => {
+                    tracing::error!(issue = %row.issue_id, to = %row.email, error = %e, "sent, but not recorded; the journal keeps it")
+                }
+            }
+            Ok(())
+        }
+        Err(FinishError::Commit(e)) => Err(Failure::Connection(SendError::Temporary(format!(
+            "send journal not written: {e}"
+        )))),
+        Err(FinishError::Send(e)) => {
+            if let Err(j) = s.journal.append('-', row) {
+                tracing::error!(error = %j, "send journal not written");
+            }
+            Err(if conn.broken {
+                Failure::Connection(e)
+            } else {
+                Failure::Row(e)
+            })
+        }
+    }
 }
 
 async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendError> {
@@ -760,5 +931,46 @@ async fn record_failure(s: &Shared, row: &Delivery, e: SendError) {
 fn log_err(r: Result<(), kontor_store::StoreError>) {
     if let Err(e) = r {
         tracing::warn!(error = %e, "newsletter queue not updated");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(n: u128) -> Delivery {
+        Delivery {
+            issue_id: Uuid::from_u128(1),
+            subscriber_id: Uuid::from_u128(n),
+            claim_id: Uuid::from_u128(99),
+            attempts: 0,
+            email: String::new(),
+            locale: "de".into(),
+            unsubscribe_token: String::new(),
+            subscriber_status: "confirmed".into(),
+        }
+    }
+
+    #[test]
+    fn the_journal_keeps_sent_messages_until_cleared() {
+        let path = std::env::temp_dir().join(format!("journal-{}", Uuid::now_v7().simple()));
+        let j = Journal::open(&path).unwrap();
+        j.append('+', &delivery(2)).unwrap();
+        j.append('+', &delivery(3)).unwrap();
+        j.append('-', &delivery(2)).unwrap();
+        // A line torn by a crash counts for nothing.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"+ 0000"))
+            .unwrap();
+        let pending = j.pending().unwrap();
+        assert_eq!(
+            pending,
+            vec![(Uuid::from_u128(1), Uuid::from_u128(3), Uuid::from_u128(99))]
+        );
+        j.clear().unwrap();
+        assert!(j.pending().unwrap().is_empty());
+        let _ = std::fs::remove_file(path);
     }
 }

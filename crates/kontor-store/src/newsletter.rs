@@ -343,10 +343,15 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks a claimed row sent, only while the claim still holds it (its lease may have run out
-    /// and another worker taken it). Returns false when the claim was lost: then the caller must
-    /// not complete the message.
-    pub async fn mark_delivery_sent(&self, d: &Delivery, now: i64) -> Result<bool> {
+    /// Marks a claimed row sent, only while the claim still holds it. Returns false when the
+    /// claim was lost (its lease ran out and another worker took the row).
+    pub async fn mark_delivery_sent(
+        &self,
+        issue: Uuid,
+        subscriber: Uuid,
+        claim: Uuid,
+        now: i64,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let n = exec!(tx, |c| {
             sqlx::query(
@@ -354,9 +359,9 @@ impl Store {
              last_error = NULL WHERE issue_id = $1 AND subscriber_id = $2 AND claim_id = $3 \
              AND status = 'queued'"
         )
-        .bind(d.issue_id)
-        .bind(d.subscriber_id)
-        .bind(d.claim_id)
+        .bind(issue)
+        .bind(subscriber)
+        .bind(claim)
         .bind(now)
         .execute(c)
         })?;

@@ -37,6 +37,8 @@ log_format = "text"
 newsletter_connections = 4
 newsletter_rate = 50.0
 newsletter_retry_seconds = 30
+# The send journal (one per instance; empty: next to the SQLite database, else ./newsletter.journal).
+newsletter_journal = ""
 
 # DKIM signature on newsletters (RSA PKCS#8/PKCS#1 or Ed25519 PKCS#8 PEM); the domain is the
 # sender's. Empty: not signed (sign at the relay instead).
@@ -59,6 +61,7 @@ pub struct Config {
     pub newsletter_connections: usize,
     pub newsletter_rate: f64,
     pub newsletter_retry_seconds: u64,
+    pub newsletter_journal: String,
     pub dkim_selector: String,
     pub dkim_private_key_path: String,
 }
@@ -78,6 +81,7 @@ impl Default for Config {
             newsletter_connections: 4,
             newsletter_rate: 50.0,
             newsletter_retry_seconds: 30,
+            newsletter_journal: String::new(),
             dkim_selector: String::new(),
             dkim_private_key_path: String::new(),
         }
@@ -116,6 +120,7 @@ impl Config {
                 "MAILBOX_PUBLIC" => config.mailbox_public = flag()?,
                 "TRUST_FORWARDED_FOR" => config.trust_forwarded_for = flag()?,
                 "LOG_FORMAT" => config.log_format = value.clone(),
+                "NEWSLETTER_JOURNAL" => config.newsletter_journal = value.clone(),
                 "DKIM_SELECTOR" => config.dkim_selector = value.clone(),
                 "DKIM_PRIVATE_KEY_PATH" => config.dkim_private_key_path = value.clone(),
                 "NEWSLETTER_CONNECTIONS" => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kontor_mail::SmtpConfig;
-use kontor_mail::bulk::{BulkConfig, BulkSender, NewsletterMailer};
+use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer};
 use kontor_mail::dkim::DkimSigner;
 use kontor_store::Store;
 
@@ -55,6 +55,26 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Option<BulkSende
         smtp,
         mailer,
         bulk,
+        Journal::open(journal_path(config))
+            .with_context(|| format!("cannot open {}", journal_path(config).display()))?,
         starter,
     )))
+}
+
+/// The send journal: as configured, else next to the SQLite database, else in the working
+/// directory. Every instance needs its own.
+pub fn journal_path(config: &Config) -> std::path::PathBuf {
+    if !config.newsletter_journal.trim().is_empty() {
+        return config.newsletter_journal.trim().into();
+    }
+    let url = config.database_url.as_str();
+    let file = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|f| f.split('?').next().unwrap_or(f))
+        .filter(|f| !f.contains(":memory:"));
+    match file.and_then(|f| std::path::Path::new(f).parent()) {
+        Some(dir) => dir.join("newsletter.journal"),
+        None => "newsletter.journal".into(),
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
-use kontor_mail::bulk::{BulkConfig, BulkSender, NewsletterMailer, StartFuture};
+use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer, StartFuture};
 use kontor_mail::dkim::DkimSigner;
 use kontor_store::newsletter::EditionInput;
 use kontor_store::{Store, Uuid};
@@ -152,6 +152,10 @@ fn start_sender(store: &Store, port: u16, dkim: Option<DkimSigner>) -> Running {
         smtp(port),
         NewsletterMailer::new(from, BASE, dkim),
         config,
+        Journal::open(
+            std::env::temp_dir().join(format!("kontor-journal-{}", Uuid::now_v7().simple())),
+        )
+        .unwrap(),
         starter,
     );
     let (stop, rx) = watch::channel(false);
