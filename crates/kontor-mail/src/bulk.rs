@@ -654,18 +654,22 @@ impl BulkSender {
                 return;
             }
         };
-        let now = kontor_domain::now_micros();
-        let mut failed = false;
-        for (issue, subscriber, claim) in &pending {
-            if let Err(e) = self
-                .store
-                .mark_delivery_sent(*issue, *subscriber, *claim, now)
-                .await
-            {
-                tracing::error!(error = %e, "send journal not replayed");
-                failed = true;
+        let failed = match self
+            .store
+            .mark_deliveries_sent(&pending, kontor_domain::now_micros())
+            .await
+        {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(messages = n, "sent messages recorded from the send journal");
+                }
+                false
             }
-        }
+            Err(e) => {
+                tracing::error!(error = %e, "send journal not replayed");
+                true
+            }
+        };
         if !failed && let Err(e) = self.journal.clear() {
             tracing::error!(error = %e, "send journal not emptied");
         }
@@ -743,6 +747,7 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             continue;
         }
         let claim = rows[0].claim_id;
+        let mut sent = Vec::with_capacity(rows.len());
         // Stop completing messages well before the lease runs out.
         let lease = s.config.lease.as_micros() as i64;
         let lease_end = now + lease - lease / 10;
@@ -770,7 +775,7 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             s.rate.wait().await;
             let conn = client.as_mut().expect("connected above");
             match send_one(&s, conn, row, lease_end).await {
-                Ok(()) => {}
+                Ok(()) => sent.push((row.issue_id, row.subscriber_id, row.claim_id)),
                 Err(Failure::Row(e)) => record_failure(&s, row, e).await,
                 Err(Failure::Connection(e)) => {
                     record_failure(&s, row, e).await;
@@ -778,6 +783,8 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
                 }
             }
         }
+        // The journal holds every sent row already; the database learns them per batch.
+        record_sent(&s, &sent).await;
         // Rows left by a shutdown or a lost connection go back at once.
         log_err(
             s.store
@@ -845,28 +852,8 @@ async fn send_one(
     }
     // The commit point: the journal line, then at once the final dot (see the module docs).
     match conn.commit_and_finish(|| s.journal.append('+', row)).await {
-        Ok(()) => {
-            // A crash before this update is repaired from the journal at the next start.
-            match s
-                .store
-                .mark_delivery_sent(
-                    row.issue_id,
-                    row.subscriber_id,
-                    row.claim_id,
-                    kontor_domain::now_micros(),
-                )
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::error!(issue = %row.issue_id, to = %row.email, "sent, but the claim had passed on")
-                }
-                Err(e) => {
-                    tracing::error!(issue = %row.issue_id, to = %row.email, error = %e, "sent, but not recorded; the journal keeps it")
-                }
-            }
-            Ok(())
-        }
+        // A crash before the database records it is repaired from the journal at start-up.
+        Ok(()) => Ok(()),
         Err(FinishError::Commit(e)) => Err(Failure::Connection(SendError::Temporary(format!(
             "send journal not written: {e}"
         )))),
@@ -881,6 +868,31 @@ async fn send_one(
             })
         }
     }
+}
+
+/// Marks a batch sent in one transaction; retried, because until it succeeds the rows look
+/// queued (the journal repairs that only at the next start).
+async fn record_sent(s: &Shared, sent: &[(Uuid, Uuid, Uuid)]) {
+    if sent.is_empty() {
+        return;
+    }
+    for attempt in 0..5u32 {
+        match s
+            .store
+            .mark_deliveries_sent(sent, kontor_domain::now_micros())
+            .await
+        {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "sent messages not recorded yet");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+        }
+    }
+    tracing::error!(
+        messages = sent.len(),
+        "sent messages not recorded; the send journal keeps them for the next start"
+    );
 }
 
 async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendError> {

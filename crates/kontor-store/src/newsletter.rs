@@ -343,30 +343,27 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks a claimed row sent, only while the claim still holds it. Returns false when the
-    /// claim was lost (its lease ran out and another worker took the row).
-    pub async fn mark_delivery_sent(
-        &self,
-        issue: Uuid,
-        subscriber: Uuid,
-        claim: Uuid,
-        now: i64,
-    ) -> Result<bool> {
+    /// Marks claimed rows `(issue, subscriber, claim)` sent in one transaction, each only while
+    /// its claim still holds it. Returns how many were marked.
+    pub async fn mark_deliveries_sent(&self, rows: &[(Uuid, Uuid, Uuid)], now: i64) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let n = exec!(tx, |c| {
-            sqlx::query(
-            "UPDATE newsletter_deliveries SET status = 'sent', sent_at = $4, attempts = attempts + 1, \
-             last_error = NULL WHERE issue_id = $1 AND subscriber_id = $2 AND claim_id = $3 \
-             AND status = 'queued'"
-        )
-        .bind(issue)
-        .bind(subscriber)
-        .bind(claim)
-        .bind(now)
-        .execute(c)
-        })?;
+        let mut n = 0;
+        for (issue, subscriber, claim) in rows {
+            n += exec!(tx, |c| {
+                sqlx::query(
+                "UPDATE newsletter_deliveries SET status = 'sent', sent_at = $4, attempts = attempts + 1, \
+                 last_error = NULL WHERE issue_id = $1 AND subscriber_id = $2 AND claim_id = $3 \
+                 AND status = 'queued'"
+            )
+            .bind(issue)
+            .bind(subscriber)
+            .bind(claim)
+            .bind(now)
+            .execute(c)
+            })?;
+        }
         tx.commit().await?;
-        Ok(n == 1)
+        Ok(n)
     }
 
     /// Records a failed attempt (also undoing a `sent` mark when the server refused the final
