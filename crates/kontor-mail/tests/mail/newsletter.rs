@@ -130,10 +130,15 @@ struct Running {
 }
 
 fn start_sender(store: &Store, port: u16, dkim: Option<DkimSigner>) -> Running {
+    start_sender_at(store, port, dkim, 0.0)
+}
+
+/// The sender with `rate` messages per second over its two connections (0: no limit).
+fn start_sender_at(store: &Store, port: u16, dkim: Option<DkimSigner>, rate: f64) -> Running {
     let from = smtp(port).from;
     let config = BulkConfig {
         connections: 2,
-        rate_per_second: 0.0,
+        rate_per_second: rate,
         batch: 10,
         backoff: Duration::from_millis(300),
         max_backoff: Duration::from_secs(1),
@@ -471,4 +476,26 @@ async fn temporary_refusals_are_retried_and_permanent_ones_recorded() {
         assert_eq!(failed[0].0, "gone@firma.de");
         assert!(failed[0].1.contains("550"), "{failed:?}");
     }
+}
+
+#[tokio::test]
+async fn the_rate_limit_holds_over_all_connections() {
+    let (store, url) = backends().await.remove(0);
+    let sink = Sink::start(0).await;
+    let people: Vec<String> = (0..30).map(|i| format!("r{i}@firma.de")).collect();
+    let refs: Vec<(&str, &str, &str)> = people
+        .iter()
+        .map(|e| (e.as_str(), "en", "confirmed"))
+        .collect();
+    add_subscribers(&url, &refs).await;
+    let id = issue(&store).await;
+    send_now(&store, id).await;
+    let started = Instant::now();
+    let running = start_sender_at(&store, sink.port, None, 20.0);
+    until_sent(&store, id, Duration::from_secs(30)).await;
+    let took = started.elapsed();
+    running.stop().await;
+    assert_eq!(sink.counts().len(), 30);
+    // 30 messages at 20 per second: the first goes at once, the last after 29 intervals.
+    assert!(took >= Duration::from_millis(1400), "too fast: {took:?}");
 }
