@@ -130,6 +130,7 @@ async fn raw_blast(port: u16, message: Arc<Vec<u8>>, n: usize, conns: usize, nod
                 c.begin(
                     "newsletter@kontor.example.org",
                     &format!("r{k}-{i}@example.org"),
+                    false,
                 )
                 .await
                 .unwrap();
@@ -273,6 +274,7 @@ async fn main() {
         "https://kontor.example.org/newsletter/archive/x",
     );
     let mailer = NewsletterMailer::new(smtp(port).from, BASE, None);
+    let (message_text, message_html) = (edition.text.clone(), edition.html.clone());
     let message = mailer
         .render(
             &EditionParts {
@@ -289,6 +291,27 @@ async fn main() {
     println!(
         "message: {} bytes; {n} messages, {conns} connections",
         message.len()
+    );
+    let parts = EditionParts {
+        subject: "Newsletter November (en)".into(),
+        text: message_text.clone(),
+        html: message_html.clone(),
+    };
+    let timer = Instant::now();
+    for i in 0..2_000u128 {
+        let _ = mailer
+            .render(
+                &parts,
+                Uuid::from_u128(i),
+                Uuid::from_u128(i),
+                "reader@example.org",
+                "t",
+            )
+            .unwrap();
+    }
+    println!(
+        "render: {:.1} µs per message (one core)",
+        timer.elapsed().as_secs_f64() * 1e6 / 2_000.0
     );
     let message = Arc::new(message);
 

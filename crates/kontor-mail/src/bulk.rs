@@ -59,6 +59,8 @@ pub struct SmtpClient {
     timeout: Duration,
     /// The session is in an unknown state: do not reuse the connection.
     pub broken: bool,
+    /// The server takes 8-bit bodies (`8BITMIME`).
+    pub eight_bit: bool,
 }
 
 fn temporary(e: impl std::fmt::Display) -> SendError {
@@ -111,6 +113,7 @@ impl SmtpClient {
             pipelining: false,
             timeout: c.timeout,
             broken: false,
+            eight_bit: false,
         };
         client.reply().await?.check(220)?;
         let mut extensions = client.ehlo(&c.domain).await?;
@@ -126,6 +129,7 @@ impl SmtpClient {
             extensions = client.ehlo(&c.domain).await?;
         }
         client.pipelining = extensions.iter().any(|e| e == "PIPELINING");
+        client.eight_bit = extensions.iter().any(|e| e == "8BITMIME");
         if let (Some(user), Some(pass)) = (&c.username, &c.password) {
             let token =
                 base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
@@ -213,16 +217,23 @@ impl SmtpClient {
 
     /// `MAIL FROM`, `RCPT TO`, `DATA` (one write when the server offers PIPELINING). After a
     /// refusal the transaction is reset and the connection may be reused unless [`Self::broken`].
-    pub async fn begin(&mut self, from: &str, to: &str) -> Result<(), SendError> {
-        let result = self.begin_inner(from, to).await;
+    /// `eight_bit`: the message has 8-bit bodies (`BODY=8BITMIME`; only if [`Self::eight_bit`]).
+    pub async fn begin(&mut self, from: &str, to: &str, eight_bit: bool) -> Result<(), SendError> {
+        let result = self.begin_inner(from, to, eight_bit).await;
         if result.is_err() && !self.broken && self.command("RSET\r\n").await.is_err() {
             self.broken = true;
         }
         result
     }
 
-    async fn begin_inner(&mut self, from: &str, to: &str) -> Result<(), SendError> {
-        let mail = format!("MAIL FROM:<{from}>\r\n");
+    async fn begin_inner(
+        &mut self,
+        from: &str,
+        to: &str,
+        eight_bit: bool,
+    ) -> Result<(), SendError> {
+        let body = if eight_bit { " BODY=8BITMIME" } else { "" };
+        let mail = format!("MAIL FROM:<{from}>{body}\r\n");
         let rcpt = format!("RCPT TO:<{to}>\r\n");
         let result = if self.pipelining {
             self.write(format!("{mail}{rcpt}DATA\r\n").as_bytes())
@@ -439,7 +450,8 @@ impl NewsletterMailer {
         format!("{}/newsletter/unsubscribe/{token}", self.base_url)
     }
 
-    /// The complete message (CRLF line ends), DKIM-signed when a key is configured.
+    /// The complete message (CRLF line ends), DKIM-signed when a key is configured; bodies in
+    /// the encoding lettre picks (quoted-printable or base64), for any server.
     pub fn render(
         &self,
         edition: &EditionParts,
@@ -448,23 +460,35 @@ impl NewsletterMailer {
         to: &str,
         token: &str,
     ) -> Result<Vec<u8>, SendError> {
-        let to: Address = to
-            .parse()
-            .map_err(|e| SendError::Permanent(format!("recipient {to}: {e}")))?;
+        let to = parse_recipient(to)?;
         let url = self.unsubscribe_url(token);
-        let text = edition.text.replace(UNSUBSCRIBE_PLACEHOLDER, &url);
-        let html = edition.html.replace(UNSUBSCRIBE_PLACEHOLDER, &url);
+        let message_id = self.message_id(issue, subscriber);
+        let message = self
+            .build(edition, Mailbox::new(None, to), &message_id, &url, false)
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        Ok(self.sign(message))
+    }
+
+    fn message_id(&self, issue: Uuid, subscriber: Uuid) -> String {
+        format!("{}.{}@{}", issue.simple(), subscriber.simple(), self.host)
+    }
+
+    fn build(
+        &self,
+        edition: &EditionParts,
+        to: Mailbox,
+        message_id: &str,
+        url: &str,
+        eight_bit: bool,
+    ) -> Result<Vec<u8>, String> {
+        let text = edition.text.replace(UNSUBSCRIBE_PLACEHOLDER, url);
+        let html = edition.html.replace(UNSUBSCRIBE_PLACEHOLDER, url);
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(None, to))
+            .to(to)
             .subject(&edition.subject)
             .date_now()
-            .message_id(Some(format!(
-                "<{}.{}@{}>",
-                issue.simple(),
-                subscriber.simple(),
-                self.host
-            )));
+            .message_id(Some(format!("<{message_id}>")));
         for (name, value) in [
             ("List-Id", format!("Newsletter <newsletter.{}>", self.host)),
             ("List-Unsubscribe", format!("<{url}>")),
@@ -475,11 +499,28 @@ impl NewsletterMailer {
                 value,
             ));
         }
-        let message = builder
-            .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|e| SendError::Permanent(e.to_string()))?
-            .formatted();
-        Ok(match &self.dkim {
+        let body = if eight_bit {
+            use lettre::message::header::{ContentTransferEncoding, ContentType};
+            use lettre::message::{Body, SinglePart};
+            let part = |kind: ContentType, content: String| {
+                Body::new_with_encoding(content, ContentTransferEncoding::EightBit)
+                    .map(|b| SinglePart::builder().header(kind).body(b))
+                    .map_err(|_| "a line is too long for 8bit".to_string())
+            };
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, text)?)
+                .singlepart(part(ContentType::TEXT_HTML, html)?)
+        } else {
+            MultiPart::alternative_plain_html(text, html)
+        };
+        Ok(builder
+            .multipart(body)
+            .map_err(|e| e.to_string())?
+            .formatted())
+    }
+
+    fn sign(&self, message: Vec<u8>) -> Vec<u8> {
+        match &self.dkim {
             Some(signer) => {
                 let mut signed = signer
                     .sign(&message, kontor_domain::now_micros() / 1_000_000)
@@ -488,8 +529,101 @@ impl NewsletterMailer {
                 signed
             }
             None => message,
+        }
+    }
+
+    /// The edition rendered once with 8-bit bodies and markers where each recipient differs
+    /// (address, Message-ID, unsubscribe URL): [`Self::fill`] then costs a few copies instead of
+    /// a MIME encoding per message. `None` when a line is too long for 8bit.
+    pub fn template(&self, edition: &EditionParts) -> Option<Template> {
+        let to: Address = MARK_TO.parse().ok()?;
+        let raw = self
+            .build(edition, Mailbox::new(None, to), MARK_ID, MARK_URL, true)
+            .ok()?;
+        let mut segments = Vec::new();
+        let mut rest = &raw[..];
+        loop {
+            let next = [
+                (MARK_TO, Segment::To),
+                (MARK_ID, Segment::MessageId),
+                (MARK_URL, Segment::Url),
+            ]
+            .into_iter()
+            .filter_map(|(m, seg)| find(rest, m.as_bytes()).map(|i| (i, m.len(), seg)))
+            .min_by_key(|(i, _, _)| *i);
+            match next {
+                Some((i, len, seg)) => {
+                    segments.push(Segment::Literal(rest[..i].to_vec()));
+                    segments.push(seg);
+                    rest = &rest[i + len..];
+                }
+                None => {
+                    segments.push(Segment::Literal(rest.to_vec()));
+                    break;
+                }
+            }
+        }
+        Some(Template {
+            segments,
+            made: Instant::now(),
         })
     }
+
+    /// One recipient's message from a template (send it with `BODY=8BITMIME`); `None` for an
+    /// address that needs encoding (then use [`Self::render`]).
+    pub fn fill(
+        &self,
+        t: &Template,
+        issue: Uuid,
+        subscriber: Uuid,
+        to: &str,
+        token: &str,
+    ) -> Result<Option<Vec<u8>>, SendError> {
+        let address = parse_recipient(to)?;
+        if !to.is_ascii() {
+            return Ok(None);
+        }
+        let (url, id) = (
+            self.unsubscribe_url(token),
+            self.message_id(issue, subscriber),
+        );
+        let mut out = Vec::with_capacity(8 * 1024);
+        for seg in &t.segments {
+            match seg {
+                Segment::Literal(b) => out.extend_from_slice(b),
+                Segment::To => out.extend_from_slice(address.to_string().as_bytes()),
+                Segment::MessageId => out.extend_from_slice(id.as_bytes()),
+                Segment::Url => out.extend_from_slice(url.as_bytes()),
+            }
+        }
+        Ok(Some(self.sign(out)))
+    }
+}
+
+const MARK_TO: &str = "kontor-mark-to@mark.invalid";
+const MARK_ID: &str = "kontor-mark-id@mark.invalid";
+const MARK_URL: &str = "https://mark.invalid/kontor-mark-url";
+
+fn parse_recipient(to: &str) -> Result<Address, SendError> {
+    to.parse()
+        .map_err(|e| SendError::Permanent(format!("recipient {to}: {e}")))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+enum Segment {
+    Literal(Vec<u8>),
+    To,
+    MessageId,
+    Url,
+}
+
+/// An edition pre-rendered for [`NewsletterMailer::fill`]; renewed every minute (its Date).
+pub struct Template {
+    segments: Vec<Segment>,
+    made: Instant,
 }
 
 /// How the newsletter workers send.
@@ -579,6 +713,9 @@ pub type StartFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<u64, kontor_store::StoreError>> + Send>,
 >;
 
+/// A cache per (issue, language).
+type PerEdition<T> = std::sync::Mutex<HashMap<(Uuid, String), T>>;
+
 struct Shared {
     store: Store,
     smtp: SmtpConfig,
@@ -586,7 +723,8 @@ struct Shared {
     config: BulkConfig,
     rate: RateLimit,
     journal: Arc<Journal>,
-    editions: std::sync::Mutex<HashMap<(kontor_store::Uuid, String), Arc<EditionParts>>>,
+    templates: PerEdition<Option<Arc<Template>>>,
+    editions: PerEdition<Arc<EditionParts>>,
 }
 
 impl BulkSender {
@@ -626,6 +764,7 @@ impl BulkSender {
             mailer: self.mailer,
             config: self.config.clone(),
             journal: self.journal.clone(),
+            templates: Default::default(),
             editions: Default::default(),
         });
         let mut tasks = Vec::new();
@@ -822,18 +961,35 @@ async fn send_one(
     lease_end: i64,
 ) -> Result<(), Failure> {
     let edition = edition(s, row).await.map_err(Failure::Row)?;
-    let message = s
-        .mailer
-        .render(
-            &edition,
-            row.issue_id,
-            row.subscriber_id,
-            &row.email,
-            &row.unsubscribe_token,
-        )
-        .map_err(Failure::Row)?;
+    let filled = match (conn.eight_bit, template(s, row, &edition)) {
+        (true, Some(t)) => s
+            .mailer
+            .fill(
+                &t,
+                row.issue_id,
+                row.subscriber_id,
+                &row.email,
+                &row.unsubscribe_token,
+            )
+            .map_err(Failure::Row)?,
+        _ => None,
+    };
+    let eight_bit = filled.is_some();
+    let message = match filled {
+        Some(m) => m,
+        None => s
+            .mailer
+            .render(
+                &edition,
+                row.issue_id,
+                row.subscriber_id,
+                &row.email,
+                &row.unsubscribe_token,
+            )
+            .map_err(Failure::Row)?,
+    };
     let from = s.mailer.from.email.to_string();
-    if let Err(e) = conn.begin(&from, &row.email).await {
+    if let Err(e) = conn.begin(&from, &row.email, eight_bit).await {
         // A refusal leaves the connection usable (begin sent RSET) unless it says otherwise.
         return Err(if conn.broken {
             Failure::Connection(e)
@@ -893,6 +1049,20 @@ async fn record_sent(s: &Shared, sent: &[(Uuid, Uuid, Uuid)]) {
         messages = sent.len(),
         "sent messages not recorded; the send journal keeps them for the next start"
     );
+}
+
+/// The edition's template, made at most a minute ago.
+fn template(s: &Shared, row: &Delivery, edition: &EditionParts) -> Option<Arc<Template>> {
+    let key = (row.issue_id, row.locale.clone());
+    let mut cache = s.templates.lock().expect("not poisoned");
+    if let Some(Some(t)) = cache.get(&key)
+        && t.made.elapsed() < Duration::from_secs(60)
+    {
+        return Some(t.clone());
+    }
+    let t = s.mailer.template(edition).map(Arc::new);
+    cache.insert(key, t.clone());
+    t
 }
 
 async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendError> {

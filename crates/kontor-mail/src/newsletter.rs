@@ -148,6 +148,13 @@ pub fn render_edition(
         escape(archive_url),
         escape(&c.message(locale, "newsletter-archive-title", &[]))
     ));
+    // Short lines, so that the body can travel as 8bit (at most 998 octets a line).
+    let html = html
+        .replace("</p>", "</p>\n")
+        .replace("</h1>", "</h1>\n")
+        .replace("</h2>", "</h2>\n")
+        .replace("</h3>", "</h3>\n")
+        .replace("<hr>", "\n<hr>");
     RenderedEdition {
         locale,
         subject: subject.to_string(),
