@@ -24,6 +24,8 @@ fi
 
 # The browser tests check downloaded calendars with an independent iCalendar parser.
 python3 -c "import icalendar" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check icalendar
+# The newsletter tests verify DKIM signatures with an independent verifier (dkimpy).
+python3 -c "import dkim" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check dkimpy
 
 echo "== starting a throwaway PostgreSQL"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -4,7 +4,10 @@
 //! Invariant: nothing here sends a mail directly. A change writes its mail to the outbox in its
 //! own transaction ([`kontor_store::Tx::enqueue_mail`]); only [`worker`] delivers.
 
+pub mod bulk;
 pub mod compose;
+pub mod dkim;
+pub mod newsletter;
 pub mod smtp;
 pub mod worker;
 

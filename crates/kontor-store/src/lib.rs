@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod events;
 pub mod magazine;
 pub mod matchmaking;
+pub mod newsletter;
 pub mod organisations;
 pub mod outbox;
 pub mod rooms;

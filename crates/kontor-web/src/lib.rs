@@ -31,6 +31,7 @@ mod magazine;
 mod mailbox;
 mod marketplace;
 mod meetings;
+mod newsletter;
 mod ops;
 mod organisations;
 mod page;
@@ -62,6 +63,10 @@ pub struct WebConfig {
     pub video: VideoConfig,
     /// How much of the client's address the newsletter's proof of consent keeps.
     pub consent_ip: kontor_domain::ConsentIp,
+    /// Poked when an editor starts a newsletter, so the sender begins at once.
+    pub newsletter_wake: Arc<Notify>,
+    /// A newsletter sender runs (an SMTP server is configured).
+    pub newsletter_smtp: bool,
 }
 
 impl WebConfig {
@@ -73,6 +78,8 @@ impl WebConfig {
             session_days: 30,
             video: VideoConfig::default(),
             consent_ip: kontor_domain::ConsentIp::Truncated,
+            newsletter_wake: Arc::new(Notify::new()),
+            newsletter_smtp: false,
         }
     }
     fn secure_cookies(&self) -> bool {
@@ -163,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(subscribe::routes())
         .merge(magazine::routes())
+        .merge(newsletter::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

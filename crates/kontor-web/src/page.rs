@@ -64,6 +64,9 @@ pub fn environment() -> Environment<'static> {
         "magazine_editor.html",
         "magazine_edit.html",
         "magazine_page_edit.html",
+        "newsletter_admin.html",
+        "newsletter_issue.html",
+        "newsletter_archive.html",
     );
     env.add_function("t", translate);
     env

@@ -47,6 +47,18 @@ jitsi_url = ""
 # How much of a subscriber's IP address the newsletter's proof of consent keeps (ask your
 # data-protection officer): "full", "truncated" (/24 for IPv4, /48 for IPv6) or "none".
 consent_ip = "truncated"
+# Newsletter sending (needs smtp_url): parallel SMTP connections, messages per second over all
+# of them (0: no limit), and the first retry delay after a temporary failure (doubles per try).
+newsletter_connections = 4
+newsletter_rate = 50.0
+newsletter_retry_seconds = 30
+# The send journal (one per instance; empty: next to the SQLite database, else ./newsletter.journal).
+newsletter_journal = ""
+
+# DKIM signature on newsletters (RSA PKCS#8/PKCS#1 or Ed25519 PKCS#8 PEM); the domain is the
+# sender's. Empty: not signed (sign at the relay instead).
+dkim_selector = ""
+dkim_private_key_path = ""
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +79,12 @@ pub struct Config {
     pub turn_ttl_secs: i64,
     pub jitsi_url: String,
     pub consent_ip: kontor_domain::ConsentIp,
+    pub newsletter_connections: usize,
+    pub newsletter_rate: f64,
+    pub newsletter_retry_seconds: u64,
+    pub newsletter_journal: String,
+    pub dkim_selector: String,
+    pub dkim_private_key_path: String,
 }
 
 impl Default for Config {
@@ -87,6 +105,12 @@ impl Default for Config {
             turn_ttl_secs: 7200,
             jitsi_url: String::new(),
             consent_ip: kontor_domain::ConsentIp::Truncated,
+            newsletter_connections: 4,
+            newsletter_rate: 50.0,
+            newsletter_retry_seconds: 30,
+            newsletter_journal: String::new(),
+            dkim_selector: String::new(),
+            dkim_private_key_path: String::new(),
         }
     }
 }
@@ -155,6 +179,32 @@ impl Config {
                 "CONSENT_IP" => {
                     config.consent_ip = kontor_domain::Keyed::from_key(value.trim())
                         .ok_or_else(|| anyhow::anyhow!("{key} must be full, truncated or none"))?
+                }
+                "NEWSLETTER_JOURNAL" => config.newsletter_journal = value.clone(),
+                "DKIM_SELECTOR" => config.dkim_selector = value.clone(),
+                "DKIM_PRIVATE_KEY_PATH" => config.dkim_private_key_path = value.clone(),
+                "NEWSLETTER_CONNECTIONS" => {
+                    config.newsletter_connections = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=64).contains(n))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be 1 to 64"))?
+                }
+                "NEWSLETTER_RATE" => {
+                    config.newsletter_rate = value
+                        .parse()
+                        .ok()
+                        .filter(|r: &f64| *r >= 0.0)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("{key} must be messages per second, 0 for no limit")
+                        })?
+                }
+                "NEWSLETTER_RETRY_SECONDS" => {
+                    config.newsletter_retry_seconds = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=3600).contains(n))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be 1 to 3600"))?
                 }
                 "REMINDER_MINUTES" => {
                     config.reminder_minutes = value

@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 
 mod config;
 mod demo;
+mod newsletter;
 mod schedule;
 
 use config::Config;
@@ -189,6 +190,9 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = OutboxWorker::new(store.clone(), delivery, wake.clone());
     let worker = tokio::spawn(worker.run(Duration::from_secs(5), stop_rx.clone()));
+    let newsletter_wake = Arc::new(Notify::new());
+    let newsletter = newsletter::sender(&store, &config)?
+        .map(|s| tokio::spawn(s.run(newsletter_wake.clone(), stop_rx.clone())));
     let janitor = tokio::spawn(janitor(store.clone(), stop_rx));
 
     let mut web = WebConfig::new(config.base_url.clone());
@@ -196,6 +200,8 @@ pub async fn run(
     web.trust_forwarded_for = config.trust_forwarded_for;
     web.video = config.video();
     web.consent_ip = config.consent_ip;
+    web.newsletter_wake = newsletter_wake;
+    web.newsletter_smtp = newsletter.is_some();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();
@@ -221,7 +227,7 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = janitor.await;
-    for task in [refresher, reminders].into_iter().flatten() {
+    for task in [refresher, reminders, newsletter].into_iter().flatten() {
         let _ = task.await;
     }
     Ok(())

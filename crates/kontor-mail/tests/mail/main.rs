@@ -1,5 +1,6 @@
 //! Delivery to a real SMTP server: a small SMTP sink on loopback inside the test.
 
+mod newsletter;
 mod sink;
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ mod input;
 mod magazine;
 mod marketplace;
 mod meetings;
+mod newsletter;
 mod openapi;
 mod rooms;
 mod scheduling;

@@ -1,0 +1,331 @@
+//! Newsletter throughput benchmark (not a test; see bench/newsletter/README.md).
+//!
+//! In one run, against one local counting SMTP sink (its own thread and runtime):
+//! 1. raw: a bare client blasts one pre-rendered message N times over C connections (the
+//!    sink's acceptance rate: the ceiling for any client on this machine);
+//! 2. kontor: the real sender (`BulkSender`: queue in SQLite, claim, render, commit before the
+//!    final dot) sends one issue to N confirmed subscribers over C connections;
+//! 3. nagle: the raw client again, fewer messages, with and without TCP_NODELAY.
+//!
+//! Usage: newsletter_bench [messages=100000] [connections=4] [nagle_messages=1000]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use kontor_domain::Locale;
+use kontor_mail::SmtpConfig;
+use kontor_mail::bulk::{
+    BulkConfig, BulkSender, EditionParts, Journal, NewsletterMailer, SmtpClient,
+};
+use kontor_store::newsletter::EditionInput;
+use kontor_store::{Store, Uuid};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const BASE: &str = "https://kontor.example.org";
+
+/// Counts accepted messages and remembers when the first and the last were accepted.
+#[derive(Default)]
+struct Counter {
+    accepted: AtomicU64,
+    first_us: AtomicU64,
+    last_us: AtomicU64,
+}
+
+fn start_sink() -> (u16, Arc<Counter>, Instant) {
+    let counter = Arc::new(Counter::default());
+    let epoch = Instant::now();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let c = counter.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(session(stream, c.clone(), epoch));
+            }
+        });
+    });
+    (port, counter, epoch)
+}
+
+async fn session(stream: tokio::net::TcpStream, c: Arc<Counter>, epoch: Instant) {
+    let _ = stream.set_nodelay(true);
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let mut out: Vec<u8> = b"220 bench ESMTP\r\n".to_vec();
+    let mut line = Vec::new();
+    let mut in_data = false;
+    loop {
+        if r.buffer().is_empty() && !out.is_empty() {
+            if w.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+        line.clear();
+        match r.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if in_data {
+            if line == b".\r\n" {
+                in_data = false;
+                let now = epoch.elapsed().as_micros() as u64;
+                if c.accepted.fetch_add(1, Ordering::Relaxed) == 0 {
+                    c.first_us.store(now, Ordering::Relaxed);
+                }
+                c.last_us.store(now, Ordering::Relaxed);
+                out.extend_from_slice(b"250 ok\r\n");
+            }
+            continue;
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with(b"EHLO") {
+            out.extend_from_slice(b"250-bench\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+        } else if upper.starts_with(b"DATA") {
+            out.extend_from_slice(b"354 go\r\n");
+            in_data = true;
+        } else if upper.starts_with(b"QUIT") {
+            let _ = w.write_all(b"221 bye\r\n").await;
+            return;
+        } else {
+            out.extend_from_slice(b"250 ok\r\n");
+        }
+    }
+}
+
+fn smtp(port: u16) -> SmtpConfig {
+    SmtpConfig::parse(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Wirtschaftsförderung <newsletter@kontor.example.org>",
+    )
+    .unwrap()
+}
+
+/// Accepted messages per second as the sink saw them, from `before` on.
+fn sink_rate(c: &Counter, before: u64, started_us: u64) -> f64 {
+    let n = c.accepted.load(Ordering::Relaxed) - before;
+    let span = c.last_us.load(Ordering::Relaxed).saturating_sub(started_us) as f64 / 1e6;
+    n as f64 / span.max(1e-9)
+}
+
+/// The bare client: MAIL/RCPT/DATA pipelined, body, then the dot, like the real sender but with
+/// no database and one message rendered once.
+async fn raw_blast(port: u16, message: Arc<Vec<u8>>, n: usize, conns: usize, nodelay: bool) {
+    let per = n / conns;
+    let mut tasks = Vec::new();
+    for k in 0..conns {
+        let message = message.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = SmtpClient::connect_with(&smtp(port), nodelay)
+                .await
+                .unwrap();
+            for i in 0..per {
+                c.begin(
+                    "newsletter@kontor.example.org",
+                    &format!("r{k}-{i}@example.org"),
+                    false,
+                )
+                .await
+                .unwrap();
+                c.write_body(&message).await.unwrap();
+                c.finish().await.unwrap();
+            }
+            c.quit().await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+async fn measure_raw(
+    port: u16,
+    c: &Counter,
+    epoch: Instant,
+    message: Arc<Vec<u8>>,
+    n: usize,
+    conns: usize,
+    nodelay: bool,
+) -> f64 {
+    let before = c.accepted.load(Ordering::Relaxed);
+    let started = epoch.elapsed().as_micros() as u64;
+    raw_blast(port, message, n, conns, nodelay).await;
+    sink_rate(c, before, started)
+}
+
+async fn kontor_run(port: u16, c: &Counter, epoch: Instant, n: usize, conns: usize) {
+    let dir = std::env::temp_dir().join(format!("kontor-bench-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/k.db", dir.display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..n {
+        sqlx::query(
+            "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, created_at) \
+             VALUES ($1, $2, $3, '[]', 'confirmed', $4, 0)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(format!("reader{i:06}@example.org"))
+        .bind(["de", "en", "zh"][i % 3])
+        .bind(format!("token-{i:06}-abcdefghijklmnopqrstuvwxyz"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    pool.close().await;
+    let editions = [Locale::De, Locale::En, Locale::Zh].map(|locale| EditionInput {
+        locale,
+        subject: format!("Newsletter November ({})", locale.bcp47()),
+        intro: "Liebe Leserinnen und Leser, dear readers, 亲爱的读者。\n\n".repeat(20),
+    });
+    let mut tx = store.begin().await.unwrap();
+    let id = tx
+        .create_issue("Bench", false, &editions, kontor_domain::now_micros())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let queued_at = Instant::now();
+    let queued =
+        kontor_mail::newsletter::start_issue(&store, BASE, id, kontor_domain::now_micros())
+            .await
+            .unwrap();
+    println!(
+        "queue: {queued} rows created in one transaction in {:.2} s",
+        queued_at.elapsed().as_secs_f64()
+    );
+
+    let config = BulkConfig {
+        connections: conns,
+        rate_per_second: 0.0,
+        batch: 100,
+        poll: Duration::from_millis(100),
+        ..BulkConfig::default()
+    };
+    let s = store.clone();
+    let starter = Arc::new(move |id| {
+        let s = s.clone();
+        Box::pin(async move {
+            kontor_mail::newsletter::start_issue(&s, BASE, id, kontor_domain::now_micros()).await
+        }) as kontor_mail::bulk::StartFuture
+    });
+    let sender = BulkSender::new(
+        store.clone(),
+        smtp(port),
+        NewsletterMailer::new(smtp(port).from, BASE, None),
+        config,
+        Journal::open(dir.join("newsletter.journal")).unwrap(),
+        starter,
+    );
+    let before = c.accepted.load(Ordering::Relaxed);
+    let started_us = epoch.elapsed().as_micros() as u64;
+    let wall = Instant::now();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(sender.run(Arc::new(tokio::sync::Notify::new()), rx));
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if c.accepted.load(Ordering::Relaxed) - before >= queued {
+            break;
+        }
+    }
+    let elapsed = wall.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    task.await.unwrap();
+    let rate = sink_rate(c, before, started_us);
+    let p = store.newsletter_progress(id).await.unwrap();
+    println!(
+        "kontor: {} messages over {conns} connections in {elapsed:.1} s: {rate:.0} msg/s at the sink \
+         (sent {}, failed {}, queued {})",
+        queued, p.sent, p.failed, p.queued
+    );
+    KONTOR_RATE.store(rate.to_bits(), Ordering::Relaxed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+static KONTOR_RATE: AtomicU64 = AtomicU64::new(0);
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("numbers"))
+        .collect();
+    let n = args.first().copied().unwrap_or(100_000);
+    let conns = args.get(1).copied().unwrap_or(4);
+    let nagle_n = args.get(2).copied().unwrap_or(1_000);
+    let (port, counter, epoch) = start_sink();
+
+    // One message as Kontor renders it (the English edition), rendered once.
+    let edition = kontor_mail::newsletter::render_edition(
+        Locale::En,
+        "Newsletter November (en)",
+        &"Liebe Leserinnen und Leser, dear readers, 亲爱的读者。\n\n".repeat(20),
+        &[],
+        "https://kontor.example.org/newsletter/archive/x",
+    );
+    let mailer = NewsletterMailer::new(smtp(port).from, BASE, None);
+    let (message_text, message_html) = (edition.text.clone(), edition.html.clone());
+    let message = mailer
+        .render(
+            &EditionParts {
+                subject: edition.subject,
+                text: edition.text,
+                html: edition.html,
+            },
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "reader@example.org",
+            "token-000000-abcdefghijklmnopqrstuvwxyz",
+        )
+        .unwrap();
+    println!(
+        "message: {} bytes; {n} messages, {conns} connections",
+        message.len()
+    );
+    let parts = EditionParts {
+        subject: "Newsletter November (en)".into(),
+        text: message_text.clone(),
+        html: message_html.clone(),
+    };
+    let timer = Instant::now();
+    for i in 0..2_000u128 {
+        let _ = mailer
+            .render(
+                &parts,
+                Uuid::from_u128(i),
+                Uuid::from_u128(i),
+                "reader@example.org",
+                "t",
+            )
+            .unwrap();
+    }
+    println!(
+        "render: {:.1} µs per message (one core)",
+        timer.elapsed().as_secs_f64() * 1e6 / 2_000.0
+    );
+    let message = Arc::new(message);
+
+    let raw = measure_raw(port, &counter, epoch, message.clone(), n, conns, true).await;
+    println!("raw client (TCP_NODELAY): {raw:.0} msg/s accepted by the sink");
+    kontor_run(port, &counter, epoch, n, conns).await;
+    let kontor = f64::from_bits(KONTOR_RATE.load(Ordering::Relaxed));
+    println!(
+        "kontor / raw: {:.1} % (target >= 90 %)",
+        100.0 * kontor / raw
+    );
+    let on = measure_raw(port, &counter, epoch, message.clone(), nagle_n, conns, true).await;
+    let off = measure_raw(port, &counter, epoch, message, nagle_n, conns, false).await;
+    println!(
+        "raw client, {nagle_n} messages: TCP_NODELAY {on:.0} msg/s, Nagle on (no TCP_NODELAY) {off:.0} msg/s"
+    );
+}

@@ -1,0 +1,201 @@
+//! Newsletter editions as readers see them: the editor's subject and intro, then a list of
+//! [`Section`]s (upcoming events now; magazine articles plug in here as another section), then
+//! the visible unsubscribe link.
+
+use kontor_domain::{Keyed, Locale};
+use kontor_i18n::{Arg, catalog};
+use kontor_store::newsletter::{RenderedEdition, UNSUBSCRIBE_PLACEHOLDER};
+use kontor_store::{Result, Store, StoreError, Uuid};
+
+use crate::compose::escape;
+
+/// A block of the newsletter: a heading and its items.
+#[derive(Clone, Debug)]
+pub struct Section {
+    pub heading: String,
+    pub items: Vec<SectionItem>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SectionItem {
+    pub title: String,
+    /// A short line under the title (dates, place).
+    pub meta: String,
+    pub text: String,
+    /// Absolute URL.
+    pub url: String,
+}
+
+/// Upcoming published events, in `locale`.
+pub async fn events_section(
+    store: &Store,
+    base_url: &str,
+    locale: Locale,
+    today: jiff::civil::Date,
+) -> Result<Option<Section>> {
+    let events = store.upcoming_events(today).await?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let items = events
+        .iter()
+        .take(10)
+        .map(|e| {
+            let dates = if e.starts_on == e.ends_on {
+                e.starts_on.to_string()
+            } else {
+                format!("{} – {}", e.starts_on, e.ends_on)
+            };
+            let meta = match &e.venue {
+                Some(v) if !v.trim().is_empty() => format!("{dates} · {v}"),
+                _ => dates,
+            };
+            let text: String = e.description.show(locale).chars().take(280).collect();
+            SectionItem {
+                title: e.title.show(locale).to_string(),
+                meta,
+                text,
+                url: format!("{}/events/{}", base_url.trim_end_matches('/'), e.slug),
+            }
+        })
+        .collect();
+    Ok(Some(Section {
+        heading: catalog().message(locale, "newsletter-events-heading", &[]),
+        items,
+    }))
+}
+
+/// The sections of one edition. The magazine's recent articles join here.
+pub async fn sections(
+    store: &Store,
+    base_url: &str,
+    include_events: bool,
+    locale: Locale,
+    today: jiff::civil::Date,
+) -> Result<Vec<Section>> {
+    let mut out = Vec::new();
+    if include_events && let Some(s) = events_section(store, base_url, locale, today).await? {
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Renders one edition; the unsubscribe link is the placeholder, filled per recipient.
+pub fn render_edition(
+    locale: Locale,
+    subject: &str,
+    intro: &str,
+    sections: &[Section],
+    archive_url: &str,
+) -> RenderedEdition {
+    let c = catalog();
+    let paragraphs: Vec<&str> = intro
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut text = format!(
+        "{subject}\n{}\n\n",
+        "=".repeat(subject.chars().count().min(70))
+    );
+    let mut html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body style=\"font-family:sans-serif;line-height:1.5;max-width:40em;margin:auto\"><h1>{}</h1>",
+        locale.bcp47(),
+        escape(subject),
+        escape(subject)
+    );
+    for p in &paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", escape(p).replace('\n', "<br>")));
+    }
+    for s in sections {
+        text.push_str(&format!("## {}\n\n", s.heading));
+        html.push_str(&format!("<h2>{}</h2>", escape(&s.heading)));
+        for item in &s.items {
+            text.push_str(&format!("* {}\n  {}\n", item.title, item.meta));
+            if !item.text.is_empty() {
+                text.push_str(&format!("  {}\n", item.text.replace('\n', " ")));
+            }
+            text.push_str(&format!("  {}\n\n", item.url));
+            html.push_str(&format!(
+                "<h3><a href=\"{}\">{}</a></h3><p style=\"color:#555\">{}</p>",
+                escape(&item.url),
+                escape(&item.title),
+                escape(&item.meta)
+            ));
+            if !item.text.is_empty() {
+                html.push_str(&format!("<p>{}</p>", escape(&item.text)));
+            }
+        }
+    }
+    let why = c.message(locale, "newsletter-footer", &[]);
+    let unsubscribe = c.message(locale, "newsletter-unsubscribe-link", &[]);
+    let archive = c.message(
+        locale,
+        "newsletter-archive-link",
+        &[("url", Arg::from(archive_url))],
+    );
+    text.push_str(&format!(
+        "-- \n{why}\n{unsubscribe}: {UNSUBSCRIBE_PLACEHOLDER}\n{archive}\n"
+    ));
+    html.push_str(&format!(
+        "<hr><p style=\"color:#666;font-size:90%\">{}<br><a href=\"{UNSUBSCRIBE_PLACEHOLDER}\">{}</a> · \
+         <a href=\"{}\">{}</a></p></body></html>",
+        escape(&why),
+        escape(&unsubscribe),
+        escape(archive_url),
+        escape(&c.message(locale, "newsletter-archive-title", &[]))
+    ));
+    // Short lines, so that the body can travel as 8bit (at most 998 octets a line).
+    let html = html
+        .replace("</p>", "</p>\n")
+        .replace("</h1>", "</h1>\n")
+        .replace("</h2>", "</h2>\n")
+        .replace("</h3>", "</h3>\n")
+        .replace("<hr>", "\n<hr>");
+    RenderedEdition {
+        locale,
+        subject: subject.to_string(),
+        text,
+        html,
+    }
+}
+
+/// Renders every edition of an issue as it would be sent today.
+pub async fn render_issue(
+    store: &Store,
+    base_url: &str,
+    id: Uuid,
+    today: jiff::civil::Date,
+) -> Result<Vec<RenderedEdition>> {
+    let base_url = base_url.trim_end_matches('/');
+    let issue = store.newsletter_issue(id).await?;
+    let editions = store.newsletter_editions(id).await?;
+    let mut out = Vec::new();
+    for e in editions {
+        let locale = Locale::from_key(&e.locale)
+            .ok_or_else(|| StoreError::Corrupt(format!("edition locale {}", e.locale)))?;
+        let sections = sections(store, base_url, issue.include_events, locale, today).await?;
+        let archive = format!("{base_url}/newsletter/archive/{}?lang={}", id, locale.key());
+        out.push(render_edition(
+            locale, &e.subject, &e.intro, &sections, &archive,
+        ));
+    }
+    Ok(out)
+}
+
+/// Starts sending an issue now: renders and freezes its editions and queues one row per
+/// confirmed subscriber, in one transaction. `NotFound` when it was already started.
+pub async fn start_issue(store: &Store, base_url: &str, id: Uuid, now: i64) -> Result<u64> {
+    let today = jiff::Timestamp::from_microsecond(now)
+        .map(|t| jiff::tz::TimeZone::UTC.to_datetime(t).date())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Read first, then write: SQLite has one writer.
+    let rendered = render_issue(store, base_url, id, today).await?;
+    let mut tx = store.begin().await?;
+    let n = tx.start_sending(id, &rendered, now).await?;
+    tx.commit().await?;
+    Ok(n)
+}

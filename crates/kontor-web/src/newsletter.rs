@@ -1,0 +1,462 @@
+//! Newsletter issues: the editor's pages under `/admin/newsletter` (compose one edition per
+//! language, preview, test send, schedule, send now, progress) and the public archive under
+//! `/newsletter/archive`. Delivery itself is `kontor_mail::bulk`'s job.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kontor_domain::{Invalid, Keyed, Locale, TimeZoneName, now_micros};
+use kontor_store::newsletter::{EditionInput, UNSUBSCRIBE_PLACEHOLDER};
+use kontor_store::outbox::NewMail;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::form::{Errors, FormData};
+use crate::page::{field_errors, render};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/newsletter", get(index).post(create))
+        .route("/admin/newsletter/new", get(new_page))
+        .route("/admin/newsletter/{id}", get(issue_page).post(save))
+        .route("/admin/newsletter/{id}/preview/{lang}", get(preview))
+        .route("/admin/newsletter/{id}/test", post(test_send))
+        .route("/admin/newsletter/{id}/schedule", post(schedule))
+        .route("/admin/newsletter/{id}/send", post(send_now))
+        .route("/newsletter/archive", get(archive))
+        .route("/newsletter/archive/{id}", get(archived_issue))
+}
+
+fn require_editor(ctx: &PageCtx) -> Result<(), AppError> {
+    // The magazine adds an editor role; administrators suffice until then.
+    if ctx.require_user()?.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+fn status_label(locale: Locale, status: &str) -> String {
+    kontor_i18n::t(locale, &format!("newsletter-status-{status}"))
+}
+
+fn berlin() -> TimeZoneName {
+    TimeZoneName::berlin()
+}
+
+async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let issues = state.store.newsletter_issues().await?;
+    let subscribers = state.store.confirmed_subscriber_count().await?;
+    let zone = berlin();
+    let rows: Vec<_> = issues
+        .iter()
+        .map(|i| {
+            let when = i.started_at.or(i.send_at);
+            serde_json::json!({
+                "id": i.id, "title": i.title, "status": status_label(ctx.locale, &i.status),
+                "when": when.map(|w| crate::events::format_instant(w, Some(&zone), ctx.locale)),
+            })
+        })
+        .collect();
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "newsletter_admin.html",
+        serde_json::json!({ "issues": rows, "subscribers": subscribers }),
+    ))
+}
+
+async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "newsletter_issue.html",
+        serde_json::json!({ "values": { "include_events": "on" }, "errors": {}, "editable": true,
+                            "languages": languages() }),
+    ))
+}
+
+fn languages() -> Vec<serde_json::Value> {
+    Locale::ALL
+        .iter()
+        .map(|l| serde_json::json!({ "key": l.key(), "name": l.endonym(), "tag": l.bcp47() }))
+        .collect()
+}
+
+/// Title and editions from the form; a language with neither subject nor intro is left out.
+fn parse_issue(form: &FormData) -> Result<(String, bool, Vec<EditionInput>), Errors> {
+    let mut errors = Errors::default();
+    let title = form.get("title").trim().to_string();
+    if title.is_empty() || title.chars().count() > 200 {
+        errors
+            .0
+            .push(("title".into(), Invalid::new("invalid-newsletter-title")));
+    }
+    let mut editions = Vec::new();
+    for locale in Locale::ALL {
+        let subject = form.get(&format!("subject_{}", locale.key())).trim();
+        let intro = form.get(&format!("intro_{}", locale.key())).trim();
+        if subject.is_empty() && intro.is_empty() {
+            continue;
+        }
+        if subject.is_empty() || subject.chars().count() > 200 || subject.contains(['\r', '\n']) {
+            errors.0.push((
+                format!("subject_{}", locale.key()),
+                Invalid::new("invalid-newsletter-subject"),
+            ));
+            continue;
+        }
+        editions.push(EditionInput {
+            locale: *locale,
+            subject: subject.to_string(),
+            intro: intro.replace("\r\n", "\n"),
+        });
+    }
+    if editions.is_empty() && errors.is_empty() {
+        errors
+            .0
+            .push(("subject_de".into(), Invalid::new("newsletter-no-editions")));
+    }
+    if errors.is_empty() {
+        Ok((title, form.checked("include_events"), editions))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The form again with its errors; `issue` when it edits an existing one.
+fn form_error(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &FormData,
+    errors: Errors,
+    issue: Option<Uuid>,
+) -> Response {
+    let mut r = render(
+        state,
+        &ctx.reader(),
+        "newsletter_issue.html",
+        serde_json::json!({
+            "issue": issue.map(|id| serde_json::json!({ "id": id })),
+            "values": form.values(), "errors": field_errors(ctx.locale, &errors.0),
+            "editable": true, "languages": languages(),
+        }),
+    );
+    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    r
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    form: FormData,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let (title, events, editions) = match parse_issue(&form) {
+        Ok(x) => x,
+        Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, None)),
+    };
+    let mut tx = state.store.begin().await?;
+    let id = tx
+        .create_issue(&title, events, &editions, now_micros())
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}")).into_response())
+}
+
+async fn save(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let (title, events, editions) = match parse_issue(&form) {
+        Ok(x) => x,
+        Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, Some(id))),
+    };
+    let mut tx = state.store.begin().await?;
+    tx.update_issue(id, &title, events, &editions, now_micros())
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}?saved=1")).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Notice {
+    #[serde(default)]
+    saved: Option<String>,
+    #[serde(default)]
+    notice: Option<String>,
+    #[serde(default)]
+    count: Option<i64>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+async fn issue_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(notice): axum::extract::Query<Notice>,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let issue = state.store.newsletter_issue(id).await?;
+    let editions = state.store.newsletter_editions(id).await?;
+    let mut values = serde_json::Map::new();
+    values.insert("title".into(), issue.title.clone().into());
+    if issue.include_events {
+        values.insert("include_events".into(), "on".into());
+    }
+    for e in &editions {
+        values.insert(format!("subject_{}", e.locale), e.subject.clone().into());
+        values.insert(format!("intro_{}", e.locale), e.intro.clone().into());
+    }
+    let zone = berlin();
+    let send_at_local = issue.send_at.map(|t| {
+        jiff::Timestamp::from_microsecond(t)
+            .map(|ts| {
+                ts.to_zoned_datetime(zone.tz())
+                    .strftime("%Y-%m-%dT%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    });
+    values.insert("send_at".into(), send_at_local.unwrap_or_default().into());
+    let editable = matches!(issue.status.as_str(), "draft" | "scheduled");
+    let progress = if editable {
+        None
+    } else {
+        let p = state.store.newsletter_progress(id).await?;
+        let failures = state.store.failed_deliveries(id, 50).await?;
+        Some(serde_json::json!({
+            "sent": p.sent, "failed": p.failed, "remaining": p.queued, "skipped": p.skipped,
+            "rate": format!("{:.1}", p.rate()),
+            "failures": failures.iter().map(|(e, why)| serde_json::json!({"email": e, "error": why})).collect::<Vec<_>>(),
+        }))
+    };
+    let message = match (notice.saved.as_deref(), notice.notice.as_deref()) {
+        (Some(_), _) => Some(kontor_i18n::t(ctx.locale, "newsletter-saved")),
+        (_, Some("started")) => Some(kontor_i18n::catalog().message(
+            ctx.locale,
+            "newsletter-started",
+            &[("count", kontor_i18n::Arg::from(notice.count.unwrap_or(0)))],
+        )),
+        (_, Some("scheduled")) => Some(kontor_i18n::t(ctx.locale, "newsletter-scheduled")),
+        (_, Some("test")) => Some(kontor_i18n::catalog().message(
+            ctx.locale,
+            "newsletter-test-sent",
+            &[(
+                "email",
+                kontor_i18n::Arg::from(notice.email.unwrap_or_default()),
+            )],
+        )),
+        _ => None,
+    };
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "newsletter_issue.html",
+        serde_json::json!({
+            "issue": {
+                "id": issue.id, "status": issue.status,
+                "status_label": status_label(ctx.locale, &issue.status),
+                "send_at": issue.send_at.map(|w| crate::events::format_instant(w, Some(&zone), ctx.locale)),
+            },
+            "values": values, "errors": {}, "editable": editable, "languages": languages(),
+            "editions": editions.iter().map(|e| e.locale.clone()).collect::<Vec<_>>(),
+            "progress": progress, "notice": message,
+            "smtp": state.config.newsletter_smtp,
+        }),
+    ))
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned_datetime(berlin().tz())
+        .date()
+}
+
+/// The edition as it would be sent today (or as it was sent), as an HTML page.
+async fn preview(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((id, lang)): Path<(Uuid, String)>,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let locale = Locale::from_key(&lang).ok_or(AppError::NotFound)?;
+    let rendered =
+        kontor_mail::newsletter::render_issue(&state.store, &state.config.base_url, id, today())
+            .await?;
+    let edition = rendered
+        .into_iter()
+        .find(|r| r.locale == locale)
+        .ok_or(AppError::NotFound)?;
+    Ok(page_without_token(&state, &edition.html))
+}
+
+/// A newsletter as a web page: the unsubscribe link points to the general newsletter page.
+fn page_without_token(state: &AppState, html: &str) -> Response {
+    let html = html.replace(
+        UNSUBSCRIBE_PLACEHOLDER,
+        &format!("{}/newsletter/archive", state.config.base_url),
+    );
+    let mut r = Html(html).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
+        ),
+    );
+    r
+}
+
+/// Queues every edition to one address through the ordinary outbox.
+async fn test_send(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let email = kontor_domain::Email::parse(form.get("test_email"))
+        .map_err(|e| AppError::Validation(vec![("test_email".into(), e)]))?;
+    let rendered =
+        kontor_mail::newsletter::render_issue(&state.store, &state.config.base_url, id, today())
+            .await?;
+    let dummy = format!("{}/newsletter/unsubscribe/test", state.config.base_url);
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    for r in &rendered {
+        let mail = NewMail {
+            to: email.as_str().to_string(),
+            locale: r.locale,
+            kind: "newsletter-test",
+            subject: format!("[Test] {}", r.subject),
+            text: r.text.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy),
+            html: r.html.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy),
+        };
+        tx.enqueue_mail(&mail, now).await?;
+    }
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    let to: String = url_encode(email.as_str());
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}?notice=test&email={to}")).into_response())
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Schedules (a local Europe/Berlin time in the future) or, with an empty time, unschedules.
+async fn schedule(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let raw = form.get("send_at").trim();
+    let now = now_micros();
+    let send_at = if raw.is_empty() || form.checked("unschedule") {
+        None
+    } else {
+        let at = raw
+            .parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|dt| berlin().tz().to_timestamp(dt).ok())
+            .map(|ts| ts.as_microsecond())
+            .filter(|t| *t > now)
+            .ok_or_else(|| {
+                AppError::Validation(vec![(
+                    "send_at".into(),
+                    Invalid::new("invalid-newsletter-time"),
+                )])
+            })?;
+        Some(at)
+    };
+    let mut tx = state.store.begin().await?;
+    tx.schedule_issue(id, send_at, now).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}?notice=scheduled")).into_response())
+}
+
+async fn send_now(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    require_editor(&ctx)?;
+    let n = kontor_mail::newsletter::start_issue(
+        &state.store,
+        &state.config.base_url,
+        id,
+        now_micros(),
+    )
+    .await?;
+    state.config.newsletter_wake.notify_waiters();
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}?notice=started&count={n}")).into_response())
+}
+
+async fn archive(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    let issues = state.store.sent_newsletter_issues().await?;
+    let mut rows = Vec::new();
+    for i in &issues {
+        let editions = state.store.newsletter_editions(i.id).await?;
+        // The reader's language first, else the first edition there is.
+        let edition = editions
+            .iter()
+            .find(|e| e.locale == ctx.locale.key())
+            .or(editions.first());
+        if let Some(e) = edition {
+            let date = i
+                .started_at
+                .map(|t| crate::events::format_instant(t, Some(&berlin()), ctx.locale));
+            rows.push(serde_json::json!({
+                "id": i.id, "subject": e.subject, "lang": e.locale, "date": date,
+            }));
+        }
+    }
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "newsletter_archive.html",
+        serde_json::json!({ "issues": rows }),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct Lang {
+    lang: Option<String>,
+}
+
+async fn archived_issue(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(q): axum::extract::Query<Lang>,
+) -> Result<Response, AppError> {
+    let issue = state.store.newsletter_issue(id).await?;
+    if !matches!(issue.status.as_str(), "sending" | "sent") {
+        return Err(AppError::NotFound);
+    }
+    let editions = state.store.newsletter_editions(id).await?;
+    let want = q.lang.unwrap_or_else(|| ctx.locale.key().to_string());
+    let edition = editions
+        .iter()
+        .find(|e| e.locale == want)
+        .or(editions.first())
+        .and_then(|e| e.rendered_html.as_deref())
+        .ok_or(AppError::NotFound)?;
+    Ok(page_without_token(&state, edition))
+}

@@ -1,0 +1,174 @@
+//! The newsletter editor (administrators only): compose editions, validation in the reader's
+//! language, preview, test send through the outbox, schedule, send, progress, public archive.
+
+use kontor_domain::Locale;
+
+use crate::helpers::TestApp;
+
+async fn editor(app: &TestApp) -> String {
+    app.user("editor@kontor.test", Locale::De, true).await;
+    app.sign_in("editor@kontor.test").await
+}
+
+fn issue_form(subject_en: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("title", "November"),
+        ("include_events", "on"),
+        ("subject_de", "Neues im November"),
+        ("intro_de", "Liebe Leserinnen und Leser,\n\nes gibt Neues."),
+        ("subject_en", subject_en),
+        ("intro_en", "Dear readers,\n\n<b>news</b>."),
+        ("subject_zh", ""),
+        ("intro_zh", ""),
+    ]
+}
+
+async fn create(app: &TestApp, cookie: &str) -> String {
+    let r = app
+        .post_form(
+            "/admin/newsletter",
+            Some(cookie),
+            "en",
+            &issue_form("News in November"),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.header("location").to_string()
+}
+
+#[tokio::test]
+async fn only_administrators_edit_newsletters() {
+    let app = TestApp::new().await;
+    app.user("someone@kontor.test", Locale::En, false).await;
+    let someone = app.sign_in("someone@kontor.test").await;
+    assert_eq!(
+        app.get("/admin/newsletter", Some(&someone), "en")
+            .await
+            .status,
+        403
+    );
+    let r = app.get("/admin/newsletter", None, "en").await;
+    assert_eq!(r.status, 303);
+    let r = app
+        .post_form("/admin/newsletter", Some(&someone), "en", &issue_form("x"))
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(app.store.newsletter_issues().await.unwrap().is_empty());
+    // The archive is public.
+    assert_eq!(app.get("/newsletter/archive", None, "zh").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_issue_is_composed_previewed_tested_and_sent() {
+    let app = TestApp::new().await;
+    let cookie = editor(&app).await;
+    // A subject is needed where an introduction is written; the error is in German.
+    let mut bad = issue_form("");
+    bad.push(("title", ""));
+    let r = app
+        .post_form("/admin/newsletter", Some(&cookie), "de", &bad)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("Geben Sie einen Betreff an"), "{}", r.body);
+
+    let page = create(&app, &cookie).await;
+    let id = page.rsplit('/').next().unwrap().to_string();
+    let r = app.get(&page, Some(&cookie), "en").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("News in November"));
+    assert!(
+        r.body
+            .contains(&format!("/admin/newsletter/{id}/preview/de"))
+    );
+    assert!(
+        !r.body
+            .contains(&format!("/admin/newsletter/{id}/preview/zh"))
+    );
+
+    // The preview is the mail's HTML, escaped, with a working link instead of a token.
+    let r = app
+        .get(&format!("{page}/preview/en"), Some(&cookie), "en")
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<h1>News in November</h1>"));
+    assert!(r.body.contains("&lt;b&gt;news&lt;/b&gt;"));
+    assert!(!r.body.contains("{{unsubscribe_url}}"));
+
+    // A test goes through the ordinary outbox, one mail per edition.
+    let r = app
+        .post_form(
+            &format!("{page}/test"),
+            Some(&cookie),
+            "en",
+            &[("test_email", "check@kontor.test")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mails = app
+        .store
+        .outbox(Some("check@kontor.test"), 10)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 2);
+    assert!(mails.iter().any(|m| m.subject == "[Test] News in November"));
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.body_text.contains("/newsletter/unsubscribe/test"))
+    );
+
+    // Scheduling in the past is refused; in the future it holds.
+    let r = app
+        .post_form(
+            &format!("{page}/schedule"),
+            Some(&cookie),
+            "en",
+            &[("send_at", "2020-01-01T09:00")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = app
+        .post_form(
+            &format!("{page}/schedule"),
+            Some(&cookie),
+            "en",
+            &[("send_at", "2099-01-01T09:00")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let issue = app.store.newsletter_issues().await.unwrap().remove(0);
+    assert_eq!(issue.status, "scheduled");
+
+    // Send now: no confirmed subscriber yet, so nothing is queued, and the issue is frozen.
+    let r = app
+        .post_form(&format!("{page}/send"), Some(&cookie), "en", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.header("location").contains("count=0"));
+    let r = app.get(&page, Some(&cookie), "en").await;
+    assert!(r.body.contains("aria-live"), "{}", r.body);
+    assert!(r.body.contains("Verbleibend"), "the editor reads German");
+    assert!(
+        !r.body.contains("name=\"subject_en\""),
+        "no longer editable"
+    );
+    let r = app
+        .post_form(&page, Some(&cookie), "en", &issue_form("Changed"))
+        .await;
+    assert_eq!(r.status, 404, "a sent issue cannot change");
+    let r = app
+        .post_form(&format!("{page}/send"), Some(&cookie), "en", &[])
+        .await;
+    assert_eq!(r.status, 404, "an issue is sent once");
+
+    // The archive shows it to everyone in their language, without any token.
+    let r = app.get("/newsletter/archive", None, "de").await;
+    assert!(r.body.contains("Neues im November"), "{}", r.body);
+    let r = app
+        .get(&format!("/newsletter/archive/{id}?lang=en"), None, "en")
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("News in November"));
+    assert!(!r.body.contains("{{unsubscribe_url}}"));
+    assert!(r.body.contains("http://kontor.test/newsletter/archive"));
+}

@@ -1,0 +1,178 @@
+//! Crash safety of newsletter sending with the real `kontor` binary: 10,000 confirmed
+//! subscribers on SQLite, the server killed with SIGKILL in the middle of the send and started
+//! again; the SMTP sink (in this test process) must count exactly one copy per subscriber.
+
+#[path = "../../kontor-mail/tests/mail/sink.rs"]
+mod sink;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kontor_domain::Locale;
+use kontor_store::newsletter::EditionInput;
+use kontor_store::{Store, Uuid};
+
+const SUBSCRIBERS: usize = 10_000;
+
+struct Setup {
+    dir: std::path::PathBuf,
+    url: String,
+    issue: Uuid,
+}
+
+/// A database with 10,000 confirmed subscribers and an issue scheduled for now.
+async fn setup() -> Setup {
+    let dir = std::env::temp_dir().join(format!("kontor-crash-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/kontor.db", dir.display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    // Test data as the subscription side stores it, in plain SQL.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..SUBSCRIBERS {
+        let locale = ["de", "en", "zh"][i % 3];
+        sqlx::query(
+            "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, created_at) \
+             VALUES ($1, $2, $3, '[]', 'confirmed', $4, 0)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(address(i))
+        .bind(locale)
+        .bind(format!("token{i:05}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    pool.close().await;
+    let now = kontor_domain::now_micros();
+    let editions = [Locale::De, Locale::En, Locale::Zh].map(|locale| EditionInput {
+        locale,
+        subject: format!("Newsletter {}", locale.bcp47()),
+        intro: "Hallo, hello, 你好.".into(),
+    });
+    let mut tx = store.begin().await.unwrap();
+    let issue = tx
+        .create_issue("Crash test", true, &editions, now)
+        .await
+        .unwrap();
+    tx.schedule_issue(issue, Some(now), now).await.unwrap();
+    tx.commit().await.unwrap();
+    Setup { dir, url, issue }
+}
+
+fn address(i: usize) -> String {
+    format!("reader{i:05}@example.org")
+}
+
+/// The server process, killed when the test ends however it ends.
+struct Kontor(Child);
+
+impl Drop for Kontor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_kontor(s: &Setup, smtp_port: u16, run: usize) -> Kontor {
+    let log = std::fs::File::create(s.dir.join(format!("kontor-{run}.log"))).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KONTOR_DATABASE_URL", &s.url)
+        .env("KONTOR_LISTEN", format!("127.0.0.1:{}", sink::free_port()))
+        .env("KONTOR_BASE_URL", "https://kontor.example.org")
+        .env("KONTOR_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+        .env("KONTOR_MAIL_FROM", "Kontor <newsletter@kontor.example.org>")
+        .env("KONTOR_NEWSLETTER_RATE", "0")
+        .env("KONTOR_NEWSLETTER_CONNECTIONS", "2")
+        .env("KONTOR_NEWSLETTER_RETRY_SECONDS", "1")
+        .env("RUST_LOG", "warn,kontor_mail=info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("the kontor binary starts");
+    Kontor(child)
+}
+
+async fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < within, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy() {
+    let s = setup().await;
+    let sink = sink::Sink::start(0).await;
+
+    let mut first = start_kontor(&s, sink.port, 1);
+    // Kill somewhere in the middle, at a point that differs from run to run.
+    let kill_at = 2_000 + (kontor_domain::now_micros() as usize % 4_000);
+    wait_for("the first messages", Duration::from_secs(60), || {
+        sink.messages_received() >= kill_at
+    })
+    .await;
+    first.0.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+    first.0.wait().unwrap();
+    let at_kill = sink.messages_received();
+    assert!(
+        at_kill < SUBSCRIBERS,
+        "the send finished before the kill ({at_kill}); the test proves nothing"
+    );
+
+    let second = start_kontor(&s, sink.port, 2);
+    let finished = {
+        let store = Store::connect(&s.url).await.unwrap();
+        let start = Instant::now();
+        loop {
+            let issue = store.newsletter_issue(s.issue).await.unwrap();
+            if issue.status == "sent" {
+                break store.newsletter_progress(s.issue).await.unwrap();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "the send did not finish after the restart: {:?}",
+                store.newsletter_progress(s.issue).await.unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    // Let a message in flight (if any) land before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(second);
+
+    let counts = sink.counts();
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    let missing: Vec<_> = (0..SUBSCRIBERS)
+        .map(address)
+        .filter(|a| !counts.contains_key(a))
+        .collect();
+    eprintln!(
+        "killed after {at_kill} messages; after restart: {} messages to {} recipients",
+        sink.messages_received(),
+        counts.len()
+    );
+    assert!(
+        twice.is_empty(),
+        "received twice: {:?}",
+        &twice[..twice.len().min(10)]
+    );
+    assert!(
+        missing.is_empty(),
+        "{} never received, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert_eq!(sink.messages_received(), SUBSCRIBERS);
+    assert_eq!(
+        (finished.sent, finished.failed, finished.queued),
+        (SUBSCRIBERS as i64, 0, 0)
+    );
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
