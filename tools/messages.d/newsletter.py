@@ -2,6 +2,7 @@
 M = [
 # id, English, Deutsch, 中文
 ("newsletter-events-heading", "Upcoming events", "Kommende Veranstaltungen", "近期活动"),
+("newsletter-articles-heading", "New in the magazine", "Neu im Magazin", "杂志新文章"),
 ("newsletter-footer", "You receive this newsletter because you subscribed to it.", "Sie erhalten diesen Newsletter, weil Sie ihn abonniert haben.", "您收到此简报，是因为您订阅了它。"),
 ("newsletter-unsubscribe-link", "Unsubscribe", "Abbestellen", "退订"),
 ("newsletter-archive-link", "Read online: { $url }", "Online lesen: { $url }", "在线阅读：{ $url }"),

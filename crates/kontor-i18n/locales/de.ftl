@@ -509,6 +509,7 @@ magazine-nav-order-hint = Eine Zahl von 0 bis 1000; leer bleibt die Seite außer
 magazine-field-page-translation-of = Übersetzung von (Sprache/Adresse)
 magazine-page-translation-hint = Zum Beispiel en/location-and-infrastructure; verknüpft die Sprachfassungen.
 newsletter-events-heading = Kommende Veranstaltungen
+newsletter-articles-heading = Neu im Magazin
 newsletter-footer = Sie erhalten diesen Newsletter, weil Sie ihn abonniert haben.
 newsletter-unsubscribe-link = Abbestellen
 newsletter-archive-link = Online lesen: { $url }

@@ -509,6 +509,7 @@ magazine-nav-order-hint = A number from 0 to 1000; empty keeps the page out of t
 magazine-field-page-translation-of = Translation of (language/address)
 magazine-page-translation-hint = For example de/standort-und-infrastruktur; links the language versions.
 newsletter-events-heading = Upcoming events
+newsletter-articles-heading = New in the magazine
 newsletter-footer = You receive this newsletter because you subscribed to it.
 newsletter-unsubscribe-link = Unsubscribe
 newsletter-archive-link = Read online: { $url }

@@ -509,6 +509,7 @@ magazine-nav-order-hint = 0 到 1000 之间的数字；留空则不在导航中�
 magazine-field-page-translation-of = 译自（语言/网址）
 magazine-page-translation-hint = 例如 de/standort-und-infrastruktur；用于关联各语言版本。
 newsletter-events-heading = 近期活动
+newsletter-articles-heading = 杂志新文章
 newsletter-footer = 您收到此简报，是因为您订阅了它。
 newsletter-unsubscribe-link = 退订
 newsletter-archive-link = 在线阅读：{ $url }

@@ -1,6 +1,5 @@
 //! Newsletter editions as readers see them: the editor's subject and intro, then a list of
-//! [`Section`]s (upcoming events now; magazine articles plug in here as another section), then
-//! the visible unsubscribe link.
+//! [`Section`]s (the magazine's new articles, upcoming events), then the visible unsubscribe link.
 
 use kontor_domain::{Keyed, Locale};
 use kontor_i18n::{Arg, catalog};
@@ -65,7 +64,52 @@ pub async fn events_section(
     }))
 }
 
-/// The sections of one edition. The magazine's recent articles join here.
+/// How far back a monthly newsletter looks for new magazine articles.
+const ARTICLES_SINCE_DAYS: i64 = 31;
+
+/// The magazine's articles in `locale` published in the last month, newest first.
+pub async fn articles_section(
+    store: &Store,
+    base_url: &str,
+    locale: Locale,
+    now: i64,
+) -> Result<Option<Section>> {
+    let since = now - ARTICLES_SINCE_DAYS * 86_400_000_000;
+    let items: Vec<SectionItem> = store
+        .public_articles(now, Some(locale), 6)
+        .await?
+        .into_iter()
+        .filter(|a| a.publish_at.is_some_and(|t| t >= since))
+        .map(|a| SectionItem {
+            meta: a.publish_at.map(|t| day(t, locale)).unwrap_or_default(),
+            text: a.lead.chars().take(280).collect(),
+            url: format!("{base_url}/magazine/{}/{}", locale.key(), a.slug),
+            title: a.title,
+        })
+        .collect();
+    if items.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Section {
+        heading: catalog().message(locale, "newsletter-articles-heading", &[]),
+        items,
+    }))
+}
+
+/// The date of an instant as Berlin's agency writes it (the newsletter is dated there).
+fn day(micros: i64, locale: Locale) -> String {
+    let date = jiff::Timestamp::from_microsecond(micros)
+        .unwrap_or_default()
+        .to_zoned_datetime(kontor_domain::TimeZoneName::berlin().tz())
+        .date();
+    match locale {
+        Locale::De => date.strftime("%d.%m.%Y").to_string(),
+        Locale::Zh => date.strftime("%Y年%m月%d日").to_string(),
+        Locale::En => date.strftime("%-d %B %Y").to_string(),
+    }
+}
+
+/// The sections of one edition: the magazine's new articles, then upcoming events.
 pub async fn sections(
     store: &Store,
     base_url: &str,
@@ -74,6 +118,10 @@ pub async fn sections(
     today: jiff::civil::Date,
 ) -> Result<Vec<Section>> {
     let mut out = Vec::new();
+    let now = kontor_domain::now_micros();
+    if let Some(s) = articles_section(store, base_url, locale, now).await? {
+        out.push(s);
+    }
     if include_events && let Some(s) = events_section(store, base_url, locale, today).await? {
         out.push(s);
     }

@@ -30,15 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/newsletter/archive/{id}", get(archived_issue))
 }
 
-fn require_editor(ctx: &PageCtx) -> Result<(), AppError> {
-    // The magazine adds an editor role; administrators suffice until then.
-    if ctx.require_user()?.is_admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 fn status_label(locale: Locale, status: &str) -> String {
     kontor_i18n::t(locale, &format!("newsletter-status-{status}"))
 }
@@ -48,7 +39,7 @@ fn berlin() -> TimeZoneName {
 }
 
 async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let issues = state.store.newsletter_issues().await?;
     let subscribers = state.store.confirmed_subscriber_count().await?;
     let zone = berlin();
@@ -71,7 +62,7 @@ async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, 
 }
 
 async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     Ok(render(
         &state,
         &ctx.reader(),
@@ -156,7 +147,7 @@ async fn create(
     ctx: PageCtx,
     form: FormData,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let (title, events, editions) = match parse_issue(&form) {
         Ok(x) => x,
         Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, None)),
@@ -175,7 +166,7 @@ async fn save(
     Path(id): Path<Uuid>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let (title, events, editions) = match parse_issue(&form) {
         Ok(x) => x,
         Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, Some(id))),
@@ -205,7 +196,7 @@ async fn issue_page(
     Path(id): Path<Uuid>,
     axum::extract::Query(notice): axum::extract::Query<Notice>,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let issue = state.store.newsletter_issue(id).await?;
     let editions = state.store.newsletter_editions(id).await?;
     let mut values = serde_json::Map::new();
@@ -288,7 +279,7 @@ async fn preview(
     ctx: PageCtx,
     Path((id, lang)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let locale = Locale::from_key(&lang).ok_or(AppError::NotFound)?;
     let rendered =
         kontor_mail::newsletter::render_issue(&state.store, &state.config.base_url, id, today())
@@ -323,7 +314,7 @@ async fn test_send(
     Path(id): Path<Uuid>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let email = kontor_domain::Email::parse(form.get("test_email"))
         .map_err(|e| AppError::Validation(vec![("test_email".into(), e)]))?;
     let rendered =
@@ -365,7 +356,7 @@ async fn schedule(
     Path(id): Path<Uuid>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let raw = form.get("send_at").trim();
     let now = now_micros();
     let send_at = if raw.is_empty() || form.checked("unschedule") {
@@ -396,7 +387,7 @@ async fn send_now(
     ctx: PageCtx,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    require_editor(&ctx)?;
+    crate::magazine::require_editor(&state, &ctx).await?;
     let n = kontor_mail::newsletter::start_issue(
         &state.store,
         &state.config.base_url,

@@ -41,7 +41,13 @@ async fn fresh_postgres(url: &str) -> Store {
     store
 }
 
-fn fields(locale: Locale, slug: &str, title: &str, body: &str, tags: &[&str]) -> ArticleFields {
+pub(crate) fn fields(
+    locale: Locale,
+    slug: &str,
+    title: &str,
+    body: &str,
+    tags: &[&str],
+) -> ArticleFields {
     ArticleFields {
         translation_group: None,
         locale,
@@ -72,14 +78,14 @@ async fn publish(
     create(app, fields(locale, slug, title, body, tags)).await
 }
 
-async fn create(app: &TestApp, f: ArticleFields) -> Uuid {
+pub(crate) async fn create(app: &TestApp, f: ArticleFields) -> Uuid {
     let mut tx = app.store.begin().await.unwrap();
     let id = tx.create_article(&f, now_micros()).await.unwrap();
     tx.commit().await.unwrap();
     id
 }
 
-async fn editor(app: &TestApp, email: &str) -> String {
+pub(crate) async fn editor(app: &TestApp, email: &str) -> String {
     let id = app.user(email, Locale::En, false).await;
     let mut tx = app.store.begin().await.unwrap();
     tx.set_editor(id, true, now_micros()).await.unwrap();

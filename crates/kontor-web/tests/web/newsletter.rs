@@ -1,4 +1,4 @@
-//! The newsletter editor (administrators only): compose editions, validation in the reader's
+//! The newsletter editor (magazine editors and administrators): compose editions, validation in the reader's
 //! language, preview, test send through the outbox, schedule, send, progress, public archive.
 
 use kontor_domain::Locale;
@@ -37,7 +37,7 @@ async fn create(app: &TestApp, cookie: &str) -> String {
 }
 
 #[tokio::test]
-async fn only_administrators_edit_newsletters() {
+async fn only_editors_and_administrators_edit_newsletters() {
     let app = TestApp::new().await;
     app.user("someone@kontor.test", Locale::En, false).await;
     let someone = app.sign_in("someone@kontor.test").await;
@@ -171,4 +171,64 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
     assert!(r.body.contains("News in November"));
     assert!(!r.body.contains("{{unsubscribe_url}}"));
     assert!(r.body.contains("http://kontor.test/newsletter/archive"));
+}
+
+#[tokio::test]
+async fn magazine_editors_compose_and_an_edition_lists_its_languages_new_articles() {
+    use crate::magazine::{create as article, editor as magazine_editor, fields};
+    let app = TestApp::new().await;
+    let cookie = magazine_editor(&app, "redaktion@kontor.test").await;
+    article(
+        &app,
+        fields(
+            Locale::En,
+            "guiyang-mou",
+            "Guiyang signs an MoU",
+            "Body.",
+            &["china"],
+        ),
+    )
+    .await;
+    article(
+        &app,
+        fields(
+            Locale::De,
+            "absichtserklaerung",
+            "Absichtserklärung unterzeichnet",
+            "Text.",
+            &["china"],
+        ),
+    )
+    .await;
+    let mut old = fields(
+        Locale::En,
+        "last-year",
+        "An article from last year",
+        "Old.",
+        &[],
+    );
+    old.publish_at = Some(kontor_domain::now_micros() - 400 * 86_400_000_000);
+    article(&app, old).await;
+
+    // A magazine editor who is not an administrator may write newsletters.
+    let page = create(&app, &cookie).await;
+    let en = app
+        .get(&format!("{page}/preview/en"), Some(&cookie), "en")
+        .await;
+    assert_eq!(en.status, 200, "{}", en.body);
+    assert!(en.body.contains("New in the magazine"), "{}", en.body);
+    assert!(en.body.contains("/magazine/en/guiyang-mou"));
+    assert!(
+        !en.body.contains("Absichtserklärung"),
+        "only the edition's language"
+    );
+    assert!(
+        !en.body.contains("last-year"),
+        "only the last month's articles"
+    );
+    let de = app
+        .get(&format!("{page}/preview/de"), Some(&cookie), "de")
+        .await;
+    assert!(de.body.contains("Neu im Magazin"), "{}", de.body);
+    assert!(de.body.contains("/magazine/de/absichtserklaerung"));
 }
