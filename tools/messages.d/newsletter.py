@@ -2,6 +2,9 @@
 M = [
 # id, English, Deutsch, 中文
 ("newsletter-events-heading", "Upcoming events", "Kommende Veranstaltungen", "近期活动"),
+("newsletter-field-topic", "Topic", "Thema", "主题"),
+("newsletter-topic-everyone", "Everyone (no particular topic)", "Alle (kein bestimmtes Thema)", "所有订阅者（不限主题）"),
+("newsletter-field-topic-hint", "With a topic, only subscribers who chose it — or chose no topics at all — receive this issue.", "Mit einem Thema erhalten diese Ausgabe nur Abonnentinnen und Abonnenten, die es gewählt haben – oder gar keine Themen.", "选择主题后，只有选择了该主题或未选择任何主题的订阅者会收到本期。"),
 ("newsletter-articles-heading", "New in the magazine", "Neu im Magazin", "杂志新文章"),
 ("newsletter-footer", "You receive this newsletter because you subscribed to it.", "Sie erhalten diesen Newsletter, weil Sie ihn abonniert haben.", "您收到此简报，是因为您订阅了它。"),
 ("newsletter-unsubscribe-link", "Unsubscribe", "Abbestellen", "退订"),

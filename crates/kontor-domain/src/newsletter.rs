@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use crate::{Invalid, keyed_enum};
 
 keyed_enum! {
-    /// Topics of the newsletter; the sending side filters editions by them. Each key has a
+    /// Topics of the newsletter; an issue with a topic goes only to the subscribers who chose it
+    /// or chose none. Each key has a
     /// translation `topic-<key>`.
     Topic {
         International => "international",

@@ -5,7 +5,7 @@
 //! batches of rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one writer on SQLite),
 //! and mark each row sent only while they still hold it (see `kontor_mail::bulk`).
 
-use kontor_domain::{Keyed, Locale};
+use kontor_domain::{Keyed, Locale, Topic};
 
 use crate::{Pool, Result, Store, StoreError, Tx, Uuid, exec, new_id, read};
 
@@ -16,6 +16,8 @@ pub struct Issue {
     /// draft | scheduled | sending | sent
     pub status: String,
     pub include_events: bool,
+    /// A topic key: only subscribers who chose it (or no topic at all) get the issue.
+    pub topic: Option<String>,
     pub send_at: Option<i64>,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
@@ -23,8 +25,7 @@ pub struct Issue {
     pub updated_at: i64,
 }
 
-const ISSUE_COLUMNS: &str =
-    "id, title, status, include_events, send_at, started_at, finished_at, created_at, updated_at";
+const ISSUE_COLUMNS: &str = "id, title, status, include_events, topic, send_at, started_at, finished_at, created_at, updated_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Edition {
@@ -115,6 +116,23 @@ impl Tx {
         })?;
         self.put_editions(id, editions).await?;
         Ok(id)
+    }
+
+    /// Limits a draft or scheduled issue to the subscribers of one topic (and those who chose
+    /// none), or sends it to everyone (`None`).
+    pub async fn set_issue_topic(&mut self, id: Uuid, topic: Option<Topic>) -> Result<()> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE newsletter_issues SET topic = $2 WHERE id = $1 AND status IN ('draft', 'scheduled')"
+        )
+        .bind(id)
+        .bind(topic.map(|t| t.key()))
+        .execute(c)
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Changes a draft or scheduled issue; a sending or sent issue is not changed (`NotFound`).
@@ -215,9 +233,10 @@ impl Tx {
         // One statement for every recipient: no per-row round trips, however large the list.
         exec!(self, |c| sqlx::query(
             "INSERT INTO newsletter_deliveries (issue_id, subscriber_id, status, next_attempt_at) \
-             SELECT $1, s.id, 'queued', $2 FROM subscribers s \
-             WHERE s.status = 'confirmed' AND s.locale IN \
-             (SELECT e.locale FROM newsletter_editions e WHERE e.issue_id = $1 AND e.rendered_html IS NOT NULL)"
+             SELECT $1, s.id, 'queued', $2 FROM subscribers s, newsletter_issues i \
+             WHERE i.id = $1 AND s.status = 'confirmed' AND s.locale IN \
+             (SELECT e.locale FROM newsletter_editions e WHERE e.issue_id = $1 AND e.rendered_html IS NOT NULL) \
+             AND (i.topic IS NULL OR s.topics = '[]' OR s.topics LIKE '%\"' || i.topic || '\"%')"
         )
         .bind(id)
         .bind(now)

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kontor_domain::{Invalid, Keyed, Locale, TimeZoneName, now_micros};
+use kontor_domain::{Invalid, Keyed, Locale, TimeZoneName, Topic, now_micros};
 use kontor_store::newsletter::{EditionInput, UNSUBSCRIBE_PLACEHOLDER};
 use kontor_store::outbox::NewMail;
 use uuid::Uuid;
@@ -68,7 +68,7 @@ async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Respons
         &ctx.reader(),
         "newsletter_issue.html",
         serde_json::json!({ "values": { "include_events": "on" }, "errors": {}, "editable": true,
-                            "languages": languages() }),
+                            "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic") }),
     ))
 }
 
@@ -79,9 +79,31 @@ fn languages() -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Title and editions from the form; a language with neither subject nor intro is left out.
-fn parse_issue(form: &FormData) -> Result<(String, bool, Vec<EditionInput>), Errors> {
+/// What the editor's form says about an issue.
+struct IssueForm {
+    title: String,
+    include_events: bool,
+    /// Only for the subscribers of this topic (and those who chose none).
+    topic: Option<Topic>,
+    editions: Vec<EditionInput>,
+}
+
+/// Title, topic and editions from the form; a language with neither subject nor intro is left
+/// out.
+fn parse_issue(form: &FormData) -> Result<IssueForm, Errors> {
     let mut errors = Errors::default();
+    let topic = match form.get("topic").trim() {
+        "" => None,
+        key => match Topic::from_key(key) {
+            Some(t) => Some(t),
+            None => {
+                errors
+                    .0
+                    .push(("topic".into(), Invalid::new("invalid-choice")));
+                None
+            }
+        },
+    };
     let title = form.get("title").trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
         errors
@@ -114,7 +136,12 @@ fn parse_issue(form: &FormData) -> Result<(String, bool, Vec<EditionInput>), Err
             .push(("subject_de".into(), Invalid::new("newsletter-no-editions")));
     }
     if errors.is_empty() {
-        Ok((title, form.checked("include_events"), editions))
+        Ok(IssueForm {
+            title,
+            include_events: form.checked("include_events"),
+            topic,
+            editions,
+        })
     } else {
         Err(errors)
     }
@@ -135,7 +162,7 @@ fn form_error(
         serde_json::json!({
             "issue": issue.map(|id| serde_json::json!({ "id": id })),
             "values": form.values(), "errors": field_errors(ctx.locale, &errors.0),
-            "editable": true, "languages": languages(),
+            "editable": true, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
         }),
     );
     *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -148,14 +175,20 @@ async fn create(
     form: FormData,
 ) -> Result<Response, AppError> {
     crate::magazine::require_editor(&state, &ctx).await?;
-    let (title, events, editions) = match parse_issue(&form) {
+    let issue = match parse_issue(&form) {
         Ok(x) => x,
         Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, None)),
     };
     let mut tx = state.store.begin().await?;
     let id = tx
-        .create_issue(&title, events, &editions, now_micros())
+        .create_issue(
+            &issue.title,
+            issue.include_events,
+            &issue.editions,
+            now_micros(),
+        )
         .await?;
+    tx.set_issue_topic(id, issue.topic).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/newsletter/{id}")).into_response())
 }
@@ -167,13 +200,20 @@ async fn save(
     form: FormData,
 ) -> Result<Response, AppError> {
     crate::magazine::require_editor(&state, &ctx).await?;
-    let (title, events, editions) = match parse_issue(&form) {
+    let issue = match parse_issue(&form) {
         Ok(x) => x,
         Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, Some(id))),
     };
     let mut tx = state.store.begin().await?;
-    tx.update_issue(id, &title, events, &editions, now_micros())
-        .await?;
+    tx.update_issue(
+        id,
+        &issue.title,
+        issue.include_events,
+        &issue.editions,
+        now_micros(),
+    )
+    .await?;
+    tx.set_issue_topic(id, issue.topic).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/newsletter/{id}?saved=1")).into_response())
 }
@@ -204,6 +244,10 @@ async fn issue_page(
     if issue.include_events {
         values.insert("include_events".into(), "on".into());
     }
+    values.insert(
+        "topic".into(),
+        issue.topic.clone().unwrap_or_default().into(),
+    );
     for e in &editions {
         values.insert(format!("subject_{}", e.locale), e.subject.clone().into());
         values.insert(format!("intro_{}", e.locale), e.intro.clone().into());
@@ -259,7 +303,7 @@ async fn issue_page(
                 "status_label": status_label(ctx.locale, &issue.status),
                 "send_at": issue.send_at.map(|w| crate::events::format_instant(w, Some(&zone), ctx.locale)),
             },
-            "values": values, "errors": {}, "editable": editable, "languages": languages(),
+            "values": values, "errors": {}, "editable": editable, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
             "editions": editions.iter().map(|e| e.locale.clone()).collect::<Vec<_>>(),
             "progress": progress, "notice": message,
             "smtp": state.config.newsletter_smtp,

@@ -8,6 +8,9 @@ CREATE TABLE newsletter_issues (
     -- draft | scheduled | sending | sent
     status TEXT NOT NULL,
     include_events BOOLEAN NOT NULL DEFAULT TRUE,
+    -- A topic key (kontor_domain::Topic): only subscribers who chose it, or chose no topics, get
+    -- the issue. NULL: everyone.
+    topic TEXT,
     -- When a scheduled issue starts sending.
     send_at BIGINT,
     -- When the delivery queue was created, and when its last row was settled.

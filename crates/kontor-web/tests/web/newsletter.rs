@@ -232,3 +232,74 @@ async fn magazine_editors_compose_and_an_edition_lists_its_languages_new_article
     assert!(de.body.contains("Neu im Magazin"), "{}", de.body);
     assert!(de.body.contains("/magazine/de/absichtserklaerung"));
 }
+
+#[tokio::test]
+async fn an_issue_with_a_topic_goes_to_its_subscribers_and_those_who_chose_none() {
+    use kontor_domain::{Email, SubscriberStatus, Topic};
+    use kontor_store::subscribers::NewSubscriber;
+    for (app, _) in TestApp::on_every_backend().await {
+        let cookie = editor(&app).await;
+        let mut tx = app.store.begin().await.unwrap();
+        for (email, topics) in [
+            ("all@example.de", vec![]),
+            ("h2@example.de", vec![Topic::Hydrogen, Topic::China]),
+            ("jobs@example.de", vec![Topic::Jobs]),
+        ] {
+            let email = Email::parse(email).unwrap();
+            let token = format!("token-{}", email.as_str());
+            tx.create_subscriber(
+                &NewSubscriber {
+                    email: &email,
+                    locale: Locale::De,
+                    topics: &topics,
+                    status: SubscriberStatus::Confirmed,
+                    unsubscribe_token: &token,
+                },
+                kontor_domain::now_micros(),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let mut form = issue_form("Hydrogen news");
+        form.push(("topic", "no-such-topic"));
+        let r = app
+            .post_form("/admin/newsletter", Some(&cookie), "en", &form)
+            .await;
+        assert_eq!(r.status, 422, "an unknown topic is refused");
+        form.pop();
+        form.push(("topic", "hydrogen"));
+        let r = app
+            .post_form("/admin/newsletter", Some(&cookie), "en", &form)
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let page = r.header("location").to_string();
+        let edit = app.get(&page, Some(&cookie), "en").await;
+        assert!(
+            edit.body.contains(r#"<option value="hydrogen" selected>"#),
+            "{}",
+            edit.body
+        );
+        let hydrogen: uuid::Uuid = page.rsplit('/').next().unwrap().parse().unwrap();
+        let everyone: uuid::Uuid = {
+            let r = create(&app, &cookie).await;
+            r.rsplit('/').next().unwrap().parse().unwrap()
+        };
+        let now = kontor_domain::now_micros();
+        let base = "https://kontor.example.org";
+        assert_eq!(
+            kontor_mail::newsletter::start_issue(&app.store, base, hydrogen, now)
+                .await
+                .unwrap(),
+            2,
+            "the hydrogen reader and the reader of every topic"
+        );
+        assert_eq!(
+            kontor_mail::newsletter::start_issue(&app.store, base, everyone, now)
+                .await
+                .unwrap(),
+            3
+        );
+    }
+}
