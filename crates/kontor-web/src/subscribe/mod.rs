@@ -275,14 +275,28 @@ async fn accept(
     // Counted for every address, known or not (the same work either way); at most a few
     // confirmation mails per hour, so the form cannot be used to flood a mailbox.
     let allowed = confirmation_allowed(state, &signup.email, now).await?;
-    // Confirmed people get nothing (they are on the list); everyone else a confirmation mail.
-    if allowed
-        && existing
-            .as_ref()
-            .is_none_or(|s| s.status != SubscriberStatus::Confirmed)
-    {
-        send_confirmation(state, signup, existing.as_ref(), event, now).await?;
+    if !allowed {
+        return Ok(());
     }
+    // Everyone gets a mail written in a transaction, so the answer takes about as long whether
+    // or not the address is confirmed: confirmed people a note that they are on the list with a
+    // link to their preferences, everyone else a confirmation.
+    match existing {
+        Some(s) if s.status == SubscriberStatus::Confirmed => send_already(state, &s, now).await,
+        _ => send_confirmation(state, signup, existing.as_ref(), event, now).await,
+    }
+}
+
+/// A confirmed person signed up again: nothing changes but a mail saying so (no consent event:
+/// no consent was given or withdrawn).
+async fn send_already(state: &AppState, s: &Subscriber, now: i64) -> Result<(), AppError> {
+    let mail = state
+        .composer
+        .newsletter_already(s.email.as_str(), s.locale, &s.unsubscribe_token);
+    let mut tx = state.store.begin().await?;
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
     Ok(())
 }
 

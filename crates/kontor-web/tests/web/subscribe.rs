@@ -253,8 +253,9 @@ async fn a_second_sign_up_answers_the_same_and_keeps_one_record() {
             3
         );
 
-        // Confirmed: the same answer, no record, no mail.
-        confirmed(&app, "carl@example.de").await;
+        // Confirmed: the same answer, no new record; a mail saying they are on the list, with
+        // a link to their preferences (the same work as for a new address, and no dead end).
+        let carl = confirmed(&app, "carl@example.de").await;
         let mails = app
             .store
             .outbox(Some("carl@example.de"), 10)
@@ -272,7 +273,31 @@ async fn a_second_sign_up_answers_the_same_and_keeps_one_record() {
                 .await
                 .unwrap()
                 .len(),
-            mails
+            mails + 1
+        );
+        let note = &app.store.outbox(Some("carl@example.de"), 1).await.unwrap()[0];
+        assert_eq!(note.kind, "newsletter-already");
+        assert!(
+            note.body_text
+                .contains(&format!("{BASE}/newsletter/preferences/{carl}")),
+            "{}",
+            note.body_text
+        );
+        // Rate-limited like the confirmation: a few an hour at most.
+        for _ in 0..5 {
+            sign_up(&app, "carl@example.de", "de").await;
+        }
+        assert_eq!(
+            app.store
+                .outbox(Some("carl@example.de"), 20)
+                .await
+                .unwrap()
+                .len(),
+            mails + 2
+        );
+        assert_eq!(
+            status_of(&app, "carl@example.de").await,
+            Some(SubscriberStatus::Confirmed)
         );
         let all = app.store.subscribers("", 100).await.unwrap();
         assert_eq!(all.len(), 3);
