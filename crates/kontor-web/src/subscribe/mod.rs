@@ -181,10 +181,7 @@ fn parse_signup(form: &FormData, now: i64) -> Result<SignUp, Errors> {
             kontor_domain::Invalid::new("invalid-newsletter-consent"),
         ));
     }
-    let source = crate::auth::safe_next(form.get("source"))
-        .chars()
-        .take(300)
-        .collect();
+    let source = safe_source(form.get("source"));
     match (email, locale, topics, consent) {
         (Some(email), Some(locale), Some(topics), Some(consent)) if errors.is_empty() => {
             Ok(SignUp {
@@ -196,6 +193,23 @@ fn parse_signup(form: &FormData, now: i64) -> Result<SignUp, Errors> {
             })
         }
         _ => Err(errors),
+    }
+}
+
+/// The page a sign-up came from, as the form states it (the client controls it): a local path of
+/// at most 200 characters from `[A-Za-z0-9/_.-]`, else `/`. Nothing else reaches the proof of
+/// consent or the CSV export.
+fn safe_source(source: &str) -> String {
+    let ok = source.starts_with('/')
+        && !source.starts_with("//")
+        && source.len() <= 200
+        && source
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b));
+    if ok {
+        source.to_string()
+    } else {
+        "/".to_string()
     }
 }
 
@@ -673,6 +687,26 @@ mod tests {
         );
         assert!(consent_text(super::CONSENT_VERSION + 1, 0).is_none());
         assert!(consent_text(0, 0).is_none());
+    }
+
+    #[test]
+    fn a_sign_up_source_is_a_plain_local_path() {
+        use super::safe_source;
+        assert_eq!(safe_source("/events/h2-days"), "/events/h2-days");
+        assert_eq!(safe_source("/magazine/de/a_b.c-d"), "/magazine/de/a_b.c-d");
+        for bad in [
+            "/x;=cmd|' /C calc'!A0",
+            "/a,b",
+            "/a?b=1",
+            "//evil.example",
+            "https://evil.example/",
+            "",
+            "/é",
+        ] {
+            assert_eq!(safe_source(bad), "/", "{bad}");
+        }
+        assert_eq!(safe_source(&format!("/{}", "a".repeat(199))).len(), 200);
+        assert_eq!(safe_source(&format!("/{}", "a".repeat(200))), "/");
     }
 
     #[test]

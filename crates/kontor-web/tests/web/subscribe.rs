@@ -735,16 +735,17 @@ async fn csv_import_and_export_round_trip_and_a_bad_line_is_reported() {
         let export = app.get("/admin/subscribers.csv", Some(&admin), "en").await;
         assert_eq!(export.status, 200);
         assert!(export.header("content-type").starts_with("text/csv"));
+        // Every field quoted, so a spreadsheet splitting on `;` still sees one cell per field.
         assert!(
             export.body.contains(
-                "wang@example.cn,zh,china jobs,confirmed,Trade fair form 2025,2025-11-02T00:00:00Z"
+                "\"wang@example.cn\",\"zh\",\"china jobs\",\"confirmed\",\"Trade fair form 2025\",\"2025-11-02T00:00:00Z\""
             ),
             "{}",
             export.body
         );
         assert!(
             export.body.contains(
-                "olaf@example.de,de,,unsubscribed,\"Fair \"\"Ost\"\", 2019\",2019-01-01T10:00:00Z"
+                "\"olaf@example.de\",\"de\",\"\",\"unsubscribed\",\"Fair \"\"Ost\"\", 2019\",\"2019-01-01T10:00:00Z\""
             ),
             "{}",
             export.body
@@ -924,5 +925,70 @@ async fn the_api_signs_up_like_the_form_and_exports_for_administrators() {
                 .status,
             401
         );
+    }
+}
+
+/// A sign-up's `source` comes from the client: it must not smuggle a formula into the CSV export
+/// (German Excel splits on `;`), and formula text from an import is neutralised on the way out.
+#[tokio::test]
+async fn formula_text_never_reaches_the_csv_export_as_a_formula() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("admin@kontor.example", Locale::En, true).await;
+        let admin = app.sign_in("admin@kontor.example").await;
+        let mut form = signup_form("mallory@example.de", "de");
+        form.retain(|(k, _)| *k != "source");
+        form.push(("source", "/x;=cmd|' /C calc'!A0"));
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let r = app
+            .send(
+                Request::post("/newsletter")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header("sec-fetch-site", "same-origin")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{url}: {}", r.body);
+        let file = "email,locale,topics,status,consent_source,consent_date\n\
+                    eve@example.de,de,,confirmed,\"=HYPERLINK(\"\"http://evil.example\"\")\",2025-01-01\n\
+                    \"zoe@example.de\",en,,confirmed,@SUM(1;2),2025-01-01\n";
+        let r = app
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&admin),
+                "en",
+                &[("csv", file)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let export = app.get("/admin/subscribers.csv", Some(&admin), "en").await;
+        let line = |email: &str| {
+            export
+                .body
+                .lines()
+                .find(|l| l.contains(email))
+                .unwrap_or_else(|| panic!("{email} missing: {}", export.body))
+                .to_string()
+        };
+        let mallory = line("mallory@example.de");
+        assert!(
+            mallory.contains(&format!(",\"{BASE}/\",")),
+            "{url}: {mallory}"
+        );
+        assert!(!mallory.contains("cmd"), "{url}: {mallory}");
+        assert!(
+            line("eve@example.de").contains(",\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
+            "{}",
+            export.body
+        );
+        assert!(
+            line("zoe@example.de").contains(",\"'@SUM(1;2)\","),
+            "{}",
+            export.body
+        );
+        // No field of any line starts unquoted, so `;` never opens a new cell.
+        for l in export.body.trim_start_matches('\u{feff}').lines() {
+            assert!(l.starts_with('"') && l.ends_with('"'), "{url}: {l}");
+        }
     }
 }
