@@ -384,8 +384,9 @@ impl Tx {
         Ok(())
     }
 
-    /// Uses a confirmation token once and confirms its subscriber; `None` when the token is
-    /// unknown, used or expired. Guarded in SQL, so two clicks at once confirm once.
+    /// Uses a confirmation token once and confirms its subscriber, spending their other unused
+    /// tokens; `None` when the token is unknown, used or expired, or the subscriber is confirmed
+    /// already (then drop the transaction). Guarded in SQL, so two clicks at once confirm once.
     pub async fn confirm_subscription(
         &mut self,
         token_hash: &str,
@@ -410,15 +411,27 @@ impl Tx {
         if used == 0 {
             return Ok(None);
         }
-        exec!(self, |c| {
+        // The person's other links (from earlier sign-ups) are spent too: one confirmation, one
+        // welcome mail, one `confirmed` event.
+        exec!(self, |c| sqlx::query(
+            "UPDATE subscriber_confirmations SET used_at = $2 \
+             WHERE subscriber_id = $1 AND used_at IS NULL"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(c))?;
+        let confirmed = exec!(self, |c| {
             sqlx::query(
             "UPDATE subscribers SET status = 'confirmed', confirmed_at = $2, unsubscribed_at = NULL \
-             WHERE id = $1"
+             WHERE id = $1 AND status <> 'confirmed'"
         )
         .bind(id)
         .bind(now)
         .execute(c)
         })?;
+        if confirmed == 0 {
+            return Ok(None);
+        }
         Ok(Some(id))
     }
 

@@ -992,3 +992,44 @@ async fn formula_text_never_reaches_the_csv_export_as_a_formula() {
         }
     }
 }
+
+/// Two sign-ups give two links; the first confirms, and then the second is spent too: no second
+/// welcome mail, no second `confirmed` event, `confirmed_at` unchanged.
+#[tokio::test]
+async fn an_older_confirmation_link_does_not_confirm_again() {
+    for (app, url) in TestApp::on_every_backend().await {
+        sign_up(&app, "otto@example.de", "de").await;
+        let first = link_in_mail(&app, "otto@example.de", "/newsletter/confirm/").await;
+        sign_up(&app, "otto@example.de", "de").await;
+        let second = link_in_mail(&app, "otto@example.de", "/newsletter/confirm/").await;
+        assert_ne!(first, second);
+        let r = app.post_form(&first, None, "de", &[]).await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let s = app
+            .store
+            .subscriber_by_email(&Email::parse("otto@example.de").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(app.get(&second, None, "de").await.status, 410, "{url}");
+        let again = app.post_form(&second, None, "de", &[]).await;
+        assert_eq!(again.status, 410, "{url}: {}", again.body);
+        let after = app.store.subscriber(s.id).await.unwrap();
+        assert_eq!(after.confirmed_at, s.confirmed_at);
+        let mails = app.store.outbox(Some("otto@example.de"), 10).await.unwrap();
+        assert_eq!(
+            mails
+                .iter()
+                .filter(|m| m.kind == "newsletter-welcome")
+                .count(),
+            1,
+            "{url}"
+        );
+        let events = app.store.consent_events(s.id).await.unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.kind == "confirmed").count(),
+            1,
+            "{url}"
+        );
+    }
+}
