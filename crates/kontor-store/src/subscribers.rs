@@ -514,22 +514,46 @@ impl Tx {
         Ok(n > 0)
     }
 
-    /// Removes sign-ups that were never confirmed before `before` (nobody consented; keep no data).
-    pub async fn delete_stale_pending(&mut self, before: i64) -> Result<u64> {
-        let stale = "SELECT id FROM subscribers WHERE status = 'pending' AND confirmed_at IS NULL \
-                     AND created_at < $1";
-        for table in ["consent_events", "subscriber_confirmations"] {
-            let sql = format!("DELETE FROM {table} WHERE subscriber_id IN ({stale})");
-            exec!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    /// Removes sign-ups nobody confirmed (nobody consented; keep no data): pending, never
+    /// confirmed, created before `before`, and holding no confirmation link that still works at
+    /// `now` (someone who signed up again yesterday keeps their fresh link). One transaction: the
+    /// candidates are chosen once (and locked on PostgreSQL, so a confirmation cannot land in
+    /// between), then their proof, links, newsletter mails and rows go.
+    pub async fn delete_stale_pending(&mut self, before: i64, now: i64) -> Result<u64> {
+        let lock = match self.inner {
+            crate::TxInner::Postgres(_) => " FOR UPDATE",
+            crate::TxInner::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "SELECT id, email FROM subscribers s WHERE status = 'pending' AND confirmed_at IS NULL \
+             AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM subscriber_confirmations c \
+             WHERE c.subscriber_id = s.id AND c.used_at IS NULL AND c.expires_at > $2){lock}"
+        );
+        let stale: Vec<(Uuid, String)> =
+            crate::write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(before)
-                .execute(c))?;
+                .bind(now)
+                .fetch_all(c))?;
+        let mut removed = 0;
+        for (id, email) in stale {
+            exec!(self, |c| sqlx::query(
+                "DELETE FROM outbox WHERE kind LIKE 'newsletter-%' AND recipient = $1"
+            )
+            .bind(&email)
+            .execute(c))?;
+            for sql in [
+                "DELETE FROM consent_events WHERE subscriber_id = $1",
+                "DELETE FROM subscriber_confirmations WHERE subscriber_id = $1",
+            ] {
+                exec!(self, |c| sqlx::query(sql).bind(id).execute(c))?;
+            }
+            removed += exec!(self, |c| sqlx::query(
+                "DELETE FROM subscribers WHERE id = $1 AND status = 'pending'"
+            )
+            .bind(id)
+            .execute(c))?;
         }
-        let sql = format!("DELETE FROM subscribers WHERE id IN ({stale})");
-        Ok(exec!(self, |c| sqlx::query(sqlx::AssertSqlSafe(
-            sql.as_str()
-        ))
-        .bind(before)
-        .execute(c))?)
+        Ok(removed)
     }
 }
 

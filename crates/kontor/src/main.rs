@@ -277,7 +277,7 @@ async fn janitor(store: Store, mut stop: watch::Receiver<bool>) {
         }
         // Newsletter sign-ups nobody confirmed within a week: nobody consented, keep no data.
         if let Ok(mut tx) = store.begin().await {
-            match tx.delete_stale_pending(now - 7 * 86_400_000_000).await {
+            match tx.delete_stale_pending(now - 7 * 86_400_000_000, now).await {
                 Ok(n) if tx.commit().await.is_ok() && n > 0 => {
                     tracing::info!(removed = n, "unconfirmed newsletter sign-ups removed")
                 }
