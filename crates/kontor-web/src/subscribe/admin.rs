@@ -235,9 +235,12 @@ fn parse_row(fields: &[String]) -> Result<ImportRow, Invalid> {
     if row.source.as_ref().is_some_and(|s| s.chars().count() > 300) {
         return Err(Invalid::too_long(300));
     }
-    if row.status != SubscriberStatus::Pending
-        && (row.source.is_none() || row.consented_at.is_none())
-    {
+    // An import sends no confirmation mail, and the janitor deletes unconfirmed entries after
+    // a week: a `pending` line would vanish silently.
+    if row.status == SubscriberStatus::Pending {
+        return Err(Invalid::new("invalid-import-pending"));
+    }
+    if row.source.is_none() || row.consented_at.is_none() {
         return Err(Invalid::new("invalid-consent-proof"));
     }
     Ok(row)
