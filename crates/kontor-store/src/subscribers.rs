@@ -83,6 +83,8 @@ pub struct ConsentEvent {
     pub channel: Option<String>,
     pub claimed_at: Option<i64>,
     pub detail: Option<String>,
+    /// `confirmation-queued` and `confirmation-sent`: the outbox mail.
+    pub outbox_id: Option<Uuid>,
 }
 
 impl ConsentEvent {
@@ -121,7 +123,7 @@ pub struct SubscriberWithConsent {
 }
 
 const EVENT_COLUMNS: &str = "kind, at, source, consent_version, ip, user_agent, template, \
-     token_hash, channel, claimed_at, detail";
+     token_hash, channel, claimed_at, detail, outbox_id";
 
 impl Store {
     pub async fn subscriber(&self, id: Uuid) -> Result<Subscriber> {
@@ -336,8 +338,9 @@ impl Tx {
         for chunk in events.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO consent_events (id, subscriber_id, kind, at, source, consent_version, \
-                 ip, user_agent, template, token_hash, channel, claimed_at, detail) VALUES {}",
-                placeholders(chunk.len(), 13)
+                 ip, user_agent, template, token_hash, channel, claimed_at, detail, outbox_id) \
+                 VALUES {}",
+                placeholders(chunk.len(), 14)
             );
             exec!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -355,7 +358,8 @@ impl Tx {
                         .bind(&e.token_hash)
                         .bind(&e.channel)
                         .bind(e.claimed_at)
-                        .bind(&e.detail);
+                        .bind(&e.detail)
+                        .bind(e.outbox_id);
                 }
                 q.execute(c)
             })?;

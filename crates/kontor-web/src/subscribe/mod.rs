@@ -328,7 +328,7 @@ async fn confirmation_allowed(state: &AppState, email: &Email, now: i64) -> Resu
 }
 
 /// One transaction: the subscriber (new, or back to pending), the sign-up event, a fresh token,
-/// the mail, and the event that records the mail.
+/// the mail, and the event that records it was queued.
 async fn send_confirmation(
     state: &AppState,
     signup: &SignUp,
@@ -373,13 +373,15 @@ async fn send_confirmation(
     tx.add_consent_event(id, &event).await?;
     tx.create_confirmation(id, &token_hash, now, now + CONFIRM_HOURS * 3_600_000_000)
         .await?;
-    tx.enqueue_mail(&mail, now).await?;
-    let sent = ConsentEvent {
+    let outbox_id = tx.enqueue_mail(&mail, now).await?;
+    // Queued now; the outbox worker appends `confirmation-sent` when it delivers this mail.
+    let queued = ConsentEvent {
         template: Some(CONFIRM_TEMPLATE.into()),
         token_hash: Some(token_hash),
-        ..ConsentEvent::new("confirmation-sent", now)
+        outbox_id: Some(outbox_id),
+        ..ConsentEvent::new("confirmation-queued", now)
     };
-    tx.add_consent_event(id, &sent).await?;
+    tx.add_consent_event(id, &queued).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
     Ok(())

@@ -476,7 +476,7 @@ async fn one_click_post_without_cookies_unsubscribes_and_records_the_channel() {
 async fn consent_events_are_complete_and_append_only() {
     for (app, url) in TestApp::on_every_backend().await {
         let token = confirmed(&app, "fritz@example.de").await;
-        let link_hash = {
+        let (link_hash, confirm_mail) = {
             let mails = app
                 .store
                 .outbox(Some("fritz@example.de"), 10)
@@ -492,7 +492,7 @@ async fn consent_events_are_complete_and_append_only() {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .collect();
-            hex(&sha2::Sha256::digest(t.as_bytes()))
+            (hex(&sha2::Sha256::digest(t.as_bytes())), confirm.id)
         };
         let s = app
             .store
@@ -503,7 +503,12 @@ async fn consent_events_are_complete_and_append_only() {
         assert_eq!(s.topics, vec![Topic::China, Topic::Hydrogen]);
         let events = app.store.consent_events(s.id).await.unwrap();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["signup", "confirmation-sent", "confirmed"], "{url}");
+        // Queued, not yet delivered: the proof says only what happened.
+        assert_eq!(
+            kinds,
+            ["signup", "confirmation-queued", "confirmed"],
+            "{url}"
+        );
         let (signup, sent, done) = (&events[0], &events[1], &events[2]);
         assert_eq!(
             signup.source.as_deref(),
@@ -521,7 +526,39 @@ async fn consent_events_are_complete_and_append_only() {
             Some(kontor_mail::compose::CONFIRM_TEMPLATE)
         );
         assert_eq!(sent.token_hash.as_deref(), Some(link_hash.as_str()));
+        assert_eq!(sent.outbox_id, Some(confirm_mail));
         assert!(done.at >= sent.at && sent.at >= signup.at);
+        // The outbox worker marks the mail delivered: `confirmation-sent` joins the proof in that
+        // transaction, once.
+        for _ in 0..2 {
+            app.store
+                .mark_mail_sent(confirm_mail, "test", done.at + 5)
+                .await
+                .unwrap();
+        }
+        let events = app.store.consent_events(s.id).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "signup",
+                "confirmation-queued",
+                "confirmed",
+                "confirmation-sent"
+            ],
+            "{url}"
+        );
+        let delivered = &events[3];
+        assert_eq!(
+            (
+                delivered.at,
+                delivered.outbox_id,
+                delivered.token_hash.as_deref()
+            ),
+            (done.at + 5, Some(confirm_mail), Some(link_hash.as_str()))
+        );
+        assert_eq!(delivered.template, sent.template);
+        let done = &events[2];
         assert_eq!(done.ip.as_deref(), Some("127.0.0.0/24"));
         assert!(done.at > 0 && s.confirmed_at == Some(done.at));
         let text = app.store.consent_text(1).await.unwrap().unwrap();
@@ -825,7 +862,7 @@ async fn gdpr_export_holds_every_event_and_erasure_removes_them() {
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["signup", "confirmation-sent", "confirmed"]);
+        assert_eq!(kinds, ["signup", "confirmation-queued", "confirmed"]);
         assert_eq!(doc["consent_events"][0]["source"], format!("{BASE}/events"));
         assert_eq!(doc["consent_texts"][0]["version"], 1);
         assert!(
