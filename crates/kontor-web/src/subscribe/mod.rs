@@ -85,9 +85,9 @@ pub fn is_one_click(content_type: &str, body: &[u8]) -> bool {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/newsletter", get(newsletter_page).post(subscribe))
-        .route("/newsletter/thanks", get(thanks))
+    // Pages whose URL holds a token: the token must not leak through a Referer header (e.g.
+    // the privacy-notice link) or stay in a shared cache.
+    let token_pages = Router::new()
         .route(
             "/newsletter/confirm/{token}",
             get(confirm_page).post(confirm),
@@ -100,7 +100,25 @@ pub fn routes() -> Router<AppState> {
             "/newsletter/preferences/{token}",
             get(preferences_page).post(preferences),
         )
+        .layer(axum::middleware::map_response(keep_token_private));
+    Router::new()
+        .route("/newsletter", get(newsletter_page).post(subscribe))
+        .route("/newsletter/thanks", get(thanks))
+        .merge(token_pages)
         .merge(admin::routes())
+}
+
+async fn keep_token_private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
 }
 
 /// What the layout's sign-up block needs (see `newsletter_block.html`).

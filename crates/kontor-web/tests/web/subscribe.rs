@@ -1101,3 +1101,42 @@ async fn an_older_confirmation_link_does_not_confirm_again() {
         );
     }
 }
+
+/// Pages whose URL holds a token send no Referer onwards and are not cached, on every answer
+/// (valid, invalid, GET and POST).
+#[tokio::test]
+async fn token_pages_send_no_referrer_and_are_not_cached() {
+    let app = TestApp::new().await;
+    sign_up(&app, "rita@example.de", "de").await;
+    let link = link_in_mail(&app, "rita@example.de", "/newsletter/confirm/").await;
+    let page = app.get(&link, None, "de").await;
+    let done = app.post_form(&link, None, "de", &[]).await;
+    let token = app
+        .store
+        .subscriber_by_email(&Email::parse("rita@example.de").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .unsubscribe_token;
+    let mut replies = vec![page, done];
+    for path in [
+        format!("/newsletter/unsubscribe/{token}"),
+        format!("/newsletter/preferences/{token}"),
+        "/newsletter/preferences/0123456789abcdef0123".to_string(),
+    ] {
+        replies.push(app.get(&path, None, "de").await);
+    }
+    for r in &replies {
+        assert_eq!(r.header("referrer-policy"), "no-referrer", "{}", r.body);
+        assert_eq!(r.header("cache-control"), "no-store");
+    }
+    assert_eq!(replies[1].status, 200);
+    assert_eq!(replies[4].status, 404);
+    // Other pages keep the defaults.
+    assert_ne!(
+        app.get("/newsletter", None, "de")
+            .await
+            .header("cache-control"),
+        "no-store"
+    );
+}
