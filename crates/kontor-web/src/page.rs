@@ -145,6 +145,7 @@ fn render_inner(
         })),
         "mailbox_public": state.config.mailbox_public,
         "newsletter": crate::subscribe::block_context(locale),
+        "newsletter_block": crate::subscribe::shows_block(path),
     });
     let mut merged = layout.as_object().cloned().unwrap_or_default();
     if let serde_json::Value::Object(extra) = ctx {

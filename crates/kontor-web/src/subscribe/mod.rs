@@ -130,6 +130,22 @@ pub fn block_context(locale: Locale) -> serde_json::Value {
     })
 }
 
+/// Whether the layout shows the sign-up block on `path`: public pages only (home, events and
+/// their agenda, magazine, marketplace, opportunities, organisations, static pages, search); not
+/// sign-in, profiles, organiser and admin pages, the editor or a video room during a call.
+/// `/newsletter` has its own form.
+pub fn shows_block(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        [] | ["events"] | ["marketplace"] | ["opportunities"] | ["search"] => true,
+        ["events", slug] | ["opportunities", slug] => *slug != "new",
+        ["events", _, "agenda"] => true,
+        ["magazine", rest @ ..] => rest.first() != Some(&"editor"),
+        ["organisations", ..] | ["pages", ..] => true,
+        _ => false,
+    }
+}
+
 /// The words of one consent-text version in every language, from the catalogue.
 pub fn consent_text(version: i32, now: i64) -> Option<ConsentText> {
     let key = format!("newsletter-consent-{version}");
@@ -707,6 +723,44 @@ mod tests {
         );
         assert!(consent_text(super::CONSENT_VERSION + 1, 0).is_none());
         assert!(consent_text(0, 0).is_none());
+    }
+
+    #[test]
+    fn the_sign_up_block_is_on_public_pages_only() {
+        use super::shows_block;
+        for public in [
+            "/",
+            "/events",
+            "/events/h2-days",
+            "/events/h2-days/agenda",
+            "/magazine",
+            "/magazine/de/wasserstoff",
+            "/marketplace",
+            "/opportunities/0190",
+            "/organisations",
+            "/pages/en/privacy",
+            "/search",
+        ] {
+            assert!(shows_block(public), "{public}");
+        }
+        for private in [
+            "/newsletter",
+            "/newsletter/preferences/abc",
+            "/admin/subscribers",
+            "/meetings/0190/room",
+            "/events/new",
+            "/events/h2-days/dashboard",
+            "/events/h2-days/video",
+            "/events/h2-days/register",
+            "/magazine/editor",
+            "/signin",
+            "/profile",
+            "/me",
+            "/mailbox",
+            "/opportunities/new",
+        ] {
+            assert!(!shows_block(private), "{private}");
+        }
     }
 
     #[test]

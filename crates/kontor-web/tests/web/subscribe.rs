@@ -1140,3 +1140,21 @@ async fn token_pages_send_no_referrer_and_are_not_cached() {
         "no-store"
     );
 }
+
+/// The sign-up block belongs to public pages, not to sign-in, administration or a call.
+#[tokio::test]
+async fn the_sign_up_block_is_left_off_non_public_pages() {
+    let app = TestApp::new().await;
+    app.user("admin@kontor.example", Locale::En, true).await;
+    let admin = app.sign_in("admin@kontor.example").await;
+    let block = "class=\"newsletter-block\"";
+    let public = app.get("/events", Some(&admin), "de").await;
+    assert!(public.body.contains(block), "{}", public.body);
+    for path in ["/admin/subscribers", "/profile"] {
+        let r = app.get(path, Some(&admin), "de").await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(!r.body.contains(block), "{path}");
+    }
+    let signin = app.get("/signin", None, "de").await;
+    assert!(!signin.body.contains(block));
+}
