@@ -173,12 +173,22 @@ impl Store {
         search: &str,
         limit: i64,
     ) -> Result<Vec<SubscriberWithConsent>> {
+        self.subscribers_from(search, limit, 0).await
+    }
+
+    /// Like [`Store::subscribers`], skipping the first `offset` (a page of the admin list).
+    pub async fn subscribers_from(
+        &self,
+        search: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<SubscriberWithConsent>> {
         let cols: Vec<String> = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
         let sql = format!(
             "SELECT {}, e.source, COALESCE(e.claimed_at, e.at) FROM subscribers s LEFT JOIN consent_events e ON e.id = \
              (SELECT f.id FROM consent_events f WHERE f.subscriber_id = s.id \
               AND f.kind IN ('signup', 'imported') ORDER BY f.at, f.id LIMIT 1) \
-             WHERE s.email LIKE $1 ORDER BY s.created_at DESC, s.email LIMIT $2",
+             WHERE s.email LIKE $1 ORDER BY s.created_at DESC, s.email LIMIT $2 OFFSET $3",
             cols.join(", ")
         );
         let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
@@ -198,6 +208,7 @@ impl Store {
         let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&pattern)
             .bind(limit)
+            .bind(offset)
             .fetch_all(p))?;
         rows.into_iter()
             .map(|r| {

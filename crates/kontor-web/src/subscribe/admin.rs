@@ -55,7 +55,12 @@ struct ListQuery {
     q: String,
     #[serde(default)]
     notice: String,
+    #[serde(default)]
+    page: i64,
 }
+
+/// Rows per page of the admin list.
+const PAGE: i64 = 500;
 
 pub(super) fn date_time(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros).map_or_else(|_| String::new(), |t| t.to_string())
@@ -67,7 +72,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     require_admin(&ctx)?;
-    list_view(&state, &ctx, &q.q, &q.notice, None).await
+    list_view(&state, &ctx, &q.q, &q.notice, q.page.max(0), None).await
 }
 
 async fn list_view(
@@ -75,14 +80,22 @@ async fn list_view(
     ctx: &PageCtx,
     search: &str,
     notice: &str,
+    page: i64,
     report: Option<serde_json::Value>,
 ) -> Result<Response, AppError> {
     let l = ctx.locale;
     let counts = state.store.subscriber_counts().await?;
-    let rows: Vec<_> = state
+    let mut found = state
         .store
-        .subscribers(search, 500)
-        .await?
+        .subscribers_from(search, PAGE + 1, page.saturating_mul(PAGE))
+        .await?;
+    let more = found.len() as i64 > PAGE;
+    found.truncate(PAGE as usize);
+    let at_page = |n: i64| {
+        serde_urlencoded::to_string([("q", search.to_string()), ("page", n.to_string())])
+            .unwrap_or_default()
+    };
+    let rows: Vec<_> = found
         .into_iter()
         .map(|r| {
             let s = &r.subscriber;
@@ -110,6 +123,8 @@ async fn list_view(
         "subscribers.html",
         serde_json::json!({
             "counts": counts, "rows": rows, "q": search, "notice": notice, "report": report,
+            "prev": (page > 0).then(|| at_page(page - 1)),
+            "next": more.then(|| at_page(page + 1)),
         }),
     );
     if failed {
@@ -295,7 +310,7 @@ async fn import(
     }
     if !errors.is_empty() {
         let report = serde_json::json!({ "errors": errors });
-        return list_view(&state, &ctx, "", "", Some(report)).await;
+        return list_view(&state, &ctx, "", "", 0, Some(report)).await;
     }
     // Read before writing (SQLite has one writer): which addresses are on the list already.
     let known = state.store.subscriber_emails().await?;
@@ -355,6 +370,7 @@ async fn import(
         &ctx,
         "",
         "",
+        0,
         Some(serde_json::json!({ "done": done, "errors": [] })),
     )
     .await

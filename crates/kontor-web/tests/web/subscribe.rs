@@ -1158,3 +1158,65 @@ async fn the_sign_up_block_is_left_off_non_public_pages() {
     let signin = app.get("/signin", None, "de").await;
     assert!(!signin.body.contains(block));
 }
+
+/// The admin list: erasing asks first and every row's buttons name their address; past 500 rows
+/// the list goes on on a next page.
+#[tokio::test]
+async fn the_admin_list_pages_and_names_each_rows_actions() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("admin@kontor.example", Locale::En, true).await;
+        let admin = app.sign_in("admin@kontor.example").await;
+        let mut file = String::from("email,locale,topics,status,consent_source,consent_date\n");
+        for i in 0..501 {
+            file.push_str(&format!(
+                "p{i:03}@example.de,de,,confirmed,Fair 2025,2025-01-01\n"
+            ));
+        }
+        let r = app
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&admin),
+                "en",
+                &[("csv", &file)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let rows = |body: &str| body.matches("/erase\"").count();
+        let first = app.get("/admin/subscribers", Some(&admin), "en").await;
+        assert_eq!(rows(&first.body), 500, "{url}");
+        assert!(
+            first
+                .body
+                .contains("href=\"/admin/subscribers?q=&amp;page=1\""),
+            "{url}"
+        );
+        assert!(first.body.contains(&format!(
+            "data-confirm=\"{}\"",
+            kontor_i18n::catalog().message(
+                Locale::En,
+                "subscribers-erase-confirm",
+                &[("email", kontor_i18n::Arg::from("p000@example.de"))]
+            )
+        )));
+        assert!(
+            first
+                .body
+                .contains("aria-label=\"Erase p000@example.de with all records\"")
+        );
+        assert!(
+            first
+                .body
+                .contains("aria-label=\"Unsubscribe p000@example.de\"")
+        );
+        let second = app
+            .get("/admin/subscribers?q=&page=1", Some(&admin), "en")
+            .await;
+        assert_eq!(rows(&second.body), 1, "{url}");
+        assert!(
+            second
+                .body
+                .contains("href=\"/admin/subscribers?q=&amp;page=0\"")
+        );
+        assert!(!second.body.contains("page=2"));
+    }
+}
