@@ -23,7 +23,9 @@ mail_from = "Kontor <noreply@example.org>"
 # Anyone may read the local mailbox (only for demos).
 mailbox_public = false
 
-# Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
+# Take client addresses from X-Forwarded-For (only behind ONE reverse proxy you run, which must
+# append the peer address; the rightmost entry is used, the rest is client-controlled). Left off
+# behind a proxy, every client has the proxy's address (rate limits, proof of consent).
 trust_forwarded_for = false
 
 # Minutes before a meeting when both participants get a reminder; 0 sends none.

@@ -1256,3 +1256,37 @@ async fn concurrent_sign_ups_of_one_address_keep_one_record() {
         assert_eq!(mails.len(), signups, "{url}");
     }
 }
+
+/// Behind a reverse proxy the client address is the rightmost X-Forwarded-For entry (the one the
+/// proxy appended); what the client wrote to its left is not trusted.
+#[tokio::test]
+async fn the_proof_keeps_the_address_the_proxy_saw() {
+    let store = kontor_store::Store::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let mut config = kontor_web::WebConfig::new(BASE);
+    config.trust_forwarded_for = true;
+    config.consent_ip = kontor_domain::ConsentIp::Full;
+    let app = TestApp::configured(store, config);
+    let body = serde_urlencoded::to_string(signup_form("pia@example.de", "de")).unwrap();
+    let r = app
+        .send(
+            Request::post("/newsletter")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .header("x-forwarded-for", "6.6.6.6, 198.51.100.7")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let s = app
+        .store
+        .subscriber_by_email(&Email::parse("pia@example.de").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let events = app.store.consent_events(s.id).await.unwrap();
+    assert_eq!(events[0].ip.as_deref(), Some("198.51.100.7"));
+}
