@@ -353,7 +353,8 @@ async fn confirmation_allowed(state: &AppState, email: &Email, now: i64) -> Resu
     let mut tx = state.store.begin().await?;
     let hits = tx
         .hit_rate_limit(
-            &format!("newsletter-confirm:{email}"),
+            // Hashed: the bucket outlives an erasure (GDPR Art. 17) until the janitor's sweep.
+            &format!("newsletter-confirm:{}", sha256_hex(email.as_str())),
             now / window * window,
         )
         .await?;

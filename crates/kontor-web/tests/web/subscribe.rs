@@ -1290,3 +1290,32 @@ async fn the_proof_keeps_the_address_the_proxy_saw() {
     let events = app.store.consent_events(s.id).await.unwrap();
     assert_eq!(events[0].ip.as_deref(), Some("198.51.100.7"));
 }
+
+/// The per-address limit on confirmation mails keys on a hash, so erasing a person leaves no
+/// trace of their address in `rate_limits`.
+#[tokio::test]
+async fn the_confirmation_rate_limit_keeps_no_address() {
+    for (app, url) in TestApp::on_every_backend().await {
+        sign_up(&app, "quinn@example.de", "de").await;
+        let sql = "SELECT bucket FROM rate_limits";
+        let buckets: Vec<(String,)> = if url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        };
+        let hashed = format!(
+            "newsletter-confirm:{}",
+            hex(&sha2::Sha256::digest(b"quinn@example.de"))
+        );
+        assert!(
+            buckets.iter().any(|(b,)| *b == hashed),
+            "{url}: {buckets:?}"
+        );
+        assert!(
+            buckets.iter().all(|(b,)| !b.contains("quinn")),
+            "{url}: {buckets:?}"
+        );
+    }
+}
