@@ -303,17 +303,60 @@ impl Tx {
             .await?[0])
     }
 
-    /// Several new subscribers in few statements (an import); ids in the order given.
+    /// Several new subscribers in few statements; ids in the order given.
     pub async fn create_subscribers(
         &mut self,
         all: &[NewSubscriber<'_>],
         now: i64,
     ) -> Result<Vec<Uuid>> {
+        self.insert_subscribers(all, now, "").await
+    }
+
+    /// An import: like [`Tx::create_subscribers`], but an address that is on the list already
+    /// (e.g. a sign-up that landed after the import read the list) is left alone: `None` there.
+    pub async fn import_subscribers(
+        &mut self,
+        all: &[NewSubscriber<'_>],
+        now: i64,
+    ) -> Result<Vec<Option<Uuid>>> {
+        let ids = self
+            .insert_subscribers(all, now, " ON CONFLICT (email) DO NOTHING")
+            .await?;
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in ids.chunks(BATCH) {
+            let sql = format!(
+                "SELECT id FROM subscribers WHERE id IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let rows: Vec<(Uuid,)> = crate::write!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c)
+            })?;
+            inserted.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(ids
+            .into_iter()
+            .map(|id| inserted.contains(&id).then_some(id))
+            .collect())
+    }
+
+    async fn insert_subscribers(
+        &mut self,
+        all: &[NewSubscriber<'_>],
+        now: i64,
+        on_conflict: &str,
+    ) -> Result<Vec<Uuid>> {
         let mut ids = Vec::with_capacity(all.len());
         for chunk in all.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, \
-                 created_at, confirmed_at, unsubscribed_at) VALUES {}",
+                 created_at, confirmed_at, unsubscribed_at) VALUES {}{on_conflict}",
                 placeholders(chunk.len(), 9)
             );
             let chunk_ids: Vec<Uuid> = chunk.iter().map(|_| new_id()).collect();

@@ -184,3 +184,42 @@ async fn the_sweep_spares_a_fresh_link_and_takes_the_mails_along() {
         );
     }
 }
+
+/// An import meets an address that signed up after the import read the list: that line is left
+/// alone, the others are written, nothing fails.
+#[tokio::test]
+async fn an_import_skips_an_address_that_arrived_meanwhile() {
+    for store in stores().await {
+        let (early, new) = (
+            Email::parse("early@example.de").unwrap(),
+            Email::parse("new@example.de").unwrap(),
+        );
+        let row = |email, token| NewSubscriber {
+            email,
+            locale: Locale::De,
+            topics: &[],
+            status: SubscriberStatus::Confirmed,
+            unsubscribe_token: token,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let first = tx
+            .create_subscriber(&row(&early, "tok-early"), NOW)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let ids = tx
+            .import_subscribers(&[row(&early, "tok-1"), row(&new, "tok-2")], NOW + HOUR)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(ids[0], None);
+        let added = store.subscriber_by_email(&new).await.unwrap().unwrap();
+        assert_eq!(ids[1], Some(added.id));
+        let kept = store.subscriber_by_email(&early).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.id, kept.unsubscribe_token.as_str()),
+            (first, "tok-early")
+        );
+    }
+}

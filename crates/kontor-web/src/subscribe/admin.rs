@@ -318,7 +318,7 @@ async fn import(
         .into_iter()
         .filter(|r| !known.contains(r.email.as_str()))
         .collect();
-    let skipped = seen.len() - fresh.len();
+
     let now = now_micros();
     let tokens: Vec<String> = fresh.iter().map(|_| random_hex(24)).collect();
     let new: Vec<NewSubscriber> = fresh
@@ -333,9 +333,13 @@ async fn import(
         })
         .collect();
     let mut tx = state.store.begin().await?;
-    let ids = tx.create_subscribers(&new, now).await?;
+    // A sign-up between reading the list and this insert leaves that address alone (no error).
+    let ids = tx.import_subscribers(&new, now).await?;
+    let imported = ids.iter().flatten().count();
+    let skipped = seen.len() - imported;
     let mut events = Vec::with_capacity(ids.len());
     for (row, id) in fresh.iter().zip(ids) {
+        let Some(id) = id else { continue };
         let event = ConsentEvent {
             source: row.source.clone(),
             claimed_at: row.consented_at,
@@ -361,7 +365,7 @@ async fn import(
         l,
         "subscribers-import-done",
         &[
-            ("count", Arg::from(fresh.len())),
+            ("count", Arg::from(imported)),
             ("skipped", Arg::from(skipped)),
         ],
     );
