@@ -8,6 +8,7 @@ M = [
 ("newsletter-field-locale", "Language of the newsletter", "Sprache des Newsletters", "简报语言"),
 ("newsletter-field-topics", "Topics (optional; none chosen means all)", "Themen (optional; ohne Auswahl: alle)", "主题（可选；不选即全部）"),
 ("newsletter-consent-1", "Yes, I want to receive the monthly newsletter of the economic-development agency by e-mail. I can withdraw this consent at any time, with the link in every newsletter. The agency records when and how I subscribed as proof of my consent; details are in the privacy notice.", "Ja, ich möchte den monatlichen Newsletter der Wirtschaftsförderung per E-Mail erhalten. Diese Einwilligung kann ich jederzeit über den Link in jedem Newsletter widerrufen. Die Wirtschaftsförderung speichert als Nachweis meiner Einwilligung, wann und wie ich mich angemeldet habe; Einzelheiten stehen in der Datenschutzerklärung.", "是的，我希望通过电子邮件接收经济促进机构的月度电子简报。我可以随时通过每期简报中的链接撤回此同意。该机构会记录我订阅的时间和方式，作为我同意的证明；详情见隐私声明。"),
+("newsletter-privacy-link", "Privacy notice", "Datenschutzerklärung", "隐私声明"),
 ("newsletter-consent-version", "Consent text version { $version }", "Einwilligungstext Version { $version }", "同意书文本版本 { $version }"),
 ("newsletter-submit", "Subscribe", "Abonnieren", "订阅"),
 ("newsletter-check-title", "Please check your inbox", "Bitte sehen Sie in Ihr Postfach", "请查看您的邮箱"),

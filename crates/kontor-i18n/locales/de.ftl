@@ -555,6 +555,7 @@ newsletter-lead = Unser monatlicher Newsletter bringt Artikel, kommende Veransta
 newsletter-field-locale = Sprache des Newsletters
 newsletter-field-topics = Themen (optional; ohne Auswahl: alle)
 newsletter-consent-1 = Ja, ich möchte den monatlichen Newsletter der Wirtschaftsförderung per E-Mail erhalten. Diese Einwilligung kann ich jederzeit über den Link in jedem Newsletter widerrufen. Die Wirtschaftsförderung speichert als Nachweis meiner Einwilligung, wann und wie ich mich angemeldet habe; Einzelheiten stehen in der Datenschutzerklärung.
+newsletter-privacy-link = Datenschutzerklärung
 newsletter-consent-version = Einwilligungstext Version { $version }
 newsletter-submit = Abonnieren
 newsletter-check-title = Bitte sehen Sie in Ihr Postfach

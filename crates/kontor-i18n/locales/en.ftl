@@ -555,6 +555,7 @@ newsletter-lead = Our monthly newsletter brings articles, upcoming events and jo
 newsletter-field-locale = Language of the newsletter
 newsletter-field-topics = Topics (optional; none chosen means all)
 newsletter-consent-1 = Yes, I want to receive the monthly newsletter of the economic-development agency by e-mail. I can withdraw this consent at any time, with the link in every newsletter. The agency records when and how I subscribed as proof of my consent; details are in the privacy notice.
+newsletter-privacy-link = Privacy notice
 newsletter-consent-version = Consent text version { $version }
 newsletter-submit = Subscribe
 newsletter-check-title = Please check your inbox

@@ -555,6 +555,7 @@ newsletter-lead = 我们的月度电子简报包含文章、即将举行的活�
 newsletter-field-locale = 简报语言
 newsletter-field-topics = 主题（可选；不选即全部）
 newsletter-consent-1 = 是的，我希望通过电子邮件接收经济促进机构的月度电子简报。我可以随时通过每期简报中的链接撤回此同意。该机构会记录我订阅的时间和方式，作为我同意的证明；详情见隐私声明。
+newsletter-privacy-link = 隐私声明
 newsletter-consent-version = 同意书文本版本 { $version }
 newsletter-submit = 订阅
 newsletter-check-title = 请查看您的邮箱

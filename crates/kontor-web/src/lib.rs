@@ -62,6 +62,8 @@ pub struct WebConfig {
     pub video: VideoConfig,
     /// How much of the client's address the newsletter's proof of consent keeps.
     pub consent_ip: kontor_domain::ConsentIp,
+    /// The privacy notice the newsletter's consent text refers to; `{locale}` becomes de/en/zh.
+    pub privacy_url: String,
 }
 
 impl WebConfig {
@@ -73,6 +75,7 @@ impl WebConfig {
             session_days: 30,
             video: VideoConfig::default(),
             consent_ip: kontor_domain::ConsentIp::Truncated,
+            privacy_url: "/pages/{locale}/privacy".into(),
         }
     }
     fn secure_cookies(&self) -> bool {

@@ -49,6 +49,9 @@ jitsi_url = ""
 # How much of a subscriber's IP address the newsletter's proof of consent keeps (ask your
 # data-protection officer): "full", "truncated" (/24 for IPv4, /48 for IPv6) or "none".
 consent_ip = "truncated"
+# The privacy notice linked next to the newsletter's consent text; {locale} becomes de, en or zh
+# (e.g. a page made in the magazine's page editor).
+privacy_url = "/pages/{locale}/privacy"
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +72,7 @@ pub struct Config {
     pub turn_ttl_secs: i64,
     pub jitsi_url: String,
     pub consent_ip: kontor_domain::ConsentIp,
+    pub privacy_url: String,
 }
 
 impl Default for Config {
@@ -89,6 +93,7 @@ impl Default for Config {
             turn_ttl_secs: 7200,
             jitsi_url: String::new(),
             consent_ip: kontor_domain::ConsentIp::Truncated,
+            privacy_url: "/pages/{locale}/privacy".into(),
         }
     }
 }
@@ -147,6 +152,7 @@ impl Config {
                 "TURN_URLS" => config.turn_urls = value.clone(),
                 "TURN_SECRET" => config.turn_secret = value.clone(),
                 "JITSI_URL" => config.jitsi_url = value.clone(),
+                "PRIVACY_URL" => config.privacy_url = value.clone(),
                 "TURN_TTL_SECS" => {
                     config.turn_ttl_secs = value
                         .parse()

@@ -196,6 +196,7 @@ pub async fn run(
     web.trust_forwarded_for = config.trust_forwarded_for;
     web.video = config.video();
     web.consent_ip = config.consent_ip;
+    web.privacy_url = config.privacy_url.clone();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();

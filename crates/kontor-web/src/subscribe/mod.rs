@@ -122,11 +122,12 @@ async fn keep_token_private(mut r: Response) -> Response {
 }
 
 /// What the layout's sign-up block needs (see `newsletter_block.html`).
-pub fn block_context(locale: Locale) -> serde_json::Value {
+pub fn block_context(config: &crate::WebConfig, locale: Locale) -> serde_json::Value {
     serde_json::json!({
         "consent_version": CONSENT_VERSION,
         "consent_key": format!("newsletter-consent-{CONSENT_VERSION}"),
         "topics": options::<Topic>(locale, "topic"),
+        "privacy_url": config.privacy_url.replace("{locale}", locale.key()),
     })
 }
 
@@ -253,11 +254,12 @@ async fn newsletter_page(State(state): State<AppState>, ctx: PageCtx) -> Respons
         &state,
         &ctx.reader(),
         "newsletter.html",
-        page_context(ctx.locale, values, serde_json::json!({}), &[]),
+        page_context(&state, ctx.locale, values, serde_json::json!({}), &[]),
     )
 }
 
 fn page_context(
+    state: &AppState,
     locale: Locale,
     values: serde_json::Value,
     errors: serde_json::Value,
@@ -265,7 +267,7 @@ fn page_context(
 ) -> serde_json::Value {
     serde_json::json!({
         "values": values, "errors": errors, "chosen": chosen,
-        "form": block_context(locale),
+        "form": block_context(&state.config, locale),
     })
 }
 
@@ -289,6 +291,7 @@ async fn subscribe(
                 &ctx.reader(),
                 "newsletter.html",
                 page_context(
+                    &state,
                     ctx.locale,
                     form.values(),
                     field_errors(ctx.locale, &errors.0),
@@ -641,6 +644,7 @@ fn preferences_view(
 ) -> Response {
     let chosen: Vec<&str> = s.topics.iter().map(|t| t.key()).collect();
     let mut c = page_context(
+        state,
         ctx.locale,
         serde_json::json!({ "locale": s.locale.key() }),
         errors,

@@ -630,6 +630,15 @@ async fn preferences_by_token_change_language_and_topics() {
         );
         let bad = app.post_form(&path, None, "de", &[("locale", "fr")]).await;
         assert_eq!(bad.status, 422);
+        // The select itself is marked invalid and points at its message.
+        assert!(
+            bad.body.contains(
+                "<select id=\"f-locale\" name=\"locale\" aria-invalid=\"true\" aria-describedby=\"e-locale\">"
+            ),
+            "{}",
+            bad.body
+        );
+        assert!(bad.body.contains("<p class=\"error\" id=\"e-locale\">"));
         assert!(
             bad.body
                 .contains(&kontor_i18n::t(Locale::De, "invalid-locale"))
@@ -1317,5 +1326,20 @@ async fn the_confirmation_rate_limit_keeps_no_address() {
             buckets.iter().all(|(b,)| !b.contains("quinn")),
             "{url}: {buckets:?}"
         );
+    }
+}
+
+/// The consent text mentions the privacy notice: the form links to it, in the reader's language.
+#[tokio::test]
+async fn the_consent_text_links_the_privacy_notice() {
+    let app = TestApp::new().await;
+    for (path, lang, key) in [("/events", "de", "de"), ("/newsletter", "zh-CN", "zh")] {
+        let page = app.get(path, None, lang).await;
+        let l = Locale::parse(key).unwrap();
+        let link = format!(
+            "<a href=\"&#x2f;pages&#x2f;{key}&#x2f;privacy\">{}</a>",
+            kontor_i18n::t(l, "newsletter-privacy-link")
+        );
+        assert!(page.body.contains(&link), "{path}: {}", page.body);
     }
 }
