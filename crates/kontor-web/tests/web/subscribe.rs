@@ -23,16 +23,20 @@ fn signup_form<'a>(email: &'a str, locale: &'a str) -> Vec<(&'a str, &'a str)> {
 
 /// A browser's sign-up from the block on `/events`.
 async fn sign_up(app: &TestApp, email: &str, locale: &str) -> Reply {
-    let body = serde_urlencoded::to_string(signup_form(email, locale)).unwrap();
-    app.send(
-        Request::post("/newsletter")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin")
-            .header(header::USER_AGENT, "Mozilla/5.0 (Test) Firefox/140.0")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
+    sign_up_with(app, signup_form(email, locale), &[]).await
+}
+
+/// A browser's sign-up with the given form fields and extra request headers.
+async fn sign_up_with(app: &TestApp, form: Vec<(&str, &str)>, headers: &[(&str, &str)]) -> Reply {
+    let body = serde_urlencoded::to_string(form).unwrap();
+    let mut req = Request::post("/newsletter")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::USER_AGENT, "Mozilla/5.0 (Test) Firefox/140.0");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    app.send(req.body(Body::from(body)).unwrap()).await
 }
 
 /// The path of the link in the newest mail to `to` that starts with `prefix`.
@@ -1022,16 +1026,7 @@ async fn formula_text_never_reaches_the_csv_export_as_a_formula() {
         let mut form = signup_form("mallory@example.de", "de");
         form.retain(|(k, _)| *k != "source");
         form.push(("source", "/x;=cmd|' /C calc'!A0"));
-        let body = serde_urlencoded::to_string(form).unwrap();
-        let r = app
-            .send(
-                Request::post("/newsletter")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .header("sec-fetch-site", "same-origin")
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await;
+        let r = sign_up_with(&app, form, &[]).await;
         assert_eq!(r.status, 303, "{url}: {}", r.body);
         let file = "email,locale,topics,status,consent_source,consent_date\n\
                     eve@example.de,de,,confirmed,\"=HYPERLINK(\"\"http://evil.example\"\")\",2025-01-01\n\
@@ -1278,17 +1273,12 @@ async fn the_proof_keeps_the_address_the_proxy_saw() {
     config.trust_forwarded_for = true;
     config.consent_ip = kontor_domain::ConsentIp::Full;
     let app = TestApp::configured(store, config);
-    let body = serde_urlencoded::to_string(signup_form("pia@example.de", "de")).unwrap();
-    let r = app
-        .send(
-            Request::post("/newsletter")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header("sec-fetch-site", "same-origin")
-                .header("x-forwarded-for", "6.6.6.6, 198.51.100.7")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
+    let r = sign_up_with(
+        &app,
+        signup_form("pia@example.de", "de"),
+        &[("x-forwarded-for", "6.6.6.6, 198.51.100.7")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let s = app
         .store
