@@ -38,7 +38,9 @@ keyed_enum! {
 impl ConsentIp {
     /// The address as it is to be stored; `None` when nothing is kept or it is not an address.
     pub fn apply(self, ip: &str) -> Option<String> {
-        let addr: IpAddr = ip.trim().parse().ok()?;
+        // A dual-stack listener reports IPv4 clients as `::ffff:a.b.c.d`: truncated as IPv6
+        // (/48) that would keep the whole IPv4 address.
+        let addr: IpAddr = ip.trim().parse::<IpAddr>().ok()?.to_canonical();
         match self {
             ConsentIp::None => None,
             ConsentIp::Full => Some(addr.to_string()),
@@ -94,6 +96,14 @@ mod tests {
         );
         assert_eq!(
             ConsentIp::Full.apply("203.0.113.77").unwrap(),
+            "203.0.113.77"
+        );
+        assert_eq!(
+            ConsentIp::Truncated.apply("::ffff:203.0.113.77").unwrap(),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            ConsentIp::Full.apply("::ffff:203.0.113.77").unwrap(),
             "203.0.113.77"
         );
         assert_eq!(ConsentIp::None.apply("203.0.113.77"), None);

@@ -300,6 +300,24 @@ impl Composer {
         )
     }
 
+    /// To a confirmed subscriber who signs up again: they are on the list already; a link to
+    /// their preferences. Sent instead of a confirmation, so that a sign-up does the same work
+    /// (and its answer takes the same time) whether or not the address is confirmed.
+    pub fn newsletter_already(&self, to: &str, locale: Locale, unsubscribe_token: &str) -> NewMail {
+        let preferences = format!(
+            "{}/newsletter/preferences/{unsubscribe_token}",
+            self.base_url
+        );
+        self.mail(
+            to,
+            locale,
+            "newsletter-already",
+            &[],
+            &["mail-newsletter-already-body"],
+            Some((&preferences, "mail-newsletter-welcome-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(

@@ -120,6 +120,21 @@ impl Store {
         .bind(now)
         .execute(c)
         })?;
+        // A newsletter confirmation mail: its delivery joins the proof of consent, in this
+        // transaction (the sign-up recorded `confirmation-queued` with this mail's id).
+        exec!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO consent_events (id, subscriber_id, kind, at, template, token_hash, outbox_id) \
+             SELECT $2, q.subscriber_id, 'confirmation-sent', $3, q.template, q.token_hash, q.outbox_id \
+             FROM consent_events q WHERE q.outbox_id = $1 AND q.kind = 'confirmation-queued' \
+             AND NOT EXISTS (SELECT 1 FROM consent_events s \
+                             WHERE s.outbox_id = $1 AND s.kind = 'confirmation-sent')"
+        )
+        .bind(id)
+        .bind(new_id())
+        .bind(now)
+        .execute(c)
+        })?;
         tx.commit().await
     }
 

@@ -83,6 +83,8 @@ pub struct ConsentEvent {
     pub channel: Option<String>,
     pub claimed_at: Option<i64>,
     pub detail: Option<String>,
+    /// `confirmation-queued` and `confirmation-sent`: the outbox mail.
+    pub outbox_id: Option<Uuid>,
 }
 
 impl ConsentEvent {
@@ -121,7 +123,7 @@ pub struct SubscriberWithConsent {
 }
 
 const EVENT_COLUMNS: &str = "kind, at, source, consent_version, ip, user_agent, template, \
-     token_hash, channel, claimed_at, detail";
+     token_hash, channel, claimed_at, detail, outbox_id";
 
 impl Store {
     pub async fn subscriber(&self, id: Uuid) -> Result<Subscriber> {
@@ -171,12 +173,22 @@ impl Store {
         search: &str,
         limit: i64,
     ) -> Result<Vec<SubscriberWithConsent>> {
+        self.subscribers_from(search, limit, 0).await
+    }
+
+    /// Like [`Store::subscribers`], skipping the first `offset` (a page of the admin list).
+    pub async fn subscribers_from(
+        &self,
+        search: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<SubscriberWithConsent>> {
         let cols: Vec<String> = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
         let sql = format!(
             "SELECT {}, e.source, COALESCE(e.claimed_at, e.at) FROM subscribers s LEFT JOIN consent_events e ON e.id = \
              (SELECT f.id FROM consent_events f WHERE f.subscriber_id = s.id \
               AND f.kind IN ('signup', 'imported') ORDER BY f.at, f.id LIMIT 1) \
-             WHERE s.email LIKE $1 ORDER BY s.created_at DESC, s.email LIMIT $2",
+             WHERE s.email LIKE $1 ORDER BY s.created_at DESC, s.email LIMIT $2 OFFSET $3",
             cols.join(", ")
         );
         let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
@@ -196,6 +208,7 @@ impl Store {
         let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&pattern)
             .bind(limit)
+            .bind(offset)
             .fetch_all(p))?;
         rows.into_iter()
             .map(|r| {
@@ -290,17 +303,60 @@ impl Tx {
             .await?[0])
     }
 
-    /// Several new subscribers in few statements (an import); ids in the order given.
+    /// Several new subscribers in few statements; ids in the order given.
     pub async fn create_subscribers(
         &mut self,
         all: &[NewSubscriber<'_>],
         now: i64,
     ) -> Result<Vec<Uuid>> {
+        self.insert_subscribers(all, now, "").await
+    }
+
+    /// An import: like [`Tx::create_subscribers`], but an address that is on the list already
+    /// (e.g. a sign-up that landed after the import read the list) is left alone: `None` there.
+    pub async fn import_subscribers(
+        &mut self,
+        all: &[NewSubscriber<'_>],
+        now: i64,
+    ) -> Result<Vec<Option<Uuid>>> {
+        let ids = self
+            .insert_subscribers(all, now, " ON CONFLICT (email) DO NOTHING")
+            .await?;
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in ids.chunks(BATCH) {
+            let sql = format!(
+                "SELECT id FROM subscribers WHERE id IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let rows: Vec<(Uuid,)> = crate::write!(self, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c)
+            })?;
+            inserted.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(ids
+            .into_iter()
+            .map(|id| inserted.contains(&id).then_some(id))
+            .collect())
+    }
+
+    async fn insert_subscribers(
+        &mut self,
+        all: &[NewSubscriber<'_>],
+        now: i64,
+        on_conflict: &str,
+    ) -> Result<Vec<Uuid>> {
         let mut ids = Vec::with_capacity(all.len());
         for chunk in all.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, \
-                 created_at, confirmed_at, unsubscribed_at) VALUES {}",
+                 created_at, confirmed_at, unsubscribed_at) VALUES {}{on_conflict}",
                 placeholders(chunk.len(), 9)
             );
             let chunk_ids: Vec<Uuid> = chunk.iter().map(|_| new_id()).collect();
@@ -336,8 +392,9 @@ impl Tx {
         for chunk in events.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO consent_events (id, subscriber_id, kind, at, source, consent_version, \
-                 ip, user_agent, template, token_hash, channel, claimed_at, detail) VALUES {}",
-                placeholders(chunk.len(), 13)
+                 ip, user_agent, template, token_hash, channel, claimed_at, detail, outbox_id) \
+                 VALUES {}",
+                placeholders(chunk.len(), 14)
             );
             exec!(self, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -355,7 +412,8 @@ impl Tx {
                         .bind(&e.token_hash)
                         .bind(&e.channel)
                         .bind(e.claimed_at)
-                        .bind(&e.detail);
+                        .bind(&e.detail)
+                        .bind(e.outbox_id);
                 }
                 q.execute(c)
             })?;
@@ -384,8 +442,9 @@ impl Tx {
         Ok(())
     }
 
-    /// Uses a confirmation token once and confirms its subscriber; `None` when the token is
-    /// unknown, used or expired. Guarded in SQL, so two clicks at once confirm once.
+    /// Uses a confirmation token once and confirms its subscriber, spending their other unused
+    /// tokens; `None` when the token is unknown, used or expired, or the subscriber is confirmed
+    /// already (then drop the transaction). Guarded in SQL, so two clicks at once confirm once.
     pub async fn confirm_subscription(
         &mut self,
         token_hash: &str,
@@ -410,15 +469,27 @@ impl Tx {
         if used == 0 {
             return Ok(None);
         }
-        exec!(self, |c| {
+        // The person's other links (from earlier sign-ups) are spent too: one confirmation, one
+        // welcome mail, one `confirmed` event.
+        exec!(self, |c| sqlx::query(
+            "UPDATE subscriber_confirmations SET used_at = $2 \
+             WHERE subscriber_id = $1 AND used_at IS NULL"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(c))?;
+        let confirmed = exec!(self, |c| {
             sqlx::query(
             "UPDATE subscribers SET status = 'confirmed', confirmed_at = $2, unsubscribed_at = NULL \
-             WHERE id = $1"
+             WHERE id = $1 AND status <> 'confirmed'"
         )
         .bind(id)
         .bind(now)
         .execute(c)
         })?;
+        if confirmed == 0 {
+            return Ok(None);
+        }
         Ok(Some(id))
     }
 
@@ -501,22 +572,46 @@ impl Tx {
         Ok(n > 0)
     }
 
-    /// Removes sign-ups that were never confirmed before `before` (nobody consented; keep no data).
-    pub async fn delete_stale_pending(&mut self, before: i64) -> Result<u64> {
-        let stale = "SELECT id FROM subscribers WHERE status = 'pending' AND confirmed_at IS NULL \
-                     AND created_at < $1";
-        for table in ["consent_events", "subscriber_confirmations"] {
-            let sql = format!("DELETE FROM {table} WHERE subscriber_id IN ({stale})");
-            exec!(self, |c| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    /// Removes sign-ups nobody confirmed (nobody consented; keep no data): pending, never
+    /// confirmed, created before `before`, and holding no confirmation link that still works at
+    /// `now` (someone who signed up again yesterday keeps their fresh link). One transaction: the
+    /// candidates are chosen once (and locked on PostgreSQL, so a confirmation cannot land in
+    /// between), then their proof, links, newsletter mails and rows go.
+    pub async fn delete_stale_pending(&mut self, before: i64, now: i64) -> Result<u64> {
+        let lock = match self.inner {
+            crate::TxInner::Postgres(_) => " FOR UPDATE",
+            crate::TxInner::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "SELECT id, email FROM subscribers s WHERE status = 'pending' AND confirmed_at IS NULL \
+             AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM subscriber_confirmations c \
+             WHERE c.subscriber_id = s.id AND c.used_at IS NULL AND c.expires_at > $2){lock}"
+        );
+        let stale: Vec<(Uuid, String)> =
+            crate::write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(before)
-                .execute(c))?;
+                .bind(now)
+                .fetch_all(c))?;
+        let mut removed = 0;
+        for (id, email) in stale {
+            exec!(self, |c| sqlx::query(
+                "DELETE FROM outbox WHERE kind LIKE 'newsletter-%' AND recipient = $1"
+            )
+            .bind(&email)
+            .execute(c))?;
+            for sql in [
+                "DELETE FROM consent_events WHERE subscriber_id = $1",
+                "DELETE FROM subscriber_confirmations WHERE subscriber_id = $1",
+            ] {
+                exec!(self, |c| sqlx::query(sql).bind(id).execute(c))?;
+            }
+            removed += exec!(self, |c| sqlx::query(
+                "DELETE FROM subscribers WHERE id = $1 AND status = 'pending'"
+            )
+            .bind(id)
+            .execute(c))?;
         }
-        let sql = format!("DELETE FROM subscribers WHERE id IN ({stale})");
-        Ok(exec!(self, |c| sqlx::query(sqlx::AssertSqlSafe(
-            sql.as_str()
-        ))
-        .bind(before)
-        .execute(c))?)
+        Ok(removed)
     }
 }
 

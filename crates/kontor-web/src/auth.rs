@@ -177,13 +177,19 @@ where
 
 /// The client's address: the socket peer, or the first `X-Forwarded-For` hop behind a proxy.
 pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    // The rightmost entry is the one our reverse proxy appended (the peer it saw); everything
+    // left of it came from the client and can be anything.
     if state.config.trust_forwarded_for
         && let Some(ip) = headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|ip| !ip.is_empty())
     {
-        return ip.trim().to_string();
+        return ip.to_string();
     }
     peer.map_or_else(|| "unknown".to_string(), |p| p.ip().to_string())
 }

@@ -109,17 +109,16 @@ async fn page(
 
 /// One CSV field: quoted when needed; a leading `= + - @` is neutralised so that spreadsheet
 /// programs do not run it as a formula.
+/// One CSV field: always quoted (a spreadsheet that splits on `;`, as German Excel does, then
+/// still sees one cell), and a leading `= + - @`, tab or CR neutralised with an apostrophe so
+/// that no spreadsheet evaluates it as a formula.
 fn field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
     };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 pub(crate) fn csv(rows: Vec<Vec<String>>) -> String {
@@ -269,11 +268,14 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("plain"), "\"plain\"");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(field("-1"), "'-1");
+        assert_eq!(field("-1"), "\"'-1\"");
+        // German Excel splits on `;`: a field with one must not start a formula in the next cell.
+        assert_eq!(field("/x;=cmd|' /C calc'!A0"), "\"/x;=cmd|' /C calc'!A0\"");
+        assert_eq!(field("\tx"), "\"'\tx\"");
         assert!(csv(vec![vec!["王芳".into()]]).starts_with('\u{feff}'));
     }
 }

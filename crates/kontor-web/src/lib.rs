@@ -67,6 +67,8 @@ pub struct WebConfig {
     pub newsletter_wake: Arc<Notify>,
     /// A newsletter sender runs (an SMTP server is configured).
     pub newsletter_smtp: bool,
+    /// The privacy notice the newsletter's consent text refers to; `{locale}` becomes de/en/zh.
+    pub privacy_url: String,
 }
 
 impl WebConfig {
@@ -80,6 +82,7 @@ impl WebConfig {
             consent_ip: kontor_domain::ConsentIp::Truncated,
             newsletter_wake: Arc::new(Notify::new()),
             newsletter_smtp: false,
+            privacy_url: "/pages/{locale}/privacy".into(),
         }
     }
     fn secure_cookies(&self) -> bool {

@@ -147,7 +147,8 @@ fn render_inner(
             "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),
         })),
         "mailbox_public": state.config.mailbox_public,
-        "newsletter": crate::subscribe::block_context(locale),
+        "newsletter": crate::subscribe::block_context(&state.config, locale),
+        "newsletter_block": crate::subscribe::shows_block(path),
     });
     let mut merged = layout.as_object().cloned().unwrap_or_default();
     if let serde_json::Value::Object(extra) = ctx {

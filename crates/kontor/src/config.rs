@@ -23,7 +23,9 @@ mail_from = "Kontor <noreply@example.org>"
 # Anyone may read the local mailbox (only for demos).
 mailbox_public = false
 
-# Take client addresses from X-Forwarded-For (only behind a reverse proxy you run).
+# Take client addresses from X-Forwarded-For (only behind ONE reverse proxy you run, which must
+# append the peer address; the rightmost entry is used, the rest is client-controlled). Left off
+# behind a proxy, every client has the proxy's address (rate limits, proof of consent).
 trust_forwarded_for = false
 
 # Minutes before a meeting when both participants get a reminder; 0 sends none.
@@ -59,6 +61,9 @@ newsletter_journal = ""
 # sender's. Empty: not signed (sign at the relay instead).
 dkim_selector = ""
 dkim_private_key_path = ""
+# The privacy notice linked next to the newsletter's consent text; {locale} becomes de, en or zh
+# (e.g. a page made in the magazine's page editor).
+privacy_url = "/pages/{locale}/privacy"
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +90,7 @@ pub struct Config {
     pub newsletter_journal: String,
     pub dkim_selector: String,
     pub dkim_private_key_path: String,
+    pub privacy_url: String,
 }
 
 impl Default for Config {
@@ -111,6 +117,7 @@ impl Default for Config {
             newsletter_journal: String::new(),
             dkim_selector: String::new(),
             dkim_private_key_path: String::new(),
+            privacy_url: "/pages/{locale}/privacy".into(),
         }
     }
 }
@@ -169,6 +176,7 @@ impl Config {
                 "TURN_URLS" => config.turn_urls = value.clone(),
                 "TURN_SECRET" => config.turn_secret = value.clone(),
                 "JITSI_URL" => config.jitsi_url = value.clone(),
+                "PRIVACY_URL" => config.privacy_url = value.clone(),
                 "TURN_TTL_SECS" => {
                     config.turn_ttl_secs = value
                         .parse()

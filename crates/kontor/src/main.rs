@@ -202,6 +202,7 @@ pub async fn run(
     web.consent_ip = config.consent_ip;
     web.newsletter_wake = newsletter_wake;
     web.newsletter_smtp = newsletter.is_some();
+    web.privacy_url = config.privacy_url.clone();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);
     let started = std::time::Instant::now();
@@ -283,7 +284,7 @@ async fn janitor(store: Store, mut stop: watch::Receiver<bool>) {
         }
         // Newsletter sign-ups nobody confirmed within a week: nobody consented, keep no data.
         if let Ok(mut tx) = store.begin().await {
-            match tx.delete_stale_pending(now - 7 * 86_400_000_000).await {
+            match tx.delete_stale_pending(now - 7 * 86_400_000_000, now).await {
                 Ok(n) if tx.commit().await.is_ok() && n > 0 => {
                     tracing::info!(removed = n, "unconfirmed newsletter sign-ups removed")
                 }

@@ -44,7 +44,8 @@ CREATE TABLE subscriber_confirmations (
 CREATE INDEX subscriber_confirmations_subscriber ON subscriber_confirmations (subscriber_id);
 
 -- The proof of consent: append-only (rows are never updated; deleted only when the person is
--- erased). kind: signup | confirmation-sent | confirmed | unsubscribed | imported | preferences.
+-- erased). kind: signup | confirmation-queued | confirmation-sent | confirmed | unsubscribed |
+-- imported | preferences.
 CREATE TABLE consent_events (
     id UUID PRIMARY KEY,
     subscriber_id UUID NOT NULL REFERENCES subscribers (id),
@@ -56,9 +57,12 @@ CREATE TABLE consent_events (
     -- As configured (consent_ip): full, truncated (/24, /48) or not stored.
     ip TEXT,
     user_agent TEXT,
-    -- confirmation-sent: the mail template and its version; its token's hash.
+    -- confirmation-queued/-sent: the mail template and its version; its token's hash.
     template TEXT,
     token_hash TEXT,
+    -- confirmation-queued/-sent: the outbox mail; `-sent` is appended by the outbox worker in the
+    -- transaction that marks that mail delivered.
+    outbox_id UUID,
     -- unsubscribed: link | one-click | admin | import
     channel TEXT,
     -- imported: when the person consented, as the import file states.

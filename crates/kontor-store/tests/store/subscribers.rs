@@ -81,11 +81,9 @@ async fn tokens_work_once_and_stale_sign_ups_are_swept() {
         assert_eq!((counts.confirmed, counts.pending), (1, 1));
 
         // A week later the unconfirmed sign-up and its records go; the confirmed one stays.
+        let week = NOW + 7 * 24 * HOUR;
         let mut tx = store.begin().await.unwrap();
-        assert_eq!(
-            tx.delete_stale_pending(NOW + 7 * 24 * HOUR).await.unwrap(),
-            1
-        );
+        assert_eq!(tx.delete_stale_pending(week, week).await.unwrap(), 1);
         tx.commit().await.unwrap();
         assert!(store.subscriber_by_email(&b).await.unwrap().is_none());
         assert!(store.consent_events(ids[1]).await.unwrap().is_empty());
@@ -111,5 +109,117 @@ async fn tokens_work_once_and_stale_sign_ups_are_swept() {
         tx.commit().await.unwrap();
         assert!(store.consent_events(ids[0]).await.unwrap().is_empty());
         assert_eq!(store.subscriber_counts().await.unwrap(), Default::default());
+    }
+}
+
+/// The sweep keys on working links, not on the first sign-up: someone who signed up on day 0 and
+/// again on day 6.9 keeps their fresh 48-hour link; once it has expired, their row, proof, links
+/// and confirmation mails go together.
+#[tokio::test]
+async fn the_sweep_spares_a_fresh_link_and_takes_the_mails_along() {
+    for store in stores().await {
+        let email = Email::parse("late@example.de").unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let id = tx
+            .create_subscriber(
+                &NewSubscriber {
+                    email: &email,
+                    locale: Locale::De,
+                    topics: &[],
+                    status: SubscriberStatus::Pending,
+                    unsubscribe_token: "tok-late",
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        let again = NOW + 6 * 24 * HOUR + 22 * HOUR;
+        for (at, hash) in [(NOW, "hash-1"), (again, "hash-2")] {
+            tx.add_consent_event(id, &ConsentEvent::new("signup", at))
+                .await
+                .unwrap();
+            tx.create_confirmation(id, hash, at, at + 48 * HOUR)
+                .await
+                .unwrap();
+            let mail = kontor_store::outbox::NewMail {
+                to: email.as_str().to_string(),
+                locale: Locale::De,
+                kind: "newsletter-confirm",
+                subject: "Bitte bestätigen".into(),
+                text: "link".into(),
+                html: "<p>link</p>".into(),
+            };
+            tx.enqueue_mail(&mail, at).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let week = NOW + 7 * 24 * HOUR;
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.delete_stale_pending(week, week).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        assert!(store.subscriber_by_email(&email).await.unwrap().is_some());
+        assert_eq!(
+            store.pending_confirmation("hash-2", week).await.unwrap(),
+            Some(id)
+        );
+
+        // After the fresh link expired: everything about the address goes.
+        let later = again + 49 * HOUR;
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.delete_stale_pending(later - 7 * 24 * HOUR, later)
+                .await
+                .unwrap(),
+            1
+        );
+        tx.commit().await.unwrap();
+        assert!(store.subscriber_by_email(&email).await.unwrap().is_none());
+        assert!(store.consent_events(id).await.unwrap().is_empty());
+        assert!(
+            store
+                .outbox(Some(email.as_str()), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+/// An import meets an address that signed up after the import read the list: that line is left
+/// alone, the others are written, nothing fails.
+#[tokio::test]
+async fn an_import_skips_an_address_that_arrived_meanwhile() {
+    for store in stores().await {
+        let (early, new) = (
+            Email::parse("early@example.de").unwrap(),
+            Email::parse("new@example.de").unwrap(),
+        );
+        let row = |email, token| NewSubscriber {
+            email,
+            locale: Locale::De,
+            topics: &[],
+            status: SubscriberStatus::Confirmed,
+            unsubscribe_token: token,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let first = tx
+            .create_subscriber(&row(&early, "tok-early"), NOW)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let ids = tx
+            .import_subscribers(&[row(&early, "tok-1"), row(&new, "tok-2")], NOW + HOUR)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(ids[0], None);
+        let added = store.subscriber_by_email(&new).await.unwrap().unwrap();
+        assert_eq!(ids[1], Some(added.id));
+        let kept = store.subscriber_by_email(&early).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.id, kept.unsubscribe_token.as_str()),
+            (first, "tok-early")
+        );
     }
 }

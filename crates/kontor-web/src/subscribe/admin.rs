@@ -55,7 +55,12 @@ struct ListQuery {
     q: String,
     #[serde(default)]
     notice: String,
+    #[serde(default)]
+    page: i64,
 }
+
+/// Rows per page of the admin list.
+const PAGE: i64 = 500;
 
 pub(super) fn date_time(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros).map_or_else(|_| String::new(), |t| t.to_string())
@@ -67,7 +72,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     require_admin(&ctx)?;
-    list_view(&state, &ctx, &q.q, &q.notice, None).await
+    list_view(&state, &ctx, &q.q, &q.notice, q.page.max(0), None).await
 }
 
 async fn list_view(
@@ -75,14 +80,22 @@ async fn list_view(
     ctx: &PageCtx,
     search: &str,
     notice: &str,
+    page: i64,
     report: Option<serde_json::Value>,
 ) -> Result<Response, AppError> {
     let l = ctx.locale;
     let counts = state.store.subscriber_counts().await?;
-    let rows: Vec<_> = state
+    let mut found = state
         .store
-        .subscribers(search, 500)
-        .await?
+        .subscribers_from(search, PAGE + 1, page.saturating_mul(PAGE))
+        .await?;
+    let more = found.len() as i64 > PAGE;
+    found.truncate(PAGE as usize);
+    let at_page = |n: i64| {
+        serde_urlencoded::to_string([("q", search.to_string()), ("page", n.to_string())])
+            .unwrap_or_default()
+    };
+    let rows: Vec<_> = found
         .into_iter()
         .map(|r| {
             let s = &r.subscriber;
@@ -110,6 +123,8 @@ async fn list_view(
         "subscribers.html",
         serde_json::json!({
             "counts": counts, "rows": rows, "q": search, "notice": notice, "report": report,
+            "prev": (page > 0).then(|| at_page(page - 1)),
+            "next": more.then(|| at_page(page + 1)),
         }),
     );
     if failed {
@@ -235,9 +250,12 @@ fn parse_row(fields: &[String]) -> Result<ImportRow, Invalid> {
     if row.source.as_ref().is_some_and(|s| s.chars().count() > 300) {
         return Err(Invalid::too_long(300));
     }
-    if row.status != SubscriberStatus::Pending
-        && (row.source.is_none() || row.consented_at.is_none())
-    {
+    // An import sends no confirmation mail, and the janitor deletes unconfirmed entries after
+    // a week: a `pending` line would vanish silently.
+    if row.status == SubscriberStatus::Pending {
+        return Err(Invalid::new("invalid-import-pending"));
+    }
+    if row.source.is_none() || row.consented_at.is_none() {
         return Err(Invalid::new("invalid-consent-proof"));
     }
     Ok(row)
@@ -292,7 +310,7 @@ async fn import(
     }
     if !errors.is_empty() {
         let report = serde_json::json!({ "errors": errors });
-        return list_view(&state, &ctx, "", "", Some(report)).await;
+        return list_view(&state, &ctx, "", "", 0, Some(report)).await;
     }
     // Read before writing (SQLite has one writer): which addresses are on the list already.
     let known = state.store.subscriber_emails().await?;
@@ -300,7 +318,7 @@ async fn import(
         .into_iter()
         .filter(|r| !known.contains(r.email.as_str()))
         .collect();
-    let skipped = seen.len() - fresh.len();
+
     let now = now_micros();
     let tokens: Vec<String> = fresh.iter().map(|_| random_hex(24)).collect();
     let new: Vec<NewSubscriber> = fresh
@@ -315,9 +333,13 @@ async fn import(
         })
         .collect();
     let mut tx = state.store.begin().await?;
-    let ids = tx.create_subscribers(&new, now).await?;
+    // A sign-up between reading the list and this insert leaves that address alone (no error).
+    let ids = tx.import_subscribers(&new, now).await?;
+    let imported = ids.iter().flatten().count();
+    let skipped = seen.len() - imported;
     let mut events = Vec::with_capacity(ids.len());
     for (row, id) in fresh.iter().zip(ids) {
+        let Some(id) = id else { continue };
         let event = ConsentEvent {
             source: row.source.clone(),
             claimed_at: row.consented_at,
@@ -343,7 +365,7 @@ async fn import(
         l,
         "subscribers-import-done",
         &[
-            ("count", Arg::from(fresh.len())),
+            ("count", Arg::from(imported)),
             ("skipped", Arg::from(skipped)),
         ],
     );
@@ -352,6 +374,7 @@ async fn import(
         &ctx,
         "",
         "",
+        0,
         Some(serde_json::json!({ "done": done, "errors": [] })),
     )
     .await

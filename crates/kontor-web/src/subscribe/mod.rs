@@ -85,9 +85,9 @@ pub fn is_one_click(content_type: &str, body: &[u8]) -> bool {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/newsletter", get(newsletter_page).post(subscribe))
-        .route("/newsletter/thanks", get(thanks))
+    // Pages whose URL holds a token: the token must not leak through a Referer header (e.g.
+    // the privacy-notice link) or stay in a shared cache.
+    let token_pages = Router::new()
         .route(
             "/newsletter/confirm/{token}",
             get(confirm_page).post(confirm),
@@ -100,16 +100,51 @@ pub fn routes() -> Router<AppState> {
             "/newsletter/preferences/{token}",
             get(preferences_page).post(preferences),
         )
+        .layer(axum::middleware::map_response(keep_token_private));
+    Router::new()
+        .route("/newsletter", get(newsletter_page).post(subscribe))
+        .route("/newsletter/thanks", get(thanks))
+        .merge(token_pages)
         .merge(admin::routes())
 }
 
+async fn keep_token_private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
 /// What the layout's sign-up block needs (see `newsletter_block.html`).
-pub fn block_context(locale: Locale) -> serde_json::Value {
+pub fn block_context(config: &crate::WebConfig, locale: Locale) -> serde_json::Value {
     serde_json::json!({
         "consent_version": CONSENT_VERSION,
         "consent_key": format!("newsletter-consent-{CONSENT_VERSION}"),
         "topics": options::<Topic>(locale, "topic"),
+        "privacy_url": config.privacy_url.replace("{locale}", locale.key()),
     })
+}
+
+/// Whether the layout shows the sign-up block on `path`: public pages only (home, events and
+/// their agenda, magazine, marketplace, opportunities, organisations, static pages, search); not
+/// sign-in, profiles, organiser and admin pages, the editor or a video room during a call.
+/// `/newsletter` has its own form.
+pub fn shows_block(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        [] | ["events"] | ["marketplace"] | ["opportunities"] | ["search"] => true,
+        ["events", slug] | ["opportunities", slug] => *slug != "new",
+        ["events", _, "agenda"] => true,
+        ["magazine", rest @ ..] => rest.first() != Some(&"editor"),
+        ["organisations", ..] | ["pages", ..] => true,
+        _ => false,
+    }
 }
 
 /// The words of one consent-text version in every language, from the catalogue.
@@ -181,10 +216,7 @@ fn parse_signup(form: &FormData, now: i64) -> Result<SignUp, Errors> {
             kontor_domain::Invalid::new("invalid-newsletter-consent"),
         ));
     }
-    let source = crate::auth::safe_next(form.get("source"))
-        .chars()
-        .take(300)
-        .collect();
+    let source = safe_source(form.get("source"));
     match (email, locale, topics, consent) {
         (Some(email), Some(locale), Some(topics), Some(consent)) if errors.is_empty() => {
             Ok(SignUp {
@@ -199,17 +231,35 @@ fn parse_signup(form: &FormData, now: i64) -> Result<SignUp, Errors> {
     }
 }
 
+/// The page a sign-up came from, as the form states it (the client controls it): a local path of
+/// at most 200 characters from `[A-Za-z0-9/_.-]`, else `/`. Nothing else reaches the proof of
+/// consent or the CSV export.
+fn safe_source(source: &str) -> String {
+    let ok = source.starts_with('/')
+        && !source.starts_with("//")
+        && source.len() <= 200
+        && source
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b));
+    if ok {
+        source.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
 async fn newsletter_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let values = serde_json::json!({ "locale": ctx.locale.key() });
     render(
         &state,
         &ctx.reader(),
         "newsletter.html",
-        page_context(ctx.locale, values, serde_json::json!({}), &[]),
+        page_context(&state, ctx.locale, values, serde_json::json!({}), &[]),
     )
 }
 
 fn page_context(
+    state: &AppState,
     locale: Locale,
     values: serde_json::Value,
     errors: serde_json::Value,
@@ -217,7 +267,7 @@ fn page_context(
 ) -> serde_json::Value {
     serde_json::json!({
         "values": values, "errors": errors, "chosen": chosen,
-        "form": block_context(locale),
+        "form": block_context(&state.config, locale),
     })
 }
 
@@ -241,6 +291,7 @@ async fn subscribe(
                 &ctx.reader(),
                 "newsletter.html",
                 page_context(
+                    &state,
                     ctx.locale,
                     form.values(),
                     field_errors(ctx.locale, &errors.0),
@@ -275,14 +326,28 @@ async fn accept(
     // Counted for every address, known or not (the same work either way); at most a few
     // confirmation mails per hour, so the form cannot be used to flood a mailbox.
     let allowed = confirmation_allowed(state, &signup.email, now).await?;
-    // Confirmed people get nothing (they are on the list); everyone else a confirmation mail.
-    if allowed
-        && existing
-            .as_ref()
-            .is_none_or(|s| s.status != SubscriberStatus::Confirmed)
-    {
-        send_confirmation(state, signup, existing.as_ref(), event, now).await?;
+    if !allowed {
+        return Ok(());
     }
+    // Everyone gets a mail written in a transaction, so the answer takes about as long whether
+    // or not the address is confirmed: confirmed people a note that they are on the list with a
+    // link to their preferences, everyone else a confirmation.
+    match existing {
+        Some(s) if s.status == SubscriberStatus::Confirmed => send_already(state, &s, now).await,
+        _ => send_confirmation(state, signup, existing.as_ref(), event, now).await,
+    }
+}
+
+/// A confirmed person signed up again: nothing changes but a mail saying so (no consent event:
+/// no consent was given or withdrawn).
+async fn send_already(state: &AppState, s: &Subscriber, now: i64) -> Result<(), AppError> {
+    let mail = state
+        .composer
+        .newsletter_already(s.email.as_str(), s.locale, &s.unsubscribe_token);
+    let mut tx = state.store.begin().await?;
+    tx.enqueue_mail(&mail, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
     Ok(())
 }
 
@@ -291,7 +356,8 @@ async fn confirmation_allowed(state: &AppState, email: &Email, now: i64) -> Resu
     let mut tx = state.store.begin().await?;
     let hits = tx
         .hit_rate_limit(
-            &format!("newsletter-confirm:{email}"),
+            // Hashed: the bucket outlives an erasure (GDPR Art. 17) until the janitor's sweep.
+            &format!("newsletter-confirm:{}", sha256_hex(email.as_str())),
             now / window * window,
         )
         .await?;
@@ -300,7 +366,7 @@ async fn confirmation_allowed(state: &AppState, email: &Email, now: i64) -> Resu
 }
 
 /// One transaction: the subscriber (new, or back to pending), the sign-up event, a fresh token,
-/// the mail, and the event that records the mail.
+/// the mail, and the event that records it was queued.
 async fn send_confirmation(
     state: &AppState,
     signup: &SignUp,
@@ -345,13 +411,15 @@ async fn send_confirmation(
     tx.add_consent_event(id, &event).await?;
     tx.create_confirmation(id, &token_hash, now, now + CONFIRM_HOURS * 3_600_000_000)
         .await?;
-    tx.enqueue_mail(&mail, now).await?;
-    let sent = ConsentEvent {
+    let outbox_id = tx.enqueue_mail(&mail, now).await?;
+    // Queued now; the outbox worker appends `confirmation-sent` when it delivers this mail.
+    let queued = ConsentEvent {
         template: Some(CONFIRM_TEMPLATE.into()),
         token_hash: Some(token_hash),
-        ..ConsentEvent::new("confirmation-sent", now)
+        outbox_id: Some(outbox_id),
+        ..ConsentEvent::new("confirmation-queued", now)
     };
-    tx.add_consent_event(id, &sent).await?;
+    tx.add_consent_event(id, &queued).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
     Ok(())
@@ -576,6 +644,7 @@ fn preferences_view(
 ) -> Response {
     let chosen: Vec<&str> = s.topics.iter().map(|t| t.key()).collect();
     let mut c = page_context(
+        state,
         ctx.locale,
         serde_json::json!({ "locale": s.locale.key() }),
         errors,
@@ -659,6 +728,64 @@ mod tests {
         );
         assert!(consent_text(super::CONSENT_VERSION + 1, 0).is_none());
         assert!(consent_text(0, 0).is_none());
+    }
+
+    #[test]
+    fn the_sign_up_block_is_on_public_pages_only() {
+        use super::shows_block;
+        for public in [
+            "/",
+            "/events",
+            "/events/h2-days",
+            "/events/h2-days/agenda",
+            "/magazine",
+            "/magazine/de/wasserstoff",
+            "/marketplace",
+            "/opportunities/0190",
+            "/organisations",
+            "/pages/en/privacy",
+            "/search",
+        ] {
+            assert!(shows_block(public), "{public}");
+        }
+        for private in [
+            "/newsletter",
+            "/newsletter/preferences/abc",
+            "/admin/subscribers",
+            "/meetings/0190/room",
+            "/events/new",
+            "/events/h2-days/dashboard",
+            "/events/h2-days/video",
+            "/events/h2-days/register",
+            "/magazine/editor",
+            "/signin",
+            "/profile",
+            "/me",
+            "/mailbox",
+            "/opportunities/new",
+        ] {
+            assert!(!shows_block(private), "{private}");
+        }
+    }
+
+    #[test]
+    fn a_sign_up_source_is_a_plain_local_path() {
+        use super::safe_source;
+        assert_eq!(safe_source("/events/h2-days"), "/events/h2-days");
+        assert_eq!(safe_source("/magazine/de/a_b.c-d"), "/magazine/de/a_b.c-d");
+        for bad in [
+            "/x;=cmd|' /C calc'!A0",
+            "/a,b",
+            "/a?b=1",
+            "//evil.example",
+            "https://evil.example/",
+            "",
+            "/é",
+        ] {
+            assert_eq!(safe_source(bad), "/", "{bad}");
+        }
+        assert_eq!(safe_source(&format!("/{}", "a".repeat(199))).len(), 200);
+        assert_eq!(safe_source(&format!("/{}", "a".repeat(200))), "/");
     }
 
     #[test]

@@ -23,16 +23,20 @@ fn signup_form<'a>(email: &'a str, locale: &'a str) -> Vec<(&'a str, &'a str)> {
 
 /// A browser's sign-up from the block on `/events`.
 async fn sign_up(app: &TestApp, email: &str, locale: &str) -> Reply {
-    let body = serde_urlencoded::to_string(signup_form(email, locale)).unwrap();
-    app.send(
-        Request::post("/newsletter")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header("sec-fetch-site", "same-origin")
-            .header(header::USER_AGENT, "Mozilla/5.0 (Test) Firefox/140.0")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
+    sign_up_with(app, signup_form(email, locale), &[]).await
+}
+
+/// A browser's sign-up with the given form fields and extra request headers.
+async fn sign_up_with(app: &TestApp, form: Vec<(&str, &str)>, headers: &[(&str, &str)]) -> Reply {
+    let body = serde_urlencoded::to_string(form).unwrap();
+    let mut req = Request::post("/newsletter")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::USER_AGENT, "Mozilla/5.0 (Test) Firefox/140.0");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    app.send(req.body(Body::from(body)).unwrap()).await
 }
 
 /// The path of the link in the newest mail to `to` that starts with `prefix`.
@@ -253,8 +257,9 @@ async fn a_second_sign_up_answers_the_same_and_keeps_one_record() {
             3
         );
 
-        // Confirmed: the same answer, no record, no mail.
-        confirmed(&app, "carl@example.de").await;
+        // Confirmed: the same answer, no new record; a mail saying they are on the list, with
+        // a link to their preferences (the same work as for a new address, and no dead end).
+        let carl = confirmed(&app, "carl@example.de").await;
         let mails = app
             .store
             .outbox(Some("carl@example.de"), 10)
@@ -272,7 +277,31 @@ async fn a_second_sign_up_answers_the_same_and_keeps_one_record() {
                 .await
                 .unwrap()
                 .len(),
-            mails
+            mails + 1
+        );
+        let note = &app.store.outbox(Some("carl@example.de"), 1).await.unwrap()[0];
+        assert_eq!(note.kind, "newsletter-already");
+        assert!(
+            note.body_text
+                .contains(&format!("{BASE}/newsletter/preferences/{carl}")),
+            "{}",
+            note.body_text
+        );
+        // Rate-limited like the confirmation: a few an hour at most.
+        for _ in 0..5 {
+            sign_up(&app, "carl@example.de", "de").await;
+        }
+        assert_eq!(
+            app.store
+                .outbox(Some("carl@example.de"), 20)
+                .await
+                .unwrap()
+                .len(),
+            mails + 2
+        );
+        assert_eq!(
+            status_of(&app, "carl@example.de").await,
+            Some(SubscriberStatus::Confirmed)
         );
         let all = app.store.subscribers("", 100).await.unwrap();
         assert_eq!(all.len(), 3);
@@ -451,7 +480,7 @@ async fn one_click_post_without_cookies_unsubscribes_and_records_the_channel() {
 async fn consent_events_are_complete_and_append_only() {
     for (app, url) in TestApp::on_every_backend().await {
         let token = confirmed(&app, "fritz@example.de").await;
-        let link_hash = {
+        let (link_hash, confirm_mail) = {
             let mails = app
                 .store
                 .outbox(Some("fritz@example.de"), 10)
@@ -467,7 +496,7 @@ async fn consent_events_are_complete_and_append_only() {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .collect();
-            hex(&sha2::Sha256::digest(t.as_bytes()))
+            (hex(&sha2::Sha256::digest(t.as_bytes())), confirm.id)
         };
         let s = app
             .store
@@ -478,7 +507,12 @@ async fn consent_events_are_complete_and_append_only() {
         assert_eq!(s.topics, vec![Topic::China, Topic::Hydrogen]);
         let events = app.store.consent_events(s.id).await.unwrap();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["signup", "confirmation-sent", "confirmed"], "{url}");
+        // Queued, not yet delivered: the proof says only what happened.
+        assert_eq!(
+            kinds,
+            ["signup", "confirmation-queued", "confirmed"],
+            "{url}"
+        );
         let (signup, sent, done) = (&events[0], &events[1], &events[2]);
         assert_eq!(
             signup.source.as_deref(),
@@ -496,7 +530,39 @@ async fn consent_events_are_complete_and_append_only() {
             Some(kontor_mail::compose::CONFIRM_TEMPLATE)
         );
         assert_eq!(sent.token_hash.as_deref(), Some(link_hash.as_str()));
+        assert_eq!(sent.outbox_id, Some(confirm_mail));
         assert!(done.at >= sent.at && sent.at >= signup.at);
+        // The outbox worker marks the mail delivered: `confirmation-sent` joins the proof in that
+        // transaction, once.
+        for _ in 0..2 {
+            app.store
+                .mark_mail_sent(confirm_mail, "test", done.at + 5)
+                .await
+                .unwrap();
+        }
+        let events = app.store.consent_events(s.id).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "signup",
+                "confirmation-queued",
+                "confirmed",
+                "confirmation-sent"
+            ],
+            "{url}"
+        );
+        let delivered = &events[3];
+        assert_eq!(
+            (
+                delivered.at,
+                delivered.outbox_id,
+                delivered.token_hash.as_deref()
+            ),
+            (done.at + 5, Some(confirm_mail), Some(link_hash.as_str()))
+        );
+        assert_eq!(delivered.template, sent.template);
+        let done = &events[2];
         assert_eq!(done.ip.as_deref(), Some("127.0.0.0/24"));
         assert!(done.at > 0 && s.confirmed_at == Some(done.at));
         let text = app.store.consent_text(1).await.unwrap().unwrap();
@@ -519,7 +585,14 @@ async fn consent_events_are_complete_and_append_only() {
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
             sqlx::query(raw_update).execute(&pool).await.map(|_| ())
         };
-        assert!(refused.is_err(), "{url}: consent events could be updated");
+        // Refused by the append-only trigger, not by any other error.
+        let message = refused
+            .expect_err("consent events could be updated")
+            .to_string();
+        assert!(
+            message.contains("consent_events are append-only"),
+            "{url}: {message}"
+        );
         assert_eq!(app.store.consent_events(s.id).await.unwrap(), events);
     }
 }
@@ -561,6 +634,15 @@ async fn preferences_by_token_change_language_and_topics() {
         );
         let bad = app.post_form(&path, None, "de", &[("locale", "fr")]).await;
         assert_eq!(bad.status, 422);
+        // The select itself is marked invalid and points at its message.
+        assert!(
+            bad.body.contains(
+                "<select id=\"f-locale\" name=\"locale\" aria-invalid=\"true\" aria-describedby=\"e-locale\">"
+            ),
+            "{}",
+            bad.body
+        );
+        assert!(bad.body.contains("<p class=\"error\" id=\"e-locale\">"));
         assert!(
             bad.body
                 .contains(&kontor_i18n::t(Locale::De, "invalid-locale"))
@@ -710,22 +792,24 @@ async fn csv_import_and_export_round_trip_and_a_bad_line_is_reported() {
         let export = app.get("/admin/subscribers.csv", Some(&admin), "en").await;
         assert_eq!(export.status, 200);
         assert!(export.header("content-type").starts_with("text/csv"));
+        // Every field quoted, so a spreadsheet splitting on `;` still sees one cell per field.
         assert!(
             export.body.contains(
-                "wang@example.cn,zh,china jobs,confirmed,Trade fair form 2025,2025-11-02T00:00:00Z"
+                "\"wang@example.cn\",\"zh\",\"china jobs\",\"confirmed\",\"Trade fair form 2025\",\"2025-11-02T00:00:00Z\""
             ),
             "{}",
             export.body
         );
         assert!(
             export.body.contains(
-                "olaf@example.de,de,,unsubscribed,\"Fair \"\"Ost\"\", 2019\",2019-01-01T10:00:00Z"
+                "\"olaf@example.de\",\"de\",\"\",\"unsubscribed\",\"Fair \"\"Ost\"\", 2019\",\"2019-01-01T10:00:00Z\""
             ),
             "{}",
             export.body
         );
 
-        // Into a fresh instance and out again: the same file.
+        // Into a fresh instance and out again: the same file. A pending line is refused with
+        // its number (an import sends no confirmation, and the janitor would delete it).
         let other = TestApp::new().await;
         other.user("admin@kontor.example", Locale::En, true).await;
         let other_admin = other.sign_in("admin@kontor.example").await;
@@ -737,11 +821,41 @@ async fn csv_import_and_export_round_trip_and_a_bad_line_is_reported() {
                 &[("csv", &export.body)],
             )
             .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        let ida = export
+            .body
+            .lines()
+            .position(|l| l.contains("ida@example.de"))
+            .unwrap();
+        assert!(
+            r.body.contains(&format!(
+                "Line {}: {}",
+                ida + 1,
+                kontor_i18n::t(Locale::En, "invalid-import-pending")
+            )),
+            "{}",
+            r.body
+        );
+        assert_eq!(other.store.subscribers("", 10).await.unwrap().len(), 0);
+        let without_pending: String = export
+            .body
+            .lines()
+            .filter(|l| !l.contains("\"pending\""))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        let r = other
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&other_admin),
+                "en",
+                &[("csv", &without_pending)],
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let again = other
             .get("/admin/subscribers.csv", Some(&other_admin), "en")
             .await;
-        assert_eq!(sorted_lines(&again.body), sorted_lines(&export.body));
+        assert_eq!(sorted_lines(&again.body), sorted_lines(&without_pending));
     }
 }
 
@@ -768,7 +882,7 @@ async fn gdpr_export_holds_every_event_and_erasure_removes_them() {
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["signup", "confirmation-sent", "confirmed"]);
+        assert_eq!(kinds, ["signup", "confirmation-queued", "confirmed"]);
         assert_eq!(doc["consent_events"][0]["source"], format!("{BASE}/events"));
         assert_eq!(doc["consent_texts"][0]["version"], 1);
         assert!(
@@ -899,5 +1013,323 @@ async fn the_api_signs_up_like_the_form_and_exports_for_administrators() {
                 .status,
             401
         );
+    }
+}
+
+/// A sign-up's `source` comes from the client: it must not smuggle a formula into the CSV export
+/// (German Excel splits on `;`), and formula text from an import is neutralised on the way out.
+#[tokio::test]
+async fn formula_text_never_reaches_the_csv_export_as_a_formula() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("admin@kontor.example", Locale::En, true).await;
+        let admin = app.sign_in("admin@kontor.example").await;
+        let mut form = signup_form("mallory@example.de", "de");
+        form.retain(|(k, _)| *k != "source");
+        form.push(("source", "/x;=cmd|' /C calc'!A0"));
+        let r = sign_up_with(&app, form, &[]).await;
+        assert_eq!(r.status, 303, "{url}: {}", r.body);
+        let file = "email,locale,topics,status,consent_source,consent_date\n\
+                    eve@example.de,de,,confirmed,\"=HYPERLINK(\"\"http://evil.example\"\")\",2025-01-01\n\
+                    \"zoe@example.de\",en,,confirmed,@SUM(1;2),2025-01-01\n";
+        let r = app
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&admin),
+                "en",
+                &[("csv", file)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let export = app.get("/admin/subscribers.csv", Some(&admin), "en").await;
+        let line = |email: &str| {
+            export
+                .body
+                .lines()
+                .find(|l| l.contains(email))
+                .unwrap_or_else(|| panic!("{email} missing: {}", export.body))
+                .to_string()
+        };
+        let mallory = line("mallory@example.de");
+        assert!(
+            mallory.contains(&format!(",\"{BASE}/\",")),
+            "{url}: {mallory}"
+        );
+        assert!(!mallory.contains("cmd"), "{url}: {mallory}");
+        assert!(
+            line("eve@example.de").contains(",\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
+            "{}",
+            export.body
+        );
+        assert!(
+            line("zoe@example.de").contains(",\"'@SUM(1;2)\","),
+            "{}",
+            export.body
+        );
+        // No field of any line starts unquoted, so `;` never opens a new cell.
+        for l in export.body.trim_start_matches('\u{feff}').lines() {
+            assert!(l.starts_with('"') && l.ends_with('"'), "{url}: {l}");
+        }
+    }
+}
+
+/// Two sign-ups give two links; the first confirms, and then the second is spent too: no second
+/// welcome mail, no second `confirmed` event, `confirmed_at` unchanged.
+#[tokio::test]
+async fn an_older_confirmation_link_does_not_confirm_again() {
+    for (app, url) in TestApp::on_every_backend().await {
+        sign_up(&app, "otto@example.de", "de").await;
+        let first = link_in_mail(&app, "otto@example.de", "/newsletter/confirm/").await;
+        sign_up(&app, "otto@example.de", "de").await;
+        let second = link_in_mail(&app, "otto@example.de", "/newsletter/confirm/").await;
+        assert_ne!(first, second);
+        let r = app.post_form(&first, None, "de", &[]).await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let s = app
+            .store
+            .subscriber_by_email(&Email::parse("otto@example.de").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(app.get(&second, None, "de").await.status, 410, "{url}");
+        let again = app.post_form(&second, None, "de", &[]).await;
+        assert_eq!(again.status, 410, "{url}: {}", again.body);
+        let after = app.store.subscriber(s.id).await.unwrap();
+        assert_eq!(after.confirmed_at, s.confirmed_at);
+        let mails = app.store.outbox(Some("otto@example.de"), 10).await.unwrap();
+        assert_eq!(
+            mails
+                .iter()
+                .filter(|m| m.kind == "newsletter-welcome")
+                .count(),
+            1,
+            "{url}"
+        );
+        let events = app.store.consent_events(s.id).await.unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.kind == "confirmed").count(),
+            1,
+            "{url}"
+        );
+    }
+}
+
+/// Pages whose URL holds a token send no Referer onwards and are not cached, on every answer
+/// (valid, invalid, GET and POST).
+#[tokio::test]
+async fn token_pages_send_no_referrer_and_are_not_cached() {
+    let app = TestApp::new().await;
+    sign_up(&app, "rita@example.de", "de").await;
+    let link = link_in_mail(&app, "rita@example.de", "/newsletter/confirm/").await;
+    let page = app.get(&link, None, "de").await;
+    let done = app.post_form(&link, None, "de", &[]).await;
+    let token = app
+        .store
+        .subscriber_by_email(&Email::parse("rita@example.de").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .unsubscribe_token;
+    let mut replies = vec![page, done];
+    for path in [
+        format!("/newsletter/unsubscribe/{token}"),
+        format!("/newsletter/preferences/{token}"),
+        "/newsletter/preferences/0123456789abcdef0123".to_string(),
+    ] {
+        replies.push(app.get(&path, None, "de").await);
+    }
+    for r in &replies {
+        assert_eq!(r.header("referrer-policy"), "no-referrer", "{}", r.body);
+        assert_eq!(r.header("cache-control"), "no-store");
+    }
+    assert_eq!(replies[1].status, 200);
+    assert_eq!(replies[4].status, 404);
+    // Other pages keep the defaults.
+    assert_ne!(
+        app.get("/newsletter", None, "de")
+            .await
+            .header("cache-control"),
+        "no-store"
+    );
+}
+
+/// The sign-up block belongs to public pages, not to sign-in, administration or a call.
+#[tokio::test]
+async fn the_sign_up_block_is_left_off_non_public_pages() {
+    let app = TestApp::new().await;
+    app.user("admin@kontor.example", Locale::En, true).await;
+    let admin = app.sign_in("admin@kontor.example").await;
+    let block = "class=\"newsletter-block\"";
+    let public = app.get("/events", Some(&admin), "de").await;
+    assert!(public.body.contains(block), "{}", public.body);
+    for path in ["/admin/subscribers", "/profile"] {
+        let r = app.get(path, Some(&admin), "de").await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(!r.body.contains(block), "{path}");
+    }
+    let signin = app.get("/signin", None, "de").await;
+    assert!(!signin.body.contains(block));
+}
+
+/// The admin list: erasing asks first and every row's buttons name their address; past 500 rows
+/// the list goes on on a next page.
+#[tokio::test]
+async fn the_admin_list_pages_and_names_each_rows_actions() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("admin@kontor.example", Locale::En, true).await;
+        let admin = app.sign_in("admin@kontor.example").await;
+        let mut file = String::from("email,locale,topics,status,consent_source,consent_date\n");
+        for i in 0..501 {
+            file.push_str(&format!(
+                "p{i:03}@example.de,de,,confirmed,Fair 2025,2025-01-01\n"
+            ));
+        }
+        let r = app
+            .post_form(
+                "/admin/subscribers/import",
+                Some(&admin),
+                "en",
+                &[("csv", &file)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        let rows = |body: &str| body.matches("/erase\"").count();
+        let first = app.get("/admin/subscribers", Some(&admin), "en").await;
+        assert_eq!(rows(&first.body), 500, "{url}");
+        assert!(
+            first
+                .body
+                .contains("href=\"/admin/subscribers?q=&amp;page=1\""),
+            "{url}"
+        );
+        assert!(first.body.contains(&format!(
+            "data-confirm=\"{}\"",
+            kontor_i18n::catalog().message(
+                Locale::En,
+                "subscribers-erase-confirm",
+                &[("email", kontor_i18n::Arg::from("p000@example.de"))]
+            )
+        )));
+        assert!(
+            first
+                .body
+                .contains("aria-label=\"Erase p000@example.de with all records\"")
+        );
+        assert!(
+            first
+                .body
+                .contains("aria-label=\"Unsubscribe p000@example.de\"")
+        );
+        let second = app
+            .get("/admin/subscribers?q=&page=1", Some(&admin), "en")
+            .await;
+        assert_eq!(rows(&second.body), 1, "{url}");
+        assert!(
+            second
+                .body
+                .contains("href=\"/admin/subscribers?q=&amp;page=0\"")
+        );
+        assert!(!second.body.contains("page=2"));
+    }
+}
+
+/// Several sign-ups of one new address at the same moment: every one gets the same answer, one
+/// record is written, and no request fails (on PostgreSQL the losers of the unique race drop
+/// their transaction).
+#[tokio::test]
+async fn concurrent_sign_ups_of_one_address_keep_one_record() {
+    for (app, url) in TestApp::on_every_backend().await {
+        let replies =
+            futures_util::future::join_all((0..6).map(|_| sign_up(&app, "same@example.de", "de")))
+                .await;
+        for r in &replies {
+            assert_eq!(
+                (r.status, r.header("location")),
+                (303, "/newsletter/thanks"),
+                "{url}: {}",
+                r.body
+            );
+        }
+        let all = app.store.subscribers("same", 10).await.unwrap();
+        assert_eq!(all.len(), 1, "{url}");
+        let id = all[0].subscriber.id;
+        let events = app.store.consent_events(id).await.unwrap();
+        let signups = events.iter().filter(|e| e.kind == "signup").count();
+        let mails = app.store.outbox(Some("same@example.de"), 10).await.unwrap();
+        // Each recorded sign-up queued exactly one confirmation (at most three an hour).
+        assert!((1..=3).contains(&signups), "{url}: {events:?}");
+        assert_eq!(mails.len(), signups, "{url}");
+    }
+}
+
+/// Behind a reverse proxy the client address is the rightmost X-Forwarded-For entry (the one the
+/// proxy appended); what the client wrote to its left is not trusted.
+#[tokio::test]
+async fn the_proof_keeps_the_address_the_proxy_saw() {
+    let store = kontor_store::Store::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let mut config = kontor_web::WebConfig::new(BASE);
+    config.trust_forwarded_for = true;
+    config.consent_ip = kontor_domain::ConsentIp::Full;
+    let app = TestApp::configured(store, config);
+    let r = sign_up_with(
+        &app,
+        signup_form("pia@example.de", "de"),
+        &[("x-forwarded-for", "6.6.6.6, 198.51.100.7")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let s = app
+        .store
+        .subscriber_by_email(&Email::parse("pia@example.de").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let events = app.store.consent_events(s.id).await.unwrap();
+    assert_eq!(events[0].ip.as_deref(), Some("198.51.100.7"));
+}
+
+/// The per-address limit on confirmation mails keys on a hash, so erasing a person leaves no
+/// trace of their address in `rate_limits`.
+#[tokio::test]
+async fn the_confirmation_rate_limit_keeps_no_address() {
+    for (app, url) in TestApp::on_every_backend().await {
+        sign_up(&app, "quinn@example.de", "de").await;
+        let sql = "SELECT bucket FROM rate_limits";
+        let buckets: Vec<(String,)> = if url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        };
+        let hashed = format!(
+            "newsletter-confirm:{}",
+            hex(&sha2::Sha256::digest(b"quinn@example.de"))
+        );
+        assert!(
+            buckets.iter().any(|(b,)| *b == hashed),
+            "{url}: {buckets:?}"
+        );
+        assert!(
+            buckets.iter().all(|(b,)| !b.contains("quinn")),
+            "{url}: {buckets:?}"
+        );
+    }
+}
+
+/// The consent text mentions the privacy notice: the form links to it, in the reader's language.
+#[tokio::test]
+async fn the_consent_text_links_the_privacy_notice() {
+    let app = TestApp::new().await;
+    for (path, lang, key) in [("/events", "de", "de"), ("/newsletter", "zh-CN", "zh")] {
+        let page = app.get(path, None, lang).await;
+        let l = Locale::parse(key).unwrap();
+        let link = format!(
+            "<a href=\"&#x2f;pages&#x2f;{key}&#x2f;privacy\">{}</a>",
+            kontor_i18n::t(l, "newsletter-privacy-link")
+        );
+        assert!(page.body.contains(&link), "{path}: {}", page.body);
     }
 }
