@@ -207,22 +207,24 @@ pub async fn seed(store: &Store, editor: NewEditor) -> anyhow::Result<(String, S
             group.get_or_insert(id);
         }
     }
-    let mut group = None;
-    for (locale, slug, title, body) in PAGE {
-        let id = tx
-            .upsert_page(
-                &PageFields {
-                    translation_group: group,
-                    locale,
-                    slug: slug.into(),
-                    title: title.into(),
-                    body_md: body.into(),
-                    nav_order: Some(1),
-                },
-                now,
-            )
-            .await?;
-        group.get_or_insert(id);
+    for (nav_order, page) in [(1, PAGE), (2, PRIVACY)] {
+        let mut group = None;
+        for (locale, slug, title, body) in page {
+            let id = tx
+                .upsert_page(
+                    &PageFields {
+                        translation_group: group,
+                        locale,
+                        slug: slug.into(),
+                        title: title.into(),
+                        body_md: body.into(),
+                        nav_order: Some(nav_order),
+                    },
+                    now,
+                )
+                .await?;
+            group.get_or_insert(id);
+        }
     }
     tx.commit().await?;
     Ok(("Magazine editor".into(), editor.email))
@@ -252,5 +254,28 @@ const PAGE: [(Locale, &str, &str, &str); 3] = [
         "quwei-yu-jichu-sheshi",
         "区位与基础设施",
         "科隆位于欧洲中心：乘火车四小时即可抵达巴黎、阿姆斯特丹和布鲁塞尔；科隆/波恩机场和杜塞尔多夫机场将本地区与亚洲相连。\n\n## 概览\n\n- 本地区拥有十所高校和众多科研机构\n- 莱茵河内河港口及开往中国的货运班列\n- 可用于生产、实验室和办公的场地\n\n国际服务部可为您联系审批、房地产和人才招聘方面的对口负责人。",
+    ),
+];
+
+/// The privacy notice the newsletter's consent text links (`privacy_url` defaults to
+/// `/pages/{locale}/privacy`). A demo text: an agency replaces it with its own.
+const PRIVACY: [(Locale, &str, &str, &str); 3] = [
+    (
+        Locale::De,
+        "privacy",
+        "Datenschutzhinweise zum Newsletter",
+        "*Beispieltext der Demo – ersetzen Sie ihn durch die Hinweise Ihrer Behörde.*\n\nVerantwortlich ist die Wirtschaftsförderung (International Desk).\n\n## Was wir speichern\n\n- Ihre E-Mail-Adresse, die Sprache und die Themen, die Sie wählen\n- als Nachweis Ihrer Einwilligung: Zeitpunkt und Seite der Anmeldung, die Fassung des Einwilligungstexts, Ihre IP-Adresse (gekürzt) und Ihren Browser, den Versand der Bestätigungsmail und den Zeitpunkt Ihrer Bestätigung\n\n## Wozu und auf welcher Grundlage\n\nWir senden Ihnen einmal im Monat unseren Newsletter, auf Grundlage Ihrer Einwilligung (Art. 6 Abs. 1 lit. a DSGVO). Wir messen keine Öffnungen und keine Klicks.\n\n## Widerruf und Ihre Rechte\n\nSie können die Einwilligung jederzeit widerrufen: mit dem Abmeldelink in jeder Ausgabe. Danach senden wir nichts mehr; den Nachweis Ihrer Einwilligung und des Widerrufs bewahren wir auf, solange Ansprüche daraus geltend gemacht werden können. Sie haben das Recht auf Auskunft, Berichtigung, Löschung, Einschränkung und Beschwerde bei einer Aufsichtsbehörde.",
+    ),
+    (
+        Locale::En,
+        "privacy",
+        "Privacy notice for the newsletter",
+        "*A demo text – replace it with your agency's own notice.*\n\nThe controller is the economic-development agency (International Desk).\n\n## What we store\n\n- your e-mail address, and the language and topics you choose\n- as proof of your consent: when and on which page you signed up, the version of the consent text, your IP address (shortened) and browser, when the confirmation mail was sent and when you confirmed\n\n## Why, and on what basis\n\nWe send you our newsletter once a month, based on your consent (Art. 6(1)(a) GDPR). We do not track opens or clicks.\n\n## Withdrawal and your rights\n\nYou can withdraw your consent at any time with the unsubscribe link in every issue. We then send nothing more; we keep the proof of your consent and of its withdrawal as long as claims can be based on it. You have the right of access, rectification, erasure, restriction and to lodge a complaint with a supervisory authority.",
+    ),
+    (
+        Locale::Zh,
+        "privacy",
+        "简报隐私说明",
+        "*演示文本——请替换为贵机构自己的说明。*\n\n数据控制者为经济促进机构（国际服务部）。\n\n## 我们存储哪些信息\n\n- 您的电子邮箱地址，以及您选择的语言和主题\n- 作为您同意的证明：订阅的时间和页面、同意文本的版本、您的 IP 地址（已截短）和浏览器、确认邮件的发送时间以及您确认的时间\n\n## 目的与法律依据\n\n我们根据您的同意（《通用数据保护条例》第 6 条第 1 款 a 项）每月向您发送一期简报。我们不统计打开和点击。\n\n## 撤回与您的权利\n\n您可以随时通过每期简报中的退订链接撤回同意。此后我们不再发送任何内容；在可据此提出主张的期限内，我们保留您同意及撤回的证明。您有权查阅、更正、删除、限制处理，并有权向监管机构投诉。",
     ),
 ];
