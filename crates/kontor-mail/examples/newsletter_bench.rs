@@ -7,7 +7,12 @@
 //!    final dot) sends one issue to N confirmed subscribers over C connections;
 //! 3. nagle: the raw client again, fewer messages, with and without TCP_NODELAY.
 //!
-//! Usage: newsletter_bench [messages=100000] [connections=4] [nagle_messages=1000]
+//! Usage: newsletter_bench [messages=100000] [connections=4] [nagle_messages=1000] [pin=1]
+//!
+//! With pin=1 (and at least two cores) the sink's thread runs on core 0 and everything else
+//! (the clients, Kontor's workers, SQLite's threads) on the other cores, as if the SMTP server
+//! were another machine: the sink's acceptance rate is then its own capacity, and the question
+//! is whether the sender keeps up with it. pin=0 lets both compete for every core.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +37,20 @@ struct Counter {
     last_us: AtomicU64,
 }
 
-fn start_sink() -> (u16, Arc<Counter>, Instant) {
+/// Runs the calling thread (and the threads it starts later) on `cores` only.
+fn pin_to(cores: impl IntoIterator<Item = usize>) {
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes inside it; pid 0 is this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for c in cores {
+            libc::CPU_SET(c, &mut set);
+        }
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(rc, 0, "sched_setaffinity failed");
+    }
+}
+
+fn start_sink(pin: bool) -> (u16, Arc<Counter>, Instant) {
     let counter = Arc::new(Counter::default());
     let epoch = Instant::now();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -40,6 +58,9 @@ fn start_sink() -> (u16, Arc<Counter>, Instant) {
     let port = listener.local_addr().unwrap().port();
     let c = counter.clone();
     std::thread::spawn(move || {
+        if pin {
+            pin_to([0]);
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -254,16 +275,37 @@ async fn kontor_run(port: u16, c: &Counter, epoch: Instant, n: usize, conns: usi
 
 static KONTOR_RATE: AtomicU64 = AtomicU64::new(0);
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("numbers"))
         .collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = args.get(3).copied().unwrap_or(1) == 1 && cores >= 2;
+    let sink = start_sink(pin);
+    if pin {
+        // Before the runtime starts, so that its workers and SQLite's threads inherit it.
+        pin_to(1..cores);
+    }
+    println!(
+        "{}",
+        if pin {
+            format!("pinned: the sink on core 0, the senders on cores 1..{cores}")
+        } else {
+            "not pinned: the sink and the senders share every core".to_string()
+        }
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run(args, sink));
+}
+
+async fn run(args: Vec<usize>, (port, counter, epoch): (u16, Arc<Counter>, Instant)) {
     let n = args.first().copied().unwrap_or(100_000);
     let conns = args.get(1).copied().unwrap_or(4);
     let nagle_n = args.get(2).copied().unwrap_or(1_000);
-    let (port, counter, epoch) = start_sink();
 
     // One message as Kontor renders it (the English edition), rendered once.
     let edition = kontor_mail::newsletter::render_edition(
