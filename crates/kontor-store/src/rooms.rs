@@ -30,6 +30,9 @@ pub struct Signal {
     pub room: Uuid,
     /// The sending connection.
     pub from: Uuid,
+    /// The addressee's connection (offer, answer, candidate); `None`: every peer of the room
+    /// (hello, bye).
+    pub to: Option<Uuid>,
     /// The message as the browser receives it (JSON text).
     pub body: String,
 }
@@ -77,16 +80,25 @@ impl SignalHub {
                 let _ = self.local.send(Arc::new(signal));
             }
             Some(pool) => {
+                // The payload names the message, its room and its addressee: an instance reads
+                // the row only when it has that room's peers.
+                let id = new_id();
+                let payload = format!(
+                    "{id} {} {}",
+                    signal.room,
+                    signal.to.map_or_else(|| "-".to_string(), |t| t.to_string())
+                );
                 sqlx::query(
                     "WITH s AS (INSERT INTO room_signals (id, room_id, sender, body, created_at) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id) \
-                     SELECT pg_notify('kontor_room_signals', id::text) FROM s",
+                     SELECT pg_notify('kontor_room_signals', $6) FROM s",
                 )
-                .bind(new_id())
+                .bind(id)
                 .bind(signal.room)
                 .bind(signal.from)
                 .bind(&signal.body)
                 .bind(kontor_domain::now_micros())
+                .bind(payload)
                 .execute(pool)
                 .await?;
             }
@@ -108,7 +120,7 @@ async fn relay(
             _ = &mut dropped => return,
             n = listener.recv() => match n {
                 Ok(n) => {
-                    let Ok(id) = n.payload().parse::<Uuid>() else { continue };
+                    let Some((id, _room, to)) = parse_payload(n.payload()) else { continue };
                     let row: Result<Option<(Uuid, Uuid, String)>, sqlx::Error> = sqlx::query_as(
                         "SELECT room_id, sender, body FROM room_signals WHERE id = $1",
                     )
@@ -117,7 +129,7 @@ async fn relay(
                     .await;
                     match row {
                         Ok(Some((room, from, body))) => {
-                            let _ = local.send(Arc::new(Signal { room, from, body }));
+                            let _ = local.send(Arc::new(Signal { room, from, to, body }));
                         }
                         Ok(None) => {}
                         Err(e) => tracing::warn!(error = %e, "room signal not read"),
@@ -142,6 +154,18 @@ async fn relay(
             }
         }
     }
+}
+
+/// A notification's payload: `message-id room-id addressee|-`.
+fn parse_payload(payload: &str) -> Option<(Uuid, Uuid, Option<Uuid>)> {
+    let mut parts = payload.split(' ');
+    let id = parts.next()?.parse().ok()?;
+    let room = parts.next()?.parse().ok()?;
+    let to = match parts.next()? {
+        "-" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((id, room, to))
 }
 
 /// How an event's online meetings meet.

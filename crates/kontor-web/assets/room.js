@@ -67,6 +67,7 @@
   let me = null; // our connection id, from the server's welcome
   let partner = null; // the partner's connection id
   let partnerUser = null; // … and the person (the same after a reload or reconnect)
+  let partnerRole = null; // … and whether a participant or an organiser looking in
   let ws = null;
   let closed = false; // the room closed (server said so)
   let makingOffer = false;
@@ -182,13 +183,22 @@
     }
   }
 
-  // While connected, only our partner (on any connection: after a reload or reconnect) may
-  // start over; a third person (an organiser looking in) is ignored.
-  const busyWithOther = (msg) =>
-    pc && partnerUser && partnerUser !== msg.user && pc.connectionState === 'connected';
+  // Whether the sender of `msg` may not become our partner. Our partner (on any connection:
+  // after a reload or reconnect) may always start over. A participant never leaves the other
+  // participant for an organiser looking in, and always leaves an organiser for the other
+  // participant; otherwise a connected call is not interrupted.
+  const busyWithOther = (msg) => {
+    if (!partnerUser || partnerUser === msg.user) return false;
+    if (cfg.role === 'participant') {
+      if (partnerRole === 'participant') return true;
+      if (msg.role === 'participant') return false;
+    }
+    return !!pc && pc.connectionState === 'connected';
+  };
   const takePartner = (msg) => {
     partner = msg.from;
     partnerUser = msg.user;
+    partnerRole = msg.role;
     newPeer();
   };
 
@@ -222,8 +232,10 @@
         pc = null;
         partner = null;
         partnerUser = null;
+        partnerRole = null;
         remoteVideo.srcObject = null;
         setStatus('room-status-left');
+        send({ type: 'hello' }); // whoever is still (or next) in the room connects to us
         return;
       case 'closed':
         closed = true;

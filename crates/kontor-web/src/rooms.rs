@@ -6,8 +6,10 @@
 //! Invariants:
 //! - The page and the WebSocket admit the same people ([`admit`]) and only while the room is
 //!   open ([`Window`]); the WebSocket also checks `Origin` (cross-site WebSocket hijacking).
-//! - A message reaches only the peers of its room; the server stamps the sender's connection id
-//!   (`from`), so a peer cannot speak for another. On several instances the hub goes through
+//! - A message reaches only the peers of its room, and an offer, answer or ICE candidate only
+//!   its addressee (`to`): an organiser looking in never sees the participants' SDP or
+//!   addresses. The server stamps the sender's connection id (`from`), person (`user`) and
+//!   role (`participant` or `organiser`), so a peer cannot speak for another. On several instances the hub goes through
 //!   PostgreSQL ([`kontor_store::rooms::SignalHub`]).
 
 use std::time::Duration;
@@ -47,8 +49,10 @@ const BURST_MESSAGES: u32 = 200;
 const BURST_WINDOW: Duration = Duration::from_secs(10);
 /// A ping this often keeps proxies from closing a quiet WebSocket.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// The kinds of message the server relays; anything else is dropped.
-const RELAYED: &[&str] = &["hello", "offer", "answer", "candidate", "bye"];
+/// The kinds of message the server relays to every peer of the room …
+const BROADCAST: &[&str] = &["hello", "bye"];
+/// … and those it relays only to their addressee (`to`); anything else is dropped.
+const ADDRESSED: &[&str] = &["offer", "answer", "candidate"];
 
 /// STUN/TURN servers handed to the browsers. Empty: `iceServers: []`, enough on loopback and
 /// in one LAN.
@@ -185,6 +189,8 @@ impl Window {
 
 /// A room someone may enter.
 struct Admitted {
+    /// One of the meeting's two people (not an organiser or administrator looking in).
+    participant: bool,
     meeting: Meeting,
     request: MeetingRequest,
     event: Event,
@@ -206,6 +212,7 @@ async fn admit(state: &AppState, user: &User, id: Uuid) -> Result<Admitted, AppE
     }
     let event = state.store.event(meeting.event_id).await?;
     Ok(Admitted {
+        participant,
         meeting,
         request,
         event,
@@ -289,6 +296,7 @@ async fn page(
         .then(|| jitsi_link(jitsi, id, &user.name));
     let config = serde_json::json!({
         "ws": format!("/meetings/{id}/room/ws"),
+        "role": role(room.participant),
         "ends": room.meeting.slot_end / 1000,
         "closes": (room.meeting.slot_end + CLOSES_AFTER_MINUTES * 60_000_000) / 1000,
         "ice": ice_servers(&state.config.video, user.id, now / 1_000_000),
@@ -350,13 +358,36 @@ async fn socket(
         Err(e) => return Ok(e.into_response()),
     };
     let hub = state.rooms().await?;
+    let peer = Peer {
+        room: id,
+        user: user.id,
+        role: role(room.participant),
+    };
     Ok(upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |ws| relay(ws, hub, id, user.id, closes)))
+        .on_upgrade(move |ws| relay(ws, hub, peer, closes)))
+}
+
+/// How a peer is named to the others.
+fn role(participant: bool) -> &'static str {
+    if participant {
+        "participant"
+    } else {
+        "organiser"
+    }
+}
+
+/// Who is behind a connection.
+#[derive(Clone, Copy)]
+struct Peer {
+    room: Uuid,
+    user: Uuid,
+    role: &'static str,
 }
 
 /// One peer's connection: its messages go to the hub, the room's other messages come back.
-async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes: i64) {
+async fn relay(mut ws: WebSocket, hub: SignalHub, peer: Peer, closes: i64) {
+    let Peer { room, user, .. } = peer;
     let me = Uuid::new_v4();
     let mut inbox = hub.subscribe();
     let welcome = serde_json::json!({ "type": "welcome", "id": me }).to_string();
@@ -384,8 +415,8 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
                         }
                         continue;
                     }
-                    let Some(body) = stamp(text.as_str(), me, user) else { continue };
-                    if let Err(e) = hub.publish(Signal { room, from: me, body }).await {
+                    let Some((body, to)) = stamp(text.as_str(), me, peer) else { continue };
+                    if let Err(e) = hub.publish(Signal { room, from: me, to, body }).await {
                         tracing::warn!(error = %e, "room signal not sent");
                     }
                 }
@@ -393,7 +424,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
                 Some(Ok(_)) => {}
             },
             signal = inbox.recv() => match signal {
-                Ok(s) if s.room == room && s.from != me => {
+                Ok(s) if s.room == room && s.from != me && s.to.is_none_or(|to| to == me) => {
                     if ws.send(Message::Text(s.body.clone().into())).await.is_err() {
                         break;
                     }
@@ -416,29 +447,39 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
             }
         }
     }
-    let bye = serde_json::json!({ "type": "bye", "from": me, "user": user }).to_string();
+    let bye = serde_json::json!({ "type": "bye", "from": me, "user": user, "role": peer.role })
+        .to_string();
     let _ = hub
         .publish(Signal {
             room,
             from: me,
+            to: None,
             body: bye,
         })
         .await;
     tracing::info!(meeting = %room, peer = %me, "left video room");
 }
 
-/// A browser's message as relayed: a JSON object of a known type, with `from` set by us.
-fn stamp(text: &str, me: Uuid, user: Uuid) -> Option<String> {
+/// A browser's message as relayed, and its addressee: a JSON object of a known type, with
+/// `from`, `user` and `role` set by us. An offer, answer or candidate without a valid `to` is
+/// dropped (it would otherwise reach everyone in the room).
+fn stamp(text: &str, me: Uuid, peer: Peer) -> Option<(String, Option<Uuid>)> {
     let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
     let obj = v.as_object_mut()?;
     let kind = obj.get("type")?.as_str()?;
-    if !RELAYED.contains(&kind) {
+    let to = if ADDRESSED.contains(&kind) {
+        Some(obj.get("to")?.as_str()?.parse::<Uuid>().ok()?)
+    } else if BROADCAST.contains(&kind) {
+        obj.remove("to");
+        None
+    } else {
         return None;
-    }
+    };
     obj.insert("from".into(), me.to_string().into());
     // The person behind the connection: a peer that reconnects or reloads is recognised.
-    obj.insert("user".into(), user.to_string().into());
-    Some(v.to_string())
+    obj.insert("user".into(), peer.user.to_string().into());
+    obj.insert("role".into(), peer.role.into());
+    Some((v.to_string(), to))
 }
 
 #[cfg(test)]
@@ -473,17 +514,32 @@ mod tests {
     fn stamping_sets_the_sender_and_drops_unknown_kinds() {
         let me = Uuid::nil();
         let user = Uuid::max();
-        let out = stamp(
-            r#"{"type":"offer","from":"someone-else","user":"x","sdp":"v=0"}"#,
-            me,
+        let peer = Peer {
+            room: Uuid::nil(),
             user,
+            role: "participant",
+        };
+        let to = Uuid::now_v7();
+        let (out, addressee) = stamp(
+            &format!(
+                r#"{{"type":"offer","to":"{to}","from":"someone-else","user":"x","role":"organiser","sdp":"v=0"}}"#
+            ),
+            me,
+            peer,
         )
         .unwrap();
+        assert_eq!(addressee, Some(to));
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["from"], me.to_string());
         assert_eq!(v["user"], user.to_string());
+        assert_eq!(v["role"], "participant");
         assert_eq!(v["sdp"], "v=0");
-        assert!(stamp(r#"{"type":"welcome"}"#, me, user).is_none());
-        assert!(stamp("not json", me, user).is_none());
+        assert!(stamp(r#"{"type":"welcome"}"#, me, peer).is_none());
+        assert!(stamp("not json", me, peer).is_none());
+        // Offers, answers and candidates need an addressee; hello and bye go to everyone.
+        assert!(stamp(r#"{"type":"candidate","candidate":{}}"#, me, peer).is_none());
+        assert!(stamp(r#"{"type":"answer","to":"everyone"}"#, me, peer).is_none());
+        let (_, to) = stamp(&format!(r#"{{"type":"hello","to":"{to}"}}"#), me, peer).unwrap();
+        assert_eq!(to, None);
     }
 }

@@ -179,6 +179,17 @@ async fn serve(app: &TestApp) -> String {
     format!("ws://{addr}")
 }
 
+/// The first instance's server and, on PostgreSQL, a second one on the same database (else
+/// the first again).
+async fn servers(r: &Room) -> (String, String) {
+    let one = serve(&r.app).await;
+    let two = match &r.second {
+        Some(app) => serve(app).await,
+        None => one.clone(),
+    };
+    (one, two)
+}
+
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -400,12 +411,8 @@ async fn a_cross_site_upgrade_is_refused() {
 async fn a_signal_reaches_the_other_participant_and_no_one_else() {
     for (store, db) in stores().await {
         let r = room(store, db.as_deref()).await;
-        let one = serve(&r.app).await;
         // On PostgreSQL Li talks to another instance.
-        let two = match &r.second {
-            Some(app) => serve(app).await,
-            None => one.clone(),
-        };
+        let (one, two) = servers(&r).await;
         let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
         let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
         let anna_id = next(&mut anna).await["id"].as_str().unwrap().to_string();
@@ -524,5 +531,80 @@ async fn organisers_may_send_an_event_to_jitsi_instead() {
         assert_eq!(choose(&app, &r.organiser, "builtin").await, 303);
         let page = app.get(&room, Some(&r.anna), "en").await;
         assert!(page.body.contains("id=\"room\""));
+    }
+}
+
+/// Nothing arrives on `ws` within a second (pings aside).
+async fn silent(ws: &mut Socket, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Message::Text(t)))) => panic!("{what}: unexpected message {t}"),
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("{what}: socket ended: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_organiser_looking_in_hears_no_one_elses_offer() {
+    for (store, db) in stores().await {
+        let r = room(store, db.as_deref()).await;
+        let (one, two) = servers(&r).await;
+        // The organiser is first in the room.
+        let mut org = connect(&one, r.open, Some(&r.organiser), BASE)
+            .await
+            .unwrap();
+        let org_id = next(&mut org).await["id"].as_str().unwrap().to_string();
+        org.send(Message::text(r#"{"type":"hello"}"#))
+            .await
+            .unwrap();
+        let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
+        let anna_id = next(&mut anna).await["id"].as_str().unwrap().to_string();
+        let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
+        let li_id = next(&mut li).await["id"].as_str().unwrap().to_string();
+
+        // Anna says hello: both hear it, named as a participant.
+        anna.send(Message::text(r#"{"type":"hello","role":"organiser"}"#))
+            .await
+            .unwrap();
+        for ws in [&mut org, &mut li] {
+            let hello = next(ws).await;
+            assert_eq!(hello["type"], "hello");
+            assert_eq!(hello["from"], anna_id.as_str());
+            assert_eq!(hello["role"], "participant", "the server names the role");
+        }
+        // Li's offer, answer and candidates reach Anna only.
+        for kind in ["offer", "candidate"] {
+            let msg =
+                serde_json::json!({ "type": kind, "to": anna_id, "description": {"sdp": "v=0"} });
+            li.send(Message::text(msg.to_string())).await.unwrap();
+            let got = next(&mut anna).await;
+            assert_eq!(got["type"], kind);
+            assert_eq!(got["from"], li_id.as_str());
+        }
+        anna.send(Message::text(
+            serde_json::json!({ "type": "answer", "to": li_id }).to_string(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(next(&mut li).await["type"], "answer");
+        // An offer without an addressee is not relayed to anyone.
+        li.send(Message::text(r#"{"type":"offer","description":{}}"#))
+            .await
+            .unwrap();
+        silent(&mut org, "the organiser").await;
+        silent(&mut anna, "anna").await;
+        // The organiser is still reachable when addressed.
+        anna.send(Message::text(
+            serde_json::json!({ "type": "offer", "to": org_id }).to_string(),
+        ))
+        .await
+        .unwrap();
+        let got = next(&mut org).await;
+        assert_eq!(got["type"], "offer");
+        assert_eq!(got["from"], anna_id.as_str());
+        silent(&mut li, "li").await;
     }
 }
