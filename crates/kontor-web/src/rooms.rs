@@ -69,6 +69,9 @@ pub struct VideoConfig {
     /// A Jitsi Meet server (`https://meet.example.org`) that organisers may choose per event
     /// instead of the built-in rooms; empty: not offered.
     pub jitsi_url: String,
+    /// The key that names a meeting's Jitsi room ([`jitsi_room`]); the binary refuses a
+    /// `jitsi_url` without one.
+    pub jitsi_secret: String,
 }
 
 type HmacSha1 = Hmac<sha1::Sha1>;
@@ -140,14 +143,26 @@ async fn choose_provider(
     Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
 }
 
+/// The name of a meeting's Jitsi room: `Kontor-` and the first 128 bits of
+/// HMAC-SHA256(secret, meeting id) in hex. The meeting's id is no secret (it is in links, mails
+/// and calendar entries); the room name cannot be derived from it without the server's secret.
+fn jitsi_room(secret: &str, meeting: Uuid) -> String {
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(meeting.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    let hex: String = tag[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("Kontor-{hex}")
+}
+
 /// The Jitsi room of a meeting: an unguessable name per meeting, the reader's name filled in,
 /// no pre-join screen.
-fn jitsi_link(base: &str, meeting: Uuid, name: &str) -> String {
+fn jitsi_link(base: &str, secret: &str, meeting: Uuid, name: &str) -> String {
     let display: String = url_encode(&serde_json::Value::from(name).to_string());
     format!(
-        "{}/Kontor-{}#config.prejoinConfig.enabled=false&userInfo.displayName={display}",
+        "{}/{}#config.prejoinConfig.enabled=false&userInfo.displayName={display}",
         base.trim_end_matches('/'),
-        meeting.simple()
+        jitsi_room(secret, meeting)
     )
 }
 
@@ -293,7 +308,7 @@ async fn page(
     let jitsi = &state.config.video.jitsi_url;
     let jitsi = (!jitsi.is_empty()
         && state.store.video_provider(room.event.id).await? == VideoProvider::Jitsi)
-        .then(|| jitsi_link(jitsi, id, &user.name));
+        .then(|| jitsi_link(jitsi, &state.config.video.jitsi_secret, id, &user.name));
     let config = serde_json::json!({
         "ws": format!("/meetings/{id}/room/ws"),
         "role": role(room.participant),
@@ -503,10 +518,21 @@ mod tests {
     #[test]
     fn a_jitsi_link_names_the_room_and_the_person() {
         let id = Uuid::parse_str("01a2160d-5eba-701f-a377-6beb0b64046a").unwrap();
+        // printf '01a2160d5eba701fa3776beb0b64046a' | xxd -r -p \
+        //   | openssl dgst -sha256 -hmac 'north' -r | cut -c1-32
+        let room = "Kontor-11aa57176fd5dc2ae056957b353b7645";
         assert_eq!(
-            jitsi_link("https://meet.example.org/", id, "Li Na 李娜"),
-            "https://meet.example.org/Kontor-01a2160d5eba701fa3776beb0b64046a\
-             #config.prejoinConfig.enabled=false&userInfo.displayName=%22Li%20Na%20%E6%9D%8E%E5%A8%9C%22"
+            jitsi_link("https://meet.example.org/", "north", id, "Li Na 李娜"),
+            format!(
+                "https://meet.example.org/{room}\
+                 #config.prejoinConfig.enabled=false&userInfo.displayName=%22Li%20Na%20%E6%9D%8E%E5%A8%9C%22"
+            )
+        );
+        assert!(!room.contains("01a2160d"), "the id is not in the name");
+        assert_ne!(
+            jitsi_room("south", id),
+            room,
+            "another secret, another room"
         );
     }
 

@@ -497,6 +497,7 @@ async fn organisers_may_send_an_event_to_jitsi_instead() {
 
         let mut config = kontor_web::WebConfig::new(BASE);
         config.video.jitsi_url = "https://meet.example.org".into();
+        config.video.jitsi_secret = "a secret of some length".into();
         let app = TestApp::configured(store, config);
         let page = app
             .get("/events/video-days/participants", Some(&r.organiser), "de")
@@ -519,11 +520,26 @@ async fn organisers_may_send_an_event_to_jitsi_instead() {
         assert!(!before.body.contains("jitsi-link"));
         assert_eq!(choose(&app, &r.organiser, "jitsi").await, 303);
         let page = app.get(&room, Some(&r.anna), "en").await;
-        let link = format!(
-            "https:&#x2f;&#x2f;meet.example.org&#x2f;Kontor-{}#config.prejoinConfig.enabled=false&amp;userInfo.displayName=%22User%20anna%22",
-            r.open.simple()
-        );
-        assert!(page.body.contains(&link), "{}", page.body);
+        // The room's name is derived from the meeting's id with the server's secret: the id
+        // alone (in links, mails, calendar entries) does not lead to it.
+        let prefix = "https:&#x2f;&#x2f;meet.example.org&#x2f;Kontor-";
+        let name = page.body.split(prefix).nth(1).expect("a Jitsi link");
+        let (name, rest) = name.split_once('#').unwrap();
+        assert_eq!(name.len(), 32, "{name}");
+        assert!(name.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+        assert!(!page.body.contains(&r.open.simple().to_string()[..12]));
+        assert!(rest.starts_with(
+            "config.prejoinConfig.enabled=false&amp;userInfo.displayName=%22User%20anna%22"
+        ));
+        // Li is sent to the same room; another secret names another room.
+        let li = app.get(&room, Some(&r.li), "en").await;
+        assert!(li.body.contains(&format!("{prefix}{name}#")));
+        let mut other = kontor_web::WebConfig::new(BASE);
+        other.video.jitsi_url = "https://meet.example.org".into();
+        other.video.jitsi_secret = "another secret, just as long".into();
+        let other = TestApp::configured(r.app.store.clone(), other);
+        let page = other.get(&room, Some(&r.anna), "en").await;
+        assert!(page.body.contains(prefix) && !page.body.contains(name));
         assert!(!page.body.contains("id=\"room\""), "no built-in room");
         // The outsider still cannot see the meeting's link.
         assert_eq!(app.get(&room, Some(&r.outsider), "en").await.status, 403);
