@@ -8,7 +8,8 @@
 //!   are deleted.
 //!
 //! Delivery is best effort, as WebRTC signalling may be: a peer that misses a message (the
-//! listener reconnected) recovers by rejoining, which the browser does on its own.
+//! listener reconnected) recovers by rejoining, which the browser does on its own. A listener
+//! whose connection fails is replaced by a new one (with backoff), never read again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,11 +136,15 @@ async fn relay(
                         Err(e) => tracing::warn!(error = %e, "room signal not read"),
                     }
                 }
-                // PgListener reconnects on the next recv; wait a moment so a dead server
-                // does not spin this loop.
+                // PgListener reconnects by itself only on some errors and otherwise keeps
+                // reading a dead socket: build a new one.
                 Err(e) => {
-                    tracing::warn!(error = %e, "room signal listener");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tracing::warn!(error = %e, "room signal listener lost; reconnecting");
+                    drop(listener);
+                    match reconnect(&pool, &mut dropped).await {
+                        Some(l) => listener = l,
+                        None => return,
+                    }
                 }
             },
             _ = sweep.tick() => {
@@ -151,6 +156,36 @@ async fn relay(
                 {
                     tracing::warn!(error = %e, "room signals not swept");
                 }
+            }
+        }
+    }
+}
+
+/// A new listener on [`CHANNEL`], retried after 1 s, 2 s, 4 s, … (at most 30 s) until the
+/// database answers; `None` when the hub is dropped meanwhile.
+async fn reconnect(
+    pool: &PgPool,
+    dropped: &mut tokio::sync::oneshot::Receiver<()>,
+) -> Option<PgListener> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            _ = &mut *dropped => return None,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let attempt = async {
+            let mut listener = PgListener::connect_with(pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match attempt.await {
+            Ok(l) => {
+                tracing::info!("room signal listener reconnected");
+                return Some(l);
+            }
+            Err(e) => {
+                wait = (wait * 2).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, retry_in = ?wait, "room signal listener");
             }
         }
     }

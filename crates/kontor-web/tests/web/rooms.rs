@@ -624,3 +624,52 @@ async fn an_organiser_looking_in_hears_no_one_elses_offer() {
         silent(&mut li, "li").await;
     }
 }
+
+#[tokio::test]
+async fn signals_flow_again_after_the_database_drops_the_listener() {
+    for (store, db) in stores().await {
+        let Some(url) = db else { continue }; // PostgreSQL only
+        let r = room(store, Some(&url)).await;
+        let (one, two) = servers(&r).await;
+        let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
+        let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
+        next(&mut anna).await;
+        next(&mut li).await;
+        // The database ends both instances' LISTEN connections (a restart, a failover, an
+        // idle-session killer).
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        let ended: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert_eq!(ended.len(), 2, "one listener per instance");
+        // Within a few seconds Li's hello reaches Anna on the other instance again.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no signal after 15 s"
+            );
+            li.send(Message::text(r#"{"type":"hello"}"#)).await.unwrap();
+            match tokio::time::timeout(Duration::from_millis(500), anna.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    assert!(t.contains("hello"), "{t}");
+                    break;
+                }
+                Ok(Some(Ok(_))) | Err(_) => {}
+                Ok(other) => panic!("socket ended: {other:?}"),
+            }
+        }
+        let listeners: Vec<(i32,)> = sqlx::query_as(
+            "SELECT pid FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert_eq!(listeners.len(), 2, "both instances listen again");
+    }
+}
