@@ -59,6 +59,9 @@ struct Room {
     outsider: String,
     /// Open now.
     open: Uuid,
+    /// Open now too: Dora and Emil's meeting at the same time.
+    parallel: Uuid,
+    dora: String,
     /// Tomorrow.
     later: Uuid,
     /// Ended an hour ago.
@@ -129,16 +132,21 @@ async fn room(store: Store, db: Option<&str>) -> Room {
     let li = app.user("li@example.cn", Locale::Zh, false).await;
     let carl = app.user("carl@example.de", Locale::En, false).await;
     app.user("bob@example.org", Locale::En, false).await;
+    let dora = app.user("dora@example.de", Locale::De, false).await;
+    let emil = app.user("emil@example.de", Locale::De, false).await;
     let ev = app.event("video-days", org).await;
     for (u, r) in [
         (anna, ParticipantRole::Exhibitor),
         (li, ParticipantRole::Visitor),
         (carl, ParticipantRole::Visitor),
+        (dora, ParticipantRole::Exhibitor),
+        (emil, ParticipantRole::Visitor),
     ] {
         app.approved(ev, u, r).await;
     }
     let now = now_micros();
     let open = meeting(&app, ev, anna, li, now + 2 * MINUTE, MeetingMode::Online).await;
+    let parallel = meeting(&app, ev, dora, emil, now + 2 * MINUTE, MeetingMode::Online).await;
     let later = meeting(
         &app,
         ev,
@@ -157,6 +165,8 @@ async fn room(store: Store, db: Option<&str>) -> Room {
         li: app.sign_in("li@example.cn").await,
         organiser: app.sign_in("org@example.org").await,
         outsider: app.sign_in("bob@example.org").await,
+        dora: app.sign_in("dora@example.de").await,
+        parallel,
         app,
         second,
         open,
@@ -335,12 +345,13 @@ async fn the_room_is_closed_outside_its_window() {
             Some(409)
         );
 
-        // The reminder of the meeting that starts now leads to its room.
+        // The reminder of the meeting that starts now leads to its room (two meetings start
+        // now: Anna and Li's, Dora and Emil's).
         assert_eq!(
             kontor_web::send_due_reminders(&r.app.state, 10)
                 .await
                 .unwrap(),
-            1
+            2
         );
         let mail = &r
             .app
@@ -418,9 +429,16 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
         let anna_id = next(&mut anna).await["id"].as_str().unwrap().to_string();
         let li_id = next(&mut li).await["id"].as_str().unwrap().to_string();
         assert_ne!(anna_id, li_id);
-        // Someone else's meeting, at the same time, must not hear this room.
-        let mut other = connect(&one, r.later, Some(&r.anna), BASE).await.err();
-        assert_eq!(other.take(), Some(409));
+        // Someone else's meeting at the same time, with its participant connected to either
+        // instance, must not hear this room.
+        let mut dora = connect(&one, r.parallel, Some(&r.dora), BASE)
+            .await
+            .unwrap();
+        let mut dora_two = connect(&two, r.parallel, Some(&r.dora), BASE)
+            .await
+            .unwrap();
+        next(&mut dora).await;
+        next(&mut dora_two).await;
 
         li.send(Message::text(r#"{"type":"hello"}"#)).await.unwrap();
         let hello = next(&mut anna).await;
@@ -461,6 +479,9 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
         .await
         .unwrap();
         assert_eq!(next(&mut anna).await["type"], "answer");
+        // Dora heard none of it: not the hello, the offer, the answer.
+        silent(&mut dora, "another room").await;
+        silent(&mut dora_two, "another room, other instance").await;
 
         // Leaving says bye to the other side.
         li.close(None).await.unwrap();
