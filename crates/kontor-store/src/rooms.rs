@@ -1,17 +1,22 @@
 //! The signalling hub of video rooms: a message one peer sends reaches every other peer
 //! connected to the same room, on this instance or (PostgreSQL) on any other.
 //!
-//! - SQLite (one instance): an in-process broadcast channel.
+//! - Each room with peers on this instance has its own broadcast channel (created by the first
+//!   peer's [`SignalHub::subscribe`], removed with the last one's [`RoomInbox`]): a message wakes
+//!   only its room's sockets, and a busy slot boundary cannot make one call lag behind another.
+//! - SQLite (one instance): messages go straight to the room's channel.
 //! - PostgreSQL: the message is stored in `room_signals` and its id sent with
-//!   `NOTIFY kontor_room_signals` (an SDP may exceed NOTIFY's 8000-byte payload). Every instance
-//!   LISTENs, reads the row and broadcasts it to its own connections. Rows older than a minute
-//!   are deleted.
+//!   `NOTIFY kontor_room_signals` (an SDP may exceed NOTIFY's 8000-byte payload; the payload
+//!   names the row, the room and the addressee). Every instance LISTENs and, if it has peers in
+//!   that room, reads the row and passes it to the room's channel. Rows older than a minute are
+//!   deleted.
 //!
 //! Delivery is best effort, as WebRTC signalling may be: a peer that misses a message (the
 //! listener reconnected) recovers by rejoining, which the browser does on its own. A listener
 //! whose connection fails is replaced by a new one (with backoff), never read again.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPool};
@@ -38,10 +43,59 @@ pub struct Signal {
     pub body: String,
 }
 
-/// Cheap to clone; all clones share one channel.
+/// Messages a room's channel holds for a slow socket (a call needs a few dozen).
+const ROOM_CAPACITY: usize = 256;
+
+/// The channels of the rooms that have peers on this instance.
+type Rooms = Arc<Mutex<HashMap<Uuid, broadcast::Sender<Arc<Signal>>>>>;
+
+/// Passes `signal` to its room's peers on this instance, if there are any.
+fn deliver(rooms: &Rooms, signal: Arc<Signal>) {
+    let rooms = rooms.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = rooms.get(&signal.room) {
+        let _ = tx.send(signal);
+    }
+}
+
+fn has_peers(rooms: &Rooms, room: Uuid) -> bool {
+    rooms
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(&room)
+}
+
+/// One peer's subscription to its room's messages; dropping the room's last one removes the
+/// room's channel.
+pub struct RoomInbox {
+    room: Uuid,
+    rx: broadcast::Receiver<Arc<Signal>>,
+    rooms: Rooms,
+}
+
+impl RoomInbox {
+    /// The room's next message (the peer's own included; the caller filters).
+    pub async fn recv(&mut self) -> std::result::Result<Arc<Signal>, broadcast::error::RecvError> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for RoomInbox {
+    fn drop(&mut self) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        // `self.rx` still counts: the room is empty when it is the only receiver.
+        if rooms
+            .get(&self.room)
+            .is_some_and(|tx| tx.receiver_count() <= 1)
+        {
+            rooms.remove(&self.room);
+        }
+    }
+}
+
+/// Cheap to clone; all clones share the rooms' channels.
 #[derive(Clone)]
 pub struct SignalHub {
-    local: broadcast::Sender<Arc<Signal>>,
+    rooms: Rooms,
     postgres: Option<PgPool>,
     /// Dropped with the last clone, which ends the PostgreSQL listener task.
     _alive: Arc<tokio::sync::oneshot::Sender<()>>,
@@ -50,35 +104,48 @@ pub struct SignalHub {
 impl SignalHub {
     /// Starts the hub for this store; on PostgreSQL it is listening when this returns.
     pub async fn start(store: &Store) -> Result<SignalHub> {
-        let (local, _) = broadcast::channel(1024);
+        let rooms = Rooms::default();
         let (alive, dropped) = tokio::sync::oneshot::channel();
         let postgres = match &store.pool {
             Pool::Sqlite { .. } => None,
             Pool::Postgres(pool) => {
                 let mut listener = PgListener::connect_with(pool).await?;
                 listener.listen(CHANNEL).await?;
-                tokio::spawn(relay(listener, pool.clone(), local.clone(), dropped));
+                tokio::spawn(relay(listener, pool.clone(), rooms.clone(), dropped));
                 Some(pool.clone())
             }
         };
         Ok(SignalHub {
-            local,
+            rooms,
             postgres,
             _alive: Arc::new(alive),
         })
     }
 
-    /// Messages from now on, of every room; the receiver filters its room.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Signal>> {
-        self.local.subscribe()
+    /// The room's messages from now on.
+    pub fn subscribe(&self, room: Uuid) -> RoomInbox {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        let rx = rooms
+            .entry(room)
+            .or_insert_with(|| broadcast::channel(ROOM_CAPACITY).0)
+            .subscribe();
+        RoomInbox {
+            room,
+            rx,
+            rooms: self.rooms.clone(),
+        }
+    }
+
+    /// How many rooms have peers on this instance.
+    pub fn rooms_with_peers(&self) -> usize {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Sends a message to every peer of its room (the sender filters itself out).
     pub async fn publish(&self, signal: Signal) -> Result<()> {
         match &self.postgres {
             None => {
-                // No receiver (nobody connected) is not an error.
-                let _ = self.local.send(Arc::new(signal));
+                deliver(&self.rooms, Arc::new(signal));
             }
             Some(pool) => {
                 // The payload names the message, its room and its addressee: an instance reads
@@ -112,7 +179,7 @@ impl SignalHub {
 async fn relay(
     mut listener: PgListener,
     pool: PgPool,
-    local: broadcast::Sender<Arc<Signal>>,
+    rooms: Rooms,
     mut dropped: tokio::sync::oneshot::Receiver<()>,
 ) {
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
@@ -121,7 +188,10 @@ async fn relay(
             _ = &mut dropped => return,
             n = listener.recv() => match n {
                 Ok(n) => {
-                    let Some((id, _room, to)) = parse_payload(n.payload()) else { continue };
+                    let Some((id, room, to)) = parse_payload(n.payload()) else { continue };
+                    if !has_peers(&rooms, room) {
+                        continue; // nobody of that room here: the row is not even read
+                    }
                     let row: Result<Option<(Uuid, Uuid, String)>, sqlx::Error> = sqlx::query_as(
                         "SELECT room_id, sender, body FROM room_signals WHERE id = $1",
                     )
@@ -130,7 +200,7 @@ async fn relay(
                     .await;
                     match row {
                         Ok(Some((room, from, body))) => {
-                            let _ = local.send(Arc::new(Signal { room, from, to, body }));
+                            deliver(&rooms, Arc::new(Signal { room, from, to, body }));
                         }
                         Ok(None) => {}
                         Err(e) => tracing::warn!(error = %e, "room signal not read"),
@@ -256,5 +326,55 @@ impl crate::Tx {
         .bind(provider.key())
         .execute(c))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_room_hears_only_its_own_messages_and_is_gone_with_its_last_peer() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let hub = SignalHub::start(&store).await.unwrap();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut one = hub.subscribe(a);
+        let mut two = hub.subscribe(a);
+        let mut other = hub.subscribe(b);
+        assert_eq!(hub.rooms_with_peers(), 2);
+        let signal = |room| Signal {
+            room,
+            from: Uuid::nil(),
+            to: None,
+            body: "{}".into(),
+        };
+        hub.publish(signal(a)).await.unwrap();
+        assert_eq!(one.recv().await.unwrap().room, a);
+        assert_eq!(two.recv().await.unwrap().room, a);
+        assert!(
+            other.rx.try_recv().is_err(),
+            "another room's channel stays quiet"
+        );
+        drop(one);
+        assert_eq!(hub.rooms_with_peers(), 2, "room a still has a peer");
+        drop(two);
+        assert_eq!(hub.rooms_with_peers(), 1, "room a is gone");
+        hub.publish(signal(a)).await.unwrap(); // nobody there: no error
+        hub.publish(signal(b)).await.unwrap();
+        assert_eq!(other.recv().await.unwrap().room, b);
+    }
+
+    #[test]
+    fn notification_payloads_name_message_room_and_addressee() {
+        let (id, room, to) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(
+            parse_payload(&format!("{id} {room} {to}")),
+            Some((id, room, Some(to)))
+        );
+        assert_eq!(
+            parse_payload(&format!("{id} {room} -")),
+            Some((id, room, None))
+        );
+        assert_eq!(parse_payload(&id.to_string()), None);
     }
 }

@@ -404,7 +404,7 @@ struct Peer {
 async fn relay(mut ws: WebSocket, hub: SignalHub, peer: Peer, closes: i64) {
     let Peer { room, user, .. } = peer;
     let me = Uuid::new_v4();
-    let mut inbox = hub.subscribe();
+    let mut inbox = hub.subscribe(room);
     let welcome = serde_json::json!({ "type": "welcome", "id": me }).to_string();
     if ws.send(Message::Text(welcome.into())).await.is_err() {
         return;
@@ -439,7 +439,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, peer: Peer, closes: i64) {
                 Some(Ok(_)) => {}
             },
             signal = inbox.recv() => match signal {
-                Ok(s) if s.room == room && s.from != me && s.to.is_none_or(|to| to == me) => {
+                Ok(s) if s.from != me && s.to.is_none_or(|to| to == me) => {
                     if ws.send(Message::Text(s.body.clone().into())).await.is_err() {
                         break;
                     }
