@@ -46,14 +46,20 @@ pub struct Signal {
 /// Messages a room's channel holds for a slow socket (a call needs a few dozen).
 const ROOM_CAPACITY: usize = 256;
 
-/// The channels of the rooms that have peers on this instance.
-type Rooms = Arc<Mutex<HashMap<Uuid, broadcast::Sender<Arc<Signal>>>>>;
+/// A room with peers on this instance: its channel and each person's open sockets.
+struct LocalRoom {
+    tx: broadcast::Sender<Arc<Signal>>,
+    sockets: HashMap<Uuid, usize>,
+}
+
+/// The rooms that have peers on this instance.
+type Rooms = Arc<Mutex<HashMap<Uuid, LocalRoom>>>;
 
 /// Passes `signal` to its room's peers on this instance, if there are any.
 fn deliver(rooms: &Rooms, signal: Arc<Signal>) {
     let rooms = rooms.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(tx) = rooms.get(&signal.room) {
-        let _ = tx.send(signal);
+    if let Some(local) = rooms.get(&signal.room) {
+        let _ = local.tx.send(signal);
     }
 }
 
@@ -68,6 +74,7 @@ fn has_peers(rooms: &Rooms, room: Uuid) -> bool {
 /// room's channel.
 pub struct RoomInbox {
     room: Uuid,
+    user: Uuid,
     rx: broadcast::Receiver<Arc<Signal>>,
     rooms: Rooms,
 }
@@ -82,11 +89,17 @@ impl RoomInbox {
 impl Drop for RoomInbox {
     fn drop(&mut self) {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(local) = rooms.get_mut(&self.room) else {
+            return;
+        };
+        if let Some(n) = local.sockets.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                local.sockets.remove(&self.user);
+            }
+        }
         // `self.rx` still counts: the room is empty when it is the only receiver.
-        if rooms
-            .get(&self.room)
-            .is_some_and(|tx| tx.receiver_count() <= 1)
-        {
+        if local.tx.receiver_count() <= 1 {
             rooms.remove(&self.room);
         }
     }
@@ -122,18 +135,31 @@ impl SignalHub {
         })
     }
 
-    /// The room's messages from now on.
-    pub fn subscribe(&self, room: Uuid) -> RoomInbox {
+    /// The room's messages from now on, for a socket of `user`; `None` when `user` already
+    /// has `max_sockets` sockets in the room on this instance (a call needs one; a reload
+    /// briefly two).
+    pub fn join(&self, room: Uuid, user: Uuid, max_sockets: usize) -> Option<RoomInbox> {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
-        let rx = rooms
-            .entry(room)
-            .or_insert_with(|| broadcast::channel(ROOM_CAPACITY).0)
-            .subscribe();
-        RoomInbox {
+        let local = rooms.entry(room).or_insert_with(|| LocalRoom {
+            tx: broadcast::channel(ROOM_CAPACITY).0,
+            sockets: HashMap::new(),
+        });
+        let n = local.sockets.entry(user).or_default();
+        if *n >= max_sockets {
+            // A room created just now for this refusal has no receiver: take it away again.
+            if local.tx.receiver_count() == 0 {
+                rooms.remove(&room);
+            }
+            return None;
+        }
+        *n += 1;
+        let rx = local.tx.subscribe();
+        Some(RoomInbox {
             room,
+            user,
             rx,
             rooms: self.rooms.clone(),
-        }
+        })
     }
 
     /// How many rooms have peers on this instance.
@@ -338,9 +364,10 @@ mod tests {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         let hub = SignalHub::start(&store).await.unwrap();
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut one = hub.subscribe(a);
-        let mut two = hub.subscribe(a);
-        let mut other = hub.subscribe(b);
+        let user = Uuid::now_v7();
+        let mut one = hub.join(a, user, 2).unwrap();
+        let mut two = hub.join(a, Uuid::now_v7(), 2).unwrap();
+        let mut other = hub.join(b, user, 2).unwrap();
         assert_eq!(hub.rooms_with_peers(), 2);
         let signal = |room| Signal {
             room,
@@ -362,6 +389,34 @@ mod tests {
         hub.publish(signal(a)).await.unwrap(); // nobody there: no error
         hub.publish(signal(b)).await.unwrap();
         assert_eq!(other.recv().await.unwrap().room, b);
+    }
+
+    #[tokio::test]
+    async fn a_person_has_at_most_so_many_sockets_in_a_room() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let hub = SignalHub::start(&store).await.unwrap();
+        let (room, anna, li) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let first = hub.join(room, anna, 2).unwrap();
+        let second = hub.join(room, anna, 2).unwrap();
+        assert!(
+            hub.join(room, anna, 2).is_none(),
+            "a third socket is refused"
+        );
+        assert!(hub.join(room, li, 2).is_some(), "others are not counted");
+        assert!(
+            hub.join(Uuid::now_v7(), anna, 2).is_some(),
+            "nor other rooms"
+        );
+        assert_eq!(
+            hub.rooms_with_peers(),
+            1,
+            "a refusal leaves no empty room behind"
+        );
+        drop(first);
+        let third = hub.join(room, anna, 2);
+        assert!(third.is_some(), "a closed socket frees its place");
+        drop((second, third));
+        assert_eq!(hub.rooms_with_peers(), 0);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use kontor_domain::{Locale, MeetingMode, TimeZoneName, now_micros};
 use kontor_store::accounts::User;
 use kontor_store::events::Event;
 use kontor_store::matchmaking::{Meeting, MeetingRequest};
-use kontor_store::rooms::{Signal, SignalHub, VideoProvider};
+use kontor_store::rooms::{RoomInbox, Signal, SignalHub, VideoProvider};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -47,6 +47,9 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// offer, answer and candidates, and again on each renegotiation).
 const BURST_MESSAGES: u32 = 200;
 const BURST_WINDOW: Duration = Duration::from_secs(10);
+/// Sockets one person may hold in one room on one instance: a call needs one, a reload briefly
+/// two; more would let one account multiply the room's traffic past the per-socket limit.
+pub const MAX_SOCKETS_PER_PERSON: usize = 2;
 /// A ping this often keeps proxies from closing a quiet WebSocket.
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// The kinds of message the server relays to every peer of the room …
@@ -373,6 +376,10 @@ async fn socket(
         Err(e) => return Ok(e.into_response()),
     };
     let hub = state.rooms().await?;
+    let Some(inbox) = hub.join(id, user.id, MAX_SOCKETS_PER_PERSON) else {
+        tracing::warn!(meeting = %id, user = %user.id, "room socket refused: too many");
+        return Err(AppError::Rejected("room-too-many-sockets"));
+    };
     let peer = Peer {
         room: id,
         user: user.id,
@@ -380,7 +387,7 @@ async fn socket(
     };
     Ok(upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |ws| relay(ws, hub, peer, closes)))
+        .on_upgrade(move |ws| relay(ws, hub, inbox, peer, closes)))
 }
 
 /// How a peer is named to the others.
@@ -401,10 +408,9 @@ struct Peer {
 }
 
 /// One peer's connection: its messages go to the hub, the room's other messages come back.
-async fn relay(mut ws: WebSocket, hub: SignalHub, peer: Peer, closes: i64) {
+async fn relay(mut ws: WebSocket, hub: SignalHub, mut inbox: RoomInbox, peer: Peer, closes: i64) {
     let Peer { room, user, .. } = peer;
     let me = Uuid::new_v4();
-    let mut inbox = hub.subscribe(room);
     let welcome = serde_json::json!({ "type": "welcome", "id": me }).to_string();
     if ws.send(Message::Text(welcome.into())).await.is_err() {
         return;
@@ -462,6 +468,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, peer: Peer, closes: i64) {
             }
         }
     }
+    drop(inbox); // before bye: a reload's new socket may take this one's place at once
     let bye = serde_json::json!({ "type": "bye", "from": me, "user": user, "role": peer.role })
         .to_string();
     let _ = hub

@@ -694,3 +694,29 @@ async fn signals_flow_again_after_the_database_drops_the_listener() {
         assert_eq!(listeners.len(), 2, "both instances listen again");
     }
 }
+
+#[tokio::test]
+async fn a_person_holds_at_most_two_sockets_in_a_room() {
+    for (store, db) in stores().await {
+        let r = room(store, db.as_deref()).await;
+        let server = serve(&r.app).await;
+        let first = connect(&server, r.open, Some(&r.anna), BASE).await.unwrap();
+        let _second = connect(&server, r.open, Some(&r.anna), BASE).await.unwrap();
+        assert_eq!(
+            connect(&server, r.open, Some(&r.anna), BASE).await.err(),
+            Some(409),
+            "a third socket is refused"
+        );
+        assert!(connect(&server, r.open, Some(&r.li), BASE).await.is_ok());
+        // A closed socket frees its place (the server notices the close at once).
+        drop(first);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while connect(&server, r.open, Some(&r.anna), BASE).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the place stays taken"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
