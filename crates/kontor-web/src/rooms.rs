@@ -50,7 +50,8 @@ const BURST_WINDOW: Duration = Duration::from_secs(10);
 /// Sockets one person may hold in one room on one instance: a call needs one, a reload briefly
 /// two; more would let one account multiply the room's traffic past the per-socket limit.
 pub const MAX_SOCKETS_PER_PERSON: usize = 2;
-/// A ping this often keeps proxies from closing a quiet WebSocket.
+/// A ping this often keeps proxies from closing a quiet WebSocket; as often, the server checks
+/// that the person may still be in the room (the meeting cancelled, an organiser removed).
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// The kinds of message the server relays to every peer of the room …
 const BROADCAST: &[&str] = &["hello", "bye"];
@@ -75,6 +76,8 @@ pub struct VideoConfig {
     /// The key that names a meeting's Jitsi room ([`jitsi_room`]); the binary refuses a
     /// `jitsi_url` without one.
     pub jitsi_secret: String,
+    /// How often a room's sockets are pinged and their people re-admitted; `None`: 20 s.
+    pub ping_every: Option<Duration>,
 }
 
 type HmacSha1 = Hmac<sha1::Sha1>;
@@ -387,7 +390,28 @@ async fn socket(
     };
     Ok(upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |ws| relay(ws, hub, inbox, peer, closes)))
+        .on_upgrade(move |ws| relay(ws, state, hub, inbox, peer, closes)))
+}
+
+/// Whether `user` may still be in the room: the same check as at the upgrade, with the
+/// person and the meeting read again. A database hiccup does not end a call.
+async fn still_admitted(state: &AppState, user: Uuid, room: Uuid) -> bool {
+    let user = match state.store.user(user).await {
+        Ok(u) => u,
+        Err(kontor_store::StoreError::NotFound) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, "room admission not re-checked");
+            return true;
+        }
+    };
+    match admit(state, &user, room).await {
+        Ok(_) => true,
+        Err(AppError::Forbidden | AppError::NotFound) => false,
+        Err(e) => {
+            tracing::warn!(error = ?e, "room admission not re-checked");
+            true
+        }
+    }
 }
 
 /// How a peer is named to the others.
@@ -408,7 +432,14 @@ struct Peer {
 }
 
 /// One peer's connection: its messages go to the hub, the room's other messages come back.
-async fn relay(mut ws: WebSocket, hub: SignalHub, mut inbox: RoomInbox, peer: Peer, closes: i64) {
+async fn relay(
+    mut ws: WebSocket,
+    state: AppState,
+    hub: SignalHub,
+    mut inbox: RoomInbox,
+    peer: Peer,
+    closes: i64,
+) {
     let Peer { room, user, .. } = peer;
     let me = Uuid::new_v4();
     let welcome = serde_json::json!({ "type": "welcome", "id": me }).to_string();
@@ -418,7 +449,8 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, mut inbox: RoomInbox, peer: Pe
     let until_close = Duration::from_micros((closes - now_micros()).max(0) as u64);
     let close_at = tokio::time::sleep(until_close);
     tokio::pin!(close_at);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let every = state.config.video.ping_every.unwrap_or(PING_EVERY);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     // The start of the current window and the messages sent in it.
     let mut burst = (tokio::time::Instant::now(), 0u32);
     tracing::info!(meeting = %room, %user, peer = %me, "joined video room");
@@ -457,6 +489,12 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, mut inbox: RoomInbox, peer: Pe
             },
             // Proxies close idle connections (nginx after 60 s); a call's signalling is idle.
             _ = ping.tick() => {
+                if !still_admitted(&state, user, room).await {
+                    tracing::info!(meeting = %room, %user, "room socket closed: no longer admitted");
+                    let closed = serde_json::json!({ "type": "closed" }).to_string();
+                    let _ = ws.send(Message::Text(closed.into())).await;
+                    break;
+                }
                 if ws.send(Message::Ping(Default::default())).await.is_err() {
                     break;
                 }

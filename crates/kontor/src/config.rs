@@ -114,6 +114,7 @@ impl Config {
             turn_ttl_secs: self.turn_ttl_secs,
             jitsi_url: self.jitsi_url.trim().trim_end_matches('/').to_string(),
             jitsi_secret: self.jitsi_secret.clone(),
+            ping_every: None,
         }
     }
 

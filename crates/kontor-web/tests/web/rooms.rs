@@ -594,9 +594,6 @@ async fn an_organiser_looking_in_hears_no_one_elses_offer() {
             .await
             .unwrap();
         let org_id = next(&mut org).await["id"].as_str().unwrap().to_string();
-        org.send(Message::text(r#"{"type":"hello"}"#))
-            .await
-            .unwrap();
         let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
         let anna_id = next(&mut anna).await["id"].as_str().unwrap().to_string();
         let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
@@ -684,14 +681,21 @@ async fn signals_flow_again_after_the_database_drops_the_listener() {
                 Ok(other) => panic!("socket ended: {other:?}"),
             }
         }
-        let listeners: Vec<(i32,)> = sqlx::query_as(
-            "SELECT pid FROM pg_stat_activity \
-             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
-        )
-        .fetch_all(&admin)
-        .await
-        .unwrap();
-        assert_eq!(listeners.len(), 2, "both instances listen again");
+        // Both instances listen again (the other one perhaps a moment later).
+        loop {
+            let listeners: Vec<(i32,)> = sqlx::query_as(
+                "SELECT pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            )
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+            if listeners.len() == 2 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{listeners:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -718,5 +722,42 @@ async fn a_person_holds_at_most_two_sockets_in_a_room() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_meetings_sockets_are_closed() {
+    for (store, _db) in stores().await {
+        let r = room(store.clone(), None).await;
+        let mut config = kontor_web::WebConfig::new(BASE);
+        config.video.ping_every = Some(Duration::from_millis(300));
+        let app = TestApp::configured(store, config);
+        let server = serve(&app).await;
+        let mut li = connect(&server, r.open, Some(&r.li), BASE).await.unwrap();
+        let mut dora = connect(&server, r.parallel, Some(&r.dora), BASE)
+            .await
+            .unwrap();
+        next(&mut li).await;
+        next(&mut dora).await;
+        let mut tx = app.store.begin().await.unwrap();
+        tx.cancel_meeting(r.open, now_micros()).await.unwrap();
+        tx.commit().await.unwrap();
+        // At the next check the server says the room is closed, and closes the socket.
+        assert_eq!(next(&mut li).await["type"], "closed");
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match li.next().await {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "the socket is closed");
+        // Another meeting's socket stays open.
+        silent(&mut dora, "the other room").await;
+        dora.send(Message::text(r#"{"type":"hello"}"#))
+            .await
+            .unwrap();
     }
 }
