@@ -238,18 +238,39 @@
         send({ type: 'hello' }); // whoever is still (or next) in the room connects to us
         return;
       case 'closed':
-        closed = true;
-        if (pc) pc.close();
-        pc = null;
-        remoteVideo.srcObject = null;
-        setStatus('room-status-closed');
+        closeRoom();
         return;
       default:
     }
   }
 
+  // Camera, microphone and a shared screen off (the room closed, the page goes away).
+  function stopMedia() {
+    if (local) local.getTracks().forEach((t) => t.stop());
+    if (screenTrack) screenTrack.stop();
+    local = null;
+    screenTrack = null;
+    localVideo.srcObject = null;
+    enableToggles();
+  }
+
+  // The room is over for this page: no call, no camera, no reconnecting.
+  function closeRoom() {
+    closed = true;
+    clearTimeout(watchdog);
+    if (pc) pc.close();
+    pc = null;
+    remoteVideo.srcObject = null;
+    stopMedia();
+    setStatus('room-status-closed');
+  }
+
   // Messages are handled one after the other: descriptions must not interleave.
   let queue = Promise.resolve();
+  // Reconnecting waits 2 s, then twice as long after each failed attempt (at most 30 s); the
+  // server refuses a closed room or a person no longer admitted, so past the room's end the
+  // page stops trying.
+  let attempts = 0;
   function connect() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     ws = new WebSocket(`${scheme}://${location.host}${cfg.ws}`);
@@ -258,11 +279,20 @@
       try { msg = JSON.parse(e.data); } catch (_) { return; }
       queue = queue.then(() => handle(msg)).catch((err) => console.error('signal', err));
     };
-    ws.onopen = () => clearError();
+    ws.onopen = () => {
+      attempts = 0;
+      clearError();
+    };
     ws.onclose = () => {
       if (closed) return;
-      showError('room-error-signalling');
-      setTimeout(connect, 2000);
+      if (Date.now() >= cfg.closes) {
+        closeRoom();
+        return;
+      }
+      // Announced once (the error region is an alert), not again on every attempt.
+      if (root.dataset.error !== 'room-error-signalling') showError('room-error-signalling');
+      setTimeout(connect, Math.min(2000 * 2 ** attempts, 30000));
+      attempts += 1;
     };
   }
 
@@ -401,5 +431,6 @@
   window.addEventListener('pagehide', () => {
     closed = true;
     if (ws) ws.close();
+    stopMedia();
   });
 })();
