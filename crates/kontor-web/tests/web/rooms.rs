@@ -414,6 +414,25 @@ async fn a_cross_site_upgrade_is_refused() {
             connect(&server, r.open, Some(&r.anna), "null").await.err(),
             Some(403)
         );
+        // Our host, but another scheme: a plain-http page cannot speak for an https site, nor
+        // the other way round.
+        let host = server.strip_prefix("ws://").unwrap();
+        for origin in [
+            format!("https://{host}"),
+            BASE.replacen("http://", "https://", 1),
+            format!("ftp://{host}"),
+        ] {
+            assert_eq!(
+                connect(&server, r.open, Some(&r.anna), &origin).await.err(),
+                Some(403),
+                "{origin}"
+            );
+        }
+        assert!(
+            connect(&server, r.open, Some(&r.anna), &format!("http://{host}"))
+                .await
+                .is_ok()
+        );
         assert!(connect(&server, r.open, Some(&r.anna), BASE).await.is_ok());
     }
 }
