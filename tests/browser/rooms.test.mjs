@@ -169,10 +169,12 @@ async function call(baseA, baseB, guests, label) {
       assert.fail(`${what}: the partner sees aspect ${got}, not ${want}`);
     };
     await a.locator('#room-share').click();
-    assert.equal(await a.locator('#room-share').getAttribute('aria-pressed'), 'true');
+    // The button turns once the track is replaced (asynchronous; slow on a loaded machine).
+    await a.locator('#room-share[aria-pressed="true"]').waitFor({ timeout: 5_000 });
     await waitAspect(16 / 9, 'sharing the screen');
     await a.locator('#room-share').click();
-    assert.equal(await a.locator('#room-share').getAttribute('aria-pressed'), 'false');
+    // The button turns once the track is replaced (asynchronous; slow on a loaded machine).
+    await a.locator('#room-share[aria-pressed="false"]').waitFor({ timeout: 5_000 });
     await waitAspect(4 / 3, 'back to the camera');
 
     // Reload on one side: the call comes back (perfect negotiation, either side may rejoin).
