@@ -75,7 +75,7 @@
   let settingRemoteAnswer = false;
   let pendingCandidates = [];
   // For diagnostics in the browser console (e.g. getStats()).
-  window.kontorRoom = { get pc() { return pc; } };
+  window.kontorRoom = { get pc() { return pc; }, get partnerRole() { return partnerRole; } };
 
   const send = (msg) => {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
