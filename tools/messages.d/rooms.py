@@ -5,6 +5,7 @@ M = [
     ("room-not-yet", "The room opens at { $time }, { $minutes } minutes before the meeting. Come back then, or keep this page open and reload it.", "Der Raum öffnet am { $time }, { $minutes } Minuten vor dem Gespräch. Kommen Sie dann wieder oder laden Sie diese Seite dann neu.", "会议室将于{ $time }开放（会谈前{ $minutes }分钟）。届时请再来，或到时刷新本页。"),
     ("room-over", "This meeting is over; its room is closed.", "Dieses Gespräch ist vorbei; sein Raum ist geschlossen.", "本次会谈已结束，会议室已关闭。"),
     ("room-closed", "The video room is not open now.", "Der Videoraum ist gerade nicht geöffnet.", "视频会议室当前未开放。"),
+    ("room-too-many-sockets", "You are already in this video room in other windows. Close one of them first.", "Sie sind bereits in anderen Fenstern in diesem Videoraum. Schließen Sie zuerst eines davon.", "您已在其他窗口中进入此视频会议室。请先关闭其中一个。"),
     ("room-videos", "Video", "Video", "视频"),
     ("room-needs-js", "The video room needs JavaScript.", "Der Videoraum braucht JavaScript.", "视频会议室需要启用 JavaScript。"),
     ("room-ends-in", "Ends in", "Endet in", "剩余时间"),

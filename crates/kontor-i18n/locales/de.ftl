@@ -575,6 +575,7 @@ room-local-time = Ortszeit in { $city }:
 room-not-yet = Der Raum öffnet am { $time }, { $minutes } Minuten vor dem Gespräch. Kommen Sie dann wieder oder laden Sie diese Seite dann neu.
 room-over = Dieses Gespräch ist vorbei; sein Raum ist geschlossen.
 room-closed = Der Videoraum ist gerade nicht geöffnet.
+room-too-many-sockets = Sie sind bereits in anderen Fenstern in diesem Videoraum. Schließen Sie zuerst eines davon.
 room-videos = Video
 room-needs-js = Der Videoraum braucht JavaScript.
 room-ends-in = Endet in

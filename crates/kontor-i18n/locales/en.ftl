@@ -575,6 +575,7 @@ room-local-time = local time in { $city }:
 room-not-yet = The room opens at { $time }, { $minutes } minutes before the meeting. Come back then, or keep this page open and reload it.
 room-over = This meeting is over; its room is closed.
 room-closed = The video room is not open now.
+room-too-many-sockets = You are already in this video room in other windows. Close one of them first.
 room-videos = Video
 room-needs-js = The video room needs JavaScript.
 room-ends-in = Ends in

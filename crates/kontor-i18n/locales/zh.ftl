@@ -575,6 +575,7 @@ room-local-time = { $city }当地时间：
 room-not-yet = 会议室将于{ $time }开放（会谈前{ $minutes }分钟）。届时请再来，或到时刷新本页。
 room-over = 本次会谈已结束，会议室已关闭。
 room-closed = 视频会议室当前未开放。
+room-too-many-sockets = 您已在其他窗口中进入此视频会议室。请先关闭其中一个。
 room-videos = 视频
 room-needs-js = 视频会议室需要启用 JavaScript。
 room-ends-in = 剩余时间

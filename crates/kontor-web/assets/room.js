@@ -67,6 +67,7 @@
   let me = null; // our connection id, from the server's welcome
   let partner = null; // the partner's connection id
   let partnerUser = null; // … and the person (the same after a reload or reconnect)
+  let partnerRole = null; // … and whether a participant or an organiser looking in
   let ws = null;
   let closed = false; // the room closed (server said so)
   let makingOffer = false;
@@ -74,7 +75,7 @@
   let settingRemoteAnswer = false;
   let pendingCandidates = [];
   // For diagnostics in the browser console (e.g. getStats()).
-  window.kontorRoom = { get pc() { return pc; } };
+  window.kontorRoom = { get pc() { return pc; }, get partnerRole() { return partnerRole; } };
 
   const send = (msg) => {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
@@ -182,13 +183,22 @@
     }
   }
 
-  // While connected, only our partner (on any connection: after a reload or reconnect) may
-  // start over; a third person (an organiser looking in) is ignored.
-  const busyWithOther = (msg) =>
-    pc && partnerUser && partnerUser !== msg.user && pc.connectionState === 'connected';
+  // Whether the sender of `msg` may not become our partner. Our partner (on any connection:
+  // after a reload or reconnect) may always start over. A participant never leaves the other
+  // participant for an organiser looking in, and always leaves an organiser for the other
+  // participant; otherwise a connected call is not interrupted.
+  const busyWithOther = (msg) => {
+    if (!partnerUser || partnerUser === msg.user) return false;
+    if (cfg.role === 'participant') {
+      if (partnerRole === 'participant') return true;
+      if (msg.role === 'participant') return false;
+    }
+    return !!pc && pc.connectionState === 'connected';
+  };
   const takePartner = (msg) => {
     partner = msg.from;
     partnerUser = msg.user;
+    partnerRole = msg.role;
     newPeer();
   };
 
@@ -222,22 +232,45 @@
         pc = null;
         partner = null;
         partnerUser = null;
+        partnerRole = null;
         remoteVideo.srcObject = null;
         setStatus('room-status-left');
+        send({ type: 'hello' }); // whoever is still (or next) in the room connects to us
         return;
       case 'closed':
-        closed = true;
-        if (pc) pc.close();
-        pc = null;
-        remoteVideo.srcObject = null;
-        setStatus('room-status-closed');
+        closeRoom();
         return;
       default:
     }
   }
 
+  // Camera, microphone and a shared screen off (the room closed, the page goes away).
+  function stopMedia() {
+    if (local) local.getTracks().forEach((t) => t.stop());
+    if (screenTrack) screenTrack.stop();
+    local = null;
+    screenTrack = null;
+    localVideo.srcObject = null;
+    enableToggles();
+  }
+
+  // The room is over for this page: no call, no camera, no reconnecting.
+  function closeRoom() {
+    closed = true;
+    clearTimeout(watchdog);
+    if (pc) pc.close();
+    pc = null;
+    remoteVideo.srcObject = null;
+    stopMedia();
+    setStatus('room-status-closed');
+  }
+
   // Messages are handled one after the other: descriptions must not interleave.
   let queue = Promise.resolve();
+  // Reconnecting waits 2 s, then twice as long after each failed attempt (at most 30 s); the
+  // server refuses a closed room or a person no longer admitted, so past the room's end the
+  // page stops trying.
+  let attempts = 0;
   function connect() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     ws = new WebSocket(`${scheme}://${location.host}${cfg.ws}`);
@@ -246,11 +279,20 @@
       try { msg = JSON.parse(e.data); } catch (_) { return; }
       queue = queue.then(() => handle(msg)).catch((err) => console.error('signal', err));
     };
-    ws.onopen = () => clearError();
+    ws.onopen = () => {
+      attempts = 0;
+      clearError();
+    };
     ws.onclose = () => {
       if (closed) return;
-      showError('room-error-signalling');
-      setTimeout(connect, 2000);
+      if (Date.now() >= cfg.closes) {
+        closeRoom();
+        return;
+      }
+      // Announced once (the error region is an alert), not again on every attempt.
+      if (root.dataset.error !== 'room-error-signalling') showError('room-error-signalling');
+      setTimeout(connect, Math.min(2000 * 2 ** attempts, 30000));
+      attempts += 1;
     };
   }
 
@@ -389,5 +431,6 @@
   window.addEventListener('pagehide', () => {
     closed = true;
     if (ws) ws.close();
+    stopMedia();
   });
 })();

@@ -57,8 +57,9 @@ fn allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     !crate::auth::has_session_cookie(headers)
 }
 
-/// The request's `Origin` is ours: the base URL, or the host the request was sent to. False
-/// without an `Origin` (WebSocket upgrades from browsers always carry one).
+/// The request's `Origin` is ours: the base URL's scheme, and its host and port or the host the
+/// request was sent to. False without an `Origin` (WebSocket upgrades from browsers always
+/// carry one). An `http://` page on our host is not ours when we are served over https.
 pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -67,9 +68,14 @@ pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    origin == state.config.base_url
-        || origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            == Some(host)
+    let base = state.config.base_url.as_str();
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let base_host = rest.split('/').next().unwrap_or("");
+    match origin
+        .strip_prefix(scheme)
+        .and_then(|o| o.strip_prefix("://"))
+    {
+        Some(o) => !o.is_empty() && (o.eq_ignore_ascii_case(base_host) || o == host),
+        None => false,
+    }
 }

@@ -6,8 +6,10 @@
 //! Invariants:
 //! - The page and the WebSocket admit the same people ([`admit`]) and only while the room is
 //!   open ([`Window`]); the WebSocket also checks `Origin` (cross-site WebSocket hijacking).
-//! - A message reaches only the peers of its room; the server stamps the sender's connection id
-//!   (`from`), so a peer cannot speak for another. On several instances the hub goes through
+//! - A message reaches only the peers of its room, and an offer, answer or ICE candidate only
+//!   its addressee (`to`): an organiser looking in never sees the participants' SDP or
+//!   addresses. The server stamps the sender's connection id (`from`), person (`user`) and
+//!   role (`participant` or `organiser`), so a peer cannot speak for another. On several instances the hub goes through
 //!   PostgreSQL ([`kontor_store::rooms::SignalHub`]).
 
 use std::time::Duration;
@@ -26,7 +28,7 @@ use kontor_domain::{Locale, MeetingMode, TimeZoneName, now_micros};
 use kontor_store::accounts::User;
 use kontor_store::events::Event;
 use kontor_store::matchmaking::{Meeting, MeetingRequest};
-use kontor_store::rooms::{Signal, SignalHub, VideoProvider};
+use kontor_store::rooms::{RoomInbox, Signal, SignalHub, VideoProvider};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -45,10 +47,16 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// offer, answer and candidates, and again on each renegotiation).
 const BURST_MESSAGES: u32 = 200;
 const BURST_WINDOW: Duration = Duration::from_secs(10);
-/// A ping this often keeps proxies from closing a quiet WebSocket.
+/// Sockets one person may hold in one room on one instance: a call needs one, a reload briefly
+/// two; more would let one account multiply the room's traffic past the per-socket limit.
+pub const MAX_SOCKETS_PER_PERSON: usize = 2;
+/// A ping this often keeps proxies from closing a quiet WebSocket; as often, the server checks
+/// that the person may still be in the room (the meeting cancelled, an organiser removed).
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// The kinds of message the server relays; anything else is dropped.
-const RELAYED: &[&str] = &["hello", "offer", "answer", "candidate", "bye"];
+/// The kinds of message the server relays to every peer of the room …
+const BROADCAST: &[&str] = &["hello", "bye"];
+/// … and those it relays only to their addressee (`to`); anything else is dropped.
+const ADDRESSED: &[&str] = &["offer", "answer", "candidate"];
 
 /// STUN/TURN servers handed to the browsers. Empty: `iceServers: []`, enough on loopback and
 /// in one LAN.
@@ -65,6 +73,11 @@ pub struct VideoConfig {
     /// A Jitsi Meet server (`https://meet.example.org`) that organisers may choose per event
     /// instead of the built-in rooms; empty: not offered.
     pub jitsi_url: String,
+    /// The key that names a meeting's Jitsi room ([`jitsi_room`]); the binary refuses a
+    /// `jitsi_url` without one.
+    pub jitsi_secret: String,
+    /// How often a room's sockets are pinged and their people re-admitted; `None`: 20 s.
+    pub ping_every: Option<Duration>,
 }
 
 type HmacSha1 = Hmac<sha1::Sha1>;
@@ -136,14 +149,26 @@ async fn choose_provider(
     Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
 }
 
+/// The name of a meeting's Jitsi room: `Kontor-` and the first 128 bits of
+/// HMAC-SHA256(secret, meeting id) in hex. The meeting's id is no secret (it is in links, mails
+/// and calendar entries); the room name cannot be derived from it without the server's secret.
+fn jitsi_room(secret: &str, meeting: Uuid) -> String {
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(meeting.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    let hex: String = tag[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("Kontor-{hex}")
+}
+
 /// The Jitsi room of a meeting: an unguessable name per meeting, the reader's name filled in,
 /// no pre-join screen.
-fn jitsi_link(base: &str, meeting: Uuid, name: &str) -> String {
+fn jitsi_link(base: &str, secret: &str, meeting: Uuid, name: &str) -> String {
     let display: String = url_encode(&serde_json::Value::from(name).to_string());
     format!(
-        "{}/Kontor-{}#config.prejoinConfig.enabled=false&userInfo.displayName={display}",
+        "{}/{}#config.prejoinConfig.enabled=false&userInfo.displayName={display}",
         base.trim_end_matches('/'),
-        meeting.simple()
+        jitsi_room(secret, meeting)
     )
 }
 
@@ -185,6 +210,8 @@ impl Window {
 
 /// A room someone may enter.
 struct Admitted {
+    /// One of the meeting's two people (not an organiser or administrator looking in).
+    participant: bool,
     meeting: Meeting,
     request: MeetingRequest,
     event: Event,
@@ -206,6 +233,7 @@ async fn admit(state: &AppState, user: &User, id: Uuid) -> Result<Admitted, AppE
     }
     let event = state.store.event(meeting.event_id).await?;
     Ok(Admitted {
+        participant,
         meeting,
         request,
         event,
@@ -286,9 +314,10 @@ async fn page(
     let jitsi = &state.config.video.jitsi_url;
     let jitsi = (!jitsi.is_empty()
         && state.store.video_provider(room.event.id).await? == VideoProvider::Jitsi)
-        .then(|| jitsi_link(jitsi, id, &user.name));
+        .then(|| jitsi_link(jitsi, &state.config.video.jitsi_secret, id, &user.name));
     let config = serde_json::json!({
         "ws": format!("/meetings/{id}/room/ws"),
+        "role": role(room.participant),
         "ends": room.meeting.slot_end / 1000,
         "closes": (room.meeting.slot_end + CLOSES_AFTER_MINUTES * 60_000_000) / 1000,
         "ice": ice_servers(&state.config.video, user.id, now / 1_000_000),
@@ -350,15 +379,69 @@ async fn socket(
         Err(e) => return Ok(e.into_response()),
     };
     let hub = state.rooms().await?;
+    let Some(inbox) = hub.join(id, user.id, MAX_SOCKETS_PER_PERSON) else {
+        tracing::warn!(meeting = %id, user = %user.id, "room socket refused: too many");
+        return Err(AppError::Rejected("room-too-many-sockets"));
+    };
+    let peer = Peer {
+        room: id,
+        user: user.id,
+        role: role(room.participant),
+    };
     Ok(upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |ws| relay(ws, hub, id, user.id, closes)))
+        .on_upgrade(move |ws| relay(ws, state, hub, inbox, peer, closes)))
+}
+
+/// Whether `user` may still be in the room: the same check as at the upgrade, with the
+/// person and the meeting read again. A database hiccup does not end a call.
+async fn still_admitted(state: &AppState, user: Uuid, room: Uuid) -> bool {
+    let user = match state.store.user(user).await {
+        Ok(u) => u,
+        Err(kontor_store::StoreError::NotFound) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, "room admission not re-checked");
+            return true;
+        }
+    };
+    match admit(state, &user, room).await {
+        Ok(_) => true,
+        Err(AppError::Forbidden | AppError::NotFound) => false,
+        Err(e) => {
+            tracing::warn!(error = ?e, "room admission not re-checked");
+            true
+        }
+    }
+}
+
+/// How a peer is named to the others.
+fn role(participant: bool) -> &'static str {
+    if participant {
+        "participant"
+    } else {
+        "organiser"
+    }
+}
+
+/// Who is behind a connection.
+#[derive(Clone, Copy)]
+struct Peer {
+    room: Uuid,
+    user: Uuid,
+    role: &'static str,
 }
 
 /// One peer's connection: its messages go to the hub, the room's other messages come back.
-async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes: i64) {
+async fn relay(
+    mut ws: WebSocket,
+    state: AppState,
+    hub: SignalHub,
+    mut inbox: RoomInbox,
+    peer: Peer,
+    closes: i64,
+) {
+    let Peer { room, user, .. } = peer;
     let me = Uuid::new_v4();
-    let mut inbox = hub.subscribe();
     let welcome = serde_json::json!({ "type": "welcome", "id": me }).to_string();
     if ws.send(Message::Text(welcome.into())).await.is_err() {
         return;
@@ -366,7 +449,8 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
     let until_close = Duration::from_micros((closes - now_micros()).max(0) as u64);
     let close_at = tokio::time::sleep(until_close);
     tokio::pin!(close_at);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let every = state.config.video.ping_every.unwrap_or(PING_EVERY);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     // The start of the current window and the messages sent in it.
     let mut burst = (tokio::time::Instant::now(), 0u32);
     tracing::info!(meeting = %room, %user, peer = %me, "joined video room");
@@ -384,8 +468,8 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
                         }
                         continue;
                     }
-                    let Some(body) = stamp(text.as_str(), me, user) else { continue };
-                    if let Err(e) = hub.publish(Signal { room, from: me, body }).await {
+                    let Some((body, to)) = stamp(text.as_str(), me, peer) else { continue };
+                    if let Err(e) = hub.publish(Signal { room, from: me, to, body }).await {
                         tracing::warn!(error = %e, "room signal not sent");
                     }
                 }
@@ -393,7 +477,7 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
                 Some(Ok(_)) => {}
             },
             signal = inbox.recv() => match signal {
-                Ok(s) if s.room == room && s.from != me => {
+                Ok(s) if s.from != me && s.to.is_none_or(|to| to == me) => {
                     if ws.send(Message::Text(s.body.clone().into())).await.is_err() {
                         break;
                     }
@@ -405,6 +489,12 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
             },
             // Proxies close idle connections (nginx after 60 s); a call's signalling is idle.
             _ = ping.tick() => {
+                if !still_admitted(&state, user, room).await {
+                    tracing::info!(meeting = %room, %user, "room socket closed: no longer admitted");
+                    let closed = serde_json::json!({ "type": "closed" }).to_string();
+                    let _ = ws.send(Message::Text(closed.into())).await;
+                    break;
+                }
                 if ws.send(Message::Ping(Default::default())).await.is_err() {
                     break;
                 }
@@ -416,29 +506,40 @@ async fn relay(mut ws: WebSocket, hub: SignalHub, room: Uuid, user: Uuid, closes
             }
         }
     }
-    let bye = serde_json::json!({ "type": "bye", "from": me, "user": user }).to_string();
+    drop(inbox); // before bye: a reload's new socket may take this one's place at once
+    let bye = serde_json::json!({ "type": "bye", "from": me, "user": user, "role": peer.role })
+        .to_string();
     let _ = hub
         .publish(Signal {
             room,
             from: me,
+            to: None,
             body: bye,
         })
         .await;
     tracing::info!(meeting = %room, peer = %me, "left video room");
 }
 
-/// A browser's message as relayed: a JSON object of a known type, with `from` set by us.
-fn stamp(text: &str, me: Uuid, user: Uuid) -> Option<String> {
+/// A browser's message as relayed, and its addressee: a JSON object of a known type, with
+/// `from`, `user` and `role` set by us. An offer, answer or candidate without a valid `to` is
+/// dropped (it would otherwise reach everyone in the room).
+fn stamp(text: &str, me: Uuid, peer: Peer) -> Option<(String, Option<Uuid>)> {
     let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
     let obj = v.as_object_mut()?;
     let kind = obj.get("type")?.as_str()?;
-    if !RELAYED.contains(&kind) {
+    let to = if ADDRESSED.contains(&kind) {
+        Some(obj.get("to")?.as_str()?.parse::<Uuid>().ok()?)
+    } else if BROADCAST.contains(&kind) {
+        obj.remove("to");
+        None
+    } else {
         return None;
-    }
+    };
     obj.insert("from".into(), me.to_string().into());
     // The person behind the connection: a peer that reconnects or reloads is recognised.
-    obj.insert("user".into(), user.to_string().into());
-    Some(v.to_string())
+    obj.insert("user".into(), peer.user.to_string().into());
+    obj.insert("role".into(), peer.role.into());
+    Some((v.to_string(), to))
 }
 
 #[cfg(test)]
@@ -462,10 +563,21 @@ mod tests {
     #[test]
     fn a_jitsi_link_names_the_room_and_the_person() {
         let id = Uuid::parse_str("01a2160d-5eba-701f-a377-6beb0b64046a").unwrap();
+        // printf '01a2160d5eba701fa3776beb0b64046a' | xxd -r -p \
+        //   | openssl dgst -sha256 -hmac 'north' -r | cut -c1-32
+        let room = "Kontor-11aa57176fd5dc2ae056957b353b7645";
         assert_eq!(
-            jitsi_link("https://meet.example.org/", id, "Li Na 李娜"),
-            "https://meet.example.org/Kontor-01a2160d5eba701fa3776beb0b64046a\
-             #config.prejoinConfig.enabled=false&userInfo.displayName=%22Li%20Na%20%E6%9D%8E%E5%A8%9C%22"
+            jitsi_link("https://meet.example.org/", "north", id, "Li Na 李娜"),
+            format!(
+                "https://meet.example.org/{room}\
+                 #config.prejoinConfig.enabled=false&userInfo.displayName=%22Li%20Na%20%E6%9D%8E%E5%A8%9C%22"
+            )
+        );
+        assert!(!room.contains("01a2160d"), "the id is not in the name");
+        assert_ne!(
+            jitsi_room("south", id),
+            room,
+            "another secret, another room"
         );
     }
 
@@ -473,17 +585,32 @@ mod tests {
     fn stamping_sets_the_sender_and_drops_unknown_kinds() {
         let me = Uuid::nil();
         let user = Uuid::max();
-        let out = stamp(
-            r#"{"type":"offer","from":"someone-else","user":"x","sdp":"v=0"}"#,
-            me,
+        let peer = Peer {
+            room: Uuid::nil(),
             user,
+            role: "participant",
+        };
+        let to = Uuid::now_v7();
+        let (out, addressee) = stamp(
+            &format!(
+                r#"{{"type":"offer","to":"{to}","from":"someone-else","user":"x","role":"organiser","sdp":"v=0"}}"#
+            ),
+            me,
+            peer,
         )
         .unwrap();
+        assert_eq!(addressee, Some(to));
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["from"], me.to_string());
         assert_eq!(v["user"], user.to_string());
+        assert_eq!(v["role"], "participant");
         assert_eq!(v["sdp"], "v=0");
-        assert!(stamp(r#"{"type":"welcome"}"#, me, user).is_none());
-        assert!(stamp("not json", me, user).is_none());
+        assert!(stamp(r#"{"type":"welcome"}"#, me, peer).is_none());
+        assert!(stamp("not json", me, peer).is_none());
+        // Offers, answers and candidates need an addressee; hello and bye go to everyone.
+        assert!(stamp(r#"{"type":"candidate","candidate":{}}"#, me, peer).is_none());
+        assert!(stamp(r#"{"type":"answer","to":"everyone"}"#, me, peer).is_none());
+        let (_, to) = stamp(&format!(r#"{{"type":"hello","to":"{to}"}}"#), me, peer).unwrap();
+        assert_eq!(to, None);
     }
 }

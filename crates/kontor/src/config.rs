@@ -46,6 +46,10 @@ turn_ttl_secs = 7200
 # Optional: a Jitsi Meet server (e.g. "https://meet.example.org") that organisers may choose per
 # event instead of the built-in rooms. Empty: only the built-in rooms.
 jitsi_url = ""
+# Required with jitsi_url: a long random secret (e.g. `openssl rand -hex 32`). A meeting's Jitsi
+# room is named from HMAC-SHA256(jitsi_secret, meeting id), so knowing a meeting's id (it is in
+# links, mails and calendar entries) does not open its Jitsi room.
+jitsi_secret = ""
 # How much of a subscriber's IP address the newsletter's proof of consent keeps (ask your
 # data-protection officer): "full", "truncated" (/24 for IPv4, /48 for IPv6) or "none".
 consent_ip = "truncated"
@@ -83,6 +87,7 @@ pub struct Config {
     pub turn_secret: String,
     pub turn_ttl_secs: i64,
     pub jitsi_url: String,
+    pub jitsi_secret: String,
     pub consent_ip: kontor_domain::ConsentIp,
     pub newsletter_connections: usize,
     pub newsletter_rate: f64,
@@ -110,6 +115,7 @@ impl Default for Config {
             turn_secret: String::new(),
             turn_ttl_secs: 7200,
             jitsi_url: String::new(),
+            jitsi_secret: String::new(),
             consent_ip: kontor_domain::ConsentIp::Truncated,
             newsletter_connections: 4,
             newsletter_rate: 50.0,
@@ -138,6 +144,8 @@ impl Config {
             turn_secret: self.turn_secret.clone(),
             turn_ttl_secs: self.turn_ttl_secs,
             jitsi_url: self.jitsi_url.trim().trim_end_matches('/').to_string(),
+            jitsi_secret: self.jitsi_secret.clone(),
+            ping_every: None,
         }
     }
 
@@ -177,6 +185,7 @@ impl Config {
                 "TURN_SECRET" => config.turn_secret = value.clone(),
                 "JITSI_URL" => config.jitsi_url = value.clone(),
                 "PRIVACY_URL" => config.privacy_url = value.clone(),
+                "JITSI_SECRET" => config.jitsi_secret = value.clone(),
                 "TURN_TTL_SECS" => {
                     config.turn_ttl_secs = value
                         .parse()
@@ -225,6 +234,12 @@ impl Config {
                 _ => {}
             }
         }
+        if !config.jitsi_url.trim().is_empty() && config.jitsi_secret.len() < 16 {
+            anyhow::bail!(
+                "jitsi_url needs jitsi_secret (KONTOR_JITSI_SECRET), a random secret of at least \
+                 16 characters: without it a meeting's Jitsi room is named by its id"
+            );
+        }
         Ok(config)
     }
 }
@@ -260,5 +275,19 @@ mod tests {
             "yes please".to_string(),
         )];
         assert!(Config::load(None, bad.into_iter()).is_err());
+        let jitsi = |secret: &str| {
+            let env = [
+                ("KONTOR_JITSI_URL", "https://meet.example.org"),
+                ("KONTOR_JITSI_SECRET", secret),
+            ];
+            Config::load(
+                None,
+                env.map(|(k, v)| (k.to_string(), v.to_string())).into_iter(),
+            )
+        };
+        assert!(jitsi("").is_err(), "a Jitsi server needs a secret");
+        assert!(jitsi("short").is_err());
+        let c = jitsi("0123456789abcdef0123").unwrap();
+        assert_eq!(c.video().jitsi_secret, "0123456789abcdef0123");
     }
 }

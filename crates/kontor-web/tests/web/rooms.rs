@@ -59,6 +59,9 @@ struct Room {
     outsider: String,
     /// Open now.
     open: Uuid,
+    /// Open now too: Dora and Emil's meeting at the same time.
+    parallel: Uuid,
+    dora: String,
     /// Tomorrow.
     later: Uuid,
     /// Ended an hour ago.
@@ -129,16 +132,21 @@ async fn room(store: Store, db: Option<&str>) -> Room {
     let li = app.user("li@example.cn", Locale::Zh, false).await;
     let carl = app.user("carl@example.de", Locale::En, false).await;
     app.user("bob@example.org", Locale::En, false).await;
+    let dora = app.user("dora@example.de", Locale::De, false).await;
+    let emil = app.user("emil@example.de", Locale::De, false).await;
     let ev = app.event("video-days", org).await;
     for (u, r) in [
         (anna, ParticipantRole::Exhibitor),
         (li, ParticipantRole::Visitor),
         (carl, ParticipantRole::Visitor),
+        (dora, ParticipantRole::Exhibitor),
+        (emil, ParticipantRole::Visitor),
     ] {
         app.approved(ev, u, r).await;
     }
     let now = now_micros();
     let open = meeting(&app, ev, anna, li, now + 2 * MINUTE, MeetingMode::Online).await;
+    let parallel = meeting(&app, ev, dora, emil, now + 2 * MINUTE, MeetingMode::Online).await;
     let later = meeting(
         &app,
         ev,
@@ -157,6 +165,8 @@ async fn room(store: Store, db: Option<&str>) -> Room {
         li: app.sign_in("li@example.cn").await,
         organiser: app.sign_in("org@example.org").await,
         outsider: app.sign_in("bob@example.org").await,
+        dora: app.sign_in("dora@example.de").await,
+        parallel,
         app,
         second,
         open,
@@ -177,6 +187,17 @@ async fn serve(app: &TestApp) -> String {
         std::future::pending(),
     ));
     format!("ws://{addr}")
+}
+
+/// The first instance's server and, on PostgreSQL, a second one on the same database (else
+/// the first again).
+async fn servers(r: &Room) -> (String, String) {
+    let one = serve(&r.app).await;
+    let two = match &r.second {
+        Some(app) => serve(app).await,
+        None => one.clone(),
+    };
+    (one, two)
 }
 
 type Socket =
@@ -324,12 +345,13 @@ async fn the_room_is_closed_outside_its_window() {
             Some(409)
         );
 
-        // The reminder of the meeting that starts now leads to its room.
+        // The reminder of the meeting that starts now leads to its room (two meetings start
+        // now: Anna and Li's, Dora and Emil's).
         assert_eq!(
             kontor_web::send_due_reminders(&r.app.state, 10)
                 .await
                 .unwrap(),
-            1
+            2
         );
         let mail = &r
             .app
@@ -392,6 +414,25 @@ async fn a_cross_site_upgrade_is_refused() {
             connect(&server, r.open, Some(&r.anna), "null").await.err(),
             Some(403)
         );
+        // Our host, but another scheme: a plain-http page cannot speak for an https site, nor
+        // the other way round.
+        let host = server.strip_prefix("ws://").unwrap();
+        for origin in [
+            format!("https://{host}"),
+            BASE.replacen("http://", "https://", 1),
+            format!("ftp://{host}"),
+        ] {
+            assert_eq!(
+                connect(&server, r.open, Some(&r.anna), &origin).await.err(),
+                Some(403),
+                "{origin}"
+            );
+        }
+        assert!(
+            connect(&server, r.open, Some(&r.anna), &format!("http://{host}"))
+                .await
+                .is_ok()
+        );
         assert!(connect(&server, r.open, Some(&r.anna), BASE).await.is_ok());
     }
 }
@@ -400,20 +441,23 @@ async fn a_cross_site_upgrade_is_refused() {
 async fn a_signal_reaches_the_other_participant_and_no_one_else() {
     for (store, db) in stores().await {
         let r = room(store, db.as_deref()).await;
-        let one = serve(&r.app).await;
         // On PostgreSQL Li talks to another instance.
-        let two = match &r.second {
-            Some(app) => serve(app).await,
-            None => one.clone(),
-        };
+        let (one, two) = servers(&r).await;
         let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
         let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
         let anna_id = next(&mut anna).await["id"].as_str().unwrap().to_string();
         let li_id = next(&mut li).await["id"].as_str().unwrap().to_string();
         assert_ne!(anna_id, li_id);
-        // Someone else's meeting, at the same time, must not hear this room.
-        let mut other = connect(&one, r.later, Some(&r.anna), BASE).await.err();
-        assert_eq!(other.take(), Some(409));
+        // Someone else's meeting at the same time, with its participant connected to either
+        // instance, must not hear this room.
+        let mut dora = connect(&one, r.parallel, Some(&r.dora), BASE)
+            .await
+            .unwrap();
+        let mut dora_two = connect(&two, r.parallel, Some(&r.dora), BASE)
+            .await
+            .unwrap();
+        next(&mut dora).await;
+        next(&mut dora_two).await;
 
         li.send(Message::text(r#"{"type":"hello"}"#)).await.unwrap();
         let hello = next(&mut anna).await;
@@ -454,6 +498,9 @@ async fn a_signal_reaches_the_other_participant_and_no_one_else() {
         .await
         .unwrap();
         assert_eq!(next(&mut anna).await["type"], "answer");
+        // Dora heard none of it: not the hello, the offer, the answer.
+        silent(&mut dora, "another room").await;
+        silent(&mut dora_two, "another room, other instance").await;
 
         // Leaving says bye to the other side.
         li.close(None).await.unwrap();
@@ -490,6 +537,7 @@ async fn organisers_may_send_an_event_to_jitsi_instead() {
 
         let mut config = kontor_web::WebConfig::new(BASE);
         config.video.jitsi_url = "https://meet.example.org".into();
+        config.video.jitsi_secret = "a secret of some length".into();
         let app = TestApp::configured(store, config);
         let page = app
             .get("/events/video-days/participants", Some(&r.organiser), "de")
@@ -512,11 +560,26 @@ async fn organisers_may_send_an_event_to_jitsi_instead() {
         assert!(!before.body.contains("jitsi-link"));
         assert_eq!(choose(&app, &r.organiser, "jitsi").await, 303);
         let page = app.get(&room, Some(&r.anna), "en").await;
-        let link = format!(
-            "https:&#x2f;&#x2f;meet.example.org&#x2f;Kontor-{}#config.prejoinConfig.enabled=false&amp;userInfo.displayName=%22User%20anna%22",
-            r.open.simple()
-        );
-        assert!(page.body.contains(&link), "{}", page.body);
+        // The room's name is derived from the meeting's id with the server's secret: the id
+        // alone (in links, mails, calendar entries) does not lead to it.
+        let prefix = "https:&#x2f;&#x2f;meet.example.org&#x2f;Kontor-";
+        let name = page.body.split(prefix).nth(1).expect("a Jitsi link");
+        let (name, rest) = name.split_once('#').unwrap();
+        assert_eq!(name.len(), 32, "{name}");
+        assert!(name.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+        assert!(!page.body.contains(&r.open.simple().to_string()[..12]));
+        assert!(rest.starts_with(
+            "config.prejoinConfig.enabled=false&amp;userInfo.displayName=%22User%20anna%22"
+        ));
+        // Li is sent to the same room; another secret names another room.
+        let li = app.get(&room, Some(&r.li), "en").await;
+        assert!(li.body.contains(&format!("{prefix}{name}#")));
+        let mut other = kontor_web::WebConfig::new(BASE);
+        other.video.jitsi_url = "https://meet.example.org".into();
+        other.video.jitsi_secret = "another secret, just as long".into();
+        let other = TestApp::configured(r.app.store.clone(), other);
+        let page = other.get(&room, Some(&r.anna), "en").await;
+        assert!(page.body.contains(prefix) && !page.body.contains(name));
         assert!(!page.body.contains("id=\"room\""), "no built-in room");
         // The outsider still cannot see the meeting's link.
         assert_eq!(app.get(&room, Some(&r.outsider), "en").await.status, 403);
@@ -524,5 +587,196 @@ async fn organisers_may_send_an_event_to_jitsi_instead() {
         assert_eq!(choose(&app, &r.organiser, "builtin").await, 303);
         let page = app.get(&room, Some(&r.anna), "en").await;
         assert!(page.body.contains("id=\"room\""));
+    }
+}
+
+/// Nothing arrives on `ws` within a second (pings aside).
+async fn silent(ws: &mut Socket, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Message::Text(t)))) => panic!("{what}: unexpected message {t}"),
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("{what}: socket ended: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_organiser_looking_in_hears_no_one_elses_offer() {
+    for (store, db) in stores().await {
+        let r = room(store, db.as_deref()).await;
+        let (one, two) = servers(&r).await;
+        // The organiser is first in the room.
+        let mut org = connect(&one, r.open, Some(&r.organiser), BASE)
+            .await
+            .unwrap();
+        let org_id = next(&mut org).await["id"].as_str().unwrap().to_string();
+        let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
+        let anna_id = next(&mut anna).await["id"].as_str().unwrap().to_string();
+        let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
+        let li_id = next(&mut li).await["id"].as_str().unwrap().to_string();
+
+        // Anna says hello: both hear it, named as a participant.
+        anna.send(Message::text(r#"{"type":"hello","role":"organiser"}"#))
+            .await
+            .unwrap();
+        for ws in [&mut org, &mut li] {
+            let hello = next(ws).await;
+            assert_eq!(hello["type"], "hello");
+            assert_eq!(hello["from"], anna_id.as_str());
+            assert_eq!(hello["role"], "participant", "the server names the role");
+        }
+        // Li's offer, answer and candidates reach Anna only.
+        for kind in ["offer", "candidate"] {
+            let msg =
+                serde_json::json!({ "type": kind, "to": anna_id, "description": {"sdp": "v=0"} });
+            li.send(Message::text(msg.to_string())).await.unwrap();
+            let got = next(&mut anna).await;
+            assert_eq!(got["type"], kind);
+            assert_eq!(got["from"], li_id.as_str());
+        }
+        anna.send(Message::text(
+            serde_json::json!({ "type": "answer", "to": li_id }).to_string(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(next(&mut li).await["type"], "answer");
+        // An offer without an addressee is not relayed to anyone.
+        li.send(Message::text(r#"{"type":"offer","description":{}}"#))
+            .await
+            .unwrap();
+        silent(&mut org, "the organiser").await;
+        silent(&mut anna, "anna").await;
+        // The organiser is still reachable when addressed.
+        anna.send(Message::text(
+            serde_json::json!({ "type": "offer", "to": org_id }).to_string(),
+        ))
+        .await
+        .unwrap();
+        let got = next(&mut org).await;
+        assert_eq!(got["type"], "offer");
+        assert_eq!(got["from"], anna_id.as_str());
+        silent(&mut li, "li").await;
+    }
+}
+
+#[tokio::test]
+async fn signals_flow_again_after_the_database_drops_the_listener() {
+    for (store, db) in stores().await {
+        let Some(url) = db else { continue }; // PostgreSQL only
+        let r = room(store, Some(&url)).await;
+        let (one, two) = servers(&r).await;
+        let mut anna = connect(&one, r.open, Some(&r.anna), BASE).await.unwrap();
+        let mut li = connect(&two, r.open, Some(&r.li), BASE).await.unwrap();
+        next(&mut anna).await;
+        next(&mut li).await;
+        // The database ends both instances' LISTEN connections (a restart, a failover, an
+        // idle-session killer).
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        let ended: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert_eq!(ended.len(), 2, "one listener per instance");
+        // Within a few seconds Li's hello reaches Anna on the other instance again.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no signal after 15 s"
+            );
+            li.send(Message::text(r#"{"type":"hello"}"#)).await.unwrap();
+            match tokio::time::timeout(Duration::from_millis(500), anna.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    assert!(t.contains("hello"), "{t}");
+                    break;
+                }
+                Ok(Some(Ok(_))) | Err(_) => {}
+                Ok(other) => panic!("socket ended: {other:?}"),
+            }
+        }
+        // Both instances listen again (the other one perhaps a moment later).
+        loop {
+            let listeners: Vec<(i32,)> = sqlx::query_as(
+                "SELECT pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            )
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+            if listeners.len() == 2 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{listeners:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_person_holds_at_most_two_sockets_in_a_room() {
+    for (store, db) in stores().await {
+        let r = room(store, db.as_deref()).await;
+        let server = serve(&r.app).await;
+        let first = connect(&server, r.open, Some(&r.anna), BASE).await.unwrap();
+        let _second = connect(&server, r.open, Some(&r.anna), BASE).await.unwrap();
+        assert_eq!(
+            connect(&server, r.open, Some(&r.anna), BASE).await.err(),
+            Some(409),
+            "a third socket is refused"
+        );
+        assert!(connect(&server, r.open, Some(&r.li), BASE).await.is_ok());
+        // A closed socket frees its place (the server notices the close at once).
+        drop(first);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while connect(&server, r.open, Some(&r.anna), BASE).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the place stays taken"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_meetings_sockets_are_closed() {
+    for (store, _db) in stores().await {
+        let r = room(store.clone(), None).await;
+        let mut config = kontor_web::WebConfig::new(BASE);
+        config.video.ping_every = Some(Duration::from_millis(300));
+        let app = TestApp::configured(store, config);
+        let server = serve(&app).await;
+        let mut li = connect(&server, r.open, Some(&r.li), BASE).await.unwrap();
+        let mut dora = connect(&server, r.parallel, Some(&r.dora), BASE)
+            .await
+            .unwrap();
+        next(&mut li).await;
+        next(&mut dora).await;
+        let mut tx = app.store.begin().await.unwrap();
+        tx.cancel_meeting(r.open, now_micros()).await.unwrap();
+        tx.commit().await.unwrap();
+        // At the next check the server says the room is closed, and closes the socket.
+        assert_eq!(next(&mut li).await["type"], "closed");
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match li.next().await {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "the socket is closed");
+        // Another meeting's socket stays open.
+        silent(&mut dora, "the other room").await;
+        dora.send(Message::text(r#"{"type":"hello"}"#))
+            .await
+            .unwrap();
     }
 }
