@@ -274,19 +274,7 @@ impl SmtpClient {
     /// Writes the message, dot-stuffed, without the terminating line. Returns when every byte is
     /// with the kernel.
     pub async fn write_body(&mut self, message: &[u8]) -> Result<(), SendError> {
-        let mut out = Vec::with_capacity(message.len() + 64);
-        let mut at_line_start = true;
-        for &b in message {
-            if at_line_start && b == b'.' {
-                out.push(b'.');
-            }
-            out.push(b);
-            at_line_start = b == b'\n';
-        }
-        if !out.ends_with(b"\r\n") {
-            out.extend_from_slice(b"\r\n");
-        }
-        self.write(&out).await
+        self.write(&dot_stuffed(message)).await
     }
 
     /// Writes the terminating `.` line and reads the server's verdict.
@@ -314,6 +302,23 @@ impl SmtpClient {
     pub async fn quit(mut self) {
         let _ = self.command("QUIT\r\n").await;
     }
+}
+
+/// The message as the DATA section carries it (RFC 5321 4.5.2): a line that starts with `.` gets
+/// another, and the last line ends with CRLF. Copied line by line, not byte by byte: this runs
+/// for every recipient.
+fn dot_stuffed(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 64);
+    for line in message.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
 
 async fn tls<S: AsyncRead + AsyncWrite + Unpin + Send>(
@@ -1119,6 +1124,16 @@ fn log_err(r: Result<(), kontor_store::StoreError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_starting_with_a_dot_get_another_and_the_end_is_a_line() {
+        assert_eq!(
+            dot_stuffed(b".first\r\nmid.dle\r\n.\r\n..two\r\nlast"),
+            b"..first\r\nmid.dle\r\n..\r\n...two\r\nlast\r\n".to_vec()
+        );
+        assert_eq!(dot_stuffed(b"ends\r\n"), b"ends\r\n".to_vec());
+        assert_eq!(dot_stuffed(b""), b"\r\n".to_vec());
+    }
 
     fn delivery(n: u128) -> Delivery {
         Delivery {
