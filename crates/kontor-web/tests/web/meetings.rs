@@ -29,6 +29,34 @@ async fn set_zone(app: &TestApp, email: &str, zone: &str) {
     tx.commit().await.unwrap();
 }
 
+/// The usual cast: Anna (German exhibitor) and Li (Chinese visitor), both approved for
+/// h2-days and signed in.
+struct Fair {
+    ev: uuid::Uuid,
+    anna: uuid::Uuid,
+    li: uuid::Uuid,
+    anna_c: String,
+    li_c: String,
+}
+
+async fn fair(app: &TestApp) -> Fair {
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
+    app.approved(ev, li, ParticipantRole::Visitor).await;
+    let anna_c = app.sign_in("anna@example.de").await;
+    let li_c = app.sign_in("li@example.cn").await;
+    Fair {
+        ev,
+        anna,
+        li,
+        anna_c,
+        li_c,
+    }
+}
+
 /// Anna (`from`) asks Li (`to`) for a meeting at h2-days with `form`; Li accepts. The request id.
 async fn accepted_request(
     app: &TestApp,
@@ -348,14 +376,9 @@ async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
 #[tokio::test]
 async fn calendars_keep_uids_and_mark_cancellations() {
     let app = TestApp::new().await;
-    let organiser = app.user("org@example.de", Locale::De, false).await;
-    let anna = app.user("anna@example.de", Locale::De, false).await;
-    let li = app.user("li@example.cn", Locale::Zh, false).await;
-    let ev = app.event("h2-days", organiser).await;
-    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
-    app.approved(ev, li, ParticipantRole::Visitor).await;
-    let anna_c = app.sign_in("anna@example.de").await;
-    let li_c = app.sign_in("li@example.cn").await;
+    let Fair {
+        li, anna_c, li_c, ..
+    } = fair(&app).await;
     let form = [
         ("message", "Hallo; Gespräch, bitte"),
         ("priority", "must"),
@@ -957,14 +980,13 @@ async fn the_daily_digest_goes_out_once_in_the_readers_morning() {
 #[tokio::test]
 async fn either_side_can_propose_another_time_for_a_booked_meeting() {
     let app = TestApp::new().await;
-    let organiser = app.user("org@example.de", Locale::De, false).await;
-    let anna = app.user("anna@example.de", Locale::De, false).await;
-    let li = app.user("li@example.cn", Locale::Zh, false).await;
-    let ev = app.event("h2-days", organiser).await;
-    app.approved(ev, anna, ParticipantRole::Exhibitor).await;
-    app.approved(ev, li, ParticipantRole::Visitor).await;
-    let anna_c = app.sign_in("anna@example.de").await;
-    let li_c = app.sign_in("li@example.cn").await;
+    let Fair {
+        ev,
+        anna,
+        li,
+        anna_c,
+        li_c,
+    } = fair(&app).await;
     let id = accepted_request(
         &app,
         &anna_c,
