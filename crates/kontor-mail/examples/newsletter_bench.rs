@@ -23,7 +23,7 @@ use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{
     BulkConfig, BulkSender, EditionParts, Journal, NewsletterMailer, SmtpClient,
 };
-use kontor_store::newsletter::EditionInput;
+use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -218,7 +218,15 @@ async fn kontor_run(port: u16, c: &Counter, epoch: Instant, n: usize, conns: usi
     });
     let mut tx = store.begin().await.unwrap();
     let id = tx
-        .create_issue("Bench", false, &editions, kontor_domain::now_micros())
+        .create_issue(
+            &IssueFields {
+                title: "Bench".into(),
+                include_events: false,
+                topic: None,
+                editions: editions.to_vec(),
+            },
+            kontor_domain::now_micros(),
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();

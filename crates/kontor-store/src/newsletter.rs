@@ -37,6 +37,17 @@ pub struct Edition {
     pub rendered_html: Option<String>,
 }
 
+/// What the editor writes for an issue.
+#[derive(Debug, Clone)]
+pub struct IssueFields {
+    /// The editor's name for the issue (not shown to readers).
+    pub title: String,
+    pub include_events: bool,
+    /// Only for the subscribers of this topic (and those who chose none); `None`: everyone.
+    pub topic: Option<Topic>,
+    pub editions: Vec<EditionInput>,
+}
+
 /// What the editor writes for one language.
 #[derive(Debug, Clone)]
 pub struct EditionInput {
@@ -95,64 +106,38 @@ impl Progress {
 }
 
 impl Tx {
-    pub async fn create_issue(
-        &mut self,
-        title: &str,
-        include_events: bool,
-        editions: &[EditionInput],
-        now: i64,
-    ) -> Result<Uuid> {
+    pub async fn create_issue(&mut self, issue: &IssueFields, now: i64) -> Result<Uuid> {
         let id = new_id();
         exec!(self, |c| {
             sqlx::query(
-            "INSERT INTO newsletter_issues (id, title, status, include_events, created_at, updated_at) \
-             VALUES ($1, $2, 'draft', $3, $4, $4)"
+            "INSERT INTO newsletter_issues (id, title, status, include_events, topic, created_at, updated_at) \
+             VALUES ($1, $2, 'draft', $3, $4, $5, $5)"
         )
         .bind(id)
-        .bind(title)
-        .bind(include_events)
+        .bind(&issue.title)
+        .bind(issue.include_events)
+        .bind(issue.topic.map(|t| t.key()))
         .bind(now)
         .execute(c)
         })?;
-        self.put_editions(id, editions).await?;
+        self.put_editions(id, &issue.editions).await?;
         Ok(id)
     }
 
-    /// Limits a draft or scheduled issue to the subscribers of one topic (and those who chose
-    /// none), or sends it to everyone (`None`).
-    pub async fn set_issue_topic(&mut self, id: Uuid, topic: Option<Topic>) -> Result<()> {
+    /// Changes a draft or scheduled issue; a sending or sent issue is not changed (`NotFound`).
+    pub async fn update_issue(&mut self, id: Uuid, issue: &IssueFields, now: i64) -> Result<()> {
         let n = exec!(self, |c| {
             sqlx::query(
-            "UPDATE newsletter_issues SET topic = $2 WHERE id = $1 AND status IN ('draft', 'scheduled')"
-        )
-        .bind(id)
-        .bind(topic.map(|t| t.key()))
-        .execute(c)
-        })?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    /// Changes a draft or scheduled issue; a sending or sent issue is not changed (`NotFound`).
-    pub async fn update_issue(
-        &mut self,
-        id: Uuid,
-        title: &str,
-        include_events: bool,
-        editions: &[EditionInput],
-        now: i64,
-    ) -> Result<()> {
-        let n = exec!(self, |c| sqlx::query(
-            "UPDATE newsletter_issues SET title = $2, include_events = $3, updated_at = $4 \
+            "UPDATE newsletter_issues SET title = $2, include_events = $3, topic = $4, updated_at = $5 \
              WHERE id = $1 AND status IN ('draft', 'scheduled')"
         )
         .bind(id)
-        .bind(title)
-        .bind(include_events)
+        .bind(&issue.title)
+        .bind(issue.include_events)
+        .bind(issue.topic.map(|t| t.key()))
         .bind(now)
-        .execute(c))?;
+        .execute(c)
+        })?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -161,7 +146,7 @@ impl Tx {
         )
         .bind(id)
         .execute(c))?;
-        self.put_editions(id, editions).await
+        self.put_editions(id, &issue.editions).await
     }
 
     async fn put_editions(&mut self, id: Uuid, editions: &[EditionInput]) -> Result<()> {

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kontor_domain::{Invalid, Keyed, Locale, TimeZoneName, Topic, now_micros};
-use kontor_store::newsletter::{EditionInput, UNSUBSCRIBE_PLACEHOLDER};
+use kontor_store::newsletter::{EditionInput, IssueFields, UNSUBSCRIBE_PLACEHOLDER};
 use kontor_store::outbox::NewMail;
 use uuid::Uuid;
 
@@ -79,18 +79,9 @@ fn languages() -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// What the editor's form says about an issue.
-struct IssueForm {
-    title: String,
-    include_events: bool,
-    /// Only for the subscribers of this topic (and those who chose none).
-    topic: Option<Topic>,
-    editions: Vec<EditionInput>,
-}
-
 /// Title, topic and editions from the form; a language with neither subject nor intro is left
 /// out.
-fn parse_issue(form: &FormData) -> Result<IssueForm, Errors> {
+fn parse_issue(form: &FormData) -> Result<IssueFields, Errors> {
     let mut errors = Errors::default();
     let topic = match form.get("topic").trim() {
         "" => None,
@@ -136,7 +127,7 @@ fn parse_issue(form: &FormData) -> Result<IssueForm, Errors> {
             .push(("subject_de".into(), Invalid::new("newsletter-no-editions")));
     }
     if errors.is_empty() {
-        Ok(IssueForm {
+        Ok(IssueFields {
             title,
             include_events: form.checked("include_events"),
             topic,
@@ -180,15 +171,7 @@ async fn create(
         Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, None)),
     };
     let mut tx = state.store.begin().await?;
-    let id = tx
-        .create_issue(
-            &issue.title,
-            issue.include_events,
-            &issue.editions,
-            now_micros(),
-        )
-        .await?;
-    tx.set_issue_topic(id, issue.topic).await?;
+    let id = tx.create_issue(&issue, now_micros()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/newsletter/{id}")).into_response())
 }
@@ -205,15 +188,7 @@ async fn save(
         Err(errors) => return Ok(form_error(&state, &ctx, &form, errors, Some(id))),
     };
     let mut tx = state.store.begin().await?;
-    tx.update_issue(
-        id,
-        &issue.title,
-        issue.include_events,
-        &issue.editions,
-        now_micros(),
-    )
-    .await?;
-    tx.set_issue_topic(id, issue.topic).await?;
+    tx.update_issue(id, &issue, now_micros()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/newsletter/{id}?saved=1")).into_response())
 }

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kontor_domain::Locale;
-use kontor_store::newsletter::EditionInput;
+use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
 
 const SUBSCRIBERS: usize = 10_000;
@@ -54,7 +54,15 @@ async fn setup() -> Setup {
     });
     let mut tx = store.begin().await.unwrap();
     let issue = tx
-        .create_issue("Crash test", true, &editions, now)
+        .create_issue(
+            &IssueFields {
+                title: "Crash test".into(),
+                include_events: true,
+                topic: None,
+                editions: editions.to_vec(),
+            },
+            now,
+        )
         .await
         .unwrap();
     tx.schedule_issue(issue, Some(now), now).await.unwrap();

@@ -9,7 +9,7 @@ use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer, StartFuture};
 use kontor_mail::dkim::DkimSigner;
-use kontor_store::newsletter::EditionInput;
+use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
 use tokio::sync::{Notify, watch};
 
@@ -107,7 +107,15 @@ async fn issue(store: &Store) -> Uuid {
     });
     let mut tx = store.begin().await.unwrap();
     let id = tx
-        .create_issue("November", true, &editions, kontor_domain::now_micros())
+        .create_issue(
+            &IssueFields {
+                title: "November".into(),
+                include_events: true,
+                topic: None,
+                editions: editions.to_vec(),
+            },
+            kontor_domain::now_micros(),
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
