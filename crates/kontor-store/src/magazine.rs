@@ -10,7 +10,9 @@
 
 use kontor_domain::{Keyed, Locale};
 
-use crate::{Result, Store, StoreError, Tx, Uuid, exec, from_json, new_id, read, to_json, write};
+use crate::{
+    Result, Store, StoreError, Tx, Uuid, exec, from_json, from_key, new_id, read, to_json, write,
+};
 
 /// Where an article is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,21 +22,18 @@ pub enum ArticleStatus {
     Published,
 }
 
-impl ArticleStatus {
-    pub const ALL: [ArticleStatus; 3] = [
+impl kontor_domain::Keyed for ArticleStatus {
+    const ALL: &'static [ArticleStatus] = &[
         ArticleStatus::Draft,
         ArticleStatus::Review,
         ArticleStatus::Published,
     ];
-    pub fn key(self) -> &'static str {
+    fn key(self) -> &'static str {
         match self {
             ArticleStatus::Draft => "draft",
             ArticleStatus::Review => "review",
             ArticleStatus::Published => "published",
         }
-    }
-    pub fn from_key(key: &str) -> Option<ArticleStatus> {
-        Self::ALL.into_iter().find(|s| s.key() == key)
     }
 }
 
@@ -107,17 +106,13 @@ const ARTICLE_COLUMNS: &str = "id, translation_group, locale, slug, title, lead,
 /// The condition that makes an article public at instant `$1`.
 const PUBLIC: &str = "status = 'published' AND publish_at IS NOT NULL AND publish_at <= $1";
 
-fn locale_of(column: &str, raw: &str) -> Result<Locale> {
-    Locale::parse(raw).map_err(|_| StoreError::Corrupt(format!("{column}: {raw}")))
-}
-
 impl TryFrom<ArticleRow> for Article {
     type Error = StoreError;
     fn try_from(r: ArticleRow) -> Result<Article> {
         Ok(Article {
             id: r.id,
             translation_group: r.translation_group,
-            locale: locale_of("magazine_articles.locale", &r.locale)?,
+            locale: from_key("magazine_articles.locale", &r.locale)?,
             slug: r.slug,
             title: r.title,
             lead: r.lead,
@@ -128,9 +123,7 @@ impl TryFrom<ArticleRow> for Article {
             hero_image_id: r.hero_image_id,
             hero_alt: r.hero_alt,
             hero_credit: r.hero_credit,
-            status: ArticleStatus::from_key(&r.status).ok_or_else(|| {
-                StoreError::Corrupt(format!("magazine_articles.status: {}", r.status))
-            })?,
+            status: from_key("magazine_articles.status", &r.status)?,
             publish_at: r.publish_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -179,7 +172,7 @@ impl TryFrom<PageRow> for Page {
         Ok(Page {
             id: r.id,
             translation_group: r.translation_group,
-            locale: locale_of("magazine_pages.locale", &r.locale)?,
+            locale: from_key("magazine_pages.locale", &r.locale)?,
             slug: r.slug,
             title: r.title,
             body_md: r.body_md,

@@ -23,6 +23,8 @@ use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use kontor_domain::Keyed;
+
 use crate::{Pool, Result, Store, new_id};
 
 const CHANNEL: &str = "kontor_room_signals";
@@ -309,18 +311,12 @@ pub enum VideoProvider {
     Jitsi,
 }
 
-impl VideoProvider {
-    pub fn key(self) -> &'static str {
+impl kontor_domain::Keyed for VideoProvider {
+    const ALL: &'static [VideoProvider] = &[VideoProvider::Builtin, VideoProvider::Jitsi];
+    fn key(self) -> &'static str {
         match self {
             VideoProvider::Builtin => "builtin",
             VideoProvider::Jitsi => "jitsi",
-        }
-    }
-    pub fn from_key(key: &str) -> Option<VideoProvider> {
-        match key {
-            "builtin" => Some(VideoProvider::Builtin),
-            "jitsi" => Some(VideoProvider::Jitsi),
-            _ => None,
         }
     }
 }
@@ -335,9 +331,7 @@ impl Store {
         .fetch_optional(p))?;
         match row {
             None => Ok(VideoProvider::Builtin),
-            Some((key,)) => VideoProvider::from_key(&key).ok_or_else(|| {
-                crate::StoreError::Corrupt(format!("event_video.provider: unknown key {key}"))
-            }),
+            Some((key,)) => crate::from_key("event_video.provider", &key),
         }
     }
 }

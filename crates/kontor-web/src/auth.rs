@@ -202,16 +202,22 @@ pub async fn rate_limit(
     max: i64,
     window_secs: i64,
 ) -> Result<(), AppError> {
-    let window = window_secs * 1_000_000;
-    let start = now_micros() / window * window;
-    let mut tx = state.store.begin().await?;
-    let hits = tx.hit_rate_limit(bucket, start).await?;
-    tx.commit().await?;
+    let hits = count_hit(state, bucket, window_secs).await?;
     if hits > max {
         tracing::warn!(bucket, hits, "rate limit reached");
         return Err(AppError::RateLimited);
     }
     Ok(())
+}
+
+/// Counts a hit in `bucket`'s current fixed window and returns the hits so far in it.
+pub async fn count_hit(state: &AppState, bucket: &str, window_secs: i64) -> Result<i64, AppError> {
+    let window = window_secs * 1_000_000;
+    let start = now_micros() / window * window;
+    let mut tx = state.store.begin().await?;
+    let hits = tx.hit_rate_limit(bucket, start).await?;
+    tx.commit().await?;
+    Ok(hits)
 }
 
 // ----- pages and actions -----

@@ -355,17 +355,9 @@ async fn test_send(
     }
     tx.commit().await?;
     state.outbox_wake.notify_one();
-    let to: String = url_encode(email.as_str());
-    Ok(Redirect::to(&format!("/admin/newsletter/{id}?notice=test&email={to}")).into_response())
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let query = serde_urlencoded::to_string([("notice", "test"), ("email", email.as_str())])
+        .map_err(anyhow::Error::from)?;
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}?{query}")).into_response())
 }
 
 /// Schedules (a local Europe/Berlin time in the future) or, with an empty time, unschedules.

@@ -138,6 +138,8 @@ fn render_inner(
             |l| serde_json::json!({ "key": l.key(), "name": l.endonym(), "current": *l == locale }),
         )
         .collect();
+    // The sign-up block's options are built only where the layout shows it.
+    let block = crate::subscribe::shows_block(path);
     let layout = serde_json::json!({
         "locale": locale.key(),
         "lang_tag": locale.bcp47(),
@@ -147,8 +149,8 @@ fn render_inner(
             "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),
         })),
         "mailbox_public": state.config.mailbox_public,
-        "newsletter": crate::subscribe::block_context(&state.config, locale),
-        "newsletter_block": crate::subscribe::shows_block(path),
+        "newsletter": block.then(|| crate::subscribe::block_context(&state.config, locale)),
+        "newsletter_block": block,
     });
     let mut merged = layout.as_object().cloned().unwrap_or_default();
     if let serde_json::Value::Object(extra) = ctx {

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
-use kontor_domain::{Locale, MeetingMode, TimeZoneName, now_micros};
+use kontor_domain::{Keyed, Locale, MeetingMode, TimeZoneName, now_micros};
 use kontor_store::accounts::User;
 use kontor_store::events::Event;
 use kontor_store::matchmaking::{Meeting, MeetingRequest};
@@ -214,7 +214,6 @@ struct Admitted {
     participant: bool,
     meeting: Meeting,
     request: MeetingRequest,
-    event: Event,
 }
 
 /// The meeting's room if `user` may enter it: a participant, an organiser of the event, or an
@@ -231,12 +230,10 @@ async fn admit(state: &AppState, user: &User, id: Uuid) -> Result<Admitted, AppE
     {
         return Err(AppError::Forbidden);
     }
-    let event = state.store.event(meeting.event_id).await?;
     Ok(Admitted {
         participant,
         meeting,
         request,
-        event,
     })
 }
 
@@ -282,6 +279,7 @@ async fn page(
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let room = admit(&state, user, id).await?;
+    let event = state.store.event(room.meeting.event_id).await?;
     let now = now_micros();
     let l = ctx.locale;
     let (status, opens) = match Window::of(&room.meeting, now) {
@@ -313,7 +311,7 @@ async fn page(
         .collect();
     let jitsi = &state.config.video.jitsi_url;
     let jitsi = (!jitsi.is_empty()
-        && state.store.video_provider(room.event.id).await? == VideoProvider::Jitsi)
+        && state.store.video_provider(room.meeting.event_id).await? == VideoProvider::Jitsi)
         .then(|| jitsi_link(jitsi, &state.config.video.jitsi_secret, id, &user.name));
     let config = serde_json::json!({
         "ws": format!("/meetings/{id}/room/ws"),
@@ -332,7 +330,7 @@ async fn page(
             "meeting": { "id": id, "time": local_time(room.meeting.slot_start, &user.time_zone, l),
                          "end": Timestamp::from_microsecond(room.meeting.slot_end).unwrap_or_default()
                              .to_zoned_datetime(user.time_zone.tz()).strftime("%H:%M").to_string() },
-            "event": { "slug": room.event.slug.as_str(), "title": room.event.title.show(l) },
+            "event": { "slug": event.slug.as_str(), "title": event.title.show(l) },
             "people": people,
             "names": names.join(" · "),
             "status": status,

@@ -103,7 +103,7 @@ pub async fn atom(
             updated = rfc3339(a.updated_at.max(a.published_at())),
             author = xml_escape(&a.author_name),
             lead = xml_escape(&a.lead),
-            content = xml_escape(&super::markdown::render(&a.body_md)),
+            content = xml_escape(&super::similar::body_html(a)),
         );
         for tag in &a.tags {
             let _ = writeln!(x, "<category term=\"{}\"/>", xml_escape(tag));

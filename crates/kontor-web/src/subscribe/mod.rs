@@ -325,7 +325,7 @@ async fn accept(
     let existing = state.store.subscriber_by_email(&signup.email).await?;
     // Counted for every address, known or not (the same work either way); at most a few
     // confirmation mails per hour, so the form cannot be used to flood a mailbox.
-    let allowed = confirmation_allowed(state, &signup.email, now).await?;
+    let allowed = confirmation_allowed(state, &signup.email).await?;
     if !allowed {
         return Ok(());
     }
@@ -351,18 +351,10 @@ async fn send_already(state: &AppState, s: &Subscriber, now: i64) -> Result<(), 
     Ok(())
 }
 
-async fn confirmation_allowed(state: &AppState, email: &Email, now: i64) -> Result<bool, AppError> {
-    let window = 3_600_000_000;
-    let mut tx = state.store.begin().await?;
-    let hits = tx
-        .hit_rate_limit(
-            // Hashed: the bucket outlives an erasure (GDPR Art. 17) until the janitor's sweep.
-            &format!("newsletter-confirm:{}", sha256_hex(email.as_str())),
-            now / window * window,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(hits <= CONFIRMATIONS_PER_HOUR)
+async fn confirmation_allowed(state: &AppState, email: &Email) -> Result<bool, AppError> {
+    // Hashed: the bucket outlives an erasure (GDPR Art. 17) until the janitor's sweep.
+    let bucket = format!("newsletter-confirm:{}", sha256_hex(email.as_str()));
+    Ok(crate::auth::count_hit(state, &bucket, 3600).await? <= CONFIRMATIONS_PER_HOUR)
 }
 
 /// One transaction: the subscriber (new, or back to pending), the sign-up event, a fresh token,
