@@ -147,7 +147,15 @@ async fn requests_move_through_their_states_once() {
             to_user: p[0],
             ..req
         };
-        assert!(tx.create_meeting_request(&own, NOW).await.is_err());
+        // Refused by the CHECK (from_user <> to_user), not by anything else.
+        match tx.create_meeting_request(&own, NOW).await {
+            Err(StoreError::Database(e)) => assert!(
+                e.as_database_error()
+                    .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::CheckViolation),
+                "{e}"
+            ),
+            other => panic!("a check violation, not {other:?}"),
+        }
         drop(tx);
 
         // Booking, then cancelling, frees the slot and raises the sequence.

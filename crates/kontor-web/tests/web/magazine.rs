@@ -742,12 +742,10 @@ async fn only_editors_and_administrators_write() {
                 .status,
             403
         );
-        assert!(
-            app.store
-                .article_by_slug(Locale::En, "hello")
-                .await
-                .is_err()
-        );
+        assert!(matches!(
+            app.store.article_by_slug(Locale::En, "hello").await,
+            Err(kontor_store::StoreError::NotFound)
+        ));
 
         let ed = editor(&app, "ed@example.com").await;
         assert_eq!(
