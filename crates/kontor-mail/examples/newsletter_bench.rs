@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{
-    BulkConfig, BulkSender, EditionParts, Journal, NewsletterMailer, SmtpClient,
+    BulkConfig, BulkSender, EditionParts, Envelope, Journal, NewsletterMailer, SmtpClient,
 };
 use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
@@ -57,7 +57,68 @@ fn pin_to(list: &str) {
     );
 }
 
-fn start_sink(pin: bool) -> (u16, Arc<Counter>, Instant) {
+/// The SMTP server under test: ours (counting in-process), or an external one on `port` (e.g.
+/// Postfix's smtp-sink, see run.sh), whose acceptance the clients time from their replies.
+struct Sink {
+    port: u16,
+    counter: Option<Arc<Counter>>,
+    epoch: Instant,
+}
+
+/// Where a measurement started.
+struct Mark {
+    accepted: u64,
+    started_us: u64,
+    wall: Instant,
+    /// Wall clock, as the database records `sent_at`.
+    started_at: i64,
+    cpu: f64,
+}
+
+/// CPU seconds (user + system) this process has used, all threads (the sink's too, when it
+/// is ours).
+fn process_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("Linux /proc");
+    // After the command name in parentheses: state is field 3; utime and stime are 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("a stat line") + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+impl Mark {
+    /// CPU microseconds this process used per message since the mark.
+    fn cpu_per_message(&self, n: u64) -> f64 {
+        (process_cpu() - self.cpu) * 1e6 / n as f64
+    }
+}
+
+impl Sink {
+    fn mark(&self) -> Mark {
+        Mark {
+            accepted: self
+                .counter
+                .as_ref()
+                .map_or(0, |c| c.accepted.load(Ordering::Relaxed)),
+            started_us: self.epoch.elapsed().as_micros() as u64,
+            wall: Instant::now(),
+            started_at: kontor_domain::now_micros(),
+            cpu: process_cpu(),
+        }
+    }
+
+    /// Messages accepted per second since `m`: as our sink counted them, from its first to
+    /// its last acceptance; for an external sink, `n` messages over the time since `m` (call
+    /// it when the last reply is in).
+    fn rate(&self, m: &Mark, n: u64) -> f64 {
+        match &self.counter {
+            Some(c) => sink_rate(c, m.accepted, m.started_us),
+            None => n as f64 / m.wall.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+fn start_sink(pin: bool) -> Sink {
     let counter = Arc::new(Counter::default());
     let epoch = Instant::now();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -79,7 +140,11 @@ fn start_sink(pin: bool) -> (u16, Arc<Counter>, Instant) {
             }
         });
     });
-    (port, counter, epoch)
+    Sink {
+        port,
+        counter: Some(counter),
+        epoch,
+    }
 }
 
 async fn session(stream: tokio::net::TcpStream, c: Arc<Counter>, epoch: Instant) {
@@ -143,27 +208,41 @@ fn sink_rate(c: &Counter, before: u64, started_us: u64) -> f64 {
     n as f64 / span.max(1e-9)
 }
 
-/// The bare client: MAIL/RCPT/DATA pipelined, body, then the dot, like the real sender but with
-/// no database and one message rendered once.
-async fn raw_blast(port: u16, message: Arc<Vec<u8>>, n: usize, conns: usize, nodelay: bool) {
+/// The bare client: like the real sender (each final dot pipelined with the next envelope) but
+/// with no database and one message rendered and dot-stuffed once.
+async fn raw_blast(port: u16, data: Arc<Vec<u8>>, n: usize, conns: usize, nodelay: bool) {
     let per = n / conns;
     let mut tasks = Vec::new();
     for k in 0..conns {
-        let message = message.clone();
+        let data = data.clone();
         tasks.push(tokio::spawn(async move {
             let mut c = SmtpClient::connect_with(&smtp(port), nodelay)
                 .await
                 .unwrap();
+            let to = |i: usize| format!("r{k}-{i}@example.org");
+            let from = "newsletter@kontor.example.org";
+            let eight_bit = c.eight_bit;
+            let first = to(0);
+            c.begin(&Envelope {
+                from,
+                to: &first,
+                eight_bit,
+            })
+            .await
+            .unwrap();
             for i in 0..per {
-                c.begin(
-                    "newsletter@kontor.example.org",
-                    &format!("r{k}-{i}@example.org"),
-                    false,
-                )
-                .await
-                .unwrap();
-                c.write_body(&message).await.unwrap();
-                c.finish().await.unwrap();
+                c.write_data(&data).await.unwrap();
+                let next = to(i + 1);
+                let next = (i + 1 < per).then_some(Envelope {
+                    from,
+                    to: &next,
+                    eight_bit,
+                });
+                let (verdict, begun) = c.commit_and_finish(|| Ok(()), next.as_ref()).await;
+                verdict.unwrap();
+                if let Some(begun) = begun {
+                    begun.unwrap();
+                }
             }
             c.quit().await;
         }));
@@ -174,21 +253,26 @@ async fn raw_blast(port: u16, message: Arc<Vec<u8>>, n: usize, conns: usize, nod
 }
 
 async fn measure_raw(
-    port: u16,
-    c: &Counter,
-    epoch: Instant,
+    sink: &Sink,
     message: Arc<Vec<u8>>,
     n: usize,
     conns: usize,
     nodelay: bool,
 ) -> f64 {
-    let before = c.accepted.load(Ordering::Relaxed);
-    let started = epoch.elapsed().as_micros() as u64;
-    raw_blast(port, message, n, conns, nodelay).await;
-    sink_rate(c, before, started)
+    let mark = sink.mark();
+    raw_blast(sink.port, message, n, conns, nodelay).await;
+    let sent = (n / conns * conns) as u64;
+    if sink.counter.is_none() && nodelay && n >= 10_000 {
+        println!(
+            "raw client: {:.1} µs CPU per message",
+            mark.cpu_per_message(sent)
+        );
+    }
+    sink.rate(&mark, sent)
 }
 
-async fn kontor_run(port: u16, c: &Counter, epoch: Instant, n: usize, conns: usize) {
+async fn kontor_run(sink: &Sink, n: usize, conns: usize) {
+    let port = sink.port;
     let dir = std::env::temp_dir().join(format!("kontor-bench-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/k.db", dir.display());
@@ -263,22 +347,45 @@ async fn kontor_run(port: u16, c: &Counter, epoch: Instant, n: usize, conns: usi
         Journal::open(dir.join("newsletter.journal")).unwrap(),
         starter,
     );
-    let before = c.accepted.load(Ordering::Relaxed);
-    let started_us = epoch.elapsed().as_micros() as u64;
-    let wall = Instant::now();
+    let mark = sink.mark();
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(sender.run(Arc::new(tokio::sync::Notify::new()), rx));
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if c.accepted.load(Ordering::Relaxed) - before >= queued {
-            break;
+        match &sink.counter {
+            Some(c) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if c.accepted.load(Ordering::Relaxed) - mark.accepted >= queued {
+                    break;
+                }
+            }
+            None => {
+                // The external sink cannot be asked: the sender closes the issue when its
+                // queue is empty (a cheap query; counting the queue would cost the sender).
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if store.newsletter_issue(id).await.unwrap().status == "sent" {
+                    break;
+                }
+            }
         }
     }
-    let elapsed = wall.elapsed().as_secs_f64();
+    let p = store.newsletter_progress(id).await.unwrap();
+    let rate = match &sink.counter {
+        Some(_) => sink.rate(&mark, queued),
+        // From the start to the moment the last batch was recorded, just after its replies.
+        None => {
+            let last = p.last_sent_at.expect("messages sent");
+            p.sent as f64 / ((last - mark.started_at) as f64 / 1e6)
+        }
+    };
+    let elapsed = mark.wall.elapsed().as_secs_f64();
+    if sink.counter.is_none() {
+        println!(
+            "kontor: {:.1} µs CPU per message",
+            mark.cpu_per_message(queued)
+        );
+    }
     let _ = stop.send(true);
     task.await.unwrap();
-    let rate = sink_rate(c, before, started_us);
-    let p = store.newsletter_progress(id).await.unwrap();
     println!(
         "kontor: {} messages over {conns} connections in {elapsed:.1} s: {rate:.0} msg/s at the sink \
          (sent {}, failed {}, queued {})",
@@ -297,7 +404,14 @@ fn main() {
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pin = args.get(3).copied().unwrap_or(1) == 1 && cores >= 2;
-    let sink = start_sink(pin);
+    let sink = match std::env::var("SINK_PORT") {
+        Ok(port) => Sink {
+            port: port.parse().expect("SINK_PORT: a port number"),
+            counter: None,
+            epoch: Instant::now(),
+        },
+        Err(_) => start_sink(pin),
+    };
     if pin {
         // Before the runtime starts, so that its workers and SQLite's threads inherit it.
         pin_to(&format!("1-{}", cores - 1));
@@ -306,6 +420,11 @@ fn main() {
         "{}",
         if pin {
             format!("pinned: the sink on core 0, the senders on cores 1..{cores}")
+                + if sink.counter.is_none() {
+                    " (the external sink pins itself)"
+                } else {
+                    ""
+                }
         } else {
             "not pinned: the sink and the senders share every core".to_string()
         }
@@ -317,7 +436,8 @@ fn main() {
         .block_on(run(args, sink));
 }
 
-async fn run(args: Vec<usize>, (port, counter, epoch): (u16, Arc<Counter>, Instant)) {
+async fn run(args: Vec<usize>, sink: Sink) {
+    let port = sink.port;
     let n = args.first().copied().unwrap_or(100_000);
     let conns = args.get(1).copied().unwrap_or(4);
     let nagle_n = args.get(2).copied().unwrap_or(1_000);
@@ -331,57 +451,69 @@ async fn run(args: Vec<usize>, (port, counter, epoch): (u16, Arc<Counter>, Insta
         "https://kontor.example.org/newsletter/archive/x",
     );
     let mailer = NewsletterMailer::new(smtp(port).from, BASE, None);
-    let (message_text, message_html) = (edition.text.clone(), edition.html.clone());
-    let message = mailer
-        .render(
-            &EditionParts {
-                subject: edition.subject,
-                text: edition.text,
-                html: edition.html,
-            },
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            "reader@example.org",
-            "token-000000-abcdefghijklmnopqrstuvwxyz",
-        )
-        .unwrap();
-    println!(
-        "message: {} bytes; {n} messages, {conns} connections",
-        message.len()
-    );
     let parts = EditionParts {
-        subject: "Newsletter November (en)".into(),
-        text: message_text.clone(),
-        html: message_html.clone(),
+        subject: edition.subject,
+        text: edition.text,
+        html: edition.html,
     };
-    let timer = Instant::now();
-    for i in 0..2_000u128 {
-        let _ = mailer
-            .render(
-                &parts,
+    // What Kontor sends to a server with 8BITMIME (like the sink): the edition's template,
+    // filled in per recipient.
+    let template = mailer
+        .template(&parts)
+        .expect("the edition travels as 8bit");
+    // The DATA section as the sender makes it: from the template's dot-stuffed copy.
+    let fill = |i: u128| {
+        mailer
+            .fill_data(
+                &template,
                 Uuid::from_u128(i),
                 Uuid::from_u128(i),
                 "reader@example.org",
-                "t",
+                "token-000000-abcdefghijklmnopqrstuvwxyz",
             )
-            .unwrap();
-    }
+            .unwrap()
+            .expect("an ASCII address")
+    };
+    let data = fill(0);
     println!(
-        "render: {:.1} µs per message (one core)",
-        timer.elapsed().as_secs_f64() * 1e6 / 2_000.0
+        "message: {} bytes; {n} messages, {conns} connections",
+        data.len()
     );
-    let message = Arc::new(message);
+    let per_message = |f: &dyn Fn(u128)| {
+        let timer = Instant::now();
+        for i in 0..2_000u128 {
+            f(i);
+        }
+        timer.elapsed().as_secs_f64() * 1e6 / 2_000.0
+    };
+    let filled = per_message(&|i| {
+        let _ = fill(i);
+    });
+    let rendered = per_message(&|i| {
+        let _ = mailer.render(
+            &parts,
+            Uuid::from_u128(i),
+            Uuid::from_u128(i),
+            "reader@example.org",
+            "t",
+        );
+    });
+    println!(
+        "per message on one core: {filled:.1} µs filled from the template, \
+         {rendered:.1} µs rendered as MIME from scratch (servers without 8BITMIME)"
+    );
+    let message = Arc::new(data);
 
-    let raw = measure_raw(port, &counter, epoch, message.clone(), n, conns, true).await;
+    let raw = measure_raw(&sink, message.clone(), n, conns, true).await;
     println!("raw client (TCP_NODELAY): {raw:.0} msg/s accepted by the sink");
-    kontor_run(port, &counter, epoch, n, conns).await;
+    kontor_run(&sink, n, conns).await;
     let kontor = f64::from_bits(KONTOR_RATE.load(Ordering::Relaxed));
     println!(
         "kontor / raw: {:.1} % (target >= 90 %)",
         100.0 * kontor / raw
     );
-    let on = measure_raw(port, &counter, epoch, message.clone(), nagle_n, conns, true).await;
-    let off = measure_raw(port, &counter, epoch, message, nagle_n, conns, false).await;
+    let on = measure_raw(&sink, message.clone(), nagle_n, conns, true).await;
+    let off = measure_raw(&sink, message, nagle_n, conns, false).await;
     println!(
         "raw client, {nagle_n} messages: TCP_NODELAY {on:.0} msg/s, Nagle on (no TCP_NODELAY) {off:.0} msg/s"
     );

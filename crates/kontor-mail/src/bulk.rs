@@ -4,8 +4,9 @@
 //! # Exactly once, and the one window left
 //!
 //! For every message a worker: claims the queue row (a lease under a claim id), sends
-//! `MAIL`/`RCPT`/`DATA` (pipelined when offered) and the whole dot-stuffed message **without**
-//! the terminating `.` line. Then, in one poll of the task with nothing in between that could
+//! `MAIL`/`RCPT`/`DATA` (pipelined when offered, in the same write as the previous message's
+//! final dot, so one write and one round trip per message) and the whole dot-stuffed message
+//! **without** the terminating `.` line. Then, in one poll of the task with nothing in between that could
 //! yield, it appends `+ issue subscriber claim` to the send [`Journal`] (one `write` to an
 //! `O_APPEND` file) and writes `.\r\n` to the socket. Only after the server's reply is the row
 //! marked `sent` in the database; on a refusal a `-` line withdraws the journal entry and the row
@@ -217,86 +218,105 @@ impl SmtpClient {
 
     /// `MAIL FROM`, `RCPT TO`, `DATA` (one write when the server offers PIPELINING). After a
     /// refusal the transaction is reset and the connection may be reused unless [`Self::broken`].
-    /// `eight_bit`: the message has 8-bit bodies (`BODY=8BITMIME`; only if [`Self::eight_bit`]).
-    pub async fn begin(&mut self, from: &str, to: &str, eight_bit: bool) -> Result<(), SendError> {
-        let result = self.begin_inner(from, to, eight_bit).await;
+    pub async fn begin(&mut self, envelope: &Envelope<'_>) -> Result<(), SendError> {
+        let result = if self.pipelining {
+            let mut commands = envelope.commands();
+            commands.push_str("DATA\r\n");
+            match self.write(commands.as_bytes()).await {
+                Ok(()) => self.envelope_replies().await,
+                Err(e) => Err(e),
+            }
+        } else {
+            self.begin_step_by_step(envelope).await
+        };
+        self.settle(result).await
+    }
+
+    async fn begin_step_by_step(&mut self, envelope: &Envelope<'_>) -> Result<(), SendError> {
+        let commands = envelope.commands();
+        for command in commands.split_inclusive("\r\n") {
+            self.command(command).await?.check(250)?;
+        }
+        self.command("DATA\r\n").await?.check(354).map(|_| ())
+    }
+
+    /// The replies to a pipelined `MAIL`/`RCPT`/`DATA`.
+    async fn envelope_replies(&mut self) -> Result<(), SendError> {
+        let replies = async {
+            let m = self.reply().await?;
+            let r = self.reply().await?;
+            let d = self.reply().await?;
+            Ok::<_, SendError>((m, r, d))
+        };
+        let (m, r, d) = match replies.await {
+            Ok(x) => x,
+            Err(e) => {
+                self.broken = true;
+                return Err(e);
+            }
+        };
+        if d.code == 354 && (m.code >= 400 || r.code >= 400) {
+            // The server accepted DATA after refusing a recipient (RFC 2920 says it should
+            // not): the session expects a message now.
+            self.broken = true;
+        }
+        m.check(250)
+            .and_then(|_| r.check(250))
+            .and_then(|_| d.check(354))
+            .map(|_| ())
+    }
+
+    /// After a refused envelope: `RSET`, so that the connection can carry the next message.
+    async fn settle(&mut self, result: Result<(), SendError>) -> Result<(), SendError> {
         if result.is_err() && !self.broken && self.command("RSET\r\n").await.is_err() {
             self.broken = true;
         }
         result
     }
 
-    async fn begin_inner(
-        &mut self,
-        from: &str,
-        to: &str,
-        eight_bit: bool,
-    ) -> Result<(), SendError> {
-        let body = if eight_bit { " BODY=8BITMIME" } else { "" };
-        let mail = format!("MAIL FROM:<{from}>{body}\r\n");
-        let rcpt = format!("RCPT TO:<{to}>\r\n");
-        let result = if self.pipelining {
-            self.write(format!("{mail}{rcpt}DATA\r\n").as_bytes())
-                .await?;
-            let replies = async {
-                let m = self.reply().await?;
-                let r = self.reply().await?;
-                let d = self.reply().await?;
-                Ok::<_, SendError>((m, r, d))
-            };
-            let (m, r, d) = match replies.await {
-                Ok(x) => x,
-                Err(e) => {
-                    self.broken = true;
-                    return Err(e);
-                }
-            };
-            if d.code == 354 && (m.code >= 400 || r.code >= 400) {
-                // The server accepted DATA after refusing a recipient (RFC 2920 says it should
-                // not): the session expects a message now.
-                self.broken = true;
-            }
-            m.check(250)
-                .and_then(|_| r.check(250))
-                .and_then(|_| d.check(354))
-        } else {
-            match self.command(&mail).await?.check(250) {
-                Err(e) => Err(e),
-                Ok(_) => match self.command(&rcpt).await?.check(250) {
-                    Err(e) => Err(e),
-                    Ok(_) => self.command("DATA\r\n").await?.check(354),
-                },
-            }
-        };
-        result.map(|_| ())
-    }
-
-    /// Writes the message, dot-stuffed, without the terminating line. Returns when every byte is
-    /// with the kernel.
-    pub async fn write_body(&mut self, message: &[u8]) -> Result<(), SendError> {
-        self.write(&dot_stuffed(message)).await
-    }
-
-    /// Writes the terminating `.` line and reads the server's verdict.
-    pub async fn finish(&mut self) -> Result<(), SendError> {
-        self.write(b".\r\n").await?;
-        self.reply().await?.check(250).map(|_| ())
+    /// Writes the DATA section (the message dot-stuffed, see [`dot_stuffed`]) without the
+    /// terminating line. Returns when every byte is with the kernel.
+    pub async fn write_data(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.write(data).await
     }
 
     /// Runs `commit` (synchronous), then writes the terminating line within the same poll of
     /// the task: nothing between the two can yield, so the process can only die between them
     /// during the few microseconds of two system calls.
+    ///
+    /// With `next` (and PIPELINING) the next message's envelope goes out in the same write
+    /// (RFC 2920 lets a command group start with the end of a message): one write and one round
+    /// trip per message instead of two. The second value is then what [`Self::begin`] would
+    /// have returned for it; `None` when it was not sent, or its replies are lost with the
+    /// connection (begin again on a new one).
     pub async fn commit_and_finish(
         &mut self,
         commit: impl FnOnce() -> std::io::Result<()>,
-    ) -> Result<(), FinishError> {
-        commit().map_err(FinishError::Commit)?;
-        self.write(b".\r\n").await.map_err(FinishError::Send)?;
-        self.reply()
+        next: Option<&Envelope<'_>>,
+    ) -> (Result<(), FinishError>, Option<Result<(), SendError>>) {
+        if let Err(e) = commit() {
+            return (Err(FinishError::Commit(e)), None);
+        }
+        let next = next.filter(|_| self.pipelining);
+        let mut bytes = String::from(".\r\n");
+        if let Some(envelope) = next {
+            bytes.push_str(&envelope.commands());
+            bytes.push_str("DATA\r\n");
+        }
+        if let Err(e) = self.write(bytes.as_bytes()).await {
+            return (Err(FinishError::Send(e)), None);
+        }
+        let verdict = self
+            .reply()
             .await
             .and_then(|r| r.check(250))
             .map(|_| ())
-            .map_err(FinishError::Send)
+            .map_err(FinishError::Send);
+        if next.is_none() || self.broken {
+            return (verdict, None);
+        }
+        let begun = self.envelope_replies().await;
+        (verdict, Some(self.settle(begun).await))
     }
 
     pub async fn quit(mut self) {
@@ -307,7 +327,7 @@ impl SmtpClient {
 /// The message as the DATA section carries it (RFC 5321 4.5.2): a line that starts with `.` gets
 /// another, and the last line ends with CRLF. Copied line by line, not byte by byte: this runs
 /// for every recipient.
-fn dot_stuffed(message: &[u8]) -> Vec<u8> {
+pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + 64);
     for line in message.split_inclusive(|&b| b == b'\n') {
         if line.first() == Some(&b'.') {
@@ -348,6 +368,25 @@ pub enum FinishError {
     Commit(std::io::Error),
     /// The terminating line was written (or its write failed) and the server did not accept.
     Send(SendError),
+}
+
+/// Who sends a message to whom, and whether its body is 8-bit (`BODY=8BITMIME`; only where
+/// the server offers it, see [`SmtpClient::eight_bit`]).
+pub struct Envelope<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub eight_bit: bool,
+}
+
+impl Envelope<'_> {
+    /// `MAIL FROM` and `RCPT TO`, each with its line end.
+    fn commands(&self) -> String {
+        let body = if self.eight_bit { " BODY=8BITMIME" } else { "" };
+        format!(
+            "MAIL FROM:<{}>{body}\r\nRCPT TO:<{}>\r\n",
+            self.from, self.to
+        )
+    }
 }
 
 /// The send journal: one line per message whose final dot is about to be written (`+`), and one
@@ -560,30 +599,12 @@ impl NewsletterMailer {
         let raw = self
             .build(edition, Mailbox::new(None, to), MARK_ID, MARK_URL, true)
             .ok()?;
-        let mut segments = Vec::new();
-        let mut rest = &raw[..];
-        loop {
-            let next = [
-                (MARK_TO, Segment::To),
-                (MARK_ID, Segment::MessageId),
-                (MARK_URL, Segment::Url),
-            ]
-            .into_iter()
-            .filter_map(|(m, seg)| find(rest, m.as_bytes()).map(|i| (i, m.len(), seg)))
-            .min_by_key(|(i, _, _)| *i);
-            match next {
-                Some((i, len, seg)) => {
-                    segments.push(Segment::Literal(rest[..i].to_vec()));
-                    segments.push(seg);
-                    rest = &rest[i + len..];
-                }
-                None => {
-                    segments.push(Segment::Literal(rest.to_vec()));
-                    break;
-                }
-            }
-        }
-        Some(Template { segments })
+        Some(Template {
+            segments: segments(&raw),
+            // Stuffed before it is cut: a literal that starts after a marker is not at a line
+            // start. The values filled in never start a line with a dot.
+            data: segments(&dot_stuffed(&raw)),
+        })
     }
 
     /// One recipient's message from a template (send it with `BODY=8BITMIME`); `None` for an
@@ -596,24 +617,92 @@ impl NewsletterMailer {
         to: &str,
         token: &str,
     ) -> Result<Option<Vec<u8>>, SendError> {
+        Ok(self
+            .fill_segments(&t.segments, issue, subscriber, to, token)?
+            .map(|m| self.sign(m)))
+    }
+
+    /// Like [`Self::fill`], but the DATA section: dot-stuffed, as [`dot_stuffed`] would make
+    /// it. Without DKIM straight from the template's stuffed copy: no second pass over the
+    /// message for every recipient.
+    pub fn fill_data(
+        &self,
+        t: &Template,
+        issue: Uuid,
+        subscriber: Uuid,
+        to: &str,
+        token: &str,
+    ) -> Result<Option<Vec<u8>>, SendError> {
+        if self.dkim.is_some() {
+            // The signature covers the message, not its stuffed form.
+            return Ok(self
+                .fill(t, issue, subscriber, to, token)?
+                .map(|m| dot_stuffed(&m)));
+        }
+        self.fill_segments(&t.data, issue, subscriber, to, token)
+    }
+
+    fn fill_segments(
+        &self,
+        segments: &[Segment],
+        issue: Uuid,
+        subscriber: Uuid,
+        to: &str,
+        token: &str,
+    ) -> Result<Option<Vec<u8>>, SendError> {
         let address = parse_recipient(to)?;
         if !to.is_ascii() {
             return Ok(None);
         }
-        let (url, id) = (
+        let (address, url, id) = (
+            address.to_string(),
             self.unsubscribe_url(token),
             self.message_id(issue, subscriber),
         );
-        let mut out = Vec::with_capacity(8 * 1024);
-        for seg in &t.segments {
+        let literal: usize = segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(b) => b.len(),
+                _ => 0,
+            })
+            .sum();
+        let mut out = Vec::with_capacity(literal + 4 * url.len().max(address.len()));
+        for seg in segments {
             match seg {
                 Segment::Literal(b) => out.extend_from_slice(b),
-                Segment::To => out.extend_from_slice(address.to_string().as_bytes()),
+                Segment::To => out.extend_from_slice(address.as_bytes()),
                 Segment::MessageId => out.extend_from_slice(id.as_bytes()),
                 Segment::Url => out.extend_from_slice(url.as_bytes()),
             }
         }
-        Ok(Some(self.sign(out)))
+        Ok(Some(out))
+    }
+}
+
+/// `raw` cut at the markers of [`NewsletterMailer::template`].
+fn segments(raw: &[u8]) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut rest = raw;
+    loop {
+        let next = [
+            (MARK_TO, Segment::To),
+            (MARK_ID, Segment::MessageId),
+            (MARK_URL, Segment::Url),
+        ]
+        .into_iter()
+        .filter_map(|(m, seg)| find(rest, m.as_bytes()).map(|i| (i, m.len(), seg)))
+        .min_by_key(|(i, _, _)| *i);
+        match next {
+            Some((i, len, seg)) => {
+                segments.push(Segment::Literal(rest[..i].to_vec()));
+                segments.push(seg);
+                rest = &rest[i + len..];
+            }
+            None => {
+                segments.push(Segment::Literal(rest.to_vec()));
+                return segments;
+            }
+        }
     }
 }
 
@@ -640,6 +729,8 @@ enum Segment {
 /// An edition pre-rendered for [`NewsletterMailer::fill`]; renewed every minute (its Date).
 pub struct Template {
     segments: Vec<Segment>,
+    /// The same, dot-stuffed for the DATA section.
+    data: Vec<Segment>,
 }
 
 /// How the newsletter workers send.
@@ -903,54 +994,21 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             }
             continue;
         }
-        let claim = rows[0].claim_id;
-        let mut sent = Vec::with_capacity(rows.len());
         // Stop completing messages well before the lease runs out.
         let lease = s.config.lease.as_micros() as i64;
         let lease_end = now + lease - lease / 10;
-        for row in &rows {
-            if *shutdown.borrow() {
-                break;
-            }
-            if row.subscriber_status != "confirmed" {
-                log_err(s.store.mark_delivery_skipped(row).await);
-                continue;
-            }
-            if client.is_none() {
-                match SmtpClient::connect(&s.smtp).await {
-                    Ok(c) => client = Some(c),
-                    Err(e) => {
-                        // The server is down: give the batch back without counting attempts.
-                        tracing::warn!(worker = n, error = %e, "SMTP server unreachable; newsletter paused");
-                        pause = s.config.backoff.min(Duration::from_secs(30));
-                        let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
-                        log_err(s.store.release_deliveries(claim, retry).await);
-                        break;
-                    }
-                }
-            }
-            s.rate.wait().await;
-            let conn = client.as_mut().expect("connected above");
-            match send_one(&s, conn, row, lease_end).await {
-                Ok(()) => sent.push((row.issue_id, row.subscriber_id, row.claim_id)),
-                Err(Failure::Row(e)) => record_failure(&s, row, e).await,
-                Err(Failure::Connection(e)) => {
-                    record_failure(&s, row, e).await;
-                    client = None;
-                }
-            }
-        }
+        let batch = send_batch(&s, n, &mut client, &rows, lease_end, &shutdown).await;
         // The journal holds every sent row already; the database learns them per batch.
-        record_sent(&s, &sent).await;
-        // Rows left by a shutdown or a lost connection go back at once.
-        log_err(
-            s.store
-                .release_deliveries(
-                    claim,
-                    kontor_domain::now_micros() + pause.as_micros() as i64,
-                )
-                .await,
-        );
+        record_sent(&s, &batch.sent).await;
+        if batch.server_down {
+            pause = s.config.backoff.min(Duration::from_secs(30));
+        }
+        if !batch.complete {
+            // Rows left by a shutdown or an unreachable server go back at once (or after the
+            // pause).
+            let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
+            log_err(s.store.release_deliveries(rows[0].claim_id, retry).await);
+        }
         if !pause.is_zero() {
             // The server is down: wait before claiming the next batch.
             tokio::select! {
@@ -965,83 +1023,220 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
     }
 }
 
-enum Failure {
-    /// The server refused this message; the connection is fine.
-    Row(SendError),
-    /// The connection is broken or in an unknown state.
-    Connection(SendError),
+/// What became of a claimed batch.
+struct Batch {
+    /// (issue, subscriber, claim) of the messages the server accepted.
+    sent: Vec<(Uuid, Uuid, Uuid)>,
+    /// Every row was settled (sent, failed or skipped): nothing to give back.
+    complete: bool,
+    /// The server could not be reached.
+    server_down: bool,
 }
 
-async fn send_one(
+/// Sends the batch's messages over one connection (a new one after a broken one), each
+/// message's final dot together with the next one's envelope.
+async fn send_batch(
     s: &Shared,
-    conn: &mut SmtpClient,
-    row: &Delivery,
+    n: usize,
+    client: &mut Option<SmtpClient>,
+    rows: &[Delivery],
     lease_end: i64,
-) -> Result<(), Failure> {
-    let edition = edition(s, row).await.map_err(Failure::Row)?;
-    let filled = match (conn.eight_bit, template(s, row, &edition)) {
-        (true, Some(t)) => s
-            .mailer
-            .fill(
-                &t,
-                row.issue_id,
-                row.subscriber_id,
-                &row.email,
-                &row.unsubscribe_token,
-            )
-            .map_err(Failure::Row)?,
+    shutdown: &watch::Receiver<bool>,
+) -> Batch {
+    let mut batch = Batch {
+        sent: Vec::with_capacity(rows.len()),
+        complete: false,
+        server_down: false,
+    };
+    let from = s.mailer.from.email.to_string();
+    let mut rows = rows.iter();
+    // The next message, prepared; `begun`: its envelope went out with the last final dot.
+    let mut next: Option<Outgoing> = None;
+    let mut begun: Option<Result<(), SendError>> = None;
+    loop {
+        if *shutdown.borrow() {
+            if begun.is_some() {
+                // The server waits for a message: close without QUIT; it drops the transaction.
+                *client = None;
+            }
+            return batch;
+        }
+        let eight_bit = client.as_ref().is_none_or(|c| c.eight_bit);
+        let out = match next.take() {
+            Some(out) => out,
+            None => match next_message(s, &mut rows, eight_bit).await {
+                Some(out) => out,
+                None => {
+                    batch.complete = true;
+                    return batch;
+                }
+            },
+        };
+        if client.is_none() {
+            begun = None;
+            match SmtpClient::connect(&s.smtp).await {
+                Ok(c) => *client = Some(c),
+                Err(e) => {
+                    // The server is down: give the batch back without counting attempts.
+                    tracing::warn!(worker = n, error = %e, "SMTP server unreachable; newsletter paused");
+                    batch.server_down = true;
+                    return batch;
+                }
+            }
+        }
+        let conn = client.as_mut().expect("connected above");
+        let out = if out.eight_bit && !conn.eight_bit {
+            // Prepared for the last connection, and the new one does not take 8-bit bodies.
+            match prepare(s, out.row, false).await {
+                Ok(out) => out,
+                Err(e) => {
+                    record_failure(s, out.row, e).await;
+                    continue;
+                }
+            }
+        } else {
+            out
+        };
+        let row = out.row;
+        let envelope = Envelope {
+            from: &from,
+            to: &row.email,
+            eight_bit: out.eight_bit,
+        };
+        let began = match begun.take() {
+            Some(result) => result,
+            None => {
+                s.rate.wait().await;
+                conn.begin(&envelope).await
+            }
+        };
+        if let Err(e) = began {
+            // A refusal leaves the connection usable (begin sent RSET) unless it says otherwise.
+            let broken = conn.broken;
+            record_failure(s, row, e).await;
+            if broken {
+                *client = None;
+            }
+            continue;
+        }
+        if let Err(e) = conn.write_data(&out.data).await {
+            record_failure(s, row, e).await;
+            *client = None;
+            continue;
+        }
+        // Never complete a message whose claim may have passed to another worker.
+        if kontor_domain::now_micros() > lease_end {
+            let e = SendError::Temporary(
+                "claim about to run out; message abandoned before its final dot".into(),
+            );
+            record_failure(s, row, e).await;
+            *client = None;
+            continue;
+        }
+        next = next_message(s, &mut rows, conn.eight_bit).await;
+        let ahead = match &next {
+            Some(n) if !*shutdown.borrow() => {
+                s.rate.wait().await;
+                Some(Envelope {
+                    from: &from,
+                    to: &n.row.email,
+                    eight_bit: n.eight_bit,
+                })
+            }
+            _ => None,
+        };
+        // The commit point: the journal line, then at once the final dot (see the module docs).
+        let (verdict, next_begun) = conn
+            .commit_and_finish(|| s.journal.append('+', row), ahead.as_ref())
+            .await;
+        begun = next_begun;
+        match verdict {
+            // A crash before the database records it is repaired from the journal at start-up.
+            Ok(()) => batch
+                .sent
+                .push((row.issue_id, row.subscriber_id, row.claim_id)),
+            Err(FinishError::Commit(e)) => {
+                let e = SendError::Temporary(format!("send journal not written: {e}"));
+                record_failure(s, row, e).await;
+                *client = None;
+            }
+            Err(FinishError::Send(e)) => {
+                if let Err(j) = s.journal.append('-', row) {
+                    tracing::error!(error = %j, "send journal not written");
+                }
+                record_failure(s, row, e).await;
+            }
+        }
+        if client.as_ref().is_some_and(|c| c.broken) {
+            // The next envelope, if it went out, is lost with the connection: the next
+            // message begins again on a new one.
+            *client = None;
+        }
+    }
+}
+
+/// One message ready for the wire.
+struct Outgoing<'a> {
+    row: &'a Delivery,
+    /// Sent as 8-bit (filled from the edition's template) or encoded.
+    eight_bit: bool,
+    /// The DATA section: the message, dot-stuffed, without the terminating line.
+    data: Vec<u8>,
+}
+
+/// The next row's message; skips rows of subscribers who left and records messages that
+/// cannot be built.
+async fn next_message<'a>(
+    s: &Shared,
+    rows: &mut std::slice::Iter<'a, Delivery>,
+    eight_bit: bool,
+) -> Option<Outgoing<'a>> {
+    for row in rows.by_ref() {
+        if row.subscriber_status != "confirmed" {
+            log_err(s.store.mark_delivery_skipped(row).await);
+            continue;
+        }
+        match prepare(s, row, eight_bit).await {
+            Ok(out) => return Some(out),
+            Err(e) => record_failure(s, row, e).await,
+        }
+    }
+    None
+}
+
+/// `eight_bit`: the server takes 8-bit bodies.
+async fn prepare<'a>(
+    s: &Shared,
+    row: &'a Delivery,
+    eight_bit: bool,
+) -> Result<Outgoing<'a>, SendError> {
+    let edition = edition(s, row).await?;
+    let filled = match (eight_bit, template(s, row, &edition)) {
+        (true, Some(t)) => s.mailer.fill_data(
+            &t,
+            row.issue_id,
+            row.subscriber_id,
+            &row.email,
+            &row.unsubscribe_token,
+        )?,
         _ => None,
     };
     let eight_bit = filled.is_some();
-    let message = match filled {
-        Some(m) => m,
-        None => s
-            .mailer
-            .render(
-                &edition,
-                row.issue_id,
-                row.subscriber_id,
-                &row.email,
-                &row.unsubscribe_token,
-            )
-            .map_err(Failure::Row)?,
+    let data = match filled {
+        Some(data) => data,
+        None => dot_stuffed(&s.mailer.render(
+            &edition,
+            row.issue_id,
+            row.subscriber_id,
+            &row.email,
+            &row.unsubscribe_token,
+        )?),
     };
-    let from = s.mailer.from.email.to_string();
-    if let Err(e) = conn.begin(&from, &row.email, eight_bit).await {
-        // A refusal leaves the connection usable (begin sent RSET) unless it says otherwise.
-        return Err(if conn.broken {
-            Failure::Connection(e)
-        } else {
-            Failure::Row(e)
-        });
-    }
-    conn.write_body(&message)
-        .await
-        .map_err(Failure::Connection)?;
-    // Never complete a message whose claim may have passed to another worker.
-    if kontor_domain::now_micros() > lease_end {
-        return Err(Failure::Connection(SendError::Temporary(
-            "claim about to run out; message abandoned before its final dot".into(),
-        )));
-    }
-    // The commit point: the journal line, then at once the final dot (see the module docs).
-    match conn.commit_and_finish(|| s.journal.append('+', row)).await {
-        // A crash before the database records it is repaired from the journal at start-up.
-        Ok(()) => Ok(()),
-        Err(FinishError::Commit(e)) => Err(Failure::Connection(SendError::Temporary(format!(
-            "send journal not written: {e}"
-        )))),
-        Err(FinishError::Send(e)) => {
-            if let Err(j) = s.journal.append('-', row) {
-                tracing::error!(error = %j, "send journal not written");
-            }
-            Err(if conn.broken {
-                Failure::Connection(e)
-            } else {
-                Failure::Row(e)
-            })
-        }
-    }
+    Ok(Outgoing {
+        row,
+        eight_bit,
+        data,
+    })
 }
 
 /// Marks a batch sent in one transaction; retried, because until it succeeds the rows look
@@ -1189,15 +1384,16 @@ mod tests {
 mod template_tests {
     use super::*;
 
-    /// A real edition (short lines, but many over lettre's 76-byte rule of thumb, and Chinese)
-    /// makes a template, and a filled message carries the recipient's address, Message-ID and
-    /// unsubscribe URL where the markers were, as 8bit.
-    #[test]
-    fn a_real_edition_makes_a_template_and_fill_puts_the_recipient_in() {
+    /// A mailer and the template of an edition with `locale`, `subject` and `intro`.
+    fn template(
+        locale: kontor_domain::Locale,
+        subject: &str,
+        intro: &str,
+    ) -> (NewsletterMailer, Template) {
         let edition = crate::newsletter::render_edition(
-            kontor_domain::Locale::Zh,
-            "Kontor 简报 11 月",
-            &"亲爱的读者：科隆与贵阳签署了经济合作意向书，氢能、生命科学和环境技术是三个重点领域。\n\n".repeat(5),
+            locale,
+            subject,
+            intro,
             &[],
             "https://kontor.example.org/newsletter/archive/x",
         );
@@ -1210,6 +1406,19 @@ mod template_tests {
             html: edition.html,
         };
         let t = mailer.template(&parts).expect("a template");
+        (mailer, t)
+    }
+
+    #[test]
+    /// A real edition (short lines, but many over lettre's 76-byte rule of thumb, and Chinese)
+    /// makes a template, and a filled message carries the recipient's address, Message-ID and
+    /// unsubscribe URL where the markers were, as 8bit.
+    fn a_real_edition_makes_a_template_and_fill_puts_the_recipient_in() {
+        let (mailer, t) = template(
+            kontor_domain::Locale::Zh,
+            "Kontor 简报 11 月",
+            &"亲爱的读者：科隆与贵阳签署了经济合作意向书，氢能、生命科学和环境技术是三个重点领域。\n\n".repeat(5),
+        );
         let (issue, subscriber) = (Uuid::from_u128(7), Uuid::from_u128(8));
         let m = mailer
             .fill(&t, issue, subscriber, "li@example.cn", "tok123")
@@ -1222,6 +1431,38 @@ mod template_tests {
         assert!(m.contains("Content-Transfer-Encoding: 8bit"));
         assert!(m.contains("科隆与贵阳"), "the body as it is, not encoded");
         assert!(m.split("\r\n").all(|l| l.len() <= 998));
+    }
+
+    #[test]
+    fn the_stuffed_template_gives_what_stuffing_the_filled_message_gives() {
+        let (mailer, t) = template(
+            kontor_domain::Locale::De,
+            "Kontor November",
+            ".Punkt am Zeilenanfang\n\n..zwei Punkte\n\n.\n\nEnde.",
+        );
+        let (issue, subscriber) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        type Fill = fn(
+            &NewsletterMailer,
+            &Template,
+            Uuid,
+            Uuid,
+            &str,
+            &str,
+        ) -> Result<Option<Vec<u8>>, SendError>;
+        let fill = |f: Fill| {
+            f(&mailer, &t, issue, subscriber, "anna@example.de", "tok123")
+                .unwrap()
+                .expect("an ASCII address")
+        };
+        let message = fill(NewsletterMailer::fill);
+        let data = fill(NewsletterMailer::fill_data);
+        let text = String::from_utf8(message.clone()).unwrap();
+        assert!(
+            text.contains("\r\n.Punkt"),
+            "the edition has lines to stuff: {text}"
+        );
+        assert_eq!(data, dot_stuffed(&message));
+        assert!(String::from_utf8(data).unwrap().contains("\r\n..Punkt"));
     }
 
     #[test]

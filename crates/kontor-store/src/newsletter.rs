@@ -26,6 +26,8 @@ pub struct Issue {
 }
 
 const ISSUE_COLUMNS: &str = "id, title, status, include_events, topic, send_at, started_at, finished_at, created_at, updated_at";
+/// Subscribers per statement when marking a batch sent (SQLite allows 32,766 parameters).
+const MARK_CHUNK: usize = 500;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Edition {
@@ -349,22 +351,43 @@ impl Store {
 
     /// Marks claimed rows `(issue, subscriber, claim)` sent in one transaction, each only while
     /// its claim still holds it. Returns how many were marked.
+    ///
+    /// One statement per (issue, claim) and up to [`MARK_CHUNK`] subscribers, not one per row:
+    /// on SQLite every statement is a round trip to its worker thread, and the sender marks a
+    /// whole batch at a time.
     pub async fn mark_deliveries_sent(&self, rows: &[(Uuid, Uuid, Uuid)], now: i64) -> Result<u64> {
+        let mut groups: Vec<((Uuid, Uuid), Vec<Uuid>)> = Vec::new();
+        for &(issue, subscriber, claim) in rows {
+            match groups.iter_mut().find(|(key, _)| *key == (issue, claim)) {
+                Some((_, subscribers)) => subscribers.push(subscriber),
+                None => groups.push(((issue, claim), vec![subscriber])),
+            }
+        }
         let mut tx = self.begin().await?;
         let mut n = 0;
-        for (issue, subscriber, claim) in rows {
-            n += exec!(tx, |c| {
-                sqlx::query(
-                "UPDATE newsletter_deliveries SET status = 'sent', sent_at = $4, attempts = attempts + 1, \
-                 last_error = NULL WHERE issue_id = $1 AND subscriber_id = $2 AND claim_id = $3 \
-                 AND status = 'queued'"
-            )
-            .bind(issue)
-            .bind(subscriber)
-            .bind(claim)
-            .bind(now)
-            .execute(c)
-            })?;
+        for ((issue, claim), subscribers) in &groups {
+            for chunk in subscribers.chunks(MARK_CHUNK) {
+                let list = (0..chunk.len())
+                    .map(|i| format!("${}", i + 4))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "UPDATE newsletter_deliveries SET status = 'sent', sent_at = $3, \
+                     attempts = attempts + 1, last_error = NULL \
+                     WHERE issue_id = $1 AND claim_id = $2 AND status = 'queued' \
+                     AND subscriber_id IN ({list})"
+                );
+                n += exec!(tx, |c| {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                        .bind(issue)
+                        .bind(claim)
+                        .bind(now);
+                    for s in chunk {
+                        q = q.bind(s);
+                    }
+                    q.execute(c)
+                })?;
+            }
         }
         tx.commit().await?;
         Ok(n)

@@ -1,5 +1,6 @@
 //! Delivery to a real SMTP server: a small SMTP sink on loopback inside the test.
 
+mod client;
 mod newsletter;
 mod sink;
 

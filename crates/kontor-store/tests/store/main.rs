@@ -3,6 +3,7 @@
 //! With `KONTOR_REQUIRE_POSTGRES=1` (CI) a missing server fails the run instead of being left out.
 
 mod booking;
+mod deliveries;
 mod story;
 mod subscribers;
 
