@@ -328,7 +328,6 @@ async fn kontor_run(sink: &Sink, n: usize, conns: usize) {
     let config = BulkConfig {
         connections: conns,
         rate_per_second: 0.0,
-        batch: 100,
         poll: Duration::from_millis(100),
         ..BulkConfig::default()
     };

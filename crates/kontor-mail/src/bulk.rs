@@ -740,8 +740,11 @@ pub struct BulkConfig {
     pub connections: usize,
     /// Messages per second over all connections; 0 means no limit.
     pub rate_per_second: f64,
-    /// Rows one worker claims at a time.
+    /// Rows one worker claims at a time at most (fewer under a low rate limit, see
+    /// [`BulkConfig::claim_size`]). The database learns what was sent every
+    /// [`BulkConfig::record_every`] messages (or 2 seconds) within a claim.
     pub batch: i64,
+    pub record_every: usize,
     /// How long a claim holds.
     pub lease: Duration,
     /// First retry delay after a temporary failure; doubles per attempt up to `max_backoff`.
@@ -758,7 +761,8 @@ impl Default for BulkConfig {
         BulkConfig {
             connections: 4,
             rate_per_second: 50.0,
-            batch: 50,
+            batch: 500,
+            record_every: 100,
             lease: Duration::from_secs(300),
             backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(3600),
@@ -769,6 +773,17 @@ impl Default for BulkConfig {
 }
 
 impl BulkConfig {
+    /// Rows per claim: [`BulkConfig::batch`], or what one connection sends under the rate limit
+    /// in half a lease, so that a claim does not run out before its rows are sent.
+    pub fn claim_size(&self) -> i64 {
+        if self.rate_per_second <= 0.0 {
+            return self.batch.max(1);
+        }
+        let per_connection = self.rate_per_second / self.connections.max(1) as f64;
+        let in_half_a_lease = (per_connection * self.lease.as_secs_f64() / 2.0) as i64;
+        self.batch.min(in_half_a_lease).max(1)
+    }
+
     pub fn backoff_after(&self, attempts: i32) -> Duration {
         let factor = 1u32 << attempts.clamp(0, 16) as u32;
         self.backoff.saturating_mul(factor).min(self.max_backoff)
@@ -973,7 +988,11 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         let now = kontor_domain::now_micros();
         let rows = match s
             .store
-            .claim_deliveries(now, s.config.lease.as_micros() as i64, s.config.batch)
+            .claim_deliveries(
+                now,
+                s.config.lease.as_micros() as i64,
+                s.config.claim_size(),
+            )
             .await
         {
             Ok(rows) => rows,
@@ -998,7 +1017,7 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         let lease = s.config.lease.as_micros() as i64;
         let lease_end = now + lease - lease / 10;
         let batch = send_batch(&s, n, &mut client, &rows, lease_end, &shutdown).await;
-        // The journal holds every sent row already; the database learns them per batch.
+        // The journal holds every sent row already; the database learns them in steps.
         record_sent(&s, &batch.sent).await;
         if batch.server_down {
             pause = s.config.backoff.min(Duration::from_secs(30));
@@ -1025,7 +1044,8 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
 
 /// What became of a claimed batch.
 struct Batch {
-    /// (issue, subscriber, claim) of the messages the server accepted.
+    /// (issue, subscriber, claim) of the messages the server accepted and the database does
+    /// not know yet.
     sent: Vec<(Uuid, Uuid, Uuid)>,
     /// Every row was settled (sent, failed or skipped): nothing to give back.
     complete: bool,
@@ -1053,6 +1073,7 @@ async fn send_batch(
     // The next message, prepared; `begun`: its envelope went out with the last final dot.
     let mut next: Option<Outgoing> = None;
     let mut begun: Option<Result<(), SendError>> = None;
+    let mut recorded = Instant::now();
     loop {
         if *shutdown.borrow() {
             if begun.is_some() {
@@ -1152,9 +1173,19 @@ async fn send_batch(
         begun = next_begun;
         match verdict {
             // A crash before the database records it is repaired from the journal at start-up.
-            Ok(()) => batch
-                .sent
-                .push((row.issue_id, row.subscriber_id, row.claim_id)),
+            Ok(()) => {
+                batch
+                    .sent
+                    .push((row.issue_id, row.subscriber_id, row.claim_id));
+                if batch.sent.len() >= s.config.record_every
+                    || recorded.elapsed() >= Duration::from_secs(2)
+                {
+                    // The editor's progress page follows (the connection waits meanwhile).
+                    record_sent(s, &batch.sent).await;
+                    batch.sent.clear();
+                    recorded = Instant::now();
+                }
+            }
             Err(FinishError::Commit(e)) => {
                 let e = SendError::Temporary(format!("send journal not written: {e}"));
                 record_failure(s, row, e).await;
@@ -1354,6 +1385,19 @@ mod tests {
             unsubscribe_token: String::new(),
             subscriber_status: "confirmed".into(),
         }
+    }
+
+    #[test]
+    fn a_claim_holds_what_one_connection_sends_in_half_a_lease() {
+        let config = |rate: f64| BulkConfig {
+            connections: 4,
+            rate_per_second: rate,
+            ..BulkConfig::default()
+        };
+        assert_eq!(config(0.0).claim_size(), 500, "no limit: a full batch");
+        assert_eq!(config(50.0).claim_size(), 500, "12.5/s for 150 s: capped");
+        assert_eq!(config(1.0).claim_size(), 37, "0.25/s for 150 s");
+        assert_eq!(config(0.001).claim_size(), 1);
     }
 
     #[test]
