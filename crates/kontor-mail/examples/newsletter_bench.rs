@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{
-    BulkConfig, BulkSender, EditionParts, Envelope, Journal, NewsletterMailer, SmtpClient,
+    BulkConfig, BulkSender, EditionParts, Envelope, Journal, NewsletterMailer, SmtpClient, Template,
 };
 use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
@@ -396,7 +396,54 @@ async fn kontor_run(sink: &Sink, n: usize, conns: usize) {
 
 static KONTOR_RATE: AtomicU64 = AtomicU64::new(0);
 
+/// One edition as Kontor renders it (the English one).
+fn edition_parts() -> EditionParts {
+    let edition = kontor_mail::newsletter::render_edition(
+        Locale::En,
+        "Newsletter November (en)",
+        &"Liebe Leserinnen und Leser, dear readers, 亲爱的读者。\n\n".repeat(20),
+        &[],
+        "https://kontor.example.org/newsletter/archive/x",
+    );
+    EditionParts {
+        subject: edition.subject,
+        text: edition.text,
+        html: edition.html,
+    }
+}
+
+/// What Kontor sends to a server with 8BITMIME (like both sinks): the edition's template,
+/// filled in per recipient.
+fn message_template(port: u16) -> (NewsletterMailer, Template) {
+    let mailer = NewsletterMailer::new(smtp(port).from, BASE, None);
+    let template = mailer
+        .template(&edition_parts())
+        .expect("the edition travels as 8bit");
+    (mailer, template)
+}
+
+/// The DATA section as the sender makes it: from the template's dot-stuffed copy.
+fn fill(mailer: &NewsletterMailer, template: &Template, i: u128) -> Vec<u8> {
+    mailer
+        .fill_data(
+            template,
+            Uuid::from_u128(i),
+            Uuid::from_u128(i),
+            "reader@example.org",
+            "token-000000-abcdefghijklmnopqrstuvwxyz",
+        )
+        .unwrap()
+        .expect("an ASCII address")
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--message-size") {
+        // For run.sh: the size of the message the clients send, for Postfix's smtp-source.
+        let (mailer, template) = message_template(0);
+        let data = fill(&mailer, &template, 0);
+        println!("{}", data.len());
+        return;
+    }
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("numbers"))
@@ -442,37 +489,9 @@ async fn run(args: Vec<usize>, sink: Sink) {
     let nagle_n = args.get(2).copied().unwrap_or(1_000);
 
     // One message as Kontor renders it (the English edition), rendered once.
-    let edition = kontor_mail::newsletter::render_edition(
-        Locale::En,
-        "Newsletter November (en)",
-        &"Liebe Leserinnen und Leser, dear readers, 亲爱的读者。\n\n".repeat(20),
-        &[],
-        "https://kontor.example.org/newsletter/archive/x",
-    );
-    let mailer = NewsletterMailer::new(smtp(port).from, BASE, None);
-    let parts = EditionParts {
-        subject: edition.subject,
-        text: edition.text,
-        html: edition.html,
-    };
-    // What Kontor sends to a server with 8BITMIME (like the sink): the edition's template,
-    // filled in per recipient.
-    let template = mailer
-        .template(&parts)
-        .expect("the edition travels as 8bit");
-    // The DATA section as the sender makes it: from the template's dot-stuffed copy.
-    let fill = |i: u128| {
-        mailer
-            .fill_data(
-                &template,
-                Uuid::from_u128(i),
-                Uuid::from_u128(i),
-                "reader@example.org",
-                "token-000000-abcdefghijklmnopqrstuvwxyz",
-            )
-            .unwrap()
-            .expect("an ASCII address")
-    };
+    let (mailer, template) = message_template(port);
+    let parts = edition_parts();
+    let fill = |i: u128| fill(&mailer, &template, i);
     let data = fill(0);
     println!(
         "message: {} bytes; {n} messages, {conns} connections",

@@ -189,30 +189,33 @@ impl SmtpClient {
     }
 
     async fn reply_inner(&mut self) -> Result<Reply, SendError> {
+        // Every line is read into `text` and cut down to what follows its code there: one
+        // allocation per reply (four replies per message).
         let mut text = String::new();
         loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(self.timeout, self.io.read_line(&mut line))
+            let start = text.len();
+            let n = tokio::time::timeout(self.timeout, self.io.read_line(&mut text))
                 .await
                 .map_err(|_| temporary("reply timed out"))?
                 .map_err(|e| temporary(format!("read: {e}")))?;
             if n == 0 {
                 return Err(temporary("connection closed by the server"));
             }
-            if line.len() < 4 {
+            let line = &text[start..];
+            let parsed = line
+                .get(..3)
+                .and_then(|c| c.parse::<u16>().ok())
+                .zip(line.get(4..).map(|rest| rest.trim_end().len()));
+            let Some((code, content)) = parsed else {
                 return Err(temporary(format!("malformed reply {line:?}")));
+            };
+            let last = line.as_bytes()[3] != b'-';
+            text.truncate(start + 4 + content);
+            text.replace_range(start..start + 4, "");
+            if last {
+                return Ok(Reply { code, text });
             }
-            let code: u16 = line[..3]
-                .parse()
-                .map_err(|_| temporary(format!("malformed reply {line:?}")))?;
-            text.push_str(line[4..].trim_end());
             text.push('\n');
-            if line.as_bytes()[3] != b'-' {
-                return Ok(Reply {
-                    code,
-                    text: text.trim_end().to_string(),
-                });
-            }
         }
     }
 

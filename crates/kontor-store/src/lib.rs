@@ -164,7 +164,9 @@ impl Store {
             // An in-memory database lives as long as its connection.
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            // Every write goes through this one connection: 32 MiB of pages (default 2 MiB)
+            // keep a newsletter's queue and subscribers in memory while it is sent.
+            .connect_with(options.clone().pragma("cache_size", "-32768"))
             .await?;
         // An in-memory database is private to its connection: readers must share the writer.
         let reader = if memory {
