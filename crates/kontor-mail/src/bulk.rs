@@ -48,7 +48,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::{Mutex, Notify, watch};
 
 use crate::dkim::DkimSigner;
-use crate::smtp::{Security, SendError, SmtpConfig};
+use crate::smtp::{Backoff, Security, SendError, SmtpConfig};
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
@@ -750,11 +750,8 @@ pub struct BulkConfig {
     pub record_every: usize,
     /// How long a claim holds.
     pub lease: Duration,
-    /// First retry delay after a temporary failure; doubles per attempt up to `max_backoff`.
-    pub backoff: Duration,
-    pub max_backoff: Duration,
-    /// Attempts before a temporary failure counts as permanent.
-    pub max_attempts: i32,
+    /// Retries after temporary failures.
+    pub retry: Backoff,
     /// How often idle workers look for new work.
     pub poll: Duration,
 }
@@ -767,9 +764,11 @@ impl Default for BulkConfig {
             batch: 500,
             record_every: 100,
             lease: Duration::from_secs(300),
-            backoff: Duration::from_secs(30),
-            max_backoff: Duration::from_secs(3600),
-            max_attempts: 10,
+            retry: Backoff {
+                first: Duration::from_secs(30),
+                max: Duration::from_secs(3600),
+                max_attempts: 10,
+            },
             poll: Duration::from_secs(5),
         }
     }
@@ -785,11 +784,6 @@ impl BulkConfig {
         let per_connection = self.rate_per_second / self.connections.max(1) as f64;
         let in_half_a_lease = (per_connection * self.lease.as_secs_f64() / 2.0) as i64;
         self.batch.min(in_half_a_lease).max(1)
-    }
-
-    pub fn backoff_after(&self, attempts: i32) -> Duration {
-        let factor = 1u32 << attempts.clamp(0, 16) as u32;
-        self.backoff.saturating_mul(factor).min(self.max_backoff)
     }
 }
 
@@ -1023,7 +1017,7 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         // The journal holds every sent row already; the database learns them in steps.
         record_sent(&s, &batch.sent).await;
         if batch.server_down {
-            pause = s.config.backoff.min(Duration::from_secs(30));
+            pause = s.config.retry.first.min(Duration::from_secs(30));
         }
         if !batch.complete {
             // Rows left by a shutdown or an unreachable server go back at once (or after the
@@ -1343,12 +1337,10 @@ async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendEr
 
 async fn record_failure(s: &Shared, row: &Delivery, e: SendError) {
     let attempts = row.attempts + 1;
-    let retry_at = match &e {
-        SendError::Temporary(_) if attempts < s.config.max_attempts => Some(
-            kontor_domain::now_micros() + s.config.backoff_after(attempts - 1).as_micros() as i64,
-        ),
-        _ => None,
-    };
+    let retry_at = s
+        .config
+        .retry
+        .retry_at(&e, attempts, kontor_domain::now_micros());
     tracing::warn!(issue = %row.issue_id, to = %row.email, error = %e, attempts, retry = retry_at.is_some(), "newsletter message not delivered");
     log_err(
         s.store

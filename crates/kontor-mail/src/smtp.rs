@@ -109,6 +109,35 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// When a failed delivery is tried again: after a temporary failure, `first`, doubling with every
+/// further attempt up to `max`, until `max_attempts`; after a permanent one, never. The outbox and
+/// the newsletter sender both follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+    pub max_attempts: i32,
+}
+
+impl Backoff {
+    /// The delay after `failed` earlier failed attempts (0 for the first failure).
+    pub fn delay(&self, failed: i32) -> Duration {
+        let factor = 1u32 << failed.clamp(0, 16) as u32;
+        self.first.saturating_mul(factor).min(self.max)
+    }
+
+    /// When to try again (µs) after attempt number `attempts` (from 1) failed with `e`; `None`:
+    /// give up.
+    pub fn retry_at(&self, e: &SendError, attempts: i32, now: i64) -> Option<i64> {
+        match e {
+            SendError::Temporary(_) if attempts < self.max_attempts => {
+                Some(now + self.delay(attempts - 1).as_micros() as i64)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Why a delivery failed: temporary failures are retried, permanent ones are not.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {

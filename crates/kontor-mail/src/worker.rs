@@ -7,7 +7,7 @@ use kontor_store::Store;
 use kontor_store::outbox::OutboxMail;
 use tokio::sync::{Notify, watch};
 
-use crate::smtp::{SendError, SmtpSender};
+use crate::smtp::{Backoff, SmtpSender};
 
 /// Where mails go.
 pub enum Delivery {
@@ -33,14 +33,14 @@ pub struct OutboxWorker {
     /// How long a claim holds before another worker may take the mail.
     lease: Duration,
     batch: i64,
-    max_attempts: i32,
 }
 
-/// Retry delay after `attempts` failed attempts: 30 s, 1 min, 2 min, … capped at one hour.
-pub fn backoff(attempts: i32) -> Duration {
-    let secs = 30u64.saturating_mul(1u64 << attempts.clamp(0, 7) as u32);
-    Duration::from_secs(secs.min(3600))
-}
+/// Retries of the outbox: 30 s, 1 min, 2 min, … capped at one hour, ten attempts.
+pub const BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(30),
+    max: Duration::from_secs(3600),
+    max_attempts: 10,
+};
 
 impl OutboxWorker {
     pub fn new(store: Store, delivery: Delivery, wake: Arc<Notify>) -> Self {
@@ -50,7 +50,6 @@ impl OutboxWorker {
             wake,
             lease: Duration::from_secs(120),
             batch: 50,
-            max_attempts: 10,
         }
     }
 
@@ -95,12 +94,7 @@ impl OutboxWorker {
             }
             Err(e) => {
                 let attempts = mail.attempts + 1;
-                let retry_at = match &e {
-                    SendError::Temporary(_) if attempts < self.max_attempts => {
-                        Some(now + backoff(attempts - 1).as_micros() as i64)
-                    }
-                    _ => None,
-                };
+                let retry_at = BACKOFF.retry_at(&e, attempts, now);
                 tracing::warn!(mail = %mail.id, error = %e, attempts, retry = retry_at.is_some(), "mail not delivered");
                 self.store
                     .mark_mail_attempt_failed(mail.id, &e.to_string(), retry_at)
@@ -134,11 +128,21 @@ impl OutboxWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smtp::SendError;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(0), Duration::from_secs(30));
-        assert_eq!(backoff(1), Duration::from_secs(60));
-        assert_eq!(backoff(20), Duration::from_secs(3600));
+    fn backoff_grows_and_is_capped_and_ends() {
+        assert_eq!(BACKOFF.delay(0), Duration::from_secs(30));
+        assert_eq!(BACKOFF.delay(1), Duration::from_secs(60));
+        assert_eq!(BACKOFF.delay(20), Duration::from_secs(3600));
+        let later = SendError::Temporary("451".into());
+        assert_eq!(BACKOFF.retry_at(&later, 1, 0), Some(30_000_000));
+        assert_eq!(
+            BACKOFF.retry_at(&later, 10, 0),
+            None,
+            "the tenth attempt was the last"
+        );
+        let never = SendError::Permanent("550".into());
+        assert_eq!(BACKOFF.retry_at(&never, 1, 0), None);
     }
 }

@@ -393,8 +393,8 @@ impl Store {
         Ok(n)
     }
 
-    /// Records a failed attempt (also undoing a `sent` mark when the server refused the final
-    /// dot): queued again at `retry_at`, or failed for good when `None`.
+    /// Records a failed attempt of a claimed row: queued again at `retry_at`, or failed for
+    /// good when `None`.
     pub async fn mark_delivery_failed(
         &self,
         d: &Delivery,
@@ -404,11 +404,11 @@ impl Store {
         let mut tx = self.begin().await?;
         exec!(tx, |c| {
             sqlx::query(
-            "UPDATE newsletter_deliveries SET last_error = $4, locked_until = 0, claim_id = NULL, sent_at = NULL, \
-             attempts = CASE WHEN status = 'sent' THEN attempts ELSE attempts + 1 END, \
+            "UPDATE newsletter_deliveries SET last_error = $4, locked_until = 0, claim_id = NULL, \
+             attempts = attempts + 1, \
              status = CASE WHEN $5 IS NULL THEN 'failed' ELSE 'queued' END, \
              next_attempt_at = COALESCE($5, next_attempt_at) \
-             WHERE issue_id = $1 AND subscriber_id = $2 AND claim_id = $3"
+             WHERE issue_id = $1 AND subscriber_id = $2 AND claim_id = $3 AND status = 'queued'"
         )
         .bind(d.issue_id)
         .bind(d.subscriber_id)

@@ -7,6 +7,7 @@ use anyhow::Context;
 use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer};
 use kontor_mail::dkim::DkimSigner;
+use kontor_mail::smtp::Backoff;
 use kontor_store::Store;
 
 use crate::config::Config;
@@ -37,8 +38,11 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Option<BulkSende
     let bulk = BulkConfig {
         connections: config.newsletter_connections,
         rate_per_second: config.newsletter_rate,
-        backoff: retry,
-        max_backoff: Duration::from_secs(3600).max(retry),
+        retry: Backoff {
+            first: retry,
+            max: Duration::from_secs(3600).max(retry),
+            ..BulkConfig::default().retry
+        },
         poll: Duration::from_secs(5).min(retry),
         ..BulkConfig::default()
     };

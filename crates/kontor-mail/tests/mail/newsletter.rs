@@ -9,6 +9,7 @@ use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer, StartFuture};
 use kontor_mail::dkim::DkimSigner;
+use kontor_mail::smtp::Backoff;
 use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
 use tokio::sync::{Notify, watch};
@@ -148,8 +149,11 @@ fn start_sender_at(store: &Store, port: u16, dkim: Option<DkimSigner>, rate: f64
         connections: 2,
         rate_per_second: rate,
         batch: 10,
-        backoff: Duration::from_millis(300),
-        max_backoff: Duration::from_secs(1),
+        retry: Backoff {
+            first: Duration::from_millis(300),
+            max: Duration::from_secs(1),
+            max_attempts: 10,
+        },
         poll: Duration::from_millis(200),
         ..BulkConfig::default()
     };
