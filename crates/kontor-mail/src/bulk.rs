@@ -11,7 +11,8 @@
 //! `O_APPEND` file) and writes `.\r\n` to the socket. Only after the server's reply is the row
 //! marked `sent` in the database; on a refusal a `-` line withdraws the journal entry and the row
 //! is queued again (4xx, broken connection) or failed (5xx). At start-up the net `+` entries are
-//! marked sent before anything is claimed, and the journal is emptied.
+//! marked sent before anything is claimed, and the journal is emptied; it is emptied again
+//! whenever every worker is idle and all it holds is in the database.
 //!
 //! - Killed before the journal line: the server never got the final dot and drops the message
 //!   when the connection closes; the row is still queued and goes out once after restart.
@@ -36,6 +37,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -454,7 +456,17 @@ impl Journal {
     }
 
     pub fn clear(&self) -> std::io::Result<()> {
-        self.file.lock().expect("not poisoned").set_len(0)
+        self.clear_if(|| true).map(|_| ())
+    }
+
+    /// Empties the journal if `idle` says so while no line can be appended; returns whether it
+    /// did.
+    fn clear_if(&self, idle: impl FnOnce() -> bool) -> std::io::Result<bool> {
+        let file = self.file.lock().expect("not poisoned");
+        if !idle() {
+            return Ok(false);
+        }
+        file.set_len(0).map(|_| true)
     }
 }
 
@@ -846,6 +858,22 @@ struct Shared {
     /// minute (its Date header), and a `None` is not tried again before then.
     templates: PerEdition<(Instant, Option<Arc<Template>>)>,
     editions: PerEdition<Arc<EditionParts>>,
+    /// Workers between a claim and the database's record of what they sent.
+    busy: AtomicUsize,
+    /// Some sent rows could not be recorded: the journal keeps them until the next start.
+    unrecorded: AtomicBool,
+}
+
+impl Shared {
+    /// Empties the journal when every line in it is in the database (no worker between claim
+    /// and record, no record that failed), so that it does not grow while the process runs.
+    fn empty_journal_if_idle(&self) {
+        let idle =
+            || self.busy.load(Ordering::SeqCst) == 0 && !self.unrecorded.load(Ordering::SeqCst);
+        if let Err(e) = self.journal.clear_if(idle) {
+            tracing::warn!(error = %e, "send journal not emptied");
+        }
+    }
 }
 
 impl BulkSender {
@@ -869,7 +897,7 @@ impl BulkSender {
 
     /// Runs until `shutdown` turns true. `wake` is notified when an editor starts a send.
     pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
-        self.replay_journal().await;
+        let replayed = self.replay_journal().await;
         if self.store.backend() == kontor_store::Backend::Sqlite {
             // One instance only: claims of a process that died need not wait for their lease.
             match self.store.release_all_delivery_claims().await {
@@ -887,6 +915,8 @@ impl BulkSender {
             journal: self.journal.clone(),
             templates: Default::default(),
             editions: Default::default(),
+            busy: AtomicUsize::new(0),
+            unrecorded: AtomicBool::new(!replayed),
         });
         let mut tasks = Vec::new();
         for n in 0..self.config.connections.max(1) {
@@ -905,13 +935,14 @@ impl BulkSender {
 }
 
 impl BulkSender {
-    /// Records in the database what the journal says was sent before the last stop or crash.
-    async fn replay_journal(&self) {
+    /// Records in the database what the journal says was sent before the last stop or crash;
+    /// `false` if that failed (the journal is then kept for the next start).
+    async fn replay_journal(&self) -> bool {
         let pending = match self.journal.pending() {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "send journal not readable");
-                return;
+                return false;
             }
         };
         let failed = match self
@@ -933,6 +964,7 @@ impl BulkSender {
         if !failed && let Err(e) = self.journal.clear() {
             tracing::error!(error = %e, "send journal not emptied");
         }
+        !failed
     }
 }
 
@@ -983,6 +1015,8 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             break;
         }
         let now = kontor_domain::now_micros();
+        // Counted busy before the claim: a claim's rows may reach the journal at once.
+        s.busy.fetch_add(1, Ordering::SeqCst);
         let rows = match s
             .store
             .claim_deliveries(
@@ -999,6 +1033,8 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             }
         };
         if rows.is_empty() {
+            s.busy.fetch_sub(1, Ordering::SeqCst);
+            s.empty_journal_if_idle();
             // Idle: close the connection so that the server does not time us out.
             if let Some(c) = client.take() {
                 c.quit().await;
@@ -1025,6 +1061,7 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
             log_err(s.store.release_deliveries(rows[0].claim_id, retry).await);
         }
+        s.busy.fetch_sub(1, Ordering::SeqCst);
         if !pause.is_zero() {
             // The server is down: wait before claiming the next batch.
             tokio::select! {
@@ -1286,6 +1323,7 @@ async fn record_sent(s: &Shared, sent: &[(Uuid, Uuid, Uuid)]) {
             }
         }
     }
+    s.unrecorded.store(true, Ordering::SeqCst);
     tracing::error!(
         messages = sent.len(),
         "sent messages not recorded; the send journal keeps them for the next start"

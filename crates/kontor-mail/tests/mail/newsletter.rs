@@ -136,6 +136,7 @@ fn smtp(port: u16) -> SmtpConfig {
 struct Running {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    journal: std::path::PathBuf,
 }
 
 fn start_sender(store: &Store, port: u16, dkim: Option<DkimSigner>) -> Running {
@@ -164,20 +165,22 @@ fn start_sender_at(store: &Store, port: u16, dkim: Option<DkimSigner>, rate: f64
             kontor_mail::newsletter::start_issue(&s, BASE, id, kontor_domain::now_micros()).await
         }) as StartFuture
     });
+    let journal = std::env::temp_dir().join(format!("kontor-journal-{}", Uuid::now_v7().simple()));
     let sender = BulkSender::new(
         store.clone(),
         smtp(port),
         NewsletterMailer::new(from, BASE, dkim),
         config,
-        Journal::open(
-            std::env::temp_dir().join(format!("kontor-journal-{}", Uuid::now_v7().simple())),
-        )
-        .unwrap(),
+        Journal::open(&journal).unwrap(),
         starter,
     );
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(sender.run(Arc::new(Notify::new()), rx));
-    Running { stop, task }
+    Running {
+        stop,
+        task,
+        journal,
+    }
 }
 
 impl Running {
@@ -224,6 +227,14 @@ async fn send_issue(
     let queued = send_now(store, id).await;
     let running = start_sender(store, port, dkim);
     until_sent(store, id, Duration::from_secs(30)).await;
+    // Every line of the send journal is in the database now: once the workers are idle, the
+    // journal is emptied (it does not grow while the process runs).
+    let start = Instant::now();
+    let journal_len = || std::fs::metadata(&running.journal).unwrap().len();
+    while journal_len() > 0 && start.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(journal_len(), 0, "the send journal is emptied when idle");
     running.stop().await;
     (id, queued)
 }
