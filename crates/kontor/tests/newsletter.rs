@@ -20,8 +20,8 @@ struct Setup {
     issue: Uuid,
 }
 
-/// A database with 10,000 confirmed subscribers and an issue scheduled for now.
-async fn setup() -> Setup {
+/// A database with `subscribers` confirmed subscribers and an issue scheduled for now.
+async fn setup(subscribers: usize) -> Setup {
     let dir = std::env::temp_dir().join(format!("kontor-crash-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/kontor.db", dir.display());
@@ -30,7 +30,7 @@ async fn setup() -> Setup {
     // Test data as the subscription side stores it, in plain SQL.
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let mut tx = pool.begin().await.unwrap();
-    for i in 0..SUBSCRIBERS {
+    for i in 0..subscribers {
         let locale = ["de", "en", "zh"][i % 3];
         sqlx::query(
             "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, created_at) \
@@ -84,25 +84,28 @@ impl Drop for Kontor {
     }
 }
 
-fn start_kontor(s: &Setup, smtp_port: u16, run: usize) -> Kontor {
+/// `kontor serve` on the test's database; without `smtp_port`, mail goes to the local mailbox.
+fn start_kontor(s: &Setup, smtp_port: Option<u16>, run: usize) -> Kontor {
     let log = std::fs::File::create(s.dir.join(format!("kontor-{run}.log"))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kontor"));
+    command
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("KONTOR_DATABASE_URL", &s.url)
         .env("KONTOR_LISTEN", format!("127.0.0.1:{}", sink::free_port()))
         .env("KONTOR_BASE_URL", "https://kontor.example.org")
-        .env("KONTOR_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
         .env("KONTOR_MAIL_FROM", "Kontor <newsletter@kontor.example.org>")
         .env("KONTOR_NEWSLETTER_RATE", "0")
         .env("KONTOR_NEWSLETTER_CONNECTIONS", "2")
         .env("KONTOR_NEWSLETTER_RETRY_SECONDS", "1")
         .env("RUST_LOG", "warn,kontor_mail=info")
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the kontor binary starts");
+        .stderr(log);
+    if let Some(port) = smtp_port {
+        command.env("KONTOR_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+    }
+    let child = command.spawn().expect("the kontor binary starts");
     Kontor(child)
 }
 
@@ -116,10 +119,10 @@ async fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy() {
-    let s = setup().await;
+    let s = setup(SUBSCRIBERS).await;
     let sink = sink::Sink::start(0).await;
 
-    let mut first = start_kontor(&s, sink.port, 1);
+    let mut first = start_kontor(&s, Some(sink.port), 1);
     // Kill somewhere in the middle, at a point that differs from run to run.
     let kill_at = 2_000 + (kontor_domain::now_micros() as usize % 4_000);
     wait_for("the first messages", Duration::from_secs(60), || {
@@ -134,7 +137,7 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
         "the send finished before the kill ({at_kill}); the test proves nothing"
     );
 
-    let second = start_kontor(&s, sink.port, 2);
+    let second = start_kontor(&s, Some(sink.port), 2);
     let finished = {
         let store = Store::connect(&s.url).await.unwrap();
         let start = Instant::now();
@@ -182,5 +185,48 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
         (finished.sent, finished.failed, finished.queued),
         (SUBSCRIBERS as i64, 0, 0)
     );
+    let _ = std::fs::remove_dir_all(&s.dir);
+}
+
+/// Without SMTP (the demo) a scheduled issue goes to the local mailbox: one message per
+/// subscriber, with the List-Unsubscribe pair, and the issue ends `sent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_smtp_a_scheduled_issue_lands_in_the_local_mailbox() {
+    const READERS: usize = 120;
+    let s = setup(READERS).await;
+    let server = start_kontor(&s, None, 1);
+    let store = Store::connect(&s.url).await.unwrap();
+    let start = Instant::now();
+    while store.newsletter_issue(s.issue).await.unwrap().status != "sent" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not sent: {:?}",
+            store.newsletter_progress(s.issue).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(server);
+    let mails: Vec<_> = store
+        .outbox(None, 10 * READERS as i64)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == kontor_mail::mailbox::KIND)
+        .collect();
+    let mut to: Vec<String> = mails.iter().map(|m| m.recipient.clone()).collect();
+    to.sort();
+    assert_eq!(to, (0..READERS).map(address).collect::<Vec<_>>());
+    for m in &mails {
+        let raw = m.raw_message.as_deref().unwrap_or_default();
+        assert!(
+            raw.contains(
+                "List-Unsubscribe: <https://kontor.example.org/newsletter/unsubscribe/token"
+            ),
+            "{raw}"
+        );
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+    }
+    let p = store.newsletter_progress(s.issue).await.unwrap();
+    assert_eq!((p.sent, p.queued), (READERS as i64, 0));
     let _ = std::fs::remove_dir_all(&s.dir);
 }
