@@ -523,6 +523,7 @@ newsletter-archive-sent = Versandt am { $date }
 newsletter-admin-title = Newsletter
 newsletter-admin-lead = { $count } bestätigte Abonnentinnen und Abonnenten.
 newsletter-admin-no-smtp = Kein SMTP-Server eingerichtet: Newsletter gehen in das lokale Postfach.
+subscribers-import-suppressed = { $count } Adressen wurden übersprungen: Sie wurden auf Wunsch der Person gelöscht (Sperrliste). Die Person kann sich selbst wieder anmelden.
 mailbox-headers = Kopfzeilen der Nachricht
 newsletter-new = Neue Ausgabe
 newsletter-issues = Ausgaben

@@ -523,6 +523,7 @@ newsletter-archive-sent = Sent { $date }
 newsletter-admin-title = Newsletter
 newsletter-admin-lead = { $count } confirmed subscribers.
 newsletter-admin-no-smtp = No SMTP server is configured: newsletters go to the local mailbox.
+subscribers-import-suppressed = { $count } addresses were skipped: they were erased at the person's request (suppression list). The person can sign up again themselves.
 mailbox-headers = Message headers
 newsletter-new = New issue
 newsletter-issues = Issues

@@ -523,6 +523,7 @@ newsletter-archive-sent = 发送于 { $date }
 newsletter-admin-title = 简报
 newsletter-admin-lead = { $count } 位已确认的订阅者。
 newsletter-admin-no-smtp = 未配置 SMTP 服务器：简报将投递到本地邮箱。
+subscribers-import-suppressed = 已跳过 { $count } 个地址：这些地址已应本人要求删除（屏蔽名单）。本人可以自行重新订阅。
 mailbox-headers = 邮件头
 newsletter-new = 新建一期
 newsletter-issues = 各期简报
