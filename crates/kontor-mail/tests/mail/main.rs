@@ -2,6 +2,7 @@
 
 mod newsletter;
 mod sink;
+mod tls;
 
 use std::sync::Arc;
 
