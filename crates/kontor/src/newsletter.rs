@@ -40,11 +40,9 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Sender> {
         let from = kontor_mail::mailbox::sender_address(&config.mail_from)?;
         let domain = from.email.domain().to_string();
         let mailer = NewsletterMailer::new(from, &config.base_url, dkim(config, &domain)?);
-        return Ok(Sender::Mailbox(MailboxSender::new(
-            store.clone(),
-            mailer,
-            starter,
-        )));
+        let mut sender = MailboxSender::new(store.clone(), mailer, starter);
+        sender.lease = Duration::from_secs(config.newsletter_lease_seconds);
+        return Ok(Sender::Mailbox(sender));
     }
     let smtp = SmtpConfig::parse(&config.smtp_url, &config.mail_from)?;
     let mailer = NewsletterMailer::new(
@@ -59,6 +57,7 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Sender> {
         backoff: retry,
         max_backoff: Duration::from_secs(3600).max(retry),
         poll: Duration::from_secs(5).min(retry),
+        lease: Duration::from_secs(config.newsletter_lease_seconds),
         ..BulkConfig::default()
     };
     Ok(Sender::Smtp(BulkSender::new(
