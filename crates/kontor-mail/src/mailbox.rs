@@ -88,10 +88,20 @@ impl MailboxSender {
                 .store
                 .claim_deliveries(now, self.lease.as_micros() as i64, self.batch)
                 .await?;
-            if rows.is_empty() {
+            let Some(claim) = rows.first().map(|r| r.claim_id) else {
                 break;
+            };
+            match self.deliver(rows, &mut editions).await {
+                Ok(n) => delivered += n,
+                Err(e) => {
+                    // The batch was not written: its queued rows go back at once.
+                    let now = kontor_domain::now_micros();
+                    if let Err(r) = self.store.release_deliveries(claim, now).await {
+                        tracing::warn!(error = %r, "newsletter claims not released");
+                    }
+                    return Err(e);
+                }
             }
-            delivered += self.deliver(rows, &mut editions).await?;
         }
         let finished = self
             .store
