@@ -107,7 +107,7 @@ impl SmtpClient {
         // Without it, the short final writes wait for the peer's delayed ACK (~40 ms each).
         tcp.set_nodelay(nodelay).map_err(temporary)?;
         let stream: Box<dyn Stream> = if c.security == Security::Tls {
-            Box::new(tls(tcp, &c.host).await?)
+            Box::new(tls(tcp, c).await?)
         } else {
             Box::new(tcp)
         };
@@ -121,13 +121,19 @@ impl SmtpClient {
         client.reply().await?.check(220)?;
         let mut extensions = client.ehlo(&c.domain).await?;
         if c.security == Security::StartTls {
+            if !extensions.iter().any(|e| e == "STARTTLS") {
+                return Err(SendError::Permanent(format!(
+                    "{}:{} does not offer STARTTLS, which smtp+starttls:// demands; nothing sent in plain text",
+                    c.host, c.port
+                )));
+            }
             client.command("STARTTLS\r\n").await?.check(220)?;
             let plain = std::mem::replace(
                 &mut client.io,
                 // A placeholder while the plain stream becomes TLS.
                 BufReader::new(Box::new(tokio::io::duplex(1).0)),
             );
-            let tls = tls(plain.into_inner(), &c.host).await?;
+            let tls = tls(plain.into_inner(), c).await?;
             client.io = BufReader::new(Box::new(tls));
             extensions = client.ehlo(&c.domain).await?;
         }
@@ -348,10 +354,14 @@ pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
 
 async fn tls<S: AsyncRead + AsyncWrite + Unpin + Send>(
     stream: S,
-    host: &str,
+    c: &SmtpConfig,
 ) -> Result<tokio_rustls::client::TlsStream<S>, SendError> {
+    let host = &c.host;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in &c.extra_roots {
+        roots.add(cert.clone()).map_err(temporary)?;
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

@@ -232,6 +232,26 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Marks one claimed row sent while its claim still holds it; `false` when it does not
+    /// (its lease ran out and another worker took it): then do not deliver it.
+    pub async fn mark_delivery_sent(&mut self, d: &Delivery, now: i64) -> Result<bool> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+                "UPDATE newsletter_deliveries SET status = 'sent', sent_at = $4, attempts = attempts + 1, \
+                 last_error = NULL, locked_until = 0 WHERE issue_id = $1 AND subscriber_id = $2 \
+                 AND claim_id = $3 AND status = 'queued'",
+            )
+            .bind(d.issue_id)
+            .bind(d.subscriber_id)
+            .bind(d.claim_id)
+            .bind(now)
+            .execute(c)
+        })?;
+        Ok(n == 1)
+    }
+}
+
 impl Store {
     pub async fn newsletter_issues(&self) -> Result<Vec<Issue>> {
         let sql = format!("SELECT {ISSUE_COLUMNS} FROM newsletter_issues ORDER BY created_at DESC");

@@ -33,10 +33,12 @@ pub struct OutboxMail {
     pub transport: Option<String>,
     pub sent_at: Option<i64>,
     pub created_at: i64,
+    /// The whole message with its headers, for newsletters delivered to the local mailbox.
+    pub raw_message: Option<String>,
 }
 
 const COLUMNS: &str = "id, recipient, locale, kind, subject, body_text, body_html, status, attempts, \
-    last_error, transport, sent_at, created_at";
+    last_error, transport, sent_at, created_at, raw_message";
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -47,11 +49,26 @@ pub struct OutboxCounts {
 
 impl Tx {
     pub async fn enqueue_mail(&mut self, mail: &NewMail, now: i64) -> Result<Uuid> {
+        self.insert_mail(mail, now, None).await
+    }
+
+    /// Puts a mail straight into the local mailbox (delivered, transport `local`), with the
+    /// complete message as it would have travelled: a newsletter without SMTP.
+    pub async fn add_to_mailbox(&mut self, mail: &NewMail, raw: &str, now: i64) -> Result<Uuid> {
+        self.insert_mail(mail, now, Some(raw)).await
+    }
+
+    async fn insert_mail(&mut self, mail: &NewMail, now: i64, raw: Option<&str>) -> Result<Uuid> {
         let id = new_id();
+        let (status, attempts, transport, sent_at) = match raw {
+            None => ("pending", 0, None, None),
+            Some(_) => ("sent", 1, Some("local"), Some(now)),
+        };
         exec!(self, |c| {
             sqlx::query(
             "INSERT INTO outbox (id, recipient, locale, kind, subject, body_text, body_html, status, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)"
+             attempts, next_attempt_at, transport, sent_at, created_at, raw_message) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10, $13)"
         )
         .bind(id)
         .bind(&mail.to)
@@ -60,7 +77,12 @@ impl Tx {
         .bind(&mail.subject)
         .bind(&mail.text)
         .bind(&mail.html)
+        .bind(status)
+        .bind(attempts)
         .bind(now)
+        .bind(transport)
+        .bind(sent_at)
+        .bind(raw)
         .execute(c)
         })?;
         Ok(id)

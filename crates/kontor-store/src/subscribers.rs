@@ -2,7 +2,8 @@
 //! tokens, the consent texts and the append-only proof of consent.
 //!
 //! Invariants: tokens arrive hashed; `consent_events` rows are only inserted (a trigger refuses
-//! updates) and deleted only by [`Tx::erase_subscriber`].
+//! updates) and deleted only by [`Tx::erase_subscriber`]. An erased address stays on the
+//! suppression list only as [`address_hash`]; the next confirmed sign-up lifts it.
 
 use kontor_domain::{Email, Keyed, Locale, SubscriberStatus, Topic, UnsubscribeChannel};
 
@@ -125,7 +126,35 @@ pub struct SubscriberWithConsent {
 const EVENT_COLUMNS: &str = "kind, at, source, consent_version, ip, user_agent, template, \
      token_hash, channel, claimed_at, detail, outbox_id";
 
+/// How the suppression list keeps an address: SHA-256 of the lower-cased address, in hex. Not
+/// keyed (there is no server secret): whoever knows an address can check it against the list.
+pub fn address_hash(email: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(email.trim().to_lowercase().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Store {
+    /// The suppression list ([`address_hash`] of every erased address not signed up again).
+    pub async fn suppressed_hashes(&self) -> Result<std::collections::HashSet<String>> {
+        let rows: Vec<(String,)> = read!(self, |p| sqlx::query_as(
+            "SELECT address_hash FROM suppressed_addresses"
+        )
+        .fetch_all(p))?;
+        Ok(rows.into_iter().map(|(h,)| h).collect())
+    }
+
+    pub async fn is_suppressed(&self, email: &Email) -> Result<bool> {
+        let row: Option<(i64,)> = read!(self, |p| sqlx::query_as(
+            "SELECT suppressed_at FROM suppressed_addresses WHERE address_hash = $1"
+        )
+        .bind(address_hash(email.as_str()))
+        .fetch_optional(p))?;
+        Ok(row.is_some())
+    }
+
     pub async fn subscriber(&self, id: Uuid) -> Result<Subscriber> {
         let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE id = $1");
         let row: SubscriberRow =
@@ -490,6 +519,17 @@ impl Tx {
         if confirmed == 0 {
             return Ok(None);
         }
+        // New consent: an erased address is no longer suppressed.
+        let (email,): (String,) = crate::write!(self, |c| sqlx::query_as(
+            "SELECT email FROM subscribers WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(c))?;
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM suppressed_addresses WHERE address_hash = $1"
+        )
+        .bind(address_hash(&email))
+        .execute(c))?;
         Ok(Some(id))
     }
 
@@ -553,8 +593,24 @@ impl Tx {
         Ok(())
     }
 
-    /// GDPR Art. 17: removes the person, their tokens and their proof of consent.
-    pub async fn erase_subscriber(&mut self, id: Uuid) -> Result<bool> {
+    /// GDPR Art. 17: removes the person, their tokens and their proof of consent; the address
+    /// stays on the suppression list as its [`address_hash`] (no import brings it back).
+    pub async fn erase_subscriber(&mut self, id: Uuid, now: i64) -> Result<bool> {
+        let email: Option<(String,)> = crate::write!(self, |c| sqlx::query_as(
+            "SELECT email FROM subscribers WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(c))?;
+        let Some((email,)) = email else {
+            return Ok(false);
+        };
+        exec!(self, |c| sqlx::query(
+            "INSERT INTO suppressed_addresses (address_hash, suppressed_at) VALUES ($1, $2) \
+             ON CONFLICT (address_hash) DO NOTHING"
+        )
+        .bind(address_hash(&email))
+        .bind(now)
+        .execute(c))?;
         for sql in [
             // The mails this side sent (confirmation, welcome) name the address too.
             "DELETE FROM outbox WHERE kind LIKE 'newsletter-%' \

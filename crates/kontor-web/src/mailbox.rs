@@ -72,12 +72,18 @@ async fn show(
         .split_whitespace()
         .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
         .collect();
+    // A newsletter delivered here instead of by SMTP: its headers as they would have travelled.
+    let headers = m.raw_message.as_deref().map(|raw| {
+        raw.split_once("\r\n\r\n")
+            .map_or(raw, |(head, _)| head)
+            .to_string()
+    });
     Ok(render(
         &state,
         &ctx.reader(),
         "mail.html",
         serde_json::json!({
-            "links": links,
+            "links": links, "headers": headers,
             "mail": { "id": m.id, "to": m.recipient, "subject": m.subject, "text": m.body_text, "status": m.status,
                       "error": m.last_error, "attempts": m.attempts },
         }),

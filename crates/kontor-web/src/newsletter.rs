@@ -1,6 +1,7 @@
 //! Newsletter issues: the editor's pages under `/admin/newsletter` (compose one edition per
 //! language, preview, test send, schedule, send now, progress) and the public archive under
-//! `/newsletter/archive`. Delivery itself is `kontor_mail::bulk`'s job.
+//! `/newsletter/archive`. Delivery itself is `kontor_mail::bulk`'s job (SMTP), or without SMTP
+//! `kontor_mail::mailbox`'s (the local mailbox).
 
 use axum::Router;
 use axum::extract::{Path, State};

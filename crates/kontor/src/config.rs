@@ -53,11 +53,14 @@ jitsi_secret = ""
 # How much of a subscriber's IP address the newsletter's proof of consent keeps (ask your
 # data-protection officer): "full", "truncated" (/24 for IPv4, /48 for IPv6) or "none".
 consent_ip = "truncated"
-# Newsletter sending (needs smtp_url): parallel SMTP connections, messages per second over all
-# of them (0: no limit), and the first retry delay after a temporary failure (doubles per try).
+# Newsletter sending over SMTP: parallel SMTP connections, messages per second over all of them
+# (0: no limit), and the first retry delay after a temporary failure (doubles per try).
 newsletter_connections = 4
 newsletter_rate = 50.0
 newsletter_retry_seconds = 30
+# How long a worker's claim on a batch of newsletter messages holds (10 to 3600 seconds). On
+# PostgreSQL the batches of an instance that died are sent by others once their claims run out.
+newsletter_lease_seconds = 300
 # The send journal (one per instance; empty: next to the SQLite database, else ./newsletter.journal).
 newsletter_journal = ""
 
@@ -92,6 +95,7 @@ pub struct Config {
     pub newsletter_connections: usize,
     pub newsletter_rate: f64,
     pub newsletter_retry_seconds: u64,
+    pub newsletter_lease_seconds: u64,
     pub newsletter_journal: String,
     pub dkim_selector: String,
     pub dkim_private_key_path: String,
@@ -120,6 +124,7 @@ impl Default for Config {
             newsletter_connections: 4,
             newsletter_rate: 50.0,
             newsletter_retry_seconds: 30,
+            newsletter_lease_seconds: 300,
             newsletter_journal: String::new(),
             dkim_selector: String::new(),
             dkim_private_key_path: String::new(),
@@ -222,6 +227,13 @@ impl Config {
                         .ok()
                         .filter(|n| (1..=3600).contains(n))
                         .ok_or_else(|| anyhow::anyhow!("{key} must be 1 to 3600"))?
+                }
+                "NEWSLETTER_LEASE_SECONDS" => {
+                    config.newsletter_lease_seconds = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (10..=3600).contains(n))
+                        .ok_or_else(|| anyhow::anyhow!("{key} must be 10 to 3600"))?
                 }
                 "REMINDER_MINUTES" => {
                     config.reminder_minutes = value

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::config::Config;
 
 mod magazine;
+mod newsletter;
 
 pub const PASSWORD: &str = "kontor-demo-2027";
 
@@ -735,6 +736,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
         email: "editor@kontor.example".into(),
     };
     logins.push(magazine::seed(store, editor).await?);
+    newsletter::seed(store, kontor_domain::now_micros()).await?;
     Ok(logins)
 }
 

@@ -191,8 +191,11 @@ pub async fn run(
     let worker = OutboxWorker::new(store.clone(), delivery, wake.clone());
     let worker = tokio::spawn(worker.run(Duration::from_secs(5), stop_rx.clone()));
     let newsletter_wake = Arc::new(Notify::new());
-    let newsletter = newsletter::sender(&store, &config)?
-        .map(|s| tokio::spawn(s.run(newsletter_wake.clone(), stop_rx.clone())));
+    let newsletter = newsletter::sender(&store, &config)?;
+    let newsletter_smtp = newsletter.is_smtp();
+    let newsletter = Some(tokio::spawn(
+        newsletter.run(newsletter_wake.clone(), stop_rx.clone()),
+    ));
     let janitor = tokio::spawn(janitor(store.clone(), stop_rx));
 
     let mut web = WebConfig::new(config.base_url.clone());
@@ -201,7 +204,7 @@ pub async fn run(
     web.video = config.video();
     web.consent_ip = config.consent_ip;
     web.newsletter_wake = newsletter_wake;
-    web.newsletter_smtp = newsletter.is_some();
+    web.newsletter_smtp = newsletter_smtp;
     web.privacy_url = config.privacy_url.clone();
     let multi_instance = store.backend() == kontor_store::Backend::Postgres;
     let state = AppState::new(store, web, wake);

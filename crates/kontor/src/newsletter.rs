@@ -1,4 +1,5 @@
-//! Wiring of the newsletter sender: SMTP settings, DKIM key, rate limit from the configuration.
+//! Wiring of the newsletter sender: SMTP settings, DKIM key, rate limit from the configuration;
+//! without SMTP, the local mailbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,33 +8,49 @@ use anyhow::Context;
 use kontor_mail::SmtpConfig;
 use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer};
 use kontor_mail::dkim::DkimSigner;
+use kontor_mail::mailbox::MailboxSender;
 use kontor_mail::smtp::Backoff;
 use kontor_store::Store;
+use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 
-/// The newsletter sender, or `None` without SMTP (newsletters need a real mail server).
-pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Option<BulkSender>> {
+/// Where newsletters go: SMTP, or without `smtp_url` the local mailbox (the demo).
+pub enum Sender {
+    Smtp(BulkSender),
+    Mailbox(MailboxSender),
+}
+
+impl Sender {
+    pub fn is_smtp(&self) -> bool {
+        matches!(self, Sender::Smtp(_))
+    }
+
+    pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
+        match self {
+            Sender::Smtp(s) => s.run(wake, shutdown).await,
+            Sender::Mailbox(s) => s.run(wake, shutdown).await,
+        }
+    }
+}
+
+/// The newsletter sender as configured.
+pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Sender> {
+    let starter = kontor_mail::newsletter::starter(store, &config.base_url);
     if config.smtp_url.trim().is_empty() {
-        return Ok(None);
+        let from = kontor_mail::mailbox::sender_address(&config.mail_from)?;
+        let domain = from.email.domain().to_string();
+        let mailer = NewsletterMailer::new(from, &config.base_url, dkim(config, &domain)?);
+        let mut sender = MailboxSender::new(store.clone(), mailer, starter);
+        sender.lease = Duration::from_secs(config.newsletter_lease_seconds);
+        return Ok(Sender::Mailbox(sender));
     }
     let smtp = SmtpConfig::parse(&config.smtp_url, &config.mail_from)?;
-    let dkim = if config.dkim_private_key_path.trim().is_empty() {
-        None
-    } else {
-        anyhow::ensure!(
-            !config.dkim_selector.trim().is_empty(),
-            "dkim_private_key_path needs dkim_selector"
-        );
-        let pem = std::fs::read_to_string(&config.dkim_private_key_path)
-            .with_context(|| format!("cannot read {}", config.dkim_private_key_path))?;
-        Some(DkimSigner::from_pem(
-            &smtp.domain,
-            config.dkim_selector.trim(),
-            &pem,
-        )?)
-    };
-    let mailer = NewsletterMailer::new(smtp.from.clone(), &config.base_url, dkim);
+    let mailer = NewsletterMailer::new(
+        smtp.from.clone(),
+        &config.base_url,
+        dkim(config, &smtp.domain)?,
+    );
     let retry = Duration::from_secs(config.newsletter_retry_seconds);
     let bulk = BulkConfig {
         connections: config.newsletter_connections,
@@ -44,17 +61,10 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Option<BulkSende
             ..BulkConfig::default().retry
         },
         poll: Duration::from_secs(5).min(retry),
+        lease: Duration::from_secs(config.newsletter_lease_seconds),
         ..BulkConfig::default()
     };
-    let (starter_store, base_url) = (store.clone(), config.base_url.clone());
-    let starter = Arc::new(move |id| {
-        let (store, base_url) = (starter_store.clone(), base_url.clone());
-        Box::pin(async move {
-            kontor_mail::newsletter::start_issue(&store, &base_url, id, kontor_domain::now_micros())
-                .await
-        }) as kontor_mail::bulk::StartFuture
-    });
-    Ok(Some(BulkSender::new(
+    Ok(Sender::Smtp(BulkSender::new(
         store.clone(),
         smtp,
         mailer,
@@ -63,6 +73,24 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Option<BulkSende
             .with_context(|| format!("cannot open {}", journal_path(config).display()))?,
         starter,
     )))
+}
+
+/// The DKIM signer when a key is configured.
+fn dkim(config: &Config, domain: &str) -> anyhow::Result<Option<DkimSigner>> {
+    if config.dkim_private_key_path.trim().is_empty() {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        !config.dkim_selector.trim().is_empty(),
+        "dkim_private_key_path needs dkim_selector"
+    );
+    let pem = std::fs::read_to_string(&config.dkim_private_key_path)
+        .with_context(|| format!("cannot read {}", config.dkim_private_key_path))?;
+    Ok(Some(DkimSigner::from_pem(
+        domain,
+        config.dkim_selector.trim(),
+        &pem,
+    )?))
 }
 
 /// The send journal: as configured, else next to the SQLite database, else in the working

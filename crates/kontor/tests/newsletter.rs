@@ -1,6 +1,9 @@
 //! Crash safety of newsletter sending with the real `kontor` binary: 10,000 confirmed
-//! subscribers on SQLite, the server killed with SIGKILL in the middle of the send and started
-//! again; the SMTP sink (in this test process) must count exactly one copy per subscriber.
+//! subscribers, the server killed with SIGKILL in the middle of the send and started again; the
+//! SMTP sink (in this test process) must count exactly one copy per subscriber. On SQLite always,
+//! and on PostgreSQL (a fresh database) when `KONTOR_TEST_DATABASE_URL` names a server
+//! (`KONTOR_REQUIRE_POSTGRES=1` makes a missing one an error). Without SMTP, an issue goes to the
+//! local mailbox.
 
 #[path = "../../kontor-mail/tests/mail/sink.rs"]
 mod sink;
@@ -8,8 +11,9 @@ mod sink;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kontor_domain::Locale;
+use kontor_domain::{Email, Locale, SubscriberStatus};
 use kontor_store::newsletter::{EditionInput, IssueFields};
+use kontor_store::subscribers::NewSubscriber;
 use kontor_store::{Store, Uuid};
 
 const SUBSCRIBERS: usize = 10_000;
@@ -20,32 +24,68 @@ struct Setup {
     issue: Uuid,
 }
 
-/// A database with 10,000 confirmed subscribers and an issue scheduled for now.
-async fn setup() -> Setup {
+/// The PostgreSQL server to test on, if any.
+fn postgres() -> Option<String> {
+    match std::env::var("KONTOR_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+/// SQLite, and PostgreSQL when there is a server.
+fn backends() -> Vec<Option<String>> {
+    std::iter::once(None).chain(postgres().map(Some)).collect()
+}
+
+/// A fresh database (a SQLite file in a folder of its own, or a new database on the PostgreSQL
+/// server of `postgres`) with `subscribers` confirmed subscribers and an issue scheduled for now.
+async fn setup(subscribers: usize, postgres: Option<&str>) -> Setup {
     let dir = std::env::temp_dir().join(format!("kontor-crash-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/kontor.db", dir.display());
+    let url = match postgres {
+        None => format!("sqlite://{}/kontor.db", dir.display()),
+        Some(server) => {
+            use sqlx::Executor;
+            let name = format!("kontor_crash_{}", Uuid::now_v7().simple());
+            let admin = sqlx::PgPool::connect(server)
+                .await
+                .expect("postgres reachable");
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create database");
+            admin.close().await;
+            let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+            format!("{base}/{name}")
+        }
+    };
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    // Test data as the subscription side stores it, in plain SQL.
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    for i in 0..SUBSCRIBERS {
-        let locale = ["de", "en", "zh"][i % 3];
-        sqlx::query(
-            "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, created_at) \
-             VALUES ($1, $2, $3, '[]', 'confirmed', $4, 0)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(address(i))
-        .bind(locale)
-        .bind(format!("token{i:05}"))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    }
+    let emails: Vec<Email> = (0..subscribers)
+        .map(|i| Email::parse(&address(i)).unwrap())
+        .collect();
+    let tokens: Vec<String> = (0..subscribers).map(|i| format!("token{i:05}")).collect();
+    let new: Vec<NewSubscriber> = emails
+        .iter()
+        .zip(&tokens)
+        .enumerate()
+        .map(|(i, (email, token))| NewSubscriber {
+            email,
+            locale: [Locale::De, Locale::En, Locale::Zh][i % 3],
+            topics: &[],
+            status: SubscriberStatus::Confirmed,
+            unsubscribe_token: token,
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_subscribers(&new, 0).await.unwrap();
     tx.commit().await.unwrap();
-    pool.close().await;
     let now = kontor_domain::now_micros();
     let editions = [Locale::De, Locale::En, Locale::Zh].map(|locale| EditionInput {
         locale,
@@ -84,25 +124,35 @@ impl Drop for Kontor {
     }
 }
 
-fn start_kontor(s: &Setup, smtp_port: u16, run: usize) -> Kontor {
+/// `kontor serve` on the test's database; without `smtp_port`, mail goes to the local mailbox.
+fn start_kontor(s: &Setup, smtp_port: Option<u16>, run: usize) -> Kontor {
     let log = std::fs::File::create(s.dir.join(format!("kontor-{run}.log"))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kontor"));
+    command
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("KONTOR_DATABASE_URL", &s.url)
+        .env(
+            "KONTOR_NEWSLETTER_JOURNAL",
+            s.dir.join("newsletter.journal"),
+        )
+        // The batches the killed process had claimed come back after this (PostgreSQL; on
+        // SQLite, one instance, a restart releases them at once).
+        .env("KONTOR_NEWSLETTER_LEASE_SECONDS", "15")
         .env("KONTOR_LISTEN", format!("127.0.0.1:{}", sink::free_port()))
         .env("KONTOR_BASE_URL", "https://kontor.example.org")
-        .env("KONTOR_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
         .env("KONTOR_MAIL_FROM", "Kontor <newsletter@kontor.example.org>")
         .env("KONTOR_NEWSLETTER_RATE", "0")
         .env("KONTOR_NEWSLETTER_CONNECTIONS", "2")
         .env("KONTOR_NEWSLETTER_RETRY_SECONDS", "1")
         .env("RUST_LOG", "warn,kontor_mail=info")
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("the kontor binary starts");
+        .stderr(log);
+    if let Some(port) = smtp_port {
+        command.env("KONTOR_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+    }
+    let child = command.spawn().expect("the kontor binary starts");
     Kontor(child)
 }
 
@@ -116,10 +166,21 @@ async fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy() {
-    let s = setup().await;
+    killed_midway(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_send_killed_midway_resumes_with_exactly_one_copy_each() {
+    if let Some(server) = postgres() {
+        killed_midway(Some(&server)).await;
+    }
+}
+
+async fn killed_midway(postgres: Option<&str>) {
+    let s = setup(SUBSCRIBERS, postgres).await;
     let sink = sink::Sink::start(0).await;
 
-    let mut first = start_kontor(&s, sink.port, 1);
+    let mut first = start_kontor(&s, Some(sink.port), 1);
     // Kill somewhere in the middle, at a point that differs from run to run.
     let kill_at = 2_000 + (kontor_domain::now_micros() as usize % 4_000);
     wait_for("the first messages", Duration::from_secs(60), || {
@@ -134,7 +195,7 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
         "the send finished before the kill ({at_kill}); the test proves nothing"
     );
 
-    let second = start_kontor(&s, sink.port, 2);
+    let second = start_kontor(&s, Some(sink.port), 2);
     let finished = {
         let store = Store::connect(&s.url).await.unwrap();
         let start = Instant::now();
@@ -183,4 +244,49 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
         (SUBSCRIBERS as i64, 0, 0)
     );
     let _ = std::fs::remove_dir_all(&s.dir);
+}
+
+/// Without SMTP (the demo) a scheduled issue goes to the local mailbox: one message per
+/// subscriber, with the List-Unsubscribe pair, and the issue ends `sent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_smtp_a_scheduled_issue_lands_in_the_local_mailbox() {
+    const READERS: usize = 120;
+    for backend in backends() {
+        let s = setup(READERS, backend.as_deref()).await;
+        let server = start_kontor(&s, None, 1);
+        let store = Store::connect(&s.url).await.unwrap();
+        let start = Instant::now();
+        while store.newsletter_issue(s.issue).await.unwrap().status != "sent" {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "not sent: {:?}",
+                store.newsletter_progress(s.issue).await.unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(server);
+        let mails: Vec<_> = store
+            .outbox(None, 10 * READERS as i64)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == kontor_mail::mailbox::KIND)
+            .collect();
+        let mut to: Vec<String> = mails.iter().map(|m| m.recipient.clone()).collect();
+        to.sort();
+        assert_eq!(to, (0..READERS).map(address).collect::<Vec<_>>());
+        for m in &mails {
+            let raw = m.raw_message.as_deref().unwrap_or_default();
+            assert!(
+                raw.contains(
+                    "List-Unsubscribe: <https://kontor.example.org/newsletter/unsubscribe/token"
+                ),
+                "{raw}"
+            );
+            assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        }
+        let p = store.newsletter_progress(s.issue).await.unwrap();
+        assert_eq!((p.sent, p.queued), (READERS as i64, 0));
+        let _ = std::fs::remove_dir_all(&s.dir);
+    }
 }

@@ -3,6 +3,7 @@
 mod client;
 mod newsletter;
 mod sink;
+mod tls;
 
 use std::sync::Arc;
 

@@ -105,10 +105,76 @@ async fn tokens_work_once_and_stale_sign_ups_are_swept() {
                 .await
                 .unwrap()
         );
-        assert!(tx.erase_subscriber(ids[0]).await.unwrap());
+        assert!(tx.erase_subscriber(ids[0], NOW + 3 * HOUR).await.unwrap());
+        assert!(!tx.erase_subscriber(ids[0], NOW + 3 * HOUR).await.unwrap());
         tx.commit().await.unwrap();
         assert!(store.consent_events(ids[0]).await.unwrap().is_empty());
         assert_eq!(store.subscriber_counts().await.unwrap(), Default::default());
+    }
+}
+
+/// Erasure keeps only the hash of the address on the suppression list; a new sign-up's
+/// confirmation (new consent) lifts it, an unconfirmed one does not.
+#[tokio::test]
+async fn an_erased_address_is_suppressed_until_it_confirms_again() {
+    use kontor_store::subscribers::address_hash;
+    for store in stores().await {
+        let email = Email::parse("wei@example.cn").unwrap();
+        let sign_up = |token: &'static str| NewSubscriber {
+            email: &email,
+            locale: Locale::Zh,
+            topics: &[],
+            status: SubscriberStatus::Pending,
+            unsubscribe_token: token,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.create_subscriber(&sign_up("tok-1"), NOW).await.unwrap();
+        tx.create_confirmation(id, "hash-1", NOW, NOW + 48 * HOUR)
+            .await
+            .unwrap();
+        assert_eq!(
+            tx.confirm_subscription("hash-1", NOW).await.unwrap(),
+            Some(id)
+        );
+        tx.commit().await.unwrap();
+        assert!(!store.is_suppressed(&email).await.unwrap(), "never erased");
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.erase_subscriber(id, NOW + HOUR).await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(store.is_suppressed(&email).await.unwrap());
+        let hashes = store.suppressed_hashes().await.unwrap();
+        assert_eq!(hashes.len(), 1);
+        let hash = hashes.into_iter().next().unwrap();
+        assert_eq!(
+            hash,
+            address_hash(" WEI@example.CN "),
+            "case and blanks do not matter"
+        );
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains("wei"), "only the hash is kept");
+
+        // Signed up again: still suppressed while unconfirmed, lifted by the confirmation.
+        let mut tx = store.begin().await.unwrap();
+        let again = tx
+            .create_subscriber(&sign_up("tok-2"), NOW + 2 * HOUR)
+            .await
+            .unwrap();
+        tx.create_confirmation(again, "hash-2", NOW + 2 * HOUR, NOW + 50 * HOUR)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.is_suppressed(&email).await.unwrap());
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.confirm_subscription("hash-2", NOW + 3 * HOUR)
+                .await
+                .unwrap(),
+            Some(again)
+        );
+        tx.commit().await.unwrap();
+        assert!(!store.is_suppressed(&email).await.unwrap());
+        assert!(store.suppressed_hashes().await.unwrap().is_empty());
     }
 }
 

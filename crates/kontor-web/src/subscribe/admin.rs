@@ -1,6 +1,7 @@
 //! Administrators: the subscriber list with counts and search, CSV export and import (with the
-//! consent status and an `imported` consent event; all lines or none), and per person the GDPR
-//! Art. 15 export (JSON with every consent event) and Art. 17 erasure.
+//! consent status and an `imported` consent event; all lines or none; erased addresses on the
+//! suppression list are skipped and counted), and per person the GDPR Art. 15 export (JSON with
+//! every consent event) and Art. 17 erasure.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -12,7 +13,7 @@ use kontor_domain::{
 };
 use kontor_i18n::{Arg, catalog};
 use kontor_store::Uuid;
-use kontor_store::subscribers::{ConsentEvent, NewSubscriber, SubscriberWithConsent};
+use kontor_store::subscribers::{ConsentEvent, NewSubscriber, SubscriberWithConsent, address_hash};
 use serde::Deserialize;
 
 use super::parse_status;
@@ -312,12 +313,14 @@ async fn import(
         let report = serde_json::json!({ "errors": errors });
         return list_view(&state, &ctx, "", "", 0, Some(report)).await;
     }
-    // Read before writing (SQLite has one writer): which addresses are on the list already.
+    // Read before writing (SQLite has one writer): which addresses are on the list already,
+    // and which were erased at the person's request (never imported again).
     let known = state.store.subscriber_emails().await?;
-    let fresh: Vec<ImportRow> = rows
+    let suppressed = state.store.suppressed_hashes().await?;
+    let (fresh, held_back): (Vec<ImportRow>, Vec<ImportRow>) = rows
         .into_iter()
         .filter(|r| !known.contains(r.email.as_str()))
-        .collect();
+        .partition(|r| !suppressed.contains(&address_hash(r.email.as_str())));
 
     let now = now_micros();
     let tokens: Vec<String> = fresh.iter().map(|_| random_hex(24)).collect();
@@ -336,7 +339,7 @@ async fn import(
     // A sign-up between reading the list and this insert leaves that address alone (no error).
     let ids = tx.import_subscribers(&new, now).await?;
     let imported = ids.iter().flatten().count();
-    let skipped = seen.len() - imported;
+    let skipped = seen.len() - imported - held_back.len();
     let mut events = Vec::with_capacity(ids.len());
     for (row, id) in fresh.iter().zip(ids) {
         let Some(id) = id else { continue };
@@ -369,13 +372,20 @@ async fn import(
             ("skipped", Arg::from(skipped)),
         ],
     );
+    let suppressed = (!held_back.is_empty()).then(|| {
+        catalog().message(
+            l,
+            "subscribers-import-suppressed",
+            &[("count", Arg::from(held_back.len()))],
+        )
+    });
     list_view(
         &state,
         &ctx,
         "",
         "",
         0,
-        Some(serde_json::json!({ "done": done, "errors": [] })),
+        Some(serde_json::json!({ "done": done, "suppressed": suppressed, "errors": [] })),
     )
     .await
 }
@@ -448,7 +458,7 @@ async fn erase(
 ) -> Result<Response, AppError> {
     require_admin(&ctx)?;
     let mut tx = state.store.begin().await?;
-    let erased = tx.erase_subscriber(id).await?;
+    let erased = tx.erase_subscriber(id, now_micros()).await?;
     tx.commit().await?;
     if !erased {
         return Err(AppError::NotFound);

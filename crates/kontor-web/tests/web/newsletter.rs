@@ -303,3 +303,139 @@ async fn an_issue_with_a_topic_goes_to_its_subscribers_and_those_who_chose_none(
         );
     }
 }
+
+/// Without SMTP (the demo) "Send" puts one message per confirmed subscriber into the local
+/// mailbox, rendered as for SMTP (List-Unsubscribe pair), once; progress and archive as usual.
+#[tokio::test]
+async fn without_smtp_an_issue_goes_to_the_local_mailbox_once_per_confirmed_subscriber() {
+    use kontor_domain::{Email, SubscriberStatus};
+    use kontor_mail::bulk::NewsletterMailer;
+    use kontor_mail::mailbox::{KIND, MailboxSender, sender_address};
+    use kontor_store::subscribers::NewSubscriber;
+    for (app, url) in TestApp::on_every_backend().await {
+        let cookie = editor(&app).await;
+        let mut tx = app.store.begin().await.unwrap();
+        for (i, (email, locale, status)) in [
+            ("anna@example.de", Locale::De, SubscriberStatus::Confirmed),
+            ("ben@example.com", Locale::En, SubscriberStatus::Confirmed),
+            ("lena@example.de", Locale::De, SubscriberStatus::Confirmed),
+            ("pending@example.de", Locale::De, SubscriberStatus::Pending),
+            (
+                "left@example.de",
+                Locale::De,
+                SubscriberStatus::Unsubscribed,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let email = Email::parse(email).unwrap();
+            let token = format!("unsubscribetoken{i}");
+            tx.create_subscriber(
+                &NewSubscriber {
+                    email: &email,
+                    locale,
+                    topics: &[],
+                    status,
+                    unsubscribe_token: &token,
+                },
+                kontor_domain::now_micros(),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let page = create(&app, &cookie).await;
+        let r = app.get(&page, Some(&cookie), "en").await;
+        assert!(
+            r.body.contains("Newsletter gehen in das lokale Postfach"),
+            "{}",
+            r.body
+        );
+        let r = app
+            .post_form(&format!("{page}/send"), Some(&cookie), "en", &[])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(r.header("location").contains("count=3"), "{url}");
+
+        let starter = kontor_mail::newsletter::starter(&app.store, crate::helpers::BASE);
+        let mailer = NewsletterMailer::new(
+            sender_address("Kontor <newsletter@kontor.test>").unwrap(),
+            crate::helpers::BASE,
+            None,
+        );
+        let mut sender = MailboxSender::new(app.store.clone(), mailer, starter);
+        sender.batch = 2; // several batches
+        assert_eq!(sender.deliver_due().await.unwrap(), 3, "{url}");
+        assert_eq!(
+            sender.deliver_due().await.unwrap(),
+            0,
+            "each recipient once"
+        );
+
+        let mails: Vec<_> = app
+            .store
+            .outbox(None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == KIND)
+            .collect();
+        let mut to: Vec<&str> = mails.iter().map(|m| m.recipient.as_str()).collect();
+        to.sort();
+        assert_eq!(
+            to,
+            ["anna@example.de", "ben@example.com", "lena@example.de"],
+            "{url}"
+        );
+        for m in &mails {
+            assert_eq!(
+                (m.status.as_str(), m.transport.as_deref()),
+                ("sent", Some("local"))
+            );
+            let raw = m.raw_message.as_deref().expect("the whole message");
+            let token = app
+                .store
+                .subscriber_by_email(&Email::parse(&m.recipient).unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .unsubscribe_token;
+            let link = format!("{}/newsletter/unsubscribe/{token}", crate::helpers::BASE);
+            assert!(
+                raw.contains(&format!("List-Unsubscribe: <{link}>\r\n")),
+                "{raw}"
+            );
+            assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+            assert!(raw.contains("Message-ID: <"));
+            assert!(m.body_text.contains(&link), "the visible link works");
+            let expected = if m.recipient.ends_with(".com") {
+                "News in November"
+            } else {
+                "Neues im November"
+            };
+            assert_eq!(m.subject, expected);
+        }
+        // The mailbox page shows the headers and the unsubscribe link.
+        let r = app
+            .get(&format!("/mailbox/{}", mails[0].id), Some(&cookie), "en")
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(
+            r.body
+                .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{}",
+            r.body
+        );
+
+        // Progress and archive as with SMTP.
+        let issue = app.store.newsletter_issues().await.unwrap().remove(0);
+        assert_eq!(issue.status, "sent");
+        let p = app.store.newsletter_progress(issue.id).await.unwrap();
+        assert_eq!((p.sent, p.queued, p.failed), (3, 0, 0));
+        let r = app.get(&page, Some(&cookie), "en").await;
+        assert!(r.body.contains("aria-live"), "{}", r.body);
+        let r = app.get("/newsletter/archive", None, "en").await;
+        assert!(r.body.contains("News in November"), "{}", r.body);
+    }
+}

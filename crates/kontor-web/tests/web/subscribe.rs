@@ -1333,3 +1333,82 @@ async fn the_consent_text_links_the_privacy_notice() {
         assert!(page.body.contains(&link), "{path}: {}", page.body);
     }
 }
+
+/// A CSV import by an administrator.
+async fn import(app: &TestApp, cookie: &str, lang: &str, csv: &str) -> Reply {
+    app.post_form(
+        "/admin/subscribers/import",
+        Some(cookie),
+        lang,
+        &[("csv", csv)],
+    )
+    .await
+}
+
+/// An erased address stays on the suppression list (as a hash only): a CSV import skips it and
+/// says so in the administrator's language; the person's own new sign-up is new consent, and
+/// its confirmation lifts the suppression.
+#[tokio::test]
+async fn an_erased_address_is_not_imported_again_but_may_sign_up_again() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("admin@kontor.example", Locale::De, true).await;
+        let admin = app.sign_in("admin@kontor.example").await;
+        app.user("guanliyuan@kontor.example", Locale::Zh, true)
+            .await;
+        let admin_zh = app.sign_in("guanliyuan@kontor.example").await;
+        let token = confirmed(&app, "gone@example.de").await;
+        let id = id_of(&app, &token).await;
+        let r = app
+            .post_form(
+                &format!("/admin/subscribers/{id}/erase"),
+                Some(&admin),
+                "de",
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{url}");
+        let gone = Email::parse("gone@example.de").unwrap();
+        assert!(app.store.is_suppressed(&gone).await.unwrap(), "{url}");
+
+        let csv = "email,locale,topics,status,consent_source,consent_date\n\
+                   Gone@Example.de,de,,confirmed,Messe 2025,2025-05-01\n\
+                   neu@example.de,de,,confirmed,Messe 2025,2025-05-01\n";
+        let r = import(&app, &admin, "de", csv).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            r.body.contains("1 Abonnenten importiert; 0 Adressen"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("1 Adressen wurden übersprungen"),
+            "{}",
+            r.body
+        );
+        assert_eq!(status_of(&app, "gone@example.de").await, None, "{url}");
+        assert_eq!(
+            status_of(&app, "neu@example.de").await,
+            Some(SubscriberStatus::Confirmed)
+        );
+        // The same file again, for a Chinese-speaking administrator: nothing new.
+        let r = import(&app, &admin_zh, "zh", csv).await;
+        assert!(r.body.contains("已跳过 1 个地址"), "{}", r.body);
+        assert_eq!(status_of(&app, "gone@example.de").await, None);
+
+        // The person signs up again: suppressed until confirmed, then not.
+        assert_eq!(sign_up(&app, "gone@example.de", "de").await.status, 303);
+        assert_eq!(
+            status_of(&app, "gone@example.de").await,
+            Some(SubscriberStatus::Pending)
+        );
+        assert!(app.store.is_suppressed(&gone).await.unwrap());
+        let link = link_in_mail(&app, "gone@example.de", "/newsletter/confirm/").await;
+        assert_eq!(app.post_form(&link, None, "de", &[]).await.status, 200);
+        assert_eq!(
+            status_of(&app, "gone@example.de").await,
+            Some(SubscriberStatus::Confirmed)
+        );
+        assert!(!app.store.is_suppressed(&gone).await.unwrap(), "{url}");
+        assert!(app.store.suppressed_hashes().await.unwrap().is_empty());
+    }
+}
