@@ -97,6 +97,12 @@ impl SmtpClient {
     /// Like [`SmtpClient::connect`]; `nodelay: false` leaves Nagle's algorithm on (only the
     /// benchmark does that, to show what it costs).
     pub async fn connect_with(c: &SmtpConfig, nodelay: bool) -> Result<SmtpClient, SendError> {
+        if c.username.is_some() && c.security == Security::None && !is_loopback(&c.host) {
+            return Err(SendError::Permanent(format!(
+                "{}:{}: credentials go only over TLS (smtps:// or smtp+starttls://)",
+                c.host, c.port
+            )));
+        }
         let tcp = tokio::time::timeout(
             c.timeout,
             tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
@@ -121,7 +127,10 @@ impl SmtpClient {
         client.reply().await?.check(220)?;
         let mut extensions = client.ehlo(&c.domain).await?;
         if c.security == Security::StartTls {
-            if !extensions.iter().any(|e| e == "STARTTLS") {
+            if !extensions
+                .iter()
+                .any(|e| e.first().is_some_and(|w| w == "STARTTLS"))
+            {
                 return Err(SendError::Permanent(format!(
                     "{}:{} does not offer STARTTLS, which smtp+starttls:// demands; nothing sent in plain text",
                     c.host, c.port
@@ -137,20 +146,44 @@ impl SmtpClient {
             client.io = BufReader::new(Box::new(tls));
             extensions = client.ehlo(&c.domain).await?;
         }
-        client.pipelining = extensions.iter().any(|e| e == "PIPELINING");
-        client.eight_bit = extensions.iter().any(|e| e == "8BITMIME");
+        let offers = |name: &str| extensions.iter().any(|e| e.first() == Some(&name.into()));
+        client.pipelining = offers("PIPELINING");
+        client.eight_bit = offers("8BITMIME");
         if let (Some(user), Some(pass)) = (&c.username, &c.password) {
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
-            client
-                .command(&format!("AUTH PLAIN {token}\r\n"))
-                .await?
-                .check(235)?;
+            let mechanisms = extensions
+                .iter()
+                .find(|e| e.first().is_some_and(|w| w == "AUTH"))
+                .map(|e| &e[1..])
+                .unwrap_or_default();
+            let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+            if mechanisms.iter().any(|m| m == "PLAIN") {
+                let token = b64(&format!("\0{user}\0{pass}"));
+                client
+                    .command(&format!("AUTH PLAIN {token}\r\n"))
+                    .await?
+                    .check(235)?;
+            } else if mechanisms.iter().any(|m| m == "LOGIN") {
+                client.command("AUTH LOGIN\r\n").await?.check(334)?;
+                client
+                    .command(&format!("{}\r\n", b64(user)))
+                    .await?
+                    .check(334)?;
+                client
+                    .command(&format!("{}\r\n", b64(pass)))
+                    .await?
+                    .check(235)?;
+            } else {
+                return Err(SendError::Permanent(format!(
+                    "{}:{} offers no AUTH mechanism we speak (PLAIN, LOGIN): {mechanisms:?}",
+                    c.host, c.port
+                )));
+            }
         }
         Ok(client)
     }
 
-    async fn ehlo(&mut self, domain: &str) -> Result<Vec<String>, SendError> {
+    /// The server's extensions, one per line, in upper-case words (`["AUTH", "PLAIN", "LOGIN"]`).
+    async fn ehlo(&mut self, domain: &str) -> Result<Vec<Vec<String>>, SendError> {
         let reply = self
             .command(&format!("EHLO {domain}\r\n"))
             .await?
@@ -161,9 +194,8 @@ impl SmtpClient {
             .skip(1)
             .map(|l| {
                 l.split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_uppercase()
+                    .map(|w| w.to_ascii_uppercase())
+                    .collect()
             })
             .collect())
     }
@@ -333,6 +365,15 @@ impl SmtpClient {
     pub async fn quit(mut self) {
         let _ = self.command("QUIT\r\n").await;
     }
+}
+
+/// Whether `host` is this machine (credentials may travel there without TLS).
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The message as the DATA section carries it (RFC 5321 4.5.2): a line that starts with `.` gets

@@ -358,6 +358,28 @@ async fn a_server_without_starttls_is_refused_when_the_url_demands_it() {
 }
 
 #[tokio::test]
+async fn a_server_that_offers_only_auth_login_gets_it() {
+    let (sink, cert, url) = sink(Mode::StartTls, "LOGIN", "smtp+starttls", &credentials()).await;
+    send_one(&config(&url, Some(&cert)), "li@example.cn")
+        .await
+        .unwrap();
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].user.as_deref(), Some(USER));
+}
+
+#[tokio::test]
+async fn credentials_never_travel_in_plain_text_to_another_machine() {
+    // Refused before any connection: nothing listens there, and nothing is tried.
+    let c = config("smtp://kontor:secret@mail.example.org:2525", None);
+    match SmtpClient::connect(&c).await {
+        Err(SendError::Permanent(m)) => assert!(m.contains("only over TLS"), "{m}"),
+        Err(other) => panic!("expected a permanent error, got {other:?}"),
+        Ok(_) => panic!("connected with credentials in plain text"),
+    }
+}
+
+#[tokio::test]
 async fn wrong_credentials_are_a_permanent_error() {
     let (sink, cert, url) = sink(
         Mode::StartTls,
