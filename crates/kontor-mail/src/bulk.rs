@@ -97,12 +97,6 @@ impl SmtpClient {
     /// Like [`SmtpClient::connect`]; `nodelay: false` leaves Nagle's algorithm on (only the
     /// benchmark does that, to show what it costs).
     pub async fn connect_with(c: &SmtpConfig, nodelay: bool) -> Result<SmtpClient, SendError> {
-        if c.username.is_some() && c.security == Security::None && !is_loopback(&c.host) {
-            return Err(SendError::Permanent(format!(
-                "{}:{}: credentials go only over TLS (smtps:// or smtp+starttls://)",
-                c.host, c.port
-            )));
-        }
         let tcp = tokio::time::timeout(
             c.timeout,
             tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
@@ -365,15 +359,6 @@ impl SmtpClient {
     pub async fn quit(mut self) {
         let _ = self.command("QUIT\r\n").await;
     }
-}
-
-/// Whether `host` is this machine (credentials may travel there without TLS).
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The message as the DATA section carries it (RFC 5321 4.5.2): a line that starts with `.` gets

@@ -47,6 +47,10 @@ pub enum ConfigError {
     Url,
     #[error("the sender address `{0}` is not a valid mailbox")]
     From(String),
+    #[error(
+        "the SMTP URL has credentials for {0} without TLS: use smtp+starttls:// or smtps:// (plain smtp:// only to localhost)"
+    )]
+    PlainCredentials(String),
 }
 
 impl SmtpConfig {
@@ -76,6 +80,9 @@ impl SmtpConfig {
             Some(None) => (Some(decode(userinfo.unwrap_or_default())), None),
             None => (None, None),
         };
+        if username.is_some() && security == Security::None && !is_loopback(host) {
+            return Err(ConfigError::PlainCredentials(host.to_string()));
+        }
         let from: Mailbox = from
             .parse()
             .map_err(|_| ConfigError::From(from.to_string()))?;
@@ -92,6 +99,15 @@ impl SmtpConfig {
             extra_roots: Vec::new(),
         })
     }
+}
+
+/// Whether `host` is this machine (credentials may travel there without TLS).
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn decode(s: &str) -> String {
