@@ -39,6 +39,15 @@ pub struct Edition {
     pub rendered_html: Option<String>,
 }
 
+/// One edition of an issue that went out, as the archive lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ArchivedEdition {
+    pub issue_id: Uuid,
+    pub started_at: Option<i64>,
+    pub locale: String,
+    pub subject: String,
+}
+
 /// What the editor writes for an issue.
 #[derive(Debug, Clone)]
 pub struct IssueFields {
@@ -262,14 +271,15 @@ impl Store {
     }
 
     /// Sent issues, newest first: the public archive.
-    pub async fn sent_newsletter_issues(&self) -> Result<Vec<Issue>> {
-        let sql = format!(
-            "SELECT {ISSUE_COLUMNS} FROM newsletter_issues WHERE status IN ('sending', 'sent') \
-             ORDER BY started_at DESC"
-        );
-        Ok(read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.as_str()
-        ))
+    /// Every edition of the issues that went out, newest issue first, for the public archive:
+    /// one query, without the rendered bodies.
+    pub async fn newsletter_archive(&self) -> Result<Vec<ArchivedEdition>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT i.id AS issue_id, i.started_at, e.locale, e.subject \
+             FROM newsletter_issues i JOIN newsletter_editions e ON e.issue_id = i.id \
+             WHERE i.status IN ('sending', 'sent') AND e.rendered_html IS NOT NULL \
+             ORDER BY i.started_at DESC, i.id, e.locale"
+        )
         .fetch_all(p))?)
     }
 

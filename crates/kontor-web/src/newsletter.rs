@@ -412,23 +412,21 @@ async fn send_now(
 }
 
 async fn archive(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
-    let issues = state.store.sent_newsletter_issues().await?;
+    let editions = state.store.newsletter_archive().await?;
     let mut rows = Vec::new();
-    for i in &issues {
-        let editions = state.store.newsletter_editions(i.id).await?;
+    // Editions come grouped by issue, newest first.
+    for issue in editions.chunk_by(|a, b| a.issue_id == b.issue_id) {
         // The reader's language first, else the first edition there is.
-        let edition = editions
+        let e = issue
             .iter()
             .find(|e| e.locale == ctx.locale.key())
-            .or(editions.first());
-        if let Some(e) = edition {
-            let date = i
-                .started_at
-                .map(|t| crate::events::format_instant(t, Some(&berlin()), ctx.locale));
-            rows.push(serde_json::json!({
-                "id": i.id, "subject": e.subject, "lang": e.locale, "date": date,
-            }));
-        }
+            .unwrap_or(&issue[0]);
+        let date = e
+            .started_at
+            .map(|t| crate::events::format_instant(t, Some(&berlin()), ctx.locale));
+        rows.push(serde_json::json!({
+            "id": e.issue_id, "subject": e.subject, "lang": e.locale, "date": date,
+        }));
     }
     Ok(render(
         &state,

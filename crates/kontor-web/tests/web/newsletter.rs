@@ -164,6 +164,9 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
     // The archive shows it to everyone in their language, without any token.
     let r = app.get("/newsletter/archive", None, "de").await;
     assert!(r.body.contains("Neues im November"), "{}", r.body);
+    let r = app.get("/newsletter/archive", None, "en").await;
+    assert!(r.body.contains("News in November"), "{}", r.body);
+    assert!(!r.body.contains("Neues im November"), "one line per issue");
     let r = app
         .get(&format!("/newsletter/archive/{id}?lang=en"), None, "en")
         .await;
