@@ -611,8 +611,14 @@ impl Tx {
         .bind(address_hash(&email))
         .bind(now)
         .execute(c))?;
+        self.delete_subscriber_with_traces(id).await
+    }
+
+    /// Deletes a subscriber and everything that names them: the newsletter mails of the outbox
+    /// (confirmation, welcome, copies in the local mailbox), the proof of consent and the
+    /// confirmation links. Returns whether the subscriber was there.
+    async fn delete_subscriber_with_traces(&mut self, id: Uuid) -> Result<bool> {
         for sql in [
-            // The mails this side sent (confirmation, welcome) name the address too.
             "DELETE FROM outbox WHERE kind LIKE 'newsletter-%' \
              AND recipient = (SELECT email FROM subscribers WHERE id = $1)",
             "DELETE FROM consent_events WHERE subscriber_id = $1",
@@ -639,33 +645,18 @@ impl Tx {
             crate::TxInner::Sqlite(_) => "",
         };
         let sql = format!(
-            "SELECT id, email FROM subscribers s WHERE status = 'pending' AND confirmed_at IS NULL \
+            "SELECT id FROM subscribers s WHERE status = 'pending' AND confirmed_at IS NULL \
              AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM subscriber_confirmations c \
              WHERE c.subscriber_id = s.id AND c.used_at IS NULL AND c.expires_at > $2){lock}"
         );
-        let stale: Vec<(Uuid, String)> =
+        let stale: Vec<(Uuid,)> =
             crate::write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(before)
                 .bind(now)
                 .fetch_all(c))?;
         let mut removed = 0;
-        for (id, email) in stale {
-            exec!(self, |c| sqlx::query(
-                "DELETE FROM outbox WHERE kind LIKE 'newsletter-%' AND recipient = $1"
-            )
-            .bind(&email)
-            .execute(c))?;
-            for sql in [
-                "DELETE FROM consent_events WHERE subscriber_id = $1",
-                "DELETE FROM subscriber_confirmations WHERE subscriber_id = $1",
-            ] {
-                exec!(self, |c| sqlx::query(sql).bind(id).execute(c))?;
-            }
-            removed += exec!(self, |c| sqlx::query(
-                "DELETE FROM subscribers WHERE id = $1 AND status = 'pending'"
-            )
-            .bind(id)
-            .execute(c))?;
+        for (id,) in stale {
+            removed += u64::from(self.delete_subscriber_with_traces(id).await?);
         }
         Ok(removed)
     }
