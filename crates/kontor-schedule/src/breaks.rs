@@ -82,6 +82,13 @@ pub(crate) struct Breaks<'a> {
     stamp: u32,
     hist_buf: Vec<(u32, u32)>,
     parts_buf: Vec<(u32, u128)>,
+    /// Fewest and most breaks of any participant (kept with `hist`).
+    ext: (u32, u32),
+    /// Per-request marks of the chain being built (compared with `chain_stamp`).
+    chain_mark: Vec<u32>,
+    chain_stamp: u32,
+    /// Some request has a precedence (else precedence checks are skipped).
+    has_prec: bool,
 }
 
 impl<'a> Breaks<'a> {
@@ -107,7 +114,7 @@ impl<'a> Breaks<'a> {
         let eps_change = eps_pref / (p.reqs.len() as f64 + 1.0);
         let part_lb = participant_lower_bounds(p, &st);
         let lower_bound = part_lb.iter().sum::<u32>() + coverage_bound(p, &st, &part_lb);
-        Breaks {
+        let mut br = Breaks {
             p,
             st,
             pb,
@@ -127,7 +134,13 @@ impl<'a> Breaks<'a> {
             stamp: 0,
             hist_buf: Vec::new(),
             parts_buf: Vec::new(),
-        }
+            ext: (0, 0),
+            chain_mark: vec![0; p.reqs.len()],
+            chain_stamp: 0,
+            has_prec: p.reqs.iter().any(|r| !r.preds.is_empty()),
+        };
+        br.ext = br.extremes();
+        br
     }
 
     fn excess(&self) -> u32 {
@@ -165,6 +178,9 @@ impl<'a> Breaks<'a> {
         let (ob, nb) = (self.pb[q as usize], p.breaks(new));
         self.hist[ob as usize] -= 1;
         self.hist[nb as usize] += 1;
+        if ob != nb {
+            self.ext = self.extremes();
+        }
         self.total = self.total - ob + nb;
         self.idle = self.idle + p.idle(new) - p.idle(old);
         self.pb[q as usize] = nb;
@@ -230,11 +246,18 @@ impl<'a> Breaks<'a> {
 
     /// The Kempe chain of `r0` between its slot and `t2`, as (request, new slot);
     /// `None` if a member cannot take the other slot or the chain is too long.
-    fn chain(&self, r0: usize, t2: usize, out: &mut Vec<(usize, usize)>) -> bool {
+    fn chain(&mut self, r0: usize, t2: usize, out: &mut Vec<(usize, usize)>) -> bool {
         let p = self.p;
         let t1 = self.st.slot[r0] as usize;
+        self.chain_stamp = self.chain_stamp.wrapping_add(1);
+        if self.chain_stamp == 0 {
+            self.chain_mark.iter_mut().for_each(|m| *m = 0);
+            self.chain_stamp = 1;
+        }
+        let stamp = self.chain_stamp;
         out.clear();
         out.push((r0, t2));
+        self.chain_mark[r0] = stamp;
         let mut i = 0;
         while i < out.len() {
             let (x, to) = out[i];
@@ -246,11 +269,12 @@ impl<'a> Breaks<'a> {
             debug_assert_eq!(self.st.slot[x] as usize, from);
             for &q in &p.reqs[x].members {
                 if let Some(y) = self.st.at(q, to)
-                    && !out.iter().any(|&(z, _)| z == y)
+                    && self.chain_mark[y] != stamp
                 {
                     if out.len() >= 48 {
                         return false;
                     }
+                    self.chain_mark[y] = stamp;
                     out.push((y, from));
                 }
             }
@@ -372,7 +396,7 @@ impl<'a> Breaks<'a> {
         }
         // The spread can only change when a participant leaves or reaches an
         // extreme of the break histogram.
-        let (lo, hi) = self.extremes();
+        let (lo, hi) = self.ext;
         let d_excess = if self.p.fairness.is_none()
             || hist_changes
                 .iter()
@@ -401,6 +425,9 @@ impl<'a> Breaks<'a> {
     /// Precedences of the meetings of `moves` hold once they are in their new
     /// slots (the others stay where they are).
     fn prec_ok_after(&self, moves: &[(usize, usize)]) -> bool {
+        if !self.has_prec {
+            return true;
+        }
         let p = self.p;
         let slot_after = |x: usize| -> Option<usize> {
             match moves.iter().find(|&&(y, _)| y == x) {
