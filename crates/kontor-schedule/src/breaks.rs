@@ -82,6 +82,13 @@ pub(crate) struct Breaks<'a> {
     stamp: u32,
     hist_buf: Vec<(u32, u32)>,
     parts_buf: Vec<(u32, u128)>,
+    /// Fewest and most breaks of any participant (kept with `hist`).
+    ext: (u32, u32),
+    /// Per-request marks of the chain being built (compared with `chain_stamp`).
+    chain_mark: Vec<u32>,
+    chain_stamp: u32,
+    /// Some request has a precedence (else precedence checks are skipped).
+    has_prec: bool,
 }
 
 impl<'a> Breaks<'a> {
@@ -106,8 +113,8 @@ impl<'a> Breaks<'a> {
         let eps_pref = 0.5 / (max_prefs + 1.0);
         let eps_change = eps_pref / (p.reqs.len() as f64 + 1.0);
         let part_lb = participant_lower_bounds(p, &st);
-        let lower_bound = part_lb.iter().sum();
-        Breaks {
+        let lower_bound = part_lb.iter().sum::<u32>() + coverage_bound(p, &st, &part_lb);
+        let mut br = Breaks {
             p,
             st,
             pb,
@@ -127,14 +134,26 @@ impl<'a> Breaks<'a> {
             stamp: 0,
             hist_buf: Vec::new(),
             parts_buf: Vec::new(),
-        }
+            ext: (0, 0),
+            chain_mark: vec![0; p.reqs.len()],
+            chain_stamp: 0,
+            has_prec: p.reqs.iter().any(|r| !r.preds.is_empty()),
+        };
+        br.ext = br.extremes();
+        br
     }
 
     fn excess(&self) -> u32 {
         let Some(d) = self.p.fairness else { return 0 };
+        let (min, max) = self.extremes();
+        (max - min).saturating_sub(d)
+    }
+
+    /// Fewest and most breaks of any participant.
+    fn extremes(&self) -> (u32, u32) {
         let min = self.hist.iter().position(|&c| c > 0).unwrap_or(0) as u32;
         let max = self.hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
-        (max - min).saturating_sub(d)
+        (min, max)
     }
 
     /// (fairness excess, breaks).
@@ -159,6 +178,9 @@ impl<'a> Breaks<'a> {
         let (ob, nb) = (self.pb[q as usize], p.breaks(new));
         self.hist[ob as usize] -= 1;
         self.hist[nb as usize] += 1;
+        if ob != nb {
+            self.ext = self.extremes();
+        }
         self.total = self.total - ob + nb;
         self.idle = self.idle + p.idle(new) - p.idle(old);
         self.pb[q as usize] = nb;
@@ -224,11 +246,18 @@ impl<'a> Breaks<'a> {
 
     /// The Kempe chain of `r0` between its slot and `t2`, as (request, new slot);
     /// `None` if a member cannot take the other slot or the chain is too long.
-    fn chain(&self, r0: usize, t2: usize, out: &mut Vec<(usize, usize)>) -> bool {
+    fn chain(&mut self, r0: usize, t2: usize, out: &mut Vec<(usize, usize)>) -> bool {
         let p = self.p;
         let t1 = self.st.slot[r0] as usize;
+        self.chain_stamp = self.chain_stamp.wrapping_add(1);
+        if self.chain_stamp == 0 {
+            self.chain_mark.iter_mut().for_each(|m| *m = 0);
+            self.chain_stamp = 1;
+        }
+        let stamp = self.chain_stamp;
         out.clear();
         out.push((r0, t2));
+        self.chain_mark[r0] = stamp;
         let mut i = 0;
         while i < out.len() {
             let (x, to) = out[i];
@@ -240,24 +269,17 @@ impl<'a> Breaks<'a> {
             debug_assert_eq!(self.st.slot[x] as usize, from);
             for &q in &p.reqs[x].members {
                 if let Some(y) = self.st.at(q, to)
-                    && !out.iter().any(|&(z, _)| z == y)
+                    && self.chain_mark[y] != stamp
                 {
                     if out.len() >= 48 {
                         return false;
                     }
+                    self.chain_mark[y] = stamp;
                     out.push((y, from));
                 }
             }
         }
         true
-    }
-
-    fn feasible_after(&self, moves: &[(usize, usize)], t1: usize, t2: usize) -> bool {
-        let p = self.p;
-        if self.st.count[t1] > p.cap[t1] || self.st.count[t2] > p.cap[t2] {
-            return false;
-        }
-        moves.iter().all(|&(r, t)| self.st.prec_ok(p, r, t))
     }
 
     /// A permutation of a run of slot columns (swap the two ends, reverse the
@@ -372,19 +394,30 @@ impl<'a> Breaks<'a> {
                 hist_changes.push((ob, nb));
             }
         }
-        let old_excess = self.excess();
-        for &(ob, nb) in &hist_changes {
-            self.hist[ob as usize] -= 1;
-            self.hist[nb as usize] += 1;
-        }
-        let new_excess = self.excess();
-        for &(ob, nb) in &hist_changes {
-            self.hist[nb as usize] -= 1;
-            self.hist[ob as usize] += 1;
-        }
+        // The spread can only change when a participant leaves or reaches an
+        // extreme of the break histogram.
+        let (lo, hi) = self.ext;
+        let d_excess = if self.p.fairness.is_none()
+            || hist_changes
+                .iter()
+                .all(|&(ob, nb)| ob > lo && ob < hi && nb >= lo && nb <= hi)
+        {
+            0.0
+        } else {
+            let old_excess = self.excess();
+            for &(ob, nb) in &hist_changes {
+                self.hist[ob as usize] -= 1;
+                self.hist[nb as usize] += 1;
+            }
+            let new_excess = self.excess();
+            for &(ob, nb) in &hist_changes {
+                self.hist[nb as usize] -= 1;
+                self.hist[ob as usize] += 1;
+            }
+            f64::from(new_excess) - f64::from(old_excess)
+        };
         self.hist_buf = hist_changes;
-        FAIR * (f64::from(new_excess) - f64::from(old_excess)) + d_total as f64
-            - self.eps_pref * d_prefs as f64
+        FAIR * d_excess + d_total as f64 - self.eps_pref * d_prefs as f64
             + self.eps_change * d_changes as f64
             + self.w_idle * d_idle as f64
     }
@@ -392,6 +425,9 @@ impl<'a> Breaks<'a> {
     /// Precedences of the meetings of `moves` hold once they are in their new
     /// slots (the others stay where they are).
     fn prec_ok_after(&self, moves: &[(usize, usize)]) -> bool {
+        if !self.has_prec {
+            return true;
+        }
         let p = self.p;
         let slot_after = |x: usize| -> Option<usize> {
             match moves.iter().find(|&&(y, _)| y == x) {
@@ -557,6 +593,62 @@ impl<'a> Breaks<'a> {
         Some(before)
     }
 
+    /// A Kempe chain `moves` between `ta` and `tb` that would overfill one
+    /// of the two slots gets a second chain going the other way (another
+    /// component of the same two slots, so the busy masks still just swap the
+    /// two bits): appended to `moves`, with the change of the search cost; or
+    /// `None` (and `moves` as it was) after four tries. Nothing is changed.
+    fn rebalanced(
+        &mut self,
+        ta: usize,
+        tb: usize,
+        moves: &mut Vec<(usize, usize)>,
+        buf: &mut Vec<(usize, usize)>,
+    ) -> Option<f64> {
+        let p = self.p;
+        let into_ta: i64 = moves
+            .iter()
+            .filter(|&&(r, _)| p.reqs[r].onsite)
+            .map(|&(_, to)| if to == ta { 1 } else { -1 })
+            .sum();
+        let (over, other) = if self.st.count[ta] as i64 + into_ta > i64::from(p.cap[ta]) {
+            (ta, tb)
+        } else {
+            (tb, ta)
+        };
+        let n = moves.len();
+        for _ in 0..4 {
+            if !self.counter_chain(over, other, moves, buf) {
+                continue;
+            }
+            moves.extend_from_slice(buf);
+            if self.prec_ok_after(moves)
+                && let Some(d) = self.eval_chain(moves, ta, tb)
+            {
+                return Some(d);
+            }
+            moves.truncate(n);
+        }
+        None
+    }
+
+    /// The Kempe chain (in `buf`) of a random on-site meeting of slot `over`,
+    /// not in `moved`, towards `other`; false if there is none this time.
+    fn counter_chain(
+        &mut self,
+        over: usize,
+        other: usize,
+        moved: &[(usize, usize)],
+        buf: &mut Vec<(usize, usize)>,
+    ) -> bool {
+        let list = &self.st.in_slot[over];
+        if list.is_empty() {
+            return false;
+        }
+        let r2 = list[self.rng.below(list.len())] as usize;
+        self.p.reqs[r2].onsite && !moved.iter().any(|&(x, _)| x == r2) && self.chain(r2, other, buf)
+    }
+
     /// After a chain between `ta` and `tb` (already applied, its meetings in
     /// `moved`) overfilled one of the two slots, swaps a second chain the other
     /// way so that both slots are within their tables. Applied and returned in
@@ -575,12 +667,7 @@ impl<'a> Breaks<'a> {
             (tb, ta)
         };
         for _ in 0..4 {
-            let list = &self.st.in_slot[over];
-            let r2 = list[self.rng.below(list.len())] as usize;
-            if !p.reqs[r2].onsite || moved.iter().any(|&(x, _)| x == r2) {
-                continue;
-            }
-            if !self.chain(r2, other, buf) {
+            if !self.counter_chain(over, other, moved, buf) {
                 continue;
             }
             self.apply(buf);
@@ -686,44 +773,28 @@ impl<'a> Breaks<'a> {
                     continue;
                 }
             }
-            // The move is judged on the busy masks first; only accepted moves
-            // touch the state.
-            let mut pre_accepted = false;
-            if self.prec_ok_after(&moves)
-                && let Some(d) = self.eval_chain(&moves, ta, tb)
-            {
-                if !(d <= 0.0 || self.rng.unit() < (-d / temp).exp()) {
-                    continue;
-                }
-                pre_accepted = true;
+            // The move is judged on the busy masks first (with a second chain
+            // the other way when a slot would exceed its tables); only
+            // accepted moves touch the state.
+            if !self.prec_ok_after(&moves) {
+                continue;
+            }
+            let d = match self.eval_chain(&moves, ta, tb) {
+                Some(d) => d,
+                None => match self.rebalanced(ta, tb, &mut moves, &mut balance_buf) {
+                    Some(d) => d,
+                    None => continue,
+                },
+            };
+            if !(d <= 0.0 || self.rng.unit() < (-d / temp).exp()) {
+                continue;
             }
             self.apply(&moves);
-            if !pre_accepted && (self.st.count[ta] > p.cap[ta] || self.st.count[tb] > p.cap[tb]) {
-                let mut extra = std::mem::take(&mut balance_buf);
-                if self.rebalance(ta, tb, &moves, &mut extra) {
-                    moves.extend_from_slice(&extra);
-                }
-                balance_buf = extra;
-            }
-            let new_cost = self.search_cost();
-            let delta = new_cost - cost;
-            let true_cost = self.cost();
-            let accept = pre_accepted
-                || (self.feasible_after(&moves, ta, tb)
-                    && (delta <= 0.0 || self.rng.unit() < (-delta / temp).exp()));
-            if accept {
-                let before = moves
-                    .iter()
-                    .map(|&(r, t)| (r, if t == ta { tb } else { ta }));
-                best.moved(&self.st.slot, before, true_cost, ctl);
-                cost = new_cost;
-            } else {
-                let back: Vec<(usize, usize)> = moves
-                    .iter()
-                    .map(|&(r, t)| (r, if t == ta { tb } else { ta }))
-                    .collect();
-                self.apply(&back);
-            }
+            let before = moves
+                .iter()
+                .map(|&(r, t)| (r, if t == ta { tb } else { ta }));
+            best.moved(&self.st.slot, before, self.cost(), ctl);
+            cost = self.search_cost();
         }
         if !best.current {
             let moves: Vec<(usize, usize)> = held
@@ -808,6 +879,112 @@ pub(crate) fn participant_lower_bounds(p: &Problem, st: &State) -> Vec<u32> {
             forced.max(2)
         })
         .collect()
+}
+
+/// Matchings [`coverage_bound`] may try in all before it gives up (returns 0).
+const COVERAGE_BUDGET: u64 = 200_000;
+
+/// Breaks beyond the per-participant bounds (`part_lb`), on a one-day
+/// instance of pair meetings: a participant whose own bound is 0 and whose
+/// every break-free window (one slot per meeting, consecutive, each meeting
+/// matched to a slot of its domain) contains slot t must be busy at t or
+/// break. At t, a meeting covers two such participants only if both are in
+/// it, so the meetings there cover at most ν + tables of them (ν: a maximum
+/// matching among them by the meetings allowed at t, bounded by half the
+/// bipartite double cover's matching) and at most twice the tables; every
+/// one left over has a break of its own. Returns the largest excess over
+/// the slots (e.g. the participants with a morning-only and an
+/// afternoon-only meeting, who must all meet just before and just after
+/// lunch).
+pub(crate) fn coverage_bound(p: &Problem, st: &State, part_lb: &[u32]) -> u32 {
+    let n = p.n_slots;
+    let held = |r: u32| st.slot[r as usize] != NONE;
+    if p.day_masks.len() != 1 || p.reqs.iter().any(|r| r.members.len() != 2) {
+        return 0;
+    }
+    let onsite = p.reqs.iter().all(|r| r.onsite);
+    let mut work = 0u64;
+    let mut doms: Vec<u128> = Vec::new();
+    let mut buf: Vec<u128> = Vec::new();
+    // Slots every break-free window of the participant contains.
+    let mut must = vec![0u128; p.parts.len()];
+    for (q, part) in p.parts.iter().enumerate() {
+        let k = st.load[q] as usize;
+        if k == 0 || k > n || part_lb[q] > 0 {
+            continue;
+        }
+        doms.clear();
+        doms.extend(
+            part.reqs
+                .iter()
+                .filter(|&&r| held(r))
+                .map(|&r| p.reqs[r as usize].domain),
+        );
+        let mut all = u128::MAX;
+        for a in 0..=n - k {
+            let w = if k >= 128 {
+                u128::MAX
+            } else {
+                ((1u128 << k) - 1) << a
+            };
+            work += 1;
+            buf.clear();
+            buf.extend(doms.iter().map(|&d| d & w));
+            if buf.iter().all(|&d| d != 0) && match_slots(&buf).0 == k {
+                all &= w;
+            }
+        }
+        if work > COVERAGE_BUDGET {
+            return 0;
+        }
+        if all != u128::MAX {
+            must[q] = all;
+        }
+    }
+    let mut best = 0u32;
+    let mut index = vec![usize::MAX; p.parts.len()];
+    for t in 0..n {
+        let forced: Vec<usize> = (0..p.parts.len())
+            .filter(|&q| must[q] & bit(t) != 0)
+            .collect();
+        if forced.len() < 2 || forced.len() > 128 {
+            continue;
+        }
+        for (i, &q) in forced.iter().enumerate() {
+            index[q] = i;
+        }
+        // Neighbours among the forced by meetings allowed at t, and how many
+        // forced participants have any meeting allowed at t.
+        let mut nb = vec![0u128; forced.len()];
+        let mut reachable = 0u32;
+        for (i, &q) in forced.iter().enumerate() {
+            let mut any = false;
+            for &r in &p.parts[q].reqs {
+                let req = &p.reqs[r as usize];
+                if !held(r) || req.domain & bit(t) == 0 {
+                    continue;
+                }
+                any = true;
+                let other = req.members.iter().find(|&&x| x as usize != q);
+                if let Some(&o) = other
+                    && must[o as usize] & bit(t) != 0
+                {
+                    nb[i] |= 1u128 << index[o as usize];
+                }
+            }
+            reachable += u32::from(any);
+        }
+        let nu = (match_slots(&nb).0 / 2) as u32;
+        let mut covered = reachable;
+        if onsite {
+            covered = covered.min(nu + p.cap[t]).min(2 * p.cap[t]);
+        }
+        best = best.max(forced.len() as u32 - covered);
+        for &q in &forced {
+            index[q] = usize::MAX;
+        }
+    }
+    best
 }
 
 /// Lower bound on the breaks of a participant with `k` held meetings whose

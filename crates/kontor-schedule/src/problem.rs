@@ -232,6 +232,13 @@ impl Problem {
 
     /// Idle slots between the first and last meeting of each day.
     pub fn idle(&self, busy: u128) -> u32 {
+        if self.day_masks.len() == 1 {
+            return if busy == 0 {
+                0
+            } else {
+                128 - busy.leading_zeros() - busy.trailing_zeros() - busy.count_ones()
+            };
+        }
         self.day_masks
             .iter()
             .map(|&d| {
@@ -251,6 +258,9 @@ impl Problem {
             return 0;
         }
         let starts = busy & !((busy << 1) & !self.day_starts);
+        if self.day_masks.len() == 1 {
+            return starts.count_ones() - 1;
+        }
         let days = self.day_masks.iter().filter(|&&d| d & busy != 0).count() as u32;
         starts.count_ones() - days
     }

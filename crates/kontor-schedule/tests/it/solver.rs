@@ -263,6 +263,46 @@ fn breaks_bound_counts_gaps_between_fixed_meetings() {
 }
 
 #[test]
+fn breaks_bound_counts_who_cannot_all_meet_next_to_lunch() {
+    // "a", "b" and "c" each have a morning-only and an afternoon-only meeting
+    // (with partners of their own), so without a break each is busy in m2
+    // and in a1; two tables seat only two of their meetings there. Each alone
+    // could avoid a break (per-participant bound 0); together one breaks.
+    let inst = Instance::from_json(
+        r#"{"tables": 2, "slots": [
+              {"id": "m1", "session": "am"}, {"id": "m2", "session": "am"},
+              {"id": "a1", "session": "pm"}, {"id": "a2", "session": "pm"}],
+            "participants": [{"id": "a"}, {"id": "b"}, {"id": "c"},
+              {"id": "x"}, {"id": "y"}, {"id": "z"}, {"id": "u"}, {"id": "v"}, {"id": "w"}],
+            "requests": [
+              {"id": "ax", "participants": ["a", "x"], "sessions": ["am"], "mandatory": true},
+              {"id": "au", "participants": ["a", "u"], "sessions": ["pm"], "mandatory": true},
+              {"id": "by", "participants": ["b", "y"], "sessions": ["am"], "mandatory": true},
+              {"id": "bv", "participants": ["b", "v"], "sessions": ["pm"], "mandatory": true},
+              {"id": "cz", "participants": ["c", "z"], "sessions": ["am"], "mandatory": true},
+              {"id": "cw", "participants": ["c", "w"], "sessions": ["pm"], "mandatory": true}]}"#,
+    )
+    .expect("valid");
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    assert_eq!(sol.objective.held, 6);
+    assert_eq!(sol.breaks_lower_bound, 1);
+    assert_eq!(sol.objective.breaks, 1);
+    assert!(sol.stats.proven_optimal);
+}
+
+#[test]
+fn breaks_bound_sees_the_lunch_bottleneck_of_ticf_13crafb() {
+    // ticf-13crafb (JAIR 2022, published optimum 3): 25 participants have a
+    // morning-only and an afternoon-only meeting; the first afternoon slot
+    // can hold at most 23 of them (14 tables, at most 9 meetings among them),
+    // so two break. The per-participant bound alone gives 0.
+    let (inst, sol) = solve_jair("ticf-13crafb", Duration::from_millis(200));
+    assert_eq!(sol.objective.held as usize, inst.requests.len());
+    assert_eq!(sol.breaks_lower_bound, 2);
+    assert!(sol.objective.breaks >= 3);
+}
+
+#[test]
 fn breaks_bound_reaches_the_published_optimum_of_forum_14() {
     // forum-14 (JAIR 2022): published optimum 2 breaks; the per-participant
     // bound (morning-only and afternoon-only meetings around forbidden slots)
