@@ -873,8 +873,11 @@ pub struct BulkSender {
     config: BulkConfig,
     journal: Arc<Journal>,
     /// Starts scheduled issues (renders and freezes the editions).
-    starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
+    starter: Starter,
 }
+
+/// Starts a scheduled issue (renders and freezes its editions, queues its recipients).
+pub type Starter = Arc<dyn Fn(Uuid) -> StartFuture + Send + Sync>;
 
 pub type StartFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<u64, kontor_store::StoreError>> + Send>,
@@ -893,7 +896,7 @@ struct Shared {
     /// The template of each edition, or `None` when it cannot travel as 8bit; renewed each
     /// minute (its Date header), and a `None` is not tried again before then.
     templates: PerEdition<(Instant, Option<Arc<Template>>)>,
-    editions: PerEdition<Arc<EditionParts>>,
+    editions: Editions,
     /// Workers between a claim and the database's record of what they sent.
     busy: AtomicUsize,
     /// Some sent rows could not be recorded: the journal keeps them until the next start.
@@ -919,7 +922,7 @@ impl BulkSender {
         mailer: NewsletterMailer,
         config: BulkConfig,
         journal: Journal,
-        starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
+        starter: Starter,
     ) -> Self {
         BulkSender {
             store,
@@ -934,14 +937,7 @@ impl BulkSender {
     /// Runs until `shutdown` turns true. `wake` is notified when an editor starts a send.
     pub async fn run(self, wake: Arc<Notify>, shutdown: watch::Receiver<bool>) {
         let replayed = self.replay_journal().await;
-        if self.store.backend() == kontor_store::Backend::Sqlite {
-            // One instance only: claims of a process that died need not wait for their lease.
-            match self.store.release_all_delivery_claims().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "newsletter claims of a previous run released"),
-                Err(e) => tracing::warn!(error = %e, "newsletter claims not released"),
-            }
-        }
+        release_claims_of_a_dead_run(&self.store).await;
         let shared = Arc::new(Shared {
             store: self.store.clone(),
             smtp: self.smtp,
@@ -1006,33 +1002,18 @@ impl BulkSender {
 
 async fn coordinator(
     store: Store,
-    starter: Arc<dyn Fn(kontor_store::Uuid) -> StartFuture + Send + Sync>,
+    starter: Starter,
     poll: Duration,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let now = kontor_domain::now_micros();
-        match store.due_newsletter_issues(now).await {
-            Ok(ids) => {
-                for id in ids {
-                    match starter(id).await {
-                        Ok(n) => {
-                            tracing::info!(issue = %id, recipients = n, "scheduled newsletter started");
-                            wake.notify_waiters();
-                        }
-                        Err(kontor_store::StoreError::NotFound) => {}
-                        Err(e) => tracing::warn!(issue = %id, error = %e, "newsletter not started"),
-                    }
-                }
-            }
+        match start_due_issues(&store, &starter).await {
+            Ok(0) => {}
+            Ok(_) => wake.notify_waiters(),
             Err(e) => tracing::warn!(error = %e, "scheduled newsletters not read"),
         }
-        if let Ok(n) = store.finish_newsletter_issues(now).await
-            && n > 0
-        {
-            tracing::info!(issues = n, "newsletter sending finished");
-        }
+        close_finished_issues(&store).await;
         tokio::select! {
             _ = tokio::time::sleep(poll.min(Duration::from_secs(1))) => {}
             _ = shutdown.changed() => {}
@@ -1040,6 +1021,54 @@ async fn coordinator(
         if *shutdown.borrow() {
             return;
         }
+    }
+}
+
+/// On SQLite (one instance only) the claims of a process that died need not wait for their
+/// lease: they are released at start. Shared by both senders.
+pub(crate) async fn release_claims_of_a_dead_run(store: &Store) {
+    if store.backend() != kontor_store::Backend::Sqlite {
+        return;
+    }
+    match store.release_all_delivery_claims().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "newsletter claims of a previous run released"),
+        Err(e) => tracing::warn!(error = %e, "newsletter claims not released"),
+    }
+}
+
+/// Starts every scheduled issue that is due; returns how many started. Shared by both senders.
+pub(crate) async fn start_due_issues(
+    store: &Store,
+    starter: &Starter,
+) -> Result<u64, kontor_store::StoreError> {
+    let mut started = 0;
+    for id in store
+        .due_newsletter_issues(kontor_domain::now_micros())
+        .await?
+    {
+        match starter(id).await {
+            Ok(n) => {
+                tracing::info!(issue = %id, recipients = n, "scheduled newsletter started");
+                started += 1;
+            }
+            // Started by another instance in the meantime.
+            Err(kontor_store::StoreError::NotFound) => {}
+            Err(e) => tracing::warn!(issue = %id, error = %e, "newsletter not started"),
+        }
+    }
+    Ok(started)
+}
+
+/// Marks the issues with nothing left to send `sent`. Shared by both senders.
+pub(crate) async fn close_finished_issues(store: &Store) {
+    match store
+        .finish_newsletter_issues(kontor_domain::now_micros())
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(issues = n, "newsletter sending finished"),
+        Err(e) => tracing::warn!(error = %e, "finished newsletters not closed"),
     }
 }
 
@@ -1381,32 +1410,43 @@ fn template(s: &Shared, row: &Delivery, edition: &EditionParts) -> Option<Arc<Te
 }
 
 async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendError> {
-    let key = (row.issue_id, row.locale.clone());
-    if let Some(e) = s.editions.lock().expect("not poisoned").get(&key) {
-        return Ok(e.clone());
-    }
-    let editions = s
-        .store
-        .newsletter_editions(row.issue_id)
+    s.editions
+        .get(&s.store, row)
         .await
-        .map_err(temporary)?;
-    let mut cache = s.editions.lock().expect("not poisoned");
-    for e in editions {
-        if let (Some(text), Some(html)) = (e.rendered_text, e.rendered_html) {
-            cache.insert(
-                (e.issue_id, e.locale),
-                Arc::new(EditionParts {
+        .map_err(temporary)?
+        .ok_or_else(|| SendError::Permanent(format!("no {} edition", row.locale)))
+}
+
+/// The frozen editions of the issues being sent, by (issue, language), each issue read once.
+/// Shared by both senders.
+#[derive(Default)]
+pub(crate) struct Editions(std::sync::Mutex<HashMap<(Uuid, String), Arc<EditionParts>>>);
+
+impl Editions {
+    /// The edition of `row`'s issue in `row`'s language; `None` when the issue has none.
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        row: &Delivery,
+    ) -> Result<Option<Arc<EditionParts>>, kontor_store::StoreError> {
+        let key = (row.issue_id, row.locale.clone());
+        if let Some(e) = self.0.lock().expect("not poisoned").get(&key) {
+            return Ok(Some(e.clone()));
+        }
+        let editions = store.newsletter_editions(row.issue_id).await?;
+        let mut cache = self.0.lock().expect("not poisoned");
+        for e in editions {
+            if let (Some(text), Some(html)) = (e.rendered_text, e.rendered_html) {
+                let parts = EditionParts {
                     subject: e.subject,
                     text,
                     html,
-                }),
-            );
+                };
+                cache.insert((e.issue_id, e.locale), Arc::new(parts));
+            }
         }
+        Ok(cache.get(&key).cloned())
     }
-    cache
-        .get(&key)
-        .cloned()
-        .ok_or_else(|| SendError::Permanent(format!("no {} edition", row.locale)))
 }
 
 async fn record_failure(s: &Shared, row: &Delivery, e: SendError) {

@@ -6,27 +6,22 @@
 //! transaction marks each row sent (only while its claim holds it) and writes its mailbox row.
 //! A crash before the commit leaves the rows queued; after it, both are there.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kontor_domain::{Keyed, Locale};
 use kontor_store::newsletter::{Delivery, UNSUBSCRIBE_PLACEHOLDER};
 use kontor_store::outbox::NewMail;
-use kontor_store::{Store, StoreError, Uuid};
+use kontor_store::{Store, StoreError};
 use tokio::sync::{Notify, watch};
 
-use crate::bulk::{EditionParts, NewsletterMailer, StartFuture};
+use crate::bulk::{
+    EditionParts, Editions, NewsletterMailer, Starter, close_finished_issues,
+    release_claims_of_a_dead_run, start_due_issues,
+};
 
 /// The `kind` of a newsletter message in the outbox (erasing a subscriber removes these too).
 pub const KIND: &str = "newsletter-issue";
-
-/// The sender mailbox, e.g. `Kontor <noreply@example.org>` (what `SmtpConfig::parse` checks
-/// when there is SMTP).
-pub fn sender_address(from: &str) -> Result<lettre::message::Mailbox, crate::smtp::ConfigError> {
-    from.parse()
-        .map_err(|_| crate::smtp::ConfigError::From(from.to_string()))
-}
 
 /// Drains the newsletter queue into the local mailbox; starts scheduled issues and closes
 /// finished ones.
@@ -34,7 +29,7 @@ pub struct MailboxSender {
     store: Store,
     mailer: NewsletterMailer,
     /// Starts scheduled issues (renders and freezes the editions).
-    starter: Arc<dyn Fn(Uuid) -> StartFuture + Send + Sync>,
+    starter: Starter,
     /// Rows per claim and transaction.
     pub batch: i64,
     /// How long a claim holds.
@@ -51,11 +46,7 @@ struct Ready {
 }
 
 impl MailboxSender {
-    pub fn new(
-        store: Store,
-        mailer: NewsletterMailer,
-        starter: Arc<dyn Fn(Uuid) -> StartFuture + Send + Sync>,
-    ) -> Self {
+    pub fn new(store: Store, mailer: NewsletterMailer, starter: Starter) -> Self {
         MailboxSender {
             store,
             mailer,
@@ -69,19 +60,9 @@ impl MailboxSender {
     /// Starts the scheduled issues that are due, delivers every queued message and marks the
     /// issues with nothing left `sent`. Returns how many messages went into the mailbox.
     pub async fn deliver_due(&self) -> Result<u64, StoreError> {
-        let now = kontor_domain::now_micros();
-        for id in self.store.due_newsletter_issues(now).await? {
-            match (self.starter)(id).await {
-                Ok(n) => {
-                    tracing::info!(issue = %id, recipients = n, "scheduled newsletter started")
-                }
-                // Started by someone else in the meantime.
-                Err(StoreError::NotFound) => {}
-                Err(e) => tracing::warn!(issue = %id, error = %e, "newsletter not started"),
-            }
-        }
+        start_due_issues(&self.store, &self.starter).await?;
         let mut delivered = 0;
-        let mut editions = HashMap::new();
+        let editions = Editions::default();
         loop {
             let now = kontor_domain::now_micros();
             let rows = self
@@ -91,7 +72,7 @@ impl MailboxSender {
             let Some(claim) = rows.first().map(|r| r.claim_id) else {
                 break;
             };
-            match self.deliver(rows, &mut editions).await {
+            match self.deliver(rows, &editions).await {
                 Ok(n) => delivered += n,
                 Err(e) => {
                     // The batch was not written: its queued rows go back at once.
@@ -103,30 +84,20 @@ impl MailboxSender {
                 }
             }
         }
-        let finished = self
-            .store
-            .finish_newsletter_issues(kontor_domain::now_micros())
-            .await?;
-        if finished > 0 {
-            tracing::info!(issues = finished, "newsletter sending finished");
-        }
+        close_finished_issues(&self.store).await;
         Ok(delivered)
     }
 
     /// One claimed batch: skipped and failed rows are settled first, then the rest in one
     /// transaction (read and render before it: SQLite has one writer).
-    async fn deliver(
-        &self,
-        rows: Vec<Delivery>,
-        editions: &mut HashMap<(Uuid, String), Arc<EditionParts>>,
-    ) -> Result<u64, StoreError> {
+    async fn deliver(&self, rows: Vec<Delivery>, editions: &Editions) -> Result<u64, StoreError> {
         let mut ready = Vec::with_capacity(rows.len());
         for row in rows {
             if row.subscriber_status != "confirmed" {
                 self.store.mark_delivery_skipped(&row).await?;
                 continue;
             }
-            let edition = match edition(&self.store, editions, &row).await? {
+            let edition = match editions.get(&self.store, &row).await? {
                 Some(e) => e,
                 None => {
                     let why = format!("no {} edition", row.locale);
@@ -186,12 +157,7 @@ impl MailboxSender {
 
     /// Runs until `shutdown` turns true; `wake` is notified when an editor starts a send.
     pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-        if self.store.backend() == kontor_store::Backend::Sqlite {
-            // One instance only: claims of a process that died need not wait for their lease.
-            if let Err(e) = self.store.release_all_delivery_claims().await {
-                tracing::warn!(error = %e, "newsletter claims not released");
-            }
-        }
+        release_claims_of_a_dead_run(&self.store).await;
         loop {
             match self.deliver_due().await {
                 Ok(0) => {}
@@ -210,26 +176,4 @@ impl MailboxSender {
             }
         }
     }
-}
-
-/// The frozen edition of a row's issue in its language (read once per issue).
-async fn edition(
-    store: &Store,
-    cache: &mut HashMap<(Uuid, String), Arc<EditionParts>>,
-    row: &Delivery,
-) -> Result<Option<Arc<EditionParts>>, StoreError> {
-    let key = (row.issue_id, row.locale.clone());
-    if !cache.contains_key(&key) {
-        for e in store.newsletter_editions(row.issue_id).await? {
-            if let (Some(text), Some(html)) = (e.rendered_text, e.rendered_html) {
-                let parts = EditionParts {
-                    subject: e.subject,
-                    text,
-                    html,
-                };
-                cache.insert((e.issue_id, e.locale), Arc::new(parts));
-            }
-        }
-    }
-    Ok(cache.get(&key).cloned())
 }

@@ -249,10 +249,7 @@ pub async fn start_issue(store: &Store, base_url: &str, id: Uuid, now: i64) -> R
 }
 
 /// What the senders call to start a scheduled issue that is due: [`start_issue`] now.
-pub fn starter(
-    store: &Store,
-    base_url: &str,
-) -> std::sync::Arc<dyn Fn(Uuid) -> crate::bulk::StartFuture + Send + Sync> {
+pub fn starter(store: &Store, base_url: &str) -> crate::bulk::Starter {
     let (store, base_url) = (store.clone(), base_url.to_string());
     std::sync::Arc::new(move |id| {
         let (store, base_url) = (store.clone(), base_url.clone());

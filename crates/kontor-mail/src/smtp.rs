@@ -83,9 +83,7 @@ impl SmtpConfig {
         if username.is_some() && security == Security::None && !is_loopback(host) {
             return Err(ConfigError::PlainCredentials(host.to_string()));
         }
-        let from: Mailbox = from
-            .parse()
-            .map_err(|_| ConfigError::From(from.to_string()))?;
+        let from = sender_address(from)?;
         let domain = from.email.domain().to_string();
         Ok(SmtpConfig {
             host: host.to_string(),
@@ -99,6 +97,13 @@ impl SmtpConfig {
             extra_roots: Vec::new(),
         })
     }
+}
+
+/// The sender mailbox, e.g. `Kontor <noreply@example.org>` (also without SMTP: the local
+/// mailbox's newsletters carry it).
+pub fn sender_address(from: &str) -> Result<Mailbox, ConfigError> {
+    from.parse()
+        .map_err(|_| ConfigError::From(from.to_string()))
 }
 
 /// Whether `host` is this machine (credentials may travel there without TLS).

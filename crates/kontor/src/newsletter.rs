@@ -38,7 +38,7 @@ impl Sender {
 pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Sender> {
     let starter = kontor_mail::newsletter::starter(store, &config.base_url);
     if config.smtp_url.trim().is_empty() {
-        let from = kontor_mail::mailbox::sender_address(&config.mail_from)?;
+        let from = kontor_mail::smtp::sender_address(&config.mail_from)?;
         let domain = from.email.domain().to_string();
         let mailer = NewsletterMailer::new(from, &config.base_url, dkim(config, &domain)?);
         let mut sender = MailboxSender::new(store.clone(), mailer, starter);

@@ -313,7 +313,8 @@ async fn an_issue_with_a_topic_goes_to_its_subscribers_and_those_who_chose_none(
 async fn without_smtp_an_issue_goes_to_the_local_mailbox_once_per_confirmed_subscriber() {
     use kontor_domain::{Email, SubscriberStatus};
     use kontor_mail::bulk::NewsletterMailer;
-    use kontor_mail::mailbox::{KIND, MailboxSender, sender_address};
+    use kontor_mail::mailbox::{KIND, MailboxSender};
+    use kontor_mail::smtp::sender_address;
     use kontor_store::subscribers::NewSubscriber;
     for (app, url) in TestApp::on_every_backend().await {
         let cookie = editor(&app).await;

@@ -139,7 +139,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(queued, READERS.len() as u64);
-        let from = kontor_mail::mailbox::sender_address("Kontor <noreply@kontor.example>").unwrap();
+        let from = kontor_mail::smtp::sender_address("Kontor <noreply@kontor.example>").unwrap();
         let mailer = kontor_mail::bulk::NewsletterMailer::new(from, base, None);
         let starter = kontor_mail::newsletter::starter(&store, base);
         let sender = kontor_mail::mailbox::MailboxSender::new(store.clone(), mailer, starter);
