@@ -25,6 +25,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod rooms;
 pub mod subscribers;
+pub mod testing;
 
 pub use uuid::Uuid;
 

@@ -24,23 +24,11 @@ struct Setup {
     issue: Uuid,
 }
 
-/// The PostgreSQL server to test on, if any.
-fn postgres() -> Option<String> {
-    match std::env::var("KONTOR_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
-            );
-            None
-        }
-    }
-}
-
 /// SQLite, and PostgreSQL when there is a server.
 fn backends() -> Vec<Option<String>> {
-    std::iter::once(None).chain(postgres().map(Some)).collect()
+    std::iter::once(None)
+        .chain(kontor_store::testing::postgres_server().map(Some))
+        .collect()
 }
 
 /// A fresh database (a SQLite file in a folder of its own, or a new database on the PostgreSQL
@@ -50,20 +38,7 @@ async fn setup(subscribers: usize, postgres: Option<&str>) -> Setup {
     std::fs::create_dir_all(&dir).unwrap();
     let url = match postgres {
         None => format!("sqlite://{}/kontor.db", dir.display()),
-        Some(server) => {
-            use sqlx::Executor;
-            let name = format!("kontor_crash_{}", Uuid::now_v7().simple());
-            let admin = sqlx::PgPool::connect(server)
-                .await
-                .expect("postgres reachable");
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create database");
-            admin.close().await;
-            let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
-            format!("{base}/{name}")
-        }
+        Some(server) => kontor_store::testing::fresh_postgres_url(server).await,
     };
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
@@ -171,7 +146,7 @@ async fn a_send_killed_midway_resumes_and_every_subscriber_gets_exactly_one_copy
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_a_send_killed_midway_resumes_with_exactly_one_copy_each() {
-    if let Some(server) = postgres() {
+    if let Some(server) = kontor_store::testing::postgres_server() {
         killed_midway(Some(&server)).await;
     }
 }

@@ -26,26 +26,11 @@ async fn backends() -> Vec<(Store, String)> {
     let sqlite = Store::connect(&url).await.unwrap();
     sqlite.migrate().await.unwrap();
     let mut out = vec![(sqlite, url)];
-    match std::env::var("KONTOR_TEST_DATABASE_URL") {
-        Ok(server) if !server.is_empty() => {
-            use sqlx::Executor;
-            let admin = sqlx::PgPool::connect(&server).await.unwrap();
-            let name = format!("kontor_test_{}", Uuid::now_v7().simple());
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .unwrap();
-            admin.close().await;
-            let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-            let url = format!("{base}/{name}");
-            let pg = Store::connect(&url).await.unwrap();
-            pg.migrate().await.unwrap();
-            out.push((pg, url));
-        }
-        _ => assert!(
-            std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
-        ),
+    if let Some(server) = kontor_store::testing::postgres_server() {
+        let url = kontor_store::testing::fresh_postgres_url(&server).await;
+        let pg = Store::connect(&url).await.unwrap();
+        pg.migrate().await.unwrap();
+        out.push((pg, url));
     }
     out
 }

@@ -86,24 +86,8 @@ impl TestApp {
         let file = std::env::temp_dir().join(format!("{name}.db"));
         let sqlite = format!("sqlite://{}", file.display());
         let mut urls = vec![sqlite.clone()];
-        match std::env::var("KONTOR_TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => {
-                use sqlx::Executor;
-                let admin = sqlx::PgPool::connect(&url)
-                    .await
-                    .expect("postgres reachable");
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create database");
-                admin.close().await;
-                let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-                urls.push(format!("{base}/{name}"));
-            }
-            _ => assert!(
-                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
-            ),
+        if let Some(server) = kontor_store::testing::postgres_server() {
+            urls.push(kontor_store::testing::fresh_postgres_url(&server).await);
         }
         let mut apps = Vec::new();
         for url in urls {

@@ -14,31 +14,13 @@ use crate::helpers::{BASE, Reply, TestApp};
 /// (required with `KONTOR_REQUIRE_POSTGRES=1`).
 async fn apps() -> Vec<TestApp> {
     let mut out = vec![TestApp::new().await];
-    match std::env::var("KONTOR_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => out.push(TestApp::on(fresh_postgres(&url).await)),
-        _ => assert!(
-            std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
-        ),
+    if let Some(server) = kontor_store::testing::postgres_server() {
+        let url = kontor_store::testing::fresh_postgres_url(&server).await;
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        out.push(TestApp::on(store));
     }
     out
-}
-
-async fn fresh_postgres(url: &str) -> Store {
-    use sqlx::Executor;
-    let admin = sqlx::PgPool::connect(url)
-        .await
-        .expect("postgres reachable");
-    let name = format!("kontor_web_{}", Uuid::now_v7().simple());
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    admin.close().await;
-    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
-    let store = Store::connect(&format!("{base}/{name}")).await.unwrap();
-    store.migrate().await.unwrap();
-    store
 }
 
 pub(crate) fn fields(

@@ -21,28 +21,11 @@ async fn stores() -> Vec<(Store, Option<String>)> {
     let sqlite = Store::connect("sqlite::memory:").await.unwrap();
     sqlite.migrate().await.unwrap();
     let mut out = vec![(sqlite, None)];
-    match std::env::var("KONTOR_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            use sqlx::Executor;
-            let admin = sqlx::PgPool::connect(&url)
-                .await
-                .expect("postgres reachable");
-            let name = format!("kontor_test_{}", Uuid::now_v7().simple());
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .unwrap();
-            admin.close().await;
-            let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-            let db = format!("{base}/{name}");
-            let store = Store::connect(&db).await.unwrap();
-            store.migrate().await.unwrap();
-            out.push((store, Some(db)));
-        }
-        _ => assert!(
-            std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
-        ),
+    if let Some(server) = kontor_store::testing::postgres_server() {
+        let db = kontor_store::testing::fresh_postgres_url(&server).await;
+        let store = Store::connect(&db).await.unwrap();
+        store.migrate().await.unwrap();
+        out.push((store, Some(db)));
     }
     out
 }

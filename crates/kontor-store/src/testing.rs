@@ -1,0 +1,35 @@
+//! Support for the tests of every crate: which PostgreSQL server to use, and a fresh database
+//! on it for each test. Not used by the application.
+
+use sqlx::Executor;
+
+/// The PostgreSQL server named by `KONTOR_TEST_DATABASE_URL`, or `None`; with
+/// `KONTOR_REQUIRE_POSTGRES=1` (CI) a missing server is a failure, not a skip.
+pub fn postgres_server() -> Option<String> {
+    match std::env::var("KONTOR_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_DATABASE_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+/// Creates an empty database with a unique name on the server of `server` (a PostgreSQL URL)
+/// and returns its URL. Panics when the server cannot be reached: this is for tests.
+pub async fn fresh_postgres_url(server: &str) -> String {
+    let admin = sqlx::PgPool::connect(server)
+        .await
+        .expect("postgres reachable");
+    let name = format!("kontor_test_{}", uuid::Uuid::now_v7().simple());
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    admin.close().await;
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    format!("{base}/{name}")
+}
