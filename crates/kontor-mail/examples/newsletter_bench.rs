@@ -278,23 +278,9 @@ async fn kontor_run(sink: &Sink, n: usize, conns: usize) {
     let url = format!("sqlite://{}/k.db", dir.display());
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    for i in 0..n {
-        sqlx::query(
-            "INSERT INTO subscribers (id, email, locale, topics, status, unsubscribe_token, created_at) \
-             VALUES ($1, $2, $3, '[]', 'confirmed', $4, 0)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(format!("reader{i:06}@example.org"))
-        .bind(["de", "en", "zh"][i % 3])
-        .bind(format!("token-{i:06}-abcdefghijklmnopqrstuvwxyz"))
-        .execute(&mut *tx)
+    kontor_store::testing::confirmed_readers(&store, n)
         .await
         .unwrap();
-    }
-    tx.commit().await.unwrap();
-    pool.close().await;
     let editions = [Locale::De, Locale::En, Locale::Zh].map(|locale| EditionInput {
         locale,
         subject: format!("Newsletter November ({})", locale.bcp47()),

@@ -977,9 +977,10 @@ impl BulkSender {
                 return false;
             }
         };
+        let pending: Vec<(Uuid, Uuid)> = pending.iter().map(|&(i, s, _)| (i, s)).collect();
         let failed = match self
             .store
-            .mark_deliveries_sent(&pending, kontor_domain::now_micros())
+            .mark_journal_sent(&pending, kontor_domain::now_micros())
             .await
         {
             Ok(n) => {
@@ -1120,11 +1121,16 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         if batch.server_down {
             pause = s.config.retry.first.min(Duration::from_secs(30));
         }
+        let claim = rows[0].claim_id;
         if !batch.complete {
             // Rows left by a shutdown or an unreachable server go back at once (or after the
             // pause).
             let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
-            log_err(s.store.release_deliveries(rows[0].claim_id, retry).await);
+            log_err(s.store.release_deliveries(claim, retry).await);
+        } else if !s.unrecorded.load(Ordering::SeqCst) {
+            // (While sent rows are not recorded, the claim keeps them from being sent again
+            // until its lease runs out.)
+            log_err(s.store.settle_claim(claim).await);
         }
         s.busy.fetch_sub(1, Ordering::SeqCst);
         if !pause.is_zero() {
@@ -1143,9 +1149,9 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
 
 /// What became of a claimed batch.
 struct Batch {
-    /// (issue, subscriber, claim) of the messages the server accepted and the database does
-    /// not know yet.
-    sent: Vec<(Uuid, Uuid, Uuid)>,
+    /// (issue, seq, claim) of the messages the server accepted and the database does not
+    /// know yet.
+    sent: Vec<(Uuid, i64, Uuid)>,
     /// Every row was settled (sent, failed or skipped): nothing to give back.
     complete: bool,
     /// The server could not be reached.
@@ -1273,9 +1279,7 @@ async fn send_batch(
         match verdict {
             // A crash before the database records it is repaired from the journal at start-up.
             Ok(()) => {
-                batch
-                    .sent
-                    .push((row.issue_id, row.subscriber_id, row.claim_id));
+                batch.sent.push((row.issue_id, row.seq, row.claim_id));
                 if batch.sent.len() >= s.config.record_every
                     || recorded.elapsed() >= Duration::from_secs(2)
                 {
@@ -1371,7 +1375,7 @@ async fn prepare<'a>(
 
 /// Marks a batch sent in one transaction; retried, because until it succeeds the rows look
 /// queued (the journal repairs that only at the next start).
-async fn record_sent(s: &Shared, sent: &[(Uuid, Uuid, Uuid)]) {
+async fn record_sent(s: &Shared, sent: &[(Uuid, i64, Uuid)]) {
     if sent.is_empty() {
         return;
     }
@@ -1486,6 +1490,7 @@ mod tests {
     fn delivery(n: u128) -> Delivery {
         Delivery {
             issue_id: Uuid::from_u128(1),
+            seq: n as i64,
             subscriber_id: Uuid::from_u128(n),
             claim_id: Uuid::from_u128(99),
             attempts: 0,

@@ -73,7 +73,10 @@ impl MailboxSender {
                 break;
             };
             match self.deliver(rows, &editions).await {
-                Ok(n) => delivered += n,
+                Ok(n) => {
+                    delivered += n;
+                    self.store.settle_claim(claim).await?;
+                }
                 Err(e) => {
                     // The batch was not written: its queued rows go back at once.
                     let now = kontor_domain::now_micros();

@@ -33,3 +33,31 @@ pub async fn fresh_postgres_url(server: &str) -> String {
     let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
     format!("{base}/{name}")
 }
+
+/// `n` confirmed subscribers `reader{i:06}@example.org` (German, English, Chinese in turn), in
+/// one transaction: the readers of the newsletter benchmarks.
+pub async fn confirmed_readers(store: &crate::Store, n: usize) -> crate::Result<Vec<crate::Uuid>> {
+    use kontor_domain::{Email, Locale, SubscriberStatus};
+    let emails: Vec<Email> = (0..n)
+        .map(|i| Email::parse(&format!("reader{i:06}@example.org")).expect("a valid address"))
+        .collect();
+    let tokens: Vec<String> = (0..n)
+        .map(|i| format!("token-{i:06}-abcdefghijklmnopqrstuvwxyz"))
+        .collect();
+    let new: Vec<crate::subscribers::NewSubscriber> = emails
+        .iter()
+        .zip(&tokens)
+        .enumerate()
+        .map(|(i, (email, token))| crate::subscribers::NewSubscriber {
+            email,
+            locale: [Locale::De, Locale::En, Locale::Zh][i % 3],
+            topics: &[],
+            status: SubscriberStatus::Confirmed,
+            unsubscribe_token: token,
+        })
+        .collect();
+    let mut tx = store.begin().await?;
+    let ids = tx.create_subscribers(&new, 0).await?;
+    tx.commit().await?;
+    Ok(ids)
+}

@@ -11,9 +11,8 @@ mod sink;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kontor_domain::{Email, Locale, SubscriberStatus};
+use kontor_domain::Locale;
 use kontor_store::newsletter::{EditionInput, IssueFields};
-use kontor_store::subscribers::NewSubscriber;
 use kontor_store::{Store, Uuid};
 
 const SUBSCRIBERS: usize = 10_000;
@@ -42,25 +41,9 @@ async fn setup(subscribers: usize, postgres: Option<&str>) -> Setup {
     };
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let emails: Vec<Email> = (0..subscribers)
-        .map(|i| Email::parse(&address(i)).unwrap())
-        .collect();
-    let tokens: Vec<String> = (0..subscribers).map(|i| format!("token{i:05}")).collect();
-    let new: Vec<NewSubscriber> = emails
-        .iter()
-        .zip(&tokens)
-        .enumerate()
-        .map(|(i, (email, token))| NewSubscriber {
-            email,
-            locale: [Locale::De, Locale::En, Locale::Zh][i % 3],
-            topics: &[],
-            status: SubscriberStatus::Confirmed,
-            unsubscribe_token: token,
-        })
-        .collect();
-    let mut tx = store.begin().await.unwrap();
-    tx.create_subscribers(&new, 0).await.unwrap();
-    tx.commit().await.unwrap();
+    kontor_store::testing::confirmed_readers(&store, subscribers)
+        .await
+        .unwrap();
     let now = kontor_domain::now_micros();
     let editions = [Locale::De, Locale::En, Locale::Zh].map(|locale| EditionInput {
         locale,
@@ -83,10 +66,6 @@ async fn setup(subscribers: usize, postgres: Option<&str>) -> Setup {
     tx.schedule_issue(issue, Some(now), now).await.unwrap();
     tx.commit().await.unwrap();
     Setup { dir, url, issue }
-}
-
-fn address(i: usize) -> String {
-    format!("reader{i:05}@example.org")
 }
 
 /// The server process, killed when the test ends however it ends.
@@ -264,4 +243,9 @@ async fn without_smtp_a_scheduled_issue_lands_in_the_local_mailbox() {
         assert_eq!((p.sent, p.queued), (READERS as i64, 0));
         let _ = std::fs::remove_dir_all(&s.dir);
     }
+}
+
+/// The address of reader `i`, as `kontor_store::testing::confirmed_readers` makes them.
+fn address(i: usize) -> String {
+    format!("reader{i:06}@example.org")
 }
