@@ -7,20 +7,21 @@
 //! `MAIL`/`RCPT`/`DATA` (pipelined when offered, in the same write as the previous message's
 //! final dot, so one write and one round trip per message) and the whole dot-stuffed message
 //! **without** the terminating `.` line. Then, in one poll of the task with nothing in between that could
-//! yield, it appends `+ issue subscriber claim` to the send [`Journal`] (one `write` to an
-//! `O_APPEND` file) and writes `.\r\n` to the socket. Only after the server's reply is the row
-//! marked `sent` in the database; on a refusal a `-` line withdraws the journal entry and the row
+//! yield, it enters `+ issue subscriber claim` in the send [`Journal`] (a store into its
+//! memory-mapped file, which the kernel keeps when the process dies) and writes `.\r\n` to the
+//! socket. Only after the server's reply is the row
+//! marked `sent` in the database; on a refusal a `-` entry withdraws the journal entry and the row
 //! is queued again (4xx, broken connection) or failed (5xx). At start-up the net `+` entries are
 //! marked sent before anything is claimed, and the journal is emptied; it is emptied again
 //! whenever every worker is idle and all it holds is in the database.
 //!
-//! - Killed before the journal line: the server never got the final dot and drops the message
+//! - Killed before the journal entry: the server never got the final dot and drops the message
 //!   when the connection closes; the row is still queued and goes out once after restart.
 //! - Killed after the dot's `write` returned: the kernel still sends the bytes (the receive
 //!   buffer is empty then, so closing does not reset the connection); the server accepts; the
 //!   journal says sent; the restart records it: one copy.
-//! - Killed between the journal `write` and the socket `write` (two consecutive system calls,
-//!   microseconds apart, no await between them): the row counts as sent but the server dropped
+//! - Killed between the journal entry and the socket `write` (a memory store and the next
+//!   system call, microseconds apart, no await between them): the row counts as sent but the server dropped
 //!   the message: **at most one** copy. This is the only window left. (Committing to the
 //!   database there instead, as a first version did, left the time for the database's reply to
 //!   wake the task — milliseconds on a busy machine, and the crash test lost a message in about
@@ -50,6 +51,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::{Mutex, Notify, watch};
 
 use crate::dkim::DkimSigner;
+pub use crate::journal::Journal;
 use crate::smtp::{Backoff, Security, SendError, SmtpConfig};
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -427,82 +429,6 @@ impl Envelope<'_> {
             "MAIL FROM:<{}>{body}\r\nRCPT TO:<{}>\r\n",
             self.from, self.to
         )
-    }
-}
-
-/// The send journal: one line per message whose final dot is about to be written (`+`), and one
-/// when the server then refused it (`-`). Appending is a single `write` to a file opened with
-/// `O_APPEND`; the kernel keeps it when the process dies. At start-up the net `+` entries are
-/// marked sent in the database and the journal is emptied. One journal per instance.
-pub struct Journal {
-    path: std::path::PathBuf,
-    file: std::sync::Mutex<std::fs::File>,
-}
-
-impl Journal {
-    pub fn open(path: impl Into<std::path::PathBuf>) -> std::io::Result<Journal> {
-        let path = path.into();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        Ok(Journal {
-            path,
-            file: std::sync::Mutex::new(file),
-        })
-    }
-
-    fn append(&self, sign: char, d: &Delivery) -> std::io::Result<()> {
-        use std::io::Write;
-        let line = format!(
-            "{sign} {} {} {}\n",
-            d.issue_id.simple(),
-            d.subscriber_id.simple(),
-            d.claim_id.simple()
-        );
-        self.file
-            .lock()
-            .expect("not poisoned")
-            .write_all(line.as_bytes())
-    }
-
-    /// (issue, subscriber, claim) of messages recorded as sent and not withdrawn.
-    pub fn pending(&self) -> std::io::Result<Vec<(Uuid, Uuid, Uuid)>> {
-        let text = std::fs::read_to_string(&self.path)?;
-        let mut out: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
-        for line in text.lines() {
-            let mut parts = line.split(' ');
-            let (Some(sign), Some(i), Some(s), Some(c)) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
-                continue; // a torn last line: its dot was never written
-            };
-            let (Ok(i), Ok(s), Ok(c)) = (i.parse(), s.parse(), c.parse()) else {
-                continue;
-            };
-            match sign {
-                "+" => out.push((i, s, c)),
-                _ => out.retain(|e| *e != (i, s, c)),
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn clear(&self) -> std::io::Result<()> {
-        self.clear_if(|| true).map(|_| ())
-    }
-
-    /// Empties the journal if `idle` says so while no line can be appended; returns whether it
-    /// did.
-    fn clear_if(&self, idle: impl FnOnce() -> bool) -> std::io::Result<bool> {
-        let file = self.file.lock().expect("not poisoned");
-        if !idle() {
-            return Ok(false);
-        }
-        file.set_len(0).map(|_| true)
     }
 }
 
@@ -904,7 +830,7 @@ struct Shared {
 }
 
 impl Shared {
-    /// Empties the journal when every line in it is in the database (no worker between claim
+    /// Empties the journal when every entry in it is in the database (no worker between claim
     /// and record, no record that failed), so that it does not grow while the process runs.
     fn empty_journal_if_idle(&self) {
         let idle =
@@ -1116,8 +1042,12 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         let lease = s.config.lease.as_micros() as i64;
         let lease_end = now + lease - lease / 10;
         let batch = send_batch(&s, n, &mut client, &rows, lease_end, &shutdown).await;
-        // The journal holds every sent row already; the database learns them in steps.
+        // The journal holds every sent row already; the database learns them in steps, and
+        // all of them before the claim is settled or given back.
         record_sent(&s, &batch.sent).await;
+        for r in batch.recording {
+            let _ = r.await;
+        }
         if batch.server_down {
             pause = s.config.retry.first.min(Duration::from_secs(30));
         }
@@ -1152,6 +1082,8 @@ struct Batch {
     /// (issue, seq, claim) of the messages the server accepted and the database does not
     /// know yet.
     sent: Vec<(Uuid, i64, Uuid)>,
+    /// Earlier steps of `sent` on their way into the database.
+    recording: Vec<tokio::task::JoinHandle<()>>,
     /// Every row was settled (sent, failed or skipped): nothing to give back.
     complete: bool,
     /// The server could not be reached.
@@ -1161,7 +1093,7 @@ struct Batch {
 /// Sends the batch's messages over one connection (a new one after a broken one), each
 /// message's final dot together with the next one's envelope.
 async fn send_batch(
-    s: &Shared,
+    s: &Arc<Shared>,
     n: usize,
     client: &mut Option<SmtpClient>,
     rows: &[Delivery],
@@ -1170,6 +1102,7 @@ async fn send_batch(
 ) -> Batch {
     let mut batch = Batch {
         sent: Vec::with_capacity(rows.len()),
+        recording: Vec::new(),
         complete: false,
         server_down: false,
     };
@@ -1283,9 +1216,16 @@ async fn send_batch(
                 if batch.sent.len() >= s.config.record_every
                     || recorded.elapsed() >= Duration::from_secs(2)
                 {
-                    // The editor's progress page follows (the connection waits meanwhile).
-                    record_sent(s, &batch.sent).await;
-                    batch.sent.clear();
+                    // The editor's progress page follows, while the connection goes on: a
+                    // commit may wait for SQLite's checkpoint (milliseconds).
+                    let sent = std::mem::replace(
+                        &mut batch.sent,
+                        Vec::with_capacity(s.config.record_every),
+                    );
+                    let s = s.clone();
+                    batch
+                        .recording
+                        .push(tokio::spawn(async move { record_sent(&s, &sent).await }));
                     recorded = Instant::now();
                 }
             }
@@ -1487,20 +1427,6 @@ mod tests {
         assert_eq!(dot_stuffed(b""), b"\r\n".to_vec());
     }
 
-    fn delivery(n: u128) -> Delivery {
-        Delivery {
-            issue_id: Uuid::from_u128(1),
-            seq: n as i64,
-            subscriber_id: Uuid::from_u128(n),
-            claim_id: Uuid::from_u128(99),
-            attempts: 0,
-            email: String::new(),
-            locale: "de".into(),
-            unsubscribe_token: String::new(),
-            subscriber_status: "confirmed".into(),
-        }
-    }
-
     #[test]
     fn a_claim_holds_what_one_connection_sends_in_half_a_lease() {
         let config = |rate: f64| BulkConfig {
@@ -1512,29 +1438,6 @@ mod tests {
         assert_eq!(config(50.0).claim_size(), 500, "12.5/s for 150 s: capped");
         assert_eq!(config(1.0).claim_size(), 37, "0.25/s for 150 s");
         assert_eq!(config(0.001).claim_size(), 1);
-    }
-
-    #[test]
-    fn the_journal_keeps_sent_messages_until_cleared() {
-        let path = std::env::temp_dir().join(format!("journal-{}", Uuid::now_v7().simple()));
-        let j = Journal::open(&path).unwrap();
-        j.append('+', &delivery(2)).unwrap();
-        j.append('+', &delivery(3)).unwrap();
-        j.append('-', &delivery(2)).unwrap();
-        // A line torn by a crash counts for nothing.
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, b"+ 0000"))
-            .unwrap();
-        let pending = j.pending().unwrap();
-        assert_eq!(
-            pending,
-            vec![(Uuid::from_u128(1), Uuid::from_u128(3), Uuid::from_u128(99))]
-        );
-        j.clear().unwrap();
-        assert!(j.pending().unwrap().is_empty());
-        let _ = std::fs::remove_file(path);
     }
 }
 

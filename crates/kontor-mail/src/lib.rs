@@ -7,6 +7,7 @@
 pub mod bulk;
 pub mod compose;
 pub mod dkim;
+pub mod journal;
 pub mod mailbox;
 pub mod newsletter;
 pub mod smtp;
