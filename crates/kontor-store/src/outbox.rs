@@ -58,6 +58,19 @@ impl Tx {
         self.insert_mail(mail, now, Some(raw)).await
     }
 
+    /// Deletes the local mailbox's copies of `kind` written before `before` (without SMTP the
+    /// mailbox keeps every newsletter copy: a large list would grow it without end). Mail
+    /// waiting for SMTP, and everything sent by SMTP, stays.
+    pub async fn delete_local_mail(&mut self, kind: &str, before: i64) -> Result<u64> {
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM outbox WHERE transport = 'local' AND kind = $1 AND created_at < $2"
+        )
+        .bind(kind)
+        .bind(before)
+        .execute(c))
+        .map_err(Into::into)
+    }
+
     async fn insert_mail(&mut self, mail: &NewMail, now: i64, raw: Option<&str>) -> Result<Uuid> {
         let id = new_id();
         let (status, attempts, transport, sent_at) = match raw {

@@ -270,7 +270,8 @@ async fn refresh_index(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Removes expired sessions, codes and rate-limit windows once an hour.
+/// Removes expired sessions, codes and rate-limit windows, unconfirmed sign-ups after a week
+/// and the local mailbox's newsletter copies after 30 days, once an hour.
 async fn janitor(store: Store, mut stop: watch::Receiver<bool>) {
     loop {
         let now = kontor_domain::now_micros();
@@ -293,6 +294,20 @@ async fn janitor(store: Store, mut stop: watch::Receiver<bool>) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "removing unconfirmed sign-ups failed"),
+            }
+        }
+        // Newsletter copies in the local mailbox (no SMTP): a month is enough to look at them.
+        if let Ok(mut tx) = store.begin().await {
+            let kind = kontor_mail::mailbox::KIND;
+            match tx.delete_local_mail(kind, now - 30 * 86_400_000_000).await {
+                Ok(n) if tx.commit().await.is_ok() && n > 0 => {
+                    tracing::info!(
+                        removed = n,
+                        "old newsletter copies removed from the mailbox"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "removing old mailbox copies failed"),
             }
         }
         tokio::select! {

@@ -421,6 +421,38 @@ async fn outbox_claims_leases_and_retries() {
             && m.last_error.as_deref() == Some("451 try later")));
         let counts = store.outbox_counts().await.unwrap();
         assert_eq!((counts.sent, counts.failed), (1, 1));
+        // Local mailbox copies of a kind expire; mail for SMTP does not.
+        let mut tx = store.begin().await.unwrap();
+        let mut copy = mail("reader@example.de");
+        copy.kind = "newsletter-issue";
+        tx.add_to_mailbox(&copy, "raw", NOW).await.unwrap();
+        tx.add_to_mailbox(&copy, "raw", NOW + 100).await.unwrap();
+        assert_eq!(
+            tx.delete_local_mail("newsletter-issue", NOW + 50)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            tx.delete_local_mail("newsletter-issue", NOW + 50)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            tx.delete_local_mail("test", NOW + 10_000).await.unwrap(),
+            0,
+            "not local"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store
+                .outbox(Some("reader@example.de"), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(
             store.outbox(Some("p0@example.de"), 10).await.unwrap().len(),
             1
