@@ -18,7 +18,7 @@ use sha2::Digest;
 
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{Reader, field_errors, render};
+use crate::page::{Reader, field_errors, render, render_invalid};
 use crate::{AppState, lang};
 
 const SESSION_COOKIE: &str = "kontor_session";
@@ -271,13 +271,12 @@ async fn signin(
         Ok(e) => e,
         Err(e) => {
             let errors = field_errors(ctx.locale, &[("email".into(), e)]);
-            let mut r = render(
+            let r = render_invalid(
                 &state,
                 &ctx.reader(),
                 "signin.html",
                 serde_json::json!({ "next": next, "errors": errors, "values": form.values() }),
             );
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);
         }
     };
@@ -293,13 +292,12 @@ async fn signin(
             (true, Some(user)) => start_session(&state, &user, &next).await,
             _ => {
                 let errors = serde_json::json!({ "password": kontor_i18n::t(ctx.locale, "signin-wrong-password") });
-                let mut r = render(
+                let r = render_invalid(
                     &state,
                     &ctx.reader(),
                     "signin.html",
                     serde_json::json!({ "next": next, "errors": errors, "values": form.values() }),
                 );
-                *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
                 Ok(r)
             }
         };
@@ -409,13 +407,12 @@ async fn signup(
     let (Some(email), Some(name), Some(time_zone), Some(locale), true) =
         (email, name, time_zone, locale, errors.is_empty())
     else {
-        let mut r = render(
+        let r = render_invalid(
             &state,
             &ctx.reader(),
             "signup.html",
             signup_ctx(&ctx, form.values(), field_errors(ctx.locale, &errors.0)),
         );
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(r);
     };
     rate_limit(&state, &format!("signin-email:{email}"), 10, 900).await?;
@@ -473,16 +470,14 @@ async fn code(
     rate_limit(&state, &format!("code:{email}"), 20, 900).await?;
     let entered = form.get("code").trim().to_string();
     let wrong = |key: &str| {
-        let mut r = render(
+        render_invalid(
             &state,
             &ctx.reader(),
             "code.html",
             serde_json::json!({
                 "email": email.as_str(), "next": next, "error": kontor_i18n::t(ctx.locale, key),
             }),
-        );
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        r
+        )
     };
     if entered.len() != 6 || !entered.chars().all(|c| c.is_ascii_digit()) {
         return Ok(wrong("signin-code-format"));

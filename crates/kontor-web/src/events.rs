@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{field_errors, label, options, render};
+use crate::page::{field_errors, label, options, render, render_invalid};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -222,7 +222,7 @@ async fn register(
     );
     let message = errors.take("message", Text::optional_block(form.get("message"), 1000));
     let (Some(role), Some(message)) = (role, message) else {
-        let mut r = event_page(
+        let r = event_page(
             &state,
             &ctx,
             &event,
@@ -230,8 +230,7 @@ async fn register(
             form.values(),
         )
         .await?;
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(r);
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response());
     };
     register_user(
         &state,
@@ -373,9 +372,8 @@ async fn add_organiser(
         }
         Err(invalid) => {
             let errors = field_errors(ctx.locale, &[("email".into(), invalid)]);
-            let mut r = participants_page(&state, &ctx, &event, vec![], vec![], errors).await?;
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            let r = participants_page(&state, &ctx, &event, vec![], vec![], errors).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
         }
     }
 }
@@ -721,7 +719,7 @@ async fn create(
     let new = match parse_event_form(&form) {
         Ok(n) => n,
         Err(errors) => {
-            let mut r = render(
+            let r = render_invalid(
                 &state,
                 &ctx.reader(),
                 "event_new.html",
@@ -731,7 +729,6 @@ async fn create(
                     field_errors(ctx.locale, &errors.0),
                 ),
             );
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);
         }
     };
@@ -746,13 +743,12 @@ async fn create(
                     kontor_domain::Invalid::new("invalid-slug-taken"),
                 )],
             );
-            let mut r = render(
+            let r = render_invalid(
                 &state,
                 &ctx.reader(),
                 "event_new.html",
                 form_ctx(ctx.locale, form.values(), errors),
             );
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);
         }
         Err(e) => return Err(e.into()),

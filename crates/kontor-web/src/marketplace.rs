@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{field_errors, label, options, render};
+use crate::page::{field_errors, label, options, render, render_invalid};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -406,7 +406,7 @@ async fn create(
             values["sectors"] = serde_json::json!(form.all("sectors"));
             values["languages"] = serde_json::json!(form.all("languages"));
             let events = my_events(&state, user, ctx.locale).await?;
-            let mut r = render(
+            let r = render_invalid(
                 &state,
                 &ctx.reader(),
                 "opportunity_new.html",
@@ -417,7 +417,6 @@ async fn create(
                     events,
                 ),
             );
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);
         }
     };

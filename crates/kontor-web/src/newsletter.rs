@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{field_errors, render};
+use crate::page::{field_errors, render, render_invalid};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -147,7 +147,7 @@ fn form_error(
     errors: Errors,
     issue: Option<Uuid>,
 ) -> Response {
-    let mut r = render(
+    render_invalid(
         state,
         &ctx.reader(),
         "newsletter_issue.html",
@@ -156,9 +156,7 @@ fn form_error(
             "values": form.values(), "errors": field_errors(ctx.locale, &errors.0),
             "editable": true, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
         }),
-    );
-    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    r
+    )
 }
 
 async fn create(

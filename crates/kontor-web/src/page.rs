@@ -113,6 +113,19 @@ pub fn render(
     )
 }
 
+/// A form page shown again because its input was refused: rendered with status 422, so that
+/// scripts and tests see the refusal and browsers show the errors in the page.
+pub fn render_invalid(
+    state: &AppState,
+    reader: &Reader<'_>,
+    template: &str,
+    ctx: serde_json::Value,
+) -> Response {
+    let mut r = render(state, reader, template, ctx);
+    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    r
+}
+
 /// Renders without a signed-in reader (error pages).
 pub fn render_with(
     state: &AppState,

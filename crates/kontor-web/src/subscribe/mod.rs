@@ -28,7 +28,7 @@ use crate::AppState;
 use crate::auth::{PageCtx, client_ip, random_hex, rate_limit, sha256_hex};
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{field_errors, options, render};
+use crate::page::{field_errors, options, render, render_invalid};
 
 mod admin;
 pub mod api;
@@ -286,7 +286,7 @@ async fn subscribe(
     let signup = match parse_signup(&form, now) {
         Ok(s) => s,
         Err(errors) => {
-            let mut r = render(
+            let r = render_invalid(
                 &state,
                 &ctx.reader(),
                 "newsletter.html",
@@ -298,7 +298,6 @@ async fn subscribe(
                     &form.all("topics"),
                 ),
             );
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);
         }
     };
@@ -662,7 +661,7 @@ async fn preferences(
     let locale = errors.take("locale", Locale::parse(form.get("locale")));
     let topics = errors.take("topics", Topic::parse_list(form.all("topics")));
     let (Some(locale), Some(topics)) = (locale, topics) else {
-        let mut r = preferences_view(
+        let r = preferences_view(
             &state,
             &ctx,
             &s,
@@ -670,8 +669,7 @@ async fn preferences(
             false,
             field_errors(ctx.locale, &errors.0),
         );
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(r);
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response());
     };
     let keys: Vec<&str> = topics.iter().map(|t| t.key()).collect();
     let event = ConsentEvent {
