@@ -721,6 +721,9 @@ pub struct BulkConfig {
     /// [`BulkConfig::claim_size`]). The database learns what was sent every
     /// [`BulkConfig::record_every`] messages (or 2 seconds) within a claim.
     pub batch: i64,
+    /// By default once per full claim: each record is a statement and a commit, and in the
+    /// newsletter bench recording every 100 messages instead cost 4 µs CPU per message (of
+    /// about 35). A slow send still shows progress through the 2 seconds.
     pub record_every: usize,
     /// How long a claim holds.
     pub lease: Duration,
@@ -736,7 +739,7 @@ impl Default for BulkConfig {
             connections: 4,
             rate_per_second: 50.0,
             batch: 500,
-            record_every: 100,
+            record_every: 500,
             lease: Duration::from_secs(300),
             retry: Backoff {
                 first: Duration::from_secs(30),

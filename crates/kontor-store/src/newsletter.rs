@@ -10,7 +10,7 @@
 
 use kontor_domain::{Keyed, Locale, Topic};
 
-use crate::{Result, Store, StoreError, Tx, Uuid, exec, new_id, read, write};
+use crate::{Result, Store, StoreError, Tx, Uuid, autocommit, exec, new_id, read, write};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Issue {
@@ -368,8 +368,9 @@ impl Store {
         Ok(vec![])
     }
 
-    /// Marks claimed rows `(issue, seq, claim)` sent in one transaction, each only while its
-    /// claim still holds it. Returns how many were marked.
+    /// Marks claimed rows `(issue, seq, claim)` sent, each only while its claim still holds it.
+    /// Returns how many were marked. Each statement stands alone: every row's mark is right
+    /// by itself, and what a failure leaves unmarked the send journal still holds.
     ///
     /// A batch's rows are mostly consecutive: one statement per (issue, claim) names them as
     /// ranges of numbers (`seq BETWEEN a AND b OR …`, up to [`MARK_CHUNK`] ranges), not one by
@@ -383,7 +384,6 @@ impl Store {
                 None => groups.push(((issue, claim), vec![seq])),
             }
         }
-        let mut tx = self.begin().await?;
         let mut n = 0;
         for ((issue, claim), seqs) in &mut groups {
             let runs = consecutive_runs(seqs);
@@ -398,7 +398,7 @@ impl Store {
                      WHERE issue_id = $1 AND status = 'queued' AND ({ranges}) \
                      AND EXISTS (SELECT 1 FROM newsletter_claims WHERE id = $2)"
                 );
-                n += exec!(tx, |c| {
+                n += autocommit!(self, |c| {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                         .bind(*issue)
                         .bind(*claim)
@@ -410,7 +410,6 @@ impl Store {
                 })?;
             }
         }
-        tx.commit().await?;
         Ok(n)
     }
 
