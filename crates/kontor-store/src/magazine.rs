@@ -327,11 +327,14 @@ impl Store {
     }
 
     /// The widths stored for an image (each in every format), ascending.
-    pub async fn image_widths(&self, id: Uuid) -> Result<Vec<i32>> {
+    /// The widths an image has in `format` (`webp` or `jpeg`), smallest first.
+    pub async fn image_widths(&self, id: Uuid, format: &str) -> Result<Vec<i32>> {
         Ok(read!(self, |p| sqlx::query_scalar(
-            "SELECT DISTINCT width FROM magazine_image_variants WHERE image_id = $1 ORDER BY width"
+            "SELECT width FROM magazine_image_variants WHERE image_id = $1 AND format = $2 \
+             ORDER BY width"
         )
         .bind(id)
+        .bind(format)
         .fetch_all(p))?)
     }
 

@@ -1,7 +1,7 @@
 //! Image upload and serving. An upload is read with a byte limit, its size is read from the
 //! header alone and refused above [`MAX_PIXELS`] before any pixel is decoded (decompression
 //! bombs), then decoded with `image`'s allocation limits, scaled to [`WIDTHS`] and re-encoded
-//! as WebP and JPEG. Re-encoding drops every piece of metadata of the upload (EXIF with GPS
+//! as JPEG, and as (lossless) WebP where that is smaller. Re-encoding drops every piece of metadata of the upload (EXIF with GPS
 //! position, camera serials, XMP). The variants are stored in the database, so every instance
 //! of a multi-instance deployment serves them; they never change, so they are cached for a year.
 
@@ -120,11 +120,16 @@ pub fn encode(img: &DynamicImage) -> Processed {
             .write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut webp))
             .expect("encoding to memory does not fail");
         let width = width as i32;
-        variants.push(ImageVariant {
-            width,
-            format: "webp",
-            bytes: webp,
-        });
+        // `image` writes lossless WebP only: smaller than the JPEG for drawings and
+        // screenshots, several times larger for photographs. Browsers take the WebP whenever
+        // there is one, so it is kept only where it saves bytes.
+        if webp.len() < jpeg.len() {
+            variants.push(ImageVariant {
+                width,
+                format: "webp",
+                bytes: webp,
+            });
+        }
         variants.push(ImageVariant {
             width,
             format: "jpeg",
@@ -246,8 +251,9 @@ pub async fn serve(
 /// What a template needs for a responsive `<picture>`.
 pub async fn picture(state: &AppState, id: Uuid) -> Result<serde_json::Value, AppError> {
     let image = state.store.image(id).await?;
-    let widths = state.store.image_widths(id).await?;
-    let srcset = |format: &str| {
+    let widths = state.store.image_widths(id, "jpeg").await?;
+    let webp_widths = state.store.image_widths(id, "webp").await?;
+    let srcset = |widths: &[i32], format: &str| {
         widths
             .iter()
             .map(|w| format!("/magazine/images/{id}/{w}.{format} {w}w"))
@@ -261,8 +267,8 @@ pub async fn picture(state: &AppState, id: Uuid) -> Result<serde_json::Value, Ap
         .or(widths.last().copied())
         .unwrap_or(0);
     Ok(serde_json::json!({
-        "webp": srcset("webp"),
-        "jpeg": srcset("jpeg"),
+        "webp": srcset(&webp_widths, "webp"),
+        "jpeg": srcset(&widths, "jpeg"),
         "src": format!("/magazine/images/{id}/{fallback}.jpeg"),
         "width": image.width,
         "height": image.height,

@@ -518,20 +518,31 @@ async fn real_images_give_webp_and_jpeg_variants_without_metadata() {
                 .unwrap()
                 .parse()
                 .unwrap();
-            assert_eq!(app.store.image_widths(id).await.unwrap(), widths);
+            assert_eq!(app.store.image_widths(id, "jpeg").await.unwrap(), widths);
+            // A drawing gets a WebP at every width; a photograph where it is smaller.
+            let webp_widths = app.store.image_widths(id, "webp").await.unwrap();
+            if name == "shot.png" {
+                assert_eq!(webp_widths, widths);
+            }
             for w in &widths {
+                let jpeg = app.store.image_variant(id, *w, "jpeg").await.unwrap();
                 let webp = app
                     .get(&format!("/magazine/images/{id}/{w}.webp"), None, "en")
                     .await;
-                assert_eq!(webp.status, 200);
-                assert_eq!(webp.header("content-type"), "image/webp");
-                assert!(webp.header("cache-control").contains("immutable"));
-                let raw = app.store.image_variant(id, *w, "webp").await.unwrap();
-                assert_eq!(&raw[..4], b"RIFF");
-                assert_eq!(&raw[8..12], b"WEBP");
-                let decoded = image::load_from_memory(&raw).unwrap();
-                assert_eq!(decoded.width(), *w as u32);
-                let raw = app.store.image_variant(id, *w, "jpeg").await.unwrap();
+                if !webp_widths.contains(w) {
+                    assert_eq!(webp.status, 404);
+                } else {
+                    assert_eq!(webp.status, 200);
+                    assert_eq!(webp.header("content-type"), "image/webp");
+                    assert!(webp.header("cache-control").contains("immutable"));
+                    let raw = app.store.image_variant(id, *w, "webp").await.unwrap();
+                    assert_eq!(&raw[..4], b"RIFF");
+                    assert_eq!(&raw[8..12], b"WEBP");
+                    assert!(raw.len() < jpeg.len(), "a WebP only where it is smaller");
+                    let decoded = image::load_from_memory(&raw).unwrap();
+                    assert_eq!(decoded.width(), *w as u32);
+                }
+                let raw = jpeg;
                 assert_eq!(&raw[..2], &[0xFF, 0xD8]);
                 assert!(
                     !raw.windows(4).any(|x| x == b"Exif"),
@@ -545,6 +556,47 @@ async fn real_images_give_webp_and_jpeg_variants_without_metadata() {
                 .await;
             assert!(r.body.contains(&id.to_string()));
         }
+        // A noisy photograph: lossless WebP would be larger than the JPEG, so there is none
+        // and the article page offers the JPEG alone.
+        let mut seed = 0x2545_f491_u32;
+        let noise = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(600, 400, |_, _| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let [r, g, b, _] = seed.to_le_bytes();
+            image::Rgb([r, g, b])
+        }));
+        let r = upload(
+            &app,
+            &cookie,
+            "noise.png",
+            &encode(&noise, image::ImageFormat::Png),
+        )
+        .await;
+        let id: Uuid = r
+            .header("location")
+            .rsplit('=')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            app.store.image_widths(id, "jpeg").await.unwrap(),
+            vec![480, 600]
+        );
+        assert!(app.store.image_widths(id, "webp").await.unwrap().is_empty());
+        let webp = app
+            .get(&format!("/magazine/images/{id}/480.webp"), None, "en")
+            .await;
+        assert_eq!(webp.status, 404);
+        let mut f = fields(Locale::En, "noisy", "Noisy", "Text", &[]);
+        f.hero_image_id = Some(id);
+        f.hero_alt = "Noise".into();
+        create(&app, f).await;
+        let page = app.get("/magazine/en/noisy", None, "en").await;
+        assert!(page.body.contains("480.jpeg 480w"), "{}", page.body);
+        assert!(!page.body.contains("image/webp"), "{}", page.body);
+
         assert_eq!(
             app.get(
                 &format!("/magazine/images/{}/480.gif", Uuid::now_v7()),
