@@ -431,6 +431,18 @@ fn encode(img: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Uploads `img` as a PNG named `name`; the new image's id.
+async fn uploaded_png(app: &TestApp, cookie: &str, name: &str, img: &image::DynamicImage) -> Uuid {
+    let r = upload(app, cookie, name, &encode(img, image::ImageFormat::Png)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.header("location")
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn photo(w: u32, h: u32) -> image::DynamicImage {
     image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
@@ -566,20 +578,7 @@ async fn real_images_give_webp_and_jpeg_variants_without_metadata() {
             let [r, g, b, _] = seed.to_le_bytes();
             image::Rgb([r, g, b])
         }));
-        let r = upload(
-            &app,
-            &cookie,
-            "noise.png",
-            &encode(&noise, image::ImageFormat::Png),
-        )
-        .await;
-        let id: Uuid = r
-            .header("location")
-            .rsplit('=')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let id = uploaded_png(&app, &cookie, "noise.png", &noise).await;
         assert_eq!(
             app.store.image_widths(id, "jpeg").await.unwrap(),
             vec![480, 600]
@@ -614,20 +613,7 @@ async fn real_images_give_webp_and_jpeg_variants_without_metadata() {
 async fn article_page_serves_responsive_hero_image() {
     for app in apps().await {
         let cookie = editor(&app, "ed@example.com").await;
-        let r = upload(
-            &app,
-            &cookie,
-            "p.png",
-            &encode(&photo(1200, 600), image::ImageFormat::Png),
-        )
-        .await;
-        let id: Uuid = r
-            .header("location")
-            .rsplit('=')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let id = uploaded_png(&app, &cookie, "p.png", &photo(1200, 600)).await;
         let mut f = fields(Locale::En, "with-image", "With image", "Text", &[]);
         f.hero_image_id = Some(id);
         f.hero_alt = "A gradient".into();
