@@ -61,6 +61,15 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
+/// What a text field may hold.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// One line: a name, a title.
+    Line,
+    /// Line breaks allowed: a description, an article body.
+    Block,
+}
+
 /// Collects field errors while parsing a form; `finish` fails if any were found.
 #[derive(Default)]
 pub struct Errors(pub Vec<(String, kontor_domain::Invalid)>);
@@ -75,6 +84,33 @@ impl Errors {
                 None
             }
         }
+    }
+    /// A text field parsed as [`kontor_domain::Text`] (trimmed, no control characters, line
+    /// breaks only in a [`Shape::Block`], at most `max` characters): its value, or, with the
+    /// error recorded, the trimmed input.
+    pub fn text(
+        &mut self,
+        form: &FormData,
+        field: &str,
+        shape: Shape,
+        max: usize,
+        required: bool,
+    ) -> String {
+        use kontor_domain::{Invalid, Text};
+        let raw = form.get(field);
+        let parsed = match shape {
+            Shape::Line => Text::optional_line(raw, max),
+            Shape::Block => Text::optional_block(raw, max),
+        };
+        match parsed {
+            Ok(Some(text)) => return text.into_string(),
+            Ok(None) if required => self
+                .0
+                .push((field.into(), Invalid::new("invalid-required"))),
+            Ok(None) => {}
+            Err(e) => self.0.push((field.into(), e)),
+        }
+        raw.trim().to_string()
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -15,7 +15,7 @@ use super::require_editor;
 use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
-use crate::form::{Errors, FormData};
+use crate::form::{Errors, FormData, Shape};
 use crate::page::{field_errors, render};
 
 const MAX_TITLE: usize = 200;
@@ -192,27 +192,15 @@ fn form_page(
     r
 }
 
-fn text(errors: &mut Errors, form: &FormData, field: &str, max: usize, required: bool) -> String {
-    let v = form.get(field).trim();
-    if required && v.is_empty() {
-        errors
-            .0
-            .push((field.into(), Invalid::new("invalid-required")));
-    } else if v.chars().count() > max {
-        errors.0.push((field.into(), Invalid::too_long(max)));
-    }
-    v.to_string()
-}
-
 /// Parses the article form; the translation group is looked up by the caller.
 async fn parse(state: &AppState, form: &FormData, author: Uuid) -> Result<ArticleFields, Errors> {
     let mut e = Errors::default();
-    let title = text(&mut e, form, "title", MAX_TITLE, true);
-    let lead = text(&mut e, form, "lead", MAX_LEAD, true);
-    let body_md = text(&mut e, form, "body", MAX_BODY, true);
-    let author_name = text(&mut e, form, "author_name", MAX_TITLE, true);
-    let hero_alt = text(&mut e, form, "hero_alt", MAX_LEAD, false);
-    let hero_credit = text(&mut e, form, "hero_credit", MAX_TITLE, false);
+    let title = e.text(form, "title", Shape::Line, MAX_TITLE, true);
+    let lead = e.text(form, "lead", Shape::Block, MAX_LEAD, true);
+    let body_md = e.text(form, "body", Shape::Block, MAX_BODY, true);
+    let author_name = e.text(form, "author_name", Shape::Line, MAX_TITLE, true);
+    let hero_alt = e.text(form, "hero_alt", Shape::Line, MAX_LEAD, false);
+    let hero_credit = e.text(form, "hero_credit", Shape::Line, MAX_TITLE, false);
     let locale = e.take("locale", Locale::parse(form.get("locale")));
     let slug_raw = form.get("slug").trim();
     let slug = if slug_raw.is_empty() {

@@ -12,7 +12,7 @@ use super::require_editor;
 use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
-use crate::form::{Errors, FormData};
+use crate::form::{Errors, FormData, Shape};
 use crate::page::{field_errors, render};
 
 #[derive(Deserialize)]
@@ -82,15 +82,8 @@ pub async fn save(
     let mut e = Errors::default();
     let locale = e.take("locale", Locale::parse(form.get("locale")));
     let slug = e.take("slug", Slug::parse(form.get("slug")));
-    let title = form.get("title").trim().to_string();
-    let body = form.get("body").trim().to_string();
-    for (field, value, max) in [("title", &title, 200), ("body", &body, 100_000)] {
-        if value.is_empty() {
-            e.0.push((field.into(), Invalid::new("invalid-required")));
-        } else if value.chars().count() > max {
-            e.0.push((field.into(), Invalid::too_long(max)));
-        }
-    }
+    let title = e.text(&form, "title", Shape::Line, 200, true);
+    let body = e.text(&form, "body", Shape::Block, 100_000, true);
     let nav_raw = form.get("nav_order").trim();
     let nav_order = if nav_raw.is_empty() {
         None

@@ -221,6 +221,19 @@ async fn translations_are_linked_and_the_switcher_points_to_them() {
             "{}",
             r.body
         );
+        // A control character (pasted from elsewhere) is no part of a title.
+        let mut form = zh_form("mit-glocke");
+        form[2].1 = "标题\u{7}".into();
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = app
+            .post_form("/magazine/editor/new", Some(&cookie), "en", &pairs)
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(
+            r.body.contains("characters that are not allowed"),
+            "{}",
+            r.body
+        );
         let form = zh_form("partnerschaft-guiyang");
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = app
