@@ -448,8 +448,7 @@ impl Store {
         error: &str,
         retry_at: Option<i64>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        exec!(tx, |c| {
+        autocommit!(self, |c| {
             sqlx::query(
                 "UPDATE newsletter_deliveries SET last_error = $4, attempts = attempts + 1, \
              status = CASE WHEN $5 IS NULL THEN 'failed' ELSE 'queued' END, \
@@ -464,13 +463,12 @@ impl Store {
             .bind(retry_at)
             .execute(c)
         })?;
-        tx.commit().await
+        Ok(())
     }
 
     /// The subscriber left before their turn.
     pub async fn mark_delivery_skipped(&self, d: &Delivery) -> Result<()> {
-        let mut tx = self.begin().await?;
-        exec!(tx, |c| {
+        autocommit!(self, |c| {
             sqlx::query(
                 "UPDATE newsletter_deliveries SET status = 'skipped' \
              WHERE issue_id = $1 AND seq = $2 AND status = 'queued' \
@@ -481,7 +479,7 @@ impl Store {
             .bind(d.claim_id)
             .execute(c)
         })?;
-        tx.commit().await
+        Ok(())
     }
 
     /// A worker is done with its claim: the range is released for good when nothing in it is
@@ -495,40 +493,35 @@ impl Store {
     /// Gives a claim back untouched (e.g. the worker stops, or the server is down): another
     /// worker takes the range over from `retry_at` on.
     pub async fn release_deliveries(&self, claim_id: Uuid, retry_at: i64) -> Result<()> {
-        let mut tx = self.begin().await?;
-        exec!(tx, |c| sqlx::query(
+        autocommit!(self, |c| sqlx::query(
             "UPDATE newsletter_claims SET locked_until = $2 WHERE id = $1"
         )
         .bind(claim_id)
         .bind(retry_at)
         .execute(c))?;
-        tx.commit().await
+        Ok(())
     }
 
     /// Ends every claim's lease at once. Only for a single instance (SQLite) at start-up: the
     /// claims of a process that died need not wait for their leases to run out.
     pub async fn release_all_delivery_claims(&self) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let n = exec!(tx, |c| sqlx::query(
+        let n = autocommit!(self, |c| sqlx::query(
             "UPDATE newsletter_claims SET locked_until = 0 WHERE locked_until > 0"
         )
         .execute(c))?;
-        tx.commit().await?;
         Ok(n)
     }
 
     /// Issues whose queue has no row left to send are `sent`; returns how many finished.
     /// By the queue's invariant, that is: the cursor is at the end and no claim is left.
     pub async fn finish_newsletter_issues(&self, now: i64) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let n = exec!(tx, |c| sqlx::query(
+        let n = autocommit!(self, |c| sqlx::query(
             "UPDATE newsletter_issues SET status = 'sent', finished_at = $1, updated_at = $1 \
              WHERE status = 'sending' AND claimed_up_to >= queue_size AND NOT EXISTS \
              (SELECT 1 FROM newsletter_claims c WHERE c.issue_id = newsletter_issues.id)"
         )
         .bind(now)
         .execute(c))?;
-        tx.commit().await?;
         Ok(n)
     }
 
