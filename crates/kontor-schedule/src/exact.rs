@@ -4,7 +4,10 @@
 //! ≤ k", solved by batsat (a pure-Rust port of MiniSat) after the annealing.
 //! Bottom-up: k starts at the lower bound; each refutation raises the proven
 //! bound by one, the first model is optimal; the annealing's schedule is kept
-//! when the budget runs out first.
+//! when the budget runs out first. The attempts get growing decision limits
+//! and alternate with large-neighbourhood steps (half of the meetings fixed
+//! at the incumbent's slots by assumptions, "≤ best − 1" asked), which keep
+//! the learnt clauses and move the saved phases.
 //!
 //! Variables (a literal's *hint* is its value in the annealing's schedule:
 //! each variable is created so that the solver's default decision gives the
@@ -18,8 +21,10 @@
 //!   at t-1. Only the lower direction is encoded: a spurious `z` overcounts,
 //!   which the upper bounds below only punish, so the real breaks of a model
 //!   are at most the counted ones.
-//! - Tables: `Σ x[r][t] ≤ tables(t)` over on-site meetings, by a sequential
-//!   counter (arc-consistent).
+//! - Tables: `Σ x[r][t] ≤ tables(t)` over on-site meetings, by a totalizer
+//!   (every counter here is one: a sequential counter over the 1,500 break
+//!   indicators of a JAIR instance made each decision propagate hundreds of
+//!   literals; the totalizer tripled the conflicts per second).
 //! - Fairness: when k < number of participants some participant has no break,
 //!   so "spread ≤ d" is "every participant ≤ d breaks" (a counter each).
 //! - Implied (they make refutations cheap): each participant is busy in
@@ -35,6 +40,7 @@ use batsat::{Callbacks, Lit, Solver, SolverInterface, SolverOpts, lbool};
 
 use crate::control::{Budget, Ctl, Phase};
 use crate::problem::{NONE, Problem, State, bit, bits};
+use crate::rng::Rng;
 
 /// Largest encoding tried: Σ |domain| over the held meetings. Far above the
 /// JAIR instances (at most about 6,000) and below generated events (30,000 and
@@ -72,7 +78,11 @@ struct Watch<'c, 'p> {
     ctl: RefCell<&'c mut Ctl<'p>>,
     budget: Budget,
     decisions: Cell<u64>,
+    /// Set once the phase must end (latched: batsat asks again after a
+    /// stopped search).
     stopped: Cell<bool>,
+    /// Decision count at which the current call gives up (not latched).
+    call_limit: Cell<u64>,
     weight: u64,
     breaks: Cell<u32>,
 }
@@ -81,8 +91,10 @@ impl Callbacks for Watch<'_, '_> {
     fn stop(&self) -> bool {
         let n = self.decisions.get() + 1;
         self.decisions.set(n);
-        // Ctl::stop reads the clock: every 64th call is plenty. The answer
-        // is latched: batsat asks again after a stopped search.
+        // Ctl::stop reads the clock: every 64th call is plenty.
+        if n >= self.call_limit.get() {
+            return true;
+        }
         if !self.stopped.get()
             && n.is_multiple_of(64)
             && self.ctl.borrow_mut().stop(
@@ -152,29 +164,45 @@ impl<'c, 'p> Enc<'c, 'p> {
     }
 
     /// Unary counter over `lits` (upward implications only): output j is
-    /// true when at least j+1 inputs are, for j < `width`.
+    /// true when at least j+1 inputs are, for j < `width`. A totalizer
+    /// (a balanced tree of unary adders) with its outputs cut at `width`: a
+    /// change of one input propagates through log n levels only.
     fn counter(&mut self, lits: &[Lit], width: usize) -> Vec<Lit> {
-        let mut prev: Vec<Lit> = Vec::new();
-        let mut count = 0usize;
-        for (i, &x) in lits.iter().enumerate() {
-            count += usize::from(Self::hint(x));
-            let len = (i + 1).min(width);
-            let mut cur = Vec::with_capacity(len);
-            for j in 0..len {
-                let c = self.var(count > j);
-                if j < prev.len() {
-                    self.clause(&[!prev[j], c]);
-                }
-                if j == 0 {
-                    self.clause(&[!x, c]);
-                } else {
-                    self.clause(&[!x, !prev[j - 1], c]);
-                }
-                cur.push(c);
-            }
-            prev = cur;
+        if lits.is_empty() || width == 0 {
+            return Vec::new();
         }
-        prev
+        self.totalizer(lits, width).0
+    }
+
+    /// The outputs and the number of inputs true under the hints.
+    fn totalizer(&mut self, lits: &[Lit], width: usize) -> (Vec<Lit>, usize) {
+        if lits.len() == 1 {
+            return (vec![lits[0]], usize::from(Self::hint(lits[0])));
+        }
+        let (l, r) = lits.split_at(lits.len() / 2);
+        let (a, ha) = self.totalizer(l, width);
+        let (b, hb) = self.totalizer(r, width);
+        let count = ha + hb;
+        let len = (a.len() + b.len()).min(width);
+        let out: Vec<Lit> = (0..len).map(|j| self.var(count > j)).collect();
+        for i in 0..=a.len() {
+            for j in 0..=b.len() {
+                let sum = i + j;
+                if sum == 0 || sum > len {
+                    continue;
+                }
+                let mut c = Vec::with_capacity(3);
+                if i > 0 {
+                    c.push(!a[i - 1]);
+                }
+                if j > 0 {
+                    c.push(!b[j - 1]);
+                }
+                c.push(out[sum - 1]);
+                self.clause(&c);
+            }
+        }
+        (out, count)
     }
 
     /// At most `k` of `lits`.
@@ -206,6 +234,75 @@ impl<'c, 'p> Enc<'c, 'p> {
     }
 }
 
+/// Large-neighbourhood steps per refutation attempt.
+const LNS_STEPS: usize = 8;
+
+/// Marks the meetings (indices into `held`) that a large-neighbourhood step
+/// frees: about half of them, either those whose slots lie in a random run
+/// of consecutive slots or, alternately, those of a participant with breaks
+/// and of its partners, their partners and so on (breadth first).
+fn neighbourhood(
+    p: &Problem,
+    held: &[usize],
+    by_part: &[Vec<usize>],
+    st: &State,
+    rng: &mut Rng,
+    free: &mut [bool],
+    queue: &mut Vec<usize>,
+) {
+    free.iter_mut().for_each(|f| *f = false);
+    let target = held.len().div_ceil(2);
+    if rng.below(2) == 0 {
+        let n = p.n_slots;
+        let width = (n / 2).max(1);
+        let start = rng.below(n - width + 1);
+        for (i, &r) in held.iter().enumerate() {
+            let t = st.slot[r] as usize;
+            free[i] = (start..start + width).contains(&t);
+        }
+        return;
+    }
+    let breakers: Vec<usize> = (0..p.parts.len())
+        .filter(|&q| p.breaks(st.busy[q]) > 0)
+        .collect();
+    let mut seen = vec![false; p.parts.len()];
+    queue.clear();
+    let mut count = 0;
+    let mut head = 0;
+    while count < target {
+        if head == queue.len() {
+            // A new seed: a participant with breaks, else any.
+            let q = if !breakers.is_empty() && queue.is_empty() {
+                breakers[rng.below(breakers.len())]
+            } else {
+                rng.below(p.parts.len())
+            };
+            if seen[q] {
+                if seen.iter().all(|&s| s) {
+                    break;
+                }
+                continue;
+            }
+            seen[q] = true;
+            queue.push(q);
+        }
+        let q = queue[head];
+        head += 1;
+        for &i in &by_part[q] {
+            if !free[i] {
+                free[i] = true;
+                count += 1;
+            }
+            for &o in &p.reqs[held[i]].members {
+                if !seen[o as usize] {
+                    seen[o as usize] = true;
+                    queue.push(o as usize);
+                }
+            }
+        }
+    }
+}
+
 /// Breaks total and fairness excess of the busy masks of `st`.
 fn key(p: &Problem, busy: &[u128]) -> (u32, u32) {
     let per: Vec<u32> = busy.iter().map(|&b| p.breaks(b)).collect();
@@ -227,6 +324,7 @@ pub(crate) fn improve(
     ctl: &mut Ctl,
     budget: &Budget,
     weight: u64,
+    seed: u64,
 ) -> Outcome {
     let mut outcome = Outcome {
         proven: false,
@@ -249,6 +347,7 @@ pub(crate) fn improve(
                 budget: *budget,
                 decisions: Cell::new(0),
                 stopped: Cell::new(false),
+                call_limit: Cell::new(u64::MAX),
                 weight,
                 breaks: Cell::new(best),
             },
@@ -395,54 +494,87 @@ pub(crate) fn improve(
     let total = enc.counter(&all_breaks, best as usize);
     let mut slot_of = vec![0usize; held.len()];
     let mut busy = vec![0u128; p.parts.len()];
-    // Bottom-up: "≤ k" for k from the lower bound. Each refutation raises the
-    // proven bound (cheap for small k: the implied clauses propagate well); the
-    // first model is optimal. The incumbent is the fallback.
-    let mut k = lower_bound as usize;
-    while k < best as usize {
-        let assume = [!total[k]];
-        let res = enc.s.solve_limited(&assume);
-        if res == lbool::FALSE {
-            k += 1;
-            outcome.lower_bound = k as u32;
-            continue;
-        }
-        if res != lbool::TRUE {
-            break;
-        }
-        busy.iter_mut().for_each(|b| *b = 0);
-        for (i, &r) in held.iter().enumerate() {
-            let t = x[i]
-                .iter()
-                .find(|&&(_, l)| enc.s.value_lit(l) == lbool::TRUE)
-                .map(|&(t, _)| t)
-                .expect("exactly one slot per meeting");
-            slot_of[i] = t;
-            for &q in &p.reqs[r].members {
-                busy[q as usize] |= bit(t);
+    let mut rng = Rng::new(seed);
+    let mut assume: Vec<Lit> = Vec::new();
+    let mut free = vec![false; held.len()];
+    let mut queue: Vec<usize> = Vec::new();
+    // Rounds: a refutation attempt at the lower bound (bottom-up: each
+    // refutation raises the proven bound, and a model there is optimal),
+    // then large-neighbourhood steps: most meetings fixed at the incumbent's
+    // slots by assumptions, the rest free, "≤ best − 1" asked. The solver's
+    // limits grow with each inconclusive round.
+    let mut proof_limit = 2_000u64;
+    let lns_limit = 1_000u64;
+    'rounds: loop {
+        for step in 0..=LNS_STEPS {
+            if outcome.lower_bound >= best || enc.s.cb().stopped.get() {
+                break 'rounds;
             }
-        }
-        let (excess, total_now) = key(p, &busy);
-        debug_assert!(excess == 0 && total_now as usize <= k);
-        if excess != 0 || total_now >= best {
-            // Cannot happen with a sound encoding; keep the incumbent.
-            break;
-        }
-        best = total_now;
-        for (i, &r) in held.iter().enumerate() {
-            if st.slot[r] as usize != slot_of[i] {
-                st.remove(p, r);
+            assume.clear();
+            let k;
+            let limit;
+            if step == 0 {
+                k = outcome.lower_bound as usize;
+                limit = proof_limit;
+            } else {
+                k = best as usize - 1;
+                limit = lns_limit;
+                neighbourhood(p, &held, &by_part, st, &mut rng, &mut free, &mut queue);
+                for (i, &r) in held.iter().enumerate() {
+                    if !free[i] {
+                        let t = st.slot[r] as usize;
+                        let l = x[i].iter().find(|&&(u, _)| u == t).expect("in domain").1;
+                        assume.push(l);
+                    }
+                }
             }
-        }
-        for (i, &r) in held.iter().enumerate() {
-            if st.slot[r] == NONE {
-                st.place(p, r, slot_of[i]);
+            assume.push(!total[k]);
+            let cb = enc.s.cb();
+            cb.call_limit.set(cb.decisions.get() + limit);
+            let res = enc.s.solve_limited(&assume);
+            if res == lbool::FALSE {
+                if step == 0 {
+                    outcome.lower_bound = k as u32 + 1;
+                }
+                continue;
             }
+            if res != lbool::TRUE {
+                continue;
+            }
+            busy.iter_mut().for_each(|b| *b = 0);
+            for (i, &r) in held.iter().enumerate() {
+                let t = x[i]
+                    .iter()
+                    .find(|&&(_, l)| enc.s.value_lit(l) == lbool::TRUE)
+                    .map(|&(t, _)| t)
+                    .expect("exactly one slot per meeting");
+                slot_of[i] = t;
+                for &q in &p.reqs[r].members {
+                    busy[q as usize] |= bit(t);
+                }
+            }
+            let (excess, total_now) = key(p, &busy);
+            debug_assert!(excess == 0 && total_now as usize <= k);
+            if excess != 0 || total_now >= best {
+                // Cannot happen with a sound encoding; keep the incumbent.
+                break 'rounds;
+            }
+            best = total_now;
+            for (i, &r) in held.iter().enumerate() {
+                if st.slot[r] as usize != slot_of[i] {
+                    st.remove(p, r);
+                }
+            }
+            for (i, &r) in held.iter().enumerate() {
+                if st.slot[r] == NONE {
+                    st.place(p, r, slot_of[i]);
+                }
+            }
+            let cb = enc.s.cb();
+            cb.breaks.set(best);
+            cb.ctl.borrow_mut().improved();
         }
-        let cb = enc.s.cb();
-        cb.breaks.set(best);
-        cb.ctl.borrow_mut().improved();
-        break;
+        proof_limit = proof_limit.saturating_mul(2);
     }
     outcome.proven = outcome.lower_bound >= best;
     outcome.iterations = enc.s.cb().decisions.get();
@@ -570,7 +702,7 @@ mod tests {
             let mut ctl = Ctl::new(Duration::from_secs(10), None, &mut progress);
             let budget = ctl.budget(1.0);
             let held_before: Vec<bool> = st.slot.iter().map(|&s| s != NONE).collect();
-            let out = improve(&p, &mut st, 0, &mut ctl, &budget, 0);
+            let out = improve(&p, &mut st, 0, &mut ctl, &budget, 0, seed);
             assert!(out.proven, "seed {seed}: not proven");
             assert_eq!(out.lower_bound, opt, "seed {seed}: bound");
             let (excess, after) = key(&p, &st.busy);

@@ -171,7 +171,15 @@ pub fn solve(
             0.98
         };
         let budget = ctl.budget(share);
-        let out = exact::improve(&p, &mut st, breaks_lower_bound, &mut ctl, &budget, weight);
+        let out = exact::improve(
+            &p,
+            &mut st,
+            breaks_lower_bound,
+            &mut ctl,
+            &budget,
+            weight,
+            opts.seed ^ 0x44,
+        );
         iterations += out.iterations;
         proven = out.proven;
         breaks_lower_bound = breaks_lower_bound.max(out.lower_bound);
