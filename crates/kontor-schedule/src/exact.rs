@@ -38,6 +38,7 @@ use std::cell::{Cell, RefCell};
 
 use batsat::{Callbacks, Lit, Solver, SolverInterface, SolverOpts, lbool};
 
+use crate::breaks::participant_lower_bounds;
 use crate::control::{Budget, Ctl, Phase};
 use crate::problem::{NONE, Problem, State, bit, bits};
 use crate::rng::Rng;
@@ -409,7 +410,9 @@ pub(crate) fn improve(
         }
     }
     let mut all_breaks: Vec<Lit> = Vec::new();
-    for mine in &by_part {
+    // Each participant's own bound (as in the annealing) as unit clauses.
+    let part_lb = participant_lower_bounds(p, st);
+    for (q, mine) in by_part.iter().enumerate() {
         let mut b: Vec<Option<Lit>> = vec![None; n_slots];
         for (t, slot) in b.iter_mut().enumerate() {
             let lits: Vec<Lit> = mine.iter().filter_map(|&i| lit_of(&x, i, t)).collect();
@@ -471,6 +474,9 @@ pub(crate) fn improve(
             && (d as usize) < own.len()
         {
             enc.clause(&[!own[d as usize]]);
+        }
+        for &at_least in own.iter().take(part_lb[q] as usize) {
+            enc.clause(&[at_least]);
         }
         // Implied: without a break, a participant's busy slots of a day lie
         // within a window as long as its number of meetings, so two busy slots
