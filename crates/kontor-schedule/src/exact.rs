@@ -30,7 +30,9 @@
 //! - Implied (they make refutations cheap): each participant is busy in
 //!   exactly as many slots as it has meetings (two counters), and a
 //!   participant without a break has no two busy slots of a day at least that
-//!   many slots apart.
+//!   many slots apart, nor (one-day instances) both ends of a window its
+//!   meetings cannot be matched into; each participant's own breaks bound
+//!   ([`participant_lower_bounds`]) as unit clauses.
 //! - Total: one counter over all `z` with outputs "≥ j", j ≤ the incumbent;
 //!   "≤ k" is the assumption ¬"≥ k+1".
 
@@ -40,7 +42,7 @@ use batsat::{Callbacks, Lit, Solver, SolverInterface, SolverOpts, lbool};
 
 use crate::breaks::participant_lower_bounds;
 use crate::control::{Budget, Ctl, Phase};
-use crate::problem::{NONE, Problem, State, bit, bits};
+use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
 use crate::rng::Rng;
 
 /// Largest encoding tried: Σ |domain| over the held meetings. Far above the
@@ -491,6 +493,29 @@ pub(crate) fn improve(
                             let (bs, bt) = (b[s].expect("some"), b[t].expect("some"));
                             enc.clause(&[some_break, !bs, !bt]);
                         }
+                    }
+                }
+            }
+            // On one day, busy at both ends of a window of n slots without a
+            // break means busy exactly there: excluded where its meetings
+            // cannot be matched into the window.
+            if p.day_masks.len() == 1 && n >= 2 {
+                let doms: Vec<u128> = mine.iter().map(|&i| p.reqs[held[i]].domain).collect();
+                let mut inside = vec![0u128; n];
+                for s in 0..=n_slots.saturating_sub(n) {
+                    let (Some(bs), Some(be)) = (b[s], b[s + n - 1]) else {
+                        continue;
+                    };
+                    let window = if n >= 128 {
+                        u128::MAX
+                    } else {
+                        ((1u128 << n) - 1) << s
+                    };
+                    for (w, &d) in inside.iter_mut().zip(&doms) {
+                        *w = d & window;
+                    }
+                    if match_slots(&inside).0 < n {
+                        enc.clause(&[some_break, !bs, !be]);
                     }
                 }
             }
