@@ -57,11 +57,33 @@ pub(crate) fn applicable(p: &Problem, st: &State) -> bool {
         .filter(|&r| st.slot[r] != NONE)
         .map(|r| p.reqs[r].domain.count_ones() as usize)
         .sum();
-    cells > 0
-        && cells <= MAX_CELLS
-        && p.parts.iter().all(|q| q.pref == 0)
-        && p.reqs.iter().all(|r| r.prev == NONE)
+    if cells == 0
+        || cells > MAX_CELLS
+        || p.parts.iter().any(|q| q.pref != 0)
+        || p.reqs.iter().any(|r| r.prev != NONE)
+    {
+        return false;
+    }
+    // A totalizer over n inputs cut at width w has about 1.5 n w clauses:
+    // few slots with many tables would make the table counters huge.
+    let mut candidates = vec![0usize; p.n_slots];
+    for r in (0..p.reqs.len()).filter(|&r| st.slot[r] != NONE && p.reqs[r].onsite) {
+        for t in bits(p.reqs[r].domain) {
+            candidates[t] += 1;
+        }
+    }
+    let table_clauses: usize = candidates
+        .iter()
+        .zip(&p.cap)
+        .filter(|&(&n, &cap)| n > cap as usize)
+        .map(|(&n, &cap)| n * (cap as usize + 1))
+        .sum();
+    table_clauses <= MAX_COUNTER_CLAUSES
 }
+
+/// Largest estimated size (n × width) of the table counters, and of the
+/// counter of the total breaks.
+const MAX_COUNTER_CLAUSES: usize = 2_000_000;
 
 /// What the exact phase did.
 pub(crate) struct Outcome {
@@ -521,6 +543,10 @@ pub(crate) fn improve(
             }
         }
         all_breaks.extend(mine_breaks);
+    }
+    if all_breaks.len() * best as usize > MAX_COUNTER_CLAUSES {
+        outcome.iterations = enc.s.cb().decisions.get();
+        return outcome;
     }
     let total = enc.counter(&all_breaks, best as usize);
     let mut slot_of = vec![0usize; held.len()];
