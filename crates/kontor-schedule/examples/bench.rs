@@ -2,9 +2,12 @@
 //! under `bench/schedule/`.
 //!
 //! ```text
-//! cargo run --release -p kontor-schedule --example bench -- jair [--time-limit 1] [--all] [--seed N] [--filter a,b] [--iterations N]
+//! cargo run --release -p kontor-schedule --example bench -- jair [--time-limit 1] [--all] [--seed N] [--filter a,b] [--iterations N] [--exact 0.75]
 //! cargo run --release -p kontor-schedule --example bench -- generated [--seeds 3]
 //! ```
+//!
+//! `--exact SHARE` sets `SolveOptions::exact_share` (0 = annealing only; the
+//! exact phase runs when time limit × share ≥ 1 s).
 //!
 //! The JAIR folder is `../shared/benchmarks/b2b-jair2022` relative to the
 //! workspace root, or `$KONTOR_JAIR_DIR`.
@@ -137,6 +140,7 @@ fn jair(args: &[String]) -> String {
                 .any(|a| a == "--iterations")
                 .then(|| arg(args, "--iterations", 0u64)),
             idle_weight: arg(args, "--idle", 0.05),
+            exact_share: arg(args, "--exact", 0.75),
         };
         let t = Instant::now();
         let sol = solve_quiet(&inst, &opts).expect("valid instance");
@@ -244,6 +248,7 @@ fn generated(args: &[String]) -> String {
                 seed,
                 iteration_limit: None,
                 idle_weight: arg(args, "--idle", 0.05),
+                exact_share: arg(args, "--exact", 0.75),
             };
             let t = Instant::now();
             let sol = solve_quiet(&inst, &opts).expect("valid");

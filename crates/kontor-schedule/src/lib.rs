@@ -21,6 +21,7 @@ mod breaks;
 mod complete;
 mod control;
 pub mod dzn;
+mod exact;
 pub mod generate;
 pub mod greedy;
 mod model;

@@ -147,7 +147,9 @@ pub struct Solution {
     pub upper_bound: u64,
     /// Relative gap `(upper_bound − weight) / upper_bound` (0 when the bound is 0).
     pub gap: f64,
-    /// Lower bound on the breaks (level 3b) given the held meetings.
+    /// Lower bound on the breaks (level 3b) given the held meetings, for
+    /// schedules within the fairness bound (the exact phase raises it by the
+    /// totals it refutes).
     pub breaks_lower_bound: u32,
     /// Statistics.
     pub stats: Stats,

@@ -7,6 +7,7 @@ use crate::bound::weight_upper_bound;
 use crate::breaks::Breaks;
 use crate::complete::Complete;
 use crate::control::{Control, Ctl, Phase, Progress};
+use crate::exact;
 use crate::model::{Instance, InstanceError};
 use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
 use crate::schedule::{Feasibility, Reason, Solution, Stats};
@@ -29,6 +30,12 @@ pub struct SolveOptions {
     /// Weight of idle slots in the annealing of breaks (a guide only: the
     /// returned schedule is the best by the true objective). Default 0.05.
     pub idle_weight: f64,
+    /// Share of the breaks phase given to the exact (SAT) search after the
+    /// annealing, when it applies: only breaks and fairness to minimise, an
+    /// encoding of at most 12,000 meeting-slot pairs, the annealing above the
+    /// lower bound, and `time_limit × exact_share` ≥ 1 s (shorter runs are
+    /// annealing only). 0 turns it off. Default 0.75.
+    pub exact_share: f64,
 }
 
 impl Default for SolveOptions {
@@ -38,9 +45,13 @@ impl Default for SolveOptions {
             seed: 0,
             iteration_limit: None,
             idle_weight: 0.05,
+            exact_share: 0.75,
         }
     }
 }
+
+/// Least time limit × exact share for the exact phase to run.
+const EXACT_AFTER: Duration = Duration::from_secs(1);
 
 /// Solves without progress reports (see [`solve`]).
 pub fn solve_quiet(inst: &Instance, opts: &SolveOptions) -> Result<Solution, InstanceError> {
@@ -129,11 +140,50 @@ pub fn solve(
     } else {
         0.98
     };
-    let budget = ctl.budget(share);
-    let proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
+    // The exact phase only pays with a few seconds: the annealing keeps at
+    // least its first EXACT_AFTER (where it finds its best on the JAIR
+    // instances), so short runs are unchanged.
+    let exact_share = opts.exact_share.clamp(0.0, 1.0);
+    let with_exact = exact_share > 0.0
+        && opts.time_limit.as_secs_f64() * exact_share >= EXACT_AFTER.as_secs_f64()
+        && exact::applicable(&p, &br.st);
+    let anneal_share = if !with_exact {
+        share
+    } else if opts.iteration_limit.is_some() || left <= 0.0 {
+        // A work budget: shares only, so that runs stay reproducible.
+        share * (1.0 - exact_share)
+    } else {
+        (share * (1.0 - exact_share)).max((EXACT_AFTER.as_secs_f64() / left).min(share))
+    };
+    let budget = ctl.budget(anneal_share);
+    let mut proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
     iterations += br.iterations;
-    let breaks_lower_bound = br.lower_bound;
-    let st = br.st;
+    let mut breaks_lower_bound = br.lower_bound;
+    let mut st = br.st;
+    if with_exact && !proven && !ctl.cancelled {
+        let left = ctl
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
+        let share = if left > 0.0 {
+            (0.98 - reserve / left).clamp(0.5, 0.98)
+        } else {
+            0.98
+        };
+        let budget = ctl.budget(share);
+        let out = exact::improve(
+            &p,
+            &mut st,
+            breaks_lower_bound,
+            &mut ctl,
+            &budget,
+            weight,
+            opts.seed ^ 0x44,
+        );
+        iterations += out.iterations;
+        proven = out.proven;
+        breaks_lower_bound = breaks_lower_bound.max(out.lower_bound);
+    }
     ctl.report(Phase::Tables, weight, 0);
     let schedule = crate::tables::to_schedule(inst, &p, &st);
     let objective = match verify(inst, &schedule) {
