@@ -1004,6 +1004,8 @@ pub(crate) async fn close_finished_issues(store: &Store) {
 
 async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     let mut client: Option<SmtpClient> = None;
+    // The last complete batch being recorded and settled.
+    let mut closing: Option<tokio::task::JoinHandle<()>> = None;
     let mut pause = Duration::ZERO;
     loop {
         if *shutdown.borrow() {
@@ -1044,27 +1046,34 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         // Stop completing messages well before the lease runs out.
         let lease = s.config.lease.as_micros() as i64;
         let lease_end = now + lease - lease / 10;
-        let batch = send_batch(&s, n, &mut client, &rows, lease_end, &shutdown).await;
-        // The journal holds every sent row already; the database learns them in steps, and
-        // all of them before the claim is settled or given back.
-        record_sent(&s, &batch.sent).await;
-        for r in batch.recording {
-            let _ = r.await;
+        let mut batch = send_batch(&s, n, &mut client, &rows, lease_end, &shutdown).await;
+        let claim = rows[0].claim_id;
+        // The previous batch's close-out first: at most one runs beside the connection.
+        if let Some(c) = closing.take() {
+            let _ = c.await;
         }
+        if batch.complete {
+            // Recorded and settled while the connection goes on with the next claim.
+            let s = s.clone();
+            closing = Some(tokio::spawn(async move {
+                record_all(&s, &mut batch).await;
+                // (While sent rows are not recorded, the claim keeps them from being sent
+                // again until its lease runs out.)
+                if !s.unrecorded.load(Ordering::SeqCst) {
+                    log_err(s.store.settle_claim(claim).await);
+                }
+                s.busy.fetch_sub(1, Ordering::SeqCst);
+            }));
+            continue;
+        }
+        record_all(&s, &mut batch).await;
         if batch.server_down {
             pause = s.config.retry.first.min(Duration::from_secs(30));
         }
-        let claim = rows[0].claim_id;
-        if !batch.complete {
-            // Rows left by a shutdown or an unreachable server go back at once (or after the
-            // pause).
-            let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
-            log_err(s.store.release_deliveries(claim, retry).await);
-        } else if !s.unrecorded.load(Ordering::SeqCst) {
-            // (While sent rows are not recorded, the claim keeps them from being sent again
-            // until its lease runs out.)
-            log_err(s.store.settle_claim(claim).await);
-        }
+        // Rows left by a shutdown or an unreachable server go back at once (or after the
+        // pause).
+        let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
+        log_err(s.store.release_deliveries(claim, retry).await);
         s.busy.fetch_sub(1, Ordering::SeqCst);
         if !pause.is_zero() {
             // The server is down: wait before claiming the next batch.
@@ -1075,8 +1084,20 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
             pause = Duration::ZERO;
         }
     }
+    if let Some(c) = closing.take() {
+        let _ = c.await;
+    }
     if let Some(c) = client.take() {
         c.quit().await;
+    }
+}
+
+/// The journal holds every sent row of the batch already; the database learns them all
+/// (those of earlier steps are on their way) before its claim is settled or given back.
+async fn record_all(s: &Shared, batch: &mut Batch) {
+    record_sent(s, &batch.sent).await;
+    for r in batch.recording.drain(..) {
+        let _ = r.await;
     }
 }
 
