@@ -2,7 +2,8 @@
 //!
 //! In one run, against one local counting SMTP sink (its own thread and runtime):
 //! 1. raw: a bare client blasts one pre-rendered message N times over C connections (the
-//!    sink's acceptance rate: the ceiling for any client on this machine);
+//!    sink's acceptance rate: the ceiling for any client on this machine), before and again
+//!    after step 2; Kontor is compared with the mean of the two;
 //! 2. kontor: the real sender (`BulkSender`: queue in SQLite, claim, render, commit before the
 //!    final dot) sends one issue to N confirmed subscribers over C connections;
 //! 3. nagle: the raw client again, fewer messages, with and without TCP_NODELAY.
@@ -508,12 +509,17 @@ async fn run(args: Vec<usize>, sink: Sink) {
     );
     let message = Arc::new(data);
 
-    let raw = measure_raw(&sink, message.clone(), n, conns, true).await;
-    println!("raw client (TCP_NODELAY): {raw:.0} msg/s accepted by the sink");
+    let before = measure_raw(&sink, message.clone(), n, conns, true).await;
+    println!("raw client (TCP_NODELAY): {before:.0} msg/s accepted by the sink");
     kontor_run(&sink, n, conns).await;
     let kontor = f64::from_bits(KONTOR_RATE.load(Ordering::Relaxed));
+    // Once more after Kontor: on a shared machine the sink's rate drifts, and the mean of the
+    // runs on either side is the fairer reference.
+    let after = measure_raw(&sink, message.clone(), n, conns, true).await;
+    println!("raw client again (TCP_NODELAY): {after:.0} msg/s accepted by the sink");
+    let raw = (before + after) / 2.0;
     println!(
-        "kontor / raw: {:.1} % (target >= 90 %)",
+        "kontor / raw: {:.1} % of the mean of both raw runs (target >= 90 %)",
         100.0 * kontor / raw
     );
     let on = measure_raw(&sink, message.clone(), nagle_n, conns, true).await;
