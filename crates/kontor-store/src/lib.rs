@@ -169,12 +169,7 @@ impl Store {
             } else {
                 SqliteJournalMode::Wal
             })
-            .synchronous(SqliteSynchronous::Normal)
-            // Rows travel from SQLite's thread to the caller through a bounded channel. At the
-            // default 50 a newsletter claim's 500 rows took ten hand-overs between the two
-            // threads, and where they share a core (the newsletter bench) the reader woke
-            // for nearly every row: 10 µs per row instead of 2.
-            .row_buffer_size(1024);
+            .synchronous(SqliteSynchronous::Normal);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // An in-memory database lives as long as its connection.

@@ -352,7 +352,7 @@ impl Store {
             else {
                 return Ok(vec![]);
             };
-            let mut rows = tx.due_rows(&claim, now).await?;
+            let rows = tx.due_rows(&claim, now).await?;
             if rows.is_empty() {
                 // Everything in the range was settled, or waits for a retry.
                 tx.settle_claim(claim.id).await?;
@@ -360,9 +360,6 @@ impl Store {
                 continue;
             }
             tx.commit().await?;
-            for r in &mut rows {
-                r.claim_id = claim.id;
-            }
             return Ok(rows);
         }
         Ok(vec![])
@@ -584,7 +581,8 @@ impl Tx {
         };
         let id = new_id();
         let sql = format!(
-            "SELECT id, issue_id, first_seq, last_seq FROM newsletter_claims              WHERE locked_until <= $1 ORDER BY locked_until LIMIT 1{skip_locked}"
+            "SELECT id, issue_id, first_seq, last_seq FROM newsletter_claims \
+             WHERE locked_until <= $1 ORDER BY locked_until LIMIT 1{skip_locked}"
         );
         let lapsed: Option<Claim> =
             write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -601,7 +599,9 @@ impl Tx {
             return Ok(Some(Claim { id, ..old }));
         }
         let sql = format!(
-            "SELECT id, claimed_up_to, queue_size FROM newsletter_issues              WHERE status = 'sending' AND claimed_up_to < queue_size              ORDER BY started_at, id LIMIT 1{lock}"
+            "SELECT id, claimed_up_to, queue_size FROM newsletter_issues \
+             WHERE status = 'sending' AND claimed_up_to < queue_size \
+             ORDER BY started_at, id LIMIT 1{lock}"
         );
         let next: Option<(Uuid, i64, i64)> =
             write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -634,7 +634,7 @@ impl Tx {
         Ok(Some(claim))
     }
 
-    /// The claim's rows that are queued and due, in queue order.
+    /// The claim's rows that are queued and due, in queue order, under the claim's id.
     async fn due_rows(&mut self, claim: &Claim, now: i64) -> Result<Vec<Delivery>> {
         const FROM: &str = "FROM newsletter_deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
              WHERE d.issue_id = $1 AND d.seq BETWEEN $2 AND $3 AND d.status = 'queued' \
@@ -681,13 +681,17 @@ impl Tx {
                     "SELECT d.issue_id, d.seq, d.subscriber_id, d.attempts, s.email, s.locale, \
                      s.unsubscribe_token, s.status AS subscriber_status {FROM} ORDER BY d.seq"
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                let mut rows: Vec<Delivery> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(claim.issue_id)
                     .bind(claim.first_seq)
                     .bind(claim.last_seq)
                     .bind(now)
                     .fetch_all(&mut **c)
-                    .await?)
+                    .await?;
+                for r in &mut rows {
+                    r.claim_id = claim.id;
+                }
+                Ok(rows)
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use kontor_domain::{Keyed, Locale};
 
-use crate::{Pool, Result, Store, Tx, Uuid, exec, new_id, read};
+use crate::{Pool, Result, Store, Tx, Uuid, autocommit, exec, new_id, read};
 
 /// A fully rendered mail, ready to be queued.
 #[derive(Debug, Clone)]
@@ -58,19 +58,6 @@ impl Tx {
         self.insert_mail(mail, now, Some(raw)).await
     }
 
-    /// Deletes the local mailbox's copies of `kind` written before `before` (without SMTP the
-    /// mailbox keeps every newsletter copy: a large list would grow it without end). Mail
-    /// waiting for SMTP, and everything sent by SMTP, stays.
-    pub async fn delete_local_mail(&mut self, kind: &str, before: i64) -> Result<u64> {
-        exec!(self, |c| sqlx::query(
-            "DELETE FROM outbox WHERE transport = 'local' AND kind = $1 AND created_at < $2"
-        )
-        .bind(kind)
-        .bind(before)
-        .execute(c))
-        .map_err(Into::into)
-    }
-
     async fn insert_mail(&mut self, mail: &NewMail, now: i64, raw: Option<&str>) -> Result<Uuid> {
         let id = new_id();
         let (status, attempts, transport, sent_at) = match raw {
@@ -103,6 +90,18 @@ impl Tx {
 }
 
 impl Store {
+    /// Deletes the local mailbox's copies of `kind` written before `before` (without SMTP the
+    /// mailbox keeps every newsletter copy: a large list would grow it without end). Mail
+    /// waiting for SMTP, and everything sent by SMTP, stays.
+    pub async fn delete_local_mail(&self, kind: &str, before: i64) -> Result<u64> {
+        Ok(autocommit!(self, |c| sqlx::query(
+            "DELETE FROM outbox WHERE transport = 'local' AND kind = $1 AND created_at < $2"
+        )
+        .bind(kind)
+        .bind(before)
+        .execute(c))?)
+    }
+
     /// Claims up to `limit` due mails for `lease_micros`; another worker (or instance) will not
     /// see them until the lease runs out.
     pub async fn claim_due_mail(

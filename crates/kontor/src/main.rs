@@ -193,9 +193,7 @@ pub async fn run(
     let newsletter_wake = Arc::new(Notify::new());
     let newsletter = newsletter::sender(&store, &config)?;
     let newsletter_smtp = newsletter.is_smtp();
-    let newsletter = Some(tokio::spawn(
-        newsletter.run(newsletter_wake.clone(), stop_rx.clone()),
-    ));
+    let newsletter = tokio::spawn(newsletter.run(newsletter_wake.clone(), stop_rx.clone()));
     let janitor = tokio::spawn(janitor(store.clone(), stop_rx));
 
     let mut web = WebConfig::new(config.base_url.clone());
@@ -231,7 +229,8 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = janitor.await;
-    for task in [refresher, reminders, newsletter].into_iter().flatten() {
+    let _ = newsletter.await;
+    for task in [refresher, reminders].into_iter().flatten() {
         let _ = task.await;
     }
     Ok(())
@@ -297,18 +296,17 @@ async fn janitor(store: Store, mut stop: watch::Receiver<bool>) {
             }
         }
         // Newsletter copies in the local mailbox (no SMTP): a month is enough to look at them.
-        if let Ok(mut tx) = store.begin().await {
-            let kind = kontor_mail::mailbox::KIND;
-            match tx.delete_local_mail(kind, now - 30 * 86_400_000_000).await {
-                Ok(n) if tx.commit().await.is_ok() && n > 0 => {
-                    tracing::info!(
-                        removed = n,
-                        "old newsletter copies removed from the mailbox"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "removing old mailbox copies failed"),
-            }
+        let kind = kontor_mail::mailbox::KIND;
+        match store
+            .delete_local_mail(kind, now - 30 * 86_400_000_000)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                removed = n,
+                "old newsletter copies removed from the mailbox"
+            ),
+            Err(e) => tracing::warn!(error = %e, "removing old mailbox copies failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -427,24 +427,26 @@ async fn outbox_claims_leases_and_retries() {
         copy.kind = "newsletter-issue";
         tx.add_to_mailbox(&copy, "raw", NOW).await.unwrap();
         tx.add_to_mailbox(&copy, "raw", NOW + 100).await.unwrap();
+        tx.commit().await.unwrap();
         assert_eq!(
-            tx.delete_local_mail("newsletter-issue", NOW + 50)
+            store
+                .delete_local_mail("newsletter-issue", NOW + 50)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            tx.delete_local_mail("newsletter-issue", NOW + 50)
+            store
+                .delete_local_mail("newsletter-issue", NOW + 50)
                 .await
                 .unwrap(),
             0
         );
         assert_eq!(
-            tx.delete_local_mail("test", NOW + 10_000).await.unwrap(),
+            store.delete_local_mail("test", NOW + 10_000).await.unwrap(),
             0,
             "not local"
         );
-        tx.commit().await.unwrap();
         assert_eq!(
             store
                 .outbox(Some("reader@example.de"), 10)
