@@ -327,14 +327,14 @@ impl Store {
     }
 
     /// The widths stored for an image (each in every format), ascending.
-    /// The widths an image has in `format` (`webp` or `jpeg`), smallest first.
-    pub async fn image_widths(&self, id: Uuid, format: &str) -> Result<Vec<i32>> {
-        Ok(read!(self, |p| sqlx::query_scalar(
-            "SELECT width FROM magazine_image_variants WHERE image_id = $1 AND format = $2 \
-             ORDER BY width"
+    /// The (width, format) of every stored variant of an image, smallest first; `format` is
+    /// `webp` or `jpeg`.
+    pub async fn image_variants(&self, id: Uuid) -> Result<Vec<(i32, String)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT width, format FROM magazine_image_variants WHERE image_id = $1 \
+             ORDER BY width, format"
         )
         .bind(id)
-        .bind(format)
         .fetch_all(p))?)
     }
 

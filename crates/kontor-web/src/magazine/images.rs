@@ -1,9 +1,10 @@
 //! Image upload and serving. An upload is read with a byte limit, its size is read from the
 //! header alone and refused above [`MAX_PIXELS`] before any pixel is decoded (decompression
 //! bombs), then decoded with `image`'s allocation limits, scaled to [`WIDTHS`] and re-encoded
-//! as JPEG, and as (lossless) WebP where that is smaller. Re-encoding drops every piece of metadata of the upload (EXIF with GPS
-//! position, camera serials, XMP). The variants are stored in the database, so every instance
-//! of a multi-instance deployment serves them; they never change, so they are cached for a year.
+//! as JPEG, and as (lossless) WebP where that is smaller. Re-encoding drops every piece of
+//! metadata of the upload (EXIF with GPS position, camera serials, XMP). The variants are
+//! stored in the database, so every instance of a multi-instance deployment serves them; they
+//! never change, so they are cached for a year.
 
 use std::io::Cursor;
 
@@ -251,8 +252,15 @@ pub async fn serve(
 /// What a template needs for a responsive `<picture>`.
 pub async fn picture(state: &AppState, id: Uuid) -> Result<serde_json::Value, AppError> {
     let image = state.store.image(id).await?;
-    let widths = state.store.image_widths(id, "jpeg").await?;
-    let webp_widths = state.store.image_widths(id, "webp").await?;
+    let variants = state.store.image_variants(id).await?;
+    let widths_in = |format: &str| -> Vec<i32> {
+        variants
+            .iter()
+            .filter(|(_, f)| f == format)
+            .map(|(w, _)| *w)
+            .collect()
+    };
+    let (widths, webp_widths) = (widths_in("jpeg"), widths_in("webp"));
     let srcset = |widths: &[i32], format: &str| {
         widths
             .iter()
