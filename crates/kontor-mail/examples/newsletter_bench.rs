@@ -318,13 +318,7 @@ async fn kontor_run(sink: &Sink, n: usize, conns: usize) {
         poll: Duration::from_millis(100),
         ..BulkConfig::default()
     };
-    let s = store.clone();
-    let starter = Arc::new(move |id| {
-        let s = s.clone();
-        Box::pin(async move {
-            kontor_mail::newsletter::start_issue(&s, BASE, id, kontor_domain::now_micros()).await
-        }) as kontor_mail::bulk::StartFuture
-    });
+    let starter = kontor_mail::newsletter::starter(&store, BASE);
     let sender = BulkSender::new(
         store.clone(),
         smtp(port),

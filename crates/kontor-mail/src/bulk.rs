@@ -3,17 +3,18 @@
 //!
 //! # Exactly once, and the one window left
 //!
-//! For every message a worker: claims the queue row (a lease under a claim id), sends
-//! `MAIL`/`RCPT`/`DATA` (pipelined when offered, in the same write as the previous message's
-//! final dot, so one write and one round trip per message) and the whole dot-stuffed message
-//! **without** the terminating `.` line. Then, in one poll of the task with nothing in between that could
-//! yield, it enters `+ issue subscriber claim` in the send [`Journal`] (a store into its
-//! memory-mapped file, which the kernel keeps when the process dies) and writes `.\r\n` to the
-//! socket. Only after the server's reply is the row
-//! marked `sent` in the database; on a refusal a `-` entry withdraws the journal entry and the row
-//! is queued again (4xx, broken connection) or failed (5xx). At start-up the net `+` entries are
-//! marked sent before anything is claimed, and the journal is emptied; it is emptied again
-//! whenever every worker is idle and all it holds is in the database.
+//! For every message a worker, holding a claim on a range of the queue (a lease, see
+//! `kontor_store::newsletter`): sends `MAIL`/`RCPT`/`DATA` (pipelined when offered, in the same
+//! write as the previous message's final dot, so one write and one round trip per message) and
+//! the whole dot-stuffed message **without** the terminating `.` line. Then, in one poll of the
+//! task with nothing in between that could yield, it enters `+ issue subscriber claim` in the
+//! send [`Journal`] (a store into its memory-mapped file, which the kernel keeps when the
+//! process dies) and writes `.\r\n` to the socket. Only after the server's reply is the row
+//! marked `sent` in the database (in steps, see [`BulkConfig::record_every`]); on a refusal a
+//! `-` entry withdraws the journal entry and the row is queued again (4xx, broken connection)
+//! or failed (5xx). At start-up the net `+` entries are marked sent before anything is claimed,
+//! and the journal is emptied; it is emptied again whenever every worker is idle and all it
+//! holds is in the database.
 //!
 //! - Killed before the journal entry: the server never got the final dot and drops the message
 //!   when the connection closes; the row is still queued and goes out once after restart.
@@ -21,8 +22,8 @@
 //!   buffer is empty then, so closing does not reset the connection); the server accepts; the
 //!   journal says sent; the restart records it: one copy.
 //! - Killed between the journal entry and the socket `write` (a memory store and the next
-//!   system call, microseconds apart, no await between them): the row counts as sent but the server dropped
-//!   the message: **at most one** copy. This is the only window left. (Committing to the
+//!   system call, microseconds apart, no await between them): the row counts as sent but the
+//!   server dropped the message: **at most one** copy. This is the only window left. (Committing to the
 //!   database there instead, as a first version did, left the time for the database's reply to
 //!   wake the task — milliseconds on a busy machine, and the crash test lost a message in about
 //!   one run in six.)
@@ -449,6 +450,16 @@ pub struct EditionParts {
     pub html: String,
 }
 
+impl EditionParts {
+    /// Text and HTML for one reader: their unsubscribe URL in place of the placeholder.
+    pub fn bodies_for(&self, unsubscribe_url: &str) -> (String, String) {
+        (
+            self.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+            self.html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+        )
+    }
+}
+
 impl NewsletterMailer {
     pub fn new(from: Mailbox, base_url: &str, dkim: Option<DkimSigner>) -> Self {
         let base_url = base_url.trim_end_matches('/').to_string();
@@ -502,8 +513,7 @@ impl NewsletterMailer {
         url: &str,
         eight_bit: bool,
     ) -> Result<Vec<u8>, String> {
-        let text = edition.text.replace(UNSUBSCRIBE_PLACEHOLDER, url);
-        let html = edition.html.replace(UNSUBSCRIBE_PLACEHOLDER, url);
+        let (text, html) = edition.bodies_for(url);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -741,11 +751,7 @@ impl Default for BulkConfig {
             batch: 500,
             record_every: 500,
             lease: Duration::from_secs(300),
-            retry: Backoff {
-                first: Duration::from_secs(30),
-                max: Duration::from_secs(3600),
-                max_attempts: 10,
-            },
+            retry: crate::worker::BACKOFF,
             poll: Duration::from_secs(5),
         }
     }
@@ -1052,28 +1058,29 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
         if let Some(c) = closing.take() {
             let _ = c.await;
         }
+        // A claim whose sent rows are not all recorded is neither settled nor given back: it
+        // keeps them from being sent again until its lease runs out.
         if batch.complete {
             // Recorded and settled while the connection goes on with the next claim.
             let s = s.clone();
             closing = Some(tokio::spawn(async move {
-                record_all(&s, &mut batch).await;
-                // (While sent rows are not recorded, the claim keeps them from being sent
-                // again until its lease runs out.)
-                if !s.unrecorded.load(Ordering::SeqCst) {
+                if record_all(&s, &mut batch).await {
                     log_err(s.store.settle_claim(claim).await);
                 }
                 s.busy.fetch_sub(1, Ordering::SeqCst);
             }));
             continue;
         }
-        record_all(&s, &mut batch).await;
+        let recorded = record_all(&s, &mut batch).await;
         if batch.server_down {
             pause = s.config.retry.first.min(Duration::from_secs(30));
         }
-        // Rows left by a shutdown or an unreachable server go back at once (or after the
-        // pause).
-        let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
-        log_err(s.store.release_deliveries(claim, retry).await);
+        if recorded {
+            // Rows left by a shutdown or an unreachable server go back at once (or after the
+            // pause).
+            let retry = kontor_domain::now_micros() + pause.as_micros() as i64;
+            log_err(s.store.release_deliveries(claim, retry).await);
+        }
         s.busy.fetch_sub(1, Ordering::SeqCst);
         if !pause.is_zero() {
             // The server is down: wait before claiming the next batch.
@@ -1094,11 +1101,13 @@ async fn worker(n: usize, s: Arc<Shared>, wake: Arc<Notify>, mut shutdown: watch
 
 /// The journal holds every sent row of the batch already; the database learns them all
 /// (those of earlier steps are on their way) before its claim is settled or given back.
-async fn record_all(s: &Shared, batch: &mut Batch) {
-    record_sent(s, &batch.sent).await;
+/// Whether all of them were recorded.
+async fn record_all(s: &Shared, batch: &mut Batch) -> bool {
+    let mut recorded = record_sent(s, &batch.sent).await;
     for r in batch.recording.drain(..) {
-        let _ = r.await;
+        recorded &= r.await.unwrap_or(false);
     }
+    recorded
 }
 
 /// What became of a claimed batch.
@@ -1107,7 +1116,7 @@ struct Batch {
     /// know yet.
     sent: Vec<(Uuid, i64, Uuid)>,
     /// Earlier steps of `sent` on their way into the database.
-    recording: Vec<tokio::task::JoinHandle<()>>,
+    recording: Vec<tokio::task::JoinHandle<bool>>,
     /// Every row was settled (sent, failed or skipped): nothing to give back.
     complete: bool,
     /// The server could not be reached.
@@ -1207,15 +1216,6 @@ async fn send_batch(
             *client = None;
             continue;
         }
-        // Never complete a message whose claim may have passed to another worker.
-        if kontor_domain::now_micros() > lease_end {
-            let e = SendError::Temporary(
-                "claim about to run out; message abandoned before its final dot".into(),
-            );
-            record_failure(s, row, e).await;
-            *client = None;
-            continue;
-        }
         next = next_message(s, &mut rows, conn.eight_bit).await;
         let ahead = match &next {
             Some(n) if !*shutdown.borrow() => {
@@ -1228,7 +1228,18 @@ async fn send_batch(
             }
             _ => None,
         };
-        // The commit point: the journal line, then at once the final dot (see the module docs).
+        // Never complete a message whose claim may have passed to another worker: checked
+        // after everything that can wait (the next message's rows, the rate limit).
+        if kontor_domain::now_micros() > lease_end {
+            let e = SendError::Temporary(
+                "claim about to run out; message abandoned before its final dot".into(),
+            );
+            record_failure(s, row, e).await;
+            *client = None;
+            continue;
+        }
+        // The commit point: the journal entry, then at once the final dot (see the module
+        // docs).
         let (verdict, next_begun) = conn
             .commit_and_finish(|| s.journal.append('+', row), ahead.as_ref())
             .await;
@@ -1337,11 +1348,11 @@ async fn prepare<'a>(
     })
 }
 
-/// Marks a batch sent in one transaction; retried, because until it succeeds the rows look
-/// queued (the journal repairs that only at the next start).
-async fn record_sent(s: &Shared, sent: &[(Uuid, i64, Uuid)]) {
+/// Marks a batch sent; retried, because until it succeeds the rows look queued (the journal
+/// repairs that only at the next start). Whether it was recorded.
+async fn record_sent(s: &Shared, sent: &[(Uuid, i64, Uuid)]) -> bool {
     if sent.is_empty() {
-        return;
+        return true;
     }
     for attempt in 0..5u32 {
         match s
@@ -1349,7 +1360,7 @@ async fn record_sent(s: &Shared, sent: &[(Uuid, i64, Uuid)]) {
             .mark_deliveries_sent(sent, kontor_domain::now_micros())
             .await
         {
-            Ok(_) => return,
+            Ok(_) => return true,
             Err(e) => {
                 tracing::warn!(error = %e, attempt, "sent messages not recorded yet");
                 tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
@@ -1361,6 +1372,7 @@ async fn record_sent(s: &Shared, sent: &[(Uuid, i64, Uuid)]) {
         messages = sent.len(),
         "sent messages not recorded; the send journal keeps them for the next start"
     );
+    false
 }
 
 /// The edition's template, made at most a minute ago.
@@ -1388,7 +1400,7 @@ async fn edition(s: &Shared, row: &Delivery) -> Result<Arc<EditionParts>, SendEr
 /// The frozen editions of the issues being sent, by (issue, language), each issue read once.
 /// Shared by both senders.
 #[derive(Default)]
-pub(crate) struct Editions(std::sync::Mutex<HashMap<(Uuid, String), Arc<EditionParts>>>);
+pub(crate) struct Editions(PerEdition<Arc<EditionParts>>);
 
 impl Editions {
     /// The edition of `row`'s issue in `row`'s language; `None` when the issue has none.

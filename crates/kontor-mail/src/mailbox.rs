@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kontor_domain::{Keyed, Locale};
-use kontor_store::newsletter::{Delivery, UNSUBSCRIBE_PLACEHOLDER};
+use kontor_store::newsletter::Delivery;
 use kontor_store::outbox::NewMail;
 use kontor_store::{Store, StoreError};
 use tokio::sync::{Notify, watch};
@@ -146,14 +146,14 @@ impl MailboxSender {
             &row.email,
             &row.unsubscribe_token,
         )?;
-        let url = self.mailer.unsubscribe_url(&row.unsubscribe_token);
+        let (text, html) = edition.bodies_for(&self.mailer.unsubscribe_url(&row.unsubscribe_token));
         let mail = NewMail {
             to: row.email.clone(),
             locale: Locale::from_key(&row.locale).unwrap_or(Locale::En),
             kind: KIND,
             subject: edition.subject.clone(),
-            text: edition.text.replace(UNSUBSCRIBE_PLACEHOLDER, &url),
-            html: edition.html.replace(UNSUBSCRIBE_PLACEHOLDER, &url),
+            text,
+            html,
         };
         Ok((mail, String::from_utf8_lossy(&raw).into_owned()))
     }

@@ -64,13 +64,13 @@ pub fn sender(store: &Store, config: &Config) -> anyhow::Result<Sender> {
         lease: Duration::from_secs(config.newsletter_lease_seconds),
         ..BulkConfig::default()
     };
+    let journal = journal_path(config);
     Ok(Sender::Smtp(BulkSender::new(
         store.clone(),
         smtp,
         mailer,
         bulk,
-        Journal::open(journal_path(config))
-            .with_context(|| format!("cannot open {}", journal_path(config).display()))?,
+        Journal::open(&journal).with_context(|| format!("cannot open {}", journal.display()))?,
         starter,
     )))
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kontor_domain::Locale;
 use kontor_mail::SmtpConfig;
-use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer, StartFuture};
+use kontor_mail::bulk::{BulkConfig, BulkSender, Journal, NewsletterMailer};
 use kontor_mail::dkim::DkimSigner;
 use kontor_mail::smtp::Backoff;
 use kontor_store::newsletter::{EditionInput, IssueFields};
@@ -143,13 +143,7 @@ fn start_sender_at(store: &Store, port: u16, dkim: Option<DkimSigner>, rate: f64
         poll: Duration::from_millis(200),
         ..BulkConfig::default()
     };
-    let s = store.clone();
-    let starter = Arc::new(move |id| {
-        let s = s.clone();
-        Box::pin(async move {
-            kontor_mail::newsletter::start_issue(&s, BASE, id, kontor_domain::now_micros()).await
-        }) as StartFuture
-    });
+    let starter = kontor_mail::newsletter::starter(store, BASE);
     let journal = std::env::temp_dir().join(format!("kontor-journal-{}", Uuid::now_v7().simple()));
     let sender = BulkSender::new(
         store.clone(),
@@ -212,7 +206,7 @@ async fn send_issue(
     let queued = send_now(store, id).await;
     let running = start_sender(store, port, dkim);
     until_sent(store, id, Duration::from_secs(30)).await;
-    // Every line of the send journal is in the database now: once the workers are idle, the
+    // Every entry of the send journal is in the database now: once the workers are idle, the
     // journal is emptied (it does not grow while the process runs).
     let start = Instant::now();
     let journal_len = || std::fs::metadata(&running.journal).unwrap().len();
