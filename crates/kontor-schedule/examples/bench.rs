@@ -140,7 +140,7 @@ fn jair(args: &[String]) -> String {
                 .any(|a| a == "--iterations")
                 .then(|| arg(args, "--iterations", 0u64)),
             idle_weight: arg(args, "--idle", 0.05),
-            exact_share: arg(args, "--exact", 0.75),
+            exact_share: arg(args, "--exact", SolveOptions::default().exact_share),
         };
         let t = Instant::now();
         let sol = solve_quiet(&inst, &opts).expect("valid instance");
@@ -248,7 +248,7 @@ fn generated(args: &[String]) -> String {
                 seed,
                 iteration_limit: None,
                 idle_weight: arg(args, "--idle", 0.05),
-                exact_share: arg(args, "--exact", 0.75),
+                exact_share: arg(args, "--exact", SolveOptions::default().exact_share),
             };
             let t = Instant::now();
             let sol = solve_quiet(&inst, &opts).expect("valid");
