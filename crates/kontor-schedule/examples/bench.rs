@@ -7,7 +7,7 @@
 //! ```
 //!
 //! `--exact SHARE` sets `SolveOptions::exact_share` (0 = annealing only; the
-//! exact phase runs when time limit × share ≥ 1 s).
+//! exact phase runs when the time left for the breaks × share ≥ 1 s).
 //!
 //! The JAIR folder is `../shared/benchmarks/b2b-jair2022` relative to the
 //! workspace root, or `$KONTOR_JAIR_DIR`.

@@ -76,7 +76,7 @@ pub(crate) struct Breaks<'a> {
     pub lower_bound: u32,
     /// Its part per participant: targeted moves and compaction leave a
     /// participant alone once it is down to its own bound.
-    part_lb: Vec<u32>,
+    pub part_lb: Vec<u32>,
     /// Per-participant marks for deduplication (compared with `stamp`).
     mark: Vec<u32>,
     stamp: u32,

@@ -36,11 +36,11 @@
 //! - Total: one counter over all `z` with outputs "≥ j", j ≤ the incumbent;
 //!   "≤ k" is the assumption ¬"≥ k+1".
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+use std::time::Instant;
 
 use batsat::{Callbacks, Lit, Solver, SolverInterface, SolverOpts, lbool};
 
-use crate::breaks::participant_lower_bounds;
 use crate::control::{Budget, Ctl, Phase};
 use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
 use crate::rng::Rng;
@@ -85,62 +85,30 @@ pub(crate) fn applicable(p: &Problem, st: &State) -> bool {
 /// counter of the total breaks.
 const MAX_COUNTER_CLAUSES: usize = 2_000_000;
 
-/// What the exact phase did.
-pub(crate) struct Outcome {
-    /// The schedule in `st` is proven optimal for breaks under fairness.
-    pub proven: bool,
-    /// Decisions of the SAT solver (the work measure of this phase).
-    pub iterations: u64,
-    /// Lower bound on the breaks of any schedule of the held set that meets
-    /// the fairness bound: the given one, raised by each refutation.
-    pub lower_bound: u32,
-}
-
-/// The solver's callbacks: asks [`Ctl`] whether to stop (deadline, budget,
-/// cancellation by the progress callback, reports every 50 ms). batsat asks
-/// before each decision, so the count is also the work measure.
-struct Watch<'c, 'p> {
-    ctl: RefCell<&'c mut Ctl<'p>>,
-    budget: Budget,
+/// The solver's callbacks: a decision limit per call and a clock. batsat
+/// asks before each decision, so the count is also the work measure.
+struct Watch {
     decisions: Cell<u64>,
-    /// Set once the phase must end (latched: batsat asks again after a
-    /// stopped search).
-    stopped: Cell<bool>,
-    /// Decision count at which the current call gives up (not latched).
+    /// Decision count at which the current call gives up.
     call_limit: Cell<u64>,
-    weight: u64,
-    breaks: Cell<u32>,
+    /// The current call gives up at this instant (checked every 64 decisions).
+    end: Cell<Instant>,
 }
 
-impl Callbacks for Watch<'_, '_> {
+impl Callbacks for Watch {
     fn stop(&self) -> bool {
         let n = self.decisions.get() + 1;
         self.decisions.set(n);
-        // Ctl::stop reads the clock: every 64th call is plenty.
-        if n >= self.call_limit.get() {
-            return true;
-        }
-        if !self.stopped.get()
-            && n.is_multiple_of(64)
-            && self.ctl.borrow_mut().stop(
-                Phase::Breaks,
-                &self.budget,
-                n,
-                (self.weight, self.breaks.get()),
-            )
-        {
-            self.stopped.set(true);
-        }
-        self.stopped.get()
+        n >= self.call_limit.get() || (n.is_multiple_of(64) && Instant::now() >= self.end.get())
     }
 }
 
-struct Enc<'c, 'p> {
-    s: Solver<Watch<'c, 'p>>,
+struct Enc {
+    s: Solver<Watch>,
     buf: Vec<Lit>,
 }
 
-impl<'c, 'p> Enc<'c, 'p> {
+impl Enc {
     /// A new literal whose default decision is `hint`.
     fn var(&mut self, hint: bool) -> Lit {
         // batsat decides a fresh variable false, i.e. makes its negative
@@ -328,6 +296,24 @@ fn neighbourhood(
     }
 }
 
+/// An upper estimate of the break indicators the encoding creates (it makes
+/// at most one per inner slot of a day for each participant with two or more
+/// held meetings), known before the encoding is built.
+fn break_indicators(p: &Problem, st: &State) -> usize {
+    let mut meetings = vec![0usize; p.parts.len()];
+    for r in (0..p.reqs.len()).filter(|&r| st.slot[r] != NONE) {
+        for &q in &p.reqs[r].members {
+            meetings[q as usize] += 1;
+        }
+    }
+    let inner: usize = p
+        .day_masks
+        .iter()
+        .map(|d| (d.count_ones() as usize).saturating_sub(2))
+        .sum();
+    meetings.iter().filter(|&&n| n >= 2).count() * inner
+}
+
 /// Breaks total and fairness excess of the busy masks of `st`.
 fn key(p: &Problem, busy: &[u128]) -> (u32, u32) {
     let per: Vec<u32> = busy.iter().map(|&b| p.breaks(b)).collect();
@@ -340,302 +326,396 @@ fn key(p: &Problem, busy: &[u128]) -> (u32, u32) {
     (excess, total)
 }
 
-/// Improves the breaks of `st` (whose fairness excess must be 0) by SAT
-/// search until `lower_bound`, a proof of optimality, or the budget.
-pub(crate) fn improve(
-    p: &Problem,
-    st: &mut State,
-    lower_bound: u32,
-    ctl: &mut Ctl,
-    budget: &Budget,
-    weight: u64,
-    seed: u64,
-) -> Outcome {
-    let mut outcome = Outcome {
-        proven: false,
-        iterations: 0,
-        lower_bound,
-    };
-    let (excess, mut best) = key(p, &st.busy);
-    // Fairness is encoded per participant, which is exact only when some
-    // participant has no break: guaranteed when the total is below their number.
-    if excess != 0 || best <= lower_bound || best as usize > p.parts.len() {
-        outcome.proven = excess == 0 && best <= lower_bound;
-        return outcome;
-    }
-    let held: Vec<usize> = (0..p.reqs.len()).filter(|&r| st.slot[r] != NONE).collect();
-    let mut enc = Enc {
-        s: Solver::new(
-            SolverOpts::default(),
-            Watch {
-                ctl: RefCell::new(ctl),
-                budget: *budget,
-                decisions: Cell::new(0),
-                stopped: Cell::new(false),
-                call_limit: Cell::new(u64::MAX),
-                weight,
-                breaks: Cell::new(best),
-            },
-        ),
-        buf: Vec::new(),
-    };
-    // x[r][t]
-    let n_slots = p.n_slots;
-    let mut x: Vec<Vec<(usize, Lit)>> = Vec::with_capacity(held.len());
-    for &r in &held {
-        let lits: Vec<(usize, Lit)> = bits(p.reqs[r].domain)
-            .map(|t| (t, enc.var(st.slot[r] as usize == t)))
-            .collect();
-        let all: Vec<Lit> = lits.iter().map(|&(_, l)| l).collect();
-        enc.clause(&all);
-        enc.at_most_one(&all);
-        x.push(lits);
-    }
-    let lit_of = |x: &[Vec<(usize, Lit)>], i: usize, t: usize| -> Option<Lit> {
-        x[i].iter().find(|&&(u, _)| u == t).map(|&(_, l)| l)
-    };
-    // Tables.
-    for t in 0..n_slots {
-        let lits: Vec<Lit> = held
-            .iter()
-            .enumerate()
-            .filter(|&(_, &r)| p.reqs[r].onsite)
-            .filter_map(|(i, _)| lit_of(&x, i, t))
-            .collect();
-        enc.at_most(&lits, p.cap[t] as usize);
-    }
-    // Precedences between held meetings.
-    let index: Vec<usize> = {
-        let mut v = vec![usize::MAX; p.reqs.len()];
-        for (i, &r) in held.iter().enumerate() {
-            v[r] = i;
+/// The exact search over the held set of a schedule: the encoding is built
+/// once and the solver (with its learnt clauses) lives across calls of
+/// [`Exact::search`], so that the caller can interleave it with the annealing.
+pub(crate) struct Exact<'p> {
+    p: &'p Problem,
+    enc: Enc,
+    held: Vec<usize>,
+    /// `x[i]`: the slot literals of held meeting `held[i]`.
+    x: Vec<Vec<(usize, Lit)>>,
+    by_part: Vec<Vec<usize>>,
+    /// `total[j]`: at least j+1 breaks.
+    total: Vec<Lit>,
+    /// Lower bound on the breaks of any schedule of the held set that meets
+    /// the fairness bound: the given one, raised by each refutation.
+    pub lower_bound: u32,
+    rng: Rng,
+    /// The attempt in progress (it may span calls of `search`): its
+    /// position in the round (0 = refutation at the bound), the total it
+    /// asks for, its assumptions and the decisions it has left.
+    step: usize,
+    k: usize,
+    assume: Vec<Lit>,
+    left: u64,
+    proof_limit: u64,
+    free: Vec<bool>,
+    queue: Vec<usize>,
+}
+
+/// Decisions per solver call: the caller's clock, budget and progress
+/// callback are consulted between calls (a call restarts the search, which
+/// keeps its learnt clauses and saved phases).
+const SLICE: u64 = 2_000;
+
+impl<'p> Exact<'p> {
+    /// Encodes the held set of `st` (whose fairness excess must be 0) with
+    /// `st` as the hint, or declines: fairness not met by `st`, more breaks
+    /// than participants (the per-participant fairness encoding would be
+    /// inexact), or a counter too large. `part_lb` holds each participant's
+    /// own lower bound ([`crate::breaks::participant_lower_bounds`]).
+    pub fn new(
+        p: &'p Problem,
+        st: &State,
+        part_lb: &[u32],
+        lower_bound: u32,
+        seed: u64,
+    ) -> Option<Exact<'p>> {
+        let (excess, best) = key(p, &st.busy);
+        if excess != 0
+            || best <= lower_bound
+            || best as usize > p.parts.len()
+            || break_indicators(p, st) * best as usize > MAX_COUNTER_CLAUSES
+        {
+            return None;
         }
-        v
-    };
-    for (i, &r) in held.iter().enumerate() {
-        for &a in &p.reqs[r].preds {
-            let ia = index[a as usize];
-            if ia == usize::MAX {
+        let held: Vec<usize> = (0..p.reqs.len()).filter(|&r| st.slot[r] != NONE).collect();
+        let mut enc = Enc {
+            s: Solver::new(
+                SolverOpts::default(),
+                Watch {
+                    decisions: Cell::new(0),
+                    call_limit: Cell::new(u64::MAX),
+                    end: Cell::new(Instant::now()),
+                },
+            ),
+            buf: Vec::new(),
+        };
+        // x[r][t]
+        let n_slots = p.n_slots;
+        let mut x: Vec<Vec<(usize, Lit)>> = Vec::with_capacity(held.len());
+        for &r in &held {
+            let lits: Vec<(usize, Lit)> = bits(p.reqs[r].domain)
+                .map(|t| (t, enc.var(st.slot[r] as usize == t)))
+                .collect();
+            let all: Vec<Lit> = lits.iter().map(|&(_, l)| l).collect();
+            enc.clause(&all);
+            enc.at_most_one(&all);
+            x.push(lits);
+        }
+        let lit_of = |x: &[Vec<(usize, Lit)>], i: usize, t: usize| -> Option<Lit> {
+            x[i].iter().find(|&&(u, _)| u == t).map(|&(_, l)| l)
+        };
+        // Tables.
+        for t in 0..n_slots {
+            let lits: Vec<Lit> = held
+                .iter()
+                .enumerate()
+                .filter(|&(_, &r)| p.reqs[r].onsite)
+                .filter_map(|(i, _)| lit_of(&x, i, t))
+                .collect();
+            enc.at_most(&lits, p.cap[t] as usize);
+        }
+        // Precedences between held meetings.
+        let index: Vec<usize> = {
+            let mut v = vec![usize::MAX; p.reqs.len()];
+            for (i, &r) in held.iter().enumerate() {
+                v[r] = i;
+            }
+            v
+        };
+        for (i, &r) in held.iter().enumerate() {
+            for &a in &p.reqs[r].preds {
+                let ia = index[a as usize];
+                if ia == usize::MAX {
+                    continue;
+                }
+                for k in 0..x[i].len() {
+                    let (t, l) = x[i][k];
+                    let mut c = vec![!l];
+                    c.extend(x[ia].iter().filter(|&&(u, _)| u < t).map(|&(_, m)| m));
+                    enc.clause(&c);
+                }
+            }
+        }
+        // Busy, breaks, fairness.
+        let mut by_part: Vec<Vec<usize>> = vec![Vec::new(); p.parts.len()];
+        for (i, &r) in held.iter().enumerate() {
+            for &q in &p.reqs[r].members {
+                by_part[q as usize].push(i);
+            }
+        }
+        let mut all_breaks: Vec<Lit> = Vec::new();
+        for (q, mine) in by_part.iter().enumerate() {
+            let mut b: Vec<Option<Lit>> = vec![None; n_slots];
+            for (t, slot) in b.iter_mut().enumerate() {
+                let lits: Vec<Lit> = mine.iter().filter_map(|&i| lit_of(&x, i, t)).collect();
+                *slot = match lits.len() {
+                    0 => None,
+                    1 => Some(lits[0]),
+                    _ => {
+                        enc.at_most_one(&lits);
+                        let v = enc.var(lits.iter().any(|&l| Enc::hint(l)));
+                        for &l in &lits {
+                            enc.clause(&[!l, v]);
+                        }
+                        let mut c = vec![!v];
+                        c.extend_from_slice(&lits);
+                        enc.clause(&c);
+                        Some(v)
+                    }
+                };
+            }
+            {
+                // Implied (Bofill et al.): busy in exactly as many slots as
+                // meetings. Redundant, but it propagates far better.
+                let lits: Vec<Lit> = b.iter().flatten().copied().collect();
+                let neg: Vec<Lit> = lits.iter().map(|&l| !l).collect();
+                enc.at_most(&lits, mine.len());
+                enc.at_most(&neg, lits.len() - mine.len());
+            }
+            if mine.len() < 2 {
                 continue;
             }
-            for k in 0..x[i].len() {
-                let (t, l) = x[i][k];
-                let mut c = vec![!l];
-                c.extend(x[ia].iter().filter(|&&(u, _)| u < t).map(|&(_, m)| m));
-                enc.clause(&c);
-            }
-        }
-    }
-    // Busy, breaks, fairness.
-    let mut by_part: Vec<Vec<usize>> = vec![Vec::new(); p.parts.len()];
-    for (i, &r) in held.iter().enumerate() {
-        for &q in &p.reqs[r].members {
-            by_part[q as usize].push(i);
-        }
-    }
-    let mut all_breaks: Vec<Lit> = Vec::new();
-    // Each participant's own bound (as in the annealing) as unit clauses.
-    let part_lb = participant_lower_bounds(p, st);
-    for (q, mine) in by_part.iter().enumerate() {
-        let mut b: Vec<Option<Lit>> = vec![None; n_slots];
-        for (t, slot) in b.iter_mut().enumerate() {
-            let lits: Vec<Lit> = mine.iter().filter_map(|&i| lit_of(&x, i, t)).collect();
-            *slot = match lits.len() {
-                0 => None,
-                1 => Some(lits[0]),
-                _ => {
-                    enc.at_most_one(&lits);
-                    let v = enc.var(lits.iter().any(|&l| Enc::hint(l)));
-                    for &l in &lits {
-                        enc.clause(&[!l, v]);
-                    }
-                    let mut c = vec![!v];
-                    c.extend_from_slice(&lits);
-                    enc.clause(&c);
-                    Some(v)
-                }
-            };
-        }
-        {
-            // Implied (Bofill et al.): busy in exactly as many slots as
-            // meetings. Redundant, but it propagates far better.
-            let lits: Vec<Lit> = b.iter().flatten().copied().collect();
-            let neg: Vec<Lit> = lits.iter().map(|&l| !l).collect();
-            enc.at_most(&lits, mine.len());
-            enc.at_most(&neg, lits.len() - mine.len());
-        }
-        if mine.len() < 2 {
-            continue;
-        }
-        let mut mine_breaks: Vec<Lit> = Vec::new();
-        for &day in &p.day_masks {
-            let ts: Vec<usize> = bits(day).collect();
-            // after[k] for ts[k]
-            let mut after: Vec<Option<Lit>> = vec![None; ts.len() + 1];
-            for k in (0..ts.len()).rev() {
-                after[k] = enc.or(b[ts[k]], after[k + 1]);
-            }
-            for k in 1..ts.len().saturating_sub(1) {
-                let (Some(before), Some(later)) = (b[ts[k - 1]], after[k + 1]) else {
-                    continue;
-                };
-                let now = b[ts[k]];
-                let hint = Enc::hint(before) && !now.is_some_and(Enc::hint) && Enc::hint(later);
-                let z = enc.var(hint);
-                let mut c = vec![!before, !later, z];
-                if let Some(n) = now {
-                    c.push(n);
-                }
-                enc.clause(&c);
-                mine_breaks.push(z);
-            }
-        }
-        // Per-participant counter: "≥ 1 break" (for the implied clauses
-        // below) and the fairness bound "≤ d".
-        let width = p.fairness.map_or(1, |d| d as usize + 1);
-        let own = enc.counter(&mine_breaks, width);
-        if let Some(d) = p.fairness
-            && (d as usize) < own.len()
-        {
-            enc.clause(&[!own[d as usize]]);
-        }
-        for &at_least in own.iter().take(part_lb[q] as usize) {
-            enc.clause(&[at_least]);
-        }
-        // Implied: without a break, a participant's busy slots of a day lie
-        // within a window as long as its number of meetings, so two busy slots
-        // at least that far apart mean a break.
-        if let Some(&some_break) = own.first() {
-            let n = mine.len();
+            let mut mine_breaks: Vec<Lit> = Vec::new();
             for &day in &p.day_masks {
-                let ts: Vec<usize> = bits(day).filter(|&t| b[t].is_some()).collect();
-                for (i, &s) in ts.iter().enumerate() {
-                    for &t in &ts[i + 1..] {
-                        if t - s >= n {
-                            let (bs, bt) = (b[s].expect("some"), b[t].expect("some"));
-                            enc.clause(&[some_break, !bs, !bt]);
+                let ts: Vec<usize> = bits(day).collect();
+                // after[k] for ts[k]
+                let mut after: Vec<Option<Lit>> = vec![None; ts.len() + 1];
+                for k in (0..ts.len()).rev() {
+                    after[k] = enc.or(b[ts[k]], after[k + 1]);
+                }
+                for k in 1..ts.len().saturating_sub(1) {
+                    let (Some(before), Some(later)) = (b[ts[k - 1]], after[k + 1]) else {
+                        continue;
+                    };
+                    let now = b[ts[k]];
+                    let hint = Enc::hint(before) && !now.is_some_and(Enc::hint) && Enc::hint(later);
+                    let z = enc.var(hint);
+                    let mut c = vec![!before, !later, z];
+                    if let Some(n) = now {
+                        c.push(n);
+                    }
+                    enc.clause(&c);
+                    mine_breaks.push(z);
+                }
+            }
+            // Per-participant counter: "≥ 1 break" (for the implied clauses
+            // below) and the fairness bound "≤ d".
+            let width = p.fairness.map_or(1, |d| d as usize + 1);
+            let own = enc.counter(&mine_breaks, width);
+            if let Some(d) = p.fairness
+                && (d as usize) < own.len()
+            {
+                enc.clause(&[!own[d as usize]]);
+            }
+            for &at_least in own.iter().take(part_lb[q] as usize) {
+                enc.clause(&[at_least]);
+            }
+            // Implied: without a break, a participant's busy slots of a day lie
+            // within a window as long as its number of meetings, so two busy slots
+            // at least that far apart mean a break.
+            if let Some(&some_break) = own.first() {
+                let n = mine.len();
+                for &day in &p.day_masks {
+                    let ts: Vec<usize> = bits(day).filter(|&t| b[t].is_some()).collect();
+                    for (i, &s) in ts.iter().enumerate() {
+                        for &t in &ts[i + 1..] {
+                            if t - s >= n {
+                                let (bs, bt) = (b[s].expect("some"), b[t].expect("some"));
+                                enc.clause(&[some_break, !bs, !bt]);
+                            }
+                        }
+                    }
+                }
+                // On one day, busy at both ends of a window of n slots without a
+                // break means busy exactly there: excluded where its meetings
+                // cannot be matched into the window.
+                if p.day_masks.len() == 1 && n >= 2 {
+                    let doms: Vec<u128> = mine.iter().map(|&i| p.reqs[held[i]].domain).collect();
+                    let mut inside = vec![0u128; n];
+                    for s in 0..=n_slots.saturating_sub(n) {
+                        let (Some(bs), Some(be)) = (b[s], b[s + n - 1]) else {
+                            continue;
+                        };
+                        let window = if n >= 128 {
+                            u128::MAX
+                        } else {
+                            ((1u128 << n) - 1) << s
+                        };
+                        for (w, &d) in inside.iter_mut().zip(&doms) {
+                            *w = d & window;
+                        }
+                        if match_slots(&inside).0 < n {
+                            enc.clause(&[some_break, !bs, !be]);
                         }
                     }
                 }
             }
-            // On one day, busy at both ends of a window of n slots without a
-            // break means busy exactly there: excluded where its meetings
-            // cannot be matched into the window.
-            if p.day_masks.len() == 1 && n >= 2 {
-                let doms: Vec<u128> = mine.iter().map(|&i| p.reqs[held[i]].domain).collect();
-                let mut inside = vec![0u128; n];
-                for s in 0..=n_slots.saturating_sub(n) {
-                    let (Some(bs), Some(be)) = (b[s], b[s + n - 1]) else {
-                        continue;
-                    };
-                    let window = if n >= 128 {
-                        u128::MAX
-                    } else {
-                        ((1u128 << n) - 1) << s
-                    };
-                    for (w, &d) in inside.iter_mut().zip(&doms) {
-                        *w = d & window;
+            all_breaks.extend(mine_breaks);
+        }
+        let total = enc.counter(&all_breaks, best as usize);
+        Some(Exact {
+            p,
+            enc,
+            free: vec![false; held.len()],
+            held,
+            x,
+            by_part,
+            total,
+            lower_bound,
+            rng: Rng::new(seed),
+            step: 0,
+            k: 0,
+            assume: Vec::new(),
+            left: 0,
+            proof_limit: 2_000,
+            queue: Vec::new(),
+        })
+    }
+
+    /// Decisions so far (the work measure of this phase).
+    pub fn decisions(&self) -> u64 {
+        self.enc.s.cb().decisions.get()
+    }
+
+    /// Searches until the budget is spent, the deadline, a cancellation or a
+    /// proof: returns true when `st` is proven optimal for breaks under
+    /// fairness. Every better schedule found is written to `st`.
+    ///
+    /// Rounds: a refutation attempt at the lower bound (bottom-up: each
+    /// refutation raises the proven bound, and a model there is optimal),
+    /// then large-neighbourhood steps: most meetings fixed at the
+    /// incumbent's slots by assumptions, the rest free, "≤ best − 1" asked.
+    /// The refutation's decision limit doubles with each inconclusive round.
+    pub fn search(&mut self, st: &mut State, ctl: &mut Ctl, budget: &Budget, weight: u64) -> bool {
+        let p = self.p;
+        let (excess, mut best) = key(p, &st.busy);
+        debug_assert_eq!(excess, 0, "new() declines unfair starts");
+        let lns_limit = 1_000u64;
+        let end = if budget.iterations.is_some() {
+            ctl.deadline
+        } else {
+            budget.end.min(ctl.deadline)
+        };
+        loop {
+            if self.lower_bound >= best {
+                return true;
+            }
+            if ctl.stop(Phase::Breaks, budget, self.decisions(), (weight, best)) {
+                return false;
+            }
+            if self.left == 0 {
+                // The next attempt.
+                self.assume.clear();
+                if self.step == 0 {
+                    self.k = self.lower_bound as usize;
+                    self.left = self.proof_limit;
+                } else {
+                    self.k = best as usize - 1;
+                    self.left = lns_limit;
+                    neighbourhood(
+                        p,
+                        &self.held,
+                        &self.by_part,
+                        st,
+                        &mut self.rng,
+                        &mut self.free,
+                        &mut self.queue,
+                    );
+                    for (i, &r) in self.held.iter().enumerate() {
+                        if !self.free[i] {
+                            let t = st.slot[r] as usize;
+                            let l = self.x[i]
+                                .iter()
+                                .find(|&&(u, _)| u == t)
+                                .expect("in domain")
+                                .1;
+                            self.assume.push(l);
+                        }
                     }
-                    if match_slots(&inside).0 < n {
-                        enc.clause(&[some_break, !bs, !be]);
+                }
+                self.assume.push(!self.total[self.k]);
+            }
+            let slice = self.left.min(SLICE);
+            let before = self.decisions();
+            let cb = self.enc.s.cb();
+            cb.call_limit.set(before + slice);
+            cb.end.set(end);
+            let res = self.enc.s.solve_limited(&self.assume);
+            let used = self.decisions() - before;
+            let attempt_over = res != lbool::UNDEF || used >= self.left;
+            self.left = if attempt_over { 0 } else { self.left - used };
+            if res == lbool::FALSE && self.step == 0 {
+                self.lower_bound = self.k as u32 + 1;
+            }
+            if res == lbool::TRUE {
+                match self.adopt(st) {
+                    Model::Better => {
+                        best = key(p, &st.busy).1;
+                        ctl.improved();
                     }
+                    // The annealing found as good since the attempt began.
+                    Model::NoBetter => {}
+                    Model::Unsound => {
+                        debug_assert!(false, "a model above its bound");
+                        return false;
+                    }
+                }
+            }
+            if attempt_over {
+                self.step += 1;
+                if self.step > LNS_STEPS {
+                    self.step = 0;
+                    self.proof_limit = self.proof_limit.saturating_mul(2);
                 }
             }
         }
-        all_breaks.extend(mine_breaks);
     }
-    if all_breaks.len() * best as usize > MAX_COUNTER_CLAUSES {
-        outcome.iterations = enc.s.cb().decisions.get();
-        return outcome;
-    }
-    let total = enc.counter(&all_breaks, best as usize);
-    let mut slot_of = vec![0usize; held.len()];
-    let mut busy = vec![0u128; p.parts.len()];
-    let mut rng = Rng::new(seed);
-    let mut assume: Vec<Lit> = Vec::new();
-    let mut free = vec![false; held.len()];
-    let mut queue: Vec<usize> = Vec::new();
-    // Rounds: a refutation attempt at the lower bound (bottom-up: each
-    // refutation raises the proven bound, and a model there is optimal),
-    // then large-neighbourhood steps: most meetings fixed at the incumbent's
-    // slots by assumptions, the rest free, "≤ best − 1" asked. The solver's
-    // limits grow with each inconclusive round.
-    let mut proof_limit = 2_000u64;
-    let lns_limit = 1_000u64;
-    'rounds: loop {
-        for step in 0..=LNS_STEPS {
-            if outcome.lower_bound >= best || enc.s.cb().stopped.get() {
-                break 'rounds;
+
+    /// Writes the solver's model to `st` when it is better than `st`.
+    fn adopt(&mut self, st: &mut State) -> Model {
+        let p = self.p;
+        let mut busy = vec![0u128; p.parts.len()];
+        let mut slot_of = vec![0usize; self.held.len()];
+        for (i, &r) in self.held.iter().enumerate() {
+            let t = self.x[i]
+                .iter()
+                .find(|&&(_, l)| self.enc.s.value_lit(l) == lbool::TRUE)
+                .map(|&(t, _)| t)
+                .expect("exactly one slot per meeting");
+            slot_of[i] = t;
+            for &q in &p.reqs[r].members {
+                busy[q as usize] |= bit(t);
             }
-            assume.clear();
-            let k;
-            let limit;
-            if step == 0 {
-                k = outcome.lower_bound as usize;
-                limit = proof_limit;
-            } else {
-                k = best as usize - 1;
-                limit = lns_limit;
-                neighbourhood(p, &held, &by_part, st, &mut rng, &mut free, &mut queue);
-                for (i, &r) in held.iter().enumerate() {
-                    if !free[i] {
-                        let t = st.slot[r] as usize;
-                        let l = x[i].iter().find(|&&(u, _)| u == t).expect("in domain").1;
-                        assume.push(l);
-                    }
-                }
-            }
-            assume.push(!total[k]);
-            let cb = enc.s.cb();
-            cb.call_limit.set(cb.decisions.get() + limit);
-            let res = enc.s.solve_limited(&assume);
-            if res == lbool::FALSE {
-                if step == 0 {
-                    outcome.lower_bound = k as u32 + 1;
-                }
-                continue;
-            }
-            if res != lbool::TRUE {
-                continue;
-            }
-            busy.iter_mut().for_each(|b| *b = 0);
-            for (i, &r) in held.iter().enumerate() {
-                let t = x[i]
-                    .iter()
-                    .find(|&&(_, l)| enc.s.value_lit(l) == lbool::TRUE)
-                    .map(|&(t, _)| t)
-                    .expect("exactly one slot per meeting");
-                slot_of[i] = t;
-                for &q in &p.reqs[r].members {
-                    busy[q as usize] |= bit(t);
-                }
-            }
-            let (excess, total_now) = key(p, &busy);
-            debug_assert!(excess == 0 && total_now as usize <= k);
-            if excess != 0 || total_now >= best {
-                // Cannot happen with a sound encoding; keep the incumbent.
-                break 'rounds;
-            }
-            best = total_now;
-            for (i, &r) in held.iter().enumerate() {
-                if st.slot[r] as usize != slot_of[i] {
-                    st.remove(p, r);
-                }
-            }
-            for (i, &r) in held.iter().enumerate() {
-                if st.slot[r] == NONE {
-                    st.place(p, r, slot_of[i]);
-                }
-            }
-            let cb = enc.s.cb();
-            cb.breaks.set(best);
-            cb.ctl.borrow_mut().improved();
         }
-        proof_limit = proof_limit.saturating_mul(2);
+        let (excess, total) = key(p, &busy);
+        if excess != 0 || total > self.k as u32 {
+            return Model::Unsound;
+        }
+        if total >= key(p, &st.busy).1 {
+            return Model::NoBetter;
+        }
+        for (i, &r) in self.held.iter().enumerate() {
+            if st.slot[r] as usize != slot_of[i] {
+                st.remove(p, r);
+            }
+        }
+        for (i, &r) in self.held.iter().enumerate() {
+            if st.slot[r] == NONE {
+                st.place(p, r, slot_of[i]);
+            }
+        }
+        Model::Better
     }
-    outcome.proven = outcome.lower_bound >= best;
-    outcome.iterations = enc.s.cb().decisions.get();
-    outcome
+}
+
+enum Model {
+    Better,
+    NoBetter,
+    /// Above the total asked for or unfair: a bug in the encoding.
+    Unsound,
 }
 
 #[cfg(test)]
@@ -759,9 +839,19 @@ mod tests {
             let mut ctl = Ctl::new(Duration::from_secs(10), None, &mut progress);
             let budget = ctl.budget(1.0);
             let held_before: Vec<bool> = st.slot.iter().map(|&s| s != NONE).collect();
-            let out = improve(&p, &mut st, 0, &mut ctl, &budget, 0, seed);
-            assert!(out.proven, "seed {seed}: not proven");
-            assert_eq!(out.lower_bound, opt, "seed {seed}: bound");
+            let part_lb = crate::breaks::participant_lower_bounds(&p, &st);
+            let (proven, bound) = match Exact::new(&p, &st, &part_lb, 0, seed) {
+                Some(mut exact) => {
+                    let proven = exact.search(&mut st, &mut ctl, &budget, 0);
+                    (proven, exact.lower_bound)
+                }
+                None => {
+                    assert_eq!(before, 0, "seed {seed}: declined");
+                    (true, 0)
+                }
+            };
+            assert!(proven, "seed {seed}: not proven");
+            assert_eq!(bound, opt, "seed {seed}: bound");
             let (excess, after) = key(&p, &st.busy);
             assert_eq!((excess, after), (0, opt), "seed {seed}");
             let held_after: Vec<bool> = st.slot.iter().map(|&s| s != NONE).collect();

@@ -33,8 +33,10 @@ pub struct SolveOptions {
     /// Share of the breaks phase given to the exact (SAT) search after the
     /// annealing, when it applies: only breaks and fairness to minimise, an
     /// encoding of at most 12,000 meeting-slot pairs, the annealing above the
-    /// lower bound, and `time_limit × exact_share` ≥ 1 s (shorter runs are
-    /// annealing only). 0 turns it off. Default 0.75.
+    /// lower bound, and time left × `exact_share` ≥ 1 s when the breaks
+    /// phase begins (1-s runs are annealing only). When it declines after the
+    /// annealing (fairness not met), its time goes back to the annealing.
+    /// 0 turns it off. Default 0.75.
     pub exact_share: f64,
 }
 
@@ -50,7 +52,7 @@ impl Default for SolveOptions {
     }
 }
 
-/// Least time limit × exact share for the exact phase to run.
+/// Least time left × exact share for the exact phase to run.
 const EXACT_AFTER: Duration = Duration::from_secs(1);
 
 /// Solves without progress reports (see [`solve`]).
@@ -130,26 +132,19 @@ pub fn solve(
     let initial_breaks = br.key().1;
     // Leave time for the tables and the verification after the search
     // (about 8 µs per held meeting).
-    let left = ctl
-        .deadline
-        .saturating_duration_since(Instant::now())
-        .as_secs_f64();
+    let left = secs_left(&ctl);
     let reserve = 8e-6 * br.st.held as f64;
-    let share = if left > 0.0 {
-        (0.98 - reserve / left).clamp(0.5, 0.98)
-    } else {
-        0.98
-    };
+    let share = end_share(&ctl, reserve);
     // The exact phase only pays with a few seconds: the annealing keeps at
     // least its first EXACT_AFTER (where it finds its best on the JAIR
     // instances), so short runs are unchanged.
     let exact_share = opts.exact_share.clamp(0.0, 1.0);
     let with_exact = exact_share > 0.0
-        && opts.time_limit.as_secs_f64() * exact_share >= EXACT_AFTER.as_secs_f64()
+        && left * exact_share >= EXACT_AFTER.as_secs_f64()
         && exact::applicable(&p, &br.st);
     let anneal_share = if !with_exact {
         share
-    } else if opts.iteration_limit.is_some() || left <= 0.0 {
+    } else if opts.iteration_limit.is_some() {
         // A work budget: shares only, so that runs stay reproducible.
         share * (1.0 - exact_share)
     } else {
@@ -157,33 +152,26 @@ pub fn solve(
     };
     let budget = ctl.budget(anneal_share);
     let mut proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
-    iterations += br.iterations;
-    let mut breaks_lower_bound = br.lower_bound;
-    let mut st = br.st;
     if with_exact && !proven && !ctl.cancelled {
-        let left = ctl
-            .deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64();
-        let share = if left > 0.0 {
-            (0.98 - reserve / left).clamp(0.5, 0.98)
-        } else {
-            0.98
-        };
-        let budget = ctl.budget(share);
-        let out = exact::improve(
-            &p,
-            &mut st,
-            breaks_lower_bound,
-            &mut ctl,
-            &budget,
-            weight,
-            opts.seed ^ 0x44,
-        );
-        iterations += out.iterations;
-        proven = out.proven;
-        breaks_lower_bound = breaks_lower_bound.max(out.lower_bound);
+        let exact = exact::Exact::new(&p, &br.st, &br.part_lb, br.lower_bound, opts.seed ^ 0x44);
+        match exact {
+            Some(mut exact) => {
+                let budget = ctl.budget(end_share(&ctl, reserve));
+                proven = exact.search(&mut br.st, &mut ctl, &budget, weight);
+                br.lower_bound = br.lower_bound.max(exact.lower_bound);
+                iterations += exact.decisions();
+            }
+            None => {
+                // Declined (e.g. the annealing has not met fairness yet): the
+                // time set aside for it goes back to the annealing.
+                let budget = ctl.budget(end_share(&ctl, reserve));
+                proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
+            }
+        }
     }
+    let breaks_lower_bound = br.lower_bound;
+    iterations += br.iterations;
+    let st = br.st;
     ctl.report(Phase::Tables, weight, 0);
     let schedule = crate::tables::to_schedule(inst, &p, &st);
     let objective = match verify(inst, &schedule) {
@@ -220,6 +208,23 @@ pub fn solve(
             cancelled: ctl.cancelled,
         },
     })
+}
+
+fn secs_left(ctl: &Ctl) -> f64 {
+    ctl.deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64()
+}
+
+/// Share of the time left that a phase running until the end may use,
+/// leaving `reserve` seconds for the tables and the verification.
+fn end_share(ctl: &Ctl, reserve: f64) -> f64 {
+    let left = secs_left(ctl);
+    if left > 0.0 {
+        (0.98 - reserve / left).clamp(0.5, 0.98)
+    } else {
+        0.98
+    }
 }
 
 fn base_weight(p: &Problem, st: &State) -> u64 {

@@ -338,3 +338,38 @@ fn pinned_tables_and_previous_schedule_are_respected() {
         }
     }
 }
+
+#[test]
+fn time_set_aside_for_the_exact_phase_goes_back_to_the_annealing_when_it_declines() {
+    // Fairness 0 cannot be met: "a" has a break between its fixed meetings,
+    // everybody else one meeting. The exact phase declines unfair schedules,
+    // so the annealing must get its share of the work back.
+    let inst = Instance::from_json(
+        r#"{"tables": 2, "fairness": 0,
+        "slots": [{"id": "s0"}, {"id": "s1"}, {"id": "s2"}],
+        "participants": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}, {"id": "e"}],
+        "requests": [
+            {"id": "ab", "participants": ["a", "b"], "fixed_slot": "s0", "mandatory": true},
+            {"id": "ac", "participants": ["a", "c"], "fixed_slot": "s2", "mandatory": true},
+            {"id": "de", "participants": ["d", "e"], "mandatory": true}]}"#,
+    )
+    .expect("valid");
+    const N: u64 = 40_000;
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(60),
+        iteration_limit: Some(N),
+        ..SolveOptions::default()
+    };
+    assert!(
+        opts.exact_share >= 0.5,
+        "the default sets half or more aside"
+    );
+    let sol = solve_quiet(&inst, &opts).expect("solves");
+    assert_eq!(sol.objective.breaks, 1);
+    assert!(!sol.stats.proven_optimal, "fairness is not met");
+    assert!(
+        sol.stats.iterations >= N * 9 / 10,
+        "only {} of {N} iterations used",
+        sol.stats.iterations
+    );
+}
