@@ -143,6 +143,20 @@ impl<'a> Breaks<'a> {
         br
     }
 
+    /// Recomputes the bookkeeping after `st` was changed from outside (the
+    /// exact phase).
+    pub fn resync(&mut self) {
+        let p = self.p;
+        self.pb = self.st.busy.iter().map(|&b| p.breaks(b)).collect();
+        self.hist.iter_mut().for_each(|h| *h = 0);
+        for &b in &self.pb {
+            self.hist[b as usize] += 1;
+        }
+        self.total = self.pb.iter().sum();
+        self.idle = self.st.busy.iter().map(|&b| p.idle(b)).sum();
+        self.ext = self.extremes();
+    }
+
     fn excess(&self) -> u32 {
         let Some(d) = self.p.fairness else { return 0 };
         let (min, max) = self.extremes();

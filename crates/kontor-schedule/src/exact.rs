@@ -4,10 +4,18 @@
 //! ≤ k", solved by batsat (a pure-Rust port of MiniSat) after the annealing.
 //! Bottom-up: k starts at the lower bound; each refutation raises the proven
 //! bound by one, the first model is optimal; the annealing's schedule is kept
-//! when the budget runs out first. The attempts get growing decision limits
-//! and alternate with large-neighbourhood steps (half of the meetings fixed
-//! at the incumbent's slots by assumptions, "≤ best − 1" asked), which keep
-//! the learnt clauses and move the saved phases.
+//! when the budget runs out first. The attempts get doubling decision limits
+//! per round and keep the learnt clauses.
+//!
+//! Base = the sum of the participants' own bounds. At k = base nobody else
+//! can have a break (assumed, which the solver propagates far better than the
+//! counter). Once k = base + 1, the search is split by who has the one extra
+//! break: one focused attempt per participant, the others without a break by
+//! assumptions (those with breaks in the incumbent first). A model of the
+//! right one comes 2-3 times sooner than from the open question (JAIR
+//! forum-13crafc: 0.5 instead of 1.5 s), and refuting all of them proves
+//! base + 2. A search that makes no progress for [`STALL`] hands the rest of
+//! its time back to the annealing.
 //!
 //! Variables (a literal's *hint* is its value in the annealing's schedule:
 //! each variable is created so that the solver's default decision gives the
@@ -43,7 +51,6 @@ use batsat::{Callbacks, Lit, Solver, SolverInterface, SolverOpts, lbool};
 
 use crate::control::{Budget, Ctl, Phase};
 use crate::problem::{NONE, Problem, State, bit, bits, match_slots};
-use crate::rng::Rng;
 
 /// Largest encoding tried: Σ |domain| over the held meetings. Far above the
 /// JAIR instances (at most about 6,000) and below generated events (30,000 and
@@ -227,73 +234,25 @@ impl Enc {
     }
 }
 
-/// Large-neighbourhood steps per refutation attempt.
-const LNS_STEPS: usize = 8;
+/// A search that neither improves, raises the bound nor refutes a focused
+/// attempt for this long, with no focused attempts left, gives the rest of
+/// its time back to the annealing (see bench/schedule/RESULTS.md round 6).
+const STALL: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Marks the meetings (indices into `held`) that a large-neighbourhood step
-/// frees: about half of them, either those whose slots lie in a random run
-/// of consecutive slots or, alternately, those of a participant with breaks
-/// and of its partners, their partners and so on (breadth first).
-fn neighbourhood(
-    p: &Problem,
-    held: &[usize],
-    by_part: &[Vec<usize>],
-    st: &State,
-    rng: &mut Rng,
-    free: &mut [bool],
-    queue: &mut Vec<usize>,
-) {
-    free.iter_mut().for_each(|f| *f = false);
-    let target = held.len().div_ceil(2);
-    if rng.below(2) == 0 {
-        let n = p.n_slots;
-        let width = (n / 2).max(1);
-        let start = rng.below(n - width + 1);
-        for (i, &r) in held.iter().enumerate() {
-            let t = st.slot[r] as usize;
-            free[i] = (start..start + width).contains(&t);
-        }
-        return;
-    }
-    let breakers: Vec<usize> = (0..p.parts.len())
-        .filter(|&q| p.breaks(st.busy[q]) > 0)
-        .collect();
-    let mut seen = vec![false; p.parts.len()];
-    queue.clear();
-    let mut count = 0;
-    let mut head = 0;
-    while count < target {
-        if head == queue.len() {
-            // A new seed: a participant with breaks, else any.
-            let q = if !breakers.is_empty() && queue.is_empty() {
-                breakers[rng.below(breakers.len())]
-            } else {
-                rng.below(p.parts.len())
-            };
-            if seen[q] {
-                if seen.iter().all(|&s| s) {
-                    break;
-                }
-                continue;
-            }
-            seen[q] = true;
-            queue.push(q);
-        }
-        let q = queue[head];
-        head += 1;
-        for &i in &by_part[q] {
-            if !free[i] {
-                free[i] = true;
-                count += 1;
-            }
-            for &o in &p.reqs[held[i]].members {
-                if !seen[o as usize] {
-                    seen[o as usize] = true;
-                    queue.push(o as usize);
-                }
-            }
-        }
-    }
+/// Decision limits of the attempts in the first round (the refutation and
+/// focused ones double with each round).
+const PROOF_LIMIT: u64 = 2_000;
+const FOCUS_LIMIT: u64 = 100_000;
+
+/// One attempt of the search.
+#[derive(Clone, Copy, Debug)]
+enum Attempt {
+    /// "≤ lower bound" (a model there is optimal, a refutation raises it).
+    Proof,
+    /// "≤ base + 1, and of the participants without a bound of their own
+    /// only this one has a break": cheap for the solver, and when the
+    /// optimum is base + 1 one of them holds it.
+    Focus(usize),
 }
 
 /// An upper estimate of the break indicators the encoding creates (it makes
@@ -335,23 +294,36 @@ pub(crate) struct Exact<'p> {
     held: Vec<usize>,
     /// `x[i]`: the slot literals of held meeting `held[i]`.
     x: Vec<Vec<(usize, Lit)>>,
-    by_part: Vec<Vec<usize>>,
     /// `total[j]`: at least j+1 breaks.
     total: Vec<Lit>,
     /// Lower bound on the breaks of any schedule of the held set that meets
     /// the fairness bound: the given one, raised by each refutation.
     pub lower_bound: u32,
-    rng: Rng,
-    /// The attempt in progress (it may span calls of `search`): its
-    /// position in the round (0 = refutation at the bound), the total it
-    /// asks for, its assumptions and the decisions it has left.
+    /// Per participant: "has a break" (None: fewer than two meetings).
+    has_break: Vec<Option<Lit>>,
+    /// Sum of the participants' own bounds.
+    base: u32,
+    /// Participants without a bound of their own who can have a break.
+    unbound: Vec<usize>,
+    /// Per participant: "≤ base + 1 with only this one of `unbound` allowed
+    /// a break" was refuted.
+    focus_refuted: Vec<bool>,
+    plan: Vec<Attempt>,
+    round: u32,
+    /// Refuted proof and focused attempts (progress towards a bound).
+    refutations: u32,
+    /// The last call ended because it made no progress for [`STALL`] (time budgets only, so that work budgets stay
+    /// reproducible).
+    pub stalled: bool,
+    /// Off only in a test that drives the focused attempts alone.
+    proofs_above_base: bool,
+    /// The attempt in progress (it may span solver calls): its index in
+    /// `plan`, the total it asks for, its assumptions and the decisions it
+    /// has left.
     step: usize,
     k: usize,
     assume: Vec<Lit>,
     left: u64,
-    proof_limit: u64,
-    free: Vec<bool>,
-    queue: Vec<usize>,
 }
 
 /// Decisions per solver call: the caller's clock, budget and progress
@@ -365,13 +337,7 @@ impl<'p> Exact<'p> {
     /// than participants (the per-participant fairness encoding would be
     /// inexact), or a counter too large. `part_lb` holds each participant's
     /// own lower bound ([`crate::breaks::participant_lower_bounds`]).
-    pub fn new(
-        p: &'p Problem,
-        st: &State,
-        part_lb: &[u32],
-        lower_bound: u32,
-        seed: u64,
-    ) -> Option<Exact<'p>> {
+    pub fn new(p: &'p Problem, st: &State, part_lb: &[u32], lower_bound: u32) -> Option<Exact<'p>> {
         let (excess, best) = key(p, &st.busy);
         if excess != 0
             || best <= lower_bound
@@ -447,6 +413,7 @@ impl<'p> Exact<'p> {
             }
         }
         let mut all_breaks: Vec<Lit> = Vec::new();
+        let mut has_break: Vec<Option<Lit>> = vec![None; p.parts.len()];
         for (q, mine) in by_part.iter().enumerate() {
             let mut b: Vec<Option<Lit>> = vec![None; n_slots];
             for (t, slot) in b.iter_mut().enumerate() {
@@ -513,6 +480,7 @@ impl<'p> Exact<'p> {
             for &at_least in own.iter().take(part_lb[q] as usize) {
                 enc.clause(&[at_least]);
             }
+            has_break[q] = own.first().copied();
             // Implied: without a break, a participant's busy slots of a day lie
             // within a window as long as its number of meetings, so two busy slots
             // at least that far apart mean a break.
@@ -559,19 +527,25 @@ impl<'p> Exact<'p> {
         Some(Exact {
             p,
             enc,
-            free: vec![false; held.len()],
             held,
             x,
-            by_part,
             total,
             lower_bound,
-            rng: Rng::new(seed),
+            base: part_lb.iter().sum(),
+            unbound: (0..p.parts.len())
+                .filter(|&q| part_lb[q] == 0 && has_break[q].is_some())
+                .collect(),
+            focus_refuted: vec![false; p.parts.len()],
+            has_break,
+            plan: Vec::new(),
+            round: 0,
+            refutations: 0,
+            stalled: false,
+            proofs_above_base: true,
             step: 0,
             k: 0,
             assume: Vec::new(),
             left: 0,
-            proof_limit: 2_000,
-            queue: Vec::new(),
         })
     }
 
@@ -583,60 +557,49 @@ impl<'p> Exact<'p> {
     /// Searches until the budget is spent, the deadline, a cancellation or a
     /// proof: returns true when `st` is proven optimal for breaks under
     /// fairness. Every better schedule found is written to `st`.
-    ///
-    /// Rounds: a refutation attempt at the lower bound (bottom-up: each
-    /// refutation raises the proven bound, and a model there is optimal),
-    /// then large-neighbourhood steps: most meetings fixed at the
-    /// incumbent's slots by assumptions, the rest free, "≤ best − 1" asked.
-    /// The refutation's decision limit doubles with each inconclusive round.
+    /// The attempts come in rounds ([`Exact::plan_round`]).
     pub fn search(&mut self, st: &mut State, ctl: &mut Ctl, budget: &Budget, weight: u64) -> bool {
         let p = self.p;
         let (excess, mut best) = key(p, &st.busy);
         debug_assert_eq!(excess, 0, "new() declines unfair starts");
-        let lns_limit = 1_000u64;
         let end = if budget.iterations.is_some() {
             ctl.deadline
         } else {
             budget.end.min(ctl.deadline)
         };
+        let mut progress_at = Instant::now();
+        let mut seen = (best, self.lower_bound, self.refutations);
         loop {
             if self.lower_bound >= best {
                 return true;
+            }
+            if seen != (best, self.lower_bound, self.refutations) {
+                seen = (best, self.lower_bound, self.refutations);
+                progress_at = Instant::now();
+            } else if budget.iterations.is_none()
+                && !self.focusing(best)
+                && progress_at.elapsed() > STALL
+            {
+                self.stalled = true;
+                return false;
             }
             if ctl.stop(Phase::Breaks, budget, self.decisions(), (weight, best)) {
                 return false;
             }
             if self.left == 0 {
-                // The next attempt.
-                self.assume.clear();
-                if self.step == 0 {
-                    self.k = self.lower_bound as usize;
-                    self.left = self.proof_limit;
-                } else {
-                    self.k = best as usize - 1;
-                    self.left = lns_limit;
-                    neighbourhood(
-                        p,
-                        &self.held,
-                        &self.by_part,
-                        st,
-                        &mut self.rng,
-                        &mut self.free,
-                        &mut self.queue,
-                    );
-                    for (i, &r) in self.held.iter().enumerate() {
-                        if !self.free[i] {
-                            let t = st.slot[r] as usize;
-                            let l = self.x[i]
-                                .iter()
-                                .find(|&&(u, _)| u == t)
-                                .expect("in domain")
-                                .1;
-                            self.assume.push(l);
-                        }
+                if self.step >= self.plan.len() {
+                    self.plan_round(st, best);
+                    if self.plan.is_empty() {
+                        // Only in the test without refutations above the base.
+                        return false;
                     }
                 }
-                self.assume.push(!self.total[self.k]);
+                if matches!(self.plan[self.step], Attempt::Focus(_)) && best <= self.base + 1 {
+                    // Found meanwhile: the other focused attempts cannot improve.
+                    self.step += 1;
+                    continue;
+                }
+                self.start(self.plan[self.step], st);
             }
             let slice = self.left.min(SLICE);
             let before = self.decisions();
@@ -647,8 +610,24 @@ impl<'p> Exact<'p> {
             let used = self.decisions() - before;
             let attempt_over = res != lbool::UNDEF || used >= self.left;
             self.left = if attempt_over { 0 } else { self.left - used };
-            if res == lbool::FALSE && self.step == 0 {
-                self.lower_bound = self.k as u32 + 1;
+            if res == lbool::FALSE {
+                match self.plan[self.step] {
+                    Attempt::Proof => {
+                        self.lower_bound = self.k as u32 + 1;
+                        self.refutations += 1;
+                    }
+                    Attempt::Focus(q) => {
+                        self.focus_refuted[q] = true;
+                        self.refutations += 1;
+                        // No schedule with base + 1 breaks gives the one
+                        // break to any of them.
+                        if self.lower_bound == self.base + 1
+                            && self.unbound.iter().all(|&q| self.focus_refuted[q])
+                        {
+                            self.lower_bound = self.base + 2;
+                        }
+                    }
+                }
             }
             if res == lbool::TRUE {
                 match self.adopt(st) {
@@ -656,7 +635,7 @@ impl<'p> Exact<'p> {
                         best = key(p, &st.busy).1;
                         ctl.improved();
                     }
-                    // The annealing found as good since the attempt began.
+                    // No better than the incumbent: it stays.
                     Model::NoBetter => {}
                     Model::Unsound => {
                         debug_assert!(false, "a model above its bound");
@@ -666,12 +645,83 @@ impl<'p> Exact<'p> {
             }
             if attempt_over {
                 self.step += 1;
-                if self.step > LNS_STEPS {
-                    self.step = 0;
-                    self.proof_limit = self.proof_limit.saturating_mul(2);
+            }
+        }
+    }
+
+    /// True while focused attempts are left: each may take seconds without
+    /// any sign of progress and still be the one that holds the optimum.
+    fn focusing(&self, best: u32) -> bool {
+        self.lower_bound == self.base + 1
+            && best > self.base + 1
+            && self.unbound.iter().any(|&q| !self.focus_refuted[q])
+    }
+
+    /// The attempts of the next round: the refutation at the lower bound;
+    /// once that bound is base + 1 and the best above it, one focused
+    /// attempt per participant not yet refuted (those with breaks in `st`
+    /// first). Limits double with each round.
+    fn plan_round(&mut self, st: &State, best: u32) {
+        let p = self.p;
+        if !self.plan.is_empty() {
+            self.round += 1;
+        }
+        self.step = 0;
+        self.plan.clear();
+        // The refutation first: what it learns makes the focused attempts
+        // cheaper.
+        if self.proofs_above_base || self.lower_bound <= self.base {
+            self.plan.push(Attempt::Proof);
+        }
+        if self.focusing(best) {
+            let mut candidates: Vec<usize> = self
+                .unbound
+                .iter()
+                .copied()
+                .filter(|&q| !self.focus_refuted[q])
+                .collect();
+            candidates.sort_by_key(|&q| (std::cmp::Reverse(p.breaks(st.busy[q])), q));
+            self.plan.extend(candidates.into_iter().map(Attempt::Focus));
+        }
+    }
+
+    /// Sets up `attempt`: the total asked for, its assumptions and its limit.
+    fn start(&mut self, attempt: Attempt, st: &State) {
+        let p = self.p;
+        let grow = 1u64 << self.round.min(20);
+        self.assume.clear();
+        match attempt {
+            Attempt::Proof => {
+                self.k = self.lower_bound as usize;
+                self.left = PROOF_LIMIT * grow;
+                if self.k as u32 == self.base {
+                    // Implied: everybody at their own bound, so nobody else
+                    // has a break.
+                    for &q in &self.unbound {
+                        self.assume
+                            .push(!self.has_break[q].expect("can have a break"));
+                    }
+                }
+            }
+            Attempt::Focus(extra) => {
+                self.k = self.base as usize + 1;
+                // A participant with breaks in the incumbent is the likely
+                // one (the first or third tried on the JAIR instances).
+                let limit = if p.breaks(st.busy[extra]) > 0 {
+                    FOCUS_LIMIT
+                } else {
+                    FOCUS_LIMIT / 10
+                };
+                self.left = limit * grow;
+                for &q in &self.unbound {
+                    if q != extra {
+                        self.assume
+                            .push(!self.has_break[q].expect("can have a break"));
+                    }
                 }
             }
         }
+        self.assume.push(!self.total[self.k]);
     }
 
     /// Writes the solver's model to `st` when it is better than `st`.
@@ -819,6 +869,67 @@ mod tests {
         st
     }
 
+    /// A tiny instance, its greedy schedule (fair, fewer breaks than
+    /// participants) with its breaks, and the brute-force optimum; None when
+    /// the greedy schedule is not such a start.
+    fn tiny_case(seed: u64) -> Option<(Instance, Problem, State, u32, u32)> {
+        let inst = instance(seed);
+        inst.validate().expect("valid");
+        let p = Problem::new(&inst);
+        let st = greedy(&p);
+        let (excess, before) = key(&p, &st.busy);
+        if excess != 0 || before as usize > p.parts.len() {
+            return None;
+        }
+        let opt = brute(&p, &st).expect("the greedy schedule is one");
+        Some((inst, p, st, before, opt))
+    }
+
+    /// The focused attempts alone (no refutation above the base): a model
+    /// at base + 1 is found when the optimum is there, and refuting them
+    /// all raises the bound to base + 2 only when the optimum is higher.
+    #[test]
+    fn focused_attempts_agree_with_brute_force() {
+        let (mut found, mut refuted) = (0, 0);
+        for seed in 0..600 {
+            let Some((_, p, mut st, before, opt)) = tiny_case(seed) else {
+                continue;
+            };
+            let part_lb = crate::breaks::participant_lower_bounds(&p, &st);
+            let base: u32 = part_lb.iter().sum();
+            let Some(mut exact) = Exact::new(&p, &st, &part_lb, base + 1) else {
+                continue;
+            };
+            if opt < base + 1 || before <= base + 1 {
+                continue;
+            }
+            exact.proofs_above_base = false;
+            let mut progress = |_: &crate::control::Progress| Control::Continue;
+            let mut ctl = Ctl::new(Duration::from_secs(10), None, &mut progress);
+            let budget = ctl.budget(1.0);
+            let proven = exact.search(&mut st, &mut ctl, &budget, 0);
+            let after = key(&p, &st.busy).1;
+            assert!(
+                exact.lower_bound <= opt,
+                "seed {seed}: bound above the optimum"
+            );
+            if opt == base + 1 {
+                assert!(
+                    proven && after == opt,
+                    "seed {seed}: focus missed the optimum"
+                );
+                found += 1;
+            } else {
+                assert_eq!(exact.lower_bound, base + 2, "seed {seed}: not refuted");
+                refuted += 1;
+            }
+        }
+        assert!(
+            found >= 10 && refuted >= 5,
+            "found {found}, refuted {refuted}"
+        );
+    }
+
     /// On tiny instances the exact phase ends at the brute-force optimum of
     /// the held set and proves it, and its schedule is feasible.
     #[test]
@@ -826,21 +937,15 @@ mod tests {
         let mut compared = 0;
         let mut improved = 0;
         for seed in 0..300 {
-            let inst = instance(seed);
-            inst.validate().expect("valid");
-            let p = Problem::new(&inst);
-            let mut st = greedy(&p);
-            let (excess, before) = key(&p, &st.busy);
-            if excess != 0 || before as usize > p.parts.len() {
+            let Some((inst, p, mut st, before, opt)) = tiny_case(seed) else {
                 continue;
-            }
-            let opt = brute(&p, &st).expect("the greedy schedule is one");
+            };
             let mut progress = |_: &crate::control::Progress| Control::Continue;
             let mut ctl = Ctl::new(Duration::from_secs(10), None, &mut progress);
             let budget = ctl.budget(1.0);
             let held_before: Vec<bool> = st.slot.iter().map(|&s| s != NONE).collect();
             let part_lb = crate::breaks::participant_lower_bounds(&p, &st);
-            let (proven, bound) = match Exact::new(&p, &st, &part_lb, 0, seed) {
+            let (proven, bound) = match Exact::new(&p, &st, &part_lb, 0) {
                 Some(mut exact) => {
                     let proven = exact.search(&mut st, &mut ctl, &budget, 0);
                     (proven, exact.lower_bound)

@@ -153,13 +153,19 @@ pub fn solve(
     let budget = ctl.budget(anneal_share);
     let mut proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
     if with_exact && !proven && !ctl.cancelled {
-        let exact = exact::Exact::new(&p, &br.st, &br.part_lb, br.lower_bound, opts.seed ^ 0x44);
+        let exact = exact::Exact::new(&p, &br.st, &br.part_lb, br.lower_bound);
         match exact {
             Some(mut exact) => {
                 let budget = ctl.budget(end_share(&ctl, reserve));
                 proven = exact.search(&mut br.st, &mut ctl, &budget, weight);
                 br.lower_bound = br.lower_bound.max(exact.lower_bound);
                 iterations += exact.decisions();
+                if exact.stalled && !proven && !ctl.cancelled {
+                    // Stalled: the annealing goes on from the best found.
+                    br.resync();
+                    let budget = ctl.budget(end_share(&ctl, reserve));
+                    proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
+                }
             }
             None => {
                 // Declined (e.g. the annealing has not met fairness yet): the
