@@ -2,8 +2,8 @@
 //! encoding of "every held meeting in one slot of its domain, nobody twice in
 //! a slot, tables, precedences, every participant ≤ d breaks, total breaks
 //! ≤ k", solved by batsat (a pure-Rust port of MiniSat) after the annealing.
-//! Bottom-up: k starts at the lower bound; each refutation raises the proven
-//! bound by one, the first model is optimal; the annealing's schedule is kept
+//! Bottom-up: k starts at the lower bound; each refutation at the bound
+//! raises it by one, the first model is optimal; the annealing's schedule is kept
 //! when the budget runs out first. The attempts get doubling decision limits
 //! per round and keep the learnt clauses.
 //!
@@ -92,8 +92,9 @@ pub(crate) fn applicable(p: &Problem, st: &State) -> bool {
 /// counter of the total breaks.
 const MAX_COUNTER_CLAUSES: usize = 2_000_000;
 
-/// The solver's callbacks: a decision limit per call and a clock. batsat
-/// asks before each decision, so the count is also the work measure.
+/// The solver's callbacks: a work limit per call and a clock. batsat asks
+/// before each decision (and after each restart), so the count of its
+/// questions is the work measure ("decisions" below).
 struct Watch {
     decisions: Cell<u64>,
     /// Decision count at which the current call gives up.
@@ -239,8 +240,8 @@ impl Enc {
 /// its time back to the annealing (see bench/schedule/RESULTS.md round 6).
 const STALL: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Decision limits of the attempts in the first round (the refutation and
-/// focused ones double with each round).
+/// Decision limits of the attempts in the first round; they double with each
+/// round (rounds of refutations alone count too).
 const PROOF_LIMIT: u64 = 2_000;
 const FOCUS_LIMIT: u64 = 100_000;
 
@@ -273,7 +274,7 @@ fn break_indicators(p: &Problem, st: &State) -> usize {
     meetings.iter().filter(|&&n| n >= 2).count() * inner
 }
 
-/// Breaks total and fairness excess of the busy masks of `st`.
+/// Fairness excess and total breaks of the busy masks `busy`.
 fn key(p: &Problem, busy: &[u128]) -> (u32, u32) {
     let per: Vec<u32> = busy.iter().map(|&b| p.breaks(b)).collect();
     let total = per.iter().sum();
@@ -285,9 +286,8 @@ fn key(p: &Problem, busy: &[u128]) -> (u32, u32) {
     (excess, total)
 }
 
-/// The exact search over the held set of a schedule: the encoding is built
-/// once and the solver (with its learnt clauses) lives across calls of
-/// [`Exact::search`], so that the caller can interleave it with the annealing.
+/// The exact search over the held set of a schedule: the encoding, the
+/// solver with what it learnt, and the attempts in progress.
 pub(crate) struct Exact<'p> {
     p: &'p Problem,
     enc: Enc,
@@ -297,7 +297,8 @@ pub(crate) struct Exact<'p> {
     /// `total[j]`: at least j+1 breaks.
     total: Vec<Lit>,
     /// Lower bound on the breaks of any schedule of the held set that meets
-    /// the fairness bound: the given one, raised by each refutation.
+    /// the fairness bound: the given one, raised by each refutation at the
+    /// bound and by refuting every focused attempt.
     pub lower_bound: u32,
     /// Per participant: "has a break" (None: fewer than two meetings).
     has_break: Vec<Option<Lit>>,
@@ -308,12 +309,13 @@ pub(crate) struct Exact<'p> {
     /// Per participant: "≤ base + 1 with only this one of `unbound` allowed
     /// a break" was refuted.
     focus_refuted: Vec<bool>,
+    /// The attempts of the current round, and its number (from 0).
     plan: Vec<Attempt>,
     round: u32,
     /// Refuted proof and focused attempts (progress towards a bound).
     refutations: u32,
-    /// The last call ended because it made no progress for [`STALL`] (time budgets only, so that work budgets stay
-    /// reproducible).
+    /// The search ended because it made no progress for [`STALL`] (time
+    /// budgets only, so that work budgets stay reproducible).
     pub stalled: bool,
     /// Off only in a test that drives the focused attempts alone.
     proofs_above_base: bool,
@@ -323,7 +325,7 @@ pub(crate) struct Exact<'p> {
     step: usize,
     k: usize,
     assume: Vec<Lit>,
-    left: u64,
+    attempt_left: u64,
 }
 
 /// Decisions per solver call: the caller's clock, budget and progress
@@ -333,7 +335,8 @@ const SLICE: u64 = 2_000;
 
 impl<'p> Exact<'p> {
     /// Encodes the held set of `st` (whose fairness excess must be 0) with
-    /// `st` as the hint, or declines: fairness not met by `st`, more breaks
+    /// `st` as the hint, or declines: `st` already at `lower_bound`,
+    /// fairness not met by `st`, more breaks
     /// than participants (the per-participant fairness encoding would be
     /// inexact), or a counter too large. `part_lb` holds each participant's
     /// own lower bound ([`crate::breaks::participant_lower_bounds`]).
@@ -545,19 +548,19 @@ impl<'p> Exact<'p> {
             step: 0,
             k: 0,
             assume: Vec::new(),
-            left: 0,
+            attempt_left: 0,
         })
     }
 
-    /// Decisions so far (the work measure of this phase).
+    /// Work so far (the solver's decisions and restarts).
     pub fn decisions(&self) -> u64 {
         self.enc.s.cb().decisions.get()
     }
 
-    /// Searches until the budget is spent, the deadline, a cancellation or a
-    /// proof: returns true when `st` is proven optimal for breaks under
-    /// fairness. Every better schedule found is written to `st`.
-    /// The attempts come in rounds ([`Exact::plan_round`]).
+    /// Searches until the budget is spent, the deadline, a cancellation, a
+    /// stall ([`STALL`], sets `stalled`) or a proof: returns true when `st` is
+    /// proven optimal for breaks under fairness. Every better schedule found
+    /// is written to `st`. The attempts come in rounds ([`Exact::plan_round`]).
     pub fn search(&mut self, st: &mut State, ctl: &mut Ctl, budget: &Budget, weight: u64) -> bool {
         let p = self.p;
         let (excess, mut best) = key(p, &st.busy);
@@ -586,7 +589,7 @@ impl<'p> Exact<'p> {
             if ctl.stop(Phase::Breaks, budget, self.decisions(), (weight, best)) {
                 return false;
             }
-            if self.left == 0 {
+            if self.attempt_left == 0 {
                 if self.step >= self.plan.len() {
                     self.plan_round(st, best);
                     if self.plan.is_empty() {
@@ -594,22 +597,29 @@ impl<'p> Exact<'p> {
                         return false;
                     }
                 }
-                if matches!(self.plan[self.step], Attempt::Focus(_)) && best <= self.base + 1 {
-                    // Found meanwhile: the other focused attempts cannot improve.
+                if let Attempt::Focus(q) = self.plan[self.step]
+                    && (!self.focusing(best) || self.focus_refuted[q])
+                {
+                    // The bound passed base + 1 meanwhile (a refutation at
+                    // base + 1), or this one was refuted: nothing to learn.
                     self.step += 1;
                     continue;
                 }
                 self.start(self.plan[self.step], st);
             }
-            let slice = self.left.min(SLICE);
+            let slice = self.attempt_left.min(SLICE);
             let before = self.decisions();
             let cb = self.enc.s.cb();
             cb.call_limit.set(before + slice);
             cb.end.set(end);
             let res = self.enc.s.solve_limited(&self.assume);
             let used = self.decisions() - before;
-            let attempt_over = res != lbool::UNDEF || used >= self.left;
-            self.left = if attempt_over { 0 } else { self.left - used };
+            let attempt_over = res != lbool::UNDEF || used >= self.attempt_left;
+            self.attempt_left = if attempt_over {
+                0
+            } else {
+                self.attempt_left - used
+            };
             if res == lbool::FALSE {
                 match self.plan[self.step] {
                     Attempt::Proof => {
@@ -635,7 +645,8 @@ impl<'p> Exact<'p> {
                         best = key(p, &st.busy).1;
                         ctl.improved();
                     }
-                    // No better than the incumbent: it stays.
+                    // Defensive: every attempt asks for fewer breaks than
+                    // the incumbent's.
                     Model::NoBetter => {}
                     Model::Unsound => {
                         debug_assert!(false, "a model above its bound");
@@ -693,7 +704,7 @@ impl<'p> Exact<'p> {
         match attempt {
             Attempt::Proof => {
                 self.k = self.lower_bound as usize;
-                self.left = PROOF_LIMIT * grow;
+                self.attempt_left = PROOF_LIMIT * grow;
                 if self.k as u32 == self.base {
                     // Implied: everybody at their own bound, so nobody else
                     // has a break.
@@ -712,7 +723,7 @@ impl<'p> Exact<'p> {
                 } else {
                     FOCUS_LIMIT / 10
                 };
-                self.left = limit * grow;
+                self.attempt_left = limit * grow;
                 for &q in &self.unbound {
                     if q != extra {
                         self.assume

@@ -34,8 +34,10 @@ pub struct SolveOptions {
     /// annealing, when it applies: only breaks and fairness to minimise, an
     /// encoding of at most 12,000 meeting-slot pairs, the annealing above the
     /// lower bound, and time left × `exact_share` ≥ 1 s when the breaks
-    /// phase begins (1-s runs are annealing only). When it declines after the
-    /// annealing (fairness not met), its time goes back to the annealing.
+    /// phase begins (under an iteration limit: the time limit; 1-s runs are
+    /// annealing only). When it declines after the annealing (fairness not
+    /// met) or stalls (no progress for 2 s), its time goes back to the
+    /// annealing.
     /// 0 turns it off. Default 0.75.
     pub exact_share: f64,
 }
@@ -134,18 +136,25 @@ pub fn solve(
     // (about 8 µs per held meeting).
     let left = secs_left(&ctl);
     let reserve = 8e-6 * br.st.held as f64;
-    let share = end_share(&ctl, reserve);
+    // A work budget: shares that do not depend on the clock, so that runs
+    // stay reproducible.
+    let work = opts.iteration_limit.is_some();
+    let share = end_share(&ctl, reserve, work);
     // The exact phase only pays with a few seconds: the annealing keeps at
     // least its first EXACT_AFTER (where it finds its best on the JAIR
     // instances), so short runs are unchanged.
     let exact_share = opts.exact_share.clamp(0.0, 1.0);
+    let gate = if work {
+        opts.time_limit.as_secs_f64()
+    } else {
+        left
+    };
     let with_exact = exact_share > 0.0
-        && left * exact_share >= EXACT_AFTER.as_secs_f64()
+        && gate * exact_share >= EXACT_AFTER.as_secs_f64()
         && exact::applicable(&p, &br.st);
     let anneal_share = if !with_exact {
         share
-    } else if opts.iteration_limit.is_some() {
-        // A work budget: shares only, so that runs stay reproducible.
+    } else if work {
         share * (1.0 - exact_share)
     } else {
         (share * (1.0 - exact_share)).max((EXACT_AFTER.as_secs_f64() / left).min(share))
@@ -156,21 +165,27 @@ pub fn solve(
         let exact = exact::Exact::new(&p, &br.st, &br.part_lb, br.lower_bound);
         match exact {
             Some(mut exact) => {
-                let budget = ctl.budget(end_share(&ctl, reserve));
+                // Its work count starts at 0: in a work budget it gets the
+                // rest of the shared limit.
+                let budget = if work {
+                    ctl.budget(share - anneal_share)
+                } else {
+                    ctl.budget(end_share(&ctl, reserve, work))
+                };
                 proven = exact.search(&mut br.st, &mut ctl, &budget, weight);
                 br.lower_bound = br.lower_bound.max(exact.lower_bound);
                 iterations += exact.decisions();
                 if exact.stalled && !proven && !ctl.cancelled {
                     // Stalled: the annealing goes on from the best found.
                     br.resync();
-                    let budget = ctl.budget(end_share(&ctl, reserve));
+                    let budget = ctl.budget(end_share(&ctl, reserve, work));
                     proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
                 }
             }
             None => {
                 // Declined (e.g. the annealing has not met fairness yet): the
                 // time set aside for it goes back to the annealing.
-                let budget = ctl.budget(end_share(&ctl, reserve));
+                let budget = ctl.budget(end_share(&ctl, reserve, work));
                 proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
             }
         }
@@ -223,10 +238,11 @@ fn secs_left(ctl: &Ctl) -> f64 {
 }
 
 /// Share of the time left that a phase running until the end may use,
-/// leaving `reserve` seconds for the tables and the verification.
-fn end_share(ctl: &Ctl, reserve: f64) -> f64 {
+/// leaving `reserve` seconds for the tables and the verification (a fixed
+/// share under a work budget, which must not depend on the clock).
+fn end_share(ctl: &Ctl, reserve: f64, work: bool) -> f64 {
     let left = secs_left(ctl);
-    if left > 0.0 {
+    if left > 0.0 && !work {
         (0.98 - reserve / left).clamp(0.5, 0.98)
     } else {
         0.98
