@@ -93,22 +93,6 @@ pub(crate) struct Breaks<'a> {
 
 impl<'a> Breaks<'a> {
     pub fn new(p: &'a Problem, st: State, seed: u64) -> Breaks<'a> {
-        let pb: Vec<u32> = st.busy.iter().map(|&b| p.breaks(b)).collect();
-        let mut hist = vec![0u32; p.n_slots + 1];
-        for &b in &pb {
-            hist[b as usize] += 1;
-        }
-        let total = pb.iter().sum();
-        let idle = st.busy.iter().map(|&b| p.idle(b)).sum();
-        let prefs = p
-            .parts
-            .iter()
-            .zip(&st.busy)
-            .map(|(q, &b)| (b & q.pref).count_ones())
-            .sum();
-        let changes = (0..p.reqs.len())
-            .filter(|&r| p.reqs[r].prev != NONE && st.slot[r] != p.reqs[r].prev)
-            .count() as u32;
         let max_prefs = p.reqs.iter().map(|r| r.members.len()).sum::<usize>() as f64;
         let eps_pref = 0.5 / (max_prefs + 1.0);
         let eps_change = eps_pref / (p.reqs.len() as f64 + 1.0);
@@ -117,13 +101,13 @@ impl<'a> Breaks<'a> {
         let mut br = Breaks {
             p,
             st,
-            pb,
-            hist,
-            total,
-            idle,
+            pb: Vec::new(),
+            hist: vec![0; p.n_slots + 1],
+            total: 0,
+            idle: 0,
             w_idle: 0.0,
-            prefs,
-            changes,
+            prefs: 0,
+            changes: 0,
             eps_pref,
             eps_change,
             rng: Rng::new(seed),
@@ -139,21 +123,31 @@ impl<'a> Breaks<'a> {
             chain_stamp: 0,
             has_prec: p.reqs.iter().any(|r| !r.preds.is_empty()),
         };
-        br.ext = br.extremes();
+        br.resync();
         br
     }
 
-    /// Recomputes the bookkeeping after `st` was changed from outside (the
-    /// exact phase).
+    /// Computes the bookkeeping from `st`: at the start, and after `st` was
+    /// changed from outside (the exact phase).
     pub fn resync(&mut self) {
         let p = self.p;
-        self.pb = self.st.busy.iter().map(|&b| p.breaks(b)).collect();
+        let st = &self.st;
+        self.pb = st.busy.iter().map(|&b| p.breaks(b)).collect();
         self.hist.iter_mut().for_each(|h| *h = 0);
         for &b in &self.pb {
             self.hist[b as usize] += 1;
         }
         self.total = self.pb.iter().sum();
-        self.idle = self.st.busy.iter().map(|&b| p.idle(b)).sum();
+        self.idle = st.busy.iter().map(|&b| p.idle(b)).sum();
+        self.prefs = p
+            .parts
+            .iter()
+            .zip(&st.busy)
+            .map(|(q, &b)| (b & q.pref).count_ones())
+            .sum();
+        self.changes = (0..p.reqs.len())
+            .filter(|&r| p.reqs[r].prev != NONE && st.slot[r] != p.reqs[r].prev)
+            .count() as u32;
         self.ext = self.extremes();
     }
 

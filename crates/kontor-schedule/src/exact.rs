@@ -314,9 +314,6 @@ pub(crate) struct Exact<'p> {
     round: u32,
     /// Refuted proof and focused attempts (progress towards a bound).
     refutations: u32,
-    /// The search ended because it made no progress for [`STALL`] (time
-    /// budgets only, so that work budgets stay reproducible).
-    pub stalled: bool,
     /// Off only in a test that drives the focused attempts alone.
     proofs_above_base: bool,
     /// The attempt in progress (it may span solver calls): its index in
@@ -543,7 +540,6 @@ impl<'p> Exact<'p> {
             plan: Vec::new(),
             round: 0,
             refutations: 0,
-            stalled: false,
             proofs_above_base: true,
             step: 0,
             k: 0,
@@ -558,10 +554,9 @@ impl<'p> Exact<'p> {
     }
 
     /// Searches until the budget is spent, the deadline, a cancellation, a
-    /// stall ([`STALL`], sets `stalled`) or a proof: returns true when `st` is
-    /// proven optimal for breaks under fairness. Every better schedule found
+    /// stall ([`STALL`]) or a proof, and says which. Every better schedule found
     /// is written to `st`. The attempts come in rounds ([`Exact::plan_round`]).
-    pub fn search(&mut self, st: &mut State, ctl: &mut Ctl, budget: &Budget, weight: u64) -> bool {
+    pub fn search(&mut self, st: &mut State, ctl: &mut Ctl, budget: &Budget, weight: u64) -> Ended {
         let p = self.p;
         let (excess, mut best) = key(p, &st.busy);
         debug_assert_eq!(excess, 0, "new() declines unfair starts");
@@ -574,7 +569,7 @@ impl<'p> Exact<'p> {
         let mut seen = (best, self.lower_bound, self.refutations);
         loop {
             if self.lower_bound >= best {
-                return true;
+                return Ended::Proven;
             }
             if seen != (best, self.lower_bound, self.refutations) {
                 seen = (best, self.lower_bound, self.refutations);
@@ -583,25 +578,22 @@ impl<'p> Exact<'p> {
                 && !self.focusing(best)
                 && progress_at.elapsed() > STALL
             {
-                self.stalled = true;
-                return false;
+                return Ended::Stalled;
             }
             if ctl.stop(Phase::Breaks, budget, self.decisions(), (weight, best)) {
-                return false;
+                return Ended::Stopped;
             }
             if self.attempt_left == 0 {
                 if self.step >= self.plan.len() {
                     self.plan_round(st, best);
                     if self.plan.is_empty() {
                         // Only in the test without refutations above the base.
-                        return false;
+                        return Ended::Stopped;
                     }
                 }
-                if let Attempt::Focus(q) = self.plan[self.step]
-                    && (!self.focusing(best) || self.focus_refuted[q])
-                {
+                if matches!(self.plan[self.step], Attempt::Focus(_)) && !self.focusing(best) {
                     // The bound passed base + 1 meanwhile (a refutation at
-                    // base + 1), or this one was refuted: nothing to learn.
+                    // base + 1): nothing left to learn from this one.
                     self.step += 1;
                     continue;
                 }
@@ -640,19 +632,13 @@ impl<'p> Exact<'p> {
                 }
             }
             if res == lbool::TRUE {
-                match self.adopt(st) {
-                    Model::Better => {
-                        best = key(p, &st.busy).1;
-                        ctl.improved();
-                    }
-                    // Defensive: every attempt asks for fewer breaks than
-                    // the incumbent's.
-                    Model::NoBetter => {}
-                    Model::Unsound => {
-                        debug_assert!(false, "a model above its bound");
-                        return false;
-                    }
+                // Every attempt asks for fewer breaks than the incumbent's.
+                if !self.adopt(st) {
+                    debug_assert!(false, "a model above its bound or unfair");
+                    return Ended::Stopped;
                 }
+                best = key(p, &st.busy).1;
+                ctl.improved();
             }
             if attempt_over {
                 self.step += 1;
@@ -735,8 +721,9 @@ impl<'p> Exact<'p> {
         self.assume.push(!self.total[self.k]);
     }
 
-    /// Writes the solver's model to `st` when it is better than `st`.
-    fn adopt(&mut self, st: &mut State) -> Model {
+    /// Writes the solver's model to `st`; false (and `st` untouched) when the
+    /// model is unfair or above the total asked for: a bug in the encoding.
+    fn adopt(&mut self, st: &mut State) -> bool {
         let p = self.p;
         let mut busy = vec![0u128; p.parts.len()];
         let mut slot_of = vec![0usize; self.held.len()];
@@ -753,10 +740,7 @@ impl<'p> Exact<'p> {
         }
         let (excess, total) = key(p, &busy);
         if excess != 0 || total > self.k as u32 {
-            return Model::Unsound;
-        }
-        if total >= key(p, &st.busy).1 {
-            return Model::NoBetter;
+            return false;
         }
         for (i, &r) in self.held.iter().enumerate() {
             if st.slot[r] as usize != slot_of[i] {
@@ -768,15 +752,20 @@ impl<'p> Exact<'p> {
                 st.place(p, r, slot_of[i]);
             }
         }
-        Model::Better
+        true
     }
 }
 
-enum Model {
-    Better,
-    NoBetter,
-    /// Above the total asked for or unfair: a bug in the encoding.
-    Unsound,
+/// How [`Exact::search`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The schedule is proven optimal for breaks under fairness.
+    Proven,
+    /// No progress for [`STALL`] with no focused attempt left (time budgets
+    /// only, so that work budgets stay reproducible).
+    Stalled,
+    /// Budget, deadline or cancellation.
+    Stopped,
 }
 
 #[cfg(test)]
@@ -918,7 +907,7 @@ mod tests {
             let mut progress = |_: &crate::control::Progress| Control::Continue;
             let mut ctl = Ctl::new(Duration::from_secs(10), None, &mut progress);
             let budget = ctl.budget(1.0);
-            let proven = exact.search(&mut st, &mut ctl, &budget, 0);
+            let proven = exact.search(&mut st, &mut ctl, &budget, 0) == Ended::Proven;
             let after = key(&p, &st.busy).1;
             assert!(
                 exact.lower_bound <= opt,
@@ -958,8 +947,8 @@ mod tests {
             let part_lb = crate::breaks::participant_lower_bounds(&p, &st);
             let (proven, bound) = match Exact::new(&p, &st, &part_lb, 0) {
                 Some(mut exact) => {
-                    let proven = exact.search(&mut st, &mut ctl, &budget, 0);
-                    (proven, exact.lower_bound)
+                    let ended = exact.search(&mut st, &mut ctl, &budget, 0);
+                    (ended == Ended::Proven, exact.lower_bound)
                 }
                 None => {
                     assert_eq!(before, 0, "seed {seed}: declined");

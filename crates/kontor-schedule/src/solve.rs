@@ -172,10 +172,11 @@ pub fn solve(
                 } else {
                     ctl.budget(end_share(&ctl, reserve, work))
                 };
-                proven = exact.search(&mut br.st, &mut ctl, &budget, weight);
+                let ended = exact.search(&mut br.st, &mut ctl, &budget, weight);
+                proven = ended == exact::Ended::Proven;
                 br.lower_bound = br.lower_bound.max(exact.lower_bound);
                 iterations += exact.decisions();
-                if exact.stalled && !proven && !ctl.cancelled {
+                if ended == exact::Ended::Stalled && !ctl.cancelled {
                     // Stalled: the annealing goes on from the best found.
                     br.resync();
                     let budget = ctl.budget(end_share(&ctl, reserve, work));
