@@ -151,6 +151,12 @@ pub struct Solution {
     /// schedules within the fairness bound (the exact phase raises it by the
     /// totals it refutes).
     pub breaks_lower_bound: u32,
+    /// Lower bound on the fairness excess (level 3a) given the held meetings.
+    /// Above 0 it proves that no schedule of these meetings meets the fairness
+    /// bound: a participant with at most one meeting never has a break, and
+    /// another cannot have fewer than `fairness` + this many.
+    #[serde(default)]
+    pub fairness_excess_lower_bound: u32,
     /// Statistics.
     pub stats: Stats,
 }

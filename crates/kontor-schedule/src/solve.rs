@@ -192,6 +192,7 @@ pub fn solve(
         }
     }
     let breaks_lower_bound = br.lower_bound;
+    let fairness_excess_lower_bound = br.excess_lb;
     iterations += br.iterations;
     let st = br.st;
     ctl.report(Phase::Tables, weight, 0);
@@ -218,6 +219,7 @@ pub fn solve(
         upper_bound,
         gap,
         breaks_lower_bound,
+        fairness_excess_lower_bound,
         stats: Stats {
             seconds,
             seconds_to_best: ctl.last_improvement.min(seconds),

@@ -151,6 +151,7 @@ fn solver_matches_brute_force_on_tiny_instances() {
         ..SolveOptions::default()
     };
     let mut differing_sets = 0;
+    let mut unfair_proven = 0;
     for case in 0..150 {
         let inst = random_instance(&mut rng);
         inst.validate().expect("generated instance is valid");
@@ -192,6 +193,17 @@ fn solver_matches_brute_force_on_tiny_instances() {
             same_set.breaks,
             inst.to_json()
         );
+        // So does the one on the fairness excess.
+        assert!(
+            sol.fairness_excess_lower_bound <= same_set.fairness_excess,
+            "case {case}: fairness excess bound {} above the optimum {}\n{}",
+            sol.fairness_excess_lower_bound,
+            same_set.fairness_excess,
+            inst.to_json()
+        );
+        if sol.fairness_excess_lower_bound > 0 {
+            unfair_proven += 1;
+        }
         if key(&obj) != key(&best) {
             differing_sets += 1;
         }
@@ -208,6 +220,11 @@ fn solver_matches_brute_force_on_tiny_instances() {
             assert_eq!(sol.feasibility, Feasibility::Feasible, "case {case}");
         }
     }
+    // The fairness bound is exercised (each proof was checked above).
+    assert!(
+        unfair_proven > 0,
+        "no case proved the fairness bound unreachable"
+    );
     // Another set of equal weight with fewer breaks is rare.
     assert!(
         differing_sets <= 10,

@@ -234,9 +234,19 @@ fn breaks_bound_sees_meetings_that_cannot_meet_across_lunch() {
 
 #[test]
 fn breaks_bound_counts_gaps_between_fixed_meetings() {
-    // "a" has five fixed meetings in every other slot and one free meeting,
-    // which can close only one of the four gaps: three breaks. The run bound
-    // sees 0 (every slot is usable) and the window matchings only "at least 2".
+    // The run bound sees 0 (every slot is usable) and the window matchings
+    // only "at least 2"; the gaps between the fixed meetings give 3.
+    let inst = three_forced_breaks(None);
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    assert_eq!(sol.objective.breaks, 3);
+    assert_eq!(sol.breaks_lower_bound, 3);
+    assert!(sol.stats.proven_optimal);
+}
+
+/// "a" cannot have fewer than three breaks (five fixed meetings in every
+/// other slot, one free meeting), and each of its partners holds one meeting,
+/// so never breaks: the spread is at least 3.
+fn three_forced_breaks(fairness: Option<u32>) -> Instance {
     let slots: Vec<String> = (0..9).map(|t| format!(r#"{{"id": "s{t}"}}"#)).collect();
     let mut reqs: Vec<String> = ["b", "c", "d", "e", "g"]
         .iter()
@@ -253,17 +263,32 @@ fn breaks_bound_counts_gaps_between_fixed_meetings() {
         .iter()
         .map(|q| format!(r#"{{"id": "{q}"}}"#))
         .collect();
-    let inst = Instance::from_json(&format!(
-        r#"{{"tables": 1, "slots": [{}], "participants": [{}], "requests": [{}]}}"#,
+    let fairness = fairness.map_or(String::new(), |d| format!(r#""fairness": {d}, "#));
+    Instance::from_json(&format!(
+        r#"{{"tables": 1, {fairness}"slots": [{}], "participants": [{}], "requests": [{}]}}"#,
         slots.join(", "),
         people.join(", "),
         reqs.join(", ")
     ))
-    .expect("valid");
-    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    .expect("valid")
+}
+
+#[test]
+fn fairness_bound_proven_unreachable_when_someone_never_breaks() {
+    // d = 2 is out of reach: excess at least 3 − 0 − 2 = 1, which the
+    // schedule meets, so the search stops with a proof.
+    let t = Instant::now();
+    let sol = solve_quiet(&three_forced_breaks(Some(2)), &SolveOptions::default()).expect("solves");
+    assert_eq!(sol.feasibility, Feasibility::Feasible);
+    assert_eq!(sol.fairness_excess_lower_bound, 1);
+    assert_eq!(sol.objective.fairness_excess, 1);
     assert_eq!(sol.objective.breaks, 3);
-    assert_eq!(sol.breaks_lower_bound, 3);
     assert!(sol.stats.proven_optimal);
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    // With d = 3 the bound is met and nothing is claimed.
+    let sol = solve_quiet(&three_forced_breaks(Some(3)), &SolveOptions::default()).expect("solves");
+    assert_eq!(sol.fairness_excess_lower_bound, 0);
+    assert_eq!(sol.objective.fairness_excess, 0);
 }
 
 #[test]
@@ -342,8 +367,10 @@ fn pinned_tables_and_previous_schedule_are_respected() {
 #[test]
 fn time_set_aside_for_the_exact_phase_goes_back_to_the_annealing_when_it_declines() {
     // Fairness 0 cannot be met: "a" has a break between its fixed meetings,
-    // everybody else one meeting. The exact phase declines unfair schedules,
-    // so the annealing must get its share of the work back.
+    // everybody else can do without. Everybody holds two meetings, so the
+    // solver has no proof of that (see the test above) and searches on. The
+    // exact phase declines unfair schedules, so the annealing must get its
+    // share of the work back.
     let inst = Instance::from_json(
         r#"{"tables": 2, "fairness": 0,
         "slots": [{"id": "s0"}, {"id": "s1"}, {"id": "s2"}],
@@ -351,6 +378,8 @@ fn time_set_aside_for_the_exact_phase_goes_back_to_the_annealing_when_it_decline
         "requests": [
             {"id": "ab", "participants": ["a", "b"], "fixed_slot": "s0", "mandatory": true},
             {"id": "ac", "participants": ["a", "c"], "fixed_slot": "s2", "mandatory": true},
+            {"id": "bd", "participants": ["b", "d"], "mandatory": true},
+            {"id": "ce", "participants": ["c", "e"], "mandatory": true},
             {"id": "de", "participants": ["d", "e"], "mandatory": true}]}"#,
     )
     .expect("valid");
@@ -366,6 +395,8 @@ fn time_set_aside_for_the_exact_phase_goes_back_to_the_annealing_when_it_decline
     );
     let sol = solve_quiet(&inst, &opts).expect("solves");
     assert_eq!(sol.objective.breaks, 1);
+    assert_eq!(sol.objective.fairness_excess, 1);
+    assert_eq!(sol.fairness_excess_lower_bound, 0);
     assert!(!sol.stats.proven_optimal, "fairness is not met");
     assert!(
         sol.stats.iterations >= N * 9 / 10,
