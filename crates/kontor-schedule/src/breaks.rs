@@ -707,6 +707,13 @@ impl<'a> Breaks<'a> {
         }
         let can_stop_early =
             p.parts.iter().all(|q| q.pref == 0) && p.reqs.iter().all(|r| r.prev == NONE);
+        // An excess above 0 is final only when every request is held: another
+        // held set of the same weight might otherwise meet the fairness bound.
+        let excess_goal = if held.len() == p.reqs.len() {
+            self.excess_lb
+        } else {
+            0
+        };
         let mut best = Best {
             slots: self.st.slot.clone(),
             cost: self.cost(),
@@ -728,7 +735,7 @@ impl<'a> Breaks<'a> {
         let mut proven = false;
         let mut temp = t0;
         loop {
-            if can_stop_early && self.excess() <= self.excess_lb && self.total <= self.lower_bound {
+            if can_stop_early && self.excess() <= excess_goal && self.total <= self.lower_bound {
                 proven = true;
                 break;
             }

@@ -289,6 +289,25 @@ fn fairness_bound_proven_unreachable_when_someone_never_breaks() {
     let sol = solve_quiet(&three_forced_breaks(Some(3)), &SolveOptions::default()).expect("solves");
     assert_eq!(sol.fairness_excess_lower_bound, 0);
     assert_eq!(sol.objective.fairness_excess, 0);
+    // A ring of five fixed meetings where everybody has exactly one break:
+    // own bounds of 1 but nobody is sure to have none, so d = 0 is met and
+    // no bound may be claimed.
+    let inst = Instance::from_json(
+        r#"{"tables": 1, "fairness": 0,
+        "slots": [{"id": "s0"}, {"id": "s1"}, {"id": "s2"}, {"id": "s3"}, {"id": "s4"}],
+        "participants": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}, {"id": "e"}],
+        "requests": [
+            {"id": "ab", "participants": ["a", "b"], "fixed_slot": "s0", "mandatory": true},
+            {"id": "bc", "participants": ["b", "c"], "fixed_slot": "s2", "mandatory": true},
+            {"id": "cd", "participants": ["c", "d"], "fixed_slot": "s4", "mandatory": true},
+            {"id": "de", "participants": ["d", "e"], "fixed_slot": "s1", "mandatory": true},
+            {"id": "ea", "participants": ["e", "a"], "fixed_slot": "s3", "mandatory": true}]}"#,
+    )
+    .expect("valid");
+    let sol = solve_quiet(&inst, &SolveOptions::default()).expect("solves");
+    assert_eq!(sol.objective.breaks, 5);
+    assert_eq!(sol.objective.fairness_excess, 0);
+    assert_eq!(sol.fairness_excess_lower_bound, 0);
 }
 
 #[test]
