@@ -182,16 +182,19 @@ impl<'a> Breaks<'a> {
         (self.excess(), self.total)
     }
 
-    /// The cost guiding the annealing: the true cost with the walk's weight of
-    /// the fairness excess ([`FAIR_WALK`]), plus a small reward for compact days.
+    /// The cost guiding the annealing: the walk's weight of the fairness
+    /// excess ([`FAIR_WALK`]), plus a small reward for compact days.
     fn search_cost(&self) -> f64 {
-        self.cost()
-            + (FAIR_WALK - FAIR) * f64::from(self.excess())
-            + self.w_idle * f64::from(self.idle)
+        self.cost_with(FAIR_WALK) + self.w_idle * f64::from(self.idle)
     }
 
+    /// The true cost, by which the best schedule is chosen.
     fn cost(&self) -> f64 {
-        FAIR * f64::from(self.excess()) + f64::from(self.total)
+        self.cost_with(FAIR)
+    }
+
+    fn cost_with(&self, fair: f64) -> f64 {
+        fair * f64::from(self.excess()) + f64::from(self.total)
             - self.eps_pref * f64::from(self.prefs)
             + self.eps_change * f64::from(self.changes)
     }

@@ -162,8 +162,9 @@ pub fn solve(
     let budget = ctl.budget(anneal_share);
     let mut proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
     if with_exact && !proven && !ctl.cancelled {
-        let exact = exact::Exact::new(&p, &br.st, &br.part_lb, br.lower_bound);
-        match exact {
+        // Declined (e.g. the annealing has not met fairness yet) or stalled:
+        // the rest of the time goes back to the annealing, from the best found.
+        let hand_back = match exact::Exact::new(&p, &br.st, &br.part_lb, br.lower_bound) {
             Some(mut exact) => {
                 // Its work count starts at 0: in a work budget it gets the
                 // rest of the shared limit.
@@ -176,19 +177,14 @@ pub fn solve(
                 proven = ended == exact::Ended::Proven;
                 br.lower_bound = br.lower_bound.max(exact.lower_bound);
                 iterations += exact.decisions();
-                if ended == exact::Ended::Stalled && !ctl.cancelled {
-                    // Stalled: the annealing goes on from the best found.
-                    br.resync();
-                    let budget = ctl.budget(end_share(&ctl, reserve, work));
-                    proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
-                }
+                br.resync();
+                ended == exact::Ended::Stalled
             }
-            None => {
-                // Declined (e.g. the annealing has not met fairness yet): the
-                // time set aside for it goes back to the annealing.
-                let budget = ctl.budget(end_share(&ctl, reserve, work));
-                proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
-            }
+            None => true,
+        };
+        if hand_back && !ctl.cancelled {
+            let budget = ctl.budget(end_share(&ctl, reserve, work));
+            proven = br.run(&mut ctl, &budget, weight, opts.idle_weight);
         }
     }
     let breaks_lower_bound = br.lower_bound;
