@@ -2,13 +2,18 @@
 """Round 8 experiment (bench/schedule/round8.md): the "window" CNF of a JAIR original.
 
 Every participant's meetings fill one run of consecutive slots (no break), or,
-with --breaks K, at most K participants may have one break (two runs). This is
+with --breaks K, at most K participants may have one break (two runs); with
+--allowed, only the listed participants may (1-based, as in the file). This is
 not the encoding of crates/kontor-schedule/src/exact.rs; it was written to see
 whether start-of-window variables let a SAT solver find or refute a schedule
 without breaks within the 1-s target. Output: DIMACS on stdout.
 
-    python3 bench/schedule/window_cnf.py FILE.dzn [--tables meetings|busy] [--breaks K] > x.cnf
-    cadical -q x.cnf        # Debian package cadical 1.5.3
+    python3 bench/schedule/window_cnf.py FILE.dzn [--tables meetings|busy] [--breaks K] [--allowed 4,10] > x.cnf
+    cadical x.cnf > x.out   # Debian package cadical 1.5.3
+    python3 bench/schedule/window_cnf.py FILE.dzn [same options] --check x.out
+
+--check decodes a model (the encoding is deterministic, so the variables are the
+same), checks every constraint of the JAIR model itself and prints the breaks.
 
 --tables meetings: at most nTables meeting literals per slot (sequential counter);
 --tables busy: at most 2 * nTables busy participants per slot (the same for
@@ -21,6 +26,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("dzn")
 ap.add_argument("--tables", choices=["meetings", "busy"], default="meetings")
 ap.add_argument("--breaks", type=int, default=0)
+ap.add_argument("--allowed", default="")
+ap.add_argument("--check", metavar="MODEL")
 args = ap.parse_args()
 text = open(args.dzn).read()
 
@@ -85,13 +92,14 @@ for r, (a, b, k) in enumerate(rows):
     at_most_one(list(x[r].values()))
 
 busy_in = {t: [] for t in range(n_slots)}
+allowed = {int(v) - 1 for v in args.allowed.split(",") if v}
 one_break = []
 for q, rs in meetings_of.items():
     n = len(rs)
     # y[s]: q's meetings fill slots s..s+n-1; h: q has one break instead.
     starts = [s for s in range(n_slots - n + 1) if not forb[q] & set(range(s, s + n))]
     y = {s: var() for s in starts}
-    h = var() if args.breaks > 0 and n >= 2 else None
+    h = var() if args.breaks > 0 and n >= 2 and (not allowed or q in allowed) else None
     if h:
         one_break.append(h)
         clauses.extend([-h, -v] for v in y.values())
@@ -125,5 +133,26 @@ for t in range(n_slots):
     else:
         at_most(busy_in[t], 2 * n_tables)
 
+if args.check:
+    model = set()
+    for line in open(args.check):
+        if line.startswith("v"):
+            model.update(int(v) for v in line.split()[1:] if int(v) > 0)
+    busy, count = {}, [0] * n_slots
+    for r, (a, b, k) in enumerate(rows):
+        (t,) = [t for t, v in x[r].items() if v in model]
+        assert t in session(k) and t not in forb[a - 1] and t not in forb[b - 1]
+        count[t] += 1
+        for q in (a, b):
+            busy.setdefault(q, []).append(t)
+    assert max(count) <= n_tables, count
+    per = {}
+    for q, ts in busy.items():
+        assert len(set(ts)) == len(ts), f"participant {q} twice in a slot"
+        ts.sort()
+        per[q] = sum(1 for i in range(1, len(ts)) if ts[i] > ts[i - 1] + 1)
+    assert max(per.values()) - min(per.values()) <= 2, "fairness d = 2"
+    print("valid: breaks", sum(per.values()), {q: n for q, n in per.items() if n})
+    raise SystemExit
 print(f"p cnf {n_vars} {len(clauses)}")
 print("\n".join(" ".join(map(str, c)) + " 0" for c in clauses))
