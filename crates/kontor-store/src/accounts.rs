@@ -365,7 +365,7 @@ impl Tx {
         Ok(())
     }
 
-    /// Checks the code typed for `user`; a wrong code counts against `max_attempts`.
+    /// Checks the code typed for `user`; every check counts against `max_attempts`.
     /// A valid code is used up and the e-mail address counts as verified.
     pub async fn check_login_code(
         &mut self,
@@ -374,25 +374,23 @@ impl Tx {
         now: i64,
         max_attempts: i32,
     ) -> Result<CodeCheck> {
-        let row: Option<(Uuid, String, i32)> = write!(self, |c| sqlx::query_as(
-            "SELECT id, code_hash, attempts FROM login_codes WHERE user_id = $1 \
-             AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1"
+        // Every check counts as an attempt, counted before the comparison in one statement:
+        // parallel guesses on PostgreSQL cannot all read the same old count.
+        let row: Option<(Uuid, String)> = write!(self, |c| {
+            sqlx::query_as(
+            "UPDATE login_codes SET attempts = attempts + 1 WHERE attempts < $3 AND id = \
+             (SELECT id FROM login_codes WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC LIMIT 1) RETURNING id, code_hash"
         )
         .bind(user)
         .bind(now)
-        .fetch_optional(c))?;
-        let Some((id, stored, attempts)) = row else {
+        .bind(max_attempts)
+        .fetch_optional(c)
+        })?;
+        let Some((id, stored)) = row else {
             return Ok(CodeCheck::Exhausted);
         };
-        if attempts >= max_attempts {
-            return Ok(CodeCheck::Exhausted);
-        }
         if stored != code_hash {
-            exec!(self, |c| sqlx::query(
-                "UPDATE login_codes SET attempts = attempts + 1 WHERE id = $1"
-            )
-            .bind(id)
-            .execute(c))?;
             return Ok(CodeCheck::Wrong);
         }
         self.use_login_code(id, user, now).await?;

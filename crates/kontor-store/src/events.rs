@@ -522,7 +522,7 @@ impl Tx {
     }
 
     /// Sets a registration's status and returns it as it is now; `NotFound` if it does not belong
-    /// to `event`.
+    /// to `event` or has that status already.
     pub async fn decide_registration(
         &mut self,
         event: Uuid,
@@ -533,7 +533,7 @@ impl Tx {
     ) -> Result<Registration> {
         let row: Option<RegistrationRow> = write!(self, |c| sqlx::query_as(
             "UPDATE registrations SET status = $3, decided_at = $5, decided_by = $4 \
-             WHERE id = $1 AND event_id = $2 \
+             WHERE id = $1 AND event_id = $2 AND status <> $3 \
              RETURNING id, event_id, user_id, role, status, message, created_at, decided_at"
         )
         .bind(registration)

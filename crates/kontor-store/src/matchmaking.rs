@@ -629,7 +629,11 @@ impl Tx {
     }
 
     /// Books a meeting for an accepted request in one slot for `attendees`. A person who already
-    /// has a meeting in that slot makes this a `Conflict`; drop the transaction then.
+    /// has a meeting in that slot makes this a `Conflict`, a request that is no longer accepted
+    /// (cancelled meanwhile) `NotFound`; drop the transaction then.
+    ///
+    /// A request has one meeting row, so that calendars keep one UID for it: a request whose
+    /// meeting was cancelled (a published agenda that left it out) gets that row back.
     pub async fn book_meeting(
         &mut self,
         request: &MeetingRequest,
@@ -639,22 +643,51 @@ impl Tx {
         table_no: Option<i32>,
         now: i64,
     ) -> Result<Uuid> {
-        let id = new_id();
-        exec!(self, |c| {
-            sqlx::query(
-            "INSERT INTO meetings (id, event_id, request_id, slot_start, slot_end, table_no, mode, status, sequence, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', 0, $8, $8)"
+        // Writing the request row first orders this booking against a cancellation of the
+        // request (a row lock on PostgreSQL, the single writer on SQLite): whichever commits
+        // second sees the other's change.
+        let accepted = exec!(self, |c| sqlx::query(
+            "UPDATE meeting_requests SET status = status WHERE id = $1 AND status = 'accepted'"
         )
-        .bind(id)
-        .bind(request.event_id)
+        .bind(request.id)
+        .execute(c))?;
+        if accepted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let revived: Option<Uuid> = write!(self, |c| sqlx::query_scalar(
+            "UPDATE meetings SET slot_start = $2, slot_end = $3, table_no = $4, mode = $5, \
+             status = 'scheduled', sequence = sequence + 1, pinned = FALSE, reminded_at = NULL, \
+             updated_at = $6 WHERE request_id = $1 AND status = 'cancelled' RETURNING id"
+        )
         .bind(request.id)
         .bind(slot.0)
         .bind(slot.1)
         .bind(table_no)
         .bind(mode.key())
         .bind(now)
-        .execute(c)
-        })?;
+        .fetch_optional(c))?;
+        let id = match revived {
+            Some(id) => id,
+            None => {
+                let id = new_id();
+                exec!(self, |c| {
+                    sqlx::query(
+                    "INSERT INTO meetings (id, event_id, request_id, slot_start, slot_end, table_no, mode, status, \
+                     sequence, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', 0, $8, $8)"
+                )
+                .bind(id)
+                .bind(request.event_id)
+                .bind(request.id)
+                .bind(slot.0)
+                .bind(slot.1)
+                .bind(table_no)
+                .bind(mode.key())
+                .bind(now)
+                .execute(c)
+                })?;
+                id
+            }
+        };
         for user in attendees {
             exec!(self, |c| {
                 sqlx::query(
@@ -806,6 +839,24 @@ impl Tx {
         .bind(meeting)
         .execute(c))?;
         Ok(())
+    }
+
+    /// Cancels the scheduled meeting of a request, if it has one, and says which. Looked up
+    /// inside the transaction, so a booking that committed a moment ago is cancelled too.
+    pub async fn cancel_meeting_of_request(
+        &mut self,
+        request: Uuid,
+        now: i64,
+    ) -> Result<Option<Uuid>> {
+        let id: Option<Uuid> = write!(self, |c| sqlx::query_scalar(
+            "SELECT id FROM meetings WHERE request_id = $1 AND status = 'scheduled'"
+        )
+        .bind(request)
+        .fetch_optional(c))?;
+        if let Some(id) = id {
+            self.cancel_meeting(id, now).await?;
+        }
+        Ok(id)
     }
 
     /// Gives a person a new private calendar feed for an event; the old one stops working.

@@ -523,7 +523,7 @@ async fn list_organisations(
     State(state): State<AppState>,
     Query(q): Query<OrgQuery>,
 ) -> Result<Json<Vec<OrganisationOut>>, AppError> {
-    let page = q.page.unwrap_or(0).max(0);
+    let page = q.page.unwrap_or(0).clamp(0, crate::organisations::MAX_PAGE);
     let orgs = state
         .store
         .organisations(
@@ -697,6 +697,14 @@ async fn create_request(
         .map_err(|i| AppError::field("message", i))?;
     if let Some(key) = crate::meetings::request_refusal(&state, &e, user.id, body.to).await? {
         return Err(AppError::Rejected(key));
+    }
+    if let Some(o) = body.opportunity
+        && !crate::meetings::opportunity_offered(&state, &e, body.to, o).await?
+    {
+        return Err(AppError::field(
+            "opportunity",
+            kontor_domain::Invalid::new("invalid-choice"),
+        ));
     }
     let id = crate::meetings::insert_request(
         &state,

@@ -432,8 +432,15 @@ pub async fn decide_registration(
     );
     let now = now_micros();
     let mut tx = state.store.begin().await?;
-    tx.decide_registration(event.id, registration, status, organiser.id, now)
-        .await?;
+    match tx
+        .decide_registration(event.id, registration, status, organiser.id, now)
+        .await
+    {
+        Ok(_) => {}
+        // Decided this way already (a second click, a retried API call): no second mail.
+        Err(kontor_store::StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
     tx.enqueue_mail(&mail, now).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();

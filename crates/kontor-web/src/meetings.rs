@@ -337,6 +337,22 @@ async fn request_form(
     Ok(r)
 }
 
+/// True when `opportunity` is one that `to` offers at `event` (or at every event): the only
+/// ones a meeting request to `to` may be about.
+pub async fn opportunity_offered(
+    state: &AppState,
+    event: &Event,
+    to: Uuid,
+    opportunity: Uuid,
+) -> Result<bool, AppError> {
+    Ok(state
+        .store
+        .opportunities_of_user(to)
+        .await?
+        .iter()
+        .any(|o| o.id == opportunity && o.event_id.is_none_or(|e| e == event.id)))
+}
+
 /// Why `from` may not ask `to` for a meeting at `event`, if anything stands in the way.
 pub async fn request_refusal(
     state: &AppState,
@@ -389,6 +405,12 @@ async fn send_request(
             .parse::<Uuid>()
             .map(Some)
             .map_err(|_| Invalid::new("invalid-choice")),
+    };
+    let opportunity = match opportunity {
+        Ok(Some(o)) if !opportunity_offered(&state, &event, to, o).await? => {
+            Err(Invalid::new("invalid-choice"))
+        }
+        other => other,
     };
     let refusal = match state.store.user(to).await {
         Ok(_) => request_refusal(&state, &event, user.id, to).await?,
@@ -679,7 +701,6 @@ pub async fn apply_action(
             kind
         }
         "cancel" => {
-            let meeting = state.store.meeting_of_request(id).await?;
             let mut tx = state.store.begin().await?;
             match tx
                 .change_request_status(
@@ -700,9 +721,7 @@ pub async fn apply_action(
                 }
                 Err(e) => return Err(e.into()),
             }
-            if let Some(m) = meeting {
-                tx.cancel_meeting(m.id, now).await?;
-            }
+            tx.cancel_meeting_of_request(id, now).await?;
             enqueue(
                 state,
                 &mut tx,
@@ -820,6 +839,8 @@ async fn book(
     match result {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(AppError::Rejected("error-slot-taken")),
+        // Cancelled by the partner since the page was read.
+        Err(StoreError::NotFound) => return Err(AppError::Rejected("error-request-changed")),
         Err(e) => return Err(e.into()),
     }
     if let Some(mail) = &moved {

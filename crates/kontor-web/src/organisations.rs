@@ -31,13 +31,15 @@ struct ListQuery {
 }
 
 const PAGE: i64 = 30;
+/// Far beyond any directory; a larger page number would overflow the offset.
+pub(crate) const MAX_PAGE: i64 = 1_000_000;
 
 async fn list(
     State(state): State<AppState>,
     ctx: PageCtx,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let page = q.page.max(0);
+    let page = q.page.clamp(0, MAX_PAGE);
     let query = q.q.trim();
     let orgs = state
         .store

@@ -440,17 +440,20 @@ async fn publish(
     }
     let now = now_micros();
     let mut tx = state.store.begin().await?;
+    let stale = |e: kontor_store::StoreError| match e {
+        // A participant booked this slot, or cancelled a request or meeting, since the run:
+        // the organiser runs again.
+        kontor_store::StoreError::Conflict(_) | kontor_store::StoreError::NotFound => {
+            AppError::Rejected("error-schedule-stale")
+        }
+        e => e.into(),
+    };
     for id in cancel {
-        tx.cancel_meeting(id, now).await?;
+        tx.cancel_meeting(id, now).await.map_err(stale)?;
     }
     for (id, ..) in &moves {
         tx.release_meeting_slot(*id).await?;
     }
-    let stale = |e: kontor_store::StoreError| match e {
-        // A participant booked this slot since the run: the organiser runs again.
-        kontor_store::StoreError::Conflict(_) => AppError::Rejected("error-schedule-stale"),
-        e => e.into(),
-    };
     for (id, r, times, table) in moves {
         tx.move_meeting(id, event.id, &[r.from_user, r.to_user], times, table, now)
             .await

@@ -182,6 +182,62 @@ async fn requests_move_through_their_states_once() {
         assert!(meeting.cancelled);
         assert_eq!(meeting.sequence, 1);
 
+        // Booked again (a later published agenda places it), the request gets its meeting row
+        // back: one row and one calendar UID per request, and no unique-key failure.
+        let mut tx = store.begin().await.unwrap();
+        let again = tx
+            .book_meeting(
+                &accepted,
+                &[p[0], p[1]],
+                (SLOT + 2, SLOT + 3),
+                MeetingMode::Online,
+                None,
+                NOW + 6,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(again, m);
+        let back = store.meeting_of_request(id).await.unwrap().unwrap();
+        assert_eq!(
+            (back.slot_start, back.sequence, back.cancelled),
+            (SLOT + 2, 2, false)
+        );
+        assert_eq!(store.busy_slots(ev, p[1]).await.unwrap(), vec![SLOT + 2]);
+
+        // Cancelling the request cancels its meeting, found inside the transaction; a
+        // cancelled request cannot be booked.
+        let mut tx = store.begin().await.unwrap();
+        tx.change_request_status(
+            id,
+            &[MeetingRequestStatus::Accepted],
+            MeetingRequestStatus::Cancelled,
+            None,
+            NOW + 7,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            tx.cancel_meeting_of_request(id, NOW + 7).await.unwrap(),
+            Some(m)
+        );
+        assert_eq!(
+            tx.cancel_meeting_of_request(id, NOW + 7).await.unwrap(),
+            None
+        );
+        let late = tx
+            .book_meeting(
+                &accepted,
+                &[p[0], p[1]],
+                (SLOT + 4, SLOT + 5),
+                MeetingMode::Online,
+                None,
+                NOW + 8,
+            )
+            .await;
+        assert!(matches!(late, Err(StoreError::NotFound)), "{late:?}");
+        drop(tx);
+
         let mut tx = store.begin().await.unwrap();
         tx.set_availability(
             ev,

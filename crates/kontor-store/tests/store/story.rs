@@ -134,6 +134,30 @@ async fn accounts_codes_sessions_tokens() {
         );
         tx.commit().await.unwrap();
 
+        // Parallel guesses (each its own transaction) are counted one by one: no more than
+        // the limit are ever compared, on either database.
+        let mut tx = store.begin().await.unwrap();
+        tx.create_login_code(id, "h4", "link-4", NOW, NOW + 900_000_000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut guesses = tokio::task::JoinSet::new();
+        for i in 0..10 {
+            let store = store.clone();
+            guesses.spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let check = tx
+                    .check_login_code(id, &format!("guess-{i}"), NOW, 3)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                check
+            });
+        }
+        let checks = guesses.join_all().await;
+        let wrong = checks.iter().filter(|c| **c == CodeCheck::Wrong).count();
+        assert_eq!((wrong, checks.len()), (3, 10), "{checks:?}");
+
         // Sessions expire; tokens can be revoked.
         let mut tx = store.begin().await.unwrap();
         tx.create_session("s1", id, NOW, NOW + 100).await.unwrap();

@@ -198,12 +198,27 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
     assert!(page.body.contains("alice@example.de"));
     let title = &page.body[page.body.find("<title>").unwrap()..page.body.find("</title>").unwrap()];
     assert!(!title[7..].contains('<'), "markup in the title: {title}");
-    assert_eq!(
-        app.post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
-            .await
-            .status,
-        303
-    );
+    // A second click on "approve" changes nothing and sends no second mail.
+    let mails = |app: &'_ TestApp| {
+        let store = app.store.clone();
+        async move {
+            store
+                .outbox(Some("alice@example.de"), 100)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let before = mails(&app).await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
+                .await
+                .status,
+            303
+        );
+    }
+    assert_eq!(mails(&app).await, before + 1);
     assert_eq!(
         app.store
             .registration(reg.event_id, alice)
@@ -373,4 +388,13 @@ async fn organisation_and_person_pages_render() {
     }
     let listing = app.get("/organisations?q=氢能", None, "en").await;
     assert!(listing.body.contains("贵阳氢能科技有限公司"));
+    // A page number whose offset would overflow is an empty page, not a server error.
+    let far = format!("page={}", i64::MAX);
+    let page = app.get(&format!("/organisations?{far}"), None, "en").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("贵阳氢能科技有限公司"));
+    let api = app
+        .api("GET", &format!("/api/v1/organisations?{far}"), None, None)
+        .await;
+    assert_eq!((api.status, api.body.as_str()), (200, "[]"));
 }

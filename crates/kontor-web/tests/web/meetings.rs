@@ -276,6 +276,22 @@ async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
         )
         .await;
     assert_eq!(bad.status, 422);
+    // An opportunity id that li does not offer (here: none at all) is a field error, not a
+    // database error, and the typed message is kept.
+    let unknown = app
+        .post_form(
+            &ask(li),
+            Some(&anna_c),
+            "de",
+            &[
+                ("message", "Zum Wasserstoff"),
+                ("priority", "must"),
+                ("opportunity", "00000000-0000-0000-0000-000000000000"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(unknown.body.contains("Zum Wasserstoff"));
     assert_eq!(
         app.store.count_requests_sent(ev, anna).await.unwrap(),
         0,
@@ -572,6 +588,17 @@ async fn the_api_requests_accepts_books_and_lists_the_agenda() {
         )
         .await;
     assert_eq!(bad.status, 422);
+    let foreign = app
+        .api(
+            "POST",
+            "/api/v1/events/h2-days/requests",
+            Some(&anna_t),
+            Some(&format!(
+                r#"{{"to":"{li}","opportunity":"00000000-0000-0000-0000-000000000000"}}"#
+            )),
+        )
+        .await;
+    assert_eq!(foreign.status, 422, "{}", foreign.body);
     let created = app
         .api(
             "POST",
