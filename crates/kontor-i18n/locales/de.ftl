@@ -74,7 +74,11 @@ event-session-end = Ende
 event-session-slot-minutes = Slot-Länge (Minuten)
 event-session-break-start = Pause von
 event-session-break-end = Pause bis
-event-slot-summary = { $n } Slots à { $minutes } Min.
+event-slot-summary =
+    { $n ->
+        [one] { $n } Slot
+       *[other] { $n } Slots
+    } à { $minutes } Min.
 event-your-time = Ihre Zeit: { $range }
 event-registration = Anmeldung
 event-registration-open = Anmeldung offen
@@ -139,6 +143,7 @@ mail-request-cancelled-body = { $partner } hat das Gespräch bei { $event } abge
 mail-meetings-button = Meine Gespräche
 nav-meetings = Gespräche
 meetings-title = Meine Gespräche: { $event }
+meetings-not-approved = Sobald Ihre Anmeldung freigegeben ist, können Sie hier Gesprächspartner finden und Ihre Verfügbarkeit angeben.
 meetings-incoming = Anfragen an mich
 meetings-outgoing = Meine Anfragen
 meetings-agenda = Agenda
@@ -175,6 +180,7 @@ request-opportunity-none = Nichts Bestimmtes
 request-send = Anfrage senden
 error-request-self = Sie können kein Gespräch mit sich selbst anfragen.
 error-request-outside = Sie beide müssen bestätigte Teilnehmende dieser Veranstaltung sein.
+error-not-approved = Ihre Anmeldung zu dieser Veranstaltung muss zuerst freigegeben werden.
 error-request-quota = Sie haben die Zahl der erlaubten Anfragen für diese Veranstaltung erreicht.
 error-request-roles = Bei dieser Veranstaltung kann Ihre Rolle keine Gespräche mit dieser Rolle anfragen.
 error-request-exists = Zwischen Ihnen beiden gibt es bereits eine Anfrage.
@@ -436,6 +442,7 @@ magazine-tag-title = Thema: { $tag }
 magazine-search-label = Im Magazin suchen
 magazine-search-button = Suchen
 magazine-search-title = Suchergebnisse für „{ $q }“
+magazine-search-none = Keine Artikel passen zu „{ $q }“.
 magazine-translations = Dieser Artikel in anderen Sprachen
 magazine-by = Von { $author }
 magazine-photo = Foto: { $credit }

@@ -74,7 +74,11 @@ event-session-end = End
 event-session-slot-minutes = Slot length (minutes)
 event-session-break-start = Break from
 event-session-break-end = Break until
-event-slot-summary = { $n } slots of { $minutes } min
+event-slot-summary =
+    { $n ->
+        [one] { $n } slot
+       *[other] { $n } slots
+    } of { $minutes } min
 event-your-time = Your time: { $range }
 event-registration = Registration
 event-registration-open = Registration open
@@ -139,6 +143,7 @@ mail-request-cancelled-body = { $partner } cancelled the meeting at { $event }.
 mail-meetings-button = My meetings
 nav-meetings = Meetings
 meetings-title = My meetings: { $event }
+meetings-not-approved = Once your registration is approved, you can find partners and give your availability here.
 meetings-incoming = Requests to me
 meetings-outgoing = My requests
 meetings-agenda = Agenda
@@ -175,6 +180,7 @@ request-opportunity-none = Nothing in particular
 request-send = Send request
 error-request-self = You cannot request a meeting with yourself.
 error-request-outside = Both of you must be confirmed participants of this event.
+error-not-approved = Your registration for this event must be approved first.
 error-request-quota = You have reached the number of requests allowed at this event.
 error-request-roles = At this event your role cannot request meetings with this role.
 error-request-exists = There is already a request between you two.
@@ -436,6 +442,7 @@ magazine-tag-title = Topic: { $tag }
 magazine-search-label = Search the magazine
 magazine-search-button = Search
 magazine-search-title = Search results for “{ $q }”
+magazine-search-none = No articles match “{ $q }”.
 magazine-translations = This article in other languages
 magazine-by = By { $author }
 magazine-photo = Photo: { $credit }

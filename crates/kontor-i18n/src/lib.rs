@@ -163,6 +163,22 @@ mod tests {
     }
 
     #[test]
+    fn counts_take_the_plural_of_their_language() {
+        let summary = |locale, n: f64| {
+            catalog().message(
+                locale,
+                "event-slot-summary",
+                &[("n", Arg::Num(n)), ("minutes", Arg::Num(30.0))],
+            )
+        };
+        assert_eq!(summary(Locale::En, 1.0), "1 slot of 30 min");
+        assert_eq!(summary(Locale::En, 6.0), "6 slots of 30 min");
+        assert_eq!(summary(Locale::De, 1.0), "1 Slot à 30 Min.");
+        assert_eq!(summary(Locale::De, 6.0), "6 Slots à 30 Min.");
+        assert_eq!(summary(Locale::Zh, 1.0), "1 个时段，每个 30 分钟");
+    }
+
+    #[test]
     fn every_taxonomy_value_is_translated() {
         let keys = Sector::ALL
             .iter()

@@ -961,7 +961,7 @@ async fn put_availability(
         .await?
         .is_some_and(|r| r.status == RegistrationStatus::Approved);
     if !approved {
-        return Err(AppError::Rejected("error-request-outside"));
+        return Err(AppError::Rejected("error-not-approved"));
     }
     let mut pairs = vec![];
     for s in &body.slots {

@@ -112,7 +112,10 @@ where
 #[derive(Clone)]
 struct CachedUser(Option<User>);
 
-async fn lookup_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, AppError> {
+pub(crate) async fn lookup_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<User>, AppError> {
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -32,7 +32,7 @@ async fn event_for_participant(
         .await?
         .is_some_and(|r| r.status == RegistrationStatus::Approved);
     if !approved {
-        return Err(AppError::Rejected("error-request-outside"));
+        return Err(AppError::Rejected("error-not-approved"));
     }
     Ok(event)
 }

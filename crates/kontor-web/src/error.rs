@@ -125,7 +125,8 @@ pub fn message(locale: Locale, invalid: &Invalid) -> String {
 /// Middleware: renders every [`AppError`] response for the reader.
 pub async fn render(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
-    let locale = crate::lang::from_headers(request.headers());
+    let headers = request.headers().clone();
+    let query = request.uri().query().map(str::to_string);
     let path = request
         .uri()
         .path_and_query()
@@ -136,6 +137,13 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
         return response;
     };
+    // The reader as the page would have seen them: signed in (the header shows their own menu)
+    // and in their language (`?lang=`, the account, the cookie, `Accept-Language`).
+    let user = crate::auth::lookup_user(&state, &headers)
+        .await
+        .ok()
+        .flatten();
+    let locale = crate::lang::resolve(&headers, query.as_deref(), user.as_ref());
     if api {
         return problem(locale, &info);
     }
@@ -151,7 +159,7 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     let mut page = crate::page::render_with(
         &state,
         locale,
-        None,
+        user.as_ref(),
         "error.html",
         serde_json::json!({
             "status": info.status.as_u16(),

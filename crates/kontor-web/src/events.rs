@@ -291,7 +291,9 @@ async fn participants(
     if !can_organise(&state, &event, user).await? {
         return Err(AppError::Forbidden);
     }
-    let list = state.store.participants(event.id, None).await?;
+    let mut list = state.store.participants(event.id, None).await?;
+    // Those waiting for a decision first (a stable sort keeps the store's order otherwise).
+    list.sort_by_key(|p| p.registration.status != RegistrationStatus::Pending);
     let rows: Vec<_> = list
         .iter()
         .map(|p| {
@@ -397,7 +399,8 @@ async fn decide(
         }
     };
     decide_registration(&state, &event, user, id, status).await?;
-    Ok(Redirect::to(&format!("/events/{slug}/participants")).into_response())
+    // Back to the same row, not to the top of a long list.
+    Ok(Redirect::to(&format!("/events/{slug}/participants#r-{id}")).into_response())
 }
 
 /// An organiser's decision on a registration, with the mail to the participant, in one

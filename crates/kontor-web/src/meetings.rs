@@ -585,6 +585,7 @@ pub async fn meetings_view(
             "incoming": incoming,
             "outgoing": outgoing,
             "agenda": agenda,
+            "approved": approved_role(&state, event, user.id).await?.is_some(),
         }),
     ))
 }

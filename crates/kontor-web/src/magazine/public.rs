@@ -1,7 +1,7 @@
 //! The public magazine: the list, the article page, tag pages, search and static pages.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kontor_domain::{Keyed, Locale, now_micros};
 use serde::Deserialize;
 
@@ -78,6 +78,10 @@ pub async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
     let query = q.q.trim();
+    if query.is_empty() {
+        // Nothing to look for: the magazine itself, not an empty result.
+        return Ok(axum::response::Redirect::to("/magazine").into_response());
+    }
     let articles = state
         .store
         .public_articles(now_micros(), Some(ctx.locale), CANDIDATES)

@@ -110,10 +110,17 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
             .status,
         403
     );
-    assert_eq!(
-        app.get("/events/new", Some(&bob_cookie), "en").await.status,
-        403
+    let denied = app.get("/events/new", Some(&bob_cookie), "en").await;
+    assert_eq!(denied.status, 403);
+    // The error page knows its reader: their own menu (not "sign in") and their account's
+    // language (Chinese) over the browser's.
+    assert!(
+        denied.body.contains("action=\"/signout\""),
+        "{}",
+        denied.body
     );
+    assert!(!denied.body.contains("href=\"/signin\""));
+    assert!(denied.body.contains("您无权执行此操作。"));
     let decide = format!("/events/h2-days/registrations/{}/decision", reg.id);
     assert_eq!(
         app.post_form(&decide, Some(&bob_cookie), "en", &[("decision", "approve")])
@@ -122,17 +129,17 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
         403
     );
     let bob_token = app.token(&bob_cookie).await;
-    assert_eq!(
-        app.api(
+    let denied = app
+        .api(
             "GET",
             "/api/v1/events/h2-days/participants",
             Some(&bob_token),
-            None
+            None,
         )
-        .await
-        .status,
-        403
-    );
+        .await;
+    assert_eq!(denied.status, 403);
+    // A token client sends no language cookie: the account's language answers.
+    assert_eq!(denied.json()["title"], "您无权执行此操作。");
     let r = app
         .api(
             "POST",
@@ -196,6 +203,11 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
         .await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("alice@example.de"));
+    assert_eq!(
+        page.body.matches("id=\"org-h\"").count(),
+        1,
+        "one organisers panel"
+    );
     let title = &page.body[page.body.find("<title>").unwrap()..page.body.find("</title>").unwrap()];
     assert!(!title[7..].contains('<'), "markup in the title: {title}");
     // A second click on "approve" changes nothing and sends no second mail.
@@ -211,11 +223,14 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
     };
     let before = mails(&app).await;
     for _ in 0..2 {
+        let r = app
+            .post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
+            .await;
+        assert_eq!(r.status, 303);
+        // Back to the decided row, not to the top of the list.
         assert_eq!(
-            app.post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
-                .await
-                .status,
-            303
+            r.header("location"),
+            format!("/events/h2-days/participants#r-{}", reg.id)
         );
     }
     assert_eq!(mails(&app).await, before + 1);

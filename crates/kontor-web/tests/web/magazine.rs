@@ -738,6 +738,12 @@ async fn search_finds_a_chinese_article_by_a_chinese_word() {
             .await;
         assert!(r.body.contains("中国人才日"));
         assert!(!r.body.contains("数字化氢能与生命科学展会"));
+        // No match says so (not "no articles yet"), and an empty search is the magazine.
+        let r = app.get("/magazine/search?q=xyzzy", None, "en").await;
+        assert!(r.body.contains("No articles match “xyzzy”."), "{}", r.body);
+        assert!(!r.body.contains("No articles yet."));
+        let r = app.get("/magazine/search?q=+", None, "en").await;
+        assert_eq!((r.status, r.header("location")), (303, "/magazine"));
     }
 }
 

@@ -267,6 +267,26 @@ async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
         .await;
     assert_eq!(out.status, 422);
     assert!(out.body.contains("bestätigte Teilnehmende"));
+    // Someone not (yet) approved is told why, instead of being sent to pages that refuse.
+    let out_c = app.sign_in("out@example.de").await;
+    let page = app
+        .get("/events/h2-days/meetings", Some(&out_c), "en")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Once your registration is approved"));
+    assert!(!page.body.contains("/events/h2-days/availability\""));
+    let own = app
+        .get("/events/h2-days/availability", Some(&out_c), "en")
+        .await;
+    assert_eq!(own.status, 409);
+    assert!(
+        own.body
+            .contains("Your registration for this event must be approved first.")
+    );
+    let page = app
+        .get("/events/h2-days/meetings", Some(&anna_c), "en")
+        .await;
+    assert!(page.body.contains("/events/h2-days/availability\""));
     let bad = app
         .post_form(
             &ask(li),
