@@ -47,6 +47,7 @@ invalid-session-day = Der Session-Tag muss innerhalb der Veranstaltungstage lieg
 invalid-slot-length = Termin-Slots müssen 5 bis 240 Minuten lang sein.
 invalid-break = Eine Pause muss innerhalb ihrer Session liegen und nach ihrem Beginn enden.
 invalid-choice = Bitte wählen Sie eine der Optionen.
+invalid-whole-number = Bitte geben Sie eine ganze Zahl von 1 bis { $max } ein.
 invalid-role = Bitte wählen Sie eine der Rollen dieser Veranstaltung.
 invalid-decision = Bitte bestätigen oder ablehnen.
 invalid-title-required = Bitte geben Sie einen Titel in mindestens einer Sprache an.

@@ -47,6 +47,7 @@ invalid-session-day = The session day must lie within the event's days.
 invalid-slot-length = Meeting slots must be 5 to 240 minutes long.
 invalid-break = A break must lie within its session and end after it starts.
 invalid-choice = Please choose one of the options.
+invalid-whole-number = Please enter a whole number from 1 to { $max }.
 invalid-role = Please choose one of the roles this event offers.
 invalid-decision = Please approve or reject.
 invalid-title-required = Please give a title in at least one language.

@@ -47,6 +47,7 @@ invalid-session-day = 场次日期必须在活动日期之内。
 invalid-slot-length = 会谈时段长度须为 5 至 240 分钟。
 invalid-break = 休息时间必须在场次之内，且结束晚于开始。
 invalid-choice = 请从选项中选择。
+invalid-whole-number = 请输入 1 到 { $max } 之间的整数。
 invalid-role = 请选择该活动提供的角色之一。
 invalid-decision = 请批准或拒绝。
 invalid-title-required = 请至少用一种语言填写标题。

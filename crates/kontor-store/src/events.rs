@@ -257,6 +257,16 @@ impl Store {
         rows.into_iter().map(Event::try_from).collect()
     }
 
+    /// Published events that have not ended at `now` in their own time zones, soonest first: a
+    /// Shanghai event leaves the list at midnight in Shanghai, not in Berlin.
+    pub async fn events_not_ended(&self, now: jiff::Timestamp) -> Result<Vec<Event>> {
+        // No zone is a day ahead of UTC, so the day before UTC's date finds every candidate.
+        let utc = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        let mut events = self.upcoming_events(utc.yesterday().unwrap_or(utc)).await?;
+        events.retain(|e| e.ends_on >= now.to_zoned_datetime(e.time_zone.tz()).date());
+        Ok(events)
+    }
+
     /// Events that `user` organises (all events for administrators).
     pub async fn organised_events(&self, user: Uuid, is_admin: bool) -> Result<Vec<Event>> {
         let sql = format!(

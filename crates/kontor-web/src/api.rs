@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use kontor_domain::{Keyed, ParticipantRole, RegistrationStatus, TimeZoneName};
+use kontor_domain::{Keyed, ParticipantRole, RegistrationStatus};
 use kontor_store::events::Event;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -188,13 +188,10 @@ fn summary(e: &Event) -> EventSummary {
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", responses((status = 200, body = Vec<EventSummary>)))]
 async fn list_events(State(state): State<AppState>) -> Result<Json<Vec<EventSummary>>, AppError> {
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(TimeZoneName::berlin().tz())
-        .date();
     Ok(Json(
         state
             .store
-            .upcoming_events(today)
+            .events_not_ended(jiff::Timestamp::now())
             .await?
             .iter()
             .map(summary)

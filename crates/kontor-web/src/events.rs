@@ -87,10 +87,7 @@ pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
 }
 
 async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
-    let today = Timestamp::now()
-        .to_zoned_datetime(TimeZoneName::berlin().tz())
-        .date();
-    let events = state.store.upcoming_events(today).await?;
+    let events = state.store.events_not_ended(Timestamp::now()).await?;
     let events: Vec<_> = events.iter().map(|e| event_json(e, ctx.locale)).collect();
     let articles = crate::magazine::home_teasers(&state, ctx.locale).await?;
     Ok(render(
@@ -181,17 +178,24 @@ fn session_json(
     locale: Locale,
 ) -> serde_json::Value {
     let slots = s.slots(event_zone);
-    let local = |ts: Timestamp, z: &TimeZoneName| {
-        ts.to_zoned_datetime(z.tz()).strftime("%H:%M").to_string()
-    };
     let (first, last) = (slots.first().map(|s| s.start), slots.last().map(|s| s.end));
     let viewer_range = match (viewer, first, last) {
-        (Some(v), Some(a), Some(b)) if v != event_zone => Some(format!(
-            "{}–{} {}",
-            local(a, v),
-            local(b, v),
-            v.city().replace('_', " ")
-        )),
+        (Some(v), Some(a), Some(b)) if v != event_zone => {
+            let (a, b) = (a.to_zoned_datetime(v.tz()), b.to_zoned_datetime(v.tz()));
+            // The reader's own date wherever it is not the one before it: an evening in Berlin
+            // is the next morning in Shanghai.
+            let start = if a.date() == s.day {
+                a.strftime("%H:%M").to_string()
+            } else {
+                format!("{} {}", format_date(a.date(), locale), a.strftime("%H:%M"))
+            };
+            let end = if b.date() == a.date() {
+                b.strftime("%H:%M").to_string()
+            } else {
+                format!("{} {}", format_date(b.date(), locale), b.strftime("%H:%M"))
+            };
+            Some(format!("{start}–{end} {}", v.city().replace('_', " ")))
+        }
         _ => None,
     };
     serde_json::json!({
@@ -765,4 +769,34 @@ async fn create(
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/events/{}", new.slug)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readers_range_carries_its_own_date_when_the_day_differs() {
+        let berlin = TimeZoneName::berlin();
+        let shanghai = TimeZoneName::parse("Asia/Shanghai").unwrap();
+        let range = |from: &str, to: &str| {
+            let s = MatchmakingSession::parse("2026-11-26", from, to, 30, &[]).unwrap();
+            session_json(&s, &berlin, Some(&shanghai), Locale::En)["viewer_range"].clone()
+        };
+        // Morning in Berlin, afternoon the same day in Shanghai: no date needed.
+        assert_eq!(range("09:00", "10:00"), "16:00–17:00 Shanghai");
+        // Evening in Berlin: the next day in Shanghai.
+        assert_eq!(range("18:30", "19:00"), "2026-11-27 01:30–02:00 Shanghai");
+        // Across midnight in Shanghai: the end has its date too.
+        assert_eq!(range("16:30", "17:30"), "23:30–2026-11-27 00:30 Shanghai");
+        assert!(
+            session_json(
+                &MatchmakingSession::parse("2026-11-26", "09:00", "10:00", 30, &[]).unwrap(),
+                &berlin,
+                Some(&berlin),
+                Locale::En
+            )["viewer_range"]
+                .is_null()
+        );
+    }
 }

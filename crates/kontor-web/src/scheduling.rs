@@ -199,18 +199,24 @@ async fn run(
     if matches!(state.jobs.get(event.id), Some(Job::Running { .. })) {
         return Ok(Redirect::to(&format!("/events/{slug}/schedule")).into_response());
     }
-    let seconds: u64 = form
-        .get("seconds")
-        .trim()
-        .parse()
-        .unwrap_or(5)
-        .clamp(1, 120);
-    let tables: u32 = form
-        .get("tables")
-        .trim()
-        .parse()
-        .unwrap_or(50)
-        .clamp(1, 10_000);
+    // Empty takes the default; anything else must be a whole number in range (a typo must not
+    // quietly become 50 tables).
+    let number = |field: &'static str, default: u32, max: u32| match form.get(field).trim() {
+        "" => Ok(default),
+        v => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(AppError::field(
+                field,
+                kontor_domain::Invalid {
+                    key: "invalid-whole-number",
+                    max: Some(max as usize),
+                },
+            )),
+    };
+    let seconds = u64::from(number("seconds", 5, 120)?);
+    let tables = number("tables", 50, 10_000)?;
     let (instance, slots) = build_instance(&state, &event, tables).await?;
     state.jobs.set(
         event.id,

@@ -304,6 +304,46 @@ async fn organisations_profiles_events_registrations() {
             0
         );
 
+        // "Not ended" is judged in each event's own zone. h2-days (Berlin) ends on 11 March;
+        // a Shanghai and a Los Angeles event end that day too.
+        let mut tx = store.begin().await.unwrap();
+        for (slug, zone) in [
+            ("sh-fair", "Asia/Shanghai"),
+            ("la-fair", "America/Los_Angeles"),
+        ] {
+            let mut e = event(slug);
+            e.time_zone = TimeZoneName::parse(zone).unwrap();
+            tx.create_event(&e, organiser, NOW).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let open_at = |at: &str| {
+            let store = store.clone();
+            let at: jiff::Timestamp = at.parse().unwrap();
+            async move {
+                let mut slugs: Vec<String> = store
+                    .events_not_ended(at)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.slug.as_str().to_string())
+                    .collect();
+                slugs.sort();
+                slugs
+            }
+        };
+        // 23:30 in Berlin on the 11th is 06:30 on the 12th in Shanghai and 14:30 on the 11th
+        // in Los Angeles.
+        assert_eq!(
+            open_at("2027-03-11T22:30:00Z").await,
+            ["h2-days", "la-fair"]
+        );
+        // 02:00 in Berlin on the 12th: Los Angeles is still on the 11th.
+        assert_eq!(open_at("2027-03-12T01:00:00Z").await, ["la-fair"]);
+        assert_eq!(
+            open_at("2027-03-11T15:00:00Z").await,
+            ["h2-days", "la-fair", "sh-fair"]
+        );
+
         let mut tx = store.begin().await.unwrap();
         let reg = tx
             .register(

@@ -102,6 +102,21 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
         409,
         "nothing to publish yet"
     );
+    // A number out of range is explained, not replaced by a default.
+    let bad = app
+        .post_form(
+            "/events/h2-days/schedule/run",
+            Some(&org),
+            "de",
+            &[("tables", "-3"), ("seconds", "2")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains("ganze Zahl von 1 bis 10000"),
+        "{}",
+        bad.body
+    );
     let r = app
         .post_form(
             "/events/h2-days/schedule/run",
