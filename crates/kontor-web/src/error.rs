@@ -125,7 +125,19 @@ pub fn message(locale: Locale, invalid: &Invalid) -> String {
 /// Middleware: renders every [`AppError`] response for the reader.
 pub async fn render(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
-    let headers = request.headers().clone();
+    // Only what finds the reader and their language, kept for the error path (not a copy of
+    // every header of every request).
+    let mut headers = axum::http::HeaderMap::new();
+    for name in [
+        header::AUTHORIZATION,
+        header::COOKIE,
+        header::ACCEPT_LANGUAGE,
+    ] {
+        // All of them: HTTP/2 clients send each cookie in a header of its own.
+        for v in request.headers().get_all(&name) {
+            headers.append(name.clone(), v.clone());
+        }
+    }
     let query = request.uri().query().map(str::to_string);
     let path = request
         .uri()

@@ -181,19 +181,21 @@ fn session_json(
     let (first, last) = (slots.first().map(|s| s.start), slots.last().map(|s| s.end));
     let viewer_range = match (viewer, first, last) {
         (Some(v), Some(a), Some(b)) if v != event_zone => {
-            let (a, b) = (a.to_zoned_datetime(v.tz()), b.to_zoned_datetime(v.tz()));
             // The reader's own date wherever it is not the one before it: an evening in Berlin
             // is the next morning in Shanghai.
-            let start = if a.date() == s.day {
-                a.strftime("%H:%M").to_string()
-            } else {
-                format!("{} {}", format_date(a.date(), locale), a.strftime("%H:%M"))
+            let at = |ts: Timestamp, before: Date| {
+                let z = ts.to_zoned_datetime(v.tz());
+                let time = z.strftime("%H:%M").to_string();
+                let day = z.date();
+                let text = if day == before {
+                    time
+                } else {
+                    format!("{} {time}", format_date(day, locale))
+                };
+                (text, day)
             };
-            let end = if b.date() == a.date() {
-                b.strftime("%H:%M").to_string()
-            } else {
-                format!("{} {}", format_date(b.date(), locale), b.strftime("%H:%M"))
-            };
+            let (start, day) = at(a, s.day);
+            let (end, _) = at(b, day);
             Some(format!("{start}–{end} {}", v.city().replace('_', " ")))
         }
         _ => None,
