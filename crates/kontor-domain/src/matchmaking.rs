@@ -45,6 +45,16 @@ keyed_enum! {
     }
 }
 
+impl MeetingRequestStatus {
+    /// Still in play: waiting for an answer, or accepted (and perhaps booked).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            MeetingRequestStatus::Pending | MeetingRequestStatus::Accepted
+        )
+    }
+}
+
 keyed_enum! {
     /// Where a meeting happens: at a table on site, or by video.
     MeetingMode { OnSite => "on-site", Online => "online" }

@@ -262,6 +262,19 @@ impl Tx {
         Ok(id)
     }
 
+    /// The user's organisation as it is now, with the user's row locked until the transaction
+    /// ends: two saves of the organisation form at once must not both create one.
+    pub async fn organisation_of_user_for_update(&mut self, user: Uuid) -> Result<Option<Uuid>> {
+        let row: Option<(Option<Uuid>,)> = write!(self, |c| {
+            sqlx::query_as(
+            "UPDATE users SET organisation_id = organisation_id WHERE id = $1 RETURNING organisation_id"
+        )
+        .bind(user)
+        .fetch_optional(c)
+        })?;
+        Ok(row.ok_or(StoreError::NotFound)?.0)
+    }
+
     pub async fn update_profile(&mut self, user: Uuid, p: &ProfileUpdate) -> Result<()> {
         let done = exec!(self, |c| sqlx::query(
             "UPDATE users SET name = $2, job_title = $3, organisation_id = $4, languages = $5, \

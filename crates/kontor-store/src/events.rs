@@ -531,6 +531,25 @@ impl Tx {
         Ok(id)
     }
 
+    /// The participant withdraws: a pending or approved registration becomes cancelled (and may
+    /// be renewed later). False when there was none to withdraw.
+    pub async fn withdraw_registration(
+        &mut self,
+        event: Uuid,
+        user: Uuid,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(self, |c| sqlx::query(
+            "UPDATE registrations SET status = 'cancelled', decided_at = $3, decided_by = $2 \
+             WHERE event_id = $1 AND user_id = $2 AND status IN ('pending', 'approved')"
+        )
+        .bind(event)
+        .bind(user)
+        .bind(now)
+        .execute(c))?;
+        Ok(n > 0)
+    }
+
     /// Sets a registration's status and returns it as it is now; `NotFound` if it does not belong
     /// to `event` or has that status already.
     pub async fn decide_registration(

@@ -198,6 +198,15 @@ impl TryFrom<MeetingRow> for Meeting {
 }
 
 /// A new meeting request.
+/// Why a request was not written although the caller's checks had passed: the state changed
+/// in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestRefused {
+    NotApproved,
+    Quota,
+    AlreadyOpen,
+}
+
 pub struct NewMeetingRequest<'a> {
     pub event_id: Uuid,
     pub from_user: Uuid,
@@ -574,6 +583,61 @@ impl Tx {
         }
     }
 
+    /// Writes a pending request unless something that may have changed since the caller looked
+    /// stands in the way: either side no longer approved, `quota` requests sent already, or an
+    /// open request between the two. The checks and the write happen under row locks on both
+    /// registrations (the single writer on SQLite), so two requests sent at the same moment
+    /// cannot both pass them.
+    pub async fn send_meeting_request(
+        &mut self,
+        r: &NewMeetingRequest<'_>,
+        quota: Option<i32>,
+        now: i64,
+    ) -> Result<std::result::Result<Uuid, RequestRefused>> {
+        // Locked in one order, so that A→B and B→A at once cannot deadlock.
+        let mut people = [r.from_user, r.to_user];
+        people.sort();
+        for user in people {
+            let approved = exec!(self, |c| sqlx::query(
+                "UPDATE registrations SET status = status \
+                 WHERE event_id = $1 AND user_id = $2 AND status = 'approved'"
+            )
+            .bind(r.event_id)
+            .bind(user)
+            .execute(c))?;
+            if approved == 0 {
+                return Ok(Err(RequestRefused::NotApproved));
+            }
+        }
+        if let Some(max) = quota {
+            let (sent,): (i64,) = write!(self, |c| sqlx::query_as(
+                "SELECT COUNT(*) FROM meeting_requests \
+                 WHERE event_id = $1 AND from_user = $2 AND status <> 'cancelled'"
+            )
+            .bind(r.event_id)
+            .bind(r.from_user)
+            .fetch_one(c))?;
+            if sent >= i64::from(max) {
+                return Ok(Err(RequestRefused::Quota));
+            }
+        }
+        let (open,): (i64,) = write!(self, |c| sqlx::query_as(
+            "SELECT COUNT(*) FROM meeting_requests WHERE event_id = $1 \
+             AND status IN ('pending', 'accepted') \
+             AND ((from_user = $2 AND to_user = $3) OR (from_user = $3 AND to_user = $2))"
+        )
+        .bind(r.event_id)
+        .bind(r.from_user)
+        .bind(r.to_user)
+        .fetch_one(c))?;
+        if open > 0 {
+            return Ok(Err(RequestRefused::AlreadyOpen));
+        }
+        self.create_meeting_request(r, now).await.map(Ok)
+    }
+
+    /// Writes a pending request without any check; [`Tx::send_meeting_request`] is the one for
+    /// what people send.
     pub async fn create_meeting_request(
         &mut self,
         r: &NewMeetingRequest<'_>,
@@ -596,6 +660,35 @@ impl Tx {
         .execute(c)
         })?;
         Ok(id)
+    }
+
+    /// Cancels every open request of `user` at `event`, and their meetings: what is left of a
+    /// participation an organiser withdrew. Returns the cancelled requests, for the mail to
+    /// each partner.
+    pub async fn cancel_requests_of_participant(
+        &mut self,
+        event: Uuid,
+        user: Uuid,
+        now: i64,
+    ) -> Result<Vec<MeetingRequest>> {
+        let q = format!(
+            "UPDATE meeting_requests SET status = 'cancelled', decided_at = $3 WHERE event_id = $1 \
+             AND status IN ('pending', 'accepted') AND (from_user = $2 OR to_user = $2) \
+             RETURNING {REQUEST_COLUMNS}"
+        );
+        let rows: Vec<RequestRow> = write!(self, |c| sqlx::query_as(sql(&q))
+            .bind(event)
+            .bind(user)
+            .bind(now)
+            .fetch_all(c))?;
+        let requests: Vec<MeetingRequest> = rows
+            .into_iter()
+            .map(MeetingRequest::try_from)
+            .collect::<Result<_>>()?;
+        for r in &requests {
+            self.cancel_meeting_of_request(r.id, now).await?;
+        }
+        Ok(requests)
     }
 
     /// Moves a request from one of `from` to `to`; `NotFound` when it is in no such state (someone

@@ -11,6 +11,19 @@ document.addEventListener('DOMContentLoaded', () => {
       if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
     });
   });
+  // A second click while a form is on its way sends nothing (the server also copes with it);
+  // after a few seconds, or back from the next page, the form works again.
+  document.querySelectorAll('form[method="post"]').forEach((form) => {
+    form.addEventListener('submit', (ev) => {
+      if (ev.defaultPrevented) return;
+      if (form.dataset.sending) { ev.preventDefault(); return; }
+      form.dataset.sending = '1';
+      setTimeout(() => { delete form.dataset.sending; }, 4000);
+    });
+  });
+  window.addEventListener('pageshow', () => {
+    document.querySelectorAll('form[data-sending]').forEach((f) => { delete f.dataset.sending; });
+  });
   // Move focus to the error summary so screen readers announce it.
   const summary = document.querySelector('[data-focus]');
   if (summary) summary.focus();

@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/events", get(list_events))
         .route("/events/{slug}", get(get_event))
-        .route("/events/{slug}/registrations", post(register))
+        .route(
+            "/events/{slug}/registrations",
+            post(register).delete(withdraw),
+        )
         .route("/events/{slug}/participants", get(participants))
         .route("/events/{slug}/registrations/{id}/decision", post(decide))
         .route(
@@ -56,7 +59,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations and people of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, register, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers),
+    paths(list_events, get_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -334,6 +337,22 @@ async fn participants(
             })
             .collect(),
     ))
+}
+
+/// The caller withdraws their own registration; their open meeting requests and meetings at
+/// the event are cancelled and the partners told. Repeating it changes nothing.
+#[utoipa::path(delete, path = "/api/v1/events/{slug}/registrations", tag = "registrations", params(("slug" = String, Path)),
+    security(("token" = [])),
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"),
+               (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn withdraw(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let e = load(&state, &slug).await?;
+    crate::events::withdraw_registration(&state, &e, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -712,7 +731,8 @@ async fn create_request(
         priority,
         body.opportunity,
     )
-    .await?;
+    .await?
+    .map_err(AppError::Rejected)?;
     Ok((StatusCode::CREATED, Json(CreatedOut { id })).into_response())
 }
 

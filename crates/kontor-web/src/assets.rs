@@ -10,12 +10,26 @@ use crate::AppState;
 const CSS: &str = include_str!("../assets/kontor.css");
 const JS: &str = include_str!("../assets/kontor.js");
 const ROOM_JS: &str = include_str!("../assets/room.js");
+const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/kontor.css", get(css))
         .route("/assets/kontor.js", get(js))
         .route("/assets/room.js", get(room_js))
+        // Browsers ask for /favicon.ico whatever the page says; both get the same SVG.
+        .route("/assets/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        FAVICON,
+    )
 }
 
 const CACHE: &str = "public, max-age=3600";

@@ -146,9 +146,18 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
         .unwrap_or_default();
     let is_get = request.method() == axum::http::Method::GET;
     let response = next.run(request).await;
-    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
-        return response;
+    let info = match response.extensions().get::<ErrorInfo>().cloned() {
+        Some(info) => info,
+        // Axum's own refusals (a path segment or query that does not parse, a method the route
+        // lacks) come as English plain text or empty: the reader gets the usual page instead.
+        None if is_framework_refusal(&response) => ErrorInfo {
+            status: response.status(),
+            key: "error-bad-request",
+            fields: vec![],
+        },
+        None => return response,
     };
+    let allow = response.headers().get(header::ALLOW).cloned();
     // The reader as the page would have seen them: signed in (the header shows their own menu)
     // and in their language (`?lang=`, the account, the cookie, `Accept-Language`).
     let user = crate::auth::lookup_user(&state, &headers)
@@ -157,7 +166,11 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
         .flatten();
     let locale = crate::lang::resolve(&headers, query.as_deref(), user.as_ref());
     if api {
-        return problem(locale, &info);
+        let mut r = problem(locale, &info);
+        if let Some(allow) = allow {
+            r.headers_mut().insert(header::ALLOW, allow);
+        }
+        return r;
     }
     if info.status == StatusCode::UNAUTHORIZED && is_get {
         let next = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
@@ -180,7 +193,20 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
         }),
     );
     *page.status_mut() = info.status;
+    if let Some(allow) = allow {
+        page.headers_mut().insert(header::ALLOW, allow);
+    }
     page
+}
+
+/// A client error that no handler of ours wrote: handlers return [`AppError`], which carries
+/// [`ErrorInfo`]; what is left is the framework's plain text (or empty body).
+fn is_framework_refusal(response: &Response) -> bool {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    response.status().is_client_error() && plain
 }
 
 fn problem(locale: Locale, info: &ErrorInfo) -> Response {

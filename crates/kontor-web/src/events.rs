@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/new", get(new_page))
         .route("/events/{slug}", get(show))
         .route("/events/{slug}/register", post(register))
+        .route("/events/{slug}/withdraw", post(withdraw))
         .route("/events/{slug}/participants", get(participants))
         .route("/events/{slug}/registrations/{id}/decision", post(decide))
         .route("/events/{slug}/organisers", post(add_organiser))
@@ -439,6 +440,10 @@ pub async fn decide_registration(
         event.title.show(participant.locale),
         status == RegistrationStatus::Approved,
     );
+    let ending = match status {
+        RegistrationStatus::Rejected => Some(Ending::prepare(state, event, &participant).await?),
+        _ => None,
+    };
     let now = now_micros();
     let mut tx = state.store.begin().await?;
     match tx
@@ -451,10 +456,100 @@ pub async fn decide_registration(
         Err(e) => return Err(e.into()),
     }
     tx.enqueue_mail(&mail, now).await?;
+    if let Some(ending) = ending {
+        ending.apply(&mut tx, event, &participant, now).await?;
+    }
     tx.commit().await?;
     state.outbox_wake.notify_one();
     // The participant's events changed: the marketplace filters by them.
     crate::marketplace::index_person(state, participant.id).await;
+    Ok(())
+}
+
+/// A participation that ends (rejected after approval, withdrawn) takes its open requests and
+/// meetings with it; each partner is told, as if the participant had cancelled the request.
+/// The mails are written before the transaction (on SQLite it holds the only connection).
+struct Ending {
+    mails: std::collections::HashMap<Uuid, kontor_store::outbox::NewMail>,
+}
+
+impl Ending {
+    async fn prepare(
+        state: &AppState,
+        event: &Event,
+        participant: &User,
+    ) -> Result<Ending, AppError> {
+        let mut mails = std::collections::HashMap::new();
+        for request in state
+            .store
+            .meeting_requests_of(event.id, participant.id)
+            .await?
+        {
+            if !request.status.is_open() {
+                continue;
+            }
+            let partner = state.store.user(request.partner_of(participant.id)).await?;
+            let mail = state.composer.meeting_request(
+                &partner,
+                &participant.name,
+                &event.title,
+                event.slug.as_str(),
+                "request-cancelled",
+            );
+            mails.insert(request.id, mail);
+        }
+        Ok(Ending { mails })
+    }
+
+    async fn apply(
+        mut self,
+        tx: &mut kontor_store::Tx,
+        event: &Event,
+        participant: &User,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let cancelled = tx
+            .cancel_requests_of_participant(event.id, participant.id, now)
+            .await?;
+        for request in cancelled {
+            // A request sent between the reading and this transaction is cancelled all the
+            // same; its partner sees it on the meetings page.
+            if let Some(mail) = self.mails.remove(&request.id) {
+                tx.enqueue_mail(&mail, now).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    withdraw_registration(&state, &event, user).await?;
+    Ok(Redirect::to(&format!("/events/{slug}#reg-h")).into_response())
+}
+
+/// The participant's own withdrawal, with what it takes with it, in one transaction. Repeating
+/// it (a second click, a retried API call) changes nothing.
+pub async fn withdraw_registration(
+    state: &AppState,
+    event: &Event,
+    user: &User,
+) -> Result<(), AppError> {
+    let ending = Ending::prepare(state, event, user).await?;
+    let now = now_micros();
+    let mut tx = state.store.begin().await?;
+    if !tx.withdraw_registration(event.id, user.id, now).await? {
+        return Ok(());
+    }
+    ending.apply(&mut tx, event, user, now).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    crate::marketplace::index_person(state, user.id).await;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use kontor_domain::{
 use kontor_store::StoreError;
 use kontor_store::accounts::User;
 use kontor_store::events::Event;
-use kontor_store::matchmaking::{MeetingRequest, NewMeetingRequest};
+use kontor_store::matchmaking::{MeetingRequest, NewMeetingRequest, RequestRefused};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -430,36 +430,34 @@ async fn send_request(
             errors.push((field.to_string(), *e));
         }
     }
-    if !errors.is_empty() {
-        if refusal == Some("error-request-outside") && state.store.user(to).await.is_err() {
-            return Err(AppError::NotFound);
-        }
-        return request_form(
+    if errors.is_empty() {
+        let sent = insert_request(
             &state,
-            &ctx,
             &event,
+            user,
             to,
-            form.values(),
-            field_errors(ctx.locale, &errors),
+            message.expect("checked").as_ref().map(Text::as_str),
+            priority.expect("checked"),
+            opportunity.expect("checked"),
         )
-        .await;
+        .await?;
+        match sent {
+            Ok(_) => return Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response()),
+            // Changed since the checks above (another request sent at the same moment).
+            Err(key) => errors.push(("request".to_string(), Invalid::new(key))),
+        }
+    } else if refusal == Some("error-request-outside") && state.store.user(to).await.is_err() {
+        return Err(AppError::NotFound);
     }
-    let (message, priority, opportunity) = (
-        message.expect("checked"),
-        priority.expect("checked"),
-        opportunity.expect("checked"),
-    );
-    insert_request(
+    request_form(
         &state,
+        &ctx,
         &event,
-        user,
         to,
-        message.as_ref().map(Text::as_str),
-        priority,
-        opportunity,
+        form.values(),
+        field_errors(ctx.locale, &errors),
     )
-    .await?;
-    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+    .await
 }
 
 async fn meetings_page(
@@ -612,7 +610,9 @@ async fn act(
     Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
 }
 
-/// Writes a request that passed [`request_refusal`], with the mail to the other side.
+/// Writes a request that passed [`request_refusal`], with the mail to the other side. The
+/// checks that concern other requests and registrations are made again in the transaction (two
+/// requests sent at once must not both pass them): the refusal's message key when one fails.
 pub async fn insert_request(
     state: &AppState,
     event: &Event,
@@ -621,7 +621,7 @@ pub async fn insert_request(
     message: Option<&str>,
     priority: MeetingPriority,
     opportunity: Option<Uuid>,
-) -> Result<Uuid, AppError> {
+) -> Result<Result<Uuid, &'static str>, AppError> {
     let partner = state.store.user(to).await?;
     let mail = state.composer.meeting_request(
         &partner,
@@ -632,8 +632,8 @@ pub async fn insert_request(
     );
     let now = now_micros();
     let mut tx = state.store.begin().await?;
-    let id = tx
-        .create_meeting_request(
+    let sent = tx
+        .send_meeting_request(
             &NewMeetingRequest {
                 event_id: event.id,
                 from_user: user.id,
@@ -642,13 +642,24 @@ pub async fn insert_request(
                 message,
                 priority,
             },
+            event.rules.max_requests,
             now,
         )
         .await?;
+    let id = match sent {
+        Ok(id) => id,
+        Err(refused) => {
+            return Ok(Err(match refused {
+                RequestRefused::NotApproved => "error-request-outside",
+                RequestRefused::Quota => "error-request-quota",
+                RequestRefused::AlreadyOpen => "error-request-exists",
+            }));
+        }
+    };
     tx.enqueue_mail(&mail, now).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
-    Ok(id)
+    Ok(Ok(id))
 }
 
 /// Accept, decline, cancel or book a request, as `user`; shared by the pages and the API.

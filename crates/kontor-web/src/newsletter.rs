@@ -309,11 +309,12 @@ async fn preview(
     Ok(page_without_token(&state, &edition.html))
 }
 
-/// A newsletter as a web page: the unsubscribe link points to the general newsletter page.
+/// A newsletter as a web page: a copy belongs to no subscriber, so its unsubscribe link goes
+/// to the newsletter page, which says that every received issue carries the personal link.
 fn page_without_token(state: &AppState, html: &str) -> Response {
     let html = html.replace(
         UNSUBSCRIBE_PLACEHOLDER,
-        &format!("{}/newsletter/archive", state.config.base_url),
+        &format!("{}/newsletter", state.config.base_url),
     );
     let mut r = Html(html).into_response();
     r.headers_mut().insert(

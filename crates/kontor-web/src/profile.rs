@@ -295,7 +295,8 @@ async fn save_organisation(
         }
     };
     let mut tx = state.store.begin().await?;
-    match user.organisation_id {
+    // Not `user.organisation_id`: a second click may have created the organisation meanwhile.
+    match tx.organisation_of_user_for_update(user.id).await? {
         Some(id) => tx.update_organisation(id, &fields).await?,
         None => {
             let id = tx.create_organisation(&fields, now_micros()).await?;

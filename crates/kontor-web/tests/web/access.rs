@@ -22,6 +22,8 @@ async fn anonymous_readers_reach_only_public_pages() {
         "/metrics",
         "/api/v1/events",
         "/api/v1/openapi.json",
+        "/favicon.ico",
+        "/assets/favicon.svg",
     ] {
         assert_eq!(app.get(path, None, "en").await.status, 200, "{path}");
     }
@@ -309,6 +311,7 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
         "/profile/tokens",
         "/events",
         "/events/h2-days/register",
+        "/events/h2-days/withdraw",
         "/events/h2-days/organisers",
         "/opportunities",
         "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",
@@ -412,4 +415,30 @@ async fn organisation_and_person_pages_render() {
         .api("GET", &format!("/api/v1/organisations?{far}"), None, None)
         .await;
     assert_eq!((api.status, api.body.as_str()), (200, "[]"));
+}
+
+/// A double click on "save" of a new organisation (two submissions at once) creates one
+/// organisation, on every backend; the second submission updates it.
+#[tokio::test]
+async fn saving_a_new_organisation_twice_at_once_creates_one() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("li@example.cn", kontor_domain::Locale::Zh, false)
+            .await;
+        let cookie = app.sign_in("li@example.cn").await;
+        let form = [
+            ("org_name", "Guiyang H2"),
+            ("kind", "company"),
+            ("country", "cn"),
+            ("city", "Guiyang"),
+            ("sectors", "hydrogen"),
+        ];
+        let replies = futures_util::future::join_all(
+            (0..3).map(|_| app.post_form("/profile/organisation", Some(&cookie), "en", &form)),
+        )
+        .await;
+        for r in &replies {
+            assert_eq!(r.status, 303, "{url}: {}", r.body);
+        }
+        assert_eq!(app.store.count_organisations().await.unwrap(), 1, "{url}");
+    }
 }

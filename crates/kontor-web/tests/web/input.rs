@@ -195,6 +195,38 @@ async fn pages_come_in_three_languages() {
     assert!(r.body.contains("该页面不存在"));
 }
 
+/// What the framework refuses before a handler runs (a path segment that is no id, a method the
+/// route lacks) gets the same page or problem document as every other error, in the reader's
+/// language, not English plain text.
+#[tokio::test]
+async fn unreadable_addresses_get_the_usual_error_page() {
+    let app = TestApp::new().await;
+    let r = app.get("/newsletter/archive/not-an-id", None, "de").await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.header("content-type").starts_with("text/html"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.body.contains("konnte nicht gelesen werden"), "{}", r.body);
+    let r = app.get("/api/v1/organisations/not-an-id", None, "zh").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert_eq!(r.json()["code"], "error-bad-request");
+    assert!(r.json()["title"].as_str().unwrap().contains("无法读取"));
+    let r = app
+        .send(
+            axum::http::Request::delete("/newsletter")
+                .header("accept-language", "en")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 405);
+    assert!(r.header("allow").contains("GET"), "{:?}", r.headers);
+    assert!(r.body.contains("could not be read"), "{}", r.body);
+}
+
 #[tokio::test]
 async fn no_form_answers_garbage_with_a_server_error() {
     let app = TestApp::new().await;

@@ -1248,3 +1248,225 @@ async fn self_booked_meetings_on_site_get_their_own_table_and_online_ones_none()
         ]
     );
 }
+
+/// Requests sent at the same moment (double clicks, two tabs, both sides at once): the quota and
+/// "one open request per pair" hold on every backend, because the writing transaction checks
+/// them again under locks.
+#[tokio::test]
+async fn requests_sent_at_once_keep_the_quota_and_one_open_request_per_pair() {
+    for (app, url) in TestApp::on_every_backend().await {
+        let organiser = app.user("org@example.de", Locale::De, false).await;
+        let rules = MatchmakingRules {
+            max_requests: Some(2),
+            ..Default::default()
+        };
+        let ev = app.event_with_rules("h2-days", organiser, rules).await;
+        let mut people = vec![];
+        for email in ["anna@example.de", "li@example.cn", "bo@example.cn"]
+            .into_iter()
+            .chain(["c1@example.de", "c2@example.de", "c3@example.de"])
+        {
+            let id = app.user(email, Locale::De, false).await;
+            app.approved(ev, id, ParticipantRole::Visitor).await;
+            people.push((id, app.sign_in(email).await));
+        }
+        let form = [
+            ("message", ""),
+            ("priority", "would-like"),
+            ("opportunity", ""),
+        ];
+        let ask = |to: uuid::Uuid| format!("/events/h2-days/people/{to}/request");
+        let (anna, li, bo) = (&people[0], &people[1], &people[2]);
+
+        // Anna asks Li four times at once while Li asks Anna.
+        let (to_li, to_anna) = (ask(li.0), ask(anna.0));
+        let mut sends = vec![];
+        for _ in 0..4 {
+            sends.push(app.post_form(&to_li, Some(&anna.1), "de", &form));
+        }
+        sends.push(app.post_form(&to_anna, Some(&li.1), "de", &form));
+        let replies = futures_util::future::join_all(sends).await;
+        let created = replies.iter().filter(|r| r.status == 303).count();
+        assert_eq!(created, 1, "{url}");
+        for r in replies.iter().filter(|r| r.status != 303) {
+            assert_eq!(r.status, 422, "{url}: {}", r.body);
+        }
+        let mut open = 0;
+        for (from, to) in [(anna.0, li.0), (li.0, anna.0)] {
+            open += app.store.count_requests_sent(ev, from).await.unwrap();
+            assert!(
+                app.store
+                    .open_request_between(ev, from, to)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{url}"
+            );
+        }
+        assert_eq!(open, 1, "{url}: one request between Anna and Li");
+
+        // Bo may send two: three at once to different people leave two, and the API agrees.
+        let token = app.token(&bo.1).await;
+        let targets: Vec<String> = people[3..].iter().map(|(to, _)| ask(*to)).collect();
+        let mut sends = vec![];
+        for to in &targets {
+            sends.push(app.post_form(to, Some(&bo.1), "de", &form));
+        }
+        let replies = futures_util::future::join_all(sends).await;
+        assert_eq!(
+            replies.iter().filter(|r| r.status == 303).count(),
+            2,
+            "{url}"
+        );
+        assert_eq!(app.store.count_requests_sent(ev, bo.0).await.unwrap(), 2);
+        let api = app
+            .api(
+                "POST",
+                "/api/v1/events/h2-days/requests",
+                Some(&token),
+                Some(&serde_json::json!({ "to": anna.0 }).to_string()),
+            )
+            .await;
+        assert_eq!(api.status, 409, "{url}: {}", api.body);
+        assert_eq!(app.store.count_requests_sent(ev, bo.0).await.unwrap(), 2);
+    }
+}
+
+/// An organiser who rejects a participant after approving them also withdraws that person's
+/// open requests and meetings, and each partner is told; no new request can reach them.
+#[tokio::test]
+async fn rejecting_an_approved_participant_cancels_their_requests_and_meetings() {
+    let app = TestApp::new().await;
+    let f = fair(&app).await;
+    let org_c = app.sign_in("org@example.de").await;
+    let id = accepted_request(
+        &app,
+        &f.anna_c,
+        f.li,
+        &f.li_c,
+        &[("message", ""), ("priority", "must"), ("opportunity", "")],
+    )
+    .await;
+    let request = app
+        .store
+        .meeting_request(id.parse().unwrap())
+        .await
+        .unwrap();
+    let start = app.slot_starts(f.ev).await[0];
+    let mut tx = app.store.begin().await.unwrap();
+    let meeting = tx
+        .book_meeting(
+            &request,
+            &[f.anna, f.li],
+            (start, start + 1_800_000_000),
+            kontor_domain::MeetingMode::Online,
+            None,
+            5,
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let registration = app.store.registration(f.ev, f.anna).await.unwrap().unwrap();
+    let r = app
+        .post_form(
+            &format!("/events/h2-days/registrations/{}/decision", registration.id),
+            Some(&org_c),
+            "de",
+            &[("decision", "reject")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let request = app.store.meeting_request(request.id).await.unwrap();
+    assert_eq!(
+        request.status,
+        kontor_domain::MeetingRequestStatus::Cancelled
+    );
+    assert!(app.store.meeting(meeting).await.unwrap().0.cancelled);
+    let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+    assert_eq!(mail.kind, "request-cancelled", "{}", mail.subject);
+    let again = app
+        .post_form(
+            &format!("/events/h2-days/people/{}/request", f.anna),
+            Some(&f.li_c),
+            "zh",
+            &[("message", ""), ("priority", "must"), ("opportunity", "")],
+        )
+        .await;
+    assert_eq!(again.status, 422);
+}
+
+/// A participant who can no longer come withdraws: their requests are cancelled, the partner is
+/// told, the event page offers registration again, and a repeat (here through the API) is a
+/// no-op.
+#[tokio::test]
+async fn a_participant_withdraws_and_may_register_again() {
+    let app = TestApp::new().await;
+    let f = fair(&app).await;
+    let id = accepted_request(
+        &app,
+        &f.anna_c,
+        f.li,
+        &f.li_c,
+        &[("message", ""), ("priority", "must"), ("opportunity", "")],
+    )
+    .await;
+    let page = app.get("/events/h2-days", Some(&f.anna_c), "en").await;
+    assert!(
+        page.body.contains("/events/h2-days/withdraw"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Anmeldung zurückziehen?"),
+        "{}",
+        page.body
+    );
+    let r = app
+        .post_form("/events/h2-days/withdraw", Some(&f.anna_c), "en", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let request = app
+        .store
+        .meeting_request(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        request.status,
+        kontor_domain::MeetingRequestStatus::Cancelled
+    );
+    let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+    assert_eq!(mail.kind, "request-cancelled");
+    let page = app.get("/events/h2-days", Some(&f.anna_c), "en").await;
+    assert!(
+        page.body.contains("Sie haben Ihre Anmeldung zurückgezogen"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("/events/h2-days/register"));
+
+    let token = app.token(&f.anna_c).await;
+    let mails = app.store.outbox(None, 100).await.unwrap().len();
+    let again = app
+        .api(
+            "DELETE",
+            "/api/v1/events/h2-days/registrations",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 204, "{}", again.body);
+    assert_eq!(app.store.outbox(None, 100).await.unwrap().len(), mails);
+
+    let r = app
+        .post_form(
+            "/events/h2-days/register",
+            Some(&f.anna_c),
+            "en",
+            &[("role", "exhibitor"), ("message", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let reg = app.store.registration(f.ev, f.anna).await.unwrap().unwrap();
+    assert_ne!(reg.status, kontor_domain::RegistrationStatus::Cancelled);
+}

@@ -173,7 +173,16 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("News in November"));
     assert!(!r.body.contains("{{unsubscribe_url}}"));
-    assert!(r.body.contains("http://kontor.test/newsletter/archive"));
+    // The copy's unsubscribe link leads to the newsletter page (which explains the personal
+    // link in every received issue), not back to the archive.
+    assert!(
+        r.body.contains("href=\"http://kontor.test/newsletter\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!(
+        "http://kontor.test/newsletter/archive/{id}?lang=en"
+    )));
 }
 
 #[tokio::test]
