@@ -346,6 +346,8 @@ describe('Kontor in a real browser: sign-up in Chinese to approval in German', {
     assert.equal(await lang(page), 'zh-Hans');
     await page.getByText('贵阳绿氢科技有限公司').first().waitFor();
     await page.getByText('我们开发用于重型卡车的氢燃料电池系统。').waitFor();
+    // The country code CN is shown by its name in the page's language.
+    assert.equal(await page.locator('[data-country]').first().textContent(), '中国');
     await screenshot(page, 'organisation-public-zh');
   });
 
@@ -412,7 +414,8 @@ describe('Kontor in a real browser: sign-up in Chinese to approval in German', {
     const row = op.locator(`tr[data-email="${USER.email}"]`);
     assert.equal(await row.count(), 1);
     assert.match(await row.innerText(), /李娜/);
-    assert.match(await row.innerText(), /贵阳绿氢科技有限公司 \(CN\)/);
+    // The country code CN, named in the page's language.
+    assert.match(await row.innerText(), /贵阳绿氢科技有限公司 \(China\)/);
     assert.match(await row.innerText(), /Aussteller/);
     assert.equal(await row.locator('q').innerText(), MESSAGE);
     assert.equal((await row.locator('.badge').innerText()).trim(), 'wartet auf Freigabe');

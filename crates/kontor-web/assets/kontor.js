@@ -5,6 +5,16 @@ document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('input[data-detect-zone]').forEach((el) => {
     if (!el.value && zone && el.getAttribute('aria-invalid') !== 'true') el.value = zone;
   });
+  // Country codes (ISO 3166) become names in the page's language; the code stays without JS.
+  if (window.Intl && Intl.DisplayNames) {
+    const names = new Intl.DisplayNames([document.documentElement.lang || 'en'], { type: 'region' });
+    document.querySelectorAll('[data-country]').forEach((el) => {
+      try {
+        const name = names.of(el.dataset.country.toUpperCase());
+        if (name && name !== el.dataset.country) el.textContent = name;
+      } catch (_) { /* not a region code: keep it */ }
+    });
+  }
   // Ask before destructive actions.
   document.querySelectorAll('form[data-confirm]').forEach((form) => {
     form.addEventListener('submit', (ev) => {

@@ -49,6 +49,45 @@ pub fn format_instant(micros: i64, zone: Option<&TimeZoneName>, locale: Locale) 
     }
 }
 
+/// [`format_instant`] with the zone's city, for times the reader must not misread as their own
+/// (deadlines, scheduled sends): "10.03.2030 18:00 Berlin".
+pub fn format_instant_with_zone(micros: i64, zone: &TimeZoneName, locale: Locale) -> String {
+    format!(
+        "{} {}",
+        format_instant(micros, Some(zone), locale),
+        zone_city(zone, locale)
+    )
+}
+
+/// A zone as people name it: its city ("New York", not "America/New_York"), in Chinese for the
+/// cities of the corridor and its neighbours.
+pub fn zone_city(zone: &TimeZoneName, locale: Locale) -> String {
+    const ZH: [(&str, &str); 16] = [
+        ("Europe/Berlin", "柏林"),
+        ("Asia/Shanghai", "上海"),
+        ("Asia/Chongqing", "重庆"),
+        ("Asia/Hong_Kong", "香港"),
+        ("Asia/Taipei", "台北"),
+        ("Asia/Tokyo", "东京"),
+        ("Asia/Seoul", "首尔"),
+        ("Asia/Singapore", "新加坡"),
+        ("Europe/London", "伦敦"),
+        ("Europe/Paris", "巴黎"),
+        ("Europe/Vienna", "维也纳"),
+        ("Europe/Zurich", "苏黎世"),
+        ("Europe/Amsterdam", "阿姆斯特丹"),
+        ("Europe/Moscow", "莫斯科"),
+        ("America/New_York", "纽约"),
+        ("UTC", "UTC"),
+    ];
+    if locale == Locale::Zh
+        && let Some((_, name)) = ZH.iter().find(|(z, _)| *z == zone.as_str())
+    {
+        return (*name).to_string();
+    }
+    zone.city().replace('_', " ")
+}
+
 pub fn format_date(d: Date, locale: Locale) -> String {
     match locale {
         Locale::De => d.strftime("%d.%m.%Y").to_string(),
@@ -79,10 +118,11 @@ pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
         "format": label(locale, "event-format", e.format),
         "venue": e.venue,
         "time_zone": e.time_zone.as_str(),
+        "zone_city": zone_city(&e.time_zone, locale),
         "dates": dates,
         "needs_approval": e.needs_approval,
         "registration_open": e.registration_open(now_micros()),
-        "registration_closes": format_instant(e.registration_closes_at, Some(&e.time_zone), locale),
+        "registration_closes": format_instant_with_zone(e.registration_closes_at, &e.time_zone, locale),
         "roles": e.roles.iter().map(|r| serde_json::json!({ "key": r.key(), "label": label(locale, "role", *r) })).collect::<Vec<_>>(),
     })
 }
@@ -197,7 +237,7 @@ fn session_json(
             };
             let (start, day) = at(a, s.day);
             let (end, _) = at(b, day);
-            Some(format!("{start}–{end} {}", v.city().replace('_', " ")))
+            Some(format!("{start}–{end} {}", zone_city(v, locale)))
         }
         _ => None,
     };
@@ -207,7 +247,7 @@ fn session_json(
         "end": s.end.strftime("%H:%M").to_string(),
         "slot_minutes": s.slot_minutes,
         "slots": slots.len(),
-        "zone_city": event_zone.city().replace('_', " "),
+        "zone_city": zone_city(event_zone, locale),
         "viewer_range": viewer_range,
     })
 }
@@ -894,6 +934,25 @@ mod tests {
                 Locale::En
             )["viewer_range"]
                 .is_null()
+        );
+    }
+
+    #[test]
+    fn zones_are_named_by_their_city_and_deadlines_carry_it() {
+        let zone = |z: &str| TimeZoneName::parse(z).unwrap();
+        assert_eq!(zone_city(&zone("America/New_York"), Locale::En), "New York");
+        assert_eq!(zone_city(&zone("America/New_York"), Locale::Zh), "纽约");
+        assert_eq!(zone_city(&zone("Asia/Shanghai"), Locale::De), "Shanghai");
+        assert_eq!(zone_city(&zone("Asia/Shanghai"), Locale::Zh), "上海");
+        // 2030-03-10 17:00 UTC: 18:00 in Berlin, 01:00 the next day in Shanghai.
+        let at = 1_899_392_400_000_000;
+        assert_eq!(
+            format_instant_with_zone(at, &TimeZoneName::berlin(), Locale::De),
+            "10.03.2030 18:00 Berlin"
+        );
+        assert_eq!(
+            format_instant_with_zone(at, &zone("Asia/Shanghai"), Locale::Zh),
+            "2030年03月11日 01:00 上海"
         );
     }
 }

@@ -50,7 +50,7 @@ async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, 
             let when = i.started_at.or(i.send_at);
             serde_json::json!({
                 "id": i.id, "title": i.title, "status": status_label(ctx.locale, &i.status),
-                "when": when.map(|w| crate::events::format_instant(w, Some(&zone), ctx.locale)),
+                "when": when.map(|w| crate::events::format_instant_with_zone(w, &zone, ctx.locale)),
             })
         })
         .collect();
@@ -275,7 +275,7 @@ async fn issue_page(
             "issue": {
                 "id": issue.id, "status": issue.status,
                 "status_label": status_label(ctx.locale, &issue.status),
-                "send_at": issue.send_at.map(|w| crate::events::format_instant(w, Some(&zone), ctx.locale)),
+                "send_at": issue.send_at.map(|w| crate::events::format_instant_with_zone(w, &zone, ctx.locale)),
             },
             "values": values, "errors": {}, "editable": editable, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
             "editions": editions.iter().map(|e| e.locale.clone()).collect::<Vec<_>>(),

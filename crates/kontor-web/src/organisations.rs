@@ -120,7 +120,7 @@ async fn person(
         "person.html",
         serde_json::json!({
             "person": {
-                "name": p.name, "job_title": p.job_title, "time_zone": p.time_zone.as_str(),
+                "name": p.name, "job_title": p.job_title, "time_zone": crate::events::zone_city(&p.time_zone, ctx.locale),
                 "languages": p.languages, "locale": p.locale.key(),
             },
             "org": org.map(|o| serde_json::json!({ "id": o.id, "name": o.name, "flag": o.country.flag() })),

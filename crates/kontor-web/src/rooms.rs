@@ -300,7 +300,7 @@ async fn page(
         };
         people.push(serde_json::json!({
             "name": p.name, "organisation": organisation, "time_zone": p.time_zone.as_str(),
-            "city": p.time_zone.city().replace('_', " "),
+            "city": crate::events::zone_city(&p.time_zone, l),
         }));
     }
     let names: Vec<&str> = people.iter().filter_map(|p| p["name"].as_str()).collect();

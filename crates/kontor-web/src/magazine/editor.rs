@@ -51,7 +51,7 @@ pub async fn list(
                 "id": a.id, "title": a.title, "lang": a.locale.bcp47(), "locale": a.locale.key(),
                 "url": super::article_path(a),
                 "status": a.status.key(),
-                "publish_at": a.publish_at.map(|t| crate::events::format_instant(t, None, ctx.locale)),
+                "publish_at": a.publish_at.map(|t| crate::events::format_instant_with_zone(t, &TimeZoneName::berlin(), ctx.locale)),
                 "scheduled": a.status == ArticleStatus::Published && a.publish_at.is_some_and(|t| t > now_micros()),
                 "missing": missing,
             })
