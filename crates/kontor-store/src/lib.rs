@@ -200,7 +200,7 @@ impl Store {
             Pool::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
-        Ok(())
+        self.refold_organisation_names().await
     }
 
     pub fn backend(&self) -> Backend {

@@ -89,12 +89,9 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Organisation>> {
-        let pattern = format!(
-            "%{}%",
-            query.unwrap_or("").to_lowercase().replace(['%', '_'], "")
-        );
+        let pattern = format!("%{}%", fold(query.unwrap_or("")).replace(['%', '_'], ""));
         let sql = format!(
-            "SELECT {COLUMNS} FROM organisations WHERE LOWER(name) LIKE $1 ORDER BY name LIMIT $2 OFFSET $3"
+            "SELECT {COLUMNS} FROM organisations WHERE name_folded LIKE $1 ORDER BY name LIMIT $2 OFFSET $3"
         );
         let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&pattern)
@@ -127,6 +124,33 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// Folds the names of rows written before `name_folded` existed (or by hand): run after
+    /// every migration, it touches only names whose folded form is out of date.
+    pub(crate) async fn refold_organisation_names(&self) -> Result<()> {
+        let rows: Vec<(Uuid, String, String)> = read!(self, |p| sqlx::query_as(
+            "SELECT id, name, name_folded FROM organisations"
+        )
+        .fetch_all(p))?;
+        let stale: Vec<(Uuid, String)> = rows
+            .into_iter()
+            .filter(|(_, name, folded)| fold(name) != *folded)
+            .map(|(id, name, _)| (id, fold(&name)))
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for (id, folded) in &stale {
+            exec!(tx, |c| sqlx::query(
+                "UPDATE organisations SET name_folded = $2 WHERE id = $1"
+            )
+            .bind(id)
+            .bind(folded)
+            .execute(c))?;
+        }
+        tx.commit().await
+    }
+
     pub async fn count_organisations(&self) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(
             "SELECT COUNT(*) FROM organisations"
@@ -139,9 +163,10 @@ impl Store {
 impl Tx {
     pub async fn create_organisation(&mut self, f: &OrganisationFields, now: i64) -> Result<Uuid> {
         let id = new_id();
-        exec!(self, |c| sqlx::query(
+        exec!(self, |c| {
+            sqlx::query(
             "INSERT INTO organisations (id, name, kind, country, city, website, sectors, size, \
-             description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+             description, created_at, name_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )
         .bind(id)
         .bind(&f.name)
@@ -153,7 +178,9 @@ impl Tx {
         .bind(f.size.map(Keyed::key))
         .bind(to_json(&f.description))
         .bind(now)
-        .execute(c))?;
+        .bind(fold(&f.name))
+        .execute(c)
+        })?;
         Ok(id)
     }
 
@@ -161,7 +188,7 @@ impl Tx {
         let done = exec!(self, |c| {
             sqlx::query(
             "UPDATE organisations SET name = $2, kind = $3, country = $4, city = $5, website = $6, \
-             sectors = $7, size = $8, description = $9 WHERE id = $1"
+             sectors = $7, size = $8, description = $9, name_folded = $10 WHERE id = $1"
         )
         .bind(id)
         .bind(&f.name)
@@ -172,6 +199,7 @@ impl Tx {
         .bind(to_json(&f.sectors))
         .bind(f.size.map(Keyed::key))
         .bind(to_json(&f.description))
+        .bind(fold(&f.name))
         .execute(c)
         })?;
         if done == 0 {
@@ -179,4 +207,9 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// The form of a name that the directory's filter compares: Unicode lower case.
+fn fold(name: &str) -> String {
+    name.to_lowercase()
 }

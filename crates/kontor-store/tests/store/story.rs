@@ -545,3 +545,93 @@ async fn schema_is_the_same_on_both_backends() {
     assert!(a.len() > 50, "{a:?}");
     assert_eq!(a, b, "the migrations of the two dialects differ");
 }
+
+fn org_named(name: &str) -> OrganisationFields {
+    OrganisationFields {
+        name: name.into(),
+        kind: OrgKind::Company,
+        country: Country::GERMANY,
+        city: None,
+        website: None,
+        sectors: vec![],
+        size: None,
+        description: LocalizedText::one(Locale::De, "Energie"),
+    }
+}
+
+/// The directory's name filter ignores case beyond ASCII on every backend (SQLite's LOWER()
+/// folds only ASCII, so "öko" did not find "Ökotec" there).
+#[tokio::test]
+async fn organisation_names_match_without_regard_to_case_in_every_script() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        for name in [
+            "Ökotec GmbH",
+            "ÜBERLANDWERK Süd",
+            "Energie Müller",
+            "Ölmühle Essen",
+        ] {
+            tx.create_organisation(&org_named(name), NOW).await.unwrap();
+        }
+        let id = tx
+            .create_organisation(&org_named("provisional"), NOW)
+            .await
+            .unwrap();
+        tx.update_organisation(id, &org_named("Ärztenetz Köln"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let names = |q: &'static str| {
+            let store = store.clone();
+            async move {
+                let found = store.organisations(Some(q), 10, 0).await.unwrap();
+                found.into_iter().map(|o| o.name).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(names("öko").await, ["Ökotec GmbH"]);
+        assert_eq!(names("überland").await, ["ÜBERLANDWERK Süd"]);
+        assert_eq!(names("MÜLLER").await, ["Energie Müller"]);
+        assert_eq!(names("ärzte").await, ["Ärztenetz Köln"]);
+        assert_eq!(names("ÖLM").await, ["Ölmühle Essen"]);
+    }
+}
+
+/// Rows written before the folded name existed are folded when the schema is brought up to
+/// date.
+#[tokio::test]
+async fn migrating_folds_names_written_before() {
+    let file = std::env::temp_dir().join(format!("kontor-fold-{}.db", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}", file.display());
+    let store = kontor_store::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_organisation(&org_named("Ökotec GmbH"), NOW)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    drop(store);
+    // As an older version left it.
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE organisations SET name_folded = ''")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let store = kontor_store::Store::connect(&url).await.unwrap();
+    assert!(
+        store
+            .organisations(Some("öko"), 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.migrate().await.unwrap();
+    assert_eq!(
+        store.organisations(Some("öko"), 10, 0).await.unwrap().len(),
+        1
+    );
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}
