@@ -1417,6 +1417,12 @@ async fn a_participant_withdraws_and_may_register_again() {
         "{}",
         page.body
     );
+    let mine = app.get("/me/registrations", Some(&f.anna_c), "en").await;
+    assert!(
+        mine.body.contains("/events/h2-days/withdraw"),
+        "{}",
+        mine.body
+    );
     assert!(
         page.body.contains("Anmeldung zurückziehen?"),
         "{}",
