@@ -91,6 +91,8 @@ pub struct NewUser {
 pub struct ProfileUpdate {
     pub name: String,
     pub job_title: Option<String>,
+    /// `Some` links the person to an organisation; `None` keeps the link as it is (the person
+    /// forms never change it, and a save must not undo an organisation created meanwhile).
     pub organisation_id: Option<Uuid>,
     pub languages: Vec<String>,
     pub time_zone: TimeZoneName,
@@ -276,8 +278,9 @@ impl Tx {
     }
 
     pub async fn update_profile(&mut self, user: Uuid, p: &ProfileUpdate) -> Result<()> {
-        let done = exec!(self, |c| sqlx::query(
-            "UPDATE users SET name = $2, job_title = $3, organisation_id = $4, languages = $5, \
+        let done = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE users SET name = $2, job_title = $3, organisation_id = COALESCE($4, organisation_id), languages = $5, \
              time_zone = $6, locale = $7, phone = $8, contact_public = $9 WHERE id = $1"
         )
         .bind(user)
@@ -289,7 +292,8 @@ impl Tx {
         .bind(p.locale.key())
         .bind(&p.phone)
         .bind(p.contact_public)
-        .execute(c))?;
+        .execute(c)
+        })?;
         if done == 0 {
             return Err(StoreError::NotFound);
         }
@@ -406,7 +410,9 @@ impl Tx {
         if stored != code_hash {
             return Ok(CodeCheck::Wrong);
         }
-        self.use_login_code(id, user, now).await?;
+        if !self.use_login_code(id, user, now).await? {
+            return Ok(CodeCheck::Exhausted);
+        }
         Ok(CodeCheck::Valid(user))
     }
 
@@ -423,24 +429,31 @@ impl Tx {
         let Some((id, user)) = row else {
             return Ok(None);
         };
-        self.use_login_code(id, user, now).await?;
+        if !self.use_login_code(id, user, now).await? {
+            return Ok(None);
+        }
         Ok(Some(user))
     }
 
-    async fn use_login_code(&mut self, id: Uuid, user: Uuid, now: i64) -> Result<()> {
-        exec!(self, |c| sqlx::query(
-            "UPDATE login_codes SET used_at = $2 WHERE id = $1"
+    /// Marks a code (or link) used; false when another request used it first (two clicks on
+    /// one link at once), so that one code opens one session.
+    async fn use_login_code(&mut self, id: Uuid, user: Uuid, now: i64) -> Result<bool> {
+        let used = exec!(self, |c| sqlx::query(
+            "UPDATE login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL"
         )
         .bind(id)
         .bind(now)
         .execute(c))?;
+        if used == 0 {
+            return Ok(false);
+        }
         exec!(self, |c| sqlx::query(
             "UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL"
         )
         .bind(user)
         .bind(now)
         .execute(c))?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn create_session(

@@ -551,7 +551,8 @@ impl Tx {
     }
 
     /// Sets a registration's status and returns it as it is now; `NotFound` if it does not belong
-    /// to `event` or has that status already.
+    /// to `event`, has that status already, or was withdrawn by the participant (only they can
+    /// renew it, by registering again).
     pub async fn decide_registration(
         &mut self,
         event: Uuid,
@@ -562,7 +563,7 @@ impl Tx {
     ) -> Result<Registration> {
         let row: Option<RegistrationRow> = write!(self, |c| sqlx::query_as(
             "UPDATE registrations SET status = $3, decided_at = $5, decided_by = $4 \
-             WHERE id = $1 AND event_id = $2 AND status <> $3 \
+             WHERE id = $1 AND event_id = $2 AND status <> $3 AND status <> 'cancelled' \
              RETURNING id, event_id, user_id, role, status, message, created_at, decided_at"
         )
         .bind(registration)

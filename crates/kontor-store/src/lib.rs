@@ -79,6 +79,21 @@ pub struct Store {
     pool: Pool,
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching text that contains `needle` literally: `%` and `_`
+/// typed by a user are characters to find, not wildcards.
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back.
 ///
 /// After any statement fails, drop it: on PostgreSQL the transaction is aborted and a later

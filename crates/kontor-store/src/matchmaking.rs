@@ -594,20 +594,11 @@ impl Tx {
         quota: Option<i32>,
         now: i64,
     ) -> Result<std::result::Result<Uuid, RequestRefused>> {
-        // Locked in one order, so that A→B and B→A at once cannot deadlock.
-        let mut people = [r.from_user, r.to_user];
-        people.sort();
-        for user in people {
-            let approved = exec!(self, |c| sqlx::query(
-                "UPDATE registrations SET status = status \
-                 WHERE event_id = $1 AND user_id = $2 AND status = 'approved'"
-            )
-            .bind(r.event_id)
-            .bind(user)
-            .execute(c))?;
-            if approved == 0 {
-                return Ok(Err(RequestRefused::NotApproved));
-            }
+        if !self
+            .lock_participants(r.event_id, &[r.from_user, r.to_user])
+            .await?
+        {
+            return Ok(Err(RequestRefused::NotApproved));
         }
         if let Some(max) = quota {
             let (sent,): (i64,) = write!(self, |c| sqlx::query_as(
@@ -634,6 +625,40 @@ impl Tx {
             return Ok(Err(RequestRefused::AlreadyOpen));
         }
         self.create_meeting_request(r, now).await.map(Ok)
+    }
+
+    /// Locks the approved registrations of `people` at `event` until the transaction ends (a
+    /// row lock on PostgreSQL, the single writer on SQLite), so that checks on what they have
+    /// (requests sent, meetings booked) hold until the write. False when one of them is not
+    /// approved (any more).
+    pub async fn lock_participants(&mut self, event: Uuid, people: &[Uuid]) -> Result<bool> {
+        // Locked in one order, so that A→B and B→A at once cannot deadlock.
+        let mut people = people.to_vec();
+        people.sort();
+        for user in people {
+            let approved = exec!(self, |c| sqlx::query(
+                "UPDATE registrations SET status = status \
+                 WHERE event_id = $1 AND user_id = $2 AND status = 'approved'"
+            )
+            .bind(event)
+            .bind(user)
+            .execute(c))?;
+            if approved == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// [`Store::count_meetings`] inside the transaction, after [`Tx::lock_participants`].
+    pub async fn count_meetings(&mut self, event: Uuid, user: Uuid) -> Result<i64> {
+        let (n,): (i64,) = write!(self, |c| sqlx::query_as(
+            "SELECT COUNT(*) FROM meeting_attendees WHERE event_id = $1 AND user_id = $2"
+        )
+        .bind(event)
+        .bind(user)
+        .fetch_one(c))?;
+        Ok(n)
     }
 
     /// Writes a pending request without any check; [`Tx::send_meeting_request`] is the one for

@@ -89,9 +89,9 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Organisation>> {
-        let pattern = format!("%{}%", fold(query.unwrap_or("")).replace(['%', '_'], ""));
+        let pattern = crate::contains_pattern(&fold(query.unwrap_or("")));
         let sql = format!(
-            "SELECT {COLUMNS} FROM organisations WHERE name_folded LIKE $1 ORDER BY name LIMIT $2 OFFSET $3"
+            "SELECT {COLUMNS} FROM organisations WHERE name_folded LIKE $1 ESCAPE '\\' ORDER BY name LIMIT $2 OFFSET $3"
         );
         let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&pattern)

@@ -217,10 +217,10 @@ impl Store {
             "SELECT {}, e.source, COALESCE(e.claimed_at, e.at) FROM subscribers s LEFT JOIN consent_events e ON e.id = \
              (SELECT f.id FROM consent_events f WHERE f.subscriber_id = s.id \
               AND f.kind IN ('signup', 'imported') ORDER BY f.at, f.id LIMIT 1) \
-             WHERE s.email LIKE $1 ORDER BY s.created_at DESC, s.email LIMIT $2 OFFSET $3",
+             WHERE s.email LIKE $1 ESCAPE '\\' ORDER BY s.created_at DESC, s.email LIMIT $2 OFFSET $3",
             cols.join(", ")
         );
-        let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
+        let pattern = crate::contains_pattern(&search.trim().to_lowercase());
         type Row = (
             Uuid,
             String,

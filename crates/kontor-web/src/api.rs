@@ -467,8 +467,7 @@ async fn update_me(
         }
         pairs.push(("languages".to_string(), l.clone()));
     }
-    let update = crate::profile::parse_person(&FormData(pairs), user.organisation_id)
-        .map_err(|e| e.into_error())?;
+    let update = crate::profile::parse_person(&FormData(pairs)).map_err(|e| e.into_error())?;
     let mut tx = state.store.begin().await?;
     tx.update_profile(user.id, &update).await?;
     tx.commit().await?;

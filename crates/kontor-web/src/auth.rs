@@ -225,9 +225,12 @@ pub async fn count_hit(state: &AppState, bucket: &str, window_secs: i64) -> Resu
 
 // ----- pages and actions -----
 
-/// A same-site path to continue to after sign-in; anything else becomes `/`.
+/// A same-site path to continue to after sign-in; anything else becomes `/`. Browsers drop
+/// tabs and line breaks from URLs, so "/\t/evil.example" would become "//evil.example": no
+/// control characters or spaces at all.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let plain = !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    if plain && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next.to_string()
     } else {
         "/".to_string()
@@ -593,4 +596,29 @@ pub async fn create_token(state: &AppState, user: &User, name: &str) -> Result<S
         .await?;
     tx.commit().await?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_site_paths_are_followed_after_sign_in() {
+        for ok in ["/", "/events/h2-days?x=1#a", "/magazine/de/%C3%B6ko"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
 }

@@ -763,6 +763,18 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
                 Err(kontor_domain::Invalid::new("invalid-session-day"))
             }
             _ => Ok(s),
+        })
+        .and_then(|s| {
+            // Slots are told apart by their start: overlapping sessions would let one person
+            // be booked twice at the same time.
+            let overlaps = sessions
+                .iter()
+                .any(|o: &MatchmakingSession| o.day == s.day && s.start < o.end && o.start < s.end);
+            if overlaps {
+                Err(kontor_domain::Invalid::new("invalid-session-overlap"))
+            } else {
+                Ok(s)
+            }
         });
         if let Some(s) = errors.take(&format!("session_day_{i}"), session) {
             sessions.push(s);

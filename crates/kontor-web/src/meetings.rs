@@ -806,13 +806,8 @@ async fn book(
     if !mine.contains(&start) || !theirs.contains(&start) {
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
-    if let Some(max) = event.rules.max_meetings.filter(|_| existing.is_none()) {
-        for who in [user.id, partner.id] {
-            if state.store.count_meetings(event.id, who).await? >= i64::from(max) {
-                return Err(AppError::Rejected("error-meeting-limit"));
-            }
-        }
-    }
+    // A new meeting counts against the limit (checked in the transaction); a moved one does not.
+    let limit = event.rules.max_meetings.filter(|_| existing.is_none());
     let mode = match &existing {
         Some(m) => m.mode,
         None => slot_mode(state, event, start, [user.id, partner.id]).await?,
@@ -831,6 +826,17 @@ async fn book(
         )
     });
     let mut tx = state.store.begin().await?;
+    if let Some(max) = limit {
+        // Under locks: two bookings with one person at the same moment must not both pass.
+        if !tx.lock_participants(event.id, &attendees).await? {
+            return Err(AppError::Rejected("error-request-changed"));
+        }
+        for who in attendees {
+            if tx.count_meetings(event.id, who).await? >= i64::from(max) {
+                return Err(AppError::Rejected("error-meeting-limit"));
+            }
+        }
+    }
     let result = match &existing {
         Some(m) => match tx.release_meeting_slot(m.id).await {
             Ok(()) => tx

@@ -135,10 +135,7 @@ async fn profile_page(
 }
 
 /// Parses the person form.
-pub fn parse_person(
-    form: &FormData,
-    organisation_id: Option<Uuid>,
-) -> Result<ProfileUpdate, Errors> {
+pub fn parse_person(form: &FormData) -> Result<ProfileUpdate, Errors> {
     let mut errors = Errors::default();
     let name = errors.take("name", Text::line(form.get("name"), 120));
     let job_title = errors.take("job_title", Text::optional_line(form.get("job_title"), 120));
@@ -171,7 +168,7 @@ pub fn parse_person(
             Ok(ProfileUpdate {
                 name: name.into_string(),
                 job_title: job_title.map(Text::into_string),
-                organisation_id,
+                organisation_id: None,
                 languages,
                 time_zone,
                 locale,
@@ -189,7 +186,7 @@ async fn save_person(
     form: FormData,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
-    match parse_person(&form, user.organisation_id) {
+    match parse_person(&form) {
         Ok(update) => {
             let mut tx = state.store.begin().await?;
             tx.update_profile(user.id, &update).await?;

@@ -51,6 +51,23 @@ pub struct Draft {
     /// Slot id → (start, end) in microseconds.
     slots: HashMap<String, (i64, i64)>,
     tables: u32,
+    /// The published meetings as the run saw them (id and sequence, sorted). Publishing a draft
+    /// after any of them changed (a participant booked, moved or cancelled one) would undo
+    /// that change, so it is refused as stale; after a publish it holds what was published.
+    seen: std::sync::Mutex<Vec<(Uuid, i32)>>,
+}
+
+/// The version of every published meeting of an event, to tell whether any changed.
+async fn meeting_versions(state: &AppState, event: Uuid) -> Result<Vec<(Uuid, i32)>, AppError> {
+    let mut v: Vec<(Uuid, i32)> = state
+        .store
+        .scheduled_meetings(event)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.sequence))
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
 impl Jobs {
@@ -217,6 +234,7 @@ async fn run(
     };
     let seconds = u64::from(number("seconds", 5, 120)?);
     let tables = number("tables", 50, 10_000)?;
+    let seen = meeting_versions(&state, event.id).await?;
     let (instance, slots) = build_instance(&state, &event, tables).await?;
     state.jobs.set(
         event.id,
@@ -250,6 +268,7 @@ async fn run(
                 solution,
                 slots,
                 tables,
+                seen: std::sync::Mutex::new(seen),
             })),
             Err(e) => Job::Failed(e.to_string()),
         };
@@ -381,6 +400,10 @@ async fn publish(
     let Some(Job::Done(draft)) = state.jobs.get(event.id) else {
         return Err(AppError::Rejected("error-no-draft"));
     };
+    let now_seen = meeting_versions(&state, event.id).await?;
+    if *draft.seen.lock().expect("not poisoned") != now_seen {
+        return Err(AppError::Rejected("error-schedule-stale"));
+    }
     let accepted: HashMap<String, kontor_store::matchmaking::MeetingRequest> = state
         .store
         .accepted_requests(event.id)
@@ -475,6 +498,9 @@ async fn publish(
     }
     tx.commit().await?;
     state.outbox_wake.notify_one();
+    // Publishing the same draft again is then a no-op, not "stale".
+    let published = meeting_versions(&state, event.id).await?;
+    *draft.seen.lock().expect("not poisoned") = published;
     tracing::info!(event = %event.slug, changed = touched.len(), "agenda published");
     Ok(Redirect::to(&format!(
         "/events/{slug}/schedule?published={}",

@@ -570,6 +570,7 @@ async fn organisation_names_match_without_regard_to_case_in_every_script() {
             "ÜBERLANDWERK Süd",
             "Energie Müller",
             "Ölmühle Essen",
+            "H2_Labs 100%",
         ] {
             tx.create_organisation(&org_named(name), NOW).await.unwrap();
         }
@@ -593,6 +594,11 @@ async fn organisation_names_match_without_regard_to_case_in_every_script() {
         assert_eq!(names("MÜLLER").await, ["Energie Müller"]);
         assert_eq!(names("ärzte").await, ["Ärztenetz Köln"]);
         assert_eq!(names("ÖLM").await, ["Ölmühle Essen"]);
+        // `_` and `%` are characters to find, not wildcards.
+        assert_eq!(names("2_l").await, ["H2_Labs 100%"]);
+        assert_eq!(names("0%").await, ["H2_Labs 100%"]);
+        assert!(names("k_tec").await.is_empty());
+        assert!(names("ö%c").await.is_empty());
     }
 }
 

@@ -432,13 +432,33 @@ async fn saving_a_new_organisation_twice_at_once_creates_one() {
             ("city", "Guiyang"),
             ("sectors", "hydrogen"),
         ];
-        let replies = futures_util::future::join_all(
-            (0..3).map(|_| app.post_form("/profile/organisation", Some(&cookie), "en", &form)),
-        )
-        .await;
+        // The person form saved at the same moment must not undo the new organisation's link.
+        let person = [
+            ("name", "Li Na"),
+            ("time_zone", "Asia/Shanghai"),
+            ("locale", "zh"),
+        ];
+        let mut sends = vec![];
+        for i in 0..5 {
+            let (path, form): (&str, &[(&str, &str)]) = if i % 2 == 0 {
+                ("/profile/organisation", &form)
+            } else {
+                ("/profile", &person)
+            };
+            sends.push(app.post_form(path, Some(&cookie), "en", form));
+        }
+        let replies = futures_util::future::join_all(sends).await;
         for r in &replies {
             assert_eq!(r.status, 303, "{url}: {}", r.body);
         }
         assert_eq!(app.store.count_organisations().await.unwrap(), 1, "{url}");
+        let li = app
+            .store
+            .user_by_email(&kontor_domain::Email::parse("li@example.cn").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(li.organisation_id.is_some(), "{url}");
+        assert_eq!(li.name, "Li Na");
     }
 }

@@ -1249,27 +1249,47 @@ async fn self_booked_meetings_on_site_get_their_own_table_and_online_ones_none()
     );
 }
 
+/// h2-days with `rules`, organised by org@example.de, with each of `emails` approved as a
+/// visitor and signed in: the event and (id, session cookie) per person.
+async fn cast(
+    app: &TestApp,
+    rules: MatchmakingRules,
+    emails: &[&str],
+) -> (uuid::Uuid, Vec<(uuid::Uuid, String)>) {
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let ev = app.event_with_rules("h2-days", organiser, rules).await;
+    let mut people = vec![];
+    for email in emails {
+        let id = app.user(email, Locale::De, false).await;
+        app.approved(ev, id, ParticipantRole::Visitor).await;
+        people.push((id, app.sign_in(email).await));
+    }
+    (ev, people)
+}
+
 /// Requests sent at the same moment (double clicks, two tabs, both sides at once): the quota and
 /// "one open request per pair" hold on every backend, because the writing transaction checks
 /// them again under locks.
 #[tokio::test]
 async fn requests_sent_at_once_keep_the_quota_and_one_open_request_per_pair() {
     for (app, url) in TestApp::on_every_backend().await {
-        let organiser = app.user("org@example.de", Locale::De, false).await;
         let rules = MatchmakingRules {
             max_requests: Some(2),
             ..Default::default()
         };
-        let ev = app.event_with_rules("h2-days", organiser, rules).await;
-        let mut people = vec![];
-        for email in ["anna@example.de", "li@example.cn", "bo@example.cn"]
-            .into_iter()
-            .chain(["c1@example.de", "c2@example.de", "c3@example.de"])
-        {
-            let id = app.user(email, Locale::De, false).await;
-            app.approved(ev, id, ParticipantRole::Visitor).await;
-            people.push((id, app.sign_in(email).await));
-        }
+        let (ev, people) = cast(
+            &app,
+            rules,
+            &[
+                "anna@example.de",
+                "li@example.cn",
+                "bo@example.cn",
+                "c1@example.de",
+                "c2@example.de",
+                "c3@example.de",
+            ],
+        )
+        .await;
         let form = [
             ("message", ""),
             ("priority", "would-like"),
@@ -1451,8 +1471,32 @@ async fn a_participant_withdraws_and_may_register_again() {
     );
     assert!(page.body.contains("/events/h2-days/register"));
 
-    let token = app.token(&f.anna_c).await;
+    // The organiser can no longer approve (or reject) what the participant withdrew.
+    let org_c = app.sign_in("org@example.de").await;
+    let registration = app.store.registration(f.ev, f.anna).await.unwrap().unwrap();
+    let list = app
+        .get("/events/h2-days/participants", Some(&org_c), "en")
+        .await;
+    assert!(
+        list.body.contains("Von der Person zurückgezogen"),
+        "{}",
+        list.body
+    );
     let mails = app.store.outbox(None, 100).await.unwrap().len();
+    for decision in ["approve", "reject"] {
+        app.post_form(
+            &format!("/events/h2-days/registrations/{}/decision", registration.id),
+            Some(&org_c),
+            "en",
+            &[("decision", decision)],
+        )
+        .await;
+    }
+    let after = app.store.registration(f.ev, f.anna).await.unwrap().unwrap();
+    assert_eq!(after.status, kontor_domain::RegistrationStatus::Cancelled);
+    assert_eq!(app.store.outbox(None, 100).await.unwrap().len(), mails);
+
+    let token = app.token(&f.anna_c).await;
     let again = app
         .api(
             "DELETE",
@@ -1475,4 +1519,74 @@ async fn a_participant_withdraws_and_may_register_again() {
     assert_eq!(r.status, 303, "{}", r.body);
     let reg = app.store.registration(f.ev, f.anna).await.unwrap().unwrap();
     assert_ne!(reg.status, kontor_domain::RegistrationStatus::Cancelled);
+}
+
+/// With at most one meeting per person, two partners booking a meeting with the same person at
+/// the same moment (in different slots) get one meeting between them, on every backend.
+#[tokio::test]
+async fn bookings_at_once_keep_the_meeting_limit() {
+    for (app, url) in TestApp::on_every_backend().await {
+        let rules = MatchmakingRules {
+            max_meetings: Some(1),
+            ..Default::default()
+        };
+        let emails = ["alice@example.de", "bob@example.cn", "carol@example.cn"];
+        let (ev, people) = cast(&app, rules, &emails).await;
+        let alice = people[0].0;
+        let mut requests = vec![];
+        let mut tx = app.store.begin().await.unwrap();
+        for (from, _) in &people[1..] {
+            let r = kontor_store::matchmaking::NewMeetingRequest {
+                event_id: ev,
+                from_user: *from,
+                to_user: alice,
+                opportunity_id: None,
+                message: None,
+                priority: kontor_domain::MeetingPriority::Must,
+            };
+            let id = tx.create_meeting_request(&r, 1).await.unwrap();
+            tx.change_request_status(
+                id,
+                &[kontor_domain::MeetingRequestStatus::Pending],
+                kontor_domain::MeetingRequestStatus::Accepted,
+                None,
+                2,
+            )
+            .await
+            .unwrap();
+            requests.push(id);
+        }
+        tx.commit().await.unwrap();
+        let slots: Vec<String> = app
+            .slot_starts(ev)
+            .await
+            .iter()
+            .take(2)
+            .map(i64::to_string)
+            .collect();
+        let paths: Vec<String> = requests
+            .iter()
+            .map(|id| format!("/events/h2-days/requests/{id}/book"))
+            .collect();
+        let forms = [[("slot", slots[0].as_str())], [("slot", slots[1].as_str())]];
+        let replies = futures_util::future::join_all([
+            app.post_form(&paths[0], Some(&people[1].1), "en", &forms[0]),
+            app.post_form(&paths[1], Some(&people[2].1), "en", &forms[1]),
+        ])
+        .await;
+        let booked = replies.iter().filter(|r| r.status == 303).count();
+        assert_eq!(
+            booked,
+            1,
+            "{url}: {:?}",
+            replies.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+        let refused = replies.iter().find(|r| r.status != 303).unwrap();
+        assert_eq!(refused.status, 409, "{url}: {}", refused.body);
+        assert_eq!(
+            app.store.count_meetings(ev, alice).await.unwrap(),
+            1,
+            "{url}"
+        );
+    }
 }

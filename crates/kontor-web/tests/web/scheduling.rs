@@ -32,9 +32,9 @@ fn cell(body: &str, testid: &str) -> String {
     body[i..].split('<').next().unwrap().trim().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_changes() {
-    let app = TestApp::new().await;
+/// An organiser-scheduled h2-days with six Chinese visitors who all want to meet each other
+/// (15 accepted requests). The event and the visitors.
+async fn six_who_want_to_meet(app: &TestApp) -> (uuid::Uuid, Vec<uuid::Uuid>) {
     let organiser = app.user("org@example.de", Locale::De, false).await;
     let rules = MatchmakingRules {
         scheduling: SchedulingMode::Organiser,
@@ -74,6 +74,13 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
         }
     }
     tx.commit().await.unwrap();
+    (ev, people)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_changes() {
+    let app = TestApp::new().await;
+    let (ev, people) = six_who_want_to_meet(&app).await;
 
     let participant = app.sign_in("p0@example.cn").await;
     assert_eq!(
@@ -439,6 +446,26 @@ async fn the_organiser_sets_the_meeting_rules_in_the_event_form() {
     form.retain(|(k, _)| *k != "max_requests");
     form.push(("max_requests", "5"));
     form.push(("max_meetings", "8"));
+    // A second session that overlaps the first on the same day is refused; on the next day
+    // the same hours are fine.
+    let mut overlapping = form.clone();
+    overlapping.extend([
+        ("session_day_1", "2030-04-23"),
+        ("session_start_1", "12:30"),
+        ("session_end_1", "15:00"),
+        ("session_slot_1", "20"),
+    ]);
+    let bad = app
+        .post_form("/events", Some(&admin), "de", &overlapping)
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("überschneidet sich"), "{}", bad.body);
+    form.extend([
+        ("session_day_1", "2030-04-24"),
+        ("session_start_1", "12:30"),
+        ("session_end_1", "15:00"),
+        ("session_slot_1", "20"),
+    ]);
     let ok = app.post_form("/events", Some(&admin), "de", &form).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     let e = app.store.event_by_slug("talent-days").await.unwrap();
@@ -455,4 +482,55 @@ async fn the_organiser_sets_the_meeting_rules_in_the_event_form() {
         !e.rules
             .allows(ParticipantRole::Candidate, ParticipantRole::Candidate)
     );
+}
+
+/// A draft published after a participant's meeting changed would undo that change: it is
+/// refused as stale until the organiser runs again. Publishing the same draft twice is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_older_than_a_meeting_change_is_not_published() {
+    let app = TestApp::new().await;
+    let (ev, people) = six_who_want_to_meet(&app).await;
+    let org = app.sign_in("org@example.de").await;
+    let run = [("tables", "3"), ("seconds", "1")];
+    let publish = || app.post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[]);
+    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+        .await;
+    wait_for_draft(&app, &org).await;
+    assert_eq!(publish().await.status, 303);
+    assert_eq!(
+        publish().await.status,
+        303,
+        "the same draft again changes nothing"
+    );
+
+    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+        .await;
+    wait_for_draft(&app, &org).await;
+    // Meanwhile one meeting moves to another table (as a booking or an edit would).
+    let meetings = app.store.scheduled_meetings(ev).await.unwrap();
+    let m = &meetings[0];
+    let request = app.store.meeting_request(m.request_id).await.unwrap();
+    assert!(people.contains(&request.from_user));
+    let mut tx = app.store.begin().await.unwrap();
+    tx.release_meeting_slot(m.id).await.unwrap();
+    tx.move_meeting(
+        m.id,
+        ev,
+        &[request.from_user, request.to_user],
+        (m.slot_start, m.slot_end),
+        Some(99),
+        kontor_domain::now_micros(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let stale = publish().await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    let (after, _) = app.store.meeting(m.id).await.unwrap();
+    assert_eq!(after.table_no, Some(99), "the change is kept");
+
+    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+        .await;
+    wait_for_draft(&app, &org).await;
+    assert_eq!(publish().await.status, 303);
 }

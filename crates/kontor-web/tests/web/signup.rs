@@ -168,3 +168,33 @@ async fn the_sign_in_link_needs_a_button_press() {
         .await;
     assert_eq!(again.status, 410);
 }
+
+/// Two presses of one sign-in link at the same moment (a double click, two tabs) open one
+/// session, on every backend.
+#[tokio::test]
+async fn one_sign_in_link_opens_one_session_even_when_pressed_twice_at_once() {
+    for (app, url) in TestApp::on_every_backend().await {
+        app.user("anna@example.de", kontor_domain::Locale::De, false)
+            .await;
+        app.post_form("/signin", None, "de", &[("email", "anna@example.de")])
+            .await;
+        let mail = &app.store.outbox(Some("anna@example.de"), 1).await.unwrap()[0];
+        let token = mail
+            .body_text
+            .split_whitespace()
+            .find_map(|w| w.split("/auth/link?token=").nth(1))
+            .expect("a link")
+            .to_string();
+        let form = [("token", token.as_str())];
+        let replies = futures_util::future::join_all(
+            (0..4).map(|_| app.post_form("/auth/link", None, "de", &form)),
+        )
+        .await;
+        let signed_in = replies.iter().filter(|r| r.status == 303).count();
+        assert_eq!(signed_in, 1, "{url}");
+        assert!(
+            replies.iter().all(|r| [303, 410].contains(&r.status)),
+            "{url}"
+        );
+    }
+}
