@@ -571,7 +571,8 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
 
     const expected = {
       de: `${berlin} Berlin · ${shanghai} Shanghai`,
-      zh: `${shanghai} Shanghai · ${berlin} Berlin`,
+      // Cities in the reader's language.
+      zh: `${shanghai} 上海 · ${berlin} 柏林`,
     };
     for (const [who, partner] of [[de, zh], [zh, de]]) {
       const p = who.page;

@@ -66,7 +66,7 @@ async fn page(
                 "start": start,
                 "day": crate::events::format_date(own.date(), ctx.locale),
                 "time": own.strftime("%H:%M").to_string(),
-                "event_time": (event.time_zone.tz() != user.time_zone.tz()).then(|| format!("{} {}", theirs.strftime("%H:%M"), event.time_zone.city().replace('_', " "))),
+                "event_time": (event.time_zone.tz() != user.time_zone.tz()).then(|| format!("{} {}", theirs.strftime("%H:%M"), crate::events::zone_city(&event.time_zone, ctx.locale))),
                 "checked": saved.is_empty() || chosen.is_some(),
                 "mode": chosen.unwrap_or(default_mode(event.format)).key(),
             }));
@@ -80,7 +80,7 @@ async fn page(
             "event": crate::events::event_json(&event, ctx.locale),
             "slots": rows,
             "hybrid": event.format == EventFormat::Hybrid,
-            "zone": user.time_zone.city().replace('_', " "),
+            "zone": crate::events::zone_city(&user.time_zone, ctx.locale),
         }),
     ))
 }

@@ -100,7 +100,7 @@ async fn page(
                 { "title": kontor_i18n::t(l, "dashboard-registrations"), "bars": bars(registrations) },
                 { "title": kontor_i18n::t(l, "dashboard-requests"), "bars": bars(requests) },
                 { "title": kontor_i18n::t(l, "dashboard-sectors"), "bars": top(sectors) },
-                { "title": kontor_i18n::t(l, "dashboard-countries"), "bars": top(countries) },
+                { "title": kontor_i18n::t(l, "dashboard-countries"), "bars": top(countries), "countries": true },
             ],
             "meetings": meetings,
         }),

@@ -88,6 +88,15 @@ pub fn zone_city(zone: &TimeZoneName, locale: Locale) -> String {
     zone.city().replace('_', " ")
 }
 
+/// The day an instant falls on in `zone`.
+pub fn format_day(micros: i64, zone: &TimeZoneName, locale: Locale) -> String {
+    let d = Timestamp::from_microsecond(micros)
+        .unwrap_or_default()
+        .to_zoned_datetime(zone.tz())
+        .date();
+    format_date(d, locale)
+}
+
 pub fn format_date(d: Date, locale: Locale) -> String {
     match locale {
         Locale::De => d.strftime("%d.%m.%Y").to_string(),
@@ -638,6 +647,13 @@ fn form_ctx(
     })
 }
 
+/// What the organiser typed, to show again with the errors; the roles are a list.
+fn event_form_values(form: &FormData) -> serde_json::Value {
+    let mut values = form.values();
+    values["roles"] = serde_json::json!(form.all("roles"));
+    values
+}
+
 async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     if !user.is_admin {
@@ -888,7 +904,7 @@ async fn create(
                 "event_new.html",
                 form_ctx(
                     ctx.locale,
-                    form.values(),
+                    event_form_values(&form),
                     field_errors(ctx.locale, &errors.0),
                 ),
             );
@@ -910,7 +926,7 @@ async fn create(
                 &state,
                 &ctx.reader(),
                 "event_new.html",
-                form_ctx(ctx.locale, form.values(), errors),
+                form_ctx(ctx.locale, event_form_values(&form), errors),
             );
             return Ok(r);
         }

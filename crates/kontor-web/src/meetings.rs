@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
-use crate::events::event_json;
+use crate::events::{event_json, format_day};
 use crate::form::FormData;
 use crate::page::{field_errors, label, render};
 
@@ -133,29 +133,24 @@ fn local(ts: i64, zone: &TimeZoneName) -> (String, i8) {
     (z.strftime("%H:%M").to_string(), z.hour())
 }
 
-/// "09:00 Berlin · 16:00 Shanghai", and whether either side is outside 08:00–20:00.
-pub fn two_times(ts: i64, own: &TimeZoneName, partner: &TimeZoneName) -> (String, bool) {
+/// "09:00 Berlin · 16:00 Shanghai" (the cities in `locale`), and whether either side is outside
+/// 08:00–20:00.
+pub fn two_times(
+    ts: i64,
+    own: &TimeZoneName,
+    partner: &TimeZoneName,
+    locale: Locale,
+) -> (String, bool) {
     let (a, ha) = local(ts, own);
     let (b, hb) = local(ts, partner);
     let odd = |h: i8| !(8..20).contains(&h);
+    let city = |z| crate::events::zone_city(z, locale);
     let text = if own.tz() == partner.tz() || a == b {
-        format!("{a} {}", own.city().replace('_', " "))
+        format!("{a} {}", city(own))
     } else {
-        format!(
-            "{a} {} · {b} {}",
-            own.city().replace('_', " "),
-            partner.city().replace('_', " ")
-        )
+        format!("{a} {} · {b} {}", city(own), city(partner))
     };
     (text, odd(ha) || odd(hb))
-}
-
-fn day(ts: i64, zone: &TimeZoneName, locale: Locale) -> String {
-    let d = Timestamp::from_microsecond(ts)
-        .unwrap_or_default()
-        .to_zoned_datetime(zone.tz())
-        .date();
-    crate::events::format_date(d, locale)
 }
 
 async fn people(
@@ -166,6 +161,11 @@ async fn people(
     let user = ctx.require_user()?;
     let event = load(&state, &slug).await?;
     let mine = approved_role(&state, &event, user.id).await?;
+    // Who takes part (and where candidates work) is for the event's own participants and
+    // organisers, not for every account.
+    if mine.is_none() && !crate::events::can_organise(&state, &event, user).await? {
+        return Err(AppError::Rejected("error-not-approved"));
+    }
     let list = state
         .store
         .participants(event.id, Some(RegistrationStatus::Approved))
@@ -173,6 +173,9 @@ async fn people(
     let rows: Vec<_> = list
         .iter()
         .filter(|p| p.registration.user_id != user.id)
+        // A participant sees whom they may ask (at a job fair, candidates see employers, not
+        // each other); organisers see everybody.
+        .filter(|p| mine.is_none_or(|m| event.rules.allows(m, p.registration.role)))
         .map(|p| {
             serde_json::json!({
                 "id": p.registration.user_id,
@@ -511,8 +514,8 @@ pub async fn meetings_view(
                 .map(|s| s.start.as_microsecond())
                 .filter(|s| my_free.contains(s) && theirs.contains(s))
                 .map(|s| {
-                    let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone);
-                    serde_json::json!({ "start": s, "day": day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
+                    let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
+                    serde_json::json!({ "start": s, "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
                 })
                 .collect()
         } else {
@@ -529,8 +532,8 @@ pub async fn meetings_view(
             "reason": r.reason,
             "contact": accepted.then(|| serde_json::json!({ "email": partner.email.as_str(), "phone": partner.phone })),
             "booked": meeting.as_ref().map(|m| {
-                let (text, odd) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
-                serde_json::json!({ "day": day(m.slot_start, &user.time_zone, ctx.locale), "time": text, "odd": odd })
+                let (text, odd) = two_times(m.slot_start, &user.time_zone, &partner.time_zone, ctx.locale);
+                serde_json::json!({ "day": format_day(m.slot_start, &user.time_zone, ctx.locale), "time": text, "odd": odd })
             }),
             "choices": choices,
             "self_booking": event.rules.scheduling == SchedulingMode::SelfBooking,
@@ -552,14 +555,19 @@ pub async fn meetings_view(
             let Some(partner) = partners.get(&r.partner_of(user.id)) else {
                 continue;
             };
-            let (text, odd) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
+            let (text, odd) = two_times(
+                m.slot_start,
+                &user.time_zone,
+                &partner.time_zone,
+                ctx.locale,
+            );
             let event_time = (event.time_zone.tz() != user.time_zone.tz())
                 .then(|| local(m.slot_start, &event.time_zone).0);
             rows.push(serde_json::json!({
                 "id": m.id,
-                "day": day(m.slot_start, &user.time_zone, ctx.locale),
+                "day": format_day(m.slot_start, &user.time_zone, ctx.locale),
                 "time": text,
-                "event_time": event_time.map(|t| format!("{t} {}", event.time_zone.city().replace('_', " "))),
+                "event_time": event_time.map(|t| format!("{t} {}", crate::events::zone_city(&event.time_zone, ctx.locale))),
                 "odd": odd,
                 "partner": {
                     "id": partner.id,
@@ -816,7 +824,7 @@ async fn book(
     let times = (start, slot.end.as_microsecond());
     let now = now_micros();
     let moved = existing.as_ref().map(|_| {
-        let (when, _) = two_times(start, &partner.time_zone, &user.time_zone);
+        let (when, _) = two_times(start, &partner.time_zone, &user.time_zone, partner.locale);
         state.composer.meeting_moved(
             partner,
             &user.name,
@@ -884,7 +892,12 @@ pub async fn send_due_reminders(state: &AppState, minutes: i64) -> anyhow::Resul
             state.store.user(request.to_user).await?,
         );
         let mails = [(&a, &b), (&b, &a)].map(|(to, partner)| {
-            let (time, _) = two_times(meeting.slot_start, &to.time_zone, &partner.time_zone);
+            let (time, _) = two_times(
+                meeting.slot_start,
+                &to.time_zone,
+                &partner.time_zone,
+                to.locale,
+            );
             state.composer.meeting_reminder(
                 to,
                 &partner.name,
@@ -934,7 +947,12 @@ pub async fn send_digests(state: &AppState, now: i64) -> anyhow::Result<usize> {
         for (m, r) in state.store.meetings_between(user.id, start, end).await? {
             let partner = state.store.user(r.partner_of(user.id)).await?;
             let event = state.store.event(m.event_id).await?;
-            let (time, _) = two_times(m.slot_start, &user.time_zone, &partner.time_zone);
+            let (time, _) = two_times(
+                m.slot_start,
+                &user.time_zone,
+                &partner.time_zone,
+                user.locale,
+            );
             lines.push(format!(
                 "{time} – {} ({})",
                 partner.name,
@@ -970,7 +988,7 @@ mod tests {
             .unwrap()
             .as_microsecond();
         assert_eq!(
-            two_times(ts, &berlin, &shanghai),
+            two_times(ts, &berlin, &shanghai, Locale::En),
             ("09:00 Berlin · 16:00 Shanghai".to_string(), false)
         );
         // 14:00 in Berlin is 21:00 in Shanghai: outside 08–20 there.
@@ -978,15 +996,15 @@ mod tests {
             .parse::<Timestamp>()
             .unwrap()
             .as_microsecond();
-        assert!(two_times(late, &berlin, &shanghai).1);
+        assert!(two_times(late, &berlin, &shanghai, Locale::En).1);
         // In summer the corridor is six hours apart.
         let summer = "2027-06-10T07:00:00Z"
             .parse::<Timestamp>()
             .unwrap()
             .as_microsecond();
         assert_eq!(
-            two_times(summer, &berlin, &shanghai).0,
-            "09:00 Berlin · 15:00 Shanghai"
+            two_times(summer, &berlin, &shanghai, Locale::Zh).0,
+            "09:00 柏林 · 15:00 上海"
         );
     }
 }

@@ -260,6 +260,35 @@ const DE_JOBS: [&str; 5] = [
     "Projektleiterin",
     "CTO",
 ];
+/// Job postings of the job fair's employers (German, English, Chinese).
+const JOB_POSTINGS: [(&str, &str, &str); 5] = [
+    (
+        "Vertriebsingenieur (m/w/d) China-Geschäft",
+        "Sales engineer (m/f/d), China business",
+        "销售工程师（中国业务）",
+    ),
+    (
+        "Projektmanager (m/w/d) Wasserstoff",
+        "Project manager (m/f/d), hydrogen",
+        "氢能项目经理",
+    ),
+    (
+        "Werkstudent (m/w/d) Marketing China",
+        "Working student (m/f/d), China marketing",
+        "中国市场营销实习生（在读学生）",
+    ),
+    (
+        "Softwareentwickler (m/w/d) Industrie 4.0",
+        "Software developer (m/f/d), Industry 4.0",
+        "工业4.0软件开发工程师",
+    ),
+    (
+        "Einkäufer (m/w/d) Asien",
+        "Buyer (m/f/d), Asia",
+        "亚洲区采购专员",
+    ),
+];
+
 const ZH_JOBS: [&str; 5] = [
     "总经理",
     "国际业务经理",
@@ -622,7 +651,10 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
         registration_closes_at: at_midnight(&berlin, job_start),
         needs_approval: false,
         roles: vec![ParticipantRole::Employer, ParticipantRole::Candidate],
-        sessions: vec![MatchmakingSession::parse(&job_start.to_string(), "10:00", "13:00", 20, &[])?],
+        sessions: vec![
+            MatchmakingSession::parse(&job_start.to_string(), "10:00", "13:00", 20, &[])?,
+            MatchmakingSession::parse(&job_start.tomorrow()?.to_string(), "09:00", "12:00", 20, &[])?,
+        ],
         rules: kontor_store::events::MatchmakingRules {
             allowed_pairs: Some(vec![
                 (ParticipantRole::Candidate, ParticipantRole::Employer),
@@ -649,14 +681,46 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             };
             tx.register(fair_id, *id, role, status, None, now).await?;
         }
-        if i % 4 == 1 {
-            let role = if i % 2 == 0 {
-                ParticipantRole::Employer
-            } else {
-                ParticipantRole::Candidate
-            };
+        // Chinese professionals (odd) look for work; every fourth German organisation hires,
+        // with a job posting for the job fair.
+        let job_role = if i % 4 == 1 {
+            Some(ParticipantRole::Candidate)
+        } else if i % 8 == 2 {
+            Some(ParticipantRole::Employer)
+        } else {
+            None
+        };
+        if let Some(role) = job_role {
             tx.register(job_id, *id, role, RegistrationStatus::Approved, None, now)
                 .await?;
+        }
+        if job_role == Some(ParticipantRole::Employer) {
+            let (de, en, zh) = JOB_POSTINGS[(i / 8) % JOB_POSTINGS.len()];
+            tx.create_opportunity(
+                *id,
+                &OpportunityFields {
+                    event_id: Some(job_id),
+                    kind: OpportunityKind::JobPosting,
+                    title: LocalizedText::one(Locale::De, de)
+                        .with(Locale::En, en)
+                        .with(Locale::Zh, zh),
+                    description: LocalizedText::one(
+                        Locale::De,
+                        "Wir suchen Verstärkung für unser China-Geschäft; Deutsch- oder Englischkenntnisse und Chinesisch als Muttersprache.",
+                    )
+                    .with(
+                        Locale::En,
+                        "We are looking for people for our China business; German or English, and Chinese as a native language.",
+                    )
+                    .with(Locale::Zh, "我们正在为中国业务招聘人才；要求德语或英语能力，母语为中文。"),
+                    sectors: vec![],
+                    target_countries: vec![Country::CHINA],
+                    languages: vec!["de".into(), "en".into(), "zh".into()],
+                    interpreter_needed: false,
+                },
+                now,
+            )
+            .await?;
         }
     }
     // Meeting requests at the fair, with skewed popularity (a few are wanted by many): about
@@ -968,5 +1032,67 @@ fn label_zh(s: Sector) -> &'static str {
         Sector::Digital => "数字科技",
         Sector::MedicalTechnology => "医疗器械",
         _ => "新能源",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo's job fair works as one: employers with job postings for it, and candidates
+    /// who may ask them (and only them) for an interview, over both of its days.
+    #[tokio::test]
+    async fn the_job_fair_has_employers_with_postings_and_candidates() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        seed(&store, "2030-03-01".parse().unwrap()).await.unwrap();
+        let event = store
+            .event_by_slug("chinese-talent-days-online")
+            .await
+            .unwrap();
+        assert_eq!(store.event_sessions(event.id).await.unwrap().len(), 2);
+        let people = store
+            .participants(event.id, Some(RegistrationStatus::Approved))
+            .await
+            .unwrap();
+        let of = |role| {
+            people
+                .iter()
+                .filter(|p| p.registration.role == role)
+                .collect::<Vec<_>>()
+        };
+        let (employers, candidates) = (
+            of(ParticipantRole::Employer),
+            of(ParticipantRole::Candidate),
+        );
+        assert!(
+            employers.len() >= 20 && candidates.len() >= 50,
+            "{} {}",
+            employers.len(),
+            candidates.len()
+        );
+        for e in employers {
+            let postings = store
+                .opportunities_of_user(e.registration.user_id)
+                .await
+                .unwrap();
+            assert!(
+                postings
+                    .iter()
+                    .any(|o| o.kind == OpportunityKind::JobPosting && o.event_id == Some(event.id)),
+                "{} has no job posting",
+                e.name
+            );
+        }
+        assert!(
+            event
+                .rules
+                .allows(ParticipantRole::Candidate, ParticipantRole::Employer)
+        );
+        assert!(
+            !event
+                .rules
+                .allows(ParticipantRole::Candidate, ParticipantRole::Candidate)
+        );
     }
 }

@@ -13,7 +13,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use kontor_domain::{Keyed, Locale, now_micros};
+use kontor_domain::{Keyed, Locale, TimeZoneName, now_micros};
 use kontor_store::Uuid;
 use kontor_store::magazine::Article;
 
@@ -112,7 +112,7 @@ pub fn teaser(a: &Article, locale: Locale) -> serde_json::Value {
         "title": a.title,
         "lead": a.lead,
         "lang": a.locale.bcp47(),
-        "date": crate::events::format_instant(a.published_at(), None, locale),
+        "date": crate::events::format_day(a.published_at(), &TimeZoneName::berlin(), locale),
         "tags": tags(&a.tags, locale),
         "hero": a.hero_image_id.map(|id| format!("/magazine/images/{id}/480.jpeg")),
         "hero_alt": a.hero_alt,

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use kontor_domain::{Keyed, Locale, now_micros};
+use kontor_domain::{Keyed, Locale, TimeZoneName, now_micros};
 use serde::Deserialize;
 
 use super::{article_url, images, is_editor, nav_pages, similar, tags, teaser};
@@ -165,7 +165,7 @@ pub async fn article(
                 "title": a.title, "lead": a.lead, "lang": a.locale.bcp47(),
                 "body_html": &*similar::body_html(&a),
                 "author": a.author_name,
-                "date": crate::events::format_instant(a.published_at(), None, ctx.locale),
+                "date": crate::events::format_day(a.published_at(), &TimeZoneName::berlin(), ctx.locale),
                 "date_iso": super::feeds::rfc3339(a.published_at()),
                 "tags": tags(&a.tags, ctx.locale),
                 "hero_alt": a.hero_alt, "hero_credit": a.hero_credit,

@@ -204,7 +204,7 @@ async fn request_accept_book_and_see_both_local_times() {
     assert_eq!(again.status, 409, "booked once only");
     let li_agenda = app.get("/events/h2-days/meetings", Some(&li_c), "zh").await;
     assert!(
-        li_agenda.body.contains("16:00 Shanghai · 09:00 Berlin"),
+        li_agenda.body.contains("16:00 上海 · 09:00 柏林"),
         "{}",
         li_agenda.body
     );
@@ -275,6 +275,10 @@ async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Once your registration is approved"));
     assert!(!page.body.contains("/events/h2-days/availability\""));
+    // Nor may they browse who takes part.
+    let people = app.get("/events/h2-days/people", Some(&out_c), "en").await;
+    assert_eq!(people.status, 409);
+    assert!(!people.body.contains("li@example.cn") && !people.body.contains("/people/"));
     let own = app
         .get("/events/h2-days/availability", Some(&out_c), "en")
         .await;
@@ -534,7 +538,7 @@ async fn availability_is_saved_in_the_participants_time_and_checked() {
     // 09:00 in Cologne is 16:00 in Shanghai in March; the event's time in brackets.
     assert!(
         page.body
-            .contains("16:00 <span class=\"meta\">(09:00 Berlin)</span>"),
+            .contains("16:00 <span class=\"meta\">(09:00 柏林)</span>"),
         "{}",
         page.body
     );
@@ -883,7 +887,7 @@ async fn reminders_go_out_once_shortly_before_a_meeting_in_each_readers_time() {
     let to_li = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
     assert_eq!(to_li.kind, "meeting-reminder");
     assert!(
-        to_li.subject.contains("即将开始") && to_li.subject.contains("Shanghai"),
+        to_li.subject.contains("即将开始") && to_li.subject.contains("上海"),
         "{}",
         to_li.subject
     );
@@ -1003,7 +1007,7 @@ async fn the_daily_digest_goes_out_once_in_the_readers_morning() {
     );
     assert!(
         mail.body_text
-            .contains("16:00 Shanghai · 09:00 Berlin – User anna"),
+            .contains("16:00 上海 · 09:00 柏林 – User anna"),
         "{}",
         mail.body_text
     );
@@ -1587,6 +1591,52 @@ async fn bookings_at_once_keep_the_meeting_limit() {
             app.store.count_meetings(ev, alice).await.unwrap(),
             1,
             "{url}"
+        );
+    }
+}
+
+/// Where only different roles may meet (a job fair: candidates and employers), a participant's
+/// directory lists the people they may ask, not the others of their own role.
+#[tokio::test]
+async fn the_directory_lists_whom_one_may_ask() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let rules = MatchmakingRules {
+        allowed_pairs: Some(vec![
+            (ParticipantRole::Visitor, ParticipantRole::Exhibitor),
+            (ParticipantRole::Exhibitor, ParticipantRole::Visitor),
+        ]),
+        ..Default::default()
+    };
+    let ev = app.event_with_rules("h2-days", organiser, rules).await;
+    let employer = app.user("hr@example.de", Locale::En, false).await;
+    app.approved(ev, employer, ParticipantRole::Exhibitor).await;
+    let mut candidates = vec![];
+    for email in ["c1@example.cn", "c2@example.cn"] {
+        let id = app.user(email, Locale::En, false).await;
+        app.approved(ev, id, ParticipantRole::Visitor).await;
+        candidates.push(id);
+    }
+    let c1 = app.sign_in("c1@example.cn").await;
+    let page = app.get("/events/h2-days/people", Some(&c1), "en").await;
+    assert!(
+        page.body.contains(&format!("/people/{employer}")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(&format!("/people/{}", candidates[1])),
+        "{}",
+        page.body
+    );
+    // The organiser sees everybody.
+    let org = app.sign_in("org@example.de").await;
+    let page = app.get("/events/h2-days/people", Some(&org), "en").await;
+    for id in candidates.iter().chain([&employer]) {
+        assert!(
+            page.body.contains(&format!("/people/{id}")),
+            "{}",
+            page.body
         );
     }
 }

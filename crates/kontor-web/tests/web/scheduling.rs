@@ -460,6 +460,15 @@ async fn the_organiser_sets_the_meeting_rules_in_the_event_form() {
         .await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("überschneidet sich"), "{}", bad.body);
+    // What was chosen stays chosen.
+    for role in ["employer", "candidate"] {
+        assert!(
+            bad.body.contains(&format!("value=\"{role}\" checked")),
+            "{role}: {}",
+            bad.body
+        );
+    }
+    assert!(!bad.body.contains("value=\"visitor\" checked"));
     form.extend([
         ("session_day_1", "2030-04-24"),
         ("session_start_1", "12:30"),
