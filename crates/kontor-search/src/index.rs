@@ -358,6 +358,13 @@ impl SearchIndex {
                 in_text.push(prefix_query(self.fields.text[de], &prefix));
                 in_title.push(prefix_query(self.fields.title_text[de], &prefix));
             }
+            if let Some(ch) = single_ideograph(word) {
+                // One character is often no word of its own for jieba ("氢" inside "氢能"):
+                // it finds the Chinese words that contain it, with a low score.
+                let zh = lang_index(Lang::Zh);
+                in_text.push(containing_query(self.fields.text[zh], ch));
+                in_title.push(containing_query(self.fields.title_text[zh], ch));
+            }
             if in_text.is_empty() {
                 continue; // punctuation only
             }
@@ -534,6 +541,24 @@ fn german_prefix(analyzer: &mut TextAnalyzer, word: &str) -> Option<String> {
 fn prefix_query(field: Field, prefix: &str) -> TQuery {
     let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(field, prefix), 0, false);
     Box::new(ConstScoreQuery::new(Box::new(prefix), PREFIX_SCORE))
+}
+
+/// `word` when it is a single CJK ideograph.
+fn single_ideograph(word: &str) -> Option<char> {
+    let mut chars = word.trim().chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}') => {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// The terms of `field` that contain `ch`, with the low score [`PREFIX_SCORE`].
+fn containing_query(field: Field, ch: char) -> TQuery {
+    let query = tantivy::query::RegexQuery::from_pattern(&format!(".*{ch}.*"), field)
+        .expect("an ideograph is no regex syntax");
+    Box::new(ConstScoreQuery::new(Box::new(query), PREFIX_SCORE))
 }
 
 /// A filter: required, but without influence on the score.

@@ -43,7 +43,8 @@
 //!
 //! Other locale keys are indexed as English. Chinese queries are segmented in jieba's precise
 //! mode (longest words only): the index holds both a long word and its parts, so a query for
-//! either finds it.
+//! either finds it. A query word of a single ideograph also finds the Chinese words that
+//! contain it (`氢` finds `氢能`, which jieba never splits), with a low score.
 //!
 //! German compounds are not split (a decompounder would need a German dictionary), but a German
 //! query word of five letters or more also matches as the *start* of an indexed word:

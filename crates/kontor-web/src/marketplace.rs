@@ -231,7 +231,15 @@ async fn search(
                  counts: &[(String, u64)],
                  label_of: &dyn Fn(&str) -> String|
      -> Vec<serde_json::Value> {
-        counts.iter().map(|(k, n)| serde_json::json!({ "name": name, "key": k, "label": label_of(k), "n": n, "checked": chosen(name, k) })).collect()
+        let mut values: Vec<_> = counts.iter().map(|(k, n)| serde_json::json!({ "name": name, "key": k, "label": label_of(k), "n": n, "checked": chosen(name, k) })).collect();
+        // A chosen value that matches nothing (any more) stays on screen, so that it can be
+        // unticked: otherwise a search with no hits hides the filters that cause it.
+        for (k, v) in params.iter().filter(|(k, _)| k == name) {
+            if !counts.iter().any(|(c, _)| c == v) {
+                values.push(serde_json::json!({ "name": k, "key": v, "label": label_of(v), "n": 0, "checked": true }));
+            }
+        }
+        values
     };
     let lbl = |prefix: &'static str| move |k: &str| kontor_i18n::t(l, &format!("{prefix}-{k}"));
     let facets = serde_json::json!([

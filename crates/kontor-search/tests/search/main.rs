@@ -795,3 +795,26 @@ fn an_index_in_a_folder_survives_reopening() {
         Err(Error::SchemaChanged)
     ));
 }
+
+/// A single character finds the Chinese words that contain it, even where jieba never makes it
+/// a word of its own ("氢" in "氢能"), and only those.
+#[test]
+fn one_chinese_character_finds_the_words_that_contain_it() {
+    let index = index_of(&[
+        doc(
+            "zh-energy",
+            DocKind::Organisation,
+            "未来能源",
+            &[("zh", "我们专注于氢能技术。")],
+        ),
+        doc(
+            "zh-solar",
+            DocKind::Organisation,
+            "阳光科技",
+            &[("zh", "我们提供太阳能电池板和储能系统。")],
+        ),
+    ]);
+    assert_eq!(found(&index, "氢"), set(&["zh-energy"]));
+    assert_eq!(found(&index, "阳"), set(&["zh-solar"]));
+    assert!(found(&index, "铁").is_empty());
+}

@@ -117,6 +117,19 @@ async fn search_finds_word_forms_chinese_text_and_facets_narrow() {
         )
         .await;
     assert_eq!(hits(&typed.body), 1);
+    // Filters that leave nothing stay on screen, ticked, so that they can be taken back.
+    let none = app
+        .get("/marketplace?sector=hydrogen&country=FR", None, "en")
+        .await;
+    assert_eq!(hits(&none.body), 0);
+    for (name, value) in [("country", "FR"), ("sector", "hydrogen")] {
+        assert!(
+            none.body
+                .contains(&format!("name=\"{name}\" value=\"{value}\" checked")),
+            "{name}: {}",
+            none.body
+        );
+    }
     // Facet counts are shown next to each value.
     assert!(
         cn.body.contains("Automotive (2)") || cn.body.contains("Automotive (3)"),
