@@ -446,7 +446,57 @@ impl Tx {
         .bind(e.rules.allowed_pairs.as_ref().map(to_json))
         .execute(c)
         })?;
-        for (position, s) in e.sessions.iter().enumerate() {
+        self.insert_sessions(id, &e.sessions).await?;
+        self.add_organiser(id, organiser).await?;
+        Ok(id)
+    }
+
+    /// Changes everything of an event but its address (slug), creator and publication; its
+    /// sessions are replaced. The caller checks that no booked meeting loses its slot.
+    pub async fn update_event(&mut self, id: Uuid, e: &NewEvent) -> Result<()> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+            "UPDATE events SET kind = $2, format = $3, title = $4, description = $5, venue = $6, \
+             time_zone = $7, starts_on = $8, ends_on = $9, registration_opens_at = $10, \
+             registration_closes_at = $11, needs_approval = $12, roles = $13, scheduling = $14, \
+             max_requests = $15, max_meetings = $16, allowed_pairs = $17 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(e.kind.key())
+        .bind(e.format.key())
+        .bind(to_json(&e.title))
+        .bind(to_json(&e.description))
+        .bind(&e.venue)
+        .bind(e.time_zone.as_str())
+        .bind(e.starts_on.to_string())
+        .bind(e.ends_on.to_string())
+        .bind(e.registration_opens_at)
+        .bind(e.registration_closes_at)
+        .bind(e.needs_approval)
+        .bind(to_json(&e.roles))
+        .bind(e.rules.scheduling.key())
+        .bind(e.rules.max_requests)
+        .bind(e.rules.max_meetings)
+        .bind(e.rules.allowed_pairs.as_ref().map(to_json))
+        .execute(c)
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        exec!(self, |c| sqlx::query(
+            "DELETE FROM event_sessions WHERE event_id = $1"
+        )
+        .bind(id)
+        .execute(c))?;
+        self.insert_sessions(id, &e.sessions).await
+    }
+
+    async fn insert_sessions(
+        &mut self,
+        event: Uuid,
+        sessions: &[MatchmakingSession],
+    ) -> Result<()> {
+        for (position, s) in sessions.iter().enumerate() {
             let breaks: Vec<(String, String)> = s
                 .breaks
                 .iter()
@@ -463,7 +513,7 @@ impl Tx {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             )
             .bind(new_id())
-            .bind(id)
+            .bind(event)
             .bind(position as i32)
             .bind(s.day.to_string())
             .bind(s.start.strftime("%H:%M").to_string())
@@ -473,8 +523,7 @@ impl Tx {
             .execute(c)
             })?;
         }
-        self.add_organiser(id, organiser).await?;
-        Ok(id)
+        Ok(())
     }
 
     pub async fn add_organiser(&mut self, event: Uuid, user: Uuid) -> Result<()> {

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{slug}", get(show))
         .route("/events/{slug}/register", post(register))
         .route("/events/{slug}/withdraw", post(withdraw))
+        .route("/events/{slug}/edit", get(edit_page).post(save_edit))
         .route("/events/{slug}/participants", get(participants))
         .route("/events/{slug}/registrations/{id}/decision", post(decide))
         .route("/events/{slug}/organisers", post(add_organiser))
@@ -670,6 +671,120 @@ async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Respons
     ))
 }
 
+/// The event as the form shows it, for editing.
+fn event_form_values_of(e: &Event, sessions: &[MatchmakingSession]) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "kind": e.kind.key(), "format": e.format.key(), "slug": e.slug.as_str(),
+        "venue": e.venue, "time_zone": e.time_zone.as_str(),
+        "starts_on": e.starts_on.to_string(), "ends_on": e.ends_on.to_string(),
+        "needs_approval": e.needs_approval,
+        "roles": e.roles.iter().map(|r| r.key()).collect::<Vec<_>>(),
+        "scheduling": e.rules.scheduling.key(),
+        "max_requests": e.rules.max_requests.map(|n| n.to_string()),
+        "max_meetings": e.rules.max_meetings.map(|n| n.to_string()),
+        "different_roles_only": e.rules.allowed_pairs.is_some(),
+    });
+    let day = |micros: i64| {
+        Timestamp::from_microsecond(micros)
+            .unwrap_or_default()
+            .to_zoned_datetime(e.time_zone.tz())
+            .date()
+    };
+    v["registration_opens"] = day(e.registration_opens_at).to_string().into();
+    // Stored as the midnight after the last day of registration.
+    let closes = day(e.registration_closes_at);
+    v["registration_closes"] = closes.yesterday().unwrap_or(closes).to_string().into();
+    for l in Locale::ALL {
+        v[format!("title_{}", l.key())] = e.title.exact(*l).unwrap_or_default().into();
+        v[format!("description_{}", l.key())] = e.description.exact(*l).unwrap_or_default().into();
+    }
+    for (i, s) in sessions.iter().enumerate() {
+        let hm = |t: jiff::civil::Time| t.strftime("%H:%M").to_string();
+        v[format!("session_day_{i}")] = s.day.to_string().into();
+        v[format!("session_start_{i}")] = hm(s.start).into();
+        v[format!("session_end_{i}")] = hm(s.end).into();
+        v[format!("session_slot_{i}")] = s.slot_minutes.to_string().into();
+        if let Some((a, b)) = s.breaks.first() {
+            v[format!("session_break_start_{i}")] = hm(*a).into();
+            v[format!("session_break_end_{i}")] = hm(*b).into();
+        }
+    }
+    v
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    if !can_organise(&state, &event, user).await? {
+        return Err(AppError::Forbidden);
+    }
+    let sessions = state.store.event_sessions(event.id).await?;
+    let mut c = form_ctx(
+        ctx.locale,
+        event_form_values_of(&event, &sessions),
+        serde_json::json!({}),
+    );
+    c["editing"] = event.slug.as_str().into();
+    Ok(render(&state, &ctx.reader(), "event_new.html", c))
+}
+
+/// Saves the organiser's changes. The address stays; sessions may change only as long as every
+/// booked meeting keeps its slot (move or cancel those first).
+async fn save_edit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = load(&state, &slug).await?;
+    if !can_organise(&state, &event, user).await? {
+        return Err(AppError::Forbidden);
+    }
+    let mut pairs: Vec<(String, String)> = form
+        .0
+        .iter()
+        .filter(|(k, _)| k != "slug")
+        .cloned()
+        .collect();
+    pairs.push(("slug".into(), event.slug.as_str().into()));
+    let form = FormData(pairs);
+    let invalid = |errors: serde_json::Value| {
+        let mut c = form_ctx(ctx.locale, event_form_values(&form), errors);
+        c["editing"] = event.slug.as_str().into();
+        render_invalid(&state, &ctx.reader(), "event_new.html", c)
+    };
+    let changed = match parse_event_form(&form) {
+        Ok(n) => n,
+        Err(errors) => return Ok(invalid(field_errors(ctx.locale, &errors.0))),
+    };
+    let slots: std::collections::HashSet<(i64, i64)> = changed
+        .sessions
+        .iter()
+        .flat_map(|s| s.slots(&changed.time_zone))
+        .map(|s| (s.start.as_microsecond(), s.end.as_microsecond()))
+        .collect();
+    let booked = state.store.scheduled_meetings(event.id).await?;
+    if booked
+        .iter()
+        .any(|m| !slots.contains(&(m.slot_start, m.slot_end)))
+    {
+        let errors = [(
+            "session_day_0".to_string(),
+            kontor_domain::Invalid::new("invalid-sessions-in-use"),
+        )];
+        return Ok(invalid(field_errors(ctx.locale, &errors)));
+    }
+    let mut tx = state.store.begin().await?;
+    tx.update_event(event.id, &changed).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/events/{slug}")).into_response())
+}
+
 /// Parses the event form into a [`NewEvent`], or every field error at once.
 pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
     let mut errors = Errors::default();
@@ -719,9 +834,14 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
     let opens = errors.take("registration_opens", date("registration_opens"));
     let closes = errors.take(
         "registration_closes",
-        date("registration_closes").and_then(|c| match date("registration_opens") {
-            Ok(o) if c <= o => Err(kontor_domain::Invalid::new("invalid-date-order")),
-            _ => Ok(c),
+        date("registration_closes").and_then(|c| {
+            match (date("registration_opens"), date("ends_on")) {
+                (Ok(o), _) if c <= o => Err(kontor_domain::Invalid::new("invalid-date-order")),
+                (_, Ok(end)) if c > end => Err(kontor_domain::Invalid::new(
+                    "invalid-registration-after-event",
+                )),
+                _ => Ok(c),
+            }
         }),
     );
     let roles: Vec<ParticipantRole> = form

@@ -312,6 +312,7 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
         "/events",
         "/events/h2-days/register",
         "/events/h2-days/withdraw",
+        "/events/h2-days/edit",
         "/events/h2-days/organisers",
         "/opportunities",
         "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",

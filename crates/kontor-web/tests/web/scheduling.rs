@@ -543,3 +543,99 @@ async fn a_draft_older_than_a_meeting_change_is_not_published() {
     wait_for_draft(&app, &org).await;
     assert_eq!(publish().await.status, 303);
 }
+
+/// Organisers edit their event; the address stays, and a change that would take the slot of
+/// a booked meeting away is refused until that meeting is moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisers_edit_their_event_without_losing_booked_slots() {
+    let app = TestApp::new().await;
+    let (ev, _) = six_who_want_to_meet(&app).await;
+    let org = app.sign_in("org@example.de").await;
+    let page = app.get("/events/h2-days/edit", Some(&org), "de").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("value=\"Wasserstofftage\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"09:00\""));
+    let participant = app.sign_in("p0@example.cn").await;
+    assert_eq!(
+        app.get("/events/h2-days/edit", Some(&participant), "zh")
+            .await
+            .status,
+        403
+    );
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+        .date()
+        .to_string();
+    let form = |end: &'static str, closes: &'static str| {
+        vec![
+            ("kind", "trade-fair".to_string()),
+            ("format", "hybrid".into()),
+            ("title_de", "Wasserstofftage 2030".into()),
+            ("title_zh", "氢能日".into()),
+            ("description_en", "Two days of meetings.".into()),
+            ("slug", "another-address".into()),
+            ("time_zone", "Europe/Berlin".into()),
+            ("starts_on", "2030-03-10".into()),
+            ("ends_on", "2030-03-10".into()),
+            ("registration_opens", today.clone()),
+            ("registration_closes", closes.into()),
+            ("roles", "exhibitor".into()),
+            ("roles", "visitor".into()),
+            ("session_day_0", "2030-03-10".into()),
+            ("session_start_0", "09:00".into()),
+            ("session_end_0", end.into()),
+            ("session_slot_0", "30".into()),
+            ("scheduling", "organiser".into()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let org = org.clone();
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form("/events/h2-days/edit", Some(&org), "de", &pairs)
+                .await
+        }
+    };
+    let r = post(form("12:00", "2030-03-09")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let e = app.store.event_by_slug("h2-days").await.unwrap();
+    assert_eq!(e.id, ev, "the address stays");
+    assert_eq!(e.title.show(Locale::De), "Wasserstofftage 2030");
+    let late = post(form("12:00", "2030-03-11")).await;
+    assert_eq!(late.status, 422);
+    assert!(late.body.contains("nach dem letzten Tag"), "{}", late.body);
+
+    // Publish an agenda: 15 meetings in the six slots of 09:00–12:00.
+    app.post_form(
+        "/events/h2-days/schedule/run",
+        Some(&org),
+        "de",
+        &[("tables", "3"), ("seconds", "1")],
+    )
+    .await;
+    wait_for_draft(&app, &org).await;
+    let published = app
+        .post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
+        .await;
+    assert_eq!(published.status, 303);
+    let shorter = post(form("10:00", "2030-03-09")).await;
+    assert_eq!(shorter.status, 422);
+    assert!(
+        shorter.body.contains("Verschieben oder sagen Sie"),
+        "{}",
+        shorter.body
+    );
+    assert_eq!(
+        app.store.event_sessions(ev).await.unwrap()[0]
+            .end
+            .to_string(),
+        "12:00:00"
+    );
+    // A longer session keeps every booked slot.
+    assert_eq!(post(form("13:00", "2030-03-09")).await.status, 303);
+}
