@@ -174,7 +174,7 @@ async fn new_feed(
         .await?;
     tx.commit().await?;
     let url = format!("{}/calendar/{token}.ics", state.config.base_url);
-    crate::meetings::meetings_view(&state, &ctx, &event, Some(url)).await
+    crate::meetings::meetings_view(&state, &ctx, &event, Some(url), None).await
 }
 
 async fn revoke_feed(

@@ -60,6 +60,23 @@ pub fn format_instant_with_zone(micros: i64, zone: &TimeZoneName, locale: Locale
     )
 }
 
+/// A deadline that falls at midnight ends the day before: "17.03.2030 24:00 Berlin", not
+/// "18.03.2030 00:00 Berlin", which readers take for the 18th.
+pub fn format_deadline(micros: i64, zone: &TimeZoneName, locale: Locale) -> String {
+    let Ok(ts) = Timestamp::from_microsecond(micros) else {
+        return String::new();
+    };
+    let z = ts.to_zoned_datetime(zone.tz());
+    match z.date().yesterday() {
+        Ok(day) if z.time() == jiff::civil::Time::midnight() => format!(
+            "{} 24:00 {}",
+            format_date(day, locale),
+            zone_city(zone, locale)
+        ),
+        _ => format_instant_with_zone(micros, zone, locale),
+    }
+}
+
 /// A zone as people name it: its city ("New York", not "America/New_York"), in Chinese for the
 /// cities of the corridor and its neighbours.
 pub fn zone_city(zone: &TimeZoneName, locale: Locale) -> String {
@@ -132,7 +149,7 @@ pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
         "dates": dates,
         "needs_approval": e.needs_approval,
         "registration_open": e.registration_open(now_micros()),
-        "registration_closes": format_instant_with_zone(e.registration_closes_at, &e.time_zone, locale),
+        "registration_closes": format_deadline(e.registration_closes_at, &e.time_zone, locale),
         "roles": e.roles.iter().map(|r| serde_json::json!({ "key": r.key(), "label": label(locale, "role", *r) })).collect::<Vec<_>>(),
     })
 }
@@ -165,16 +182,23 @@ async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let event = load(&state, &slug).await?;
-    event_page(
+    let mut r = event_page(
         &state,
         &ctx,
         &event,
         serde_json::json!({}),
-        serde_json::json!({}),
+        serde_json::json!({ "registered": q.contains_key("registered") }),
     )
-    .await
+    .await?;
+    // A reload of the address with `?registered` must not be cached as the plain page.
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
 }
 
 async fn event_page(
@@ -297,7 +321,7 @@ async fn register(
         message.as_ref().map(Text::as_str),
     )
     .await?;
-    Ok(Redirect::to(&format!("/events/{slug}")).into_response())
+    Ok(Redirect::to(&format!("/events/{slug}?registered=1#reg-h")).into_response())
 }
 
 /// Registers a person for an event, with the confirmation mail, in one transaction.
@@ -1101,6 +1125,16 @@ mod tests {
         assert_eq!(
             format_instant_with_zone(at, &zone("Asia/Shanghai"), Locale::Zh),
             "2030年03月11日 01:00 上海"
+        );
+        // Midnight ends the day before; other times stay as they are.
+        let midnight = at + 6 * 3_600_000_000;
+        assert_eq!(
+            format_deadline(midnight, &TimeZoneName::berlin(), Locale::De),
+            "10.03.2030 24:00 Berlin"
+        );
+        assert_eq!(
+            format_deadline(at, &TimeZoneName::berlin(), Locale::En),
+            "2030-03-10 18:00 Berlin"
         );
     }
 }

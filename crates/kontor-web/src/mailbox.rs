@@ -48,7 +48,7 @@ async fn list(
     let mails: Vec<_> = mails
         .iter()
         .map(|m| serde_json::json!({
-            "id": m.id, "to": m.recipient, "subject": m.subject, "status": m.status,
+            "id": m.id, "to": m.recipient, "subject": m.subject, "status": kontor_i18n::t(ctx.locale, &format!("mail-status-{}", m.status)),
             "at": crate::events::format_instant(m.created_at, ctx.user.as_ref().map(|u| &u.time_zone), ctx.locale),
         }))
         .collect();
@@ -84,7 +84,7 @@ async fn show(
         "mail.html",
         serde_json::json!({
             "links": links, "headers": headers,
-            "mail": { "id": m.id, "to": m.recipient, "subject": m.subject, "text": m.body_text, "status": m.status,
+            "mail": { "id": m.id, "to": m.recipient, "subject": m.subject, "text": m.body_text, "status": kontor_i18n::t(ctx.locale, &format!("mail-status-{}", m.status)),
                       "error": m.last_error, "attempts": m.attempts },
         }),
     ))

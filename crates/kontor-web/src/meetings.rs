@@ -445,7 +445,9 @@ async fn send_request(
         )
         .await?;
         match sent {
-            Ok(_) => return Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response()),
+            Ok(_) => {
+                return Ok(Redirect::to(&format!("/events/{slug}/meetings?sent=1")).into_response());
+            }
             // Changed since the checks above (another request sent at the same moment).
             Err(key) => errors.push(("request".to_string(), Invalid::new(key))),
         }
@@ -467,17 +469,21 @@ async fn meetings_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let event = load(&state, &slug).await?;
-    meetings_view(&state, &ctx, &event, None).await
+    let notice = q.contains_key("sent").then_some("meetings-request-sent");
+    meetings_view(&state, &ctx, &event, None, notice).await
 }
 
-/// The meetings page; `feed_url` is shown once, right after a calendar feed was made.
+/// The meetings page; `feed_url` is shown once, right after a calendar feed was made, and
+/// `notice` (a message key) right after something was done.
 pub async fn meetings_view(
     state: &AppState,
     ctx: &PageCtx,
     event: &Event,
     feed_url: Option<String>,
+    notice: Option<&str>,
 ) -> Result<Response, AppError> {
     let state = state.clone();
     let user = ctx.require_user()?;
@@ -588,6 +594,7 @@ pub async fn meetings_view(
         serde_json::json!({
             "event": event_json(event, ctx.locale),
             "feed_url": feed_url,
+            "notice": notice,
             "incoming": incoming,
             "outgoing": outgoing,
             "agenda": agenda,

@@ -328,8 +328,8 @@ async fn page(
         "room.html",
         serde_json::json!({
             "meeting": { "id": id, "time": local_time(room.meeting.slot_start, &user.time_zone, l),
-                         "end": Timestamp::from_microsecond(room.meeting.slot_end).unwrap_or_default()
-                             .to_zoned_datetime(user.time_zone.tz()).strftime("%H:%M").to_string() },
+                         "end": format!("{} {}", Timestamp::from_microsecond(room.meeting.slot_end).unwrap_or_default()
+                             .to_zoned_datetime(user.time_zone.tz()).strftime("%H:%M"), crate::events::zone_city(&user.time_zone, l)) },
             "event": { "slug": event.slug.as_str(), "title": event.title.show(l) },
             "people": people,
             "names": names.join(" · "),

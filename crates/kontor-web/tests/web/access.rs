@@ -98,6 +98,16 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
+    let thanks = app
+        .get(r.header("location"), Some(&alice_cookie), "en")
+        .await;
+    assert!(
+        thanks.body.contains("Thank you for registering"),
+        "{}",
+        thanks.body
+    );
+    let plain = app.get("/events/h2-days", Some(&alice_cookie), "en").await;
+    assert!(!plain.body.contains("Thank you for registering"));
     let reg = app
         .store
         .registration(app.store.event_by_slug("h2-days").await.unwrap().id, alice)

@@ -135,6 +135,13 @@ async fn request_accept_book_and_see_both_local_times() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
+    // Anna is told that it went out.
+    let sent = app.get(r.header("location"), Some(&anna_c), "de").await;
+    assert!(
+        sent.body.contains("Ihre Anfrage ist verschickt"),
+        "{}",
+        sent.body
+    );
     let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
     assert!(mail.subject.contains("希望与您会谈"), "{}", mail.subject);
 
