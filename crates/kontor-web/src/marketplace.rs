@@ -497,7 +497,7 @@ async fn show(
                 "description_lang": lang.filter(|x| *x != l).map(|x| x.bcp47()),
                 "sectors": o.sectors.iter().map(|s| label(l, "sector", *s)).collect::<Vec<_>>(),
                 "countries": o.target_countries.iter().map(|c| c.code().to_string()).collect::<Vec<_>>(),
-                "languages": o.languages.iter().map(|x| kontor_i18n::t(l, &format!("language-{x}"))).collect::<Vec<_>>(),
+                "languages": crate::page::list(l, &o.languages.iter().map(|x| kontor_i18n::t(l, &format!("language-{x}"))).collect::<Vec<_>>()),
                 "interpreter_needed": o.interpreter_needed,
             },
             "owner": { "id": owner.id, "name": owner.name },

@@ -261,7 +261,7 @@ async fn recommendations(
         .map(|p| (p.registration.user_id, p.name.as_str()))
         .collect();
     let c = kontor_i18n::catalog();
-    let join = |v: Vec<String>| v.join(", ");
+    let join = |v: Vec<String>| crate::page::list(locale, &v);
     Ok(recommend(&me, &profiles, 5)
         .into_iter()
         .map(|(p, _, reasons)| {

@@ -237,3 +237,24 @@ pub fn field_errors(
     }
     serde_json::Value::Object(map)
 }
+
+/// The items of a list in running text: "A, B" in German and English, "A、B" in Chinese.
+pub fn list(locale: Locale, items: &[String]) -> String {
+    items.join(match locale {
+        Locale::Zh => "、",
+        _ => ", ",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_use_the_languages_own_separator() {
+        let items = ["Wasserstoff".to_string(), "KI".to_string()];
+        assert_eq!(list(Locale::De, &items), "Wasserstoff, KI");
+        let items = ["氢能".to_string(), "人工智能".to_string()];
+        assert_eq!(list(Locale::Zh, &items), "氢能、人工智能");
+    }
+}

@@ -103,7 +103,7 @@ async fn list_view(
             let topics: Vec<String> = s.topics.iter().map(|t| label(l, "topic", *t)).collect();
             serde_json::json!({
                 "id": s.id, "email": s.email.as_str(), "locale": s.locale.endonym(),
-                "topics": if topics.is_empty() { kontor_i18n::t(l, "subscribers-all-topics") } else { topics.join(", ") },
+                "topics": if topics.is_empty() { kontor_i18n::t(l, "subscribers-all-topics") } else { crate::page::list(l, &topics) },
                 "status": label(l, "subscriber-status", s.status),
                 "unsubscribed": s.status == SubscriberStatus::Unsubscribed,
                 "since": date_time(s.created_at).get(..10).unwrap_or_default().to_string(),

@@ -113,6 +113,21 @@ async fn request_accept_book_and_see_both_local_times() {
     let anna_c = app.sign_in("anna@example.de").await;
     let li_c = app.sign_in("li@example.cn").await;
 
+    // Before anything happened, each list says what will appear there.
+    let empty = app
+        .get("/events/h2-days/meetings", Some(&anna_c), "de")
+        .await;
+    assert!(
+        empty
+            .body
+            .contains("Sie haben noch niemanden um ein Gespräch gebeten.")
+            && empty
+                .body
+                .contains("Noch niemand hat Sie um ein Gespräch gebeten.")
+            && empty.body.contains("href=\"/events/h2-days/people\""),
+        "{}",
+        empty.body
+    );
     // Anna finds Li in the event's directory and asks for a meeting.
     let people = app.get("/events/h2-days/people", Some(&anna_c), "de").await;
     assert!(
