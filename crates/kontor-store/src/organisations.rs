@@ -101,6 +101,31 @@ impl Store {
         rows.into_iter().map(Organisation::try_from).collect()
     }
 
+    /// Several organisations at once, by id.
+    pub async fn organisations_by_ids(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Organisation>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM organisations WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<Row> = read!(self, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p)
+        })?;
+        rows.into_iter()
+            .map(|r| Organisation::try_from(r).map(|o| (o.id, o)))
+            .collect()
+    }
+
     /// Names of several organisations at once, by id.
     pub async fn organisation_names(
         &self,

@@ -211,20 +211,31 @@ async fn search(
     let mut hits: Vec<serde_json::Value> = vec![];
     for h in &results.hits {
         let mut title = h.title.clone();
+        let mut owner = None;
         let href = match h.kind {
             DocKind::Organisation => format!("/organisations/{}", h.id),
             DocKind::Person => format!("/people/{}", h.id),
             DocKind::Opportunity => {
-                // The index holds one title; the reader gets theirs.
+                // The index holds one title; the reader gets theirs, and whose it is.
                 if let Ok(id) = h.id.parse::<Uuid>()
                     && let Ok(o) = state.store.opportunity(id).await
                 {
                     title = o.title.show(l).to_string();
+                    if let Ok(u) = state.store.user(o.user_id).await {
+                        let org = match u.organisation_id {
+                            Some(org) => state.store.organisation(org).await.ok().map(|o| o.name),
+                            None => None,
+                        };
+                        owner = Some(match org {
+                            Some(org) => format!("{} · {org}", u.name),
+                            None => u.name,
+                        });
+                    }
                 }
                 format!("/opportunities/{}", h.id)
             }
         };
-        hits.push(serde_json::json!({ "href": href, "title": title, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) }));
+        hits.push(serde_json::json!({ "href": href, "title": title, "owner": owner, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) }));
     }
     let chosen = |name: &str, key: &str| params.iter().any(|(k, v)| k == name && v == key);
     let facet = |name: &str,

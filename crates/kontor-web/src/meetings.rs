@@ -212,46 +212,44 @@ async fn recommendations(
     locale: Locale,
 ) -> Result<Vec<serde_json::Value>, AppError> {
     use crate::recommend::{Profile, Reason, recommend};
+    // A handful of queries for the whole directory, however many take part.
+    let ids: Vec<Uuid> = list.iter().map(|p| p.registration.user_id).collect();
+    let users = state.store.users_by_ids(&ids).await?;
+    let org_ids: Vec<Uuid> = users.values().filter_map(|u| u.organisation_id).collect();
+    let orgs = state.store.organisations_by_ids(&org_ids).await?;
+    let mut offers: HashMap<Uuid, Vec<_>> = HashMap::new();
+    for o in state.store.opportunities_for_event(event.id).await? {
+        offers.entry(o.user_id).or_default().push((
+            o.kind,
+            o.sectors.clone(),
+            o.target_countries.clone(),
+            o.title.show(locale).to_string(),
+        ));
+    }
+    let asked: HashSet<Uuid> = state
+        .store
+        .meeting_requests_of(event.id, user.id)
+        .await?
+        .iter()
+        .filter(|r| r.status.is_open())
+        .map(|r| r.partner_of(user.id))
+        .collect();
     let mut profiles = vec![];
     let mut me = None;
     for p in list {
         let id = p.registration.user_id;
-        let u = state.store.user(id).await?;
-        let org = match u.organisation_id {
-            Some(o) => Some(state.store.organisation(o).await?),
-            None => None,
-        };
-        let opportunities = state
-            .store
-            .opportunities_of_user(id)
-            .await?
-            .into_iter()
-            .filter(|o| o.event_id.is_none_or(|e| e == event.id))
-            .map(|o| {
-                (
-                    o.kind,
-                    o.sectors.clone(),
-                    o.target_countries.clone(),
-                    o.title.show(locale).to_string(),
-                )
-            })
-            .collect();
+        let Some(u) = users.get(&id) else { continue };
+        let org = u.organisation_id.and_then(|o| orgs.get(&o));
         let profile = Profile {
             id,
-            sectors: org.as_ref().map(|o| o.sectors.clone()).unwrap_or_default(),
-            country: org.as_ref().map(|o| o.country),
+            sectors: org.map(|o| o.sectors.clone()).unwrap_or_default(),
+            country: org.map(|o| o.country),
             languages: u.languages.clone(),
-            opportunities,
+            opportunities: offers.remove(&id).unwrap_or_default(),
         };
         if id == user.id {
             me = Some(profile);
-        } else if event.rules.allows(role, p.registration.role)
-            && state
-                .store
-                .open_request_between(event.id, user.id, id)
-                .await?
-                .is_none()
-        {
+        } else if event.rules.allows(role, p.registration.role) && !asked.contains(&id) {
             profiles.push(profile);
         }
     }

@@ -84,6 +84,8 @@ async fn search_finds_word_forms_chinese_text_and_facets_narrow() {
         .await;
     assert_eq!(hits(&r.body), 1, "{}", r.body);
     assert!(r.body.contains("Brennstoffzellen für Stadtbusse") && r.body.contains("<mark>"));
+    // Whose offer it is shows on the card.
+    assert!(r.body.contains("· Rheinwerk H2 GmbH</p>"), "{}", r.body);
     // Chinese written without spaces.
     let r = app.get("/marketplace?q=燃料电池", None, "zh").await;
     assert!(r.body.contains("寻找德国合作伙伴"), "{}", r.body);
