@@ -61,6 +61,7 @@ home-title = Partner im Korridor treffen
 home-lead = Messen mit Matchmaking, Jobmessen und Partnerschaften zwischen Deutschland und China – auf Deutsch, Englisch und Chinesisch.
 home-upcoming = Kommende Veranstaltungen
 home-no-events = Zurzeit sind keine Veranstaltungen geplant.
+events-past = Vergangene Veranstaltungen
 event-kind = Art der Veranstaltung
 event-kind-trade-fair = B2B-Messe
 event-kind-job-fair = Jobmesse

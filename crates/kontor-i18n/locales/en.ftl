@@ -61,6 +61,7 @@ home-title = Meet partners across the corridor
 home-lead = Trade fairs with matchmaking, job fairs and partnerships between Germany and China — in German, English and Chinese.
 home-upcoming = Upcoming events
 home-no-events = No events are planned at the moment.
+events-past = Past events
 event-kind = Kind of event
 event-kind-trade-fair = B2B trade fair
 event-kind-job-fair = Job fair

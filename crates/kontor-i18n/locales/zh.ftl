@@ -61,6 +61,7 @@ home-title = 结识跨区域合作伙伴
 home-lead = 中德之间的配对洽谈展会、招聘会与合作伙伴关系——支持德语、英语和中文。
 home-upcoming = 即将举行的活动
 home-no-events = 目前没有计划中的活动。
+events-past = 往期活动
 event-kind = 活动类型
 event-kind-trade-fair = B2B 展会
 event-kind-job-fair = 招聘会

@@ -267,6 +267,28 @@ impl Store {
         Ok(events)
     }
 
+    /// Published events that have ended at `now` in their own time zones, the latest first (at
+    /// most `limit`): the archive.
+    pub async fn past_events(&self, now: jiff::Timestamp, limit: i64) -> Result<Vec<Event>> {
+        // No zone's date is more than a day ahead of UTC's: an event that ended somewhere ended
+        // before UTC's tomorrow.
+        let utc = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE published AND ends_on <= $1 \
+             ORDER BY starts_on DESC, slug LIMIT $2"
+        );
+        let rows: Vec<Row> = read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(utc.tomorrow().unwrap_or(utc).to_string())
+            .bind(limit)
+            .fetch_all(p))?;
+        let mut events: Vec<Event> = rows
+            .into_iter()
+            .map(Event::try_from)
+            .collect::<Result<_>>()?;
+        events.retain(|e| e.ends_on < now.to_zoned_datetime(e.time_zone.tz()).date());
+        Ok(events)
+    }
+
     /// Events that `user` organises (all events for administrators).
     pub async fn organised_events(&self, user: Uuid, is_admin: bool) -> Result<Vec<Event>> {
         let sql = format!(

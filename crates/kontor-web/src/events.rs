@@ -24,7 +24,7 @@ use crate::page::{field_errors, label, options, render, render_invalid};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/events", get(home).post(create))
+        .route("/events", get(events_page).post(create))
         .route("/events/new", get(new_page))
         .route("/events/{slug}", get(show))
         .route("/events/{slug}/register", post(register))
@@ -163,6 +163,22 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, A
         &ctx.reader(),
         "home.html",
         serde_json::json!({ "events": events, "articles": articles }),
+    ))
+}
+
+/// Every event: those to come, then the archive of those that ended.
+async fn events_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    let now = Timestamp::now();
+    let json = |list: Vec<Event>| -> Vec<serde_json::Value> {
+        list.iter().map(|e| event_json(e, ctx.locale)).collect()
+    };
+    let upcoming = json(state.store.events_not_ended(now).await?);
+    let past = json(state.store.past_events(now, 100).await?);
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "events.html",
+        serde_json::json!({ "events": upcoming, "past": past }),
     ))
 }
 

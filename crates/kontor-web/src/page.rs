@@ -26,6 +26,7 @@ pub fn environment() -> Environment<'static> {
         "macros.html",
         "error.html",
         "home.html",
+        "events.html",
         "event.html",
         "event_new.html",
         "participants.html",

@@ -473,3 +473,38 @@ async fn saving_a_new_organisation_twice_at_once_creates_one() {
         assert_eq!(li.name, "Li Na");
     }
 }
+
+/// The events page lists what is coming and, below, the archive; the start page only what is
+/// coming.
+#[tokio::test]
+async fn the_events_page_keeps_an_archive() {
+    let app = TestApp::new().await;
+    let admin = app
+        .user("admin@example.de", kontor_domain::Locale::De, true)
+        .await;
+    app.event("h2-days", admin).await;
+    let cookie = app.sign_in("admin@example.de").await;
+    let form = [
+        ("kind", "trade-fair"),
+        ("format", "online"),
+        ("title_en", "Partner Days 2020"),
+        ("time_zone", "Asia/Shanghai"),
+        ("starts_on", "2020-05-04"),
+        ("ends_on", "2020-05-05"),
+        ("registration_opens", "2020-01-01"),
+        ("registration_closes", "2020-05-01"),
+    ];
+    let r = app.post_form("/events", Some(&cookie), "en", &form).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let events = app.get("/events", None, "en").await;
+    let archive = events
+        .body
+        .split("data-testid=\"past-events\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no archive: {}", events.body));
+    assert!(archive.contains("Partner Days 2020"), "{}", events.body);
+    assert!(!archive.contains("/events/h2-days\""), "{}", events.body);
+    assert!(events.body.contains("/events/h2-days\""));
+    let home = app.get("/", None, "en").await;
+    assert!(!home.body.contains("Partner Days 2020"));
+}
