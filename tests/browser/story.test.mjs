@@ -148,6 +148,30 @@ describe('Kontor in a real browser: sign-up in Chinese to approval in German', {
     await screenshot(page, 'home-zh', { fullPage: false });
   });
 
+  step('on a phone the header stays short and the menu wraps in rows', async () => {
+    const phone = await browser.newContext({
+      baseURL: server.url,
+      locale: 'zh-CN',
+      viewport: { width: 390, height: 800 },
+    });
+    try {
+      const p = await phone.newPage();
+      await p.goto('/');
+      const header = await p.locator('header.top').boundingBox();
+      assert.ok(header.height < 170, `header ${header.height} px high on a 390-px screen`);
+      // Every menu entry on one line (no word broken over lines), nothing wider than the screen.
+      for (const link of await p.locator('header nav a').all()) {
+        const lines = await link.evaluate((a) => a.getClientRects().length);
+        assert.equal(lines, 1, `${await link.innerText()} is broken over ${lines} lines`);
+      }
+      const width = await p.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `the page is ${width} px wide`);
+      await screenshot(p, 'home-zh-phone', { fullPage: false });
+    } finally {
+      await phone.close();
+    }
+  });
+
   step('the trade fair page in Chinese', async (t) => {
     await open(t, page, `/events/${FAIR}`);
     assert.equal(await lang(page), 'zh-Hans');

@@ -514,6 +514,17 @@ impl Store {
         Ok(n)
     }
 
+    /// Whether `user` has a calendar feed for `event`.
+    pub async fn has_calendar_feed(&self, user: Uuid, event: Uuid) -> Result<bool> {
+        let (n,): (i64,) = read!(self, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM calendar_feeds WHERE user_id = $1 AND event_id = $2"
+        )
+        .bind(user)
+        .bind(event)
+        .fetch_one(p))?;
+        Ok(n > 0)
+    }
+
     /// The owner and event of a calendar feed.
     pub async fn calendar_feed(&self, token_hash: &str) -> Result<Option<(Uuid, Uuid)>> {
         Ok(read!(self, |p| sqlx::query_as(

@@ -597,6 +597,7 @@ pub async fn meetings_view(
             "outgoing": outgoing,
             "agenda": agenda,
             "approved": approved_role(&state, event, user.id).await?.is_some(),
+            "has_feed": state.store.has_calendar_feed(user.id, event.id).await?,
         }),
     ))
 }

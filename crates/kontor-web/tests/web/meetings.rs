@@ -486,7 +486,10 @@ async fn calendars_keep_uids_and_mark_cancellations() {
         .unwrap()
         .to_string();
 
-    // A private feed: made, readable without a session, in the owner's language.
+    // A private feed: made, readable without a session, in the owner's language. Before it
+    // exists there is nothing to stop.
+    let before = app.get("/events/h2-days/meetings", Some(&li_c), "zh").await;
+    assert!(!before.body.contains("/calendar-feed/revoke"));
     let made = app
         .post_form("/events/h2-days/calendar-feed", Some(&li_c), "zh", &[])
         .await;
@@ -499,6 +502,7 @@ async fn calendars_keep_uids_and_mark_cancellations() {
     let url = shown.split('<').next().unwrap().replace("&#x2f;", "/");
     let feed_path = url.trim_start_matches("http://kontor.test").to_string();
     assert!(feed_path.starts_with("/calendar/"), "{url}");
+    assert!(made.body.contains("/calendar-feed/revoke"));
     let feed = app.get(&feed_path, None, "en").await;
     assert_eq!(feed.status, 200);
     assert!(feed.body.contains("会谈"), "{}", feed.body);
