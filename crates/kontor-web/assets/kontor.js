@@ -8,11 +8,18 @@ document.addEventListener('DOMContentLoaded', () => {
   // Country codes (ISO 3166) become names in the page's language; the code stays without JS.
   if (window.Intl && Intl.DisplayNames) {
     const names = new Intl.DisplayNames([document.documentElement.lang || 'en'], { type: 'region' });
+    const name = (code) => {
+      try { return names.of(code.toUpperCase()); } catch (_) { return null; /* no region code */ }
+    };
     document.querySelectorAll('[data-country]').forEach((el) => {
-      try {
-        const name = names.of(el.dataset.country.toUpperCase());
-        if (name && name !== el.dataset.country) el.textContent = name;
-      } catch (_) { /* not a region code: keep it */ }
+      const n = name(el.dataset.country);
+      if (n && n !== el.dataset.country) el.textContent = n;
+    });
+    // A sentence that names a country by its code ("from DE, a country you target").
+    document.querySelectorAll('[data-country-in]').forEach((el) => {
+      const code = el.dataset.countryIn;
+      const n = name(code);
+      if (n && n !== code) el.textContent = el.textContent.replace(code, n);
     });
   }
   // Ask before destructive actions.

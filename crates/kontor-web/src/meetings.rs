@@ -263,13 +263,15 @@ async fn recommendations(
     Ok(recommend(&me, &profiles, 5)
         .into_iter()
         .map(|(p, _, reasons)| {
-            let reasons: Vec<String> = reasons
+            // A reason names at most one country, by its code: the browser puts in its name
+            // (as everywhere else, see kontor.js).
+            let reasons: Vec<serde_json::Value> = reasons
                 .into_iter()
                 .map(|r| match r {
-                    Reason::SharedSectors(s) => c.message(locale, "rec-sectors", &[("list", join(s.into_iter().map(|s| label(locale, "sector", s)).collect()).into())]),
-                    Reason::Answers { theirs, mine } => c.message(locale, "rec-answers", &[("theirs", theirs.into()), ("mine", mine.into())]),
-                    Reason::TargetCountry(country) => c.message(locale, "rec-country", &[("country", country.code().into())]),
-                    Reason::CommonLanguages(l) => c.message(locale, "rec-languages", &[("list", join(l.iter().map(|x| c.message(locale, &format!("language-{x}"), &[])).collect()).into())]),
+                    Reason::SharedSectors(s) => serde_json::json!({ "text": c.message(locale, "rec-sectors", &[("list", join(s.into_iter().map(|s| label(locale, "sector", s)).collect()).into())]) }),
+                    Reason::Answers { theirs, mine } => serde_json::json!({ "text": c.message(locale, "rec-answers", &[("theirs", theirs.into()), ("mine", mine.into())]) }),
+                    Reason::TargetCountry(country) => serde_json::json!({ "text": c.message(locale, "rec-country", &[("country", country.code().into())]), "country": country.code() }),
+                    Reason::CommonLanguages(l) => serde_json::json!({ "text": c.message(locale, "rec-languages", &[("list", join(l.iter().map(|x| c.message(locale, &format!("language-{x}"), &[])).collect()).into())]) }),
                 })
                 .collect();
             serde_json::json!({ "id": p.id, "name": names.get(&p.id).copied().unwrap_or_default(), "reasons": reasons })

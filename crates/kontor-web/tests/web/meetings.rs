@@ -822,7 +822,12 @@ async fn recommendations_come_with_their_reasons() {
         rec[1]
     );
     assert!(rec[1].contains("Gleiche Branchen: Wasserstoff"));
-    assert!(rec[1].contains("Aus CN, einem Ihrer Zielländer"));
+    // The code, marked for the browser to name the country.
+    assert!(
+        rec[1].contains("<li data-country-in=\"CN\">Aus CN, einem Ihrer Zielländer</li>"),
+        "{}",
+        rec[1]
+    );
     // Once asked, nobody is recommended twice.
     let li = app
         .store
