@@ -277,6 +277,18 @@ impl Tx {
         Ok(row.ok_or(StoreError::NotFound)?.0)
     }
 
+    /// Links a person without an organisation to `organisation`, leaving every other field as
+    /// it is (a person-form save at the same moment must not be undone).
+    pub async fn link_organisation(&mut self, user: Uuid, organisation: Uuid) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "UPDATE users SET organisation_id = $2 WHERE id = $1 AND organisation_id IS NULL"
+        )
+        .bind(user)
+        .bind(organisation)
+        .execute(c))?;
+        Ok(())
+    }
+
     pub async fn update_profile(&mut self, user: Uuid, p: &ProfileUpdate) -> Result<()> {
         let done = exec!(self, |c| {
             sqlx::query(

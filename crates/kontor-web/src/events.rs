@@ -123,6 +123,11 @@ pub fn format_date(d: Date, locale: Locale) -> String {
     }
 }
 
+/// Whether the event's last day is over in its own time zone.
+fn has_ended(e: &Event) -> bool {
+    e.ends_on < Timestamp::now().to_zoned_datetime(e.time_zone.tz()).date()
+}
+
 /// What templates show of an event, in the reader's language.
 pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
     let dates = if e.starts_on == e.ends_on {
@@ -149,6 +154,7 @@ pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
         "dates": dates,
         "needs_approval": e.needs_approval,
         "registration_open": e.registration_open(now_micros()),
+        "ended": has_ended(e),
         "registration_closes": format_deadline(e.registration_closes_at, &e.time_zone, locale),
         "roles": e.roles.iter().map(|r| serde_json::json!({ "key": r.key(), "label": label(locale, "role", *r) })).collect::<Vec<_>>(),
     })
@@ -630,6 +636,10 @@ pub async fn withdraw_registration(
     event: &Event,
     user: &User,
 ) -> Result<(), AppError> {
+    // After the event, a withdrawal would cancel meetings that took place.
+    if has_ended(event) {
+        return Err(AppError::Rejected("error-event-ended"));
+    }
     let ending = Ending::prepare(state, event, user).await?;
     let now = now_micros();
     let mut tx = state.store.begin().await?;
@@ -731,9 +741,16 @@ fn event_form_values_of(e: &Event, sessions: &[MatchmakingSession]) -> serde_jso
             .date()
     };
     v["registration_opens"] = day(e.registration_opens_at).to_string().into();
-    // Stored as the midnight after the last day of registration.
-    let closes = day(e.registration_closes_at);
-    v["registration_closes"] = closes.yesterday().unwrap_or(closes).to_string().into();
+    // The form's closing day ends at the following midnight; a deadline at another time
+    // (the demo's, or one set through the store) shows as its own day.
+    let closes = Timestamp::from_microsecond(e.registration_closes_at)
+        .unwrap_or_default()
+        .to_zoned_datetime(e.time_zone.tz());
+    let last_day = match closes.date().yesterday() {
+        Ok(d) if closes.time() == jiff::civil::Time::midnight() => d,
+        _ => closes.date(),
+    };
+    v["registration_closes"] = last_day.to_string().into();
     for l in Locale::ALL {
         v[format!("title_{}", l.key())] = e.title.exact(*l).unwrap_or_default().into();
         v[format!("description_{}", l.key())] = e.description.exact(*l).unwrap_or_default().into();
@@ -752,6 +769,28 @@ fn event_form_values_of(e: &Event, sessions: &[MatchmakingSession]) -> serde_jso
     v
 }
 
+/// Whether the form can show everything of the event; saving it would otherwise lose what it
+/// cannot show (a fifth session, a second break, one-way pairs of roles).
+fn form_holds(e: &Event, sessions: &[MatchmakingSession]) -> bool {
+    let pairs_ok = e.rules.allowed_pairs.as_ref().is_none_or(|pairs| {
+        let mut all: Vec<_> = e
+            .roles
+            .iter()
+            .flat_map(|a| {
+                e.roles
+                    .iter()
+                    .filter(move |b| *b != a)
+                    .map(move |b| (*a, *b))
+            })
+            .collect();
+        let mut given = pairs.clone();
+        all.sort();
+        given.sort();
+        all == given
+    });
+    sessions.len() <= 4 && sessions.iter().all(|s| s.breaks.len() <= 1) && pairs_ok
+}
+
 async fn edit_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -763,6 +802,9 @@ async fn edit_page(
         return Err(AppError::Forbidden);
     }
     let sessions = state.store.event_sessions(event.id).await?;
+    if !form_holds(&event, &sessions) {
+        return Err(AppError::Rejected("error-event-not-editable"));
+    }
     let mut c = form_ctx(
         ctx.locale,
         event_form_values_of(&event, &sessions),
@@ -784,6 +826,9 @@ async fn save_edit(
     let event = load(&state, &slug).await?;
     if !can_organise(&state, &event, user).await? {
         return Err(AppError::Forbidden);
+    }
+    if !form_holds(&event, &state.store.event_sessions(event.id).await?) {
+        return Err(AppError::Rejected("error-event-not-editable"));
     }
     let mut pairs: Vec<(String, String)> = form
         .0
@@ -822,6 +867,7 @@ async fn save_edit(
     let mut tx = state.store.begin().await?;
     tx.update_event(event.id, &changed).await?;
     tx.commit().await?;
+    state.jobs.forget(event.id);
     Ok(Redirect::to(&format!("/events/{slug}")).into_response())
 }
 

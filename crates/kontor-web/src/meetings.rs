@@ -163,7 +163,8 @@ async fn people(
     let mine = approved_role(&state, &event, user.id).await?;
     // Who takes part (and where candidates work) is for the event's own participants and
     // organisers, not for every account.
-    if mine.is_none() && !crate::events::can_organise(&state, &event, user).await? {
+    let organiser = crate::events::can_organise(&state, &event, user).await?;
+    if mine.is_none() && !organiser {
         return Err(AppError::Rejected("error-not-approved"));
     }
     let list = state
@@ -175,7 +176,7 @@ async fn people(
         .filter(|p| p.registration.user_id != user.id)
         // A participant sees whom they may ask (at a job fair, candidates see employers, not
         // each other); organisers see everybody.
-        .filter(|p| mine.is_none_or(|m| event.rules.allows(m, p.registration.role)))
+        .filter(|p| organiser || mine.is_none_or(|m| event.rules.allows(m, p.registration.role)))
         .map(|p| {
             serde_json::json!({
                 "id": p.registration.user_id,

@@ -297,17 +297,7 @@ async fn save_organisation(
         Some(id) => tx.update_organisation(id, &fields).await?,
         None => {
             let id = tx.create_organisation(&fields, now_micros()).await?;
-            let update = ProfileUpdate {
-                name: user.name.clone(),
-                job_title: user.job_title.clone(),
-                organisation_id: Some(id),
-                languages: user.languages.clone(),
-                time_zone: user.time_zone.clone(),
-                locale: user.locale,
-                phone: user.phone.clone(),
-                contact_public: user.contact_public,
-            };
-            tx.update_profile(user.id, &update).await?;
+            tx.link_organisation(user.id, id).await?;
         }
     }
     tx.commit().await?;

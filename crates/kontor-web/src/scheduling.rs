@@ -77,6 +77,10 @@ impl Jobs {
     fn set(&self, event: Uuid, job: Job) {
         self.0.lock().expect("not poisoned").insert(event, job);
     }
+    /// Drops an event's run: after its sessions or zone changed, a draft's times are wrong.
+    pub fn forget(&self, event: Uuid) {
+        self.0.lock().expect("not poisoned").remove(&event);
+    }
 }
 
 async fn organiser_event(state: &AppState, ctx: &PageCtx, slug: &str) -> Result<Event, AppError> {

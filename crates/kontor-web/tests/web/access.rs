@@ -507,4 +507,22 @@ async fn the_events_page_keeps_an_archive() {
     assert!(events.body.contains("/events/h2-days\""));
     let home = app.get("/", None, "en").await;
     assert!(!home.body.contains("Partner Days 2020"));
+    // After the event nobody withdraws (that would cancel meetings that took place).
+    let past = app.store.event_by_slug("partner-days-2020").await.unwrap();
+    app.approved(past.id, admin, kontor_domain::ParticipantRole::Visitor)
+        .await;
+    let page = app
+        .get("/events/partner-days-2020", Some(&cookie), "en")
+        .await;
+    assert!(!page.body.contains("/withdraw\""), "{}", page.body);
+    let r = app
+        .post_form(
+            "/events/partner-days-2020/withdraw",
+            Some(&cookie),
+            "en",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("Diese Veranstaltung ist vorbei"), "{}", r.body);
 }
