@@ -524,5 +524,9 @@ async fn the_events_page_keeps_an_archive() {
         )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.body.contains("Diese Veranstaltung ist vorbei"), "{}", r.body);
+    assert!(
+        r.body.contains("Diese Veranstaltung ist vorbei"),
+        "{}",
+        r.body
+    );
 }
