@@ -510,7 +510,32 @@ impl Tx {
         )
         .bind(id)
         .execute(c))?;
-        self.insert_sessions(id, &e.sessions).await
+        self.insert_sessions(id, &e.sessions).await?;
+        // Availability is kept per slot start: rows of slots that no longer exist go, or the
+        // remaining choices would read as "never free" where none match a slot.
+        let starts: Vec<i64> = e
+            .sessions
+            .iter()
+            .flat_map(|s| s.slots(&e.time_zone))
+            .map(|s| s.start.as_microsecond())
+            .collect();
+        let keep: Vec<String> = (2..starts.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = if keep.is_empty() {
+            "DELETE FROM availability WHERE event_id = $1".to_string()
+        } else {
+            format!(
+                "DELETE FROM availability WHERE event_id = $1 AND slot_start NOT IN ({})",
+                keep.join(", ")
+            )
+        };
+        exec!(self, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id);
+            for start in &starts {
+                q = q.bind(start);
+            }
+            q.execute(c)
+        })?;
+        Ok(())
     }
 
     async fn insert_sessions(

@@ -549,7 +549,7 @@ async fn a_draft_older_than_a_meeting_change_is_not_published() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organisers_edit_their_event_without_losing_booked_slots() {
     let app = TestApp::new().await;
-    let (ev, _) = six_who_want_to_meet(&app).await;
+    let (ev, people) = six_who_want_to_meet(&app).await;
     let org = app.sign_in("org@example.de").await;
     let page = app.get("/events/h2-days/edit", Some(&org), "de").await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -601,6 +601,31 @@ async fn organisers_edit_their_event_without_losing_booked_slots() {
                 .await
         }
     };
+    // Availability for a slot that an edit removes goes with it; the rest stays.
+    let starts = app.slot_starts(ev).await;
+    let (first, last) = (starts[0], *starts.last().unwrap());
+    let mut tx = app.store.begin().await.unwrap();
+    tx.set_availability(
+        ev,
+        people[0],
+        &[
+            (first, kontor_domain::MeetingMode::Online),
+            (last, kontor_domain::MeetingMode::Online),
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(post(form("11:30", "2030-03-09")).await.status, 303);
+    let kept: Vec<i64> = app
+        .store
+        .availability(ev, people[0])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(kept, [first]);
     let r = post(form("12:00", "2030-03-09")).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let e = app.store.event_by_slug("h2-days").await.unwrap();
