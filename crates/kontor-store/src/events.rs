@@ -309,13 +309,7 @@ impl Store {
         )
         .bind(event)
         .fetch_all(p))?;
-        rows.into_iter()
-            .map(|r| {
-                let breaks: Vec<(String, String)> = from_json("event_sessions.breaks", &r.breaks)?;
-                MatchmakingSession::parse(&r.day, &r.starts, &r.ends, r.slot_minutes, &breaks)
-                    .map_err(|e| StoreError::Corrupt(format!("event_sessions: {e}")))
-            })
-            .collect()
+        parse_sessions(rows)
     }
 
     /// Names and addresses of an event's organisers.
@@ -435,7 +429,47 @@ impl Store {
     }
 }
 
+fn parse_sessions(rows: Vec<SessionRow>) -> Result<Vec<MatchmakingSession>> {
+    rows.into_iter()
+        .map(|r| {
+            let breaks: Vec<(String, String)> = from_json("event_sessions.breaks", &r.breaks)?;
+            MatchmakingSession::parse(&r.day, &r.starts, &r.ends, r.slot_minutes, &breaks)
+                .map_err(|e| StoreError::Corrupt(format!("event_sessions: {e}")))
+        })
+        .collect()
+}
+
 impl Tx {
+    /// The event's slots as (start, end) in microseconds, read under a shared lock on the event
+    /// row (PostgreSQL; SQLite has one writer). [`Tx::update_event`] takes that row's write
+    /// lock first, so a booking that checks its slot here and an edit that removes the slot
+    /// cannot both commit.
+    pub async fn lock_event_slots(&mut self, event: Uuid) -> Result<Vec<(i64, i64)>> {
+        let lock = match self.inner {
+            crate::TxInner::Postgres(_) => " FOR SHARE",
+            crate::TxInner::Sqlite(_) => "",
+        };
+        let sql = format!("SELECT time_zone FROM events WHERE id = $1{lock}");
+        let zone: Option<String> = write!(self, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(event)
+        .fetch_optional(c))?;
+        let zone = TimeZoneName::parse(&zone.ok_or(StoreError::NotFound)?)
+            .map_err(|_| StoreError::Corrupt("events.time_zone".into()))?;
+        let rows: Vec<SessionRow> = write!(self, |c| sqlx::query_as(
+            "SELECT day, starts, ends, slot_minutes, breaks FROM event_sessions \
+             WHERE event_id = $1 ORDER BY position"
+        )
+        .bind(event)
+        .fetch_all(c))?;
+        Ok(parse_sessions(rows)?
+            .iter()
+            .flat_map(|s| s.slots(&zone))
+            .map(|s| (s.start.as_microsecond(), s.end.as_microsecond()))
+            .collect())
+    }
+
     /// Creates an event with its sessions, `organiser` as its first organiser.
     pub async fn create_event(&mut self, e: &NewEvent, organiser: Uuid, now: i64) -> Result<Uuid> {
         let id = new_id();
@@ -474,7 +508,9 @@ impl Tx {
     }
 
     /// Changes everything of an event but its address (slug), creator and publication; its
-    /// sessions are replaced. The caller checks that no booked meeting loses its slot.
+    /// sessions are replaced. The event row is written first (its lock orders this against
+    /// bookings, see [`Tx::lock_event_slots`]); the caller then checks, in the same
+    /// transaction, that no booked meeting loses its slot.
     pub async fn update_event(&mut self, id: Uuid, e: &NewEvent) -> Result<()> {
         let n = exec!(self, |c| {
             sqlx::query(

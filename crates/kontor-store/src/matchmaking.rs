@@ -878,6 +878,31 @@ impl Tx {
         Ok(())
     }
 
+    /// Every scheduled meeting of an event as (id, sequence, slot start, slot end), by id;
+    /// locked on PostgreSQL (SQLite has one writer), so none changes before this transaction
+    /// ends. For checks that must hold at commit: a published draft is not stale, an edit
+    /// keeps every booked slot.
+    pub async fn lock_scheduled_meetings(
+        &mut self,
+        event: Uuid,
+    ) -> Result<Vec<(Uuid, i32, i64, i64)>> {
+        let lock = match self.inner {
+            crate::TxInner::Postgres(_) => " FOR UPDATE",
+            crate::TxInner::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "SELECT id, sequence, slot_start, slot_end FROM meetings \
+             WHERE event_id = $1 AND status = 'scheduled' ORDER BY id{lock}"
+        );
+        let mut rows: Vec<(Uuid, i32, i64, i64)> =
+            write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(event)
+                .fetch_all(c))?;
+        // Uuid order in Rust, whatever the database's collation of the column.
+        rows.sort();
+        Ok(rows)
+    }
+
     /// Moves a meeting to another slot or table. It keeps its id (the calendar UID) and its
     /// sequence rises. Call [`Tx::release_meeting_slot`] first; a taken slot is a `Conflict`.
     pub async fn move_meeting(

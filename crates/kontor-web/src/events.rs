@@ -853,19 +853,21 @@ async fn save_edit(
         .flat_map(|s| s.slots(&changed.time_zone))
         .map(|s| (s.start.as_microsecond(), s.end.as_microsecond()))
         .collect();
-    let booked = state.store.scheduled_meetings(event.id).await?;
+    // Checked after the write, under its lock: a meeting booked a moment ago counts too.
+    let mut tx = state.store.begin().await?;
+    tx.update_event(event.id, &changed).await?;
+    let booked = tx.lock_scheduled_meetings(event.id).await?;
     if booked
         .iter()
-        .any(|m| !slots.contains(&(m.slot_start, m.slot_end)))
+        .any(|&(_, _, start, end)| !slots.contains(&(start, end)))
     {
+        drop(tx);
         let errors = [(
             "session_day_0".to_string(),
             kontor_domain::Invalid::new("invalid-sessions-in-use"),
         )];
         return Ok(invalid(field_errors(ctx.locale, &errors)));
     }
-    let mut tx = state.store.begin().await?;
-    tx.update_event(event.id, &changed).await?;
     tx.commit().await?;
     state.jobs.forget(event.id);
     Ok(Redirect::to(&format!("/events/{slug}")).into_response())

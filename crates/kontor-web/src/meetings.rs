@@ -843,6 +843,10 @@ async fn book(
         )
     });
     let mut tx = state.store.begin().await?;
+    // The organiser may have removed the slot from the event since the page was read.
+    if !tx.lock_event_slots(event.id).await?.contains(&times) {
+        return Err(AppError::Rejected("error-request-changed"));
+    }
     if let Some(max) = limit {
         // Under locks: two bookings with one person at the same moment must not both pass.
         if !tx.lock_participants(event.id, &attendees).await? {

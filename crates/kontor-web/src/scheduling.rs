@@ -473,6 +473,25 @@ async fn publish(
     }
     let now = now_micros();
     let mut tx = state.store.begin().await?;
+    // Again under locks: a booking, cancellation or event edit since the check above must not
+    // be undone by an older draft.
+    // The event row first, as every writer of meetings does: no deadlock with an edit.
+    let slots = tx.lock_event_slots(event.id).await?;
+    let versions: Vec<(Uuid, i32)> = tx
+        .lock_scheduled_meetings(event.id)
+        .await?
+        .into_iter()
+        .map(|(id, sequence, ..)| (id, sequence))
+        .collect();
+    if *draft.seen.lock().expect("not poisoned") != versions
+        || moves
+            .iter()
+            .map(|(.., times, _)| times)
+            .chain(book.iter().map(|(_, times, _)| times))
+            .any(|times| !slots.contains(times))
+    {
+        return Err(AppError::Rejected("error-schedule-stale"));
+    }
     let stale = |e: kontor_store::StoreError| match e {
         // A participant booked this slot, or cancelled a request or meeting, since the run:
         // the organiser runs again.

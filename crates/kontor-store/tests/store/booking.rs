@@ -51,6 +51,18 @@ async fn event(store: &Store, organiser: Uuid) -> Uuid {
     id
 }
 
+async fn accept(tx: &mut kontor_store::Tx, id: Uuid) -> kontor_store::matchmaking::MeetingRequest {
+    tx.change_request_status(
+        id,
+        &[MeetingRequestStatus::Pending],
+        MeetingRequestStatus::Accepted,
+        None,
+        NOW,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn requests_move_through_their_states_once() {
     for store in stores().await {
@@ -115,16 +127,7 @@ async fn requests_move_through_their_states_once() {
         );
 
         let mut tx = store.begin().await.unwrap();
-        let accepted = tx
-            .change_request_status(
-                id,
-                &[MeetingRequestStatus::Pending],
-                MeetingRequestStatus::Accepted,
-                None,
-                NOW,
-            )
-            .await
-            .unwrap();
+        let accepted = accept(&mut tx, id).await;
         assert_eq!(accepted.status, MeetingRequestStatus::Accepted);
         tx.commit().await.unwrap();
         // A second decision on the same request finds nothing to change.
@@ -278,17 +281,7 @@ async fn three_hundred_people_self_booking_at_once() {
                     priority: MeetingPriority::WouldLike,
                 };
                 let id = tx.create_meeting_request(&r, NOW).await.unwrap();
-                requests.push(
-                    tx.change_request_status(
-                        id,
-                        &[MeetingRequestStatus::Pending],
-                        MeetingRequestStatus::Accepted,
-                        None,
-                        NOW,
-                    )
-                    .await
-                    .unwrap(),
-                );
+                requests.push(accept(&mut tx, id).await);
             }
         }
         tx.commit().await.unwrap();
@@ -405,5 +398,106 @@ async fn three_hundred_people_self_booking_at_once() {
                 );
             }
         }
+    }
+}
+
+/// A booking checks its slot against the event's sessions inside its transaction, and an edit
+/// checks the booked meetings inside its own: whichever comes second waits for the first and
+/// sees its change, so a meeting can never end up in a slot the edit removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_and_event_edits_see_each_other() {
+    use std::time::Duration;
+    for store in stores().await {
+        let p = users(&store, 2).await;
+        let ev = event(&store, p[0]).await;
+        let mut tx = store.begin().await.unwrap();
+        let req = NewMeetingRequest {
+            event_id: ev,
+            from_user: p[0],
+            to_user: p[1],
+            opportunity_id: None,
+            message: None,
+            priority: MeetingPriority::WouldLike,
+        };
+        let id = tx.create_meeting_request(&req, NOW).await.unwrap();
+        let accepted = accept(&mut tx, id).await;
+        tx.commit().await.unwrap();
+        // The edit moves the only session to the afternoon: every old slot goes.
+        let mut later = crate::story::event("fair");
+        later.sessions = vec![
+            kontor_domain::MatchmakingSession::parse("2027-03-10", "14:00", "15:00", 30, &[])
+                .unwrap(),
+        ];
+
+        // A booking holds its slot check; the edit starts meanwhile and must wait for it.
+        let mut booking = store.begin().await.unwrap();
+        let slots = booking.lock_event_slots(ev).await.unwrap();
+        assert_eq!(slots.len(), 5, "09:00–12:00 by 30 min, without 10:00–10:30");
+        let editing = {
+            let (store, later) = (store.clone(), later.clone());
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.update_event(ev, &later).await.unwrap();
+                let booked = tx.lock_scheduled_meetings(ev).await.unwrap();
+                if booked.is_empty() {
+                    tx.commit().await.unwrap();
+                }
+                booked.len()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !editing.is_finished(),
+            "the edit did not wait for the booking"
+        );
+        booking
+            .book_meeting(
+                &accepted,
+                &[p[0], p[1]],
+                slots[0],
+                MeetingMode::Online,
+                None,
+                NOW,
+            )
+            .await
+            .unwrap();
+        booking.commit().await.unwrap();
+        assert_eq!(editing.await.unwrap(), 1, "the edit sees the new meeting");
+        assert_eq!(
+            store.event_sessions(ev).await.unwrap().len(),
+            1,
+            "not saved"
+        );
+
+        // The other way round: an edit in progress, and a booking's check waits and then
+        // sees the new slots only.
+        let mut tx = store.begin().await.unwrap();
+        tx.cancel_meeting_of_request(id, NOW).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut editing = store.begin().await.unwrap();
+        editing.update_event(ev, &later).await.unwrap();
+        let booking = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.lock_event_slots(ev).await.unwrap()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !booking.is_finished(),
+            "the booking's check did not wait for the edit"
+        );
+        assert!(
+            editing
+                .lock_scheduled_meetings(ev)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        editing.commit().await.unwrap();
+        let now_slots = booking.await.unwrap();
+        assert_eq!(now_slots.len(), 2, "14:00 and 14:30");
+        assert!(!now_slots.contains(&slots[0]));
     }
 }
