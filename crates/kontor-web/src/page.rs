@@ -157,6 +157,9 @@ fn render_inner(
     let layout = serde_json::json!({
         "locale": locale.key(),
         "lang_tag": locale.bcp47(),
+        // After a label: Chinese text takes the full-width colon, with no space.
+        "colon": if locale == Locale::Zh { "：" } else { ": " },
+        "list_sep": if locale == Locale::Zh { "、" } else { ", " },
         "locales": locales,
         "path": path,
         "user": user.map(|u| serde_json::json!({

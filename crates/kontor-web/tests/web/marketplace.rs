@@ -158,6 +158,14 @@ async fn search_finds_word_forms_chinese_text_and_facets_narrow() {
         "{}",
         page.body
     );
+    // Chinese text takes its own punctuation: a full-width colon after labels, 、 in lists.
+    let zh = app.get(&format!("/opportunities/{id}"), None, "zh").await;
+    assert!(
+        zh.body
+            .contains(r#"：<span data-country="CN">CN</span>、<span data-country="TW">TW</span>"#),
+        "{}",
+        zh.body
+    );
     assert_eq!(
         app.post_form(&format!("/opportunities/{id}/delete"), Some(&li), "zh", &[])
             .await
