@@ -119,6 +119,7 @@ impl Composer {
             "request-received" => "mail-request-received-body",
             "request-accepted" => "mail-request-accepted-body",
             "request-declined" => "mail-request-declined-body",
+            "participant-left" => "mail-participant-left-body",
             _ => "mail-request-cancelled-body",
         };
         self.mail(

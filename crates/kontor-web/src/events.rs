@@ -563,7 +563,8 @@ pub async fn decide_registration(
 }
 
 /// A participation that ends (rejected after approval, withdrawn) takes its open requests and
-/// meetings with it; each partner is told, as if the participant had cancelled the request.
+/// meetings with it; each partner is told that the participant no longer takes part (not why:
+/// an organiser's rejection is not the partner's business).
 /// The mails are written before the transaction (on SQLite it holds the only connection).
 struct Ending {
     mails: std::collections::HashMap<Uuid, kontor_store::outbox::NewMail>,
@@ -590,7 +591,7 @@ impl Ending {
                 &participant.name,
                 &event.title,
                 event.slug.as_str(),
-                "request-cancelled",
+                "participant-left",
             );
             mails.insert(request.id, mail);
         }

@@ -1439,7 +1439,8 @@ async fn rejecting_an_approved_participant_cancels_their_requests_and_meetings()
     );
     assert!(app.store.meeting(meeting).await.unwrap().0.cancelled);
     let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
-    assert_eq!(mail.kind, "request-cancelled", "{}", mail.subject);
+    assert_eq!(mail.kind, "participant-left", "{}", mail.subject);
+    assert!(mail.body_text.contains("不再参加"), "{}", mail.body_text);
     let again = app
         .post_form(
             &format!("/events/h2-days/people/{}/request", f.anna),
@@ -1497,7 +1498,7 @@ async fn a_participant_withdraws_and_may_register_again() {
         kontor_domain::MeetingRequestStatus::Cancelled
     );
     let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
-    assert_eq!(mail.kind, "request-cancelled");
+    assert_eq!(mail.kind, "participant-left");
     let page = app.get("/events/h2-days", Some(&f.anna_c), "en").await;
     assert!(
         page.body.contains("Sie haben Ihre Anmeldung zurückgezogen"),
