@@ -608,4 +608,41 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
       await p.emulateMedia({ media: 'screen' });
     }
   });
+
+  step('the organiser edits the fair: the form saves unchanged, and keeps booked slots', async () => {
+    const [op] = organiser.pages();
+    const sessions = async () => {
+      await open(op, `/events/${FAIR}/edit`);
+      return op.locator('input[name^=session_]').evaluateAll((els) => els.map((e) => `${e.name}=${e.value}`));
+    };
+    const shown = await sessions();
+    assert.ok(shown.some((v) => /^session_start_0=\d\d:\d\d$/.test(v)), shown.join(' '));
+    // Saved as shown: nothing the form cannot hold is lost, and the booked meetings keep their slots.
+    await submit(op, op.locator(`form[action="/events/${FAIR}/edit"] button[type=submit]`));
+    assert.equal(pathOf(op), `/events/${FAIR}`);
+    assert.deepEqual(await sessions(), shown, 'the sessions read back as they were');
+
+    // Starting every session five minutes later moves every slot: refused while meetings are booked.
+    for (const input of await op.locator('input[name^=session_start_]').all()) {
+      const v = await input.inputValue();
+      if (!v) continue;
+      const [h, m] = v.split(':').map(Number);
+      await input.fill(`${String(h).padStart(2, '0')}:${String(m + 5).padStart(2, '0')}`);
+    }
+    const title = op.locator('#f-title_de');
+    const oldTitle = await title.inputValue();
+    await title.fill(`${oldTitle} (neu)`);
+    const refused = await submit(op, op.locator(`form[action="/events/${FAIR}/edit"] button[type=submit]`));
+    assert.equal(refused.status(), 422);
+    assert.match(await op.locator('main').innerText(), /Verschieben oder sagen Sie diese zuerst ab/);
+    assert.equal(await title.inputValue(), `${oldTitle} (neu)`, 'the input is kept');
+    await screenshot(op, 'event-edit-refused-de');
+    assert.deepEqual(await sessions(), shown, 'nothing was saved');
+
+    // A new title alone is saved.
+    await op.locator('#f-title_de').fill(`${oldTitle} (neu)`);
+    await submit(op, op.locator(`form[action="/events/${FAIR}/edit"] button[type=submit]`));
+    assert.equal(pathOf(op), `/events/${FAIR}`);
+    assert.equal(await op.locator('main h1').innerText(), `${oldTitle} (neu)`);
+  });
 });
