@@ -49,6 +49,7 @@ invalid-session-order = Eine Session muss nach ihrem Beginn enden.
 invalid-session-day = Der Session-Tag muss innerhalb der Veranstaltungstage liegen.
 invalid-session-overlap = Diese Sitzung überschneidet sich mit einer anderen am selben Tag.
 invalid-sessions-in-use = In Zeitfenstern, die diese Änderung entfernt, sind Gespräche gebucht. Verschieben oder sagen Sie diese zuerst ab.
+invalid-sessions-too-many = Höchstens vier Sessions.
 invalid-registration-after-event = Die Anmeldung kann nicht nach dem letzten Tag der Veranstaltung enden.
 invalid-slot-length = Termin-Slots müssen 5 bis 240 Minuten lang sein.
 invalid-break = Eine Pause muss innerhalb ihrer Session liegen und nach ihrem Beginn enden.

@@ -49,6 +49,7 @@ invalid-session-order = A session must end after it starts.
 invalid-session-day = The session day must lie within the event's days.
 invalid-session-overlap = This session overlaps another one on the same day.
 invalid-sessions-in-use = Meetings are booked in slots that this change removes. Move or cancel them first.
+invalid-sessions-too-many = At most four sessions.
 invalid-registration-after-event = Registration cannot close after the last day of the event.
 invalid-slot-length = Meeting slots must be 5 to 240 minutes long.
 invalid-break = A break must lie within its session and end after it starts.

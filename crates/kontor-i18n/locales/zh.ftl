@@ -49,6 +49,7 @@ invalid-session-order = 场次的结束时间必须晚于开始时间。
 invalid-session-day = 场次日期必须在活动日期之内。
 invalid-session-overlap = 该时段与同一天的另一个时段重叠。
 invalid-sessions-in-use = 此更改将删除的时段中已有预约的会谈，请先将其改期或取消。
+invalid-sessions-too-many = 最多四个场次。
 invalid-registration-after-event = 报名截止日期不能晚于活动最后一天。
 invalid-slot-length = 会谈时段长度须为 5 至 240 分钟。
 invalid-break = 休息时间必须在场次之内，且结束晚于开始。

@@ -23,8 +23,8 @@ use crate::subscribe;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/events", get(list_events))
-        .route("/events/{slug}", get(get_event))
+        .route("/events", get(list_events).post(create_event))
+        .route("/events/{slug}", get(get_event).put(update_event))
         .route(
             "/events/{slug}/registrations",
             post(register).delete(withdraw),
@@ -59,7 +59,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations and people of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers),
+    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -144,23 +144,173 @@ struct EventSummary {
     roles: Vec<String>,
 }
 
+/// Everything `PUT /api/v1/events/{slug}` takes, and more: a client can read, change and
+/// write back.
 #[derive(Serialize, ToSchema)]
 struct EventDetail {
     #[serde(flatten)]
     summary: EventSummary,
     description: std::collections::BTreeMap<String, String>,
     venue: Option<String>,
+    /// First day of registration (from midnight in the event's time zone).
+    registration_opens: String,
+    /// Last day of registration.
+    registration_closes: String,
+    /// `self-booking` or `organiser`.
+    scheduling: String,
+    max_requests: Option<i32>,
+    max_meetings: Option<i32>,
+    /// Meetings only between participants of different roles.
+    different_roles_only: bool,
     sessions: Vec<SessionOut>,
 }
 
 #[derive(Serialize, ToSchema)]
 struct SessionOut {
+    #[serde(flatten)]
+    times: SessionIn,
+    /// Slot start instants in UTC (RFC 3339).
+    slots: Vec<String>,
+}
+
+/// A matchmaking session: a day's run of meeting slots, in the event's time zone.
+#[derive(Deserialize, Serialize, ToSchema)]
+struct SessionIn {
+    /// `YYYY-MM-DD`, within the event's days.
     day: String,
+    /// `HH:MM`.
     start: String,
     end: String,
     slot_minutes: i32,
-    /// Slot start instants in UTC (RFC 3339).
-    slots: Vec<String>,
+    /// A pause without meetings (`HH:MM`, both or neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    break_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    break_end: Option<String>,
+}
+
+/// A new event, or an event's new state (`PUT` replaces all of it, apart from the address).
+#[derive(Deserialize, ToSchema)]
+struct EventIn {
+    /// The address (`/events/{slug}`): lowercase letters, digits and hyphens; made from the
+    /// English or German title when absent. An existing event keeps its own.
+    #[serde(default)]
+    slug: Option<String>,
+    /// `trade-fair`, `job-fair` or `conference`.
+    kind: String,
+    /// `on-site`, `online` or `hybrid`.
+    format: String,
+    /// Title per language (`de`, `en`, `zh`); at least one.
+    title: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    description: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    venue: Option<String>,
+    /// An IANA time zone, e.g. `Europe/Berlin` or `Asia/Shanghai`.
+    time_zone: String,
+    /// `YYYY-MM-DD`.
+    starts_on: String,
+    ends_on: String,
+    /// First day of registration (from midnight in the event's time zone).
+    registration_opens: String,
+    /// Last day of registration (until the following midnight); not after the event.
+    registration_closes: String,
+    #[serde(default)]
+    needs_approval: bool,
+    /// Participant roles, e.g. `exhibitor`, `visitor`; absent or empty: the kind's defaults.
+    #[serde(default)]
+    roles: Vec<String>,
+    /// `self-booking` (default) or `organiser`.
+    #[serde(default)]
+    scheduling: Option<String>,
+    /// Requests a participant may send (1–1000); absent: no limit.
+    #[serde(default)]
+    max_requests: Option<i32>,
+    /// Meetings a participant may have (1–1000); absent: no limit.
+    #[serde(default)]
+    max_meetings: Option<i32>,
+    #[serde(default)]
+    different_roles_only: bool,
+    /// At most four sessions, not overlapping.
+    #[serde(default)]
+    sessions: Vec<SessionIn>,
+}
+
+/// The event as the web form's fields: both paths parse and validate alike (field names in
+/// errors are the form's: `session_day_0` is the first session).
+fn event_form(body: &EventIn) -> Result<FormData, AppError> {
+    if body.sessions.len() > 4 {
+        return Err(AppError::field(
+            "sessions",
+            kontor_domain::Invalid::new("invalid-sessions-too-many"),
+        ));
+    }
+    if body
+        .roles
+        .iter()
+        .any(|r| ParticipantRole::from_key(r).is_none())
+    {
+        return Err(AppError::field(
+            "roles",
+            kontor_domain::Invalid::new("invalid-choice"),
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = vec![
+        ("slug".into(), body.slug.clone().unwrap_or_default()),
+        ("kind".into(), body.kind.clone()),
+        ("format".into(), body.format.clone()),
+        ("venue".into(), body.venue.clone().unwrap_or_default()),
+        ("time_zone".into(), body.time_zone.clone()),
+        ("starts_on".into(), body.starts_on.clone()),
+        ("ends_on".into(), body.ends_on.clone()),
+        ("registration_opens".into(), body.registration_opens.clone()),
+        (
+            "registration_closes".into(),
+            body.registration_closes.clone(),
+        ),
+        (
+            "scheduling".into(),
+            body.scheduling.clone().unwrap_or_default(),
+        ),
+    ];
+    for (lang, text) in &body.title {
+        pairs.push((format!("title_{lang}"), text.clone()));
+    }
+    for (lang, text) in &body.description {
+        pairs.push((format!("description_{lang}"), text.clone()));
+    }
+    pairs.extend(body.roles.iter().map(|r| ("roles".to_string(), r.clone())));
+    for (name, n) in [
+        ("max_requests", body.max_requests),
+        ("max_meetings", body.max_meetings),
+    ] {
+        pairs.push((name.into(), n.map(|n| n.to_string()).unwrap_or_default()));
+    }
+    for (name, on) in [
+        ("needs_approval", body.needs_approval),
+        ("different_roles_only", body.different_roles_only),
+    ] {
+        if on {
+            pairs.push((name.into(), "on".into()));
+        }
+    }
+    for (i, s) in body.sessions.iter().enumerate() {
+        pairs.extend([
+            (format!("session_day_{i}"), s.day.clone()),
+            (format!("session_start_{i}"), s.start.clone()),
+            (format!("session_end_{i}"), s.end.clone()),
+            (format!("session_slot_{i}"), s.slot_minutes.to_string()),
+            (
+                format!("session_break_start_{i}"),
+                s.break_start.clone().unwrap_or_default(),
+            ),
+            (
+                format!("session_break_end_{i}"),
+                s.break_end.clone().unwrap_or_default(),
+            ),
+        ]);
+    }
+    Ok(FormData(pairs))
 }
 
 fn texts(t: &kontor_domain::LocalizedText) -> std::collections::BTreeMap<String, String> {
@@ -218,16 +368,25 @@ async fn get_event(
     Path(slug): Path<String>,
 ) -> Result<Json<EventDetail>, AppError> {
     let e = load(&state, &slug).await?;
+    Ok(Json(detail(&state, &e).await?))
+}
+
+async fn detail(state: &AppState, e: &Event) -> Result<EventDetail, AppError> {
+    let hm = |t: jiff::civil::Time| t.strftime("%H:%M").to_string();
     let sessions = state
         .store
         .event_sessions(e.id)
         .await?
         .iter()
         .map(|s| SessionOut {
-            day: s.day.to_string(),
-            start: s.start.strftime("%H:%M").to_string(),
-            end: s.end.strftime("%H:%M").to_string(),
-            slot_minutes: s.slot_minutes,
+            times: SessionIn {
+                day: s.day.to_string(),
+                start: hm(s.start),
+                end: hm(s.end),
+                slot_minutes: s.slot_minutes,
+                break_start: s.breaks.first().map(|b| hm(b.0)),
+                break_end: s.breaks.first().map(|b| hm(b.1)),
+            },
             slots: s
                 .slots(&e.time_zone)
                 .iter()
@@ -235,12 +394,83 @@ async fn get_event(
                 .collect(),
         })
         .collect();
-    Ok(Json(EventDetail {
-        summary: summary(&e),
+    let (opens, closes) = crate::events::registration_days(e);
+    Ok(EventDetail {
+        summary: summary(e),
         description: texts(&e.description),
         venue: e.venue.clone(),
+        registration_opens: opens.to_string(),
+        registration_closes: closes.to_string(),
+        scheduling: e.rules.scheduling.key().into(),
+        max_requests: e.rules.max_requests,
+        max_meetings: e.rules.max_meetings,
+        different_roles_only: e.rules.allowed_pairs.is_some(),
         sessions,
-    }))
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventIn, security(("token" = [])),
+    responses((status = 201, body = EventDetail), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+/// Creates an event (administrators); it is public at once, like one made with the form.
+async fn create_event(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<EventIn>,
+) -> Result<Response, AppError> {
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let new = crate::events::parse_event_form(&event_form(&body)?).map_err(|e| e.into_error())?;
+    let mut tx = state.store.begin().await?;
+    match tx
+        .create_event(&new, user.id, kontor_domain::now_micros())
+        .await
+    {
+        Ok(_) => {}
+        Err(kontor_store::StoreError::Conflict(_)) => {
+            return Err(AppError::field(
+                "slug",
+                kontor_domain::Invalid::new("invalid-slug-taken"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    let e = state.store.event_by_slug(new.slug.as_str()).await?;
+    Ok((StatusCode::CREATED, Json(detail(&state, &e).await?)).into_response())
+}
+
+#[utoipa::path(put, path = "/api/v1/events/{slug}", tag = "events", params(("slug" = String, Path)),
+    request_body = EventIn, security(("token" = [])),
+    responses((status = 200, body = EventDetail), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, or a booked meeting would lose its slot (`invalid-sessions-in-use` on `sessions`)",
+            body = Problem, content_type = "application/problem+json")))]
+/// Replaces an event's details and sessions (its organisers). The address stays; sessions may
+/// change only while every booked meeting keeps its slot. A pending optimiser draft is dropped.
+async fn update_event(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<EventIn>,
+) -> Result<Json<EventDetail>, AppError> {
+    let event = load(&state, &slug).await?;
+    if !crate::events::can_organise(&state, &event, &user).await? {
+        return Err(AppError::Forbidden);
+    }
+    let mut form = event_form(&body)?;
+    form.0.retain(|(k, _)| k != "slug");
+    form.0.push(("slug".into(), event.slug.to_string()));
+    let changed = crate::events::parse_event_form(&form).map_err(|e| e.into_error())?;
+    if !crate::events::save_changes(&state, &event, &changed).await? {
+        return Err(AppError::field(
+            "sessions",
+            kontor_domain::Invalid::new("invalid-sessions-in-use"),
+        ));
+    }
+    let e = state.store.event_by_slug(&slug).await?;
+    Ok(Json(detail(&state, &e).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -735,23 +735,9 @@ fn event_form_values_of(e: &Event, sessions: &[MatchmakingSession]) -> serde_jso
         "max_meetings": e.rules.max_meetings.map(|n| n.to_string()),
         "different_roles_only": e.rules.allowed_pairs.is_some(),
     });
-    let day = |micros: i64| {
-        Timestamp::from_microsecond(micros)
-            .unwrap_or_default()
-            .to_zoned_datetime(e.time_zone.tz())
-            .date()
-    };
-    v["registration_opens"] = day(e.registration_opens_at).to_string().into();
-    // The form's closing day ends at the following midnight; a deadline at another time
-    // (the demo's, or one set through the store) shows as its own day.
-    let closes = Timestamp::from_microsecond(e.registration_closes_at)
-        .unwrap_or_default()
-        .to_zoned_datetime(e.time_zone.tz());
-    let last_day = match closes.date().yesterday() {
-        Ok(d) if closes.time() == jiff::civil::Time::midnight() => d,
-        _ => closes.date(),
-    };
-    v["registration_closes"] = last_day.to_string().into();
+    let (opens, closes) = registration_days(e);
+    v["registration_opens"] = opens.to_string().into();
+    v["registration_closes"] = closes.to_string().into();
     for l in Locale::ALL {
         v[format!("title_{}", l.key())] = e.title.exact(*l).unwrap_or_default().into();
         v[format!("description_{}", l.key())] = e.description.exact(*l).unwrap_or_default().into();
@@ -768,6 +754,23 @@ fn event_form_values_of(e: &Event, sessions: &[MatchmakingSession]) -> serde_jso
         }
     }
     v
+}
+
+/// The first and the last day of registration, as the form (and the API) take them.
+pub fn registration_days(e: &Event) -> (Date, Date) {
+    let at = |micros: i64| {
+        Timestamp::from_microsecond(micros)
+            .unwrap_or_default()
+            .to_zoned_datetime(e.time_zone.tz())
+    };
+    // The closing day ends at the following midnight; a deadline at another time (the demo's,
+    // or one set through the store) shows as its own day.
+    let closes = at(e.registration_closes_at);
+    let last_day = match closes.date().yesterday() {
+        Ok(d) if closes.time() == jiff::civil::Time::midnight() => d,
+        _ => closes.date(),
+    };
+    (at(e.registration_opens_at).date(), last_day)
 }
 
 /// Whether the form can show everything of the event; saving it would otherwise lose what it
@@ -848,6 +851,23 @@ async fn save_edit(
         Ok(n) => n,
         Err(errors) => return Ok(invalid(field_errors(ctx.locale, &errors.0))),
     };
+    if !save_changes(&state, &event, &changed).await? {
+        let errors = [(
+            "session_day_0".to_string(),
+            kontor_domain::Invalid::new("invalid-sessions-in-use"),
+        )];
+        return Ok(invalid(field_errors(ctx.locale, &errors)));
+    }
+    Ok(Redirect::to(&format!("/events/{slug}")).into_response())
+}
+
+/// Saves an organiser's changes to `event`, unless a booked meeting would lose its slot: then
+/// nothing is saved and the answer is `false`. The page and the API both save through here.
+pub async fn save_changes(
+    state: &AppState,
+    event: &Event,
+    changed: &NewEvent,
+) -> Result<bool, AppError> {
     let slots: std::collections::HashSet<(i64, i64)> = changed
         .sessions
         .iter()
@@ -856,22 +876,17 @@ async fn save_edit(
         .collect();
     // Checked after the write, under its lock: a meeting booked a moment ago counts too.
     let mut tx = state.store.begin().await?;
-    tx.update_event(event.id, &changed).await?;
+    tx.update_event(event.id, changed).await?;
     let booked = tx.lock_scheduled_meetings(event.id).await?;
     if booked
         .iter()
         .any(|&(_, _, start, end)| !slots.contains(&(start, end)))
     {
-        drop(tx);
-        let errors = [(
-            "session_day_0".to_string(),
-            kontor_domain::Invalid::new("invalid-sessions-in-use"),
-        )];
-        return Ok(invalid(field_errors(ctx.locale, &errors)));
+        return Ok(false);
     }
     tx.commit().await?;
     state.jobs.forget(event.id);
-    Ok(Redirect::to(&format!("/events/{slug}")).into_response())
+    Ok(true)
 }
 
 /// Parses the event form into a [`NewEvent`], or every field error at once.

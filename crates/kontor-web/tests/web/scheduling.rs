@@ -663,4 +663,117 @@ async fn organisers_edit_their_event_without_losing_booked_slots() {
     );
     // A longer session keeps every booked slot.
     assert_eq!(post(form("13:00", "2030-03-09")).await.status, 303);
+
+    // The API reads the event so that it can be written back, and refuses the same changes.
+    let token = app.token(&org).await;
+    let got = app.api("GET", "/api/v1/events/h2-days", None, None).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let mut body = got.json();
+    assert_eq!(body["registration_closes"], "2030-03-09");
+    assert_eq!(body["scheduling"], "organiser");
+    assert_eq!(body["sessions"][0]["end"], "13:00");
+    body["sessions"][0]["end"] = "10:00".into();
+    let put = |body: &serde_json::Value, token: &str| {
+        let (app, body, token) = (&app, body.to_string(), token.to_string());
+        async move {
+            app.api("PUT", "/api/v1/events/h2-days", Some(&token), Some(&body))
+                .await
+        }
+    };
+    let refused = put(&body, &token).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.json()["errors"][0]["field"], "sessions");
+    assert_eq!(
+        refused.json()["errors"][0]["code"],
+        "invalid-sessions-in-use"
+    );
+    body["sessions"][0]["end"] = "13:30".into();
+    body["title"]["en"] = "Hydrogen Days 2030".into();
+    body["slug"] = "not-taken-over".into();
+    let participant_token = app.token(&participant).await;
+    assert_eq!(put(&body, &participant_token).await.status, 403);
+    let saved = put(&body, &token).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let saved = saved.json();
+    assert_eq!(saved["slug"], "h2-days", "the address stays");
+    assert_eq!(saved["title"]["en"], "Hydrogen Days 2030");
+    assert_eq!(saved["sessions"][0]["end"], "13:30");
+    assert_eq!(saved["sessions"][0]["slots"].as_array().unwrap().len(), 9);
+    assert_eq!(app.store.event_by_slug("h2-days").await.unwrap().id, ev);
+}
+
+/// Administrators create events through the API with the form's rules; whatever the form
+/// would refuse, the API refuses with the field and a code.
+#[tokio::test]
+async fn administrators_create_events_through_the_api() {
+    let app = TestApp::new().await;
+    app.user("admin@example.de", Locale::De, true).await;
+    app.user("li@example.cn", Locale::Zh, false).await;
+    let admin = app.token(&app.sign_in("admin@example.de").await).await;
+    let li = app.token(&app.sign_in("li@example.cn").await).await;
+    let mut body = serde_json::json!({
+        "kind": "job-fair",
+        "format": "online",
+        "title": {"de": "Jobmesse China", "zh": "中国招聘会"},
+        "time_zone": "Asia/Shanghai",
+        "starts_on": "2030-05-20",
+        "ends_on": "2030-05-21",
+        "registration_opens": "2030-04-01",
+        "registration_closes": "2030-05-19",
+        "needs_approval": true,
+        "sessions": [{"day": "2030-05-20", "start": "14:00", "end": "17:00", "slot_minutes": 20,
+                      "break_start": "15:00", "break_end": "15:20"}],
+    });
+    let post = |body: &serde_json::Value, token: &str| {
+        let (app, body, token) = (&app, body.to_string(), token.to_string());
+        async move {
+            app.api("POST", "/api/v1/events", Some(&token), Some(&body))
+                .await
+        }
+    };
+    assert_eq!(post(&body, &li).await.status, 403);
+    let created = post(&body, &admin).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let e = created.json();
+    assert_eq!(e["slug"], "jobmesse-china", "made from the German title");
+    assert_eq!(e["roles"], serde_json::json!(["employer", "candidate"]));
+    assert_eq!(e["sessions"][0]["break_start"], "15:00");
+    // 14:00–17:00 by 20 minutes, without 15:00–15:20: eight slots, 06:00 UTC first.
+    let slots = e["sessions"][0]["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 8);
+    assert_eq!(slots[0], "2030-05-20T06:00:00Z");
+    let again = post(&body, &admin).await;
+    assert_eq!(again.status, 422);
+    assert_eq!(again.json()["errors"][0]["field"], "slug");
+
+    body["slug"] = "jobs-2".into();
+    body["ends_on"] = "2030-05-01".into();
+    body["roles"] = serde_json::json!(["pirate"]);
+    assert_eq!(
+        post(&body, &admin).await.json()["errors"][0]["field"],
+        "roles"
+    );
+    body["roles"] = serde_json::json!(["candidate", "employer"]);
+    let bad = post(&body, &admin).await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<String> = bad.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert!(fields.contains(&"ends_on".to_string()), "{fields:?}");
+    body["ends_on"] = "2030-05-21".into();
+    let session = body["sessions"][0].clone();
+    body["sessions"] = serde_json::json!([session, session, session, session, session]);
+    let five = post(&body, &admin).await;
+    assert_eq!(five.status, 422);
+    assert_eq!(
+        five.json()["errors"][0]["code"],
+        "invalid-sessions-too-many"
+    );
+    assert!(
+        app.store.event_by_slug("jobs-2").await.is_err(),
+        "nothing saved"
+    );
 }
