@@ -44,6 +44,8 @@ export KONTOR_REQUIRE_POSTGRES=1
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== the message catalogue is what tools/messages.py generates"
+python3 tools/messages.py --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test (SQLite and PostgreSQL)"

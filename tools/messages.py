@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Writes crates/kontor-i18n/locales/{de,en,zh}.ftl from one table, so that no language lacks a key.
 
-Edit the table here, run `python3 tools/messages.py`, commit the .ftl files with it.
+Edit the table here, run `python3 tools/messages.py`, commit the .ftl files with it
+(`--check` only compares; the test script runs that).
 A feature may keep its own table in tools/messages.d/<feature>.py (a list `M` of the same shape);
 those are appended in file-name order.
 """
 import pathlib
+import sys
+
+# `--check`: compare the .ftl files with the table instead of writing them (CI).
+CHECK = "--check" in sys.argv[1:]
 
 M = [
 # id, English, Deutsch, 中文
@@ -35,7 +40,10 @@ M = [
 ("error-internal", "Something went wrong on our side. Nothing was changed; please try again.", "Bei uns ist etwas schiefgegangen. Es wurde nichts geändert; bitte versuchen Sie es erneut.", "我们这边出了问题。没有任何更改，请重试。"),
 ("error-conflict", "This already exists.", "Das gibt es bereits.", "该项已存在。"),
 ("error-bad-form", "The form could not be read. Please send it again.", "Das Formular konnte nicht gelesen werden. Bitte senden Sie es erneut.", "无法读取表单，请重新提交。"),
+("error-bad-request", "This address or request could not be read. Please check the link.", "Diese Adresse oder Anfrage konnte nicht gelesen werden. Bitte prüfen Sie den Link.", "无法读取该地址或请求，请检查链接。"),
 ("error-registration-closed", "Registration for this event is not open.", "Die Anmeldung für diese Veranstaltung ist nicht geöffnet.", "该活动目前不开放报名。"),
+("error-event-not-editable", "This event has settings that the form cannot show (more than four sessions, several breaks in a session, or one-way pairs of roles); saving it here would lose them.", "Diese Veranstaltung hat Einstellungen, die das Formular nicht zeigen kann (mehr als vier Sessions, mehrere Pausen in einer Session oder Rollenpaare nur in eine Richtung); beim Speichern gingen sie verloren.", "此活动包含表单无法显示的设置（超过四个场次、一个场次中有多个休息时段，或单向的角色配对）；在此保存会丢失这些设置。"),
+("error-event-ended", "This event is over; registrations can no longer be withdrawn.", "Diese Veranstaltung ist vorbei; Anmeldungen lassen sich nicht mehr zurückziehen.", "本活动已结束，报名无法再撤回。"),
 ("error-already-registered", "You are already registered for this event.", "Sie sind für diese Veranstaltung bereits angemeldet.", "您已报名参加该活动。"),
 ("invalid-required", "Please fill in this field.", "Bitte füllen Sie dieses Feld aus.", "请填写此项。"),
 ("invalid-too-long", "At most { $max } characters, please.", "Bitte höchstens { $max } Zeichen.", "最多 { $max } 个字符。"),
@@ -54,9 +62,14 @@ M = [
 ("invalid-date-order", "The end must come after the start.", "Das Ende muss nach dem Beginn liegen.", "结束时间必须晚于开始时间。"),
 ("invalid-session-order", "A session must end after it starts.", "Eine Session muss nach ihrem Beginn enden.", "场次的结束时间必须晚于开始时间。"),
 ("invalid-session-day", "The session day must lie within the event's days.", "Der Session-Tag muss innerhalb der Veranstaltungstage liegen.", "场次日期必须在活动日期之内。"),
+("invalid-session-overlap", "This session overlaps another one on the same day.", "Diese Sitzung überschneidet sich mit einer anderen am selben Tag.", "该时段与同一天的另一个时段重叠。"),
+("invalid-sessions-in-use", "Meetings are booked in slots that this change removes. Move or cancel them first.", "In Zeitfenstern, die diese Änderung entfernt, sind Gespräche gebucht. Verschieben oder sagen Sie diese zuerst ab.", "此更改将删除的时段中已有预约的会谈，请先将其改期或取消。"),
+("invalid-sessions-too-many", "At most four sessions.", "Höchstens vier Sessions.", "最多四个场次。"),
+("invalid-registration-after-event", "Registration cannot close after the last day of the event.", "Die Anmeldung kann nicht nach dem letzten Tag der Veranstaltung enden.", "报名截止日期不能晚于活动最后一天。"),
 ("invalid-slot-length", "Meeting slots must be 5 to 240 minutes long.", "Termin-Slots müssen 5 bis 240 Minuten lang sein.", "会谈时段长度须为 5 至 240 分钟。"),
 ("invalid-break", "A break must lie within its session and end after it starts.", "Eine Pause muss innerhalb ihrer Session liegen und nach ihrem Beginn enden.", "休息时间必须在场次之内，且结束晚于开始。"),
 ("invalid-choice", "Please choose one of the options.", "Bitte wählen Sie eine der Optionen.", "请从选项中选择。"),
+("invalid-whole-number", "Please enter a whole number from 1 to { $max }.", "Bitte geben Sie eine ganze Zahl von 1 bis { $max } ein.", "请输入 1 到 { $max } 之间的整数。"),
 ("invalid-role", "Please choose one of the roles this event offers.", "Bitte wählen Sie eine der Rollen dieser Veranstaltung.", "请选择该活动提供的角色之一。"),
 ("invalid-decision", "Please approve or reject.", "Bitte bestätigen oder ablehnen.", "请批准或拒绝。"),
 ("invalid-title-required", "Please give a title in at least one language.", "Bitte geben Sie einen Titel in mindestens einer Sprache an.", "请至少用一种语言填写标题。"),
@@ -66,6 +79,7 @@ M = [
 ("home-lead", "Trade fairs with matchmaking, job fairs and partnerships between Germany and China — in German, English and Chinese.", "Messen mit Matchmaking, Jobmessen und Partnerschaften zwischen Deutschland und China – auf Deutsch, Englisch und Chinesisch.", "中德之间的配对洽谈展会、招聘会与合作伙伴关系——支持德语、英语和中文。"),
 ("home-upcoming", "Upcoming events", "Kommende Veranstaltungen", "即将举行的活动"),
 ("home-no-events", "No events are planned at the moment.", "Zurzeit sind keine Veranstaltungen geplant.", "目前没有计划中的活动。"),
+("events-past", "Past events", "Vergangene Veranstaltungen", "往期活动"),
 ("event-kind", "Kind of event", "Art der Veranstaltung", "活动类型"),
 ("event-kind-trade-fair", "B2B trade fair", "B2B-Messe", "B2B 展会"),
 ("event-kind-job-fair", "Job fair", "Jobmesse", "招聘会"),
@@ -76,6 +90,7 @@ M = [
 ("event-format-hybrid", "Hybrid", "Hybrid", "线上线下结合"),
 ("event-time-zone", "Times in { $zone }", "Zeiten in { $zone }", "时间以 { $zone } 为准"),
 ("event-sessions", "Matchmaking sessions", "Matchmaking-Sessions", "配对洽谈场次"),
+("event-interview-sessions", "Interview slots", "Zeitfenster für Gespräche mit Arbeitgebern", "面试时段"),
 ("event-session-day", "Day", "Tag", "日期"),
 ("event-session-time", "Time", "Uhrzeit", "时间"),
 ("event-session-slots", "Meeting slots", "Termin-Slots", "会谈时段"),
@@ -84,7 +99,7 @@ M = [
 ("event-session-slot-minutes", "Slot length (minutes)", "Slot-Länge (Minuten)", "时段长度（分钟）"),
 ("event-session-break-start", "Break from", "Pause von", "休息开始"),
 ("event-session-break-end", "Break until", "Pause bis", "休息结束"),
-("event-slot-summary", "{ $n } slots of { $minutes } min", "{ $n } Slots à { $minutes } Min.", "{ $n } 个时段，每个 { $minutes } 分钟"),
+("event-slot-summary", "\n    { $n ->\n        [one] { $n } slot\n       *[other] { $n } slots\n    } of { $minutes } min", "\n    { $n ->\n        [one] { $n } Slot\n       *[other] { $n } Slots\n    } à { $minutes } Min.", "{ $n } 个时段，每个 { $minutes } 分钟"),
 ("event-your-time", "Your time: { $range }", "Ihre Zeit: { $range }", "您的时间：{ $range }"),
 ("event-registration", "Registration", "Anmeldung", "报名"),
 ("event-registration-open", "Registration open", "Anmeldung offen", "报名进行中"),
@@ -96,6 +111,11 @@ M = [
 ("event-registration-until", "Registration until { $at }", "Anmeldung bis { $at }", "报名截止：{ $at }"),
 ("event-register", "Register", "Anmelden", "报名"),
 ("event-your-registration", "You are registered as { $role }: { $status }", "Sie sind angemeldet als { $role }: { $status }", "您的报名身份为{ $role }：{ $status }"),
+("event-withdraw", "Withdraw registration", "Anmeldung zurückziehen", "撤回报名"),
+("event-registered-notice", "Thank you for registering. We have sent you a confirmation by e-mail.", "Danke für Ihre Anmeldung. Wir haben Ihnen eine Bestätigung per E-Mail geschickt.", "感谢您的报名。我们已通过电子邮件向您发送确认。"),
+("event-withdraw-confirm", "Withdraw your registration? Your meeting requests and meetings at this event are cancelled, and your partners are told.", "Anmeldung zurückziehen? Ihre Gesprächsanfragen und Gespräche bei dieser Veranstaltung werden abgesagt, Ihre Gesprächspartner werden benachrichtigt.", "确定撤回报名吗？您在本活动中的会谈请求和会谈将被取消，并通知您的会谈对象。"),
+("event-withdraw-confirm-final", "Registration for this event is closed: once withdrawn, you cannot register again. Your meeting requests and meetings are cancelled, and your partners are told. Withdraw anyway?", "Die Anmeldung zu dieser Veranstaltung ist geschlossen: Nach dem Zurückziehen können Sie sich nicht erneut anmelden. Ihre Gesprächsanfragen und Gespräche werden abgesagt, Ihre Gesprächspartner benachrichtigt. Trotzdem zurückziehen?", "本活动报名已截止：撤回后将无法重新报名。您的会谈请求和会谈将被取消，并通知您的会谈对象。仍要撤回吗？"),
+("event-withdrawn", "You withdrew your registration. You can register again.", "Sie haben Ihre Anmeldung zurückgezogen. Sie können sich erneut anmelden.", "您已撤回报名，可以重新报名。"),
 ("event-participants", "Participants", "Teilnehmende", "参与者"),
 ("event-new-title", "New event", "Neue Veranstaltung", "新建活动"),
 ("event-new-what", "What", "Was", "内容"),
@@ -115,6 +135,10 @@ M = [
 ("event-roles-hint", "None chosen: the usual roles of this kind of event.", "Keine gewählt: die üblichen Rollen dieser Veranstaltungsart.", "未选择：使用该类活动的常用角色。"),
 ("event-sessions-hint", "Up to four sessions, in the event's local time. Empty rows are ignored.", "Bis zu vier Sessions, in der Ortszeit der Veranstaltung. Leere Zeilen werden ignoriert.", "最多四个场次，按活动当地时间。空行将被忽略。"),
 ("event-create", "Create event", "Veranstaltung anlegen", "创建活动"),
+("event-edit", "Edit event", "Veranstaltung bearbeiten", "编辑活动"),
+("event-edit-title", "Edit the event", "Veranstaltung bearbeiten", "编辑活动"),
+("event-save", "Save changes", "Änderungen speichern", "保存更改"),
+("event-slug-fixed", "The address stays as it is, so that links and calendars keep working.", "Die Adresse bleibt, damit Links und Kalender weiter funktionieren.", "网址保持不变，以便链接和日历继续有效。"),
 ("role-exhibitor", "Exhibitor", "Aussteller", "参展商"),
 ("role-visitor", "Visitor", "Besucher", "观众"),
 ("role-employer", "Employer", "Arbeitgeber", "用人单位"),
@@ -135,6 +159,7 @@ M = [
 ("participants-actions", "Decision", "Entscheidung", "审批"),
 ("participants-approve", "Approve", "Bestätigen", "批准"),
 ("participants-reject", "Reject", "Ablehnen", "拒绝"),
+("participants-withdrawn", "Withdrawn by the participant", "Von der Person zurückgezogen", "参与者已撤回"),
 ("participants-approve-who", "Approve { $name }", "{ $name } bestätigen", "批准 { $name }"),
 ("participants-reject-who", "Reject { $name }", "{ $name } ablehnen", "拒绝 { $name }"),
 ("participants-reject-confirm", "Reject the registration of { $name }? They will be told by e-mail.", "Die Anmeldung von { $name } ablehnen? Die Person wird per E-Mail informiert.", "拒绝 { $name } 的报名？对方将收到电子邮件通知。"),
@@ -146,13 +171,20 @@ M = [
 ("mail-request-declined-body", "{ $partner } cannot meet you at { $event }.", "{ $partner } kann Sie bei { $event } leider nicht treffen.", "{ $partner } 无法在 { $event } 与您会谈。"),
 ("mail-request-cancelled-subject", "Meeting with { $partner } cancelled", "Gespräch mit { $partner } abgesagt", "与 { $partner } 的会谈已取消"),
 ("mail-request-cancelled-body", "{ $partner } cancelled the meeting at { $event }.", "{ $partner } hat das Gespräch bei { $event } abgesagt.", "{ $partner } 取消了在 { $event } 的会谈。"),
+("mail-participant-left-subject", "Meeting with { $partner } cancelled", "Gespräch mit { $partner } abgesagt", "与 { $partner } 的会谈已取消"),
+("mail-participant-left-body", "{ $partner } no longer takes part in { $event }, so your meeting request or meeting with them is cancelled.", "{ $partner } nimmt nicht mehr an { $event } teil. Ihre Gesprächsanfrage oder Ihr Gespräch entfällt daher.", "{ $partner } 不再参加 { $event }，您与其的会谈请求或会谈因此取消。"),
 ("mail-meetings-button", "My meetings", "Meine Gespräche", "我的会谈"),
 ("nav-meetings", "Meetings", "Gespräche", "会谈"),
 ("meetings-title", "My meetings: { $event }", "Meine Gespräche: { $event }", "我的会谈：{ $event }"),
+("meetings-request-sent", "Your request is sent. Your partner is told by e-mail; you will see the answer here.", "Ihre Anfrage ist verschickt. Ihr Gegenüber erhält eine E-Mail; die Antwort sehen Sie hier.", "您的请求已发送。对方将收到电子邮件通知，答复会显示在此页面。"),
+("meetings-not-approved", "Once your registration is approved, you can find partners and give your availability here.", "Sobald Ihre Anmeldung freigegeben ist, können Sie hier Gesprächspartner finden und Ihre Verfügbarkeit angeben.", "报名获批后，您即可在此寻找洽谈伙伴并设置可用时间。"),
 ("meetings-incoming", "Requests to me", "Anfragen an mich", "收到的请求"),
 ("meetings-outgoing", "My requests", "Meine Anfragen", "我发出的请求"),
 ("meetings-agenda", "Agenda", "Agenda", "日程"),
 ("meetings-none", "Nothing here yet.", "Noch nichts.", "暂无内容。"),
+("meetings-agenda-empty", "No meetings on your agenda yet: accepted requests appear here once they have a time.", "Noch keine Gespräche in Ihrer Agenda: Angenommene Anfragen erscheinen hier, sobald sie einen Termin haben.", "您的日程中暂无会谈：已接受的请求确定时间后会显示在这里。"),
+("meetings-incoming-empty", "Nobody has asked you for a meeting yet.", "Noch niemand hat Sie um ein Gespräch gebeten.", "还没有人向您发出会谈请求。"),
+("meetings-outgoing-empty", "You have not asked anyone for a meeting yet.", "Sie haben noch niemanden um ein Gespräch gebeten.", "您还没有向任何人发出会谈请求。"),
 ("meetings-find-people", "Find people to meet", "Gesprächspartner finden", "寻找会谈对象"),
 ("meetings-accept", "Accept", "Annehmen", "接受"),
 ("meetings-decline", "Decline", "Ablehnen", "拒绝"),
@@ -185,6 +217,7 @@ M = [
 ("request-send", "Send request", "Anfrage senden", "发送请求"),
 ("error-request-self", "You cannot request a meeting with yourself.", "Sie können kein Gespräch mit sich selbst anfragen.", "不能向自己请求会谈。"),
 ("error-request-outside", "Both of you must be confirmed participants of this event.", "Sie beide müssen bestätigte Teilnehmende dieser Veranstaltung sein.", "双方都必须是该活动的已确认参与者。"),
+("error-not-approved", "Your registration for this event must be approved first.", "Ihre Anmeldung zu dieser Veranstaltung muss zuerst freigegeben werden.", "您对该活动的报名需先获得批准。"),
 ("error-request-quota", "You have reached the number of requests allowed at this event.", "Sie haben die Zahl der erlaubten Anfragen für diese Veranstaltung erreicht.", "您在该活动的请求次数已达上限。"),
 ("error-request-roles", "At this event your role cannot request meetings with this role.", "Bei dieser Veranstaltung kann Ihre Rolle keine Gespräche mit dieser Rolle anfragen.", "在该活动中，您的角色不能向该角色请求会谈。"),
 ("error-request-exists", "There is already a request between you two.", "Zwischen Ihnen beiden gibt es bereits eine Anfrage.", "你们之间已有会谈请求。"),
@@ -330,6 +363,7 @@ M = [
 ("field-password", "Password", "Passwort", "密码"),
 ("field-password-optional", "Password (optional)", "Passwort (optional)", "密码（可选）"),
 ("hint-password", "Without a password you sign in with a code by e-mail. At least 10 characters.", "Ohne Passwort melden Sie sich mit einem Code per E-Mail an. Mindestens 10 Zeichen.", "不设密码则通过邮件验证码登录。至少 10 个字符。"),
+("hint-max-chars", "At most { $max } characters.", "Höchstens { $max } Zeichen.", "最多 { $max } 个字符。"),
 ("field-name", "Name", "Name", "姓名"),
 ("field-job-title", "Job title", "Funktion", "职务"),
 ("field-time-zone", "Your time zone", "Ihre Zeitzone", "您的时区"),
@@ -382,6 +416,9 @@ M = [
 ("mailbox-subject", "Subject", "Betreff", "主题"),
 ("mailbox-at", "Written", "Erstellt", "时间"),
 ("mailbox-status", "Status", "Status", "状态"),
+("mail-status-pending", "waiting", "wartet", "等待中"),
+("mail-status-sent", "delivered", "zugestellt", "已送达"),
+("mail-status-failed", "failed", "fehlgeschlagen", "失败"),
 ("mailbox-empty", "No mails.", "Keine E-Mails.", "没有邮件。"),
 ("mail-greeting", "Hello { $name },", "Hallo { $name },", "{ $name }，您好："),
 ("mail-signature", "Your Kontor team", "Ihr Kontor-Team", "Kontor 团队"),
@@ -452,8 +489,14 @@ def main():
     for col, lang in ((1, "en"), (2, "de"), (3, "zh")):
         lines = [f"# Generated by tools/messages.py: edit the table there.\n"]
         for m in M:
-            lines.append(f"{m[0]} = {m[col]}\n")
-        (root / f"{lang}.ftl").write_text("".join(lines), encoding="utf-8")
+            # A multi-line value (a selector) starts on the next line.
+            lines.append(f"{m[0]} = {m[col]}\n".replace(" = \n", " =\n"))
+        path, text = root / f"{lang}.ftl", "".join(lines)
+        if CHECK:
+            if path.read_text(encoding="utf-8") != text:
+                sys.exit(f"{path} differs from tools/messages.py: edit the table, then run it")
+        else:
+            path.write_text(text, encoding="utf-8")
 
 if __name__ == "__main__":
     main()

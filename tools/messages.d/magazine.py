@@ -12,6 +12,7 @@ M = [
 ("magazine-search-label", "Search the magazine", "Im Magazin suchen", "搜索杂志"),
 ("magazine-search-button", "Search", "Suchen", "搜索"),
 ("magazine-search-title", "Search results for “{ $q }”", "Suchergebnisse für „{ $q }“", "“{ $q }”的搜索结果"),
+("magazine-search-none", "No articles match “{ $q }”.", "Keine Artikel passen zu „{ $q }“.", "没有与“{ $q }”匹配的文章。"),
 ("magazine-translations", "This article in other languages", "Dieser Artikel in anderen Sprachen", "本文的其他语言版本"),
 ("magazine-by", "By { $author }", "Von { $author }", "作者：{ $author }"),
 ("magazine-photo", "Photo: { $credit }", "Foto: { $credit }", "图片：{ $credit }"),

@@ -43,7 +43,7 @@ M = [
 ("newsletter-test-submit", "Send test", "Test senden", "发送测试"),
 ("newsletter-test-sent", "A test of every edition was queued for { $email }.", "Ein Test jeder Ausgabe wurde für { $email } eingereiht.", "每个语言版本的测试邮件已为 { $email } 排入队列。"),
 ("newsletter-schedule", "Schedule", "Zeitplan", "排期"),
-("newsletter-schedule-at", "Send at (Europe/Berlin)", "Versenden am (Europe/Berlin)", "发送时间（欧洲/柏林）"),
+("newsletter-schedule-at", "Send at (Berlin time)", "Versenden am (Berliner Zeit)", "发送时间（柏林时间）"),
 ("newsletter-schedule-submit", "Schedule", "Planen", "排期"),
 ("newsletter-unschedule", "Back to draft", "Zurück zum Entwurf", "退回草稿"),
 ("newsletter-send-now", "Send now", "Jetzt versenden", "立即发送"),
