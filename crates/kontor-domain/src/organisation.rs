@@ -61,6 +61,10 @@ impl Country {
             Err(Invalid::new("invalid-country"))
         }
     }
+    /// Every assigned code, in alphabetical order.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        CODES.split(' ')
+    }
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("ASCII by construction")
     }

@@ -128,10 +128,40 @@ pub fn t(locale: Locale, id: &str) -> String {
     catalog().message(locale, id, &[])
 }
 
+mod countries;
+
+/// The name of an ISO 3166-1 country in `locale` ("DE" → "Deutschland", "德国"), from the
+/// Unicode CLDR; `None` for a code that is not assigned.
+pub fn country_name(locale: Locale, code: &str) -> Option<&'static str> {
+    let i = countries::COUNTRIES
+        .binary_search_by(|row| row.0.cmp(code))
+        .ok()?;
+    let (_, de, en, zh) = countries::COUNTRIES[i];
+    Some(match locale {
+        Locale::De => de,
+        Locale::En => en,
+        Locale::Zh => zh,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use kontor_domain::{Keyed, OrgKind, ParticipantRole, Sector};
+
+    #[test]
+    fn every_country_code_has_a_name_in_every_language() {
+        assert!(countries::COUNTRIES.is_sorted_by_key(|row| row.0));
+        for code in kontor_domain::Country::codes() {
+            for l in Locale::ALL {
+                let name = country_name(*l, code).unwrap_or_default();
+                assert!(!name.is_empty() && name != code, "{code} in {l:?}");
+            }
+        }
+        assert_eq!(country_name(Locale::Zh, "DE"), Some("德国"));
+        assert_eq!(country_name(Locale::De, "CN"), Some("China"));
+        assert_eq!(country_name(Locale::En, "XX"), None);
+    }
 
     #[test]
     fn every_key_in_every_language() {

@@ -5,23 +5,6 @@ document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('input[data-detect-zone]').forEach((el) => {
     if (!el.value && zone && el.getAttribute('aria-invalid') !== 'true') el.value = zone;
   });
-  // Country codes (ISO 3166) become names in the page's language; the code stays without JS.
-  if (window.Intl && Intl.DisplayNames) {
-    const names = new Intl.DisplayNames([document.documentElement.lang || 'en'], { type: 'region' });
-    const name = (code) => {
-      try { return names.of(code.toUpperCase()); } catch (_) { return null; /* no region code */ }
-    };
-    document.querySelectorAll('[data-country]').forEach((el) => {
-      const n = name(el.dataset.country);
-      if (n && n !== el.dataset.country) el.textContent = n;
-    });
-    // A sentence that names a country by its code ("from DE, a country you target").
-    document.querySelectorAll('[data-country-in]').forEach((el) => {
-      const code = el.dataset.countryIn;
-      const n = name(code);
-      if (n && n !== code) el.textContent = el.textContent.replace(code, n);
-    });
-  }
   // Ask before destructive actions.
   document.querySelectorAll('form[data-confirm]').forEach((form) => {
     form.addEventListener('submit', (ev) => {

@@ -271,7 +271,10 @@ async fn recommendations(
                 .map(|r| match r {
                     Reason::SharedSectors(s) => serde_json::json!({ "text": c.message(locale, "rec-sectors", &[("list", join(s.into_iter().map(|s| label(locale, "sector", s)).collect()).into())]) }),
                     Reason::Answers { theirs, mine } => serde_json::json!({ "text": c.message(locale, "rec-answers", &[("theirs", theirs.into()), ("mine", mine.into())]) }),
-                    Reason::TargetCountry(country) => serde_json::json!({ "text": c.message(locale, "rec-country", &[("country", country.code().into())]), "country": country.code() }),
+                    Reason::TargetCountry(country) => {
+                        let name = kontor_i18n::country_name(locale, country.code()).unwrap_or(country.code());
+                        serde_json::json!({ "text": c.message(locale, "rec-country", &[("country", name.into())]) })
+                    }
                     Reason::CommonLanguages(l) => serde_json::json!({ "text": c.message(locale, "rec-languages", &[("list", join(l.iter().map(|x| c.message(locale, &format!("language-{x}"), &[])).collect()).into())]) }),
                 })
                 .collect();

@@ -70,15 +70,27 @@ pub fn environment() -> Environment<'static> {
         "newsletter_archive.html",
     );
     env.add_function("t", translate);
+    env.add_filter("country", country);
     env
+}
+
+fn page_locale(state: &State) -> Locale {
+    state
+        .lookup("locale")
+        .and_then(|v| v.as_str().and_then(|s| Locale::parse(s).ok()))
+        .unwrap_or(Locale::En)
+}
+
+/// `{{ code | country }}`: an ISO country code as its name in the page's language (the code
+/// itself when it is not one).
+fn country(state: &State, code: &str) -> String {
+    kontor_i18n::country_name(page_locale(state), code)
+        .map_or_else(|| code.to_string(), str::to_string)
 }
 
 /// `{{ t("key", name=value) }}` in the page's language.
 fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {
-    let locale = state
-        .lookup("locale")
-        .and_then(|v| v.as_str().and_then(|s| Locale::parse(s).ok()))
-        .unwrap_or(Locale::En);
+    let locale = page_locale(state);
     let mut args = Vec::new();
     for name in kwargs.args() {
         let v: Value = kwargs.get(name)?;
