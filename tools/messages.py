@@ -72,6 +72,7 @@ M = [
 ("invalid-whole-number", "Please enter a whole number from 1 to { $max }.", "Bitte geben Sie eine ganze Zahl von 1 bis { $max } ein.", "请输入 1 到 { $max } 之间的整数。"),
 ("invalid-role", "Please choose one of the roles this event offers.", "Bitte wählen Sie eine der Rollen dieser Veranstaltung.", "请选择该活动提供的角色之一。"),
 ("invalid-decision", "Please approve or reject.", "Bitte bestätigen oder ablehnen.", "请批准或拒绝。"),
+("invalid-description-required", "Please describe it in at least one language: what you offer or look for, and for whom.", "Bitte beschreiben Sie es in mindestens einer Sprache: was Sie anbieten oder suchen, und für wen.", "请至少用一种语言加以说明：您提供或寻求什么，面向谁。"),
 ("invalid-title-required", "Please give a title in at least one language.", "Bitte geben Sie einen Titel in mindestens einer Sprache an.", "请至少用一种语言填写标题。"),
 ("invalid-phone", "Please use digits, spaces and + - ( ) / only.", "Bitte nur Ziffern, Leerzeichen und + - ( ) / verwenden.", "请只使用数字、空格和 + - ( ) /。"),
 ("invalid-json", "The request body is not valid JSON of the expected shape.", "Der Anfragetext ist kein gültiges JSON der erwarteten Form.", "请求正文不是预期格式的有效 JSON。"),

@@ -57,6 +57,7 @@ invalid-choice = Bitte wählen Sie eine der Optionen.
 invalid-whole-number = Bitte geben Sie eine ganze Zahl von 1 bis { $max } ein.
 invalid-role = Bitte wählen Sie eine der Rollen dieser Veranstaltung.
 invalid-decision = Bitte bestätigen oder ablehnen.
+invalid-description-required = Bitte beschreiben Sie es in mindestens einer Sprache: was Sie anbieten oder suchen, und für wen.
 invalid-title-required = Bitte geben Sie einen Titel in mindestens einer Sprache an.
 invalid-phone = Bitte nur Ziffern, Leerzeichen und + - ( ) / verwenden.
 invalid-json = Der Anfragetext ist kein gültiges JSON der erwarteten Form.

@@ -57,6 +57,7 @@ invalid-choice = Please choose one of the options.
 invalid-whole-number = Please enter a whole number from 1 to { $max }.
 invalid-role = Please choose one of the roles this event offers.
 invalid-decision = Please approve or reject.
+invalid-description-required = Please describe it in at least one language: what you offer or look for, and for whom.
 invalid-title-required = Please give a title in at least one language.
 invalid-phone = Please use digits, spaces and + - ( ) / only.
 invalid-json = The request body is not valid JSON of the expected shape.

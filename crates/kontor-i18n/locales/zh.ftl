@@ -57,6 +57,7 @@ invalid-choice = 请从选项中选择。
 invalid-whole-number = 请输入 1 到 { $max } 之间的整数。
 invalid-role = 请选择该活动提供的角色之一。
 invalid-decision = 请批准或拒绝。
+invalid-description-required = 请至少用一种语言加以说明：您提供或寻求什么，面向谁。
 invalid-title-required = 请至少用一种语言填写标题。
 invalid-phone = 请只使用数字、空格和 + - ( ) /。
 invalid-json = 请求正文不是预期格式的有效 JSON。

@@ -1099,6 +1099,7 @@ struct OpportunityIo {
     kind: String,
     /// Title per language (`de`, `en`, `zh`); at least one.
     title: std::collections::BTreeMap<String, String>,
+    /// Description per language; at least one (what is offered or sought, and for whom).
     #[serde(default)]
     description: std::collections::BTreeMap<String, String>,
     #[serde(default)]

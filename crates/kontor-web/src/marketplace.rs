@@ -354,7 +354,17 @@ pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<Opportunity
             }
         }),
     );
-    let description = errors.take("description_en", localized("description", 5000, true));
+    // Others find an opportunity by what it says: a title alone matches nothing.
+    let description = errors.take(
+        "description_en",
+        localized("description", 5000, true).and_then(|t| {
+            if t.is_empty() {
+                Err(Invalid::new("invalid-description-required"))
+            } else {
+                Ok(t)
+            }
+        }),
+    );
     let mut sectors = vec![];
     for s in form.all("sectors") {
         if let Some(s) = errors.take(

@@ -223,6 +223,7 @@ async fn the_index_is_rebuilt_from_the_database_and_bad_opportunities_are_refuse
     for msg in [
         "Bitte wählen Sie eine der Optionen.",
         "Bitte geben Sie einen Titel",
+        "Bitte beschreiben Sie es",
         "zweibuchstabigen Ländercode",
     ] {
         assert!(bad.body.contains(msg), "{msg}");
@@ -239,11 +240,17 @@ async fn the_index_is_rebuilt_from_the_database_and_bad_opportunities_are_refuse
             &[
                 ("kind", "investment"),
                 ("title_en", "Seed round"),
+                ("description_en", "EUR 2 m for a fuel-cell start-up."),
                 ("event", &ev.to_string()),
             ],
         )
         .await;
     assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("e-event"),
+        "refused for the event alone: {}",
+        r.body
+    );
     let anna_id = app
         .store
         .user_by_email(&kontor_domain::Email::parse("anna@example.de").unwrap())
@@ -260,6 +267,7 @@ async fn the_index_is_rebuilt_from_the_database_and_bad_opportunities_are_refuse
             &[
                 ("kind", "investment"),
                 ("title_en", "Seed round"),
+                ("description_en", "EUR 2 m for a fuel-cell start-up."),
                 ("event", &ev.to_string()),
             ],
         )

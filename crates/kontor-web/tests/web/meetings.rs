@@ -790,6 +790,7 @@ async fn recommendations_come_with_their_reasons() {
                 &[
                     ("kind", kind),
                     ("title_en", title),
+                    ("description_en", "Details on request."),
                     ("sectors", sector),
                     (
                         "target_countries",
@@ -1151,7 +1152,7 @@ async fn opportunities_and_availability_through_the_api() {
         "{codes:?}"
     );
     let created = app
-        .api("POST", "/api/v1/opportunities", Some(&token), Some(r#"{"kind":"technology-offer","title":{"zh":"氢燃料电池","en":"Fuel cells"},"sectors":["hydrogen"],"target_countries":["DE"],"languages":["zh","en"]}"#))
+        .api("POST", "/api/v1/opportunities", Some(&token), Some(r#"{"kind":"technology-offer","title":{"zh":"氢燃料电池","en":"Fuel cells"},"description":{"en":"Stacks for buses."},"sectors":["hydrogen"],"target_countries":["DE"],"languages":["zh","en"]}"#))
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
