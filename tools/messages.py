@@ -50,6 +50,7 @@ M = [
 ("invalid-characters", "This contains characters that are not allowed.", "Das enthält unzulässige Zeichen.", "包含不允许的字符。"),
 ("invalid-email", "Please enter a valid e-mail address, such as name@example.com.", "Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de.", "请输入有效的电子邮箱地址，例如 name@example.cn。"),
 ("invalid-locale", "Please choose one of the offered languages.", "Bitte wählen Sie eine der angebotenen Sprachen.", "请选择所提供的语言之一。"),
+("invalid-field", "This field is unknown here.", "Dieses Feld gibt es hier nicht.", "此处没有该字段。"),
 ("invalid-time-zone", "Unknown time zone. Use a name such as Europe/Berlin or Asia/Shanghai.", "Unbekannte Zeitzone. Verwenden Sie einen Namen wie Europe/Berlin oder Asia/Shanghai.", "未知时区。请使用 Europe/Berlin 或 Asia/Shanghai 这样的名称。"),
 ("invalid-country", "Please enter a two-letter country code such as DE or CN.", "Bitte geben Sie einen zweibuchstabigen Ländercode wie DE oder CN ein.", "请输入两位国家代码，例如 DE 或 CN。"),
 ("invalid-url", "Please enter a web address such as https://example.com.", "Bitte geben Sie eine Webadresse wie https://beispiel.de ein.", "请输入网址，例如 https://example.cn。"),

@@ -35,6 +35,7 @@ invalid-too-long = Bitte höchstens { $max } Zeichen.
 invalid-characters = Das enthält unzulässige Zeichen.
 invalid-email = Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de.
 invalid-locale = Bitte wählen Sie eine der angebotenen Sprachen.
+invalid-field = Dieses Feld gibt es hier nicht.
 invalid-time-zone = Unbekannte Zeitzone. Verwenden Sie einen Namen wie Europe/Berlin oder Asia/Shanghai.
 invalid-country = Bitte geben Sie einen zweibuchstabigen Ländercode wie DE oder CN ein.
 invalid-url = Bitte geben Sie eine Webadresse wie https://beispiel.de ein.

@@ -35,6 +35,7 @@ invalid-too-long = At most { $max } characters, please.
 invalid-characters = This contains characters that are not allowed.
 invalid-email = Please enter a valid e-mail address, such as name@example.com.
 invalid-locale = Please choose one of the offered languages.
+invalid-field = This field is unknown here.
 invalid-time-zone = Unknown time zone. Use a name such as Europe/Berlin or Asia/Shanghai.
 invalid-country = Please enter a two-letter country code such as DE or CN.
 invalid-url = Please enter a web address such as https://example.com.

@@ -35,6 +35,7 @@ invalid-too-long = 最多 { $max } 个字符。
 invalid-characters = 包含不允许的字符。
 invalid-email = 请输入有效的电子邮箱地址，例如 name@example.cn。
 invalid-locale = 请选择所提供的语言之一。
+invalid-field = 此处没有该字段。
 invalid-time-zone = 未知时区。请使用 Europe/Berlin 或 Asia/Shanghai 这样的名称。
 invalid-country = 请输入两位国家代码，例如 DE 或 CN。
 invalid-url = 请输入网址，例如 https://example.cn。

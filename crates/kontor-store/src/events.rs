@@ -429,6 +429,23 @@ impl Store {
     }
 }
 
+/// How [`Tx::lock_event`] locks the event row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventLock {
+    /// Writers of requests and meetings (bookings, cancellations, withdrawals): they may run
+    /// side by side.
+    Share,
+    /// Publishing a schedule: alone, so that its version check and its bookings see every
+    /// other writer's committed work and nothing else lands in between.
+    Exclusive,
+}
+
+/// The event as it stands under its lock, with its slots.
+pub struct LockedEvent {
+    pub event: Event,
+    pub slots: Vec<(i64, i64)>,
+}
+
 fn parse_sessions(rows: Vec<SessionRow>) -> Result<Vec<MatchmakingSession>> {
     rows.into_iter()
         .map(|r| {
@@ -440,34 +457,36 @@ fn parse_sessions(rows: Vec<SessionRow>) -> Result<Vec<MatchmakingSession>> {
 }
 
 impl Tx {
-    /// The event's slots as (start, end) in microseconds, read under a shared lock on the event
-    /// row (PostgreSQL; SQLite has one writer). [`Tx::update_event`] takes that row's write
-    /// lock first, so a booking that checks its slot here and an edit that removes the slot
-    /// cannot both commit.
-    pub async fn lock_event_slots(&mut self, event: Uuid) -> Result<Vec<(i64, i64)>> {
-        let lock = match self.inner {
-            crate::TxInner::Postgres(_) => " FOR SHARE",
-            crate::TxInner::Sqlite(_) => "",
+    /// The event and its slots as (start, end) in microseconds, read under a lock on the event
+    /// row (PostgreSQL; SQLite has one writer). Every transaction that writes an event's
+    /// meeting requests or meetings takes it first, [`EventLock::Share`] or, to publish a
+    /// schedule, [`EventLock::Exclusive`]; [`Tx::update_event`] takes the exclusive lock by
+    /// writing the row. So what a writer checks here (slots, rules, format) holds at its
+    /// commit, and the event row is the first lock of all of them: no deadlock among them.
+    pub async fn lock_event(&mut self, event: Uuid, lock: EventLock) -> Result<LockedEvent> {
+        let clause = match (&self.inner, lock) {
+            (crate::TxInner::Sqlite(_), _) => "",
+            (crate::TxInner::Postgres(_), EventLock::Share) => " FOR SHARE",
+            // Not FOR UPDATE: inserting rows that refer to the event (key share) may go on.
+            (crate::TxInner::Postgres(_), EventLock::Exclusive) => " FOR NO KEY UPDATE",
         };
-        let sql = format!("SELECT time_zone FROM events WHERE id = $1{lock}");
-        let zone: Option<String> = write!(self, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(
-            sql.as_str()
-        ))
-        .bind(event)
-        .fetch_optional(c))?;
-        let zone = TimeZoneName::parse(&zone.ok_or(StoreError::NotFound)?)
-            .map_err(|_| StoreError::Corrupt("events.time_zone".into()))?;
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE id = $1{clause}");
+        let row: Option<Row> = write!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(event)
+            .fetch_optional(c))?;
+        let event: Event = row.ok_or(StoreError::NotFound)?.try_into()?;
         let rows: Vec<SessionRow> = write!(self, |c| sqlx::query_as(
             "SELECT day, starts, ends, slot_minutes, breaks FROM event_sessions \
              WHERE event_id = $1 ORDER BY position"
         )
-        .bind(event)
+        .bind(event.id)
         .fetch_all(c))?;
-        Ok(parse_sessions(rows)?
+        let slots = parse_sessions(rows)?
             .iter()
-            .flat_map(|s| s.slots(&zone))
+            .flat_map(|s| s.slots(&event.time_zone))
             .map(|s| (s.start.as_microsecond(), s.end.as_microsecond()))
-            .collect())
+            .collect();
+        Ok(LockedEvent { event, slots })
     }
 
     /// Creates an event with its sessions, `organiser` as its first organiser.
@@ -509,7 +528,7 @@ impl Tx {
 
     /// Changes everything of an event but its address (slug), creator and publication; its
     /// sessions are replaced. The event row is written first (its lock orders this against
-    /// bookings, see [`Tx::lock_event_slots`]); the caller then checks, in the same
+    /// every writer of meetings, see [`Tx::lock_event`]); the caller then checks, in the same
     /// transaction, that no booked meeting loses its slot.
     pub async fn update_event(&mut self, id: Uuid, e: &NewEvent) -> Result<()> {
         let n = exec!(self, |c| {

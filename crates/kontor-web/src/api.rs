@@ -182,7 +182,7 @@ struct SessionIn {
     start: String,
     end: String,
     slot_minutes: i32,
-    /// A pause without meetings (`HH:MM`, both or neither).
+    /// A pause without meetings (`HH:MM`, both or neither; at most one per session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     break_start: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +239,27 @@ struct EventIn {
 /// The event as the web form's fields: both paths parse and validate alike (field names in
 /// errors are the form's: `session_day_0` is the first session).
 fn event_form(body: &EventIn) -> Result<FormData, AppError> {
+    let invalid = |field: &str, key: &'static str| {
+        Err(AppError::field(field, kontor_domain::Invalid::new(key)))
+    };
+    for (field, texts) in [("title", &body.title), ("description", &body.description)] {
+        if texts
+            .keys()
+            .any(|l| kontor_domain::Locale::parse(l).is_err())
+        {
+            return invalid(field, "invalid-locale");
+        }
+    }
+    for (i, s) in body.sessions.iter().enumerate() {
+        // The form skips a row without a day, and a break without its start; a client means
+        // something by them.
+        if s.day.trim().is_empty() {
+            return invalid(&format!("session_day_{i}"), "invalid-date");
+        }
+        if s.break_start.is_some() != s.break_end.is_some() {
+            return invalid(&format!("session_break_start_{i}"), "invalid-time");
+        }
+    }
     if body.sessions.len() > 4 {
         return Err(AppError::field(
             "sessions",
@@ -409,6 +430,72 @@ async fn detail(state: &AppState, e: &Event) -> Result<EventDetail, AppError> {
     })
 }
 
+/// Fields of [`EventDetail`] that `EventIn` does not take but a client may send back as it got
+/// them; any other unknown field is refused (a misspelt `max_meeting` must not reset a limit).
+const EVENT_READ_ONLY: [&str; 1] = ["registration_open"];
+const EVENT_FIELDS: [&str; 18] = [
+    "slug",
+    "kind",
+    "format",
+    "title",
+    "description",
+    "venue",
+    "time_zone",
+    "starts_on",
+    "ends_on",
+    "registration_opens",
+    "registration_closes",
+    "needs_approval",
+    "roles",
+    "scheduling",
+    "max_requests",
+    "max_meetings",
+    "different_roles_only",
+    "sessions",
+];
+const SESSION_FIELDS: [&str; 7] = [
+    "day",
+    "start",
+    "end",
+    "slot_minutes",
+    "break_start",
+    "break_end",
+    "slots",
+];
+
+/// Parses an event body strictly (see [`EVENT_READ_ONLY`]).
+fn event_in(body: serde_json::Value) -> Result<EventIn, AppError> {
+    let unknown = |field: &str| {
+        Err(AppError::field(
+            field,
+            kontor_domain::Invalid::new("invalid-field"),
+        ))
+    };
+    let Some(fields) = body.as_object() else {
+        return unknown("body");
+    };
+    for key in fields.keys() {
+        if !EVENT_FIELDS.contains(&key.as_str()) && !EVENT_READ_ONLY.contains(&key.as_str()) {
+            return unknown(key);
+        }
+    }
+    for (i, s) in fields
+        .get("sessions")
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for key in s.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !SESSION_FIELDS.contains(&key.as_str()) {
+                return unknown(&format!("sessions[{i}].{key}"));
+            }
+        }
+    }
+    serde_json::from_value(body)
+        .map_err(|_| AppError::field("body", kontor_domain::Invalid::new("invalid-json")))
+}
+
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventIn, security(("token" = [])),
     responses((status = 201, body = EventDetail), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -416,11 +503,12 @@ async fn detail(state: &AppState, e: &Event) -> Result<EventDetail, AppError> {
 async fn create_event(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    ApiJson(body): ApiJson<EventIn>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, AppError> {
     if !user.is_admin {
         return Err(AppError::Forbidden);
     }
+    let body = event_in(body)?;
     let new = crate::events::parse_event_form(&event_form(&body)?).map_err(|e| e.into_error())?;
     let mut tx = state.store.begin().await?;
     match tx
@@ -448,17 +536,27 @@ async fn create_event(
         (status = 422, description = "Invalid, or a booked meeting would lose its slot (`invalid-sessions-in-use` on `sessions`)",
             body = Problem, content_type = "application/problem+json")))]
 /// Replaces an event's details and sessions (its organisers). The address stays; sessions may
-/// change only while every booked meeting keeps its slot. A pending optimiser draft is dropped.
+/// change only while every booked meeting keeps its slot. A registration day sent back
+/// unchanged keeps its stored time. Unknown fields are refused (`invalid-field`), apart from
+/// the read-only ones of the event as `GET` returns it. Events with more than the body can
+/// express (more than four sessions, several breaks in one) are refused
+/// (`error-event-not-editable`).
 async fn update_event(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(slug): Path<String>,
-    ApiJson(body): ApiJson<EventIn>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Json<EventDetail>, AppError> {
     let event = load(&state, &slug).await?;
     if !crate::events::can_organise(&state, &event, &user).await? {
         return Err(AppError::Forbidden);
     }
+    // What the body cannot express (a fifth session, a second break, one-way pairs of roles)
+    // would be lost by replacing the event with it.
+    if !crate::events::form_holds(&event, &state.store.event_sessions(event.id).await?) {
+        return Err(AppError::Rejected("error-event-not-editable"));
+    }
+    let body = event_in(body)?;
     let mut form = event_form(&body)?;
     form.0.retain(|(k, _)| k != "slug");
     form.0.push(("slug".into(), event.slug.to_string()));

@@ -12,7 +12,7 @@ use kontor_domain::{
     RegistrationStatus, SchedulingMode, Slug, Text, TimeZoneName, now_micros,
 };
 use kontor_store::accounts::User;
-use kontor_store::events::{Event, MatchmakingRules, NewEvent};
+use kontor_store::events::{Event, EventLock, MatchmakingRules, NewEvent};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -542,6 +542,7 @@ pub async fn decide_registration(
     };
     let now = now_micros();
     let mut tx = state.store.begin().await?;
+    tx.lock_event(event.id, EventLock::Share).await?;
     match tx
         .decide_registration(event.id, registration, status, organiser.id, now)
         .await
@@ -644,6 +645,7 @@ pub async fn withdraw_registration(
     let ending = Ending::prepare(state, event, user).await?;
     let now = now_micros();
     let mut tx = state.store.begin().await?;
+    tx.lock_event(event.id, EventLock::Share).await?;
     if !tx.withdraw_registration(event.id, user.id, now).await? {
         return Ok(());
     }
@@ -756,6 +758,31 @@ fn event_form_values_of(e: &Event, sessions: &[MatchmakingSession]) -> serde_jso
     v
 }
 
+/// The form (and the API) give registration days; a day left as shown keeps its stored time
+/// (the demo closes registration when the event starts, not at midnight).
+fn keep_registration_times(event: &Event, mut changed: NewEvent) -> NewEvent {
+    if changed.time_zone != event.time_zone {
+        return changed;
+    }
+    let (opens, closes) = registration_days(event);
+    let tz = &event.time_zone;
+    if changed.registration_opens_at == midnight(tz, opens) {
+        changed.registration_opens_at = event.registration_opens_at;
+    }
+    if changed.registration_closes_at == midnight(tz, closes.tomorrow().unwrap_or(closes)) {
+        changed.registration_closes_at = event.registration_closes_at;
+    }
+    changed
+}
+
+/// The start of `day` in `tz`, in microseconds.
+fn midnight(tz: &TimeZoneName, day: Date) -> i64 {
+    tz.tz()
+        .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+        .map(|t| t.as_microsecond())
+        .unwrap_or(0)
+}
+
 /// The first and the last day of registration, as the form (and the API) take them.
 pub fn registration_days(e: &Event) -> (Date, Date) {
     let at = |micros: i64| {
@@ -775,7 +802,7 @@ pub fn registration_days(e: &Event) -> (Date, Date) {
 
 /// Whether the form can show everything of the event; saving it would otherwise lose what it
 /// cannot show (a fifth session, a second break, one-way pairs of roles).
-fn form_holds(e: &Event, sessions: &[MatchmakingSession]) -> bool {
+pub fn form_holds(e: &Event, sessions: &[MatchmakingSession]) -> bool {
     let pairs_ok = e.rules.allowed_pairs.as_ref().is_none_or(|pairs| {
         let mut all: Vec<_> = e
             .roles
@@ -868,6 +895,7 @@ pub async fn save_changes(
     event: &Event,
     changed: &NewEvent,
 ) -> Result<bool, AppError> {
+    let changed = &keep_registration_times(event, changed.clone());
     let slots: std::collections::HashSet<(i64, i64)> = changed
         .sessions
         .iter()
@@ -1065,13 +1093,7 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let at_midnight = |d: Date| {
-        time_zone
-            .tz()
-            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-            .map(|t| t.as_microsecond())
-            .unwrap_or(0)
-    };
+    let at_midnight = |d: Date| midnight(&time_zone, d);
     let roles = if roles.is_empty() {
         kind.default_roles().to_vec()
     } else {

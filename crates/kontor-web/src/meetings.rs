@@ -15,7 +15,7 @@ use kontor_domain::{
 };
 use kontor_store::StoreError;
 use kontor_store::accounts::User;
-use kontor_store::events::Event;
+use kontor_store::events::{Event, EventLock};
 use kontor_store::matchmaking::{MeetingRequest, NewMeetingRequest, RequestRefused};
 use uuid::Uuid;
 
@@ -652,6 +652,7 @@ pub async fn insert_request(
     );
     let now = now_micros();
     let mut tx = state.store.begin().await?;
+    tx.lock_event(event.id, EventLock::Share).await?;
     let sent = tx
         .send_meeting_request(
             &NewMeetingRequest {
@@ -712,6 +713,7 @@ pub async fn apply_action(
             let reason =
                 Text::optional_block(reason, 500).map_err(|e| AppError::field("reason", e))?;
             let mut tx = state.store.begin().await?;
+            tx.lock_event(event.id, EventLock::Share).await?;
             match tx
                 .change_request_status(
                     id,
@@ -734,6 +736,7 @@ pub async fn apply_action(
         }
         "cancel" => {
             let mut tx = state.store.begin().await?;
+            tx.lock_event(event.id, EventLock::Share).await?;
             match tx
                 .change_request_status(
                     id,
@@ -827,7 +830,6 @@ async fn book(
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
     // A new meeting counts against the limit (checked in the transaction); a moved one does not.
-    let limit = event.rules.max_meetings.filter(|_| existing.is_none());
     let mode = match &existing {
         Some(m) => m.mode,
         None => slot_mode(state, event, start, [user.id, partner.id]).await?,
@@ -846,10 +848,20 @@ async fn book(
         )
     });
     let mut tx = state.store.begin().await?;
-    // The organiser may have removed the slot from the event since the page was read.
-    if !tx.lock_event_slots(event.id).await?.contains(&times) {
-        return Err(AppError::Rejected("error-request-changed"));
+    // The organiser may have changed the event since the page was read: its slots and rules
+    // as they stand now, under the lock that orders this booking against edits and publishing.
+    let now_event = tx.lock_event(event.id, EventLock::Share).await?;
+    if now_event.event.rules.scheduling != SchedulingMode::SelfBooking {
+        return Err(AppError::Forbidden);
     }
+    if !now_event.slots.contains(&times) {
+        return Err(AppError::Rejected("error-slot-unavailable"));
+    }
+    let limit = now_event
+        .event
+        .rules
+        .max_meetings
+        .filter(|_| existing.is_none());
     if let Some(max) = limit {
         // Under locks: two bookings with one person at the same moment must not both pass.
         if !tx.lock_participants(event.id, &attendees).await? {

@@ -17,7 +17,7 @@ use kontor_schedule::{
     Control, Instance, Mode, Participant, Reason, Request, Schedule, ScheduledMeeting, Solution,
     SolveOptions,
 };
-use kontor_store::events::Event;
+use kontor_store::events::{Event, EventLock};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -68,6 +68,16 @@ async fn meeting_versions(state: &AppState, event: Uuid) -> Result<Vec<(Uuid, i3
         .collect();
     v.sort();
     Ok(v)
+}
+
+/// [`meeting_versions`] inside a transaction, under row locks.
+async fn versions_in(tx: &mut kontor_store::Tx, event: Uuid) -> Result<Vec<(Uuid, i32)>, AppError> {
+    Ok(tx
+        .lock_scheduled_meetings(event)
+        .await?
+        .into_iter()
+        .map(|(id, sequence, ..)| (id, sequence))
+        .collect())
 }
 
 impl Jobs {
@@ -423,11 +433,6 @@ async fn publish(
         .filter(|m| accepted.contains_key(&m.request_id.to_string()))
         .map(|m| (m.request_id.to_string(), m))
         .collect();
-    let mode = if event.format == EventFormat::Online {
-        MeetingMode::Online
-    } else {
-        MeetingMode::OnSite
-    };
     let wanted: HashMap<&str, &ScheduledMeeting> = draft
         .solution
         .schedule
@@ -473,16 +478,17 @@ async fn publish(
     }
     let now = now_micros();
     let mut tx = state.store.begin().await?;
-    // Again under locks: a booking, cancellation or event edit since the check above must not
-    // be undone by an older draft.
-    // The event row first, as every writer of meetings does: no deadlock with an edit.
-    let slots = tx.lock_event_slots(event.id).await?;
-    let versions: Vec<(Uuid, i32)> = tx
-        .lock_scheduled_meetings(event.id)
-        .await?
-        .into_iter()
-        .map(|(id, sequence, ..)| (id, sequence))
-        .collect();
+    // Again, alone under the event's exclusive lock: a booking, cancellation or event edit
+    // since the check above must not be undone by an older draft, and none can land before
+    // this commits.
+    let now_event = tx.lock_event(event.id, EventLock::Exclusive).await?;
+    let slots = now_event.slots;
+    let mode = if now_event.event.format == EventFormat::Online {
+        MeetingMode::Online
+    } else {
+        MeetingMode::OnSite
+    };
+    let versions = versions_in(&mut tx, event.id).await?;
     if *draft.seen.lock().expect("not poisoned") != versions
         || moves
             .iter()
@@ -519,10 +525,11 @@ async fn publish(
     for mail in &mails {
         tx.enqueue_mail(mail, now).await?;
     }
+    // Publishing the same draft again is then a no-op, not "stale": the versions as this
+    // transaction leaves them (read after the commit, a booking in between would count).
+    let published = versions_in(&mut tx, event.id).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
-    // Publishing the same draft again is then a no-op, not "stale".
-    let published = meeting_versions(&state, event.id).await?;
     *draft.seen.lock().expect("not poisoned") = published;
     tracing::info!(event = %event.slug, changed = touched.len(), "agenda published");
     Ok(Redirect::to(&format!(

@@ -8,6 +8,7 @@ use kontor_domain::{
     TimeZoneName,
 };
 use kontor_store::accounts::NewUser;
+use kontor_store::events::EventLock;
 use kontor_store::matchmaking::{NewMeetingRequest, OpportunityFields};
 use kontor_store::{Store, StoreError, Uuid};
 
@@ -431,7 +432,11 @@ async fn bookings_and_event_edits_see_each_other() {
 
         // A booking holds its slot check; the edit starts meanwhile and must wait for it.
         let mut booking = store.begin().await.unwrap();
-        let slots = booking.lock_event_slots(ev).await.unwrap();
+        let slots = booking
+            .lock_event(ev, EventLock::Share)
+            .await
+            .unwrap()
+            .slots;
         assert_eq!(slots.len(), 5, "09:00–12:00 by 30 min, without 10:00–10:30");
         let editing = {
             let (store, later) = (store.clone(), later.clone());
@@ -480,7 +485,7 @@ async fn bookings_and_event_edits_see_each_other() {
             let store = store.clone();
             tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                tx.lock_event_slots(ev).await.unwrap()
+                tx.lock_event(ev, EventLock::Share).await.unwrap().slots
             })
         };
         tokio::time::sleep(Duration::from_millis(300)).await;

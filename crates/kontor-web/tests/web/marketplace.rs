@@ -246,8 +246,10 @@ async fn the_index_is_rebuilt_from_the_database_and_bad_opportunities_are_refuse
         )
         .await;
     assert_eq!(r.status, 422);
-    assert!(
-        r.body.contains("e-event"),
+    assert!(r.body.contains("id=\"e-event\""), "{}", r.body);
+    assert_eq!(
+        r.body.matches("class=\"error\"").count(),
+        1,
         "refused for the event alone: {}",
         r.body
     );

@@ -695,11 +695,77 @@ async fn organisers_edit_their_event_without_losing_booked_slots() {
     let saved = put(&body, &token).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     let saved = saved.json();
-    assert_eq!(saved["slug"], "h2-days", "the address stays");
-    assert_eq!(saved["title"]["en"], "Hydrogen Days 2030");
-    assert_eq!(saved["sessions"][0]["end"], "13:30");
     assert_eq!(saved["sessions"][0]["slots"].as_array().unwrap().len(), 9);
+    // Everything else reads back as sent.
+    let mut expected = body.clone();
+    expected["slug"] = "h2-days".into();
+    expected["sessions"][0]["slots"] = saved["sessions"][0]["slots"].clone();
+    assert_eq!(saved, expected);
     assert_eq!(app.store.event_by_slug("h2-days").await.unwrap().id, ev);
+}
+
+/// What the API returns, sent back unchanged, changes nothing (also registration times that
+/// are not at midnight); what it cannot take is refused, not dropped.
+#[tokio::test]
+async fn an_event_read_and_written_back_through_the_api_stays_the_same() {
+    let app = TestApp::new().await;
+    let org = app.user("org@example.de", Locale::De, false).await;
+    let ev = app.event("h2-days", org).await;
+    let token = app.token(&app.sign_in("org@example.de").await).await;
+    let before = app.store.event(ev).await.unwrap();
+    let got = app
+        .api("GET", "/api/v1/events/h2-days", None, None)
+        .await
+        .json();
+    let put = |body: serde_json::Value| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.api(
+                "PUT",
+                "/api/v1/events/h2-days",
+                Some(&token),
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    let same = put(got.clone()).await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    assert_eq!(same.json(), got);
+    let after = app.store.event(ev).await.unwrap();
+    assert_eq!(
+        (after.registration_opens_at, after.registration_closes_at),
+        (before.registration_opens_at, before.registration_closes_at),
+        "the days were sent back as read: the times stay"
+    );
+    assert_eq!(after.rules, before.rules);
+
+    let refused = |body: serde_json::Value, field: &'static str, code: &'static str| {
+        let put = &put;
+        async move {
+            let r = put(body).await;
+            assert_eq!(r.status, 422, "{}", r.body);
+            assert_eq!(r.json()["errors"][0]["field"], field, "{}", r.body);
+            assert_eq!(r.json()["errors"][0]["code"], code, "{}", r.body);
+        }
+    };
+    let mut typo = got.clone();
+    typo["max_meeting"] = 3.into();
+    refused(typo, "max_meeting", "invalid-field").await;
+    let mut french = got.clone();
+    french["title"]["fr"] = "Journées".into();
+    refused(french, "title", "invalid-locale").await;
+    let mut half_break = got.clone();
+    half_break["sessions"][0]["break_end"] = "10:30".into();
+    half_break["sessions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("break_start");
+    refused(half_break, "session_break_start_0", "invalid-time").await;
+    let mut no_day = got.clone();
+    no_day["sessions"][0]["day"] = "".into();
+    refused(no_day, "session_day_0", "invalid-date").await;
+    assert_eq!(app.store.event(ev).await.unwrap().title, before.title);
 }
 
 /// Administrators create events through the API with the form's rules; whatever the form
