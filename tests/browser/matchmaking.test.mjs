@@ -609,6 +609,22 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     }
   });
 
+  step('on a phone the list of people fits the screen, with its request buttons', async () => {
+    const p = await zh.ctx.newPage();
+    await p.setViewportSize({ width: 390, height: 844 });
+    try {
+      await open(p, `/events/${FAIR}/people`);
+      const width = await p.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `no sideways scrolling: the page is ${width} px wide`);
+      const button = p.locator('main table a.button').first();
+      const box = await button.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the first request button is on screen: ${JSON.stringify(box)}`);
+      await screenshot(p, 'people-zh-phone', { fullPage: false });
+    } finally {
+      await p.close();
+    }
+  }, { check: true });
+
   step('the organiser edits the fair: the form saves unchanged, and keeps booked slots', async () => {
     const [op] = organiser.pages();
     const sessions = async () => {

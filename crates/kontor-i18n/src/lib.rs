@@ -69,9 +69,12 @@ impl Catalog {
             let bundle = self.bundle(l);
             if let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) {
                 let mut errors = vec![];
-                return bundle
-                    .format_pattern(pattern, Some(&fargs), &mut errors)
-                    .into_owned();
+                let text = bundle.format_pattern(pattern, Some(&fargs), &mut errors);
+                return if l == Locale::Zh {
+                    tighten_chinese(&text)
+                } else {
+                    text.into_owned()
+                };
             }
         }
         id.to_string()
@@ -130,6 +133,23 @@ pub fn t(locale: Locale, id: &str) -> String {
 
 mod countries;
 
+/// Chinese messages keep a space around a placeable, which is right next to Latin letters and
+/// digits ("最多 5 个字符", "与 Anna 的会谈") but wrong between Chinese characters ("时间以 柏林
+/// 为准"): such spaces go.
+fn tighten_chinese(text: &str) -> String {
+    let cjk = |c: char| matches!(c, '\u{3000}'..='\u{303f}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}');
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let between_cjk =
+            c == ' ' && i > 0 && chars.get(i + 1).is_some_and(|&n| cjk(n)) && cjk(chars[i - 1]);
+        if !between_cjk {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The name of an ISO 3166-1 country in `locale` ("DE" → "Deutschland", "德国"), from the
 /// Unicode CLDR; `None` for a code that is not assigned.
 pub fn country_name(locale: Locale, code: &str) -> Option<&'static str> {
@@ -148,6 +168,25 @@ pub fn country_name(locale: Locale, code: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use kontor_domain::{Keyed, OrgKind, ParticipantRole, Sector};
+
+    #[test]
+    fn chinese_loses_spaces_between_chinese_characters_only() {
+        assert_eq!(tighten_chinese("时间以 柏林 为准"), "时间以柏林为准");
+        assert_eq!(tighten_chinese("最多 5 个字符"), "最多 5 个字符");
+        assert_eq!(
+            tighten_chinese("与 Anna Schmidt 的会谈"),
+            "与 Anna Schmidt 的会谈"
+        );
+        assert_eq!(
+            tighten_chinese("与 李娜 的会谈：今天"),
+            "与李娜的会谈：今天"
+        );
+        let c = catalog();
+        let zone = c.message(Locale::Zh, "event-time-zone", &[("zone", "柏林".into())]);
+        assert_eq!(zone, "时间以柏林为准");
+        let de = c.message(Locale::De, "event-time-zone", &[("zone", "Berlin".into())]);
+        assert!(de.contains(" Berlin"), "{de}");
+    }
 
     #[test]
     fn every_country_code_has_a_name_in_every_language() {

@@ -549,6 +549,7 @@ pub async fn meetings_view(
             "self_booking": event.rules.scheduling == SchedulingMode::SelfBooking,
             "can_answer": r.status == MeetingRequestStatus::Pending && r.to_user == user.id,
             "can_cancel": matches!(r.status, MeetingRequestStatus::Pending | MeetingRequestStatus::Accepted),
+            "pending": r.status == MeetingRequestStatus::Pending,
         });
         if r.to_user == user.id {
             incoming.push(row)
@@ -571,8 +572,11 @@ pub async fn meetings_view(
                 &partner.time_zone,
                 ctx.locale,
             );
-            let event_time = (event.time_zone.tz() != user.time_zone.tz())
-                .then(|| local(m.slot_start, &event.time_zone).0);
+            // The event's own time, unless the line above shows it already (the reader or the
+            // partner is in the event's zone).
+            let event_time = (event.time_zone.tz() != user.time_zone.tz()
+                && event.time_zone.tz() != partner.time_zone.tz())
+            .then(|| local(m.slot_start, &event.time_zone).0);
             rows.push(serde_json::json!({
                 "id": m.id,
                 "day": format_day(m.slot_start, &user.time_zone, ctx.locale),

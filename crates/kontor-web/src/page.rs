@@ -172,6 +172,8 @@ fn render_inner(
         // After a label: Chinese text takes the full-width colon, with no space.
         "colon": if locale == Locale::Zh { "：" } else { ": " },
         "list_sep": if locale == Locale::Zh { "、" } else { ", " },
+        // Between a day and a time: "18.12.2026, 17:00", "2026年12月18日 17:00".
+        "day_time_sep": if locale == Locale::Zh { " " } else { ", " },
         "locales": locales,
         "path": path,
         "user": user.map(|u| serde_json::json!({

@@ -316,3 +316,44 @@ async fn no_form_answers_garbage_with_a_server_error() {
         .await;
     assert!(r.status == 413 || r.status == 400, "{}", r.status);
 }
+
+/// The registration form does not choose a role for the person (a candidate who misses the
+/// preselection would sign up as an employer); without one it asks, keeping the message.
+#[tokio::test]
+async fn registering_asks_for_a_role_instead_of_assuming_one() {
+    let app = TestApp::new().await;
+    let org = app
+        .user("org@example.de", kontor_domain::Locale::De, false)
+        .await;
+    app.user("li@example.cn", kontor_domain::Locale::Zh, false)
+        .await;
+    app.event("h2-days", org).await;
+    let li = app.sign_in("li@example.cn").await;
+    let page = app.get("/events/h2-days", Some(&li), "zh").await;
+    assert!(page.body.contains("name=\"role\""), "{}", page.body);
+    assert!(!page.body.contains("checked"), "no role chosen in advance");
+    let r = app
+        .post_form(
+            "/events/h2-days/register",
+            Some(&li),
+            "de",
+            &[("message", "Wir bringen Brennstoffzellen mit.")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("请选择该活动提供的角色之一"), "{}", r.body);
+    assert!(
+        r.body.contains("id=\"f-role\""),
+        "the summary's link has its target"
+    );
+    assert!(r.body.contains("Wir bringen Brennstoffzellen mit."));
+    let r = app
+        .post_form(
+            "/events/h2-days/register",
+            Some(&li),
+            "de",
+            &[("role", "visitor"), ("message", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+}

@@ -231,6 +231,13 @@ async fn request_accept_book_and_see_both_local_times() {
         li_agenda.body
     );
     assert!(li_agenda.body.contains("data-testid=\"agenda-row\""));
+    let row = &li_agenda.body[li_agenda.body.find("data-testid=\"agenda-row\"").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert_eq!(
+        row.matches("09:00 柏林").count(),
+        1,
+        "the event's time (Berlin) is the partner's, shown once: {row}"
+    );
     let anna_agenda = app
         .get("/events/h2-days/meetings", Some(&anna_c), "de")
         .await;
