@@ -328,6 +328,19 @@ impl Store {
         })?)
     }
 
+    /// The confirmed subscribers an issue's topic reaches, counted by language: who gets it
+    /// once their language has an edition (the selection of `start_sending`).
+    pub async fn newsletter_audience(&self, issue: Uuid) -> Result<Vec<(String, i64)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT s.locale, COUNT(*) FROM subscribers s, newsletter_issues i \
+             WHERE i.id = $1 AND s.status = 'confirmed' \
+             AND (i.topic IS NULL OR s.topics = '[]' OR s.topics LIKE '%\"' || i.topic || '\"%') \
+             GROUP BY s.locale ORDER BY s.locale"
+        )
+        .bind(issue)
+        .fetch_all(p))?)
+    }
+
     pub async fn confirmed_subscriber_count(&self) -> Result<i64> {
         Ok(read!(self, |p| sqlx::query_scalar(
             "SELECT COUNT(*) FROM subscribers WHERE status = 'confirmed'"

@@ -238,6 +238,21 @@ async fn issue_page(
     });
     values.insert("send_at".into(), send_at_local.unwrap_or_default().into());
     let editable = matches!(issue.status.as_str(), "draft" | "scheduled");
+    // Who would get it if sent now, and who would not for want of an edition in their language.
+    let (mut reached, mut missed, mut missing) = (0i64, 0i64, Vec::new());
+    if editable {
+        for (locale, n) in state.store.newsletter_audience(id).await? {
+            if editions.iter().any(|e| e.locale == locale) {
+                reached += n;
+            } else {
+                missed += n;
+                missing.push(format!(
+                    "{} ({n})",
+                    kontor_i18n::t(ctx.locale, &format!("language-{locale}"))
+                ));
+            }
+        }
+    }
     let progress = if editable {
         None
     } else {
@@ -280,6 +295,7 @@ async fn issue_page(
             "values": values, "errors": {}, "editable": editable, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
             "editions": editions.iter().map(|e| e.locale.clone()).collect::<Vec<_>>(),
             "progress": progress, "notice": message,
+            "audience": { "reached": reached, "missed": missed, "missing": crate::page::list(ctx.locale, &missing) },
             "smtp": state.config.newsletter_smtp,
         }),
     ))

@@ -38,15 +38,7 @@ pub async fn list(
     let rows: Vec<_> = articles
         .iter()
         .map(|a| {
-            let missing: Vec<_> = Locale::ALL
-                .iter()
-                .filter(|l| {
-                    !articles
-                        .iter()
-                        .any(|o| o.translation_group == a.translation_group && o.locale == **l)
-                })
-                .map(|l| serde_json::json!({ "key": l.key(), "name": l.endonym() }))
-                .collect();
+            let missing = untranslated(articles.iter().map(|o| (o.translation_group, o.locale)), a.translation_group);
             serde_json::json!({
                 "id": a.id, "title": a.title, "lang": a.locale.bcp47(), "locale": a.locale.key(),
                 "url": super::article_path(a),
@@ -57,15 +49,16 @@ pub async fn list(
             })
         })
         .collect();
-    let pages: Vec<_> = state
-        .store
-        .pages()
-        .await?
+    let all_pages = state.store.pages().await?;
+    let pages: Vec<_> = all_pages
         .iter()
-        .map(|p| serde_json::json!({
-            "title": p.title, "lang": p.locale.bcp47(), "locale": p.locale.key(), "slug": p.slug,
-            "nav_order": p.nav_order,
-        }))
+        .map(|p| {
+            let missing = untranslated(all_pages.iter().map(|o| (o.translation_group, o.locale)), p.translation_group);
+            serde_json::json!({
+                "title": p.title, "lang": p.locale.bcp47(), "locale": p.locale.key(), "slug": p.slug,
+                "nav_order": p.nav_order, "missing": missing,
+            })
+        })
         .collect();
     let is_admin = ctx.user.as_ref().is_some_and(|u| u.is_admin);
     let editors: Vec<_> = if is_admin {
@@ -94,6 +87,18 @@ pub async fn list(
             "max_mb": super::images::MAX_BYTES / (1024 * 1024),
         }),
     ))
+}
+
+/// The languages a translation group has no text in yet, as links to offer.
+fn untranslated(
+    texts: impl Iterator<Item = (Uuid, Locale)> + Clone,
+    group: Uuid,
+) -> Vec<serde_json::Value> {
+    Locale::ALL
+        .iter()
+        .filter(|l| !texts.clone().any(|(g, o)| g == group && o == **l))
+        .map(|l| serde_json::json!({ "key": l.key(), "name": l.endonym() }))
+        .collect()
 }
 
 #[derive(Deserialize)]

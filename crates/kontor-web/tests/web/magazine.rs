@@ -798,6 +798,22 @@ async fn only_editors_and_administrators_write() {
             app.get("/magazine/editor", Some(&ed), "en").await.status,
             200
         );
+        // An empty form: the summary names each field, and the form marks what is required.
+        let empty = app
+            .post_form("/magazine/editor/new", Some(&ed), "en", &[("locale", "en")])
+            .await;
+        assert_eq!(empty.status, 422);
+        for named in [
+            ">Lead: Please fill in this field.</a>",
+            ">Text (Markdown): Please fill in this field.</a>",
+        ] {
+            assert!(empty.body.contains(named), "{named}: {}", empty.body);
+        }
+        assert!(
+            empty
+                .body
+                .contains(r#"Lead <span aria-hidden="true">*</span>"#)
+        );
         assert_eq!(
             app.post_form("/magazine/editor/new", Some(&ed), "en", &form)
                 .await
@@ -955,6 +971,23 @@ async fn static_pages_are_translated_and_in_the_navigation() {
         )
         .await;
         assert_eq!(r.status, 422);
+        // The editor's list offers the one language the page still lacks, and only it.
+        let list = app.get("/magazine/editor", Some(&ed), "en").await.body;
+        assert!(
+            list.contains("translation_of=de/standort&amp;locale=zh"),
+            "{list}"
+        );
+        assert!(!list.contains("&amp;locale=en\" lang=\"en\">English</a></li>"));
+        assert_eq!(
+            list.matches("translation_of=de/standort").count(),
+            1,
+            "{list}"
+        );
+        assert_eq!(
+            list.matches("translation_of=en/location").count(),
+            1,
+            "{list}"
+        );
 
         let page = app.get("/pages/en/location", None, "en").await;
         assert_eq!(page.status, 200);

@@ -252,17 +252,23 @@ async fn an_issue_with_a_topic_goes_to_its_subscribers_and_those_who_chose_none(
     for (app, _) in TestApp::on_every_backend().await {
         let cookie = editor(&app).await;
         let mut tx = app.store.begin().await.unwrap();
-        for (email, topics) in [
-            ("all@example.de", vec![]),
-            ("h2@example.de", vec![Topic::Hydrogen, Topic::China]),
-            ("jobs@example.de", vec![Topic::Jobs]),
+        for (email, topics, locale) in [
+            ("all@example.de", vec![], Locale::De),
+            (
+                "h2@example.de",
+                vec![Topic::Hydrogen, Topic::China],
+                Locale::De,
+            ),
+            ("jobs@example.de", vec![Topic::Jobs], Locale::De),
+            // No Chinese edition below: this reader is counted as missed, not silently dropped.
+            ("qing@example.cn", vec![Topic::Hydrogen], Locale::Zh),
         ] {
             let email = Email::parse(email).unwrap();
             let token = format!("token-{}", email.as_str());
             tx.create_subscriber(
                 &NewSubscriber {
                     email: &email,
-                    locale: Locale::De,
+                    locale,
                     topics: &topics,
                     status: SubscriberStatus::Confirmed,
                     unsubscribe_token: &token,
@@ -292,6 +298,24 @@ async fn an_issue_with_a_topic_goes_to_its_subscribers_and_those_who_chose_none(
             edit.body.contains(r#"<option value="hydrogen" selected>"#),
             "{}",
             edit.body
+        );
+        // Before sending, the page says who gets it and who does not.
+        assert!(
+            edit.body
+                .contains("Diese Ausgabe geht an 2 bestätigte Abonnentinnen"),
+            "{}",
+            edit.body
+        );
+        assert!(
+            edit.body.contains(
+                "1 weitere erhalten nichts, weil es in ihrer Sprache keine Ausgabe gibt: Chinesisch (1)."
+            ),
+            "{}",
+            edit.body
+        );
+        assert!(
+            edit.body
+                .contains("Jetzt an 2 Abonnentinnen und Abonnenten versenden?")
         );
         let hydrogen: uuid::Uuid = page.rsplit('/').next().unwrap().parse().unwrap();
         let everyone: uuid::Uuid = {
