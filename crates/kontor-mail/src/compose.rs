@@ -97,8 +97,8 @@ impl Composer {
         )
     }
 
-    /// A meeting request changed: `kind` is `request-received`, `request-accepted`,
-    /// `request-declined` or `request-cancelled`.
+    /// A meeting request changed: `kind` is `request-accepted`, `request-declined`,
+    /// `request-cancelled` or `participant-left` (a new one: [`Self::meeting_request_received`]).
     pub fn meeting_request(
         &self,
         to: &kontor_store::accounts::User,
@@ -106,6 +106,42 @@ impl Composer {
         event: &kontor_domain::LocalizedText,
         event_slug: &str,
         kind: &'static str,
+    ) -> NewMail {
+        self.request_mail(to, partner, event, event_slug, kind, &[])
+    }
+
+    /// A new meeting request, with what the sender wrote and the opportunity it concerns (an
+    /// employer sees which job posting a candidate answers).
+    pub fn meeting_request_received(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        concerning: Option<&str>,
+        message: Option<&str>,
+    ) -> NewMail {
+        let locale = to.locale;
+        let colon = if locale == Locale::Zh { "：" } else { ": " };
+        let label = |key: &str| catalog().message(locale, key, &[]) + colon;
+        let mut lines = vec![];
+        if let Some(title) = concerning {
+            lines.push(format!("{}{title}", label("request-opportunity")));
+        }
+        if let Some(text) = message.filter(|m| !m.trim().is_empty()) {
+            lines.push(format!("{}{text}", label("request-message")));
+        }
+        self.request_mail(to, partner, event, event_slug, "request-received", &lines)
+    }
+
+    fn request_mail(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        kind: &'static str,
+        lines: &[String],
     ) -> NewMail {
         let (locale, name) = (to.locale, to.name.as_str());
         let event = event.show(locale);
@@ -122,12 +158,13 @@ impl Composer {
             "participant-left" => "mail-participant-left-body",
             _ => "mail-request-cancelled-body",
         };
-        self.mail(
+        self.mail_with_lines(
             to.email.as_str(),
             locale,
             kind,
             &args,
             &[body],
+            lines,
             Some((&link, "mail-meetings-button")),
         )
     }

@@ -252,12 +252,25 @@ async fn event_page(
             "role": label(ctx.locale, "role", r.role),
         })
     });
+    let mut event_view = event_json(event, ctx.locale);
+    // The deadline in the reader's own time too, when it differs from the event's.
+    if let Some(zone) = viewer_zone
+        .as_ref()
+        .filter(|z| z.tz() != event.time_zone.tz())
+    {
+        event_view["registration_closes"] = format!(
+            "{} · {}",
+            format_deadline(event.registration_closes_at, zone, ctx.locale),
+            format_deadline(event.registration_closes_at, &event.time_zone, ctx.locale)
+        )
+        .into();
+    }
     Ok(render(
         state,
         &ctx.reader(),
         "event.html",
         serde_json::json!({
-            "event": event_json(event, ctx.locale),
+            "event": event_view,
             "sessions": sessions,
             "registration": registration,
             "organiser": organiser,

@@ -508,6 +508,20 @@ pub async fn meetings_view(
         .filter_map(|p| p.organisation_id)
         .collect();
     let orgs = state.store.organisation_names(&org_ids).await?;
+    // The opportunities the requests concern (a job posting, an offer), by id.
+    let mut subjects = std::collections::HashMap::new();
+    for id in requests.iter().filter_map(|r| r.opportunity_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = subjects.entry(id) {
+            match state.store.opportunity(id).await {
+                Ok(o) => {
+                    e.insert(serde_json::json!({ "id": id, "title": o.title.show(ctx.locale) }));
+                }
+                // Deleted since: the request stands, without its subject.
+                Err(StoreError::NotFound) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
     let (mut incoming, mut outgoing) = (vec![], vec![]);
     for r in &requests {
         let Some(partner) = partners.get(&r.partner_of(user.id)) else {
@@ -539,6 +553,7 @@ pub async fn meetings_view(
             "status_label": label(ctx.locale, "meeting-status", r.status),
             "priority": label(ctx.locale, "priority", r.priority),
             "message": r.message,
+            "subject": r.opportunity_id.and_then(|id| subjects.get(&id)),
             "reason": r.reason,
             "contact": accepted.then(|| serde_json::json!({ "email": partner.email.as_str(), "phone": partner.phone })),
             "booked": meeting.as_ref().map(|m| {
@@ -647,12 +662,25 @@ pub async fn insert_request(
     opportunity: Option<Uuid>,
 ) -> Result<Result<Uuid, &'static str>, AppError> {
     let partner = state.store.user(to).await?;
-    let mail = state.composer.meeting_request(
+    let concerning = match opportunity {
+        Some(id) => Some(
+            state
+                .store
+                .opportunity(id)
+                .await?
+                .title
+                .show(partner.locale)
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mail = state.composer.meeting_request_received(
         &partner,
         &user.name,
         &event.title,
         event.slug.as_str(),
-        "request-received",
+        concerning.as_deref(),
+        message,
     );
     let now = now_micros();
     let mut tx = state.store.begin().await?;

@@ -1680,3 +1680,94 @@ async fn the_directory_lists_whom_one_may_ask() {
         );
     }
 }
+
+/// A request that concerns an opportunity (a candidate answering a job posting) says so: on
+/// both sides' cards and in the mail to the one asked, with the message.
+#[tokio::test]
+async fn a_request_shows_the_job_posting_it_answers() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let anna = app.user("anna@example.de", Locale::De, false).await;
+    let li = app.user("li@example.cn", Locale::Zh, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    app.approved(ev, anna, ParticipantRole::Visitor).await;
+    app.approved(ev, li, ParticipantRole::Exhibitor).await;
+    let mut tx = app.store.begin().await.unwrap();
+    let posting = tx
+        .create_opportunity(
+            li,
+            &kontor_store::matchmaking::OpportunityFields {
+                event_id: Some(ev),
+                kind: kontor_domain::OpportunityKind::JobPosting,
+                title: kontor_domain::LocalizedText::one(Locale::Zh, "销售工程师")
+                    .with(Locale::De, "Vertriebsingenieurin"),
+                description: kontor_domain::LocalizedText::one(Locale::De, "Köln, Vollzeit"),
+                sectors: vec![],
+                target_countries: vec![],
+                languages: vec![],
+                interpreter_needed: false,
+            },
+            kontor_domain::now_micros(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let anna_c = app.sign_in("anna@example.de").await;
+    let posting_id = posting.to_string();
+    let r = app
+        .post_form(
+            &format!("/events/h2-days/people/{li}/request"),
+            Some(&anna_c),
+            "de",
+            &[
+                ("message", "Ich spreche Chinesisch."),
+                ("priority", "must"),
+                ("opportunity", &posting_id),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mail = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+    assert!(
+        mail.body_text.contains("涉及：销售工程师")
+            && mail.body_text.contains("Ich spreche Chinesisch."),
+        "{}",
+        mail.body_text
+    );
+    let li_c = app.sign_in("li@example.cn").await;
+    for (cookie, title) in [(&li_c, "销售工程师"), (&anna_c, "Vertriebsingenieurin")] {
+        let page = app
+            .get("/events/h2-days/meetings", Some(cookie), "de")
+            .await;
+        assert!(
+            page.body
+                .contains(&format!("<a href=\"/opportunities/{posting}\">{title}</a>")),
+            "{}",
+            page.body
+        );
+    }
+}
+
+/// The registration deadline in the reader's own time first, then the event's.
+#[tokio::test]
+async fn the_deadline_is_shown_in_the_readers_time_too() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    app.user("li@example.cn", Locale::Zh, false).await;
+    set_zone(&app, "li@example.cn", "Asia/Shanghai").await;
+    app.event("h2-days", organiser).await;
+    let li = app.sign_in("li@example.cn").await;
+    let page = app.get("/events/h2-days", Some(&li), "zh").await;
+    let at = page.body.find("报名截止：").expect("the deadline") + "报名截止：".len();
+    let line = &page.body[at..at + page.body[at..].find('<').unwrap()];
+    assert!(
+        line.contains(" 上海 · ") && line.ends_with(" 柏林"),
+        "Shanghai first, then Berlin: {line}"
+    );
+    let org = app.sign_in("org@example.de").await;
+    let page = app.get("/events/h2-days", Some(&org), "de").await;
+    assert!(
+        !page.body.contains("Shanghai ·"),
+        "one zone for a reader in the event's"
+    );
+}
