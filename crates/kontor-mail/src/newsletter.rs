@@ -41,9 +41,13 @@ pub async fn events_section(
         .take(10)
         .map(|e| {
             let dates = if e.starts_on == e.ends_on {
-                e.starts_on.to_string()
+                date_text(e.starts_on, locale)
             } else {
-                format!("{} – {}", e.starts_on, e.ends_on)
+                format!(
+                    "{} – {}",
+                    date_text(e.starts_on, locale),
+                    date_text(e.ends_on, locale)
+                )
             };
             let meta = match &e.venue {
                 Some(v) if !v.trim().is_empty() => format!("{dates} · {v}"),
@@ -102,6 +106,11 @@ fn day(micros: i64, locale: Locale) -> String {
         .unwrap_or_default()
         .to_zoned_datetime(kontor_domain::TimeZoneName::berlin().tz())
         .date();
+    date_text(date, locale)
+}
+
+/// A date as readers of `locale` write it (articles and events alike).
+fn date_text(date: jiff::civil::Date, locale: Locale) -> String {
     match locale {
         Locale::De => date.strftime("%d.%m.%Y").to_string(),
         Locale::Zh => date.strftime("%Y年%m月%d日").to_string(),

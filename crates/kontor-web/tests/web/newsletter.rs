@@ -62,6 +62,9 @@ async fn only_editors_and_administrators_edit_newsletters() {
 async fn an_issue_is_composed_previewed_tested_and_sent() {
     let app = TestApp::new().await;
     let cookie = editor(&app).await;
+    // An upcoming event for the issue's event section (10 March 2030, one day).
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    app.event("h2-days", organiser).await;
     // A subject is needed where an introduction is written; the error is in German.
     let mut bad = issue_form("");
     bad.push(("title", ""));
@@ -92,6 +95,11 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("<h1>News in November</h1>"));
     assert!(r.body.contains("&lt;b&gt;news&lt;/b&gt;"));
+    // Events carry their dates as readers of the edition write them.
+    let de = app
+        .get(&format!("{page}/preview/de"), Some(&cookie), "de")
+        .await;
+    assert!(de.body.contains("10.03.2030"), "{}", de.body);
     assert!(!r.body.contains("{{unsubscribe_url}}"));
 
     // A test goes through the ordinary outbox, one mail per edition.
