@@ -153,10 +153,20 @@ pub fn two_times(
     (text, odd(ha) || odd(hb))
 }
 
+/// `?q=` (a part of a name or an organisation) and `?role=` narrow the list of people.
+#[derive(serde::Deserialize, Default)]
+struct PeopleQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+}
+
 async fn people(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(slug): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<PeopleQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let event = load(&state, &slug).await?;
@@ -171,12 +181,28 @@ async fn people(
         .store
         .participants(event.id, Some(RegistrationStatus::Approved))
         .await?;
-    let rows: Vec<_> = list
+    let visible: Vec<_> = list
         .iter()
         .filter(|p| p.registration.user_id != user.id)
         // A participant sees whom they may ask (at a job fair, candidates see employers, not
         // each other); organisers see everybody.
         .filter(|p| organiser || mine.is_none_or(|m| event.rules.allows(m, p.registration.role)))
+        .collect();
+    let mut roles: Vec<ParticipantRole> = visible.iter().map(|p| p.registration.role).collect();
+    roles.sort_by_key(|r| r.key());
+    roles.dedup();
+    let words = query.q.trim().to_lowercase();
+    let role = ParticipantRole::from_key(query.role.trim());
+    let rows: Vec<_> = visible
+        .iter()
+        .filter(|p| role.is_none_or(|r| p.registration.role == r))
+        .filter(|p| {
+            words.is_empty()
+                || p.name.to_lowercase().contains(&words)
+                || p.organisation
+                    .as_deref()
+                    .is_some_and(|o| o.to_lowercase().contains(&words))
+        })
         .map(|p| {
             serde_json::json!({
                 "id": p.registration.user_id,
@@ -198,7 +224,9 @@ async fn people(
         "people.html",
         serde_json::json!({
             "event": event_json(&event, ctx.locale), "people": rows, "participant": mine.is_some(),
-            "recommended": recommended,
+            "recommended": recommended, "total": visible.len(),
+            "filter": { "q": query.q.trim(), "role": role.map(|r| r.key()) },
+            "roles": roles.iter().map(|r| serde_json::json!({ "key": r.key(), "label": label(ctx.locale, "role", *r) })).collect::<Vec<_>>(),
         }),
     ))
 }

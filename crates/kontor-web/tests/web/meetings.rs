@@ -1771,3 +1771,52 @@ async fn the_deadline_is_shown_in_the_readers_time_too() {
         "one zone for a reader in the event's"
     );
 }
+
+/// A long list of people narrows by a part of a name (or organisation) and by role.
+#[tokio::test]
+async fn the_list_of_people_filters_by_name_and_role() {
+    let app = TestApp::new().await;
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let ev = app.event("h2-days", organiser).await;
+    for (email, role) in [
+        ("anna@example.de", ParticipantRole::Visitor),
+        ("li.na@example.cn", ParticipantRole::Exhibitor),
+        ("bo@example.cn", ParticipantRole::Visitor),
+    ] {
+        let id = app.user(email, Locale::De, false).await;
+        app.approved(ev, id, role).await;
+    }
+    let org = app.sign_in("org@example.de").await;
+    let all = app.get("/events/h2-days/people", Some(&org), "de").await;
+    assert!(all.body.contains(">3 von 3</p>"), "{}", all.body);
+    let named = app
+        .get("/events/h2-days/people?q=LI.NA", Some(&org), "de")
+        .await;
+    assert!(named.body.contains(">1 von 3</p>"), "{}", named.body);
+    assert!(named.body.contains("User li.na") && !named.body.contains("User anna"));
+    let visitors = app
+        .get("/events/h2-days/people?role=visitor", Some(&org), "de")
+        .await;
+    assert!(visitors.body.contains(">2 von 3</p>"), "{}", visitors.body);
+    assert!(
+        visitors
+            .body
+            .contains(r#"<option value="visitor" selected>"#)
+    );
+    let none = app
+        .get(
+            "/events/h2-days/people?q=zz&role=exhibitor",
+            Some(&org),
+            "de",
+        )
+        .await;
+    assert!(
+        none.body.contains("Niemand passt zu diesem Filter."),
+        "{}",
+        none.body
+    );
+    assert!(
+        none.body.contains(r#"value="zz""#),
+        "the filter stays in the form"
+    );
+}
