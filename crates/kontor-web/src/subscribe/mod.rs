@@ -249,7 +249,9 @@ fn safe_source(source: &str) -> String {
 }
 
 async fn newsletter_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let values = serde_json::json!({ "locale": ctx.locale.key() });
+    // A signed-in reader's address is filled in; they may still change it.
+    let email = ctx.user.as_ref().map(|u| u.email.as_str());
+    let values = serde_json::json!({ "locale": ctx.locale.key(), "email": email });
     render(
         &state,
         &ctx.reader(),

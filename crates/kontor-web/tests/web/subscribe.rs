@@ -1412,3 +1412,23 @@ async fn an_erased_address_is_not_imported_again_but_may_sign_up_again() {
         assert!(app.store.suppressed_hashes().await.unwrap().is_empty());
     }
 }
+
+/// A signed-in reader finds their address in the sign-up forms (and may change it); an
+/// anonymous one finds them empty.
+#[tokio::test]
+async fn the_sign_up_forms_know_a_signed_in_readers_address() {
+    let app = TestApp::new().await;
+    app.user("anna@example.de", kontor_domain::Locale::De, false)
+        .await;
+    let anna = app.sign_in("anna@example.de").await;
+    for path in ["/newsletter", "/events"] {
+        let page = app.get(path, Some(&anna), "de").await;
+        assert!(
+            page.body.contains(r#"value="anna@example.de""#),
+            "{path}: {}",
+            page.body
+        );
+        let anonymous = app.get(path, None, "de").await;
+        assert!(!anonymous.body.contains("anna@example.de"), "{path}");
+    }
+}
