@@ -369,7 +369,7 @@ async fn save(
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&format!(
-        "/magazine/{}/{}",
+        "/magazine/{}/{}?saved=1",
         fields.locale.key(),
         fields.slug
     ))

@@ -103,6 +103,7 @@ pub async fn article(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((lang, slug)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let locale = Locale::from_key(&lang).ok_or(AppError::NotFound)?;
     let a = state.store.article_by_slug(locale, &slug).await?;
@@ -180,6 +181,8 @@ pub async fn article(
             "related": related,
             "jsonld": jsonld,
             "is_editor": editor,
+            // After the editor's "save" (`?saved=1`): say so, to editors only.
+            "saved": editor && q.contains_key("saved"),
         }),
     ))
 }

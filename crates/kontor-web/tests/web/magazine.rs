@@ -187,8 +187,17 @@ async fn translations_are_linked_and_the_switcher_points_to_them() {
         assert_eq!(r.status, 303, "{}", r.body);
         assert_eq!(
             r.header("location"),
-            "/magazine/de/partnerschaft-mit-guiyang"
+            "/magazine/de/partnerschaft-mit-guiyang?saved=1"
         );
+        // The editor lands on the article with a "saved" notice; readers never see one.
+        let saved = app.get(r.header("location"), Some(&cookie), "de").await;
+        assert!(
+            saved.body.contains("data-testid=\"saved\""),
+            "{}",
+            saved.body
+        );
+        let reader = app.get(r.header("location"), None, "de").await;
+        assert!(!reader.body.contains("data-testid=\"saved\""));
         let de = app
             .store
             .article_by_slug(Locale::De, "partnerschaft-mit-guiyang")
