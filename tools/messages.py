@@ -24,6 +24,7 @@ M = [
 ("nav-new-event", "New event", "Neue Veranstaltung", "新建活动"),
 ("nav-mailbox", "Mailbox", "Postfach", "邮箱"),
 ("nav-signout", "Sign out", "Abmelden", "退出"),
+("nav-editor", "Magazine editing", "Redaktion", "编辑部"),
 ("nav-signin", "Sign in", "Anmelden", "登录"),
 ("nav-signup", "Create account", "Konto anlegen", "注册账户"),
 ("nav-language", "Language", "Sprache", "语言"),

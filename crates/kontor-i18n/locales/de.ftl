@@ -9,6 +9,7 @@ nav-profile = Profil
 nav-new-event = Neue Veranstaltung
 nav-mailbox = Postfach
 nav-signout = Abmelden
+nav-editor = Redaktion
 nav-signin = Anmelden
 nav-signup = Konto anlegen
 nav-language = Sprache

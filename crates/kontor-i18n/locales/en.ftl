@@ -9,6 +9,7 @@ nav-profile = Profile
 nav-new-event = New event
 nav-mailbox = Mailbox
 nav-signout = Sign out
+nav-editor = Magazine editing
 nav-signin = Sign in
 nav-signup = Create account
 nav-language = Language

@@ -9,6 +9,7 @@ nav-profile = 个人资料
 nav-new-event = 新建活动
 nav-mailbox = 邮箱
 nav-signout = 退出
+nav-editor = 编辑部
 nav-signin = 登录
 nav-signup = 注册账户
 nav-language = 语言

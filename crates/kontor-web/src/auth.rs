@@ -145,6 +145,9 @@ pub struct PageCtx {
     pub locale: Locale,
     pub user: Option<User>,
     pub path: String,
+    /// The reader writes for the magazine and the newsletter (an editor or an administrator):
+    /// the navigation leads them there.
+    pub editor: bool,
 }
 
 impl PageCtx {
@@ -153,6 +156,7 @@ impl PageCtx {
             locale: self.locale,
             user: self.user.as_ref(),
             path: &self.path,
+            editor: self.editor,
         }
     }
     pub fn require_user(&self) -> Result<&User, AppError> {
@@ -168,10 +172,21 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let user = MaybeUser::from_request_parts(parts, state).await?.0;
         let locale = lang::resolve(&parts.headers, parts.uri.query(), user.as_ref());
+        let editor = match &user {
+            Some(u) if u.is_admin => true,
+            Some(u) => {
+                <AppState as axum::extract::FromRef<S>>::from_ref(state)
+                    .store
+                    .is_editor(u.id)
+                    .await?
+            }
+            None => false,
+        };
         Ok(PageCtx {
             locale,
             user,
             path: parts.uri.path().to_string(),
+            editor,
         })
     }
 }

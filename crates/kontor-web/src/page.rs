@@ -108,6 +108,7 @@ pub struct Reader<'a> {
     pub locale: Locale,
     pub user: Option<&'a User>,
     pub path: &'a str,
+    pub editor: bool,
 }
 
 pub fn render(
@@ -121,6 +122,7 @@ pub fn render(
         reader.locale,
         reader.user,
         reader.path,
+        reader.editor,
         template,
         ctx,
     )
@@ -147,7 +149,7 @@ pub fn render_with(
     template: &str,
     ctx: serde_json::Value,
 ) -> Response {
-    render_inner(state, locale, user, "/", template, ctx)
+    render_inner(state, locale, user, "/", false, template, ctx)
 }
 
 fn render_inner(
@@ -155,6 +157,7 @@ fn render_inner(
     locale: Locale,
     user: Option<&User>,
     path: &str,
+    editor: bool,
     template: &str,
     ctx: serde_json::Value,
 ) -> Response {
@@ -176,6 +179,7 @@ fn render_inner(
         "day_time_sep": if locale == Locale::Zh { " " } else { ", " },
         "locales": locales,
         "path": path,
+        "is_editor": editor,
         "user": user.map(|u| serde_json::json!({
             "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),
         })),

@@ -807,6 +807,15 @@ async fn only_editors_and_administrators_write() {
             app.get("/magazine/editor", Some(&ed), "en").await.status,
             200
         );
+        // Editors find their desk in the navigation; other readers do not.
+        let nav = r#"<a href="/magazine/editor">Magazine editing</a>"#;
+        assert!(app.get("/events", Some(&ed), "en").await.body.contains(nav));
+        assert!(
+            !app.get("/events", Some(&plain), "en")
+                .await
+                .body
+                .contains(nav)
+        );
         // An empty form: the summary names each field, and the form marks what is required.
         let empty = app
             .post_form("/magazine/editor/new", Some(&ed), "en", &[("locale", "en")])
