@@ -439,8 +439,12 @@ async fn archive(State(state): State<AppState>, ctx: PageCtx) -> Result<Response
         let date = e
             .started_at
             .map(|t| crate::events::format_instant(t, Some(&berlin()), ctx.locale));
+        // An issue not written in the reader's language says which language it is in.
+        let other = (e.locale != ctx.locale.key())
+            .then(|| kontor_i18n::t(ctx.locale, &format!("language-{}", e.locale)));
         rows.push(serde_json::json!({
             "id": e.issue_id, "subject": e.subject, "lang": e.locale, "date": date,
+            "in_language": other,
         }));
     }
     Ok(render(

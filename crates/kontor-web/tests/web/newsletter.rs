@@ -175,6 +175,13 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
     let r = app.get("/newsletter/archive", None, "en").await;
     assert!(r.body.contains("News in November"), "{}", r.body);
     assert!(!r.body.contains("Neues im November"), "one line per issue");
+    assert!(
+        !r.body.contains("(German)"),
+        "in the reader's language: no note"
+    );
+    // No Chinese edition: the Chinese reader is told the issue's language.
+    let r = app.get("/newsletter/archive", None, "zh").await;
+    assert!(r.body.contains("</a> (德语)"), "{}", r.body);
     let r = app
         .get(&format!("/newsletter/archive/{id}?lang=en"), None, "en")
         .await;
