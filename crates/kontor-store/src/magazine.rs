@@ -318,6 +318,18 @@ impl Store {
         rows.into_iter().map(Page::try_from).collect()
     }
 
+    /// The most recently uploaded images as (id, smallest stored width, upload time), newest
+    /// first: what the article form offers as its picture.
+    pub async fn recent_images(&self, limit: i64) -> Result<Vec<(Uuid, i32, i64)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT i.id, MIN(v.width), i.created_at FROM magazine_images i \
+             JOIN magazine_image_variants v ON v.image_id = i.id AND v.format = 'jpeg' \
+             GROUP BY i.id, i.created_at ORDER BY i.created_at DESC, i.id LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(p))?)
+    }
+
     pub async fn image(&self, id: Uuid) -> Result<Image> {
         Ok(read!(self, |p| sqlx::query_as(
             "SELECT id, width, height FROM magazine_images WHERE id = $1"

@@ -126,6 +126,7 @@ pub async fn new_form(
         values["hero_credit"] = serde_json::json!(source.hero_credit);
         values["source_title"] = serde_json::json!(source.title);
     }
+    let images = state.store.recent_images(IMAGE_CHOICES).await?;
     Ok(form_page(
         &state,
         &ctx,
@@ -133,6 +134,7 @@ pub async fn new_form(
         values,
         serde_json::json!({}),
         StatusCode::OK,
+        &images,
     ))
 }
 
@@ -143,6 +145,7 @@ pub async fn edit_form(
 ) -> Result<Response, AppError> {
     require_editor(&state, &ctx).await?;
     let a = state.store.article(id).await?;
+    let images = state.store.recent_images(IMAGE_CHOICES).await?;
     Ok(form_page(
         &state,
         &ctx,
@@ -150,6 +153,7 @@ pub async fn edit_form(
         values_of(&a),
         serde_json::json!({}),
         StatusCode::OK,
+        &images,
     ))
 }
 
@@ -169,6 +173,10 @@ fn values_of(a: &Article) -> serde_json::Value {
     })
 }
 
+/// How many recent images the form offers.
+const IMAGE_CHOICES: i64 = 12;
+
+#[allow(clippy::too_many_arguments)]
 fn form_page(
     state: &AppState,
     ctx: &PageCtx,
@@ -176,7 +184,27 @@ fn form_page(
     values: serde_json::Value,
     errors: serde_json::Value,
     status: StatusCode,
+    images: &[(Uuid, i32, i64)],
 ) -> Response {
+    let mut choices: Vec<_> = images
+        .iter()
+        .map(|(id, width, at)| {
+            serde_json::json!({
+                "id": id.to_string(),
+                "width": width,
+                "uploaded": crate::events::format_instant(*at, Some(&TimeZoneName::berlin()), ctx.locale),
+            })
+        })
+        .collect();
+    // The article's own picture stays on offer, however old.
+    if let Some(current) = values["hero_image_id"].as_str().filter(|c| !c.is_empty())
+        && !choices.iter().any(|c| c["id"] == current)
+    {
+        choices.insert(
+            0,
+            serde_json::json!({ "id": current, "width": 480, "uploaded": "" }),
+        );
+    }
     let statuses: Vec<_> = ArticleStatus::ALL
         .iter()
         .map(|s| serde_json::json!({ "key": s.key(), "label": kontor_i18n::t(ctx.locale, &format!("magazine-status-{}", s.key())) }))
@@ -190,7 +218,7 @@ fn form_page(
             "action": article.map_or("/magazine/editor/new".to_string(), |a| format!("/magazine/editor/{}", a.id)),
             "editing": article.map(|a| serde_json::json!({ "id": a.id, "url": super::article_path(a) })),
             "values": values, "errors": errors, "statuses": statuses, "article_locales": locales,
-            "tag_keys": super::TAGS,
+            "tag_keys": super::TAGS, "images": choices,
         }),
     );
     *r.status_mut() = status;
@@ -336,6 +364,7 @@ async fn save(
     author: Uuid,
     form: &FormData,
 ) -> Result<Response, AppError> {
+    let images = state.store.recent_images(IMAGE_CHOICES).await?;
     let invalid = |errors: &[(String, Invalid)]| {
         form_page(
             state,
@@ -344,6 +373,7 @@ async fn save(
             form.values(),
             field_errors(ctx.locale, errors),
             StatusCode::UNPROCESSABLE_ENTITY,
+            &images,
         )
     };
     let mut fields = match parse(state, form, author).await {

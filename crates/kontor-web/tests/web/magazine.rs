@@ -643,6 +643,17 @@ async fn article_page_serves_responsive_hero_image() {
     for app in apps().await {
         let cookie = editor(&app, "ed@example.com").await;
         let id = uploaded_png(&app, &cookie, "p.png", &photo(1200, 600)).await;
+        // The article form offers the upload as a picture to choose, by its smallest variant.
+        let form = app.get("/magazine/editor/new", Some(&cookie), "en").await;
+        assert!(
+            form.body
+                .contains(&format!(r#"name="hero_image_id" value="{id}""#))
+                && form
+                    .body
+                    .contains(&format!("/magazine/images/{id}/480.jpeg")),
+            "{}",
+            form.body
+        );
         let mut f = fields(Locale::En, "with-image", "With image", "Text", &[]);
         f.hero_image_id = Some(id);
         f.hero_alt = "A gradient".into();
@@ -650,6 +661,25 @@ async fn article_page_serves_responsive_hero_image() {
         create(&app, f).await;
         let r = app.get("/magazine/en/with-image", None, "en").await;
         assert!(r.body.contains(r#"type="image/webp""#), "{}", r.body);
+        // Editing it, its picture is the one chosen.
+        let article = app
+            .store
+            .article_by_slug(Locale::En, "with-image")
+            .await
+            .unwrap();
+        let edit = app
+            .get(
+                &format!("/magazine/editor/{}", article.id),
+                Some(&cookie),
+                "en",
+            )
+            .await;
+        assert!(
+            edit.body
+                .contains(&format!(r#"name="hero_image_id" value="{id}" checked"#)),
+            "{}",
+            edit.body
+        );
         assert!(r.body.contains("480.webp 480w"), "{}", r.body);
         assert!(r.body.contains("1200.jpeg 1200w"), "{}", r.body);
         assert!(r.body.contains(r#"alt="A gradient""#));
