@@ -38,7 +38,6 @@ M = [
 ("magazine-body-hint", "Markdown: **bold**, *italic*, [link](https://…), ## heading, - list. HTML is shown as text.", "Markdown: **fett**, *kursiv*, [Link](https://…), ## Überschrift, - Liste. HTML wird als Text angezeigt.", "Markdown：**粗体**、*斜体*、[链接](https://…)、## 标题、- 列表。HTML 将按文本显示。"),
 ("magazine-field-author", "Author", "Autorin oder Autor", "作者"),
 ("magazine-field-tags", "Tags", "Schlagwörter", "标签"),
-("magazine-tags-hint", "Separated by commas, for example:", "Durch Kommas getrennt, zum Beispiel:", "用逗号分隔，例如："),
 ("magazine-hero", "Lead image", "Aufmacherbild", "头图"),
 ("magazine-field-image", "Picture", "Bild", "图片"),
 ("magazine-image-hint", "Recent uploads ({ $n }); upload a new picture on the editing page first.", "Zuletzt hochgeladene Bilder ({ $n }); ein neues Bild laden Sie zuerst auf der Redaktionsseite hoch.", "最近上传的图片（{ $n }）；新图片请先在编辑页面上传。"),

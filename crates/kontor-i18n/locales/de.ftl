@@ -510,7 +510,6 @@ magazine-field-body = Text (Markdown)
 magazine-body-hint = Markdown: **fett**, *kursiv*, [Link](https://…), ## Überschrift, - Liste. HTML wird als Text angezeigt.
 magazine-field-author = Autorin oder Autor
 magazine-field-tags = Schlagwörter
-magazine-tags-hint = Durch Kommas getrennt, zum Beispiel:
 magazine-hero = Aufmacherbild
 magazine-field-image = Bild
 magazine-image-hint = Zuletzt hochgeladene Bilder ({ $n }); ein neues Bild laden Sie zuerst auf der Redaktionsseite hoch.

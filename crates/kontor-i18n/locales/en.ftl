@@ -510,7 +510,6 @@ magazine-field-body = Text (Markdown)
 magazine-body-hint = Markdown: **bold**, *italic*, [link](https://…), ## heading, - list. HTML is shown as text.
 magazine-field-author = Author
 magazine-field-tags = Tags
-magazine-tags-hint = Separated by commas, for example:
 magazine-hero = Lead image
 magazine-field-image = Picture
 magazine-image-hint = Recent uploads ({ $n }); upload a new picture on the editing page first.

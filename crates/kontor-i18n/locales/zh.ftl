@@ -506,7 +506,6 @@ magazine-field-body = 正文（Markdown）
 magazine-body-hint = Markdown：**粗体**、*斜体*、[链接](https://…)、## 标题、- 列表。HTML 将按文本显示。
 magazine-field-author = 作者
 magazine-field-tags = 标签
-magazine-tags-hint = 用逗号分隔，例如：
 magazine-hero = 头图
 magazine-field-image = 图片
 magazine-image-hint = 最近上传的图片（{ $n }）；新图片请先在编辑页面上传。

@@ -248,12 +248,18 @@ async fn parse(state: &AppState, form: &FormData, author: Uuid) -> Result<Articl
         "status",
         ArticleStatus::from_key(form.get("status")).ok_or(Invalid::new("invalid-choice")),
     );
-    let tags: Vec<String> = form
-        .get("tags")
-        .split([',', ' ', '，'])
+    // Ticked boxes, or (from scripts and older forms) one comma-separated field.
+    let mut tags: Vec<String> = Vec::new();
+    for tag in form
+        .all("tags")
+        .iter()
+        .flat_map(|v| v.split([',', ' ', '，']))
         .map(|t| t.trim().to_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
+    {
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
     if tags.len() > MAX_TAGS
         || tags.iter().any(|t| {
             t.len() > 40
@@ -366,11 +372,13 @@ async fn save(
 ) -> Result<Response, AppError> {
     let images = state.store.recent_images(IMAGE_CHOICES).await?;
     let invalid = |errors: &[(String, Invalid)]| {
+        let mut values = form.values();
+        values["tags"] = form.all("tags").join(", ").into();
         form_page(
             state,
             ctx,
             article,
-            form.values(),
+            values,
             field_errors(ctx.locale, errors),
             StatusCode::UNPROCESSABLE_ENTITY,
             &images,

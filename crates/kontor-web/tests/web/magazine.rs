@@ -189,6 +189,24 @@ async fn translations_are_linked_and_the_switcher_points_to_them() {
             r.header("location"),
             "/magazine/de/partnerschaft-mit-guiyang?saved=1"
         );
+        // Tags are boxes to tick, the article's own ticked.
+        let de_id = app
+            .store
+            .article_by_slug(Locale::De, "partnerschaft-mit-guiyang")
+            .await
+            .unwrap()
+            .id;
+        let form = app
+            .get(&format!("/magazine/editor/{de_id}"), Some(&cookie), "de")
+            .await;
+        for (tag, ticked) in [("china", true), ("partnership", true), ("hydrogen", false)] {
+            let at = form
+                .body
+                .find(&format!(r#"name="tags" value="{tag}""#))
+                .unwrap_or_else(|| panic!("a box for {tag}: {}", form.body));
+            let input = &form.body[at..at + form.body[at..].find('>').unwrap()];
+            assert_eq!(input.contains("checked"), ticked, "{tag}: {input}");
+        }
         // The editor lands on the article with a "saved" notice; readers never see one.
         let saved = app.get(r.header("location"), Some(&cookie), "de").await;
         assert!(
@@ -878,11 +896,16 @@ async fn only_editors_and_administrators_write() {
             .id;
         let mut edit = form.to_vec();
         edit[1] = ("title", "Hello again");
+        // Ticked boxes arrive as one value each.
+        edit.retain(|(k, _)| *k != "tags");
+        edit.extend([("tags", "china"), ("tags", "events"), ("tags", "china")]);
         let r = app
             .post_form(&format!("/magazine/editor/{id}"), Some(&admin), "en", &edit)
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
-        assert_eq!(app.store.article(id).await.unwrap().title, "Hello again");
+        let saved = app.store.article(id).await.unwrap();
+        assert_eq!(saved.title, "Hello again");
+        assert_eq!(saved.tags, ["china", "events"]);
         // Administrators grant and revoke the role; editors cannot.
         let r = app
             .post_form(
