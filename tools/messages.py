@@ -296,7 +296,7 @@ M = [
 ("schedule-reason-capacity", "all tables taken in the common slots", "alle Tische in den gemeinsamen Slots belegt", "共同时段的桌子已全部占用"),
 ("schedule-reason-conflicts", "more important meetings in the common slots", "wichtigere Gespräche in den gemeinsamen Slots", "共同时段已有更重要的会谈"),
 ("error-no-draft", "There is no finished draft to publish. Run the optimiser first.", "Es gibt keinen fertigen Entwurf. Starten Sie zuerst die Optimierung.", "没有可发布的草案，请先运行优化。"),
-("error-schedule-stale", "Someone booked a slot since the run. Please run the optimiser again.", "Seit dem Lauf wurde ein Slot gebucht. Bitte starten Sie die Optimierung erneut.", "运行后有人预约了时段，请重新运行优化。"),
+("error-schedule-stale", "Meetings or requests changed since the run (a booking, a cancellation or a withdrawal). Please run the optimiser again.", "Seit dem Lauf haben sich Gespräche oder Anfragen geändert (eine Buchung, Absage oder Abmeldung). Bitte starten Sie die Optimierung erneut.", "运行后会谈或请求有变动（预约、取消或退出）。请重新运行优化。"),
 ("mail-agenda-changed-subject", "Your agenda for { $event }", "Ihre Agenda für { $event }", "您在 { $event } 的日程"),
 ("mail-agenda-changed-body", "The organisers have published your meetings for { $event }, or changed them. Please look at your agenda.", "Die Veranstalter haben Ihre Gespräche für { $event } veröffentlicht oder geändert. Bitte sehen Sie in Ihre Agenda.", "主办方已发布或更改了您在 { $event } 的会谈，请查看您的日程。"),
 ("availability-title", "My availability", "Meine Verfügbarkeit", "我的可用时间"),
