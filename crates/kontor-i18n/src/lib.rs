@@ -133,6 +133,16 @@ pub fn t(locale: Locale, id: &str) -> String {
 
 mod countries;
 
+/// After a label: ": ", or in Chinese the full-width colon without a space.
+pub fn colon(locale: Locale) -> &'static str {
+    if locale == Locale::Zh { "：" } else { ": " }
+}
+
+/// Between the items of a list in running text: ", ", or in Chinese "、".
+pub fn list_separator(locale: Locale) -> &'static str {
+    if locale == Locale::Zh { "、" } else { ", " }
+}
+
 /// Chinese messages keep a space around a placeable, which is right next to Latin letters and
 /// digits ("最多 5 个字符", "与 Anna 的会谈") but wrong between Chinese characters ("时间以 柏林
 /// 为准"): such spaces go.

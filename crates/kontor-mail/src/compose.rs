@@ -122,8 +122,7 @@ impl Composer {
         message: Option<&str>,
     ) -> NewMail {
         let locale = to.locale;
-        let colon = if locale == Locale::Zh { "：" } else { ": " };
-        let label = |key: &str| catalog().message(locale, key, &[]) + colon;
+        let label = |key: &str| catalog().message(locale, key, &[]) + kontor_i18n::colon(locale);
         let mut lines = vec![];
         if let Some(title) = concerning {
             lines.push(format!("{}{title}", label("request-opportunity")));

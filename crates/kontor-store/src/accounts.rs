@@ -164,10 +164,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
-            placeholders.join(", ")
+            crate::placeholders(1, ids.len())
         );
         let rows: Vec<UserRow> = read!(self, |p| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));

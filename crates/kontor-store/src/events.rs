@@ -303,12 +303,8 @@ impl Store {
     }
 
     pub async fn event_sessions(&self, event: Uuid) -> Result<Vec<MatchmakingSession>> {
-        let rows: Vec<SessionRow> = read!(self, |p| sqlx::query_as(
-            "SELECT day, starts, ends, slot_minutes, breaks FROM event_sessions \
-             WHERE event_id = $1 ORDER BY position"
-        )
-        .bind(event)
-        .fetch_all(p))?;
+        let rows: Vec<SessionRow> =
+            read!(self, |p| sqlx::query_as(SESSIONS).bind(event).fetch_all(p))?;
         parse_sessions(rows)
     }
 
@@ -446,6 +442,10 @@ pub struct LockedEvent {
     pub slots: Vec<(i64, i64)>,
 }
 
+/// An event's sessions in their order (rows for [`parse_sessions`]).
+const SESSIONS: &str = "SELECT day, starts, ends, slot_minutes, breaks FROM event_sessions \
+     WHERE event_id = $1 ORDER BY position";
+
 fn parse_sessions(rows: Vec<SessionRow>) -> Result<Vec<MatchmakingSession>> {
     rows.into_iter()
         .map(|r| {
@@ -475,12 +475,9 @@ impl Tx {
             .bind(event)
             .fetch_optional(c))?;
         let event: Event = row.ok_or(StoreError::NotFound)?.try_into()?;
-        let rows: Vec<SessionRow> = write!(self, |c| sqlx::query_as(
-            "SELECT day, starts, ends, slot_minutes, breaks FROM event_sessions \
-             WHERE event_id = $1 ORDER BY position"
-        )
-        .bind(event.id)
-        .fetch_all(c))?;
+        let rows: Vec<SessionRow> = write!(self, |c| sqlx::query_as(SESSIONS)
+            .bind(event.id)
+            .fetch_all(c))?;
         let slots = parse_sessions(rows)?
             .iter()
             .flat_map(|s| s.slots(&event.time_zone))
@@ -574,13 +571,12 @@ impl Tx {
             .flat_map(|s| s.slots(&e.time_zone))
             .map(|s| s.start.as_microsecond())
             .collect();
-        let keep: Vec<String> = (2..starts.len() + 2).map(|i| format!("${i}")).collect();
-        let sql = if keep.is_empty() {
+        let sql = if starts.is_empty() {
             "DELETE FROM availability WHERE event_id = $1".to_string()
         } else {
             format!(
                 "DELETE FROM availability WHERE event_id = $1 AND slot_start NOT IN ({})",
-                keep.join(", ")
+                crate::placeholders(2, starts.len())
             )
         };
         exec!(self, |c| {

@@ -81,6 +81,14 @@ pub struct Store {
 
 /// A `LIKE … ESCAPE '\'` pattern matching text that contains `needle` literally: `%` and `_`
 /// typed by a user are characters to find, not wildcards.
+/// `$from, $from+1, …` for `n` values: the list of an `IN (…)`.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn contains_pattern(needle: &str) -> String {
     let mut p = String::with_capacity(needle.len() + 2);
     p.push('%');

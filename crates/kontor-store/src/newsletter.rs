@@ -111,6 +111,11 @@ pub struct Progress {
     pub last_sent_at: Option<i64>,
 }
 
+/// Who an issue `i` goes to, apart from the language of its editions: a confirmed subscriber
+/// `s` who chose its topic or none. Shared by the send and by the count shown before it.
+const RECIPIENT: &str = "s.status = 'confirmed' \
+     AND (i.topic IS NULL OR s.topics = '[]' OR s.topics LIKE '%\"' || i.topic || '\"%')";
+
 impl Progress {
     pub fn total(&self) -> i64 {
         self.queued + self.sent + self.failed + self.skipped
@@ -237,12 +242,13 @@ impl Tx {
         // One statement for every recipient: no per-row round trips, however large the list.
         let queued = exec!(self, |c| {
             sqlx::query(
-            "INSERT INTO newsletter_deliveries (issue_id, seq, subscriber_id, status) \
-             SELECT $1, ROW_NUMBER() OVER (ORDER BY s.id), s.id, 'queued' \
-             FROM subscribers s, newsletter_issues i \
-             WHERE i.id = $1 AND s.status = 'confirmed' AND s.locale IN \
-             (SELECT e.locale FROM newsletter_editions e WHERE e.issue_id = $1 AND e.rendered_html IS NOT NULL) \
-             AND (i.topic IS NULL OR s.topics = '[]' OR s.topics LIKE '%\"' || i.topic || '\"%')"
+            sqlx::AssertSqlSafe(format!(
+                "INSERT INTO newsletter_deliveries (issue_id, seq, subscriber_id, status) \
+                 SELECT $1, ROW_NUMBER() OVER (ORDER BY s.id), s.id, 'queued' \
+                 FROM subscribers s, newsletter_issues i \
+                 WHERE i.id = $1 AND {RECIPIENT} AND s.locale IN \
+                 (SELECT e.locale FROM newsletter_editions e WHERE e.issue_id = $1 AND e.rendered_html IS NOT NULL)"
+            ))
         )
         .bind(id)
         .execute(c)
@@ -331,12 +337,12 @@ impl Store {
     /// The confirmed subscribers an issue's topic reaches, counted by language: who gets it
     /// once their language has an edition (the selection of `start_sending`).
     pub async fn newsletter_audience(&self, issue: Uuid) -> Result<Vec<(String, i64)>> {
-        Ok(read!(self, |p| sqlx::query_as(
-            "SELECT s.locale, COUNT(*) FROM subscribers s, newsletter_issues i \
-             WHERE i.id = $1 AND s.status = 'confirmed' \
-             AND (i.topic IS NULL OR s.topics = '[]' OR s.topics LIKE '%\"' || i.topic || '\"%') \
-             GROUP BY s.locale ORDER BY s.locale"
-        )
+        Ok(read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT s.locale, COUNT(*) FROM subscribers s, newsletter_issues i \
+                 WHERE i.id = $1 AND {RECIPIENT} GROUP BY s.locale ORDER BY s.locale"
+            )
+        ))
         .bind(issue)
         .fetch_all(p))?)
     }

@@ -109,10 +109,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {COLUMNS} FROM organisations WHERE id IN ({})",
-            placeholders.join(", ")
+            crate::placeholders(1, ids.len())
         );
         let rows: Vec<Row> = read!(self, |p| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
@@ -134,10 +133,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, name FROM organisations WHERE id IN ({})",
-            placeholders.join(", ")
+            crate::placeholders(1, ids.len())
         );
         let rows: Vec<(Uuid, String)> = read!(self, |p| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));

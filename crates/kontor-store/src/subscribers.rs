@@ -355,10 +355,7 @@ impl Tx {
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
                 "SELECT id FROM subscribers WHERE id IN ({})",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::placeholders(1, chunk.len())
             );
             let rows: Vec<(Uuid,)> = crate::write!(self, |c| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));

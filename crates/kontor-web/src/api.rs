@@ -553,9 +553,7 @@ async fn update_event(
     }
     // What the body cannot express (a fifth session, a second break, one-way pairs of roles)
     // would be lost by replacing the event with it.
-    if !crate::events::form_holds(&event, &state.store.event_sessions(event.id).await?) {
-        return Err(AppError::Rejected("error-event-not-editable"));
-    }
+    crate::events::require_editable(&state, &event).await?;
     let body = event_in(body)?;
     let mut form = event_form(&body)?;
     form.0.retain(|(k, _)| k != "slug");

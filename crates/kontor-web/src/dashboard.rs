@@ -10,7 +10,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kontor_domain::Keyed;
-use kontor_store::events::Event;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -22,15 +21,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/events/{slug}/dashboard", get(page))
         .route("/events/{slug}/export/{what}", get(export))
-}
-
-async fn organiser_event(state: &AppState, ctx: &PageCtx, slug: &str) -> Result<Event, AppError> {
-    let user = ctx.require_user()?;
-    let event = state.store.event_by_slug(slug).await?;
-    if !(user.is_admin || state.store.is_organiser(event.id, user.id).await?) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(event)
 }
 
 /// Bars for a chart: label, value and width in percent of the largest.
@@ -47,7 +37,7 @@ async fn page(
     ctx: PageCtx,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let event = organiser_event(&state, &ctx, &slug).await?;
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     let l = ctx.locale;
     let registrations: Vec<_> = state
         .store
@@ -153,7 +143,7 @@ async fn export(
     ctx: PageCtx,
     Path((slug, what)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let event = organiser_event(&state, &ctx, &slug).await?;
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     let tz = Some(&event.time_zone);
     let l = ctx.locale;
     let participants = state.store.participants(event.id, None).await?;

@@ -200,6 +200,31 @@ pub async fn can_organise(state: &AppState, event: &Event, user: &User) -> Resul
     Ok(user.is_admin || state.store.is_organiser(event.id, user.id).await?)
 }
 
+/// The event at `slug` for one of its organisers or an administrator; `Forbidden` for anyone
+/// else, `Unauthorized` without a session.
+pub async fn organiser_event(
+    state: &AppState,
+    ctx: &PageCtx,
+    slug: &str,
+) -> Result<Event, AppError> {
+    let user = ctx.require_user()?;
+    let event = state.store.event_by_slug(slug).await?;
+    if !can_organise(state, &event, user).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok(event)
+}
+
+/// Refuses an event the form (and the API's body) cannot show in full: saving it would lose
+/// what they cannot show ([`form_holds`]).
+pub async fn require_editable(state: &AppState, event: &Event) -> Result<(), AppError> {
+    if form_holds(event, &state.store.event_sessions(event.id).await?) {
+        Ok(())
+    } else {
+        Err(AppError::Rejected("error-event-not-editable"))
+    }
+}
+
 async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -402,11 +427,8 @@ async fn participants(
     ctx: PageCtx,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
+    let event = organiser_event(&state, &ctx, &slug).await?;
     let user = ctx.require_user()?;
-    let event = load(&state, &slug).await?;
-    if !can_organise(&state, &event, user).await? {
-        return Err(AppError::Forbidden);
-    }
     let mut list = state.store.participants(event.id, None).await?;
     // Those waiting for a decision first (a stable sort keeps the store's order otherwise).
     list.sort_by_key(|p| p.registration.status != RegistrationStatus::Pending);
@@ -840,15 +862,9 @@ async fn edit_page(
     ctx: PageCtx,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require_user()?;
-    let event = load(&state, &slug).await?;
-    if !can_organise(&state, &event, user).await? {
-        return Err(AppError::Forbidden);
-    }
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    require_editable(&state, &event).await?;
     let sessions = state.store.event_sessions(event.id).await?;
-    if !form_holds(&event, &sessions) {
-        return Err(AppError::Rejected("error-event-not-editable"));
-    }
     let mut c = form_ctx(
         ctx.locale,
         event_form_values_of(&event, &sessions),
@@ -866,14 +882,8 @@ async fn save_edit(
     Path(slug): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let user = ctx.require_user()?;
-    let event = load(&state, &slug).await?;
-    if !can_organise(&state, &event, user).await? {
-        return Err(AppError::Forbidden);
-    }
-    if !form_holds(&event, &state.store.event_sessions(event.id).await?) {
-        return Err(AppError::Rejected("error-event-not-editable"));
-    }
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    require_editable(&state, &event).await?;
     let mut pairs: Vec<(String, String)> = form
         .0
         .iter()

@@ -172,9 +172,8 @@ fn render_inner(
     let layout = serde_json::json!({
         "locale": locale.key(),
         "lang_tag": locale.bcp47(),
-        // After a label: Chinese text takes the full-width colon, with no space.
-        "colon": if locale == Locale::Zh { "：" } else { ": " },
-        "list_sep": if locale == Locale::Zh { "、" } else { ", " },
+        "colon": kontor_i18n::colon(locale),
+        "list_sep": kontor_i18n::list_separator(locale),
         // Between a day and a time: "18.12.2026, 17:00", "2026年12月18日 17:00".
         "day_time_sep": if locale == Locale::Zh { " " } else { ", " },
         "locales": locales,
@@ -262,10 +261,7 @@ pub fn field_errors(
 
 /// The items of a list in running text: "A, B" in German and English, "A、B" in Chinese.
 pub fn list(locale: Locale, items: &[String]) -> String {
-    items.join(match locale {
-        Locale::Zh => "、",
-        _ => ", ",
-    })
+    items.join(kontor_i18n::list_separator(locale))
 }
 
 #[cfg(test)]

@@ -134,11 +134,7 @@ async fn choose_provider(
     Path(slug): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let user = ctx.require_user()?;
-    let event = state.store.event_by_slug(&slug).await?;
-    if !crate::events::can_organise(&state, &event, user).await? {
-        return Err(AppError::Forbidden);
-    }
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     let provider = VideoProvider::from_key(form.get("provider"))
         .filter(|p| *p == VideoProvider::Builtin || !state.config.video.jitsi_url.is_empty())
         .ok_or(AppError::BadRequest("invalid-choice"))?;

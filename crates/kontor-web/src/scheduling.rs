@@ -93,15 +93,6 @@ impl Jobs {
     }
 }
 
-async fn organiser_event(state: &AppState, ctx: &PageCtx, slug: &str) -> Result<Event, AppError> {
-    let user = ctx.require_user()?;
-    let event = state.store.event_by_slug(slug).await?;
-    if !(user.is_admin || state.store.is_organiser(event.id, user.id).await?) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(event)
-}
-
 /// The optimiser's view of an event: its slots, confirmed participants with their availability,
 /// accepted requests, and the published agenda as the previous schedule.
 async fn build_instance(
@@ -226,7 +217,7 @@ async fn run(
     Path(slug): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let event = organiser_event(&state, &ctx, &slug).await?;
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     if matches!(state.jobs.get(event.id), Some(Job::Running { .. })) {
         return Ok(Redirect::to(&format!("/events/{slug}/schedule")).into_response());
     }
@@ -307,7 +298,7 @@ async fn page(
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let published: Option<usize> = q.get("published").and_then(|n| n.parse().ok());
-    let event = organiser_event(&state, &ctx, &slug).await?;
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     let accepted = state.store.accepted_requests(event.id).await?;
     let names: HashMap<Uuid, String> = state
         .store
@@ -410,7 +401,7 @@ async fn publish(
     ctx: PageCtx,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
-    let event = organiser_event(&state, &ctx, &slug).await?;
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     let Some(Job::Done(draft)) = state.jobs.get(event.id) else {
         return Err(AppError::Rejected("error-no-draft"));
     };
@@ -546,7 +537,7 @@ async fn pin(
     Path(slug): Path<String>,
     form: FormData,
 ) -> Result<Response, AppError> {
-    let event = organiser_event(&state, &ctx, &slug).await?;
+    let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
     let meeting: Uuid = form
         .get("meeting")
         .parse()
