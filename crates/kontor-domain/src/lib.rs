@@ -11,6 +11,7 @@ mod locale;
 mod matchmaking;
 mod newsletter;
 mod organisation;
+pub mod partnership;
 mod text;
 mod zone;
 

@@ -625,6 +625,129 @@ invalid-newsletter-subject = Geben Sie einen Betreff an (bis 200 Zeichen), wenn 
 invalid-newsletter-title = Geben Sie einen Titel mit bis zu 200 Zeichen an.
 invalid-newsletter-time = Geben Sie einen Zeitpunkt in der Zukunft an.
 nav-newsletter = Newsletter
+nav-partnerships = Partnerschaften
+partnerships-title = Partnerstädte
+partnerships-intro = Die Städte, mit denen wir zusammenarbeiten: die unterzeichneten Vereinbarungen und was seither geschah.
+partnerships-empty = Noch keine Partnerstädte.
+partnership-new = Neue Partnerstadt
+partnership-edit = Partnerstadt bearbeiten
+partnership-since = Partner seit { $year }
+partnership-agreement-count =
+    { $n ->
+        [one] { $n } unterzeichnete Vereinbarung
+       *[other] { $n } unterzeichnete Vereinbarungen
+    }
+partnership-agreements = Vereinbarungen
+partnership-no-agreements = Noch keine Vereinbarungen unterzeichnet.
+partnership-timeline = Chronik
+partnership-no-timeline = Noch nichts eingetragen.
+partnership-field-slug = Adresse (Slug)
+partnership-slug-hint = Kleinbuchstaben, Ziffern und Bindestriche, z. B. guiyang. Sie lässt sich später nicht ändern.
+partnership-field-name = Name der Stadt
+partnership-field-since = Partner seit (Jahr)
+partnership-since-hint = Optional, z. B. 1987.
+partnership-field-description = Über die Partnerschaft
+partnership-keep = Behalten
+hint-one-language = In mindestens einer Sprache; Leserinnen und Leser sehen ihre eigene, wo es sie gibt.
+agreement-new = Neue Vereinbarung
+agreement-edit = Entwurf bearbeiten
+agreement-draft-hint = Wird als Entwurf gespeichert, den nur das Team sieht. Nach dem Versand zur Unterschrift lässt er sich nicht mehr ändern.
+agreement-field-kind = Art der Vereinbarung
+agreement-field-title = Titel
+agreement-field-text = Text
+agreement-text-hint = Jede hier angegebene Sprachfassung wird unterzeichnet. Markdown: ## Überschrift, **fett**, - Liste.
+agreement-field-fields = Kooperationsfelder
+agreement-signatories = Unterzeichnende
+agreement-signatories-hint = Mindestens zwei. Alle erhalten einen persönlichen Link per E-Mail und unterschreiben, indem sie ihren Namen unter den Text setzen.
+agreement-signatory = Unterzeichner/in
+agreement-signatory-name = Name
+agreement-signatory-capacity = Unterzeichnet als
+agreement-capacity-hint = z. B. Oberbürgermeisterin der Stadt Köln
+agreement-signatory-email = E-Mail
+agreement-signatory-language = Sprache der E-Mail
+agreement-save-draft = Entwurf speichern
+agreement-sent-notice =
+    { $n ->
+        [one] Zur Unterschrift versandt: { $n } Person hat einen Link per E-Mail erhalten.
+       *[other] Zur Unterschrift versandt: { $n } Personen haben einen Link per E-Mail erhalten.
+    }
+agreement-signed-on = unterzeichnet am { $date }
+agreement-signed-count = ({ $signed } von { $total } unterschrieben)
+agreement-signature = Unterschrift
+agreement-signed-by = unterschrieben als „{ $name }“ am { $date }
+agreement-waiting = noch nicht unterschrieben
+agreement-digest = Fingerabdruck des unterzeichneten Textes (SHA-256)
+agreement-send = Zur Unterschrift versenden
+agreement-send-explain =
+    { $n ->
+        [one] Der Text wird dann festgeschrieben, und { $n } Person erhält einen persönlichen Link per E-Mail.
+       *[other] Der Text wird dann festgeschrieben, und alle { $n } Unterzeichnenden erhalten einen persönlichen Link per E-Mail.
+    }
+agreement-send-button =
+    { $n ->
+        [one] An { $n } Person versenden
+       *[other] An { $n } Unterzeichnende versenden
+    }
+agreement-kind-memorandum = Absichtserklärung (MoU)
+agreement-kind-letter-of-intent = Letter of Intent
+agreement-kind-partnership = Partnerschaftsvertrag
+agreement-kind-cooperation = Kooperationsvereinbarung
+agreement-status-draft = Entwurf
+agreement-status-signing = Zur Unterschrift
+agreement-status-signed = Unterzeichnet
+cooperation-field-economy = Wirtschaft und Handel
+cooperation-field-science = Wissenschaft und Forschung
+cooperation-field-education = Bildung und Berufsbildung
+cooperation-field-culture = Kultur
+cooperation-field-environment = Umwelt und Klima
+cooperation-field-health = Gesundheit
+cooperation-field-urban-development = Stadtentwicklung
+cooperation-field-mobility = Mobilität
+cooperation-field-youth = Jugend und Sport
+cooperation-field-tourism = Tourismus
+milestone-kind-delegation = Delegation
+milestone-kind-project = Projekt
+milestone-kind-aid = Hilfslieferung
+milestone-kind-event = Veranstaltung
+milestone-kind-other = Sonstiges
+milestone-new = Zur Chronik hinzufügen
+milestone-delete = Aus der Chronik entfernen
+milestone-delete-ask = Diesen Eintrag entfernen? Das lässt sich nicht rückgängig machen.
+milestone-field-date = Datum
+milestone-field-kind = Was geschah
+milestone-field-title = Titel
+milestone-field-body = Details
+sign-title = Vereinbarung unterzeichnen
+sign-done-complete = Vielen Dank. Alle haben unterschrieben; die Vereinbarung gilt, und alle Unterzeichnenden erhalten den Nachweis per E-Mail.
+sign-done-waiting = Vielen Dank, Ihre Unterschrift ist erfasst. { $signed } von { $total } haben unterschrieben; den Nachweis erhalten Sie per E-Mail, sobald alle unterschrieben haben.
+sign-you-signed = Sie haben am { $date } unterschrieben.
+sign-not-open = Diese Vereinbarung kann nicht unterzeichnet werden.
+sign-heading = Ihre Unterschrift, { $name }
+sign-explain = Sie unterschreiben als { $capacity }. Ihr Name, der Zeitpunkt und der Fingerabdruck des Textes werden festgehalten; dies ist eine einfache elektronische Signatur.
+sign-field-name = Ihr vollständiger Name
+sign-name-hint = Bitte so, wie er hier steht: { $name }
+sign-field-consent = Ich habe die Vereinbarung gelesen und unterzeichne sie als { $capacity }.
+sign-consent-label = Bestätigung
+sign-button = Unterzeichnen
+invalid-one-language = Bitte füllen Sie dies in mindestens einer Sprache aus.
+invalid-choose-one = Bitte wählen Sie mindestens eine Option.
+invalid-signatory-twice = Diese Adresse ist bereits für eine andere Person angegeben.
+invalid-two-signatories = Eine Vereinbarung braucht mindestens zwei Unterzeichnende.
+invalid-sign-name = Bitte geben Sie Ihren Namen genau so ein, wie er angegeben ist.
+invalid-sign-consent = Bitte bestätigen Sie, dass Sie unterzeichnen.
+invalid-year = Bitte geben Sie ein Jahr wie 1987 ein.
+invalid-partnership-slug-taken = Diese Adresse wird bereits von einer anderen Partnerstadt verwendet.
+agreement-not-draft = Diese Vereinbarung wurde zur Unterschrift versandt und lässt sich nicht mehr ändern.
+agreement-changed = Der gespeicherte Text stimmt nicht mehr mit dem versandten überein und kann daher nicht unterzeichnet werden. Bitte informieren Sie die Agentur.
+agreement-not-open = Diese Vereinbarung kann nicht unterzeichnet werden.
+mail-agreement-sign-subject = Bitte unterzeichnen: { $agreement }
+mail-agreement-sign-body = Sie werden gebeten, „{ $agreement }“ mit { $city } zu unterzeichnen. Unter dem Link unten finden Sie den vollständigen Text; dort unterschreiben Sie, indem Sie Ihren Namen eingeben.
+mail-agreement-sign-keep = Der Link ist persönlich: Bitte leiten Sie diese E-Mail nicht weiter.
+mail-agreement-sign-button = Lesen und unterzeichnen
+mail-agreement-signed-subject = Von allen unterzeichnet: { $agreement }
+mail-agreement-signed-body = „{ $agreement }“ wurde von allen Unterzeichnenden unterschrieben und gilt. Die Unterschriften:
+mail-agreement-signed-digest = Fingerabdruck des unterzeichneten Textes (SHA-256): { $digest }
+mail-agreement-signed-button = Zur Vereinbarung
 room-title = Videogespräch: { $names }
 room-local-time = Ortszeit in { $city }:
 room-not-yet = Der Raum öffnet am { $time }, { $minutes } Minuten vor dem Gespräch. Kommen Sie dann wieder oder laden Sie diese Seite dann neu.

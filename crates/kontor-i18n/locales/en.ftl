@@ -625,6 +625,129 @@ invalid-newsletter-subject = Enter a subject (up to 200 characters) when you wri
 invalid-newsletter-title = Enter a title of up to 200 characters.
 invalid-newsletter-time = Enter a date and time in the future.
 nav-newsletter = Newsletter
+nav-partnerships = Partnerships
+partnerships-title = Partner cities
+partnerships-intro = The cities we work with: the agreements we signed and what has happened since.
+partnerships-empty = No partner cities yet.
+partnership-new = New partner city
+partnership-edit = Edit partner city
+partnership-since = partners since { $year }
+partnership-agreement-count =
+    { $n ->
+        [one] { $n } signed agreement
+       *[other] { $n } signed agreements
+    }
+partnership-agreements = Agreements
+partnership-no-agreements = No agreements signed yet.
+partnership-timeline = Timeline
+partnership-no-timeline = Nothing recorded yet.
+partnership-field-slug = Address (slug)
+partnership-slug-hint = Lower-case letters, digits and hyphens, e.g. guiyang. It cannot be changed later.
+partnership-field-name = Name of the city
+partnership-field-since = Partners since (year)
+partnership-since-hint = Optional, e.g. 1987.
+partnership-field-description = About the partnership
+partnership-keep = Keep it
+hint-one-language = In at least one language; readers see their own language where there is one.
+agreement-new = New agreement
+agreement-edit = Edit draft
+agreement-draft-hint = Saved as a draft that only staff see. Once it is sent for signature, it can no longer be changed.
+agreement-field-kind = Kind of agreement
+agreement-field-title = Title
+agreement-field-text = Text
+agreement-text-hint = Every language given here is signed. Markdown: ## heading, **bold**, - list.
+agreement-field-fields = Fields of cooperation
+agreement-signatories = Signatories
+agreement-signatories-hint = At least two. Each gets a personal link by mail and signs by typing their name under the text.
+agreement-signatory = Signatory
+agreement-signatory-name = Name
+agreement-signatory-capacity = Signs as
+agreement-capacity-hint = e.g. Lord Mayor of Cologne
+agreement-signatory-email = Email
+agreement-signatory-language = Language of the mail
+agreement-save-draft = Save draft
+agreement-sent-notice =
+    { $n ->
+        [one] Sent for signature: { $n } person got a link by mail.
+       *[other] Sent for signature: { $n } people got a link by mail.
+    }
+agreement-signed-on = signed on { $date }
+agreement-signed-count = ({ $signed } of { $total } signed)
+agreement-signature = Signature
+agreement-signed-by = signed as “{ $name }” on { $date }
+agreement-waiting = not signed yet
+agreement-digest = Fingerprint of the signed text (SHA-256)
+agreement-send = Send for signature
+agreement-send-explain =
+    { $n ->
+        [one] The text is then frozen and { $n } signatory gets a personal link by mail.
+       *[other] The text is then frozen and each of the { $n } signatories gets a personal link by mail.
+    }
+agreement-send-button =
+    { $n ->
+        [one] Send to { $n } signatory
+       *[other] Send to { $n } signatories
+    }
+agreement-kind-memorandum = Memorandum of understanding
+agreement-kind-letter-of-intent = Letter of intent
+agreement-kind-partnership = Partnership agreement
+agreement-kind-cooperation = Cooperation agreement
+agreement-status-draft = Draft
+agreement-status-signing = Out for signature
+agreement-status-signed = Signed
+cooperation-field-economy = Economy and trade
+cooperation-field-science = Science and research
+cooperation-field-education = Education and vocational training
+cooperation-field-culture = Culture
+cooperation-field-environment = Environment and climate
+cooperation-field-health = Health
+cooperation-field-urban-development = Urban development
+cooperation-field-mobility = Mobility
+cooperation-field-youth = Youth and sport
+cooperation-field-tourism = Tourism
+milestone-kind-delegation = Delegation
+milestone-kind-project = Project
+milestone-kind-aid = Aid delivery
+milestone-kind-event = Event
+milestone-kind-other = Other
+milestone-new = Add to the timeline
+milestone-delete = Remove from the timeline
+milestone-delete-ask = Remove this entry? This cannot be undone.
+milestone-field-date = Date
+milestone-field-kind = What happened
+milestone-field-title = Title
+milestone-field-body = Details
+sign-title = Sign an agreement
+sign-done-complete = Thank you. Everyone has signed; the agreement is in force, and every signatory gets the record by mail.
+sign-done-waiting = Thank you, your signature is recorded. { $signed } of { $total } have signed; you get the record by mail when everyone has.
+sign-you-signed = You signed on { $date }.
+sign-not-open = This agreement is not open for signature.
+sign-heading = Your signature, { $name }
+sign-explain = You sign as { $capacity }. Your name, the time and the text's fingerprint are recorded; this is a simple electronic signature.
+sign-field-name = Your full name
+sign-name-hint = Type it as it is written here: { $name }
+sign-field-consent = I have read the agreement and sign it as { $capacity }.
+sign-consent-label = Confirmation
+sign-button = Sign
+invalid-one-language = Please fill this in in at least one language.
+invalid-choose-one = Please choose at least one.
+invalid-signatory-twice = This address is already given for another signatory.
+invalid-two-signatories = An agreement needs at least two signatories.
+invalid-sign-name = Please type your name exactly as it is given.
+invalid-sign-consent = Please confirm that you sign.
+invalid-year = Please enter a year such as 1987.
+invalid-partnership-slug-taken = This address is already used by another partner city.
+agreement-not-draft = This agreement has been sent for signature and can no longer be changed.
+agreement-changed = The stored text no longer matches the text that was sent, so it cannot be signed. Please tell the agency.
+agreement-not-open = This agreement is not open for signature.
+mail-agreement-sign-subject = Please sign: { $agreement }
+mail-agreement-sign-body = You are asked to sign “{ $agreement }” with { $city }. The link below shows the full text; you sign there by typing your name.
+mail-agreement-sign-keep = The link is personal: please do not forward this mail.
+mail-agreement-sign-button = Read and sign
+mail-agreement-signed-subject = Signed by everyone: { $agreement }
+mail-agreement-signed-body = “{ $agreement }” has been signed by every signatory and is in force. The signatures:
+mail-agreement-signed-digest = Fingerprint of the signed text (SHA-256): { $digest }
+mail-agreement-signed-button = The agreement
 room-title = Video meeting: { $names }
 room-local-time = local time in { $city }:
 room-not-yet = The room opens at { $time }, { $minutes } minutes before the meeting. Come back then, or keep this page open and reload it.

@@ -355,6 +355,63 @@ impl Composer {
         )
     }
 
+    /// Asks a signatory to sign an agreement: its title and partner city, and the signing link
+    /// (a page that shows the text; signing needs a button there, so a mail scanner that
+    /// follows links signs nothing).
+    pub fn agreement_signature_request(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        agreement: &str,
+        city: &str,
+        token: &str,
+    ) -> NewMail {
+        let link = format!("{}/sign/{token}", self.base_url);
+        let args = [
+            ("name", Arg::from(name)),
+            ("agreement", Arg::from(agreement)),
+            ("city", Arg::from(city)),
+        ];
+        self.mail(
+            to,
+            locale,
+            "agreement-sign",
+            &args,
+            &["mail-agreement-sign-body", "mail-agreement-sign-keep"],
+            Some((&link, "mail-agreement-sign-button")),
+        )
+    }
+
+    /// Every signatory has signed: who signed when, and the digest of the text they signed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn agreement_signed(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        agreement: &str,
+        signatures: &[String],
+        digest: &str,
+        path: &str,
+    ) -> NewMail {
+        let link = format!("{}{path}", self.base_url);
+        let args = [
+            ("name", Arg::from(name)),
+            ("agreement", Arg::from(agreement)),
+            ("digest", Arg::from(digest)),
+        ];
+        self.mail_with_lines(
+            to,
+            locale,
+            "agreement-signed",
+            &args,
+            &["mail-agreement-signed-body", "mail-agreement-signed-digest"],
+            signatures,
+            Some((&link, "mail-agreement-signed-button")),
+        )
+    }
+
     /// Builds a mail of kind `kind` from the messages `mail-<kind>-subject`, `mail-greeting` and
     /// the given paragraphs, with an optional call-to-action link.
     fn mail(

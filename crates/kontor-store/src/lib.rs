@@ -23,6 +23,7 @@ pub mod matchmaking;
 pub mod newsletter;
 pub mod organisations;
 pub mod outbox;
+pub mod partnerships;
 pub mod rooms;
 pub mod subscribers;
 pub mod testing;
@@ -79,8 +80,6 @@ pub struct Store {
     pool: Pool,
 }
 
-/// A `LIKE … ESCAPE '\'` pattern matching text that contains `needle` literally: `%` and `_`
-/// typed by a user are characters to find, not wildcards.
 /// `$from, $from+1, …` for `n` values: the list of an `IN (…)`.
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -89,6 +88,8 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching text that contains `needle` literally: `%` and `_`
+/// typed by a user are characters to find, not wildcards.
 pub(crate) fn contains_pattern(needle: &str) -> String {
     let mut p = String::with_capacity(needle.len() + 2);
     p.push('%');

@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppError;
 use crate::form::FormData;
+use crate::partnerships;
 use crate::subscribe;
 
 pub fn routes() -> Router<AppState> {
@@ -54,12 +55,14 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}", get(get_person))
         .route("/newsletter/subscriptions", post(subscribe::api::subscribe))
         .route("/newsletter/subscribers", get(subscribe::api::subscribers))
+        .route("/partnerships", get(partnerships::api::list))
+        .route("/partnerships/{slug}", get(partnerships::api::get))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kontor API", version = "1", description = "Events, registrations, organisations and people of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers),
+    info(title = "Kontor API", version = "1", description = "Events, registrations, organisations, people and partnerships of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
+    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers, partnerships::api::list, partnerships::api::get),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]

@@ -35,6 +35,7 @@ mod newsletter;
 mod ops;
 mod organisations;
 mod page;
+mod partnerships;
 mod profile;
 mod recommend;
 mod rooms;
@@ -174,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(subscribe::routes())
         .merge(magazine::routes())
         .merge(newsletter::routes())
+        .merge(partnerships::routes())
         .merge(lang::routes());
     Router::new()
         .merge(pages)

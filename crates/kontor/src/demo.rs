@@ -23,6 +23,7 @@ use crate::config::Config;
 
 mod magazine;
 mod newsletter;
+mod partnerships;
 
 pub const PASSWORD: &str = "kontor-demo-2027";
 
@@ -801,6 +802,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
     };
     logins.push(magazine::seed(store, editor).await?);
     newsletter::seed(store, kontor_domain::now_micros()).await?;
+    partnerships::seed(store, kontor_domain::now_micros()).await?;
     Ok(logins)
 }
 

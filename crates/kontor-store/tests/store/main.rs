@@ -4,6 +4,7 @@
 
 mod booking;
 mod deliveries;
+mod partnerships;
 mod story;
 mod subscribers;
 

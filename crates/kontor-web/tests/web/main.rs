@@ -10,6 +10,7 @@ mod marketplace;
 mod meetings;
 mod newsletter;
 mod openapi;
+mod partnerships;
 mod rooms;
 mod scheduling;
 mod signup;

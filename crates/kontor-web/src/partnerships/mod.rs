@@ -1,0 +1,220 @@
+//! Partnerships: the partner cities, the agreements signed with them (memoranda of
+//! understanding and others, signed remotely by link) and a timeline of what happened.
+//!
+//! Invariants:
+//! - Staff (editors and administrators) write; the public reads partner cities, their timeline
+//!   and signed agreements. Drafts and agreements out for signature are staff-only (404 for
+//!   everyone else), except to a signatory holding their link.
+//! - The text a signatory signs is the text that was sent: only drafts change, and the signing
+//!   page refuses to sign when the stored text no longer matches the digest taken at sending.
+
+use axum::Router;
+use axum::routing::{get, post};
+use kontor_domain::partnership::{AgreementKind, CooperationField, MilestoneKind};
+use kontor_domain::{Keyed, Locale, LocalizedText, TimeZoneName};
+use kontor_store::partnerships::{Agreement, City, Milestone};
+
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::form::FormData;
+use crate::page::label;
+
+pub mod agreements;
+pub mod api;
+mod cities;
+mod signing;
+
+pub fn routes() -> Router<crate::AppState> {
+    Router::new()
+        .route("/partnerships", get(cities::index))
+        .route(
+            "/partnerships/new",
+            get(cities::new_form).post(cities::create),
+        )
+        .route("/partnerships/{slug}", get(cities::show))
+        .route(
+            "/partnerships/{slug}/edit",
+            get(cities::edit_form).post(cities::update),
+        )
+        .route(
+            "/partnerships/{slug}/timeline/new",
+            get(cities::milestone_form).post(cities::add_milestone),
+        )
+        .route(
+            "/partnerships/{slug}/timeline/{id}/delete",
+            get(cities::delete_milestone_form).post(cities::delete_milestone),
+        )
+        .route(
+            "/partnerships/{slug}/agreements/new",
+            get(agreements::new_form).post(agreements::create),
+        )
+        .route(
+            "/partnerships/{slug}/agreements/{id}",
+            get(agreements::show),
+        )
+        .route(
+            "/partnerships/{slug}/agreements/{id}/edit",
+            get(agreements::edit_form).post(agreements::update),
+        )
+        .route(
+            "/partnerships/{slug}/agreements/{id}/send",
+            post(agreements::send),
+        )
+        .route("/sign/{token}", get(signing::page).post(signing::sign))
+}
+
+/// Staff write partnerships: the agency's editors and administrators.
+fn require_staff(ctx: &PageCtx) -> Result<(), AppError> {
+    ctx.require_user()?;
+    if ctx.editor {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The fields of a localized text from `<prefix>_de`, `<prefix>_en`, `<prefix>_zh`.
+fn localized(
+    form: &FormData,
+    prefix: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<LocalizedText, kontor_domain::Invalid> {
+    let entries: Vec<(Locale, &str)> = Locale::ALL
+        .iter()
+        .map(|l| (*l, form.get(&format!("{prefix}_{}", l.key()))))
+        .collect();
+    LocalizedText::parse(&entries, max, multiline)
+}
+
+/// A localized text that must exist in at least one language.
+fn localized_required(
+    form: &FormData,
+    prefix: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<LocalizedText, kontor_domain::Invalid> {
+    localized(form, prefix, max, multiline).and_then(|t| {
+        if t.is_empty() {
+            Err(kontor_domain::Invalid::new("invalid-one-language"))
+        } else {
+            Ok(t)
+        }
+    })
+}
+
+/// Form values `<prefix>_de` … of a localized text, for re-filling a form.
+fn localized_values(
+    values: &mut serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    t: &LocalizedText,
+) {
+    for l in Locale::ALL {
+        values.insert(
+            format!("{prefix}_{}", l.key()),
+            t.exact(*l).unwrap_or("").into(),
+        );
+    }
+}
+
+/// The text in the reader's language, with the language it is in (for `lang`).
+fn shown(t: &LocalizedText, locale: Locale) -> serde_json::Value {
+    match t.get(locale) {
+        Some((l, text)) => serde_json::json!({ "text": text, "lang": l.bcp47() }),
+        None => serde_json::json!({ "text": "", "lang": locale.bcp47() }),
+    }
+}
+
+/// What the public pages show of a city.
+fn city_view(c: &City, locale: Locale) -> serde_json::Value {
+    serde_json::json!({
+        "slug": c.slug,
+        "name": shown(&c.name, locale),
+        "country": c.country.code(),
+        "flag": c.country.flag(),
+        "since": c.since_year,
+        "description": shown(&c.description, locale),
+    })
+}
+
+fn fields_view(fields: &[CooperationField], locale: Locale) -> Vec<String> {
+    fields
+        .iter()
+        .map(|f| label(locale, "cooperation-field", *f))
+        .collect()
+}
+
+/// The day an instant falls on in Berlin, where the agency signs.
+fn day(micros: i64, locale: Locale) -> String {
+    crate::events::format_day(micros, &TimeZoneName::berlin(), locale)
+}
+
+/// What a list or page shows of an agreement.
+fn agreement_view(a: &Agreement, city: &City, locale: Locale) -> serde_json::Value {
+    serde_json::json!({
+        "id": a.id,
+        "url": format!("/partnerships/{}/agreements/{}", city.slug, a.id),
+        "kind": label(locale, "agreement-kind", a.kind),
+        "title": shown(&a.title, locale),
+        "status": a.status.key(),
+        "status_label": label(locale, "agreement-status", a.status),
+        "fields": fields_view(&a.fields, locale),
+        "signed_on": a.signed_at.map(|t| day(t, locale)),
+        "sent_on": a.sent_at.map(|t| day(t, locale)),
+        "signed_count": a.signatories.iter().filter(|s| s.signed_at.is_some()).count(),
+        "signatory_count": a.signatories.len(),
+    })
+}
+
+/// A timeline entry: a milestone staff wrote, or an agreement that was signed.
+fn timeline(
+    milestones: &[Milestone],
+    agreements: &[Agreement],
+    city: &City,
+    locale: Locale,
+) -> Vec<serde_json::Value> {
+    let mut entries: Vec<(String, serde_json::Value)> = milestones
+        .iter()
+        .map(|m| {
+            (
+                m.happened_on.to_string(),
+                serde_json::json!({
+                    "id": m.id,
+                    "date": crate::events::format_date(m.happened_on, locale),
+                    "kind": m.kind.key(),
+                    "kind_label": label(locale, "milestone-kind", m.kind),
+                    "title": shown(&m.title, locale),
+                    "body": shown(&m.body, locale),
+                }),
+            )
+        })
+        .collect();
+    for a in agreements {
+        let Some(t) = a.signed_at else { continue };
+        let date = jiff::Timestamp::from_microsecond(t)
+            .unwrap_or_default()
+            .to_zoned_datetime(TimeZoneName::berlin().tz())
+            .date();
+        entries.push((
+            date.to_string(),
+            serde_json::json!({
+                "date": crate::events::format_date(date, locale),
+                "kind": "agreement",
+                "kind_label": label(locale, "agreement-kind", a.kind),
+                "title": shown(&a.title, locale),
+                "url": format!("/partnerships/{}/agreements/{}", city.slug, a.id),
+            }),
+        ));
+    }
+    // Newest first; on one day, in the order written.
+    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.into_iter().map(|(_, v)| v).collect()
+}
+
+fn kind_options(locale: Locale) -> Vec<serde_json::Value> {
+    crate::page::options::<AgreementKind>(locale, "agreement-kind")
+}
+
+fn milestone_options(locale: Locale) -> Vec<serde_json::Value> {
+    crate::page::options::<MilestoneKind>(locale, "milestone-kind")
+}

@@ -1,0 +1,437 @@
+//! Partnerships on both databases: staff write a partner city, an agreement and its timeline;
+//! the agreement is sent, signed by link in two languages and completed; the public and the
+//! API see it only then.
+
+use kontor_domain::Locale;
+
+use crate::helpers::{Reply, TestApp};
+use crate::magazine::editor;
+
+/// The signing link's path from a mail's text.
+fn sign_path(text: &str) -> String {
+    let i = text.find("/sign/").expect("a signing link");
+    text[i..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn agreement_form<'a>(signatories: &[(&'a str, &'a str, &'a str)]) -> Vec<(String, String)> {
+    let mut form: Vec<(String, String)> = vec![
+        ("kind".into(), "memorandum".into()),
+        ("title_de".into(), "Absichtserklärung Wasserstoff".into()),
+        ("title_zh".into(), "氢能合作备忘录".into()),
+        (
+            "body_de".into(),
+            "## Artikel 1\n\nWir arbeiten zusammen.".into(),
+        ),
+        ("body_zh".into(), "## 第一条\n\n我们开展合作。".into()),
+        ("fields".into(), "economy".into()),
+        ("fields".into(), "environment".into()),
+    ];
+    for (i, (name, email, locale)) in signatories.iter().enumerate() {
+        form.push((format!("sig{i}_name"), name.to_string()));
+        form.push((format!("sig{i}_capacity"), format!("Vertreter {i}")));
+        form.push((format!("sig{i}_email"), email.to_string()));
+        form.push((format!("sig{i}_locale"), locale.to_string()));
+    }
+    form
+}
+
+async fn post(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+    lang: &str,
+    form: &[(String, String)],
+) -> Reply {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.post_form(path, cookie, lang, &pairs).await
+}
+
+#[tokio::test]
+async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let staff = editor(&app, "desk@agentur.example").await;
+        app.user("someone@example.de", Locale::De, false).await;
+        let outsider = app.sign_in("someone@example.de").await;
+
+        // The city: refused field by field, then saved.
+        let bad = app
+            .post_form(
+                "/partnerships/new",
+                Some(&staff),
+                "de",
+                &[
+                    ("slug", "Gui Yang"),
+                    ("country", "XX"),
+                    ("since_year", "87"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        for message in [
+            "Please fill this in in at least one language.",
+            "Please enter a year such as 1987.",
+            "Please choose one of the options.",
+        ] {
+            assert!(bad.body.contains(message), "{message}: {}", bad.body);
+        }
+        let city = [
+            ("slug", "guiyang"),
+            ("name_de", "Guiyang"),
+            ("name_zh", "贵阳"),
+            ("country", "CN"),
+            ("since_year", "2025"),
+            ("description_de", "Partnerstadt in Guizhou."),
+        ];
+        assert_eq!(
+            app.post_form("/partnerships/new", Some(&outsider), "de", &city)
+                .await
+                .status,
+            403
+        );
+        let r = app
+            .post_form("/partnerships/new", Some(&staff), "de", &city)
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let again = app
+            .post_form("/partnerships/new", Some(&staff), "de", &city)
+            .await;
+        assert_eq!(again.status, 422);
+        assert!(
+            again.body.contains("another partner city"),
+            "{}",
+            again.body
+        );
+        let list = app.get("/partnerships", None, "zh").await;
+        assert!(
+            list.body.contains("贵阳") && list.body.contains("自 2025 年起结为伙伴"),
+            "{}",
+            list.body
+        );
+
+        // The agreement: one signatory is not enough; the same address twice is refused.
+        let one = post(
+            &app,
+            "/partnerships/guiyang/agreements/new",
+            Some(&staff),
+            "en",
+            &agreement_form(&[("Anna Becker", "anna@agentur.example", "de")]),
+        )
+        .await;
+        assert_eq!(one.status, 422);
+        assert!(
+            one.body.contains("at least two signatories"),
+            "{}",
+            one.body
+        );
+        let twice = post(
+            &app,
+            "/partnerships/guiyang/agreements/new",
+            Some(&staff),
+            "en",
+            &agreement_form(&[
+                ("Anna Becker", "anna@agentur.example", "de"),
+                ("Li Wei", "anna@agentur.example", "zh"),
+            ]),
+        )
+        .await;
+        assert_eq!(twice.status, 422);
+        assert!(
+            twice.body.contains("already given for another signatory"),
+            "{}",
+            twice.body
+        );
+        let r = post(
+            &app,
+            "/partnerships/guiyang/agreements/new",
+            Some(&staff),
+            "en",
+            &agreement_form(&[
+                ("Anna Becker", "anna@agentur.example", "de"),
+                ("李伟", "li.wei@guiyang.example", "zh"),
+            ]),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let url = r.header("location").split('?').next().unwrap().to_string();
+
+        // A draft is the staff's: not on the public page, not in the API.
+        assert_eq!(app.get(&url, None, "en").await.status, 404);
+        assert_eq!(app.get(&url, Some(&outsider), "en").await.status, 404);
+        let public = app.get("/partnerships/guiyang", None, "en").await;
+        assert!(!public.body.contains("Absichtserklärung Wasserstoff"));
+        let page = app.get(&url, Some(&staff), "en").await;
+        assert!(page.body.contains("Send to 2 signatories"), "{}", page.body);
+
+        // Sending freezes it and mails each signatory a link in their language.
+        assert_eq!(
+            app.post_form(&format!("{url}/send"), Some(&outsider), "en", &[])
+                .await
+                .status,
+            403
+        );
+        let sent = app
+            .post_form(&format!("{url}/send"), Some(&staff), "en", &[])
+            .await;
+        assert_eq!(sent.status, 303);
+        assert_eq!(
+            app.post_form(&format!("{url}/send"), Some(&staff), "en", &[])
+                .await
+                .status,
+            409,
+            "sent once"
+        );
+        let edit = post(
+            &app,
+            &format!("{url}/edit"),
+            Some(&staff),
+            "en",
+            &agreement_form(&[
+                ("Anna Becker", "anna@agentur.example", "de"),
+                ("Li Wei", "li@x.example", "zh"),
+            ]),
+        )
+        .await;
+        assert_eq!(edit.status, 409, "a sent agreement does not change");
+        let anna = &app
+            .store
+            .outbox(Some("anna@agentur.example"), 5)
+            .await
+            .unwrap()[0];
+        assert!(
+            anna.subject
+                .starts_with("Bitte unterzeichnen: Absichtserklärung Wasserstoff"),
+            "{}",
+            anna.subject
+        );
+        let li = &app
+            .store
+            .outbox(Some("li.wei@guiyang.example"), 5)
+            .await
+            .unwrap()[0];
+        assert!(li.subject.contains("氢能合作备忘录"), "{}", li.subject);
+        let (anna_link, li_link) = (sign_path(&anna.body_text), sign_path(&li.body_text));
+
+        // The signing page shows the frozen text; a wrong name or no consent signs nothing.
+        let page = app.get(&anna_link, None, "de").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("Wir arbeiten zusammen.") && page.body.contains("我们开展合作。"),
+            "{}",
+            page.body
+        );
+        assert_eq!(app.get("/sign/not-a-token", None, "de").await.status, 404);
+        let wrong = app
+            .post_form(
+                &anna_link,
+                None,
+                "de",
+                &[("signed_name", "Anna B."), ("consent", "yes")],
+            )
+            .await;
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.body.contains("genau so ein"), "{}", wrong.body);
+        let no_consent = app
+            .post_form(&anna_link, None, "de", &[("signed_name", "Anna Becker")])
+            .await;
+        assert_eq!(no_consent.status, 422);
+        assert!(
+            no_consent.body.contains("Bitte bestätigen Sie"),
+            "{}",
+            no_consent.body
+        );
+
+        let signed = app
+            .post_form(
+                &anna_link,
+                None,
+                "de",
+                &[("signed_name", "  anna becker "), ("consent", "yes")],
+            )
+            .await;
+        assert_eq!(signed.status, 303, "{}", signed.body);
+        let after = app.get(signed.header("location"), None, "de").await;
+        assert!(
+            after.body.contains("1 von 2 haben unterschrieben"),
+            "{}",
+            after.body
+        );
+        assert!(
+            !after.body.contains("name=\"signed_name\""),
+            "no second signature form"
+        );
+        assert_eq!(
+            app.get(&url, None, "en").await.status,
+            404,
+            "not public while signing"
+        );
+        // Signing twice changes nothing.
+        let again = app
+            .post_form(
+                &anna_link,
+                None,
+                "de",
+                &[("signed_name", "Anna Becker"), ("consent", "yes")],
+            )
+            .await;
+        assert_eq!(again.status, 303);
+        assert_eq!(
+            app.store
+                .outbox(Some("anna@agentur.example"), 5)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "no record before everyone signed"
+        );
+
+        let last = app
+            .post_form(
+                &li_link,
+                None,
+                "zh",
+                &[("signed_name", "李伟"), ("consent", "yes")],
+            )
+            .await;
+        assert_eq!(last.status, 303, "{}", last.body);
+        let done = app.get(last.header("location"), None, "zh").await;
+        assert!(done.body.contains("所有签署人均已签署"), "{}", done.body);
+
+        // Complete: everyone gets the record with the text's fingerprint; the public sees it.
+        let record = &app
+            .store
+            .outbox(Some("anna@agentur.example"), 5)
+            .await
+            .unwrap()[0];
+        assert!(
+            record.subject.starts_with("Von allen unterzeichnet"),
+            "{}",
+            record.subject
+        );
+        assert!(
+            record.body_text.contains("李伟 (Vertreter 1)"),
+            "{}",
+            record.body_text
+        );
+        let agreement = app.get(&url, None, "en").await;
+        assert_eq!(agreement.status, 200);
+        assert!(
+            agreement.body.contains("signed as “李伟”"),
+            "{}",
+            agreement.body
+        );
+        assert!(
+            !agreement.body.contains("li.wei@guiyang.example"),
+            "addresses stay with the staff"
+        );
+        let city_page = app.get("/partnerships/guiyang", None, "en").await;
+        assert!(
+            city_page.body.contains("Absichtserklärung Wasserstoff")
+                && city_page.body.contains("Memorandum of understanding"),
+            "{}",
+            city_page.body
+        );
+        let api = app
+            .get("/api/v1/partnerships/guiyang", None, "en")
+            .await
+            .json();
+        assert_eq!(
+            api["agreements"][0]["fields"],
+            serde_json::json!(["economy", "environment"])
+        );
+        assert_eq!(api["agreements"][0]["digest"].as_str().unwrap().len(), 64);
+        assert_eq!(api["agreements"][0]["signatories"][1]["name"], "李伟");
+        assert_eq!(
+            app.get("/api/v1/partnerships", None, "en").await.json()[0]["name"]["zh"],
+            "贵阳"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_timeline_takes_entries_and_asks_before_removing_one() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let staff = editor(&app, "desk@agentur.example").await;
+        let r = app
+            .post_form(
+                "/partnerships/new",
+                Some(&staff),
+                "en",
+                &[
+                    ("slug", "beijing"),
+                    ("name_en", "Beijing"),
+                    ("country", "CN"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let bad = app
+            .post_form(
+                "/partnerships/beijing/timeline/new",
+                Some(&staff),
+                "en",
+                &[("happened_on", "2020-02-30"), ("kind", "parade")],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(
+            bad.body.contains("Please enter a date")
+                && bad.body.contains("Please choose one of the options"),
+            "{}",
+            bad.body
+        );
+        for (day, title) in [
+            ("2020-04-08", "Face masks for hospitals"),
+            ("2023-05-02", "Mayors meet"),
+        ] {
+            let r = app
+                .post_form(
+                    "/partnerships/beijing/timeline/new",
+                    Some(&staff),
+                    "en",
+                    &[("happened_on", day), ("kind", "aid"), ("title_en", title)],
+                )
+                .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+        let page = app.get("/partnerships/beijing", None, "de").await;
+        let (newer, older) = (
+            page.body.find("Mayors meet").unwrap(),
+            page.body.find("Face masks").unwrap(),
+        );
+        assert!(newer < older, "newest first");
+        assert!(
+            page.body.contains("08.04.2020") && page.body.contains("Hilfslieferung"),
+            "{}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("/delete"),
+            "the public cannot remove entries"
+        );
+
+        let staff_page = app.get("/partnerships/beijing", Some(&staff), "en").await;
+        let end = staff_page.body.find("/delete\"").unwrap() + "/delete".len();
+        let start = staff_page.body[..end].rfind('"').unwrap() + 1;
+        let path = staff_page.body[start..end].to_string();
+        let ask = app.get(&path, Some(&staff), "en").await;
+        assert_eq!(ask.status, 200);
+        assert!(ask.body.contains("cannot be undone"), "{}", ask.body);
+        assert_eq!(
+            app.post_form(&path, Some(&staff), "en", &[]).await.status,
+            303
+        );
+        assert_eq!(
+            app.post_form(&path, Some(&staff), "en", &[]).await.status,
+            404
+        );
+        let page = app.get("/partnerships/beijing", None, "en").await;
+        assert_eq!(
+            page.body.matches("Face masks").count() + page.body.matches("Mayors meet").count(),
+            1
+        );
+    }
+}
