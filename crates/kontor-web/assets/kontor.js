@@ -27,4 +27,14 @@ document.addEventListener('DOMContentLoaded', () => {
   // Move focus to the error summary so screen readers announce it.
   const summary = document.querySelector('[data-focus]');
   if (summary) summary.focus();
+  // A summary link puts the cursor into its field (following the anchor alone only scrolls).
+  document.querySelectorAll('.error-summary a[href^="#"]').forEach((a) => {
+    a.addEventListener('click', (e) => {
+      const field = document.getElementById(a.getAttribute('href').slice(1));
+      if (!field) return;
+      e.preventDefault();
+      field.focus();
+      field.scrollIntoView({ block: 'center' });
+    });
+  });
 });
