@@ -79,7 +79,7 @@ M = [
 ("invalid-phone", "Please use digits, spaces and + - ( ) / only.", "Bitte nur Ziffern, Leerzeichen und + - ( ) / verwenden.", "请只使用数字、空格和 + - ( ) /。"),
 ("invalid-json", "The request body is not valid JSON of the expected shape.", "Der Anfragetext ist kein gültiges JSON der erwarteten Form.", "请求正文不是预期格式的有效 JSON。"),
 ("home-title", "Meet partners across the corridor", "Partner im Korridor treffen", "结识跨区域合作伙伴"),
-("home-lead", "Trade fairs with matchmaking, job fairs, a magazine and a newsletter between Germany and China — in German, English and Chinese.", "Messen mit Matchmaking, Jobmessen, Magazin und Newsletter zwischen Deutschland und China – auf Deutsch, Englisch und Chinesisch.", "中德之间的配对洽谈展会、招聘会、杂志与电子简报——支持德语、英语和中文。"),
+("home-lead", "Trade fairs with matchmaking, job fairs, partner cities, a magazine and a newsletter between Germany and China — in German, English and Chinese.", "Messen mit Matchmaking, Jobmessen, Partnerstädte, Magazin und Newsletter zwischen Deutschland und China – auf Deutsch, Englisch und Chinesisch.", "中德之间的配对洽谈展会、招聘会、友好城市、杂志与电子简报——支持德语、英语和中文。"),
 ("home-upcoming", "Upcoming events", "Kommende Veranstaltungen", "即将举行的活动"),
 ("home-no-events", "No events are planned at the moment.", "Zurzeit sind keine Veranstaltungen geplant.", "目前没有计划中的活动。"),
 ("events-past", "Past events", "Vergangene Veranstaltungen", "往期活动"),

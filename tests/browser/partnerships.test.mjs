@@ -59,6 +59,9 @@ describe('partnerships in a real browser', { concurrency: false }, () => {
     const staff = await browser.newContext({ baseURL: server.url, locale: 'de-DE', viewport: { width: 1280, height: 900 } });
     staff.setDefaultTimeout(15_000);
     const p = await staff.newPage();
+    // "Send" asks before it freezes the text.
+    let asked = '';
+    p.on('dialog', (d) => { asked = d.message(); d.accept(); });
     await p.goto('/signin');
     await p.locator('#f-email').fill('editor@kontor.example');
     await p.locator('form[action="/signin"] details > summary').click();
@@ -69,6 +72,7 @@ describe('partnerships in a real browser', { concurrency: false }, () => {
     await submit(p, p.getByRole('link', { name: 'Absichtserklärung zur Berufsbildung' }));
     assert.match(await p.locator('[data-testid=status]').innerText(), /Entwurf/);
     await submit(p, p.getByRole('button', { name: 'An 2 Unterzeichnende versenden' }));
+    assert.match(asked, /Danach lässt sich der Text nicht mehr ändern/);
     assert.match(await p.locator('[data-testid=sent]').innerText(), /2 Personen haben einen Link/);
     assert.match(await p.locator('[data-testid=status]').innerText(), /Zur Unterschrift/);
     assert.equal(await p.getByRole('button', { name: /versenden/ }).count(), 0, 'sent once');
@@ -92,9 +96,10 @@ describe('partnerships in a real browser', { concurrency: false }, () => {
     const summary = q.locator('.error-summary');
     await summary.waitFor();
     assert.ok(await summary.evaluate((el) => el === document.activeElement), 'the summary has focus');
-    assert.match(await summary.innerText(), /您的全名：请严格按照给出的写法输入您的姓名/);
+    assert.match(await summary.innerText(), /您的全名：请填写此项/);
     await summary.getByRole('link', { name: /您的全名/ }).click();
-    assert.equal(await q.evaluate(() => document.activeElement?.id), 'f-signed_name');
+    await q.waitForFunction(() => document.activeElement?.id === 'f-signed_name');
+    assert.equal(new URL(q.url()).hash, '#f-signed_name');
     assert.equal(await q.locator('#f-signed_name').getAttribute('aria-invalid'), 'true');
 
     // Keyboard only: type the name, tab to the box, tick it with Space, send with Enter.
@@ -122,7 +127,7 @@ describe('partnerships in a real browser', { concurrency: false }, () => {
     const v = await visitor.newPage();
     await v.goto('/partnerships');
     await submit(v, v.getByRole('link', { name: 'Guiyang' }));
-    const timeline = v.locator('#timeline + ol');
+    const timeline = v.locator('#timeline + ul');
     assert.match(await timeline.locator('li').first().innerText(), /Letter of intent/);
     await submit(v, v.getByRole('link', { name: 'Letter of intent on vocational training' }).first());
     assert.match(await v.locator('main').innerText(), /signed as “王 芳”/);

@@ -383,7 +383,32 @@ impl Composer {
         )
     }
 
-    /// Every signatory has signed: who signed when, and the digest of the text they signed.
+    /// An agreement's request for signature was withdrawn: the link no longer works.
+    pub fn agreement_withdrawn(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        agreement: &str,
+        city: &str,
+    ) -> NewMail {
+        let args = [
+            ("name", Arg::from(name)),
+            ("agreement", Arg::from(agreement)),
+            ("city", Arg::from(city)),
+        ];
+        self.mail(
+            to,
+            locale,
+            "agreement-withdrawn",
+            &args,
+            &["mail-agreement-withdrawn-body"],
+            None,
+        )
+    }
+
+    /// Every signatory has signed: the digest of the text they signed, then one line each
+    /// (`signatures`, in the recipient's language) saying who signed when.
     #[allow(clippy::too_many_arguments)]
     pub fn agreement_signed(
         &self,
@@ -406,7 +431,7 @@ impl Composer {
             locale,
             "agreement-signed",
             &args,
-            &["mail-agreement-signed-body", "mail-agreement-signed-digest"],
+            &["mail-agreement-signed-body"],
             signatures,
             Some((&link, "mail-agreement-signed-button")),
         )
@@ -478,7 +503,12 @@ impl Composer {
         }
         if let Some((url, label)) = action {
             let label = c.message(locale, label, args);
-            text.push_str(&format!("{label}: {url}\n\n"));
+            // The address on a line of its own: mail clients link it whatever punctuation
+            // precedes it (Chinese has no space after its colon).
+            text.push_str(&format!(
+                "{label}{}\n{url}\n\n",
+                kontor_i18n::colon(locale).trim_end()
+            ));
             html.push_str(&format!(
                 "<p><a href=\"{}\" style=\"display:inline-block;padding:.6em 1.2em;background:#0b5;color:#fff;\
                  text-decoration:none;border-radius:4px\">{}</a></p>",

@@ -35,7 +35,7 @@ pub struct CityFields {
     pub description: LocalizedText,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agreement {
     pub id: Uuid,
     pub city_id: Uuid,
@@ -48,6 +48,8 @@ pub struct Agreement {
     pub digest: Option<String>,
     pub sent_at: Option<i64>,
     pub signed_at: Option<i64>,
+    /// The staff member who wrote it (they get the record when it is complete).
+    pub created_by: Option<Uuid>,
     pub signatories: Vec<Signatory>,
 }
 
@@ -57,19 +59,27 @@ impl Agreement {
     /// agreement is sent, compared when it is signed.
     pub fn text_digest(&self) -> String {
         use sha2::Digest;
-        let signatories: Vec<(&str, &str)> = self
-            .signatories
-            .iter()
-            .map(|s| (s.name.as_str(), s.capacity.as_str()))
-            .collect();
-        let canonical = serde_json::json!({
-            "kind": self.kind.key(),
-            "title": self.title,
-            "text": self.body,
-            "fields": self.fields,
-            "signatories": signatories,
-        });
-        sha2::Sha256::digest(canonical.to_string().as_bytes())
+        // A struct, not a JSON map: its field order is fixed whatever serde_json's features.
+        #[derive(serde::Serialize)]
+        struct Frozen<'a> {
+            kind: &'a str,
+            title: &'a LocalizedText,
+            text: &'a LocalizedText,
+            fields: &'a [CooperationField],
+            signatories: Vec<(&'a str, &'a str)>,
+        }
+        let frozen = Frozen {
+            kind: self.kind.key(),
+            title: &self.title,
+            text: &self.body,
+            fields: &self.fields,
+            signatories: self
+                .signatories
+                .iter()
+                .map(|s| (s.name.as_str(), s.capacity.as_str()))
+                .collect(),
+        };
+        sha2::Sha256::digest(to_json(&frozen).as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -125,14 +135,17 @@ pub struct MilestoneFields {
 }
 
 /// What became of a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signed {
-    /// Recorded; `complete` when it was the last one missing.
-    Recorded { complete: bool },
+    /// Recorded; the agreement as it is now (`Signed` when this was the last signature).
+    Recorded(Box<Agreement>),
     /// This signatory had signed already.
     Already,
-    /// The agreement is not out for signature (the link is unknown, or it was never sent).
+    /// The agreement is not out for signature (the link is unknown, withdrawn, or it was never
+    /// sent).
     NotOpen,
+    /// The stored text differs from the text that was sent, or from the one the signatory saw.
+    Changed,
 }
 
 #[derive(sqlx::FromRow)]
@@ -175,10 +188,11 @@ struct AgreementRow {
     digest: Option<String>,
     sent_at: Option<i64>,
     signed_at: Option<i64>,
+    created_by: Option<Uuid>,
 }
 
 const AGREEMENT_COLUMNS: &str =
-    "id, city_id, kind, title, body, fields, status, digest, sent_at, signed_at";
+    "id, city_id, kind, title, body, fields, status, digest, sent_at, signed_at, created_by";
 
 impl AgreementRow {
     fn into_agreement(self, signatories: Vec<Signatory>) -> Result<Agreement> {
@@ -193,6 +207,7 @@ impl AgreementRow {
             digest: self.digest,
             sent_at: self.sent_at,
             signed_at: self.signed_at,
+            created_by: self.created_by,
             signatories,
         })
     }
@@ -210,10 +225,17 @@ struct SignatoryRow {
     signed_at: Option<i64>,
 }
 
-const SIGNATORY_COLUMNS: &str =
-    "agreement_id, position, name, capacity, email, locale, signed_name, signed_at";
-const SIGNATORIES_OF: &str = "SELECT agreement_id, position, name, capacity, email, locale, \
-     signed_name, signed_at FROM agreement_signatories WHERE agreement_id = $1 ORDER BY position";
+macro_rules! signatory_columns {
+    () => {
+        "agreement_id, position, name, capacity, email, locale, signed_name, signed_at"
+    };
+}
+const SIGNATORY_COLUMNS: &str = signatory_columns!();
+const SIGNATORIES_OF: &str = concat!(
+    "SELECT ",
+    signatory_columns!(),
+    " FROM agreement_signatories WHERE agreement_id = $1 ORDER BY position"
+);
 
 /// One agreement from its row (none: not found) and its signatories' rows.
 fn assemble(row: Option<AgreementRow>, signatories: Vec<SignatoryRow>) -> Result<Agreement> {
@@ -298,6 +320,17 @@ impl Store {
                 .bind(id)
                 .fetch_optional(p))?;
         row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// The fields of cooperation of every signed agreement, by city (for the list of cities).
+    pub async fn signed_agreement_fields(&self) -> Result<Vec<(Uuid, Vec<CooperationField>)>> {
+        let rows: Vec<(Uuid, String)> = read!(self, |p| sqlx::query_as(
+            "SELECT city_id, fields FROM agreements WHERE status = 'signed'"
+        )
+        .fetch_all(p))?;
+        rows.into_iter()
+            .map(|(city, fields)| Ok((city, from_json("agreements.fields", &fields)?)))
+            .collect()
     }
 
     /// A city's agreements, newest first, each with its signatories in signing order.
@@ -561,39 +594,42 @@ impl Tx {
         Ok(set as i64 == total && total > 0)
     }
 
-    /// Records the signature of the signatory whose link has this digest, and completes the
-    /// agreement when it was the last one missing.
+    /// Records the signature of the signatory whose link has this digest, under the
+    /// agreement's lock, and completes the agreement when it was the last one missing.
+    /// `seen_digest` is the digest of the text the signatory was shown: a signature counts only
+    /// for the text that was sent, unchanged since.
     pub async fn sign_agreement(
         &mut self,
         token_hash: &str,
         typed_name: &str,
+        seen_digest: &str,
         now: i64,
     ) -> Result<Signed> {
-        let row: Option<(Uuid, Option<i64>)> = write!(self, |x| sqlx::query_as(
-            "SELECT agreement_id, signed_at FROM agreement_signatories WHERE token_hash = $1"
+        let row: Option<(Uuid, i32)> = write!(self, |x| sqlx::query_as(
+            "SELECT agreement_id, position FROM agreement_signatories WHERE token_hash = $1"
         )
         .bind(token_hash)
         .fetch_optional(x))?;
-        let Some((agreement, _)) = row else {
+        let Some((id, position)) = row else {
             return Ok(Signed::NotOpen);
         };
         // Signatures of one agreement are written one after the other, so that the last of
         // them sees every other one and completes the agreement.
-        let sql = format!(
-            "SELECT status FROM agreements WHERE id = $1{}",
-            self.row_lock()
-        );
-        let status: String = write!(self, |x| sqlx::query_scalar(sqlx::AssertSqlSafe(
-            sql.as_str()
-        ))
-        .bind(agreement)
-        .fetch_one(x))?;
-        if status != AgreementStatus::Signing.key() {
-            return Ok(if status == AgreementStatus::Signed.key() {
-                Signed::Already
-            } else {
-                Signed::NotOpen
-            });
+        let a = self.lock_agreement(id).await?;
+        match a.status {
+            AgreementStatus::Signing => {}
+            AgreementStatus::Signed => return Ok(Signed::Already),
+            AgreementStatus::Draft => return Ok(Signed::NotOpen),
+        }
+        if a.signatories
+            .iter()
+            .any(|s| s.position == position && s.signed_at.is_some())
+        {
+            return Ok(Signed::Already);
+        }
+        let frozen = a.digest.as_deref().unwrap_or_default();
+        if frozen != a.text_digest() || frozen != seen_digest {
+            return Ok(Signed::Changed);
         }
         let n = exec!(self, |x| sqlx::query(
             "UPDATE agreement_signatories SET signed_name = $2, signed_at = $3 \
@@ -606,26 +642,53 @@ impl Tx {
         if n == 0 {
             return Ok(Signed::Already);
         }
-        let missing: i64 = write!(self, |x| {
-            sqlx::query_scalar(
-            "SELECT COUNT(*) FROM agreement_signatories WHERE agreement_id = $1 AND signed_at IS NULL"
+        exec!(self, |x| {
+            sqlx::query(
+            "UPDATE agreements SET status = 'signed', signed_at = $2, updated_at = $2 WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM agreement_signatories WHERE agreement_id = $1 AND signed_at IS NULL)"
         )
-        .bind(agreement)
-        .fetch_one(x)
+        .bind(id)
+        .bind(now)
+        .execute(x)
         })?;
-        if missing == 0 {
-            exec!(self, |x| {
-                sqlx::query(
-                "UPDATE agreements SET status = 'signed', signed_at = $2, updated_at = $2 WHERE id = $1"
-            )
-            .bind(agreement)
-            .bind(now)
-            .execute(x)
-            })?;
+        Ok(Signed::Recorded(Box::new(self.lock_agreement(id).await?)))
+    }
+
+    /// Deletes a draft with its signatories; `false` when it is not a draft (anything sent
+    /// stays, as a record of what was asked).
+    pub async fn delete_draft_agreement(&mut self, id: Uuid) -> Result<bool> {
+        let n = exec!(self, |x| sqlx::query(
+            "DELETE FROM agreements WHERE id = $1 AND status = 'draft'"
+        )
+        .bind(id)
+        .execute(x))?;
+        Ok(n == 1)
+    }
+
+    /// Takes an agreement out for signature back to a draft: the links stop working and the
+    /// signatures given so far are void. `false` when it was not out for signature.
+    pub async fn withdraw_agreement(&mut self, id: Uuid, now: i64) -> Result<bool> {
+        let n = exec!(self, |x| {
+            sqlx::query(
+            "UPDATE agreements SET status = 'draft', digest = NULL, sent_at = NULL, updated_at = $2 \
+             WHERE id = $1 AND status = 'signing'"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(x)
+        })?;
+        if n == 0 {
+            return Ok(false);
         }
-        Ok(Signed::Recorded {
-            complete: missing == 0,
-        })
+        exec!(self, |x| {
+            sqlx::query(
+            "UPDATE agreement_signatories SET token_hash = NULL, signed_name = NULL, signed_at = NULL \
+             WHERE agreement_id = $1"
+        )
+        .bind(id)
+        .execute(x)
+        })?;
+        Ok(true)
     }
 
     pub async fn add_milestone(

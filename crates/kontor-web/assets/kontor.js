@@ -27,14 +27,12 @@ document.addEventListener('DOMContentLoaded', () => {
   // Move focus to the error summary so screen readers announce it.
   const summary = document.querySelector('[data-focus]');
   if (summary) summary.focus();
-  // A summary link puts the cursor into its field (following the anchor alone only scrolls).
+  // A summary link also puts the cursor into its field (following the anchor only scrolls);
+  // after the browser has followed it, so the address keeps the field's anchor.
   document.querySelectorAll('.error-summary a[href^="#"]').forEach((a) => {
-    a.addEventListener('click', (e) => {
+    a.addEventListener('click', () => {
       const field = document.getElementById(a.getAttribute('href').slice(1));
-      if (!field) return;
-      e.preventDefault();
-      field.focus();
-      field.scrollIntoView({ block: 'center' });
+      if (field) setTimeout(() => field.focus(), 0);
     });
   });
 });

@@ -24,24 +24,23 @@ fn agreement(signatories: usize) -> AgreementFields {
     }
 }
 
+async fn city(tx: &mut kontor_store::Tx, slug: &str) -> kontor_store::Uuid {
+    let fields = CityFields {
+        slug: slug.into(),
+        name: LocalizedText::one(Locale::En, slug),
+        country: Country::CHINA,
+        since_year: None,
+        description: LocalizedText::new(),
+    };
+    tx.create_partner_city(&fields, now_micros()).await.unwrap()
+}
+
 #[tokio::test]
 async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement() {
     for store in stores().await {
         let now = now_micros();
         let mut tx = store.begin().await.unwrap();
-        let city = tx
-            .create_partner_city(
-                &CityFields {
-                    slug: "guiyang".into(),
-                    name: LocalizedText::one(Locale::En, "Guiyang"),
-                    country: Country::CHINA,
-                    since_year: None,
-                    description: LocalizedText::new(),
-                },
-                now,
-            )
-            .await
-            .unwrap();
+        let city = city(&mut tx, "guiyang").await;
         let id = tx
             .create_agreement(city, &agreement(3), None, now)
             .await
@@ -52,11 +51,8 @@ async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement
             .iter()
             .map(|s| (s.position, format!("token-{}", s.position)))
             .collect();
-        assert!(
-            tx.send_agreement(id, &a.text_digest(), &hashes, now)
-                .await
-                .unwrap()
-        );
+        let digest = a.text_digest();
+        assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
         assert!(
             !tx.update_agreement(id, &agreement(2), now).await.unwrap(),
             "a sent agreement does not change"
@@ -66,30 +62,38 @@ async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement
             "sent once"
         );
         assert_eq!(
-            tx.sign_agreement("token-0", "Signatory 0", now)
+            tx.sign_agreement("token-0", "Signatory 0", "another text", now)
                 .await
                 .unwrap(),
-            Signed::Recorded { complete: false }
+            Signed::Changed,
+            "a signature counts only for the text the signatory saw"
         );
+        let Signed::Recorded(a) = tx
+            .sign_agreement("token-0", "Signatory 0", &digest, now)
+            .await
+            .unwrap()
+        else {
+            panic!("recorded")
+        };
+        assert_eq!(a.status, AgreementStatus::Signing);
         tx.commit().await.unwrap();
 
         // The second signature is written but not committed when the last one arrives: the
         // last one must wait for it, see it, and complete the agreement. Without the
         // agreement's lock it counts the second as missing, and nobody completes it.
         let mut second = store.begin().await.unwrap();
-        assert_eq!(
-            second
-                .sign_agreement("token-1", "Signatory 1", now)
-                .await
-                .unwrap(),
-            Signed::Recorded { complete: false }
-        );
+        let outcome = second
+            .sign_agreement("token-1", "Signatory 1", &digest, now)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Signed::Recorded(a) if a.status == AgreementStatus::Signing));
         let last = tokio::spawn({
             let store = store.clone();
+            let digest = digest.clone();
             async move {
                 let mut tx = store.begin().await.unwrap();
                 let outcome = tx
-                    .sign_agreement("token-2", "Signatory 2", now_micros())
+                    .sign_agreement("token-2", "Signatory 2", &digest, now_micros())
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();
@@ -102,7 +106,11 @@ async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement
             "the last signature waits for the second"
         );
         second.commit().await.unwrap();
-        assert_eq!(last.await.unwrap(), Signed::Recorded { complete: true });
+        let outcome = last.await.unwrap();
+        assert!(
+            matches!(&outcome, Signed::Recorded(a) if a.status == AgreementStatus::Signed),
+            "{outcome:?}"
+        );
 
         let a = store.agreement(id).await.unwrap();
         assert_eq!(a.status, AgreementStatus::Signed);
@@ -110,12 +118,83 @@ async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement
         assert_eq!(a.digest.as_deref(), Some(a.text_digest().as_str()));
         let mut tx = store.begin().await.unwrap();
         assert_eq!(
-            tx.sign_agreement("token-0", "x", now).await.unwrap(),
+            tx.sign_agreement("token-0", "x", &digest, now)
+                .await
+                .unwrap(),
             Signed::Already
         );
         assert_eq!(
-            tx.sign_agreement("unknown", "x", now).await.unwrap(),
+            tx.sign_agreement("unknown", "x", &digest, now)
+                .await
+                .unwrap(),
             Signed::NotOpen
         );
     }
+}
+
+#[tokio::test]
+async fn a_withdrawn_agreement_is_a_draft_again_and_its_links_are_dead() {
+    for store in stores().await {
+        let now = now_micros();
+        let mut tx = store.begin().await.unwrap();
+        let city = city(&mut tx, "beijing").await;
+        let id = tx
+            .create_agreement(city, &agreement(2), None, now)
+            .await
+            .unwrap();
+        assert!(
+            !tx.withdraw_agreement(id, now).await.unwrap(),
+            "a draft is not out"
+        );
+        let a = tx.lock_agreement(id).await.unwrap();
+        let hashes = vec![(0, "t0".to_string()), (1, "t1".to_string())];
+        let digest = a.text_digest();
+        assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
+        assert!(matches!(
+            tx.sign_agreement("t0", "Signatory 0", &digest, now)
+                .await
+                .unwrap(),
+            Signed::Recorded(_)
+        ));
+        assert!(tx.withdraw_agreement(id, now).await.unwrap());
+        let a = tx.lock_agreement(id).await.unwrap();
+        assert_eq!(a.status, AgreementStatus::Draft);
+        assert!(a.digest.is_none() && a.signatories.iter().all(|s| s.signed_at.is_none()));
+        assert_eq!(
+            tx.sign_agreement("t1", "Signatory 1", &digest, now)
+                .await
+                .unwrap(),
+            Signed::NotOpen
+        );
+        assert!(
+            tx.update_agreement(id, &agreement(3), now).await.unwrap(),
+            "editable again"
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+/// The digest is part of what signatories were mailed and what the API publishes: it must not
+/// change with a build setting or a dependency's feature.
+#[test]
+fn the_text_digest_has_one_stable_form() {
+    let a = kontor_store::partnerships::Agreement {
+        id: kontor_store::Uuid::nil(),
+        city_id: kontor_store::Uuid::nil(),
+        kind: AgreementKind::Memorandum,
+        title: LocalizedText::one(Locale::Zh, "备忘录").with(Locale::De, "Memorandum"),
+        body: LocalizedText::one(Locale::En, "We cooperate."),
+        fields: vec![CooperationField::Science, CooperationField::Economy],
+        status: AgreementStatus::Draft,
+        digest: None,
+        sent_at: None,
+        signed_at: None,
+        created_by: None,
+        signatories: vec![],
+    };
+    assert_eq!(
+        a.text_digest(),
+        // sha256 of {"kind":"memorandum","title":{"de":"Memorandum","zh":"备忘录"},"text":{"en":"We cooperate."},"fields":["science","economy"],"signatories":[]}
+        "7f71e2287a50df7e76fad75be0e31b424a8cbe4d02ef2900b7c2100e3715a234"
+    );
 }

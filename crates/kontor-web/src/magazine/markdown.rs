@@ -2,12 +2,33 @@
 //! through; links keep only `http(s)`, `mailto` and same-site addresses, images only same-site
 //! ones (no asset from another origin). Everything else becomes `#`.
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 
 /// The sanitised HTML of a Markdown text.
 pub fn render(md: &str) -> String {
+    render_shifted(md, 0)
+}
+
+/// [`render`] for a text shown under a heading of its own: its headings move `levels` down
+/// (`##` becomes `<h3>` with 1), so the page's outline stays true.
+pub fn render_shifted(md: &str, levels: usize) -> String {
+    let shift = |l: HeadingLevel| {
+        HeadingLevel::try_from((l as usize + levels).min(6)).unwrap_or(HeadingLevel::H6)
+    };
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let events = Parser::new_ext(md, options).map(|event| match event {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
+            level: shift(level),
+            id,
+            classes,
+            attrs,
+        }),
+        Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(shift(level))),
         // Shown as text: `push_html` escapes it.
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
         Event::Start(Tag::Link {
@@ -99,6 +120,14 @@ mod tests {
         assert!(html.contains("href=\"https://example.com\""), "{html}");
         assert!(html.contains("href=\"/magazine\""), "{html}");
         assert!(!html.contains("evil.example"), "{html}");
+    }
+
+    #[test]
+    fn headings_move_down_under_a_heading_of_their_own() {
+        let html = render_shifted("## Article 1\n\ntext\n\n###### deep", 1);
+        assert!(html.contains("<h3>Article 1</h3>"), "{html}");
+        assert!(html.contains("<h6>deep</h6>"), "{html}");
+        assert!(render("## A").contains("<h2>A</h2>"));
     }
 
     #[test]

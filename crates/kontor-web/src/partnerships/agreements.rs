@@ -12,8 +12,8 @@ use kontor_store::partnerships::{Agreement, AgreementFields, City, SignatoryFiel
 use serde::Deserialize;
 
 use super::{
-    agreement_view, city_view, day, kind_options, localized_required, localized_values,
-    require_staff, shown,
+    agreement_view, city_view, day, kind_options, localized, localized_labels, localized_values,
+    require_staff,
 };
 use crate::AppState;
 use crate::auth::{PageCtx, random_hex, sha256_hex};
@@ -88,17 +88,26 @@ fn form_page(
     let l = ctx.locale;
     let mut labels = serde_json::json!({
         "kind": kontor_i18n::t(l, "agreement-field-kind"),
-        "title_en": kontor_i18n::t(l, "agreement-field-title"),
-        "body_en": kontor_i18n::t(l, "agreement-field-text"),
         "fields": kontor_i18n::t(l, "agreement-field-fields"),
         "signatories": kontor_i18n::t(l, "agreement-signatories"),
     });
+    localized_labels(
+        &mut labels,
+        "title",
+        &kontor_i18n::t(l, "agreement-field-title"),
+    );
+    localized_labels(
+        &mut labels,
+        "body",
+        &kontor_i18n::t(l, "agreement-field-text"),
+    );
     for i in 0..MAX_SIGNATORIES {
         let n = i + 1;
         for (field, message) in [
             ("name", "agreement-signatory-name"),
             ("capacity", "agreement-signatory-capacity"),
             ("email", "agreement-signatory-email"),
+            ("locale", "agreement-signatory-language"),
         ] {
             labels[format!("sig{i}_{field}")] = format!(
                 "{} {n}{}{}",
@@ -141,13 +150,13 @@ fn form_page(
 }
 
 /// Parses the agreement form, or records every field error.
-fn parse(form: &FormData, e: &mut Errors) -> Option<AgreementFields> {
+fn parse(form: &FormData, e: &mut Errors, reader: Locale) -> Option<AgreementFields> {
     let kind = e.take(
         "kind",
         AgreementKind::parse_key(form.get("kind"), "invalid-choice"),
     );
-    let title = e.take("title_en", localized_required(form, "title", 200, false));
-    let body = e.take("body_en", localized_required(form, "body", 50_000, true));
+    let title = localized(form, e, "title", 200, false, Some(reader));
+    let body = localized(form, e, "body", 50_000, true, Some(reader));
     let mut fields = Vec::new();
     for key in form.all("fields") {
         match CooperationField::from_key(key) {
@@ -160,14 +169,17 @@ fn parse(form: &FormData, e: &mut Errors) -> Option<AgreementFields> {
         e.0.push(("fields".into(), Invalid::new("invalid-choose-one")));
     }
     let mut signatories: Vec<SignatoryFields> = Vec::new();
+    let mut rows = 0;
     for i in 0..MAX_SIGNATORIES {
         let get = |f: &str| form.get(&format!("sig{i}_{f}"));
+        // A row with none of these is left empty on purpose; its language has a default.
         if [get("name"), get("capacity"), get("email")]
             .iter()
             .all(|v| v.trim().is_empty())
         {
             continue;
         }
+        rows += 1;
         let name = e.take(&format!("sig{i}_name"), Text::line(get("name"), 120));
         let capacity = e.take(
             &format!("sig{i}_capacity"),
@@ -175,6 +187,15 @@ fn parse(form: &FormData, e: &mut Errors) -> Option<AgreementFields> {
         );
         let email = e.take(&format!("sig{i}_email"), Email::parse(get("email")));
         let locale = e.take(&format!("sig{i}_locale"), Locale::parse(get("locale")));
+        // The mail and the signing page are in this language: the text must be too.
+        if let (Some(l), Some(text)) = (locale, &body)
+            && text.exact(l).is_none()
+        {
+            e.0.push((
+                format!("sig{i}_locale"),
+                Invalid::new("invalid-signatory-language"),
+            ));
+        }
         if let Some(email) = &email
             && signatories.iter().any(|s| s.email == email.as_str())
         {
@@ -194,14 +215,11 @@ fn parse(form: &FormData, e: &mut Errors) -> Option<AgreementFields> {
             });
         }
     }
-    let rows_given = (0..MAX_SIGNATORIES)
-        .filter(|i| {
-            !form.get(&format!("sig{i}_name")).trim().is_empty()
-                || !form.get(&format!("sig{i}_email")).trim().is_empty()
-        })
-        .count();
-    if rows_given < 2 {
-        e.0.push(("sig0_name".into(), Invalid::new("invalid-two-signatories")));
+    if rows < 2 {
+        e.0.push((
+            "signatories".into(),
+            Invalid::new("invalid-two-signatories"),
+        ));
     }
     if !e.is_empty() {
         return None;
@@ -225,7 +243,7 @@ pub async fn create(
     require_staff(&ctx)?;
     let city = state.store.partner_city(&slug).await?;
     let mut e = Errors::default();
-    let Some(fields) = parse(&form, &mut e) else {
+    let Some(fields) = parse(&form, &mut e, ctx.locale) else {
         return Ok(invalid(&state, &ctx, &city, None, &form, &e));
     };
     let user = ctx.require_user()?.id;
@@ -251,7 +269,7 @@ pub async fn update(
     require_staff(&ctx)?;
     let (city, a) = load(&state, &slug, id).await?;
     let mut e = Errors::default();
-    let Some(fields) = parse(&form, &mut e) else {
+    let Some(fields) = parse(&form, &mut e, ctx.locale) else {
         return Ok(invalid(&state, &ctx, &city, Some(&a), &form, &e));
     };
     let mut tx = state.store.begin().await?;
@@ -301,6 +319,7 @@ async fn load(state: &AppState, slug: &str, id: Uuid) -> Result<(City, Agreement
 pub struct Notice {
     saved: Option<String>,
     sent: Option<String>,
+    withdrawn: Option<String>,
 }
 
 /// `GET /partnerships/{slug}/agreements/{id}`: public once signed; staff see drafts too.
@@ -327,6 +346,7 @@ pub async fn show(
             "staff": ctx.editor,
             "saved": q.saved.is_some(),
             "sent": q.sent.is_some(),
+            "withdrawn": q.withdrawn.is_some(),
         }),
     ))
 }
@@ -340,7 +360,9 @@ pub(super) fn texts(a: &Agreement) -> Vec<serde_json::Value> {
                 "lang": l.bcp47(),
                 "language": l.endonym(),
                 "title": a.title.exact(l).or_else(|| a.title.get(l).map(|(_, t)| t)),
-                "html": crate::magazine::markdown::render(a.body.exact(l).unwrap_or("")),
+                "colon": kontor_i18n::colon(l),
+                // The text's own headings sit below the language's heading.
+                "html": crate::magazine::markdown::render_shifted(a.body.exact(l).unwrap_or(""), 1),
             })
         })
         .collect()
@@ -362,6 +384,21 @@ pub(super) fn signatories(a: &Agreement, locale: Locale, staff: bool) -> Vec<ser
         .collect()
 }
 
+/// A staff action on one agreement: its city, an open transaction, and the agreement read under
+/// its lock (what the action mails and decides on is what the lock shows).
+async fn staff_lock(
+    state: &AppState,
+    ctx: &PageCtx,
+    slug: &str,
+    id: Uuid,
+) -> Result<(City, kontor_store::Tx, Agreement), AppError> {
+    require_staff(ctx)?;
+    let (city, a) = load(state, slug, id).await?;
+    let mut tx = state.store.begin().await?;
+    let a = tx.lock_agreement(a.id).await?;
+    Ok((city, tx, a))
+}
+
 /// `POST /partnerships/{slug}/agreements/{id}/send`: freezes the draft and mails each
 /// signatory their link, in one transaction (the mails go through the outbox).
 pub async fn send(
@@ -369,14 +406,13 @@ pub async fn send(
     ctx: PageCtx,
     Path((slug, id)): Path<(String, Uuid)>,
 ) -> Result<Response, AppError> {
-    require_staff(&ctx)?;
-    let (city, a) = load(&state, &slug, id).await?;
+    let (city, mut tx, a) = staff_lock(&state, &ctx, &slug, id).await?;
     let now = now_micros();
-    let mut tx = state.store.begin().await?;
-    // What is mailed and frozen is what the lock shows, not what was read before it.
-    let a = tx.lock_agreement(a.id).await?;
-    if a.status != AgreementStatus::Draft {
-        return Err(AppError::Rejected("agreement-not-draft"));
+    match a.status {
+        AgreementStatus::Draft => {}
+        // A second click on "send": the first one did it.
+        AgreementStatus::Signing => return Ok(sent_page(&city, id)),
+        AgreementStatus::Signed => return Err(AppError::Rejected("agreement-not-draft")),
     }
     let tokens: Vec<(i32, String)> = a
         .signatories
@@ -395,15 +431,64 @@ pub async fn send(
             &s.email,
             s.locale,
             &s.name,
-            shown(&a.title, s.locale)["text"].as_str().unwrap_or(""),
+            a.title.show(s.locale),
             city.name.show(s.locale),
             token,
         );
         tx.enqueue_mail(&mail, now).await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
+    Ok(sent_page(&city, id))
+}
+
+/// `POST /partnerships/{slug}/agreements/{id}/delete`: a draft only.
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> Result<Response, AppError> {
+    let (city, mut tx, a) = staff_lock(&state, &ctx, &slug, id).await?;
+    if !tx.delete_draft_agreement(a.id).await? {
+        return Err(AppError::Rejected("agreement-not-draft"));
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/partnerships/{}?deleted=1", city.slug)).into_response())
+}
+
+fn sent_page(city: &City, id: Uuid) -> Response {
+    Redirect::to(&format!(
         "/partnerships/{}/agreements/{id}?sent=1",
+        city.slug
+    ))
+    .into_response()
+}
+
+/// `POST /partnerships/{slug}/agreements/{id}/withdraw`: back to a draft (to correct it or an
+/// address); the links stop working, signatures given so far are void, and every signatory
+/// is told.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> Result<Response, AppError> {
+    let (city, mut tx, a) = staff_lock(&state, &ctx, &slug, id).await?;
+    let now = now_micros();
+    if !tx.withdraw_agreement(a.id, now).await? {
+        return Err(AppError::Rejected("agreement-not-open"));
+    }
+    for s in &a.signatories {
+        let mail = state.composer.agreement_withdrawn(
+            &s.email,
+            s.locale,
+            &s.name,
+            a.title.show(s.locale),
+            city.name.show(s.locale),
+        );
+        tx.enqueue_mail(&mail, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/partnerships/{}/agreements/{id}?withdrawn=1",
         city.slug
     ))
     .into_response())

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use kontor_domain::Keyed;
 use kontor_domain::partnership::AgreementStatus;
-use kontor_domain::{Keyed, TimeZoneName};
 use kontor_store::partnerships::{Agreement, City};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -47,6 +47,8 @@ pub struct AgreementOut {
 pub struct SignatoryOut {
     name: String,
     capacity: String,
+    /// The name as the signatory typed it to sign.
+    signed_as: String,
     /// The instant of the signature, RFC 3339.
     signed_at: String,
 }
@@ -99,12 +101,7 @@ fn agreement_out(a: &Agreement) -> AgreementOut {
         fields: a.fields.iter().map(|f| f.key().to_string()).collect(),
         signed_on: a
             .signed_at
-            .map(|t| {
-                instant(t)
-                    .to_zoned_datetime(TimeZoneName::berlin().tz())
-                    .date()
-                    .to_string()
-            })
+            .map(|t| super::berlin_date(t).to_string())
             .unwrap_or_default(),
         digest: a.digest.clone().unwrap_or_default(),
         signatories: a
@@ -113,6 +110,7 @@ fn agreement_out(a: &Agreement) -> AgreementOut {
             .map(|s| SignatoryOut {
                 name: s.name.clone(),
                 capacity: s.capacity.clone(),
+                signed_as: s.signed_name.clone().unwrap_or_default(),
                 signed_at: s
                     .signed_at
                     .map(|t| instant(t).to_string())

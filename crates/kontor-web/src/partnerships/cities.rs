@@ -11,7 +11,7 @@ use kontor_store::partnerships::{City, CityFields, MilestoneFields};
 use serde::Deserialize;
 
 use super::{
-    agreement_view, city_view, localized, localized_required, localized_values, milestone_options,
+    agreement_view, city_view, localized, localized_labels, localized_values, milestone_options,
     require_staff, shown, timeline,
 };
 use crate::AppState;
@@ -23,25 +23,20 @@ use crate::page::{field_errors, render, render_invalid};
 /// `GET /partnerships`
 pub async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
     let cities = state.store.partner_cities().await?;
-    let mut views = Vec::with_capacity(cities.len());
-    for c in &cities {
-        let agreements = state.store.agreements(c.id).await?;
-        let mut v = city_view(c, ctx.locale);
-        let mut fields: Vec<_> = agreements
-            .iter()
-            .filter(|a| a.status == AgreementStatus::Signed)
-            .flat_map(|a| a.fields.iter().copied())
-            .collect();
-        fields.sort();
-        fields.dedup();
-        v["fields"] = super::fields_view(&fields, ctx.locale).into();
-        v["agreements"] = agreements
-            .iter()
-            .filter(|a| a.status == AgreementStatus::Signed)
-            .count()
-            .into();
-        views.push(v);
-    }
+    let signed = state.store.signed_agreement_fields().await?;
+    let views: Vec<_> = cities
+        .iter()
+        .map(|c| {
+            let mine: Vec<_> = signed.iter().filter(|(city, _)| *city == c.id).collect();
+            let mut fields: Vec<_> = mine.iter().flat_map(|(_, f)| f.iter().copied()).collect();
+            fields.sort();
+            fields.dedup();
+            let mut v = city_view(c, ctx.locale);
+            v["fields"] = super::fields_view(&fields, ctx.locale).into();
+            v["agreements"] = mine.len().into();
+            v
+        })
+        .collect();
     Ok(render(
         &state,
         &ctx.reader(),
@@ -53,6 +48,8 @@ pub async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
 #[derive(Deserialize)]
 pub struct Notice {
     saved: Option<String>,
+    removed: Option<String>,
+    deleted: Option<String>,
 }
 
 /// `GET /partnerships/{slug}`
@@ -81,6 +78,8 @@ pub async fn show(
             "timeline": timeline(&milestones, &agreements, &city, ctx.locale),
             "staff": ctx.editor,
             "saved": q.saved.is_some(),
+            "removed": q.removed.is_some(),
+            "deleted": q.deleted.is_some(),
         }),
     ))
 }
@@ -92,7 +91,7 @@ pub async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> Result<Res
         &state,
         &ctx,
         None,
-        serde_json::json!({}),
+        serde_json::json!({ "country": "CN" }),
         serde_json::json!({}),
         false,
     ))
@@ -135,17 +134,28 @@ fn city_form(
     errors: serde_json::Value,
     invalid: bool,
 ) -> Response {
+    let l = ctx.locale;
+    let mut labels = serde_json::json!({
+        "slug": kontor_i18n::t(l, "partnership-field-slug"),
+        "country": kontor_i18n::t(l, "field-country"),
+        "since_year": kontor_i18n::t(l, "partnership-field-since"),
+    });
+    localized_labels(
+        &mut labels,
+        "name",
+        &kontor_i18n::t(l, "partnership-field-name"),
+    );
+    localized_labels(
+        &mut labels,
+        "description",
+        &kontor_i18n::t(l, "partnership-field-description"),
+    );
     let body = serde_json::json!({
         "city": city.map(|c| city_view(c, ctx.locale)),
         "values": values,
         "errors": errors,
         "countries": country_options(ctx.locale),
-        "labels": {
-            "slug": kontor_i18n::t(ctx.locale, "partnership-field-slug"),
-            "name_en": kontor_i18n::t(ctx.locale, "partnership-field-name"),
-            "country": kontor_i18n::t(ctx.locale, "field-country"),
-            "since_year": kontor_i18n::t(ctx.locale, "partnership-field-since"),
-        },
+        "labels": labels,
     });
     if invalid {
         render_invalid(state, &ctx.reader(), "partner_city_edit.html", body)
@@ -154,39 +164,80 @@ fn city_form(
     }
 }
 
-/// Countries by their name in the reader's language.
+/// Countries by their name in the reader's language, the corridor's two first.
 fn country_options(locale: Locale) -> Vec<serde_json::Value> {
-    let mut options: Vec<(String, &str)> = Country::codes()
-        .map(|c| {
-            (
-                kontor_i18n::country_name(locale, c)
-                    .unwrap_or(c)
-                    .to_string(),
-                c,
-            )
-        })
+    const FIRST: [&str; 2] = ["CN", "DE"];
+    let name = |c: &str| {
+        kontor_i18n::country_name(locale, c)
+            .unwrap_or(c)
+            .to_string()
+    };
+    let mut rest: Vec<(String, String, &str)> = Country::codes()
+        .filter(|c| !FIRST.contains(c))
+        .map(|c| (sort_key(&name(c)), name(c), c))
         .collect();
-    options.sort();
-    options
-        .into_iter()
+    rest.sort();
+    FIRST
+        .iter()
+        .map(|c| (name(c), *c))
+        .chain(rest.into_iter().map(|(_, n, c)| (n, c)))
         .map(|(label, key)| serde_json::json!({ "key": key, "label": label }))
         .collect()
 }
 
-fn parse_city(form: &FormData, e: &mut Errors, slug: Option<String>) -> Option<CityFields> {
+/// Sorts "Österreich" with the O's, not after Z.
+fn sort_key(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'Ä' | 'Á' | 'À' | 'Å' | 'Â' => 'A',
+            'É' | 'È' | 'Ê' => 'E',
+            'Í' | 'Î' => 'I',
+            'Ö' | 'Ó' | 'Ô' => 'O',
+            'Ü' | 'Ú' => 'U',
+            'ä' | 'á' | 'à' | 'å' | 'â' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'î' | 'ï' => 'i',
+            'ö' | 'ó' | 'ô' | 'õ' => 'o',
+            'ü' | 'ú' | 'û' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            other => other,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Addresses that are pages of their own.
+const RESERVED_SLUGS: [&str; 1] = ["new"];
+
+fn parse_city(
+    form: &FormData,
+    e: &mut Errors,
+    slug: Option<String>,
+    reader: Locale,
+) -> Option<CityFields> {
     let slug = match slug {
         Some(s) => Some(s),
         None => e
-            .take("slug", Slug::parse(form.get("slug")))
+            .take(
+                "slug",
+                Slug::parse(form.get("slug")).and_then(|s| {
+                    if RESERVED_SLUGS.contains(&s.as_str()) {
+                        Err(Invalid::new("invalid-slug-reserved"))
+                    } else {
+                        Ok(s)
+                    }
+                }),
+            )
             .map(|s| s.as_str().to_string()),
     };
-    let name = e.take("name_en", localized_required(form, "name", 120, false));
+    let name = localized(form, e, "name", 120, false, Some(reader));
     let country = e.take(
         "country",
         Country::parse(form.get("country")).map_err(|_| Invalid::new("invalid-choice")),
     );
     let since_year = e.take("since_year", parse_year(form.get("since_year")));
-    let description = e.take("description_en", localized(form, "description", 5000, true));
+    let description = localized(form, e, "description", 5000, true, None);
     Some(CityFields {
         slug: slug?,
         name: name?,
@@ -204,7 +255,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     require_staff(&ctx)?;
     let mut e = Errors::default();
-    let fields = parse_city(&form, &mut e, None);
+    let fields = parse_city(&form, &mut e, None, ctx.locale);
     let Some(fields) = fields.filter(|_| e.is_empty()) else {
         return Ok(invalid_city(&state, &ctx, None, &form, &e));
     };
@@ -233,7 +284,7 @@ pub async fn update(
     require_staff(&ctx)?;
     let city = state.store.partner_city(&slug).await?;
     let mut e = Errors::default();
-    let fields = parse_city(&form, &mut e, Some(city.slug.clone()));
+    let fields = parse_city(&form, &mut e, Some(city.slug.clone()), ctx.locale);
     let Some(fields) = fields.filter(|_| e.is_empty()) else {
         return Ok(invalid_city(&state, &ctx, Some(&city), &form, &e));
     };
@@ -287,16 +338,27 @@ fn milestone_page(
     errors: serde_json::Value,
     invalid: bool,
 ) -> Response {
+    let l = ctx.locale;
+    let mut labels = serde_json::json!({
+        "happened_on": kontor_i18n::t(l, "milestone-field-date"),
+        "kind": kontor_i18n::t(l, "milestone-field-kind"),
+    });
+    localized_labels(
+        &mut labels,
+        "title",
+        &kontor_i18n::t(l, "milestone-field-title"),
+    );
+    localized_labels(
+        &mut labels,
+        "body",
+        &kontor_i18n::t(l, "milestone-field-body"),
+    );
     let body = serde_json::json!({
         "city": city_view(city, ctx.locale),
         "values": values,
         "errors": errors,
         "kinds": milestone_options(ctx.locale),
-        "labels": {
-            "happened_on": kontor_i18n::t(ctx.locale, "milestone-field-date"),
-            "kind": kontor_i18n::t(ctx.locale, "milestone-field-kind"),
-            "title_en": kontor_i18n::t(ctx.locale, "milestone-field-title"),
-        },
+        "labels": labels,
     });
     if invalid {
         render_invalid(state, &ctx.reader(), "milestone_edit.html", body)
@@ -320,8 +382,8 @@ pub async fn add_milestone(
         "kind",
         MilestoneKind::parse_key(form.get("kind"), "invalid-choice"),
     );
-    let title = e.take("title_en", localized_required(&form, "title", 200, false));
-    let body = e.take("body_en", localized(&form, "body", 5000, true));
+    let title = localized(&form, &mut e, "title", 200, false, Some(ctx.locale));
+    let body = localized(&form, &mut e, "body", 5000, true, None);
     let (Some(happened_on), Some(kind), Some(title), Some(body)) = (happened_on, kind, title, body)
     else {
         return Ok(milestone_page(
@@ -393,7 +455,7 @@ pub async fn delete_milestone(
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/partnerships/{}#timeline", city.slug)).into_response())
+    Ok(Redirect::to(&format!("/partnerships/{}?removed=1#timeline", city.slug)).into_response())
 }
 
 #[cfg(test)]
@@ -406,7 +468,10 @@ mod tests {
         assert_eq!(de.len(), Country::codes().count());
         let china = de.iter().find(|o| o["key"] == "CN").unwrap();
         assert_eq!(china["label"], "China");
-        let first = de[0]["label"].as_str().unwrap();
-        assert!(first.starts_with('A'), "{first}");
+        assert_eq!(de[0]["key"], "CN");
+        assert_eq!(de[1]["key"], "DE");
+        let position = |code: &str| de.iter().position(|o| o["key"] == code).unwrap();
+        // Österreich between Oman and Pakistan, not after Zypern.
+        assert!(position("OM") < position("AT") && position("AT") < position("PK"));
     }
 }

@@ -16,7 +16,7 @@ use kontor_store::partnerships::{Agreement, City, Milestone};
 
 use crate::auth::PageCtx;
 use crate::error::AppError;
-use crate::form::FormData;
+use crate::form::{Errors, FormData};
 use crate::page::label;
 
 pub mod agreements;
@@ -60,7 +60,23 @@ pub fn routes() -> Router<crate::AppState> {
             "/partnerships/{slug}/agreements/{id}/send",
             post(agreements::send),
         )
-        .route("/sign/{token}", get(signing::page).post(signing::sign))
+        .route(
+            "/partnerships/{slug}/agreements/{id}/withdraw",
+            post(agreements::withdraw),
+        )
+        .route(
+            "/partnerships/{slug}/agreements/{id}/delete",
+            post(agreements::delete),
+        )
+        .route(
+            "/sign/{token}",
+            get(signing::page)
+                .post(signing::sign)
+                // The link is the capability: not in a Referer, not in a cache.
+                .layer(axum::middleware::map_response(
+                    crate::subscribe::keep_token_private,
+                )),
+        )
 }
 
 /// Staff write partnerships: the agency's editors and administrators.
@@ -73,34 +89,51 @@ fn require_staff(ctx: &PageCtx) -> Result<(), AppError> {
     }
 }
 
-/// The fields of a localized text from `<prefix>_de`, `<prefix>_en`, `<prefix>_zh`.
+/// A text in several languages from the fields `<prefix>_de`, `<prefix>_en`, `<prefix>_zh`;
+/// each error is recorded on its own language's field. `required`: the text must exist in some
+/// language, and its absence is shown on the field of this one (the reader's).
 fn localized(
     form: &FormData,
+    e: &mut Errors,
     prefix: &str,
     max: usize,
     multiline: bool,
-) -> Result<LocalizedText, kontor_domain::Invalid> {
-    let entries: Vec<(Locale, &str)> = Locale::ALL
-        .iter()
-        .map(|l| (*l, form.get(&format!("{prefix}_{}", l.key()))))
-        .collect();
-    LocalizedText::parse(&entries, max, multiline)
+    required: Option<Locale>,
+) -> Option<LocalizedText> {
+    let mut text = LocalizedText::new();
+    let mut ok = true;
+    for l in Locale::ALL {
+        let field = format!("{prefix}_{}", l.key());
+        match LocalizedText::parse(&[(*l, form.get(&field))], max, multiline) {
+            Ok(one) => {
+                if let Some(t) = one.exact(*l) {
+                    text.set(*l, t);
+                }
+            }
+            Err(invalid) => {
+                e.0.push((field, invalid));
+                ok = false;
+            }
+        }
+    }
+    if let Some(reader) = required
+        && ok
+        && text.is_empty()
+    {
+        e.0.push((
+            format!("{prefix}_{}", reader.key()),
+            kontor_domain::Invalid::new("invalid-one-language"),
+        ));
+        ok = false;
+    }
+    ok.then_some(text)
 }
 
-/// A localized text that must exist in at least one language.
-fn localized_required(
-    form: &FormData,
-    prefix: &str,
-    max: usize,
-    multiline: bool,
-) -> Result<LocalizedText, kontor_domain::Invalid> {
-    localized(form, prefix, max, multiline).and_then(|t| {
-        if t.is_empty() {
-            Err(kontor_domain::Invalid::new("invalid-one-language"))
-        } else {
-            Ok(t)
-        }
-    })
+/// Error-summary labels of a localized text's fields: "Title (Deutsch)".
+fn localized_labels(labels: &mut serde_json::Value, prefix: &str, label: &str) {
+    for l in Locale::ALL {
+        labels[format!("{prefix}_{}", l.key())] = format!("{label} ({})", l.endonym()).into();
+    }
 }
 
 /// Form values `<prefix>_de` … of a localized text, for re-filling a form.
@@ -146,7 +179,14 @@ fn fields_view(fields: &[CooperationField], locale: Locale) -> Vec<String> {
 
 /// The day an instant falls on in Berlin, where the agency signs.
 fn day(micros: i64, locale: Locale) -> String {
-    crate::events::format_day(micros, &TimeZoneName::berlin(), locale)
+    crate::events::format_date(berlin_date(micros), locale)
+}
+
+fn berlin_date(micros: i64) -> jiff::civil::Date {
+    jiff::Timestamp::from_microsecond(micros)
+        .unwrap_or_default()
+        .to_zoned_datetime(TimeZoneName::berlin().tz())
+        .date()
 }
 
 /// What a list or page shows of an agreement.
@@ -173,8 +213,10 @@ fn timeline(
     city: &City,
     locale: Locale,
 ) -> Vec<serde_json::Value> {
+    // Milestones come oldest first; reversed, one day's entries stay newest first too.
     let mut entries: Vec<(String, serde_json::Value)> = milestones
         .iter()
+        .rev()
         .map(|m| {
             (
                 m.happened_on.to_string(),
@@ -191,10 +233,7 @@ fn timeline(
         .collect();
     for a in agreements {
         let Some(t) = a.signed_at else { continue };
-        let date = jiff::Timestamp::from_microsecond(t)
-            .unwrap_or_default()
-            .to_zoned_datetime(TimeZoneName::berlin().tz())
-            .date();
+        let date = berlin_date(t);
         entries.push((
             date.to_string(),
             serde_json::json!({
@@ -206,7 +245,6 @@ fn timeline(
             }),
         ));
     }
-    // Newest first; on one day, in the order written.
     entries.sort_by(|a, b| b.0.cmp(&a.0));
     entries.into_iter().map(|(_, v)| v).collect()
 }

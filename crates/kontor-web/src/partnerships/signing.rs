@@ -4,7 +4,8 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use kontor_domain::partnership::{AgreementStatus, name_matches};
-use kontor_domain::{Invalid, now_micros};
+use kontor_domain::{Invalid, Locale, Text, TimeZoneName, now_micros};
+use kontor_i18n::Arg;
 use kontor_store::partnerships::{Agreement, City, Signed};
 use serde::Deserialize;
 
@@ -35,10 +36,17 @@ pub async fn page(
         &a,
         position,
         &token,
-        serde_json::json!({ "signed_notice": q.signed.is_some() }),
+        serde_json::json!({ "signed_notice": q.signed.is_some() && signed_by(&a, position) }),
         false,
     )
     .await
+}
+
+/// Whether the signatory at `position` has signed.
+fn signed_by(a: &Agreement, position: i32) -> bool {
+    a.signatories
+        .iter()
+        .any(|s| s.position == position && s.signed_at.is_some())
 }
 
 async fn sign_page(
@@ -69,6 +77,7 @@ async fn sign_page(
             "signed_on": me.signed_at.map(|t| day(t, ctx.locale)),
         },
         "open": a.status == AgreementStatus::Signing && me.signed_at.is_none(),
+        "signed_notice": false,
         "values": {},
         "errors": {},
         "labels": {
@@ -95,17 +104,24 @@ pub async fn sign(
     form: FormData,
 ) -> Result<Response, AppError> {
     let hash = sha256_hex(&token);
-    // Guessing names against a link is pointless, but a script should not hammer it.
-    rate_limit(&state, &format!("sign:{hash}"), 20, 3600).await?;
+    // An unknown link costs one read; a known one may be tried a few times an hour.
     let (a, position) = state.store.agreement_by_token(&hash).await?;
+    rate_limit(&state, &format!("sign:{hash}"), 20, 3600).await?;
     let me = a
         .signatories
         .iter()
         .find(|s| s.position == position)
         .ok_or(AppError::NotFound)?;
-    let typed = form.get("signed_name").trim();
     let mut errors = Vec::new();
-    if !name_matches(typed, &me.name) {
+    let typed = match Text::line(form.get("signed_name"), 200) {
+        // Spaces are kept as one: the name is shown as typed.
+        Ok(t) => t.as_str().split_whitespace().collect::<Vec<_>>().join(" "),
+        Err(e) => {
+            errors.push(("signed_name".to_string(), e));
+            String::new()
+        }
+    };
+    if errors.is_empty() && !name_matches(&typed, &me.name) {
         errors.push(("signed_name".to_string(), Invalid::new("invalid-sign-name")));
     }
     if !form.checked("consent") {
@@ -120,58 +136,90 @@ pub async fn sign(
     }
     // Read before the transaction: SQLite has one writer connection (docs/ARCHITECTURE.md).
     let city = state.store.partner_city_by_id(a.city_id).await?;
+    // The one who wrote it hears of its completion too (unless they sign it themselves).
+    let author = match a.created_by {
+        Some(id) => state
+            .store
+            .user(id)
+            .await
+            .ok()
+            .filter(|u| a.signatories.iter().all(|s| s.email != u.email.as_str())),
+        None => None,
+    };
     let now = now_micros();
     let mut tx = state.store.begin().await?;
-    let locked = tx.lock_agreement(a.id).await?;
-    // The text must be the one that was sent; a changed row is refused, not signed.
-    if locked.status == AgreementStatus::Signing
-        && locked.digest.as_deref() != Some(locked.text_digest().as_str())
+    match tx
+        .sign_agreement(&hash, &typed, form.get("digest"), now)
+        .await?
     {
-        tracing::error!(agreement = %a.id, "agreement text differs from its digest");
-        return Err(AppError::Rejected("agreement-changed"));
-    }
-    match tx.sign_agreement(&hash, typed, now).await? {
-        Signed::Recorded { complete } => {
-            if complete {
-                let signed = tx.lock_agreement(a.id).await?;
-                mail_record(&state, &mut tx, &city, &signed, now).await?;
+        Signed::Recorded(signed) => {
+            if signed.status == AgreementStatus::Signed {
+                let mut recipients: Vec<(&str, Locale, &str)> = signed
+                    .signatories
+                    .iter()
+                    .map(|s| (s.email.as_str(), s.locale, s.name.as_str()))
+                    .collect();
+                if let Some(u) = &author {
+                    recipients.push((u.email.as_str(), u.locale, u.name.as_str()));
+                }
+                mail_record(&state, &mut tx, &city, &signed, &recipients, now).await?;
             }
             tx.commit().await?;
         }
         Signed::Already => {}
         Signed::NotOpen => return Err(AppError::Rejected("agreement-not-open")),
+        Signed::Changed => {
+            tracing::warn!(agreement = %a.id, "signature refused: the text differs from the one sent or shown");
+            return Err(AppError::Rejected("agreement-changed"));
+        }
     }
     Ok(Redirect::to(&format!("/sign/{token}?signed=1")).into_response())
 }
 
-/// Mails every signatory the completed record: who signed when, and the text's digest.
+/// Mails the completed record to `recipients` (address, language, name): who signed when, as
+/// what name, and the text's digest.
 async fn mail_record(
     state: &AppState,
     tx: &mut kontor_store::Tx,
     city: &City,
     a: &Agreement,
+    recipients: &[(&str, Locale, &str)],
     now: i64,
 ) -> Result<(), AppError> {
     let path = format!("/partnerships/{}/agreements/{}", city.slug, a.id);
-    for s in &a.signatories {
+    let berlin = TimeZoneName::berlin();
+    for &(to, locale, name) in recipients {
         let lines: Vec<String> = a
             .signatories
             .iter()
             .map(|o| {
-                format!(
-                    "{} ({}){}{}",
-                    o.name,
-                    o.capacity,
-                    kontor_i18n::colon(s.locale),
-                    o.signed_at.map(|t| day(t, s.locale)).unwrap_or_default()
+                kontor_i18n::catalog().message(
+                    locale,
+                    "mail-agreement-signed-line",
+                    &[
+                        ("name", Arg::from(o.name.as_str())),
+                        ("capacity", Arg::from(o.capacity.as_str())),
+                        ("typed", Arg::from(o.signed_name.as_deref().unwrap_or(""))),
+                        (
+                            "when",
+                            Arg::from(
+                                o.signed_at
+                                    .map(|t| {
+                                        crate::events::format_instant_with_zone(t, &berlin, locale)
+                                    })
+                                    .unwrap_or_default()
+                                    .as_str(),
+                            ),
+                        ),
+                    ],
                 )
             })
             .collect();
         let mail = state.composer.agreement_signed(
-            &s.email,
-            s.locale,
-            &s.name,
-            a.title.show(s.locale),
+            to,
+            locale,
+            name,
+            a.title.show(locale),
             &lines,
             a.digest.as_deref().unwrap_or(""),
             &path,

@@ -108,7 +108,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
 }
 
-async fn keep_token_private(mut r: Response) -> Response {
+pub(crate) async fn keep_token_private(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
         header::REFERRER_POLICY,

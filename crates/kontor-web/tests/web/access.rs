@@ -326,6 +326,9 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
         "/events/h2-days/organisers",
         "/opportunities",
         "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",
+        "/partnerships/new",
+        "/partnerships/guiyang/agreements/00000000-0000-0000-0000-000000000000/send",
+        "/sign/0000",
     ];
     for path in routes {
         for (name, value) in [

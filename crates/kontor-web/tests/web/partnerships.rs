@@ -17,6 +17,29 @@ fn sign_path(text: &str) -> String {
         .to_string()
 }
 
+/// The digest of the text a signing page shows (its hidden field), if it has the form.
+fn shown_digest(page: &str) -> Option<String> {
+    let i = page.find("name=\"digest\" value=\"")? + 21;
+    Some(page[i..i + 64].to_string())
+}
+
+/// Signs through the page behind `link`, as a browser would: the form sends the digest it shows
+/// (a page without the form, as after signing, sends none).
+async fn sign(app: &TestApp, link: &str, lang: &str, name: &str) -> Reply {
+    let digest = shown_digest(&app.get(link, None, lang).await.body).unwrap_or_default();
+    app.post_form(
+        link,
+        None,
+        lang,
+        &[
+            ("signed_name", name),
+            ("consent", "yes"),
+            ("digest", &digest),
+        ],
+    )
+    .await
+}
+
 fn agreement_form<'a>(signatories: &[(&'a str, &'a str, &'a str)]) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = vec![
         ("kind".into(), "memorandum".into()),
@@ -50,6 +73,29 @@ async fn post(
     app.post_form(path, cookie, lang, &pairs).await
 }
 
+/// Posts an action as an outsider (refused) and then as staff; the staff's reply.
+async fn staff_only(app: &TestApp, path: &str, outsider: &str, staff: &str) -> Reply {
+    let refused = app.post_form(path, Some(outsider), "en", &[]).await;
+    assert_eq!(refused.status, 403, "{path}");
+    app.post_form(path, Some(staff), "en", &[]).await
+}
+
+/// A draft to Anna Becker (German) and 李伟 (Chinese).
+async fn new_agreement(app: &TestApp, staff: &str) -> Reply {
+    let form = agreement_form(&[
+        ("Anna Becker", "anna@agentur.example", "de"),
+        ("李伟", "li.wei@guiyang.example", "zh"),
+    ]);
+    post(
+        app,
+        "/partnerships/guiyang/agreements/new",
+        Some(staff),
+        "en",
+        &form,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
     for (app, _) in TestApp::on_every_backend().await {
@@ -73,7 +119,7 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
         assert_eq!(bad.status, 422, "{}", bad.body);
         for message in [
             "Please fill this in in at least one language.",
-            "Please enter a year such as 1987.",
+            "Please enter a year between 1900 and 2200, such as 1987.",
             "Please choose one of the options.",
         ] {
             assert!(bad.body.contains(message), "{message}: {}", bad.body);
@@ -144,45 +190,90 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             "{}",
             twice.body
         );
-        let r = post(
-            &app,
-            "/partnerships/guiyang/agreements/new",
-            Some(&staff),
-            "en",
-            &agreement_form(&[
-                ("Anna Becker", "anna@agentur.example", "de"),
-                ("李伟", "li.wei@guiyang.example", "zh"),
-            ]),
-        )
-        .await;
+        let r = new_agreement(&app, &staff).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let url = r.header("location").split('?').next().unwrap().to_string();
+
+        // A draft may be deleted (only a draft).
+        let scrap = new_agreement(&app, &staff).await;
+        let scrap = scrap
+            .header("location")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let deleted = staff_only(&app, &format!("{scrap}/delete"), &outsider, &staff).await;
+        assert_eq!(deleted.status, 303);
+        assert!(
+            app.get(deleted.header("location"), Some(&staff), "en")
+                .await
+                .body
+                .contains("The draft has been deleted.")
+        );
+        assert_eq!(app.get(&scrap, Some(&staff), "en").await.status, 404);
 
         // A draft is the staff's: not on the public page, not in the API.
         assert_eq!(app.get(&url, None, "en").await.status, 404);
         assert_eq!(app.get(&url, Some(&outsider), "en").await.status, 404);
         let public = app.get("/partnerships/guiyang", None, "en").await;
         assert!(!public.body.contains("Absichtserklärung Wasserstoff"));
+        let api = app
+            .get("/api/v1/partnerships/guiyang", None, "en")
+            .await
+            .json();
+        assert_eq!(api["agreements"], serde_json::json!([]));
         let page = app.get(&url, Some(&staff), "en").await;
         assert!(page.body.contains("Send to 2 signatories"), "{}", page.body);
 
         // Sending freezes it and mails each signatory a link in their language.
-        assert_eq!(
-            app.post_form(&format!("{url}/send"), Some(&outsider), "en", &[])
-                .await
-                .status,
-            403
-        );
-        let sent = app
+        let sent = staff_only(&app, &format!("{url}/send"), &outsider, &staff).await;
+        assert_eq!(sent.status, 303);
+        let twice = app
             .post_form(&format!("{url}/send"), Some(&staff), "en", &[])
             .await;
-        assert_eq!(sent.status, 303);
+        assert_eq!(twice.status, 303, "a second click shows what the first did");
+        assert_eq!(
+            app.store
+                .outbox(Some("anna@agentur.example"), 5)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "sent once"
+        );
+
+        // Withdrawn (say, to correct an address): links die, signatories are told, a draft again.
+        let first_link = sign_path(
+            &app.store
+                .outbox(Some("anna@agentur.example"), 1)
+                .await
+                .unwrap()[0]
+                .body_text,
+        );
+        let withdrawn = staff_only(&app, &format!("{url}/withdraw"), &outsider, &staff).await;
+        assert_eq!(withdrawn.status, 303);
+        let told = &app
+            .store
+            .outbox(Some("li.wei@guiyang.example"), 1)
+            .await
+            .unwrap()[0];
+        assert!(told.subject.starts_with("已撤回"), "{}", told.subject);
+        assert_eq!(
+            app.get(&first_link, None, "de").await.status,
+            404,
+            "the old link is dead"
+        );
+        let page = app.get(&url, Some(&staff), "en").await;
+        assert!(
+            page.body.contains("Send to 2 signatories"),
+            "a draft again: {}",
+            page.body
+        );
         assert_eq!(
             app.post_form(&format!("{url}/send"), Some(&staff), "en", &[])
                 .await
                 .status,
-            409,
-            "sent once"
+            303
         );
         let edit = post(
             &app,
@@ -223,17 +314,45 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             "{}",
             page.body
         );
+        assert!(
+            !page.body.contains("li.wei@guiyang.example"),
+            "no addresses on the signing page"
+        );
         assert_eq!(app.get("/sign/not-a-token", None, "de").await.status, 404);
+        let digest = shown_digest(&page.body).expect("the signing form");
         let wrong = app
             .post_form(
                 &anna_link,
                 None,
                 "de",
-                &[("signed_name", "Anna B."), ("consent", "yes")],
+                &[
+                    ("signed_name", "Anna B."),
+                    ("consent", "yes"),
+                    ("digest", &digest),
+                ],
             )
             .await;
         assert_eq!(wrong.status, 422);
         assert!(wrong.body.contains("genau so ein"), "{}", wrong.body);
+        assert!(
+            wrong.body.contains("aria-required=\"true\" checked"),
+            "the box stays ticked"
+        );
+        // A page showing another text (an old tab, a forged form) signs nothing.
+        let stale = app
+            .post_form(
+                &anna_link,
+                None,
+                "de",
+                &[
+                    ("signed_name", "Anna Becker"),
+                    ("consent", "yes"),
+                    ("digest", &"0".repeat(64)),
+                ],
+            )
+            .await;
+        assert_eq!(stale.status, 409);
+        assert!(stale.body.contains("stimmt nicht mehr"), "{}", stale.body);
         let no_consent = app
             .post_form(&anna_link, None, "de", &[("signed_name", "Anna Becker")])
             .await;
@@ -244,14 +363,7 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             no_consent.body
         );
 
-        let signed = app
-            .post_form(
-                &anna_link,
-                None,
-                "de",
-                &[("signed_name", "  anna becker "), ("consent", "yes")],
-            )
-            .await;
+        let signed = sign(&app, &anna_link, "de", "  anna   becker ").await;
         assert_eq!(signed.status, 303, "{}", signed.body);
         let after = app.get(signed.header("location"), None, "de").await;
         assert!(
@@ -269,14 +381,7 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             "not public while signing"
         );
         // Signing twice changes nothing.
-        let again = app
-            .post_form(
-                &anna_link,
-                None,
-                "de",
-                &[("signed_name", "Anna Becker"), ("consent", "yes")],
-            )
-            .await;
+        let again = sign(&app, &anna_link, "de", "Anna Becker").await;
         assert_eq!(again.status, 303);
         assert_eq!(
             app.store
@@ -284,18 +389,11 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
                 .await
                 .unwrap()
                 .len(),
-            1,
-            "no record before everyone signed"
+            3,
+            "request, withdrawal, request again; no record before everyone signed"
         );
 
-        let last = app
-            .post_form(
-                &li_link,
-                None,
-                "zh",
-                &[("signed_name", "李伟"), ("consent", "yes")],
-            )
-            .await;
+        let last = sign(&app, &li_link, "zh", "李 伟").await;
         assert_eq!(last.status, 303, "{}", last.body);
         let done = app.get(last.header("location"), None, "zh").await;
         assert!(done.body.contains("所有签署人均已签署"), "{}", done.body);
@@ -312,14 +410,27 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             record.subject
         );
         assert!(
-            record.body_text.contains("李伟 (Vertreter 1)"),
+            record
+                .body_text
+                .contains("李伟 (Vertreter 1): unterschrieben als „李 伟“ am"),
             "{}",
             record.body_text
+        );
+        let desk = &app
+            .store
+            .outbox(Some("desk@agentur.example"), 5)
+            .await
+            .unwrap()[0];
+        assert!(
+            desk.subject.starts_with("Signed by everyone"),
+            "the author hears of it: {}",
+            desk.subject
         );
         let agreement = app.get(&url, None, "en").await;
         assert_eq!(agreement.status, 200);
         assert!(
-            agreement.body.contains("signed as “李伟”"),
+            agreement.body.contains("signed as “李 伟”")
+                && agreement.body.contains("signed as “anna becker”"),
             "{}",
             agreement.body
         );
@@ -413,6 +524,8 @@ async fn the_timeline_takes_entries_and_asks_before_removing_one() {
             "the public cannot remove entries"
         );
 
+        app.user("someone@example.de", Locale::De, false).await;
+        let outsider = app.sign_in("someone@example.de").await;
         let staff_page = app.get("/partnerships/beijing", Some(&staff), "en").await;
         let end = staff_page.body.find("/delete\"").unwrap() + "/delete".len();
         let start = staff_page.body[..end].rfind('"').unwrap() + 1;
@@ -420,6 +533,25 @@ async fn the_timeline_takes_entries_and_asks_before_removing_one() {
         let ask = app.get(&path, Some(&staff), "en").await;
         assert_eq!(ask.status, 200);
         assert!(ask.body.contains("cannot be undone"), "{}", ask.body);
+        for (path, form) in [
+            (
+                "/partnerships/beijing/edit".to_string(),
+                vec![("name_en", "X"), ("country", "CN")],
+            ),
+            (
+                "/partnerships/beijing/timeline/new".to_string(),
+                vec![
+                    ("happened_on", "2024-01-01"),
+                    ("kind", "aid"),
+                    ("title_en", "X"),
+                ],
+            ),
+            (path.clone(), vec![]),
+        ] {
+            let r = app.post_form(&path, Some(&outsider), "en", &form).await;
+            assert_eq!(r.status, 403, "{path}");
+        }
+        assert_eq!(app.get(&path, Some(&outsider), "en").await.status, 403);
         assert_eq!(
             app.post_form(&path, Some(&staff), "en", &[]).await.status,
             303

@@ -88,11 +88,12 @@ pub async fn seed(store: &Store, now: i64) -> anyhow::Result<()> {
         .iter()
         .map(|s| (s.position, uuid::Uuid::now_v7().simple().to_string()))
         .collect();
-    tx.send_agreement(id, &frozen.text_digest(), &hashes, signed_at - 5 * DAY)
+    let digest = frozen.text_digest();
+    tx.send_agreement(id, &digest, &hashes, signed_at - 5 * DAY)
         .await?;
     for (i, (_, hash)) in hashes.iter().enumerate() {
         let name = &frozen.signatories[i].name;
-        tx.sign_agreement(hash, name, signed_at - (1 - i as i64) * DAY)
+        tx.sign_agreement(hash, name, &digest, signed_at - (1 - i as i64) * DAY)
             .await?;
     }
     tx.create_agreement(
