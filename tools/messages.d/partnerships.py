@@ -128,4 +128,8 @@ M = [
 ("agreement-delete", "Delete this draft", "Diesen Entwurf löschen", "删除此草稿"),
 ("agreement-delete-confirm", "Delete the draft? This cannot be undone.", "Entwurf löschen? Das lässt sich nicht rückgängig machen.", "确定删除草稿？此操作无法撤销。"),
 ("agreement-deleted", "The draft has been deleted.", "Der Entwurf wurde gelöscht.", "草稿已删除。"),
+("milestone-edit", "Edit the entry", "Eintrag bearbeiten", "编辑条目"),
+("agreement-new-link", "Send a new link", "Neuen Link senden", "发送新链接"),
+("agreement-new-link-confirm", "Send { $name } a new link? The previous one stops working.", "{ $name } einen neuen Link senden? Der bisherige funktioniert dann nicht mehr.", "向{ $name }发送新链接？原链接将失效。"),
+("agreement-new-link-notice", "{ $name } has been sent a new link; the previous one no longer works.", "{ $name } hat einen neuen Link erhalten; der bisherige funktioniert nicht mehr.", "已向{ $name }发送新链接，原链接已失效。"),
 ]

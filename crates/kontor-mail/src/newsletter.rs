@@ -113,7 +113,7 @@ fn day(micros: i64, locale: Locale) -> String {
 fn date_text(date: jiff::civil::Date, locale: Locale) -> String {
     match locale {
         Locale::De => date.strftime("%d.%m.%Y").to_string(),
-        Locale::Zh => date.strftime("%Y年%m月%d日").to_string(),
+        Locale::Zh => date.strftime("%Y年%-m月%-d日").to_string(),
         Locale::En => date.strftime("%-d %B %Y").to_string(),
     }
 }

@@ -654,6 +654,26 @@ impl Tx {
         Ok(Signed::Recorded(Box::new(self.lock_agreement(id).await?)))
     }
 
+    /// Gives one signatory who has not signed yet a new link (the old one stops working);
+    /// `false` when the agreement is not out for signature or they have signed.
+    pub async fn renew_signing_link(
+        &mut self,
+        agreement: Uuid,
+        position: i32,
+        token_hash: &str,
+    ) -> Result<bool> {
+        let n = exec!(self, |x| sqlx::query(
+            "UPDATE agreement_signatories SET token_hash = $3 \
+             WHERE agreement_id = $1 AND position = $2 AND signed_at IS NULL \
+             AND EXISTS (SELECT 1 FROM agreements WHERE id = $1 AND status = 'signing')"
+        )
+        .bind(agreement)
+        .bind(position)
+        .bind(token_hash)
+        .execute(x))?;
+        Ok(n == 1)
+    }
+
     /// Deletes a draft with its signatories; `false` when it is not a draft (anything sent
     /// stays, as a record of what was asked).
     pub async fn delete_draft_agreement(&mut self, id: Uuid) -> Result<bool> {
@@ -713,6 +733,29 @@ impl Tx {
         .execute(x)
         })?;
         Ok(id)
+    }
+
+    /// `false` when the city has no such entry.
+    pub async fn update_milestone(
+        &mut self,
+        city: Uuid,
+        id: Uuid,
+        m: &MilestoneFields,
+    ) -> Result<bool> {
+        let n = exec!(self, |x| {
+            sqlx::query(
+            "UPDATE partnership_milestones SET happened_on = $3, kind = $4, title = $5, body = $6 \
+             WHERE id = $1 AND city_id = $2"
+        )
+        .bind(id)
+        .bind(city)
+        .bind(m.happened_on.to_string())
+        .bind(m.kind.key())
+        .bind(to_json(&m.title))
+        .bind(to_json(&m.body))
+        .execute(x)
+        })?;
+        Ok(n == 1)
     }
 
     /// `false` when the city has no such entry.

@@ -45,7 +45,7 @@ pub fn format_instant(micros: i64, zone: Option<&TimeZoneName>, locale: Locale) 
     let z = ts.to_zoned_datetime(zone.tz());
     match locale {
         Locale::De => z.strftime("%d.%m.%Y %H:%M").to_string(),
-        Locale::Zh => z.strftime("%Y年%m月%d日 %H:%M").to_string(),
+        Locale::Zh => z.strftime("%Y年%-m月%-d日 %H:%M").to_string(),
         Locale::En => z.strftime("%Y-%m-%d %H:%M").to_string(),
     }
 }
@@ -118,7 +118,7 @@ pub fn format_day(micros: i64, zone: &TimeZoneName, locale: Locale) -> String {
 pub fn format_date(d: Date, locale: Locale) -> String {
     match locale {
         Locale::De => d.strftime("%d.%m.%Y").to_string(),
-        Locale::Zh => d.strftime("%Y年%m月%d日").to_string(),
+        Locale::Zh => d.strftime("%Y年%-m月%-d日").to_string(),
         Locale::En => d.strftime("%Y-%m-%d").to_string(),
     }
 }
@@ -1249,7 +1249,7 @@ mod tests {
         );
         assert_eq!(
             format_instant_with_zone(at, &zone("Asia/Shanghai"), Locale::Zh),
-            "2030年03月11日 01:00 上海"
+            "2030年3月11日 01:00 上海"
         );
         // Midnight ends the day before; other times stay as they are.
         let midnight = at + 6 * 3_600_000_000;

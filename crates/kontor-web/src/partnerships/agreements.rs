@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::{PageCtx, random_hex, sha256_hex};
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{field_errors, render, render_invalid};
+use crate::page::{field_errors, render};
 
 /// `GET /partnerships/{slug}/agreements/new`
 pub async fn new_form(
@@ -142,11 +142,7 @@ fn form_page(
         "rows": (0..MAX_SIGNATORIES).collect::<Vec<_>>(),
         "locales": crate::page::locale_options(),
     });
-    if invalid {
-        render_invalid(state, &ctx.reader(), "agreement_edit.html", body)
-    } else {
-        render(state, &ctx.reader(), "agreement_edit.html", body)
-    }
+    super::render_form(state, ctx, "agreement_edit.html", body, invalid)
 }
 
 /// Parses the agreement form, or records every field error.
@@ -320,6 +316,7 @@ pub struct Notice {
     saved: Option<String>,
     sent: Option<String>,
     withdrawn: Option<String>,
+    renewed: Option<i32>,
 }
 
 /// `GET /partnerships/{slug}/agreements/{id}`: public once signed; staff see drafts too.
@@ -347,6 +344,7 @@ pub async fn show(
             "saved": q.saved.is_some(),
             "sent": q.sent.is_some(),
             "withdrawn": q.withdrawn.is_some(),
+            "renewed": q.renewed.and_then(|p| a.signatories.iter().find(|s| s.position == p)).map(|s| &s.name),
         }),
     ))
 }
@@ -377,6 +375,7 @@ pub(super) fn signatories(a: &Agreement, locale: Locale, staff: bool) -> Vec<ser
                 "name": s.name,
                 "capacity": s.capacity,
                 "email": staff.then_some(&s.email),
+                "position": s.position,
                 "signed_on": s.signed_at.map(|t| day(t, locale)),
                 "signed_name": s.signed_name,
             })
@@ -461,6 +460,43 @@ fn sent_page(city: &City, id: Uuid) -> Response {
         city.slug
     ))
     .into_response()
+}
+
+/// `POST /partnerships/{slug}/agreements/{id}/signatories/{position}/link`: a new link for one
+/// signatory who has not signed (a lost or deleted mail); the old link stops working.
+pub async fn renew_link(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, id, position)): Path<(String, Uuid, i32)>,
+) -> Result<Response, AppError> {
+    let (city, mut tx, a) = staff_lock(&state, &ctx, &slug, id).await?;
+    let s = a
+        .signatories
+        .iter()
+        .find(|s| s.position == position)
+        .ok_or(AppError::NotFound)?;
+    let token = random_hex(32);
+    if !tx
+        .renew_signing_link(a.id, position, &sha256_hex(&token))
+        .await?
+    {
+        return Err(AppError::Rejected("agreement-not-open"));
+    }
+    let mail = state.composer.agreement_signature_request(
+        &s.email,
+        s.locale,
+        &s.name,
+        a.title.show(s.locale),
+        city.name.show(s.locale),
+        &token,
+    );
+    tx.enqueue_mail(&mail, now_micros()).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/partnerships/{}/agreements/{id}?renewed={position}",
+        city.slug
+    ))
+    .into_response())
 }
 
 /// `POST /partnerships/{slug}/agreements/{id}/withdraw`: back to a draft (to correct it or an

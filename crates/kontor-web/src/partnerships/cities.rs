@@ -3,22 +3,21 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use kontor_domain::partnership::{AgreementStatus, MilestoneKind, parse_day, parse_year};
-use kontor_domain::{Country, Invalid, KeyedParse, Locale, Slug, now_micros};
+use kontor_domain::partnership::{AgreementStatus, parse_year};
+use kontor_domain::{Country, Invalid, Locale, Slug, now_micros};
 use kontor_store::StoreError;
-use kontor_store::Uuid;
-use kontor_store::partnerships::{City, CityFields, MilestoneFields};
+use kontor_store::partnerships::{City, CityFields};
 use serde::Deserialize;
 
 use super::{
-    agreement_view, city_view, localized, localized_labels, localized_values, milestone_options,
-    require_staff, shown, timeline,
+    agreement_view, city_view, localized, localized_labels, localized_values, require_staff, shown,
+    timeline_view,
 };
 use crate::AppState;
 use crate::auth::PageCtx;
 use crate::error::AppError;
 use crate::form::{Errors, FormData};
-use crate::page::{field_errors, render, render_invalid};
+use crate::page::{field_errors, render};
 
 /// `GET /partnerships`
 pub async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
@@ -75,7 +74,7 @@ pub async fn show(
             "city": city_view(&city, ctx.locale),
             "description": crate::page::paragraphs(shown(&city.description, ctx.locale)["text"].as_str().unwrap_or("")),
             "agreements": visible,
-            "timeline": timeline(&milestones, &agreements, &city, ctx.locale),
+            "timeline": timeline_view(&milestones, &agreements, &city, ctx.locale),
             "staff": ctx.editor,
             "saved": q.saved.is_some(),
             "removed": q.removed.is_some(),
@@ -157,11 +156,7 @@ fn city_form(
         "countries": country_options(ctx.locale),
         "labels": labels,
     });
-    if invalid {
-        render_invalid(state, &ctx.reader(), "partner_city_edit.html", body)
-    } else {
-        render(state, &ctx.reader(), "partner_city_edit.html", body)
-    }
+    super::render_form(state, ctx, "partner_city_edit.html", body, invalid)
 }
 
 /// Countries by their name in the reader's language, the corridor's two first.
@@ -310,152 +305,6 @@ fn invalid_city(
         field_errors(ctx.locale, &e.0),
         true,
     )
-}
-
-/// `GET /partnerships/{slug}/timeline/new`
-pub async fn milestone_form(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
-    require_staff(&ctx)?;
-    let city = state.store.partner_city(&slug).await?;
-    Ok(milestone_page(
-        &state,
-        &ctx,
-        &city,
-        serde_json::json!({ "kind": "delegation" }),
-        serde_json::json!({}),
-        false,
-    ))
-}
-
-fn milestone_page(
-    state: &AppState,
-    ctx: &PageCtx,
-    city: &City,
-    values: serde_json::Value,
-    errors: serde_json::Value,
-    invalid: bool,
-) -> Response {
-    let l = ctx.locale;
-    let mut labels = serde_json::json!({
-        "happened_on": kontor_i18n::t(l, "milestone-field-date"),
-        "kind": kontor_i18n::t(l, "milestone-field-kind"),
-    });
-    localized_labels(
-        &mut labels,
-        "title",
-        &kontor_i18n::t(l, "milestone-field-title"),
-    );
-    localized_labels(
-        &mut labels,
-        "body",
-        &kontor_i18n::t(l, "milestone-field-body"),
-    );
-    let body = serde_json::json!({
-        "city": city_view(city, ctx.locale),
-        "values": values,
-        "errors": errors,
-        "kinds": milestone_options(ctx.locale),
-        "labels": labels,
-    });
-    if invalid {
-        render_invalid(state, &ctx.reader(), "milestone_edit.html", body)
-    } else {
-        render(state, &ctx.reader(), "milestone_edit.html", body)
-    }
-}
-
-/// `POST /partnerships/{slug}/timeline/new`
-pub async fn add_milestone(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path(slug): Path<String>,
-    form: FormData,
-) -> Result<Response, AppError> {
-    require_staff(&ctx)?;
-    let city = state.store.partner_city(&slug).await?;
-    let mut e = Errors::default();
-    let happened_on = e.take("happened_on", parse_day(form.get("happened_on")));
-    let kind = e.take(
-        "kind",
-        MilestoneKind::parse_key(form.get("kind"), "invalid-choice"),
-    );
-    let title = localized(&form, &mut e, "title", 200, false, Some(ctx.locale));
-    let body = localized(&form, &mut e, "body", 5000, true, None);
-    let (Some(happened_on), Some(kind), Some(title), Some(body)) = (happened_on, kind, title, body)
-    else {
-        return Ok(milestone_page(
-            &state,
-            &ctx,
-            &city,
-            form.values(),
-            field_errors(ctx.locale, &e.0),
-            true,
-        ));
-    };
-    let mut tx = state.store.begin().await?;
-    tx.add_milestone(
-        city.id,
-        &MilestoneFields {
-            happened_on,
-            kind,
-            title,
-            body,
-        },
-        now_micros(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/partnerships/{}?saved=1#timeline", city.slug)).into_response())
-}
-
-/// `GET /partnerships/{slug}/timeline/{id}/delete`: asks before deleting.
-pub async fn delete_milestone_form(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path((slug, id)): Path<(String, Uuid)>,
-) -> Result<Response, AppError> {
-    require_staff(&ctx)?;
-    let city = state.store.partner_city(&slug).await?;
-    let milestone = state
-        .store
-        .milestones(city.id)
-        .await?
-        .into_iter()
-        .find(|m| m.id == id)
-        .ok_or(AppError::NotFound)?;
-    Ok(render(
-        &state,
-        &ctx.reader(),
-        "milestone_delete.html",
-        serde_json::json!({
-            "city": city_view(&city, ctx.locale),
-            "milestone": {
-                "id": milestone.id,
-                "date": crate::events::format_date(milestone.happened_on, ctx.locale),
-                "title": shown(&milestone.title, ctx.locale),
-                "kind_label": crate::page::label(ctx.locale, "milestone-kind", milestone.kind),
-            },
-        }),
-    ))
-}
-
-/// `POST /partnerships/{slug}/timeline/{id}/delete`
-pub async fn delete_milestone(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path((slug, id)): Path<(String, Uuid)>,
-) -> Result<Response, AppError> {
-    require_staff(&ctx)?;
-    let city = state.store.partner_city(&slug).await?;
-    let mut tx = state.store.begin().await?;
-    if !tx.delete_milestone(city.id, id).await? {
-        return Err(AppError::NotFound);
-    }
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/partnerships/{}?removed=1#timeline", city.slug)).into_response())
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod agreements;
 pub mod api;
 mod cities;
 mod signing;
+mod timeline;
 
 pub fn routes() -> Router<crate::AppState> {
     Router::new()
@@ -38,11 +39,15 @@ pub fn routes() -> Router<crate::AppState> {
         )
         .route(
             "/partnerships/{slug}/timeline/new",
-            get(cities::milestone_form).post(cities::add_milestone),
+            get(timeline::new_form).post(timeline::create),
+        )
+        .route(
+            "/partnerships/{slug}/timeline/{id}/edit",
+            get(timeline::edit_form).post(timeline::update),
         )
         .route(
             "/partnerships/{slug}/timeline/{id}/delete",
-            get(cities::delete_milestone_form).post(cities::delete_milestone),
+            get(timeline::delete_form).post(timeline::delete),
         )
         .route(
             "/partnerships/{slug}/agreements/new",
@@ -67,6 +72,10 @@ pub fn routes() -> Router<crate::AppState> {
         .route(
             "/partnerships/{slug}/agreements/{id}/delete",
             post(agreements::delete),
+        )
+        .route(
+            "/partnerships/{slug}/agreements/{id}/signatories/{position}/link",
+            post(agreements::renew_link),
         )
         .route(
             "/sign/{token}",
@@ -207,7 +216,7 @@ fn agreement_view(a: &Agreement, city: &City, locale: Locale) -> serde_json::Val
 }
 
 /// A timeline entry: a milestone staff wrote, or an agreement that was signed.
-fn timeline(
+fn timeline_view(
     milestones: &[Milestone],
     agreements: &[Agreement],
     city: &City,
@@ -247,6 +256,21 @@ fn timeline(
     }
     entries.sort_by(|a, b| b.0.cmp(&a.0));
     entries.into_iter().map(|(_, v)| v).collect()
+}
+
+/// A form page: shown with 422 when it comes back with errors.
+fn render_form(
+    state: &crate::AppState,
+    ctx: &PageCtx,
+    template: &str,
+    body: serde_json::Value,
+    invalid: bool,
+) -> axum::response::Response {
+    if invalid {
+        crate::page::render_invalid(state, &ctx.reader(), template, body)
+    } else {
+        crate::page::render(state, &ctx.reader(), template, body)
+    }
 }
 
 fn kind_options(locale: Locale) -> Vec<serde_json::Value> {

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::{PageCtx, rate_limit, sha256_hex};
 use crate::error::AppError;
 use crate::form::FormData;
-use crate::page::{field_errors, render, render_invalid};
+use crate::page::field_errors;
 
 #[derive(Deserialize)]
 pub struct Notice {
@@ -88,11 +88,13 @@ async fn sign_page(
     if let (Some(b), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
         b.extend(extra);
     }
-    Ok(if invalid {
-        render_invalid(state, &ctx.reader(), "agreement_sign.html", body)
-    } else {
-        render(state, &ctx.reader(), "agreement_sign.html", body)
-    })
+    Ok(super::render_form(
+        state,
+        ctx,
+        "agreement_sign.html",
+        body,
+        invalid,
+    ))
 }
 
 /// `POST /sign/{token}`: records the signature; the last one completes the agreement and

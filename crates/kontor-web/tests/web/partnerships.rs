@@ -304,7 +304,38 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             .await
             .unwrap()[0];
         assert!(li.subject.contains("氢能合作备忘录"), "{}", li.subject);
-        let (anna_link, li_link) = (sign_path(&anna.body_text), sign_path(&li.body_text));
+        let (anna_link, old_li_link) = (sign_path(&anna.body_text), sign_path(&li.body_text));
+
+        // Li lost the mail: a new link replaces the old one.
+        let renewed = staff_only(
+            &app,
+            &format!("{url}/signatories/1/link"),
+            &outsider,
+            &staff,
+        )
+        .await;
+        assert_eq!(renewed.status, 303);
+        let notice = app
+            .get(renewed.header("location"), Some(&staff), "en")
+            .await;
+        assert!(
+            notice.body.contains("李伟 has been sent a new link"),
+            "{}",
+            notice.body
+        );
+        assert_eq!(
+            app.get(&old_li_link, None, "zh").await.status,
+            404,
+            "the old link is dead"
+        );
+        let li_link = sign_path(
+            &app.store
+                .outbox(Some("li.wei@guiyang.example"), 1)
+                .await
+                .unwrap()[0]
+                .body_text,
+        );
+        assert_ne!(li_link, old_li_link);
 
         // The signing page shows the frozen text; a wrong name or no consent signs nothing.
         let page = app.get(&anna_link, None, "de").await;
@@ -508,14 +539,35 @@ async fn the_timeline_takes_entries_and_asks_before_removing_one() {
                 .await;
             assert_eq!(r.status, 303, "{}", r.body);
         }
+        // An entry is corrected: the older one gets its date right.
+        let staff_page = app.get("/partnerships/beijing", Some(&staff), "en").await;
+        let end = staff_page.body.rfind("/edit\"").unwrap() + "/edit".len();
+        let start = staff_page.body[..end].rfind('"').unwrap() + 1;
+        let edit = staff_page.body[start..end].to_string();
+        let form = app.get(&edit, Some(&staff), "en").await;
+        assert!(form.body.contains("value=\"2020-04-08\""), "{}", form.body);
+        let r = app
+            .post_form(
+                &edit,
+                Some(&staff),
+                "en",
+                &[
+                    ("happened_on", "2020-04-09"),
+                    ("kind", "aid"),
+                    ("title_en", "Face masks for hospitals"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
         let page = app.get("/partnerships/beijing", None, "de").await;
+        assert!(page.body.contains("09.04.2020"), "{}", page.body);
         let (newer, older) = (
             page.body.find("Mayors meet").unwrap(),
             page.body.find("Face masks").unwrap(),
         );
         assert!(newer < older, "newest first");
         assert!(
-            page.body.contains("08.04.2020") && page.body.contains("Hilfslieferung"),
+            page.body.contains("09.04.2020") && page.body.contains("Hilfslieferung"),
             "{}",
             page.body
         );
