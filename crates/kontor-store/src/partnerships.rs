@@ -674,8 +674,8 @@ impl Tx {
         Ok(n == 1)
     }
 
-    /// Deletes a draft with its signatories; `false` when it is not a draft (anything sent
-    /// stays, as a record of what was asked).
+    /// Deletes a draft with its signatories; `false` when it is not a draft (an agreement out
+    /// for signature or signed stays; one withdrawn to a draft again may be deleted).
     pub async fn delete_draft_agreement(&mut self, id: Uuid) -> Result<bool> {
         let n = exec!(self, |x| sqlx::query(
             "DELETE FROM agreements WHERE id = $1 AND status = 'draft'"

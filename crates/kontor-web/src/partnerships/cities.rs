@@ -10,7 +10,7 @@ use kontor_store::partnerships::{City, CityFields};
 use serde::Deserialize;
 
 use super::{
-    agreement_view, city_view, localized, localized_labels, localized_values, require_staff, shown,
+    agreement_view, city_view, localized, localized_labels, localized_values, require_staff,
     timeline_view,
 };
 use crate::AppState;
@@ -72,7 +72,7 @@ pub async fn show(
         "partner_city.html",
         serde_json::json!({
             "city": city_view(&city, ctx.locale),
-            "description": crate::page::paragraphs(shown(&city.description, ctx.locale)["text"].as_str().unwrap_or("")),
+            "description": crate::page::paragraphs(city.description.show(ctx.locale)),
             "agreements": visible,
             "timeline": timeline_view(&milestones, &agreements, &city, ctx.locale),
             "staff": ctx.editor,

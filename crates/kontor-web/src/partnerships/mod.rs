@@ -188,7 +188,7 @@ fn fields_view(fields: &[CooperationField], locale: Locale) -> Vec<String> {
 
 /// The day an instant falls on in Berlin, where the agency signs.
 fn day(micros: i64, locale: Locale) -> String {
-    crate::events::format_date(berlin_date(micros), locale)
+    crate::events::format_day(micros, &TimeZoneName::berlin(), locale)
 }
 
 fn berlin_date(micros: i64) -> jiff::civil::Date {
