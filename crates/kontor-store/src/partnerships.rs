@@ -96,6 +96,9 @@ pub struct Signatory {
     pub locale: Locale,
     pub signed_name: Option<String>,
     pub signed_at: Option<i64>,
+    /// Names the signatory's current link without revealing it (the start of its token's
+    /// digest), so that a staff form can say which link it replaces; `None` without a link.
+    pub link: Option<String>,
 }
 
 /// What staff write for an agreement; its signatories in signing order.
@@ -223,11 +226,12 @@ struct SignatoryRow {
     locale: String,
     signed_name: Option<String>,
     signed_at: Option<i64>,
+    token_hash: Option<String>,
 }
 
 macro_rules! signatory_columns {
     () => {
-        "agreement_id, position, name, capacity, email, locale, signed_name, signed_at"
+        "agreement_id, position, name, capacity, email, locale, signed_name, signed_at, token_hash"
     };
 }
 const SIGNATORY_COLUMNS: &str = signatory_columns!();
@@ -258,6 +262,7 @@ impl TryFrom<SignatoryRow> for Signatory {
             locale: from_key("agreement_signatories.locale", &r.locale)?,
             signed_name: r.signed_name,
             signed_at: r.signed_at,
+            link: r.token_hash.map(|h| h.chars().take(12).collect()),
         })
     }
 }
@@ -640,7 +645,9 @@ impl Tx {
         .bind(now)
         .execute(x))?;
         if n == 0 {
-            return Ok(Signed::Already);
+            // Unsigned under the lock, yet the link is gone: it was renewed (or withdrawn and
+            // sent again) between our lookup and the lock.
+            return Ok(Signed::NotOpen);
         }
         exec!(self, |x| {
             sqlx::query(

@@ -61,3 +61,9 @@ pub async fn confirmed_readers(store: &crate::Store, n: usize) -> crate::Result<
     tx.commit().await?;
     Ok(ids)
 }
+
+/// Runs one statement past the store's rules, as someone with access to the database could:
+/// for tests of what the application does with rows it did not write.
+pub async fn execute(tx: &mut crate::Tx, sql: &str) -> crate::Result<u64> {
+    Ok(crate::exec!(tx, |x| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(x))?)
+}

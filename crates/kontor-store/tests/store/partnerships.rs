@@ -35,6 +35,28 @@ async fn city(tx: &mut kontor_store::Tx, slug: &str) -> kontor_store::Uuid {
     tx.create_partner_city(&fields, now_micros()).await.unwrap()
 }
 
+/// Signs in a transaction of its own, in the background; returns after giving it time to get
+/// as far as it can, so that the caller can check it is still waiting.
+async fn sign_blocked(
+    store: &kontor_store::Store,
+    token: &'static str,
+    name: &'static str,
+    digest: &str,
+) -> tokio::task::JoinHandle<Signed> {
+    let (store, digest) = (store.clone(), digest.to_string());
+    let handle = tokio::spawn(async move {
+        let mut tx = store.begin().await.unwrap();
+        let outcome = tx
+            .sign_agreement(token, name, &digest, now_micros())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        outcome
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    handle
+}
+
 #[tokio::test]
 async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement() {
     for store in stores().await {
@@ -87,20 +109,7 @@ async fn the_last_signature_waits_for_the_one_before_and_completes_the_agreement
             .await
             .unwrap();
         assert!(matches!(outcome, Signed::Recorded(a) if a.status == AgreementStatus::Signing));
-        let last = tokio::spawn({
-            let store = store.clone();
-            let digest = digest.clone();
-            async move {
-                let mut tx = store.begin().await.unwrap();
-                let outcome = tx
-                    .sign_agreement("token-2", "Signatory 2", &digest, now_micros())
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-                outcome
-            }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let last = sign_blocked(&store, "token-2", "Signatory 2", &digest).await;
         assert!(
             !last.is_finished(),
             "the last signature waits for the second"
@@ -171,6 +180,72 @@ async fn a_withdrawn_agreement_is_a_draft_again_and_its_links_are_dead() {
             "editable again"
         );
         tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_text_changed_behind_the_stores_back_is_not_signed() {
+    for store in stores().await {
+        let now = now_micros();
+        let mut tx = store.begin().await.unwrap();
+        let city = city(&mut tx, "guiyang").await;
+        let id = tx
+            .create_agreement(city, &agreement(2), None, now)
+            .await
+            .unwrap();
+        let digest = tx.lock_agreement(id).await.unwrap().text_digest();
+        let hashes = vec![(0, "t0".to_string()), (1, "t1".to_string())];
+        assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
+        kontor_store::testing::execute(
+            &mut tx,
+            // The only agreement in this fresh database.
+            r#"UPDATE agreements SET body = '{"en":"We do not cooperate."}'"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            tx.sign_agreement("t0", "Signatory 0", &digest, now)
+                .await
+                .unwrap(),
+            Signed::Changed,
+            "the page showed the old text and the digest sent, but the stored text differs"
+        );
+        let a = tx.lock_agreement(id).await.unwrap();
+        assert!(a.signatories.iter().all(|s| s.signed_at.is_none()));
+    }
+}
+
+/// A signatory submits while staff replace their link: the signature finds the link gone once
+/// it holds the lock, and must say "not open" (the page behind the old link answers 404), not
+/// "already signed".
+#[tokio::test]
+async fn a_signature_racing_a_new_link_is_refused_as_not_open() {
+    for store in stores().await {
+        if store.backend() != kontor_store::Backend::Postgres {
+            // One writer: the renewal cannot fall between the lookup and the lock.
+            continue;
+        }
+        let now = now_micros();
+        let mut tx = store.begin().await.unwrap();
+        let city = city(&mut tx, "beijing").await;
+        let id = tx
+            .create_agreement(city, &agreement(2), None, now)
+            .await
+            .unwrap();
+        let digest = tx.lock_agreement(id).await.unwrap().text_digest();
+        let hashes = vec![(0, "old".to_string()), (1, "t1".to_string())];
+        assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let mut staff = store.begin().await.unwrap();
+        staff.lock_agreement(id).await.unwrap();
+        let signing = sign_blocked(&store, "old", "Signatory 0", &digest).await;
+        assert!(!signing.is_finished(), "the signature waits for the lock");
+        assert!(staff.renew_signing_link(id, 0, "new").await.unwrap());
+        staff.commit().await.unwrap();
+        assert_eq!(signing.await.unwrap(), Signed::NotOpen);
+        let a = store.agreement(id).await.unwrap();
+        assert!(a.signatories.iter().all(|s| s.signed_at.is_none()));
     }
 }
 

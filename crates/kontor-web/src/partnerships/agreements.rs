@@ -344,7 +344,7 @@ pub async fn show(
             "saved": q.saved.is_some(),
             "sent": q.sent.is_some(),
             "withdrawn": q.withdrawn.is_some(),
-            "renewed": q.renewed.and_then(|p| a.signatories.iter().find(|s| s.position == p)).map(|s| &s.name),
+            "renewed": q.renewed.filter(|_| ctx.editor).and_then(|p| a.signatories.iter().find(|s| s.position == p)).map(|s| &s.name),
         }),
     ))
 }
@@ -378,6 +378,7 @@ pub(super) fn signatories(a: &Agreement, locale: Locale, staff: bool) -> Vec<ser
                 "position": s.position,
                 "signed_on": s.signed_at.map(|t| day(t, locale)),
                 "signed_name": s.signed_name,
+                "link": staff.then_some(&s.link),
             })
         })
         .collect()
@@ -463,11 +464,13 @@ fn sent_page(city: &City, id: Uuid) -> Response {
 }
 
 /// `POST /partnerships/{slug}/agreements/{id}/signatories/{position}/link`: a new link for one
-/// signatory who has not signed (a lost or deleted mail); the old link stops working.
+/// signatory who has not signed (a lost or deleted mail); the old link stops working. The form
+/// names the link it replaces, so that a second click does not kill the link just mailed.
 pub async fn renew_link(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((slug, id, position)): Path<(String, Uuid, i32)>,
+    form: FormData,
 ) -> Result<Response, AppError> {
     let (city, mut tx, a) = staff_lock(&state, &ctx, &slug, id).await?;
     let s = a
@@ -475,6 +478,17 @@ pub async fn renew_link(
         .iter()
         .find(|s| s.position == position)
         .ok_or(AppError::NotFound)?;
+    let renewed = Redirect::to(&format!(
+        "/partnerships/{}/agreements/{id}?renewed={position}",
+        city.slug
+    ))
+    .into_response();
+    if a.status == AgreementStatus::Signing
+        && s.signed_at.is_none()
+        && s.link.as_deref() != Some(form.get("link"))
+    {
+        return Ok(renewed);
+    }
     let token = random_hex(32);
     if !tx
         .renew_signing_link(a.id, position, &sha256_hex(&token))
@@ -492,11 +506,7 @@ pub async fn renew_link(
     );
     tx.enqueue_mail(&mail, now_micros()).await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/partnerships/{}/agreements/{id}?renewed={position}",
-        city.slug
-    ))
-    .into_response())
+    Ok(renewed)
 }
 
 /// `POST /partnerships/{slug}/agreements/{id}/withdraw`: back to a draft (to correct it or an
@@ -509,6 +519,17 @@ pub async fn withdraw(
 ) -> Result<Response, AppError> {
     let (city, mut tx, a) = staff_lock(&state, &ctx, &slug, id).await?;
     let now = now_micros();
+    let withdrawn = Redirect::to(&format!(
+        "/partnerships/{}/agreements/{id}?withdrawn=1",
+        city.slug
+    ))
+    .into_response();
+    match a.status {
+        AgreementStatus::Signing => {}
+        // A second click on "withdraw": the first one did it (and told the signatories).
+        AgreementStatus::Draft => return Ok(withdrawn),
+        AgreementStatus::Signed => return Err(AppError::Rejected("agreement-not-open")),
+    }
     if !tx.withdraw_agreement(a.id, now).await? {
         return Err(AppError::Rejected("agreement-not-open"));
     }
@@ -523,9 +544,5 @@ pub async fn withdraw(
         tx.enqueue_mail(&mail, now).await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/partnerships/{}/agreements/{id}?withdrawn=1",
-        city.slug
-    ))
-    .into_response())
+    Ok(withdrawn)
 }

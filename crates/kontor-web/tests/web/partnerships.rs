@@ -73,6 +73,16 @@ async fn post(
     app.post_form(path, cookie, lang, &pairs).await
 }
 
+/// The hidden `link` field of the staff's "new link" form for the signatory at `position`.
+fn link_field(page: &str, position: i32) -> String {
+    let form = page
+        .find(&format!("/signatories/{position}/link\""))
+        .expect("a new-link form");
+    let marker = "name=\"link\" value=\"";
+    let start = form + page[form..].find(marker).expect("its link field") + marker.len();
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}
+
 /// Posts an action as an outsider (refused) and then as staff; the staff's reply.
 async fn staff_only(app: &TestApp, path: &str, outsider: &str, staff: &str) -> Reply {
     let refused = app.post_form(path, Some(outsider), "en", &[]).await;
@@ -254,10 +264,24 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
         assert_eq!(withdrawn.status, 303);
         let told = &app
             .store
-            .outbox(Some("li.wei@guiyang.example"), 1)
+            .outbox(Some("li.wei@guiyang.example"), 5)
             .await
-            .unwrap()[0];
-        assert!(told.subject.starts_with("已撤回"), "{}", told.subject);
+            .unwrap();
+        assert!(told[0].subject.starts_with("已撤回"), "{}", told[0].subject);
+        // A second click on "withdraw" lands on the same page and tells nobody twice.
+        let twice = app
+            .post_form(&format!("{url}/withdraw"), Some(&staff), "en", &[])
+            .await;
+        assert_eq!(twice.status, 303);
+        assert_eq!(twice.header("location"), withdrawn.header("location"));
+        assert_eq!(
+            app.store
+                .outbox(Some("li.wei@guiyang.example"), 5)
+                .await
+                .unwrap()
+                .len(),
+            told.len()
+        );
         assert_eq!(
             app.get(&first_link, None, "de").await.status,
             404,
@@ -287,6 +311,13 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
         )
         .await;
         assert_eq!(edit.status, 409, "a sent agreement does not change");
+        assert_eq!(
+            app.post_form(&format!("{url}/delete"), Some(&staff), "en", &[])
+                .await
+                .status,
+            409,
+            "nor is it deleted"
+        );
         let anna = &app
             .store
             .outbox(Some("anna@agentur.example"), 5)
@@ -306,15 +337,25 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
         assert!(li.subject.contains("氢能合作备忘录"), "{}", li.subject);
         let (anna_link, old_li_link) = (sign_path(&anna.body_text), sign_path(&li.body_text));
 
-        // Li lost the mail: a new link replaces the old one.
-        let renewed = staff_only(
-            &app,
-            &format!("{url}/signatories/1/link"),
-            &outsider,
-            &staff,
-        )
-        .await;
+        // Li lost the mail: a new link replaces the old one. The form names the link it
+        // replaces, so a second click does not kill the link just sent.
+        let renew = format!("{url}/signatories/1/link");
+        assert_eq!(
+            app.post_form(&renew, Some(&outsider), "en", &[])
+                .await
+                .status,
+            403
+        );
+        let current = link_field(&app.get(&url, Some(&staff), "en").await.body, 1);
+        let renewed = app
+            .post_form(&renew, Some(&staff), "en", &[("link", &current)])
+            .await;
         assert_eq!(renewed.status, 303);
+        let double = app
+            .post_form(&renew, Some(&staff), "en", &[("link", &current)])
+            .await;
+        assert_eq!(double.status, 303);
+        assert_eq!(double.header("location"), renewed.header("location"));
         let notice = app
             .get(renewed.header("location"), Some(&staff), "en")
             .await;
@@ -336,6 +377,18 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
                 .body_text,
         );
         assert_ne!(li_link, old_li_link);
+        assert_eq!(
+            app.store
+                .outbox(Some("li.wei@guiyang.example"), 9)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|m| m.body_text.contains("/sign/"))
+                .count(),
+            3,
+            "first request, request after the withdrawal, one new link"
+        );
+        assert_eq!(app.get(&li_link, None, "zh").await.status, 200);
 
         // The signing page shows the frozen text; a wrong name or no consent signs nothing.
         let page = app.get(&anna_link, None, "de").await;
@@ -457,8 +510,23 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             "the author hears of it: {}",
             desk.subject
         );
-        let agreement = app.get(&url, None, "en").await;
+        // Signed: it can no longer be withdrawn, deleted, or given new links.
+        for (action, form) in [
+            ("withdraw", vec![]),
+            ("delete", vec![]),
+            ("signatories/1/link", vec![("link", current.as_str())]),
+        ] {
+            let r = app
+                .post_form(&format!("{url}/{action}"), Some(&staff), "en", &form)
+                .await;
+            assert_eq!(r.status, 409, "{action}");
+        }
+        let agreement = app.get(&format!("{url}?renewed=1"), None, "en").await;
         assert_eq!(agreement.status, 200);
+        assert!(
+            !agreement.body.contains("new link"),
+            "staff notices stay with the staff"
+        );
         assert!(
             agreement.body.contains("signed as “李 伟”")
                 && agreement.body.contains("signed as “anna becker”"),
@@ -598,12 +666,22 @@ async fn the_timeline_takes_entries_and_asks_before_removing_one() {
                     ("title_en", "X"),
                 ],
             ),
+            (
+                edit.clone(),
+                vec![
+                    ("happened_on", "2024-01-01"),
+                    ("kind", "aid"),
+                    ("title_en", "X"),
+                ],
+            ),
             (path.clone(), vec![]),
         ] {
             let r = app.post_form(&path, Some(&outsider), "en", &form).await;
             assert_eq!(r.status, 403, "{path}");
         }
-        assert_eq!(app.get(&path, Some(&outsider), "en").await.status, 403);
+        for page in [&path, &edit] {
+            assert_eq!(app.get(page, Some(&outsider), "en").await.status, 403);
+        }
         assert_eq!(
             app.post_form(&path, Some(&staff), "en", &[]).await.status,
             303
