@@ -21,11 +21,12 @@ pub use event::{
 pub use invalid::Invalid;
 pub use locale::Locale;
 pub use matchmaking::{
-    MeetingMode, MeetingPriority, MeetingRequestStatus, OpportunityKind, SchedulingMode,
+    Employment, JobDetails, MeetingMode, MeetingPriority, MeetingRequestStatus, OpportunityKind,
+    SchedulingMode, Workplace,
 };
 pub use newsletter::{ConsentIp, SubscriberStatus, Topic, UnsubscribeChannel};
 pub use organisation::{Country, OrgKind, OrgSize, Sector};
-pub use text::{Email, LocalizedText, Password, Slug, Text, WebUrl};
+pub use text::{Email, LocalizedText, Password, Slug, Text, WebUrl, parse_day, parse_optional_day};
 pub use zone::TimeZoneName;
 
 /// Microseconds since the Unix epoch: the one way instants are stored, in both databases.

@@ -5,8 +5,6 @@
 //! signatory has signed. A signature here is a simple electronic signature: the signatory
 //! types their name under the frozen text, and the instant is recorded.
 
-use jiff::civil::Date;
-
 use crate::{Invalid, keyed_enum};
 
 keyed_enum!(
@@ -71,16 +69,6 @@ pub fn parse_year(raw: &str) -> Result<Option<i16>, Invalid> {
         .ok_or(Invalid::new("invalid-year"))
 }
 
-/// A calendar day as `YYYY-MM-DD` (what an `<input type="date">` sends).
-pub fn parse_day(raw: &str) -> Result<Date, Invalid> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err(Invalid::new("invalid-required"));
-    }
-    raw.parse::<Date>()
-        .map_err(|_| Invalid::new("invalid-date"))
-}
-
 /// Whether the name a signatory typed is the name they sign as: the same characters, ignoring
 /// case and spaces (Chinese names are written with or without a space between the parts).
 pub fn name_matches(typed: &str, expected: &str) -> bool {
@@ -111,8 +99,5 @@ mod tests {
         assert_eq!(parse_year(""), Ok(None));
         assert_eq!(parse_year("87x"), Err(Invalid::new("invalid-year")));
         assert_eq!(parse_year("1850"), Err(Invalid::new("invalid-year")));
-        assert!(parse_day("2026-02-30").is_err());
-        assert_eq!(parse_day("").unwrap_err().key, "invalid-required");
-        assert_eq!(parse_day("2026-11-27").unwrap().to_string(), "2026-11-27");
     }
 }

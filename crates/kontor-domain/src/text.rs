@@ -308,9 +308,37 @@ impl WebUrl {
     }
 }
 
+/// A calendar day as `YYYY-MM-DD` (what an `<input type="date">` sends).
+pub fn parse_day(raw: &str) -> Result<jiff::civil::Date, Invalid> {
+    parse_optional_day(raw)?.ok_or(Invalid::new("invalid-required"))
+}
+
+/// A calendar day as `YYYY-MM-DD`, or none when the field is empty.
+pub fn parse_optional_day(raw: &str) -> Result<Option<jiff::civil::Date>, Invalid> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .map_err(|_| Invalid::new("invalid-date"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_are_iso_dates() {
+        assert!(parse_day("2026-02-30").is_err());
+        assert_eq!(parse_day("").unwrap_err().key, "invalid-required");
+        assert_eq!(parse_day("2026-11-27").unwrap().to_string(), "2026-11-27");
+        assert_eq!(parse_optional_day(" ").unwrap(), None);
+        assert_eq!(
+            parse_optional_day("27.11.2026").unwrap_err().key,
+            "invalid-date"
+        );
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

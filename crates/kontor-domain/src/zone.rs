@@ -27,6 +27,10 @@ impl TimeZoneName {
     pub fn berlin() -> Self {
         TimeZoneName("Europe/Berlin".into())
     }
+    /// Today's date in this zone, by the system clock.
+    pub fn today(&self) -> jiff::civil::Date {
+        jiff::Timestamp::now().to_zoned_datetime(self.tz()).date()
+    }
 }
 
 impl TryFrom<String> for TimeZoneName {

@@ -72,16 +72,20 @@ enum Dim {
     Country,
     Language,
     OrgKind,
+    Employment,
+    Workplace,
 }
 
 impl Dim {
-    const ALL: [Dim; 6] = [
+    const ALL: [Dim; 8] = [
         Dim::Kind,
         Dim::Type,
         Dim::Sector,
         Dim::Country,
         Dim::Language,
         Dim::OrgKind,
+        Dim::Employment,
+        Dim::Workplace,
     ];
 
     fn key(self) -> &'static str {
@@ -92,6 +96,8 @@ impl Dim {
             Dim::Country => "country",
             Dim::Language => "language",
             Dim::OrgKind => "org_kind",
+            Dim::Employment => "employment",
+            Dim::Workplace => "workplace",
         }
     }
 
@@ -105,6 +111,8 @@ impl Dim {
             Dim::Country => facets.country.iter().map(String::as_str).collect(),
             Dim::Language => facets.languages.iter().map(String::as_str).collect(),
             Dim::OrgKind => facets.org_kind.iter().map(String::as_str).collect(),
+            Dim::Employment => facets.employment.iter().map(String::as_str).collect(),
+            Dim::Workplace => facets.workplace.iter().map(String::as_str).collect(),
         }
     }
 
@@ -118,6 +126,8 @@ impl Dim {
             Dim::Country => filters.countries.iter().map(String::as_str).collect(),
             Dim::Language => filters.languages.iter().map(String::as_str).collect(),
             Dim::OrgKind => filters.org_kinds.iter().map(String::as_str).collect(),
+            Dim::Employment => filters.employments.iter().map(String::as_str).collect(),
+            Dim::Workplace => filters.workplaces.iter().map(String::as_str).collect(),
         }
     }
 
@@ -604,6 +614,8 @@ fn store_counts(counts: &mut FacetCounts, dim: Dim, found: &tantivy::collector::
         Dim::Country => counts.countries = values,
         Dim::Language => counts.languages = values,
         Dim::OrgKind => counts.org_kinds = values,
+        Dim::Employment => counts.employments = values,
+        Dim::Workplace => counts.workplaces = values,
     }
 }
 

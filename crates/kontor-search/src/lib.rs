@@ -145,6 +145,10 @@ pub struct Facets {
     pub languages: Vec<String>,
     /// For organisations (and people, from their organisation): company, university, …
     pub org_kind: Option<String>,
+    /// For job postings: full-time, internship, … (the web crate's keys).
+    pub employment: Option<String>,
+    /// For job postings: on-site, hybrid or remote.
+    pub workplace: Option<String>,
 }
 
 /// The filters of a search: values of one facet are alternatives, facets narrow each other.
@@ -156,6 +160,8 @@ pub struct Filters {
     pub countries: Vec<String>,
     pub languages: Vec<String>,
     pub org_kinds: Vec<String>,
+    pub employments: Vec<String>,
+    pub workplaces: Vec<String>,
 }
 
 /// A search.
@@ -238,6 +244,8 @@ pub struct FacetCounts {
     pub countries: Vec<(String, u64)>,
     pub languages: Vec<(String, u64)>,
     pub org_kinds: Vec<(String, u64)>,
+    pub employments: Vec<(String, u64)>,
+    pub workplaces: Vec<(String, u64)>,
 }
 
 /// What can go wrong.

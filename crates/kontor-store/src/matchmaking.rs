@@ -5,7 +5,7 @@
 //! `meeting_attendees` row per person and slot, whose primary key is (event, person, slot).
 
 use kontor_domain::{
-    Country, Keyed, LocalizedText, MeetingMode, MeetingPriority, MeetingRequestStatus,
+    Country, JobDetails, Keyed, LocalizedText, MeetingMode, MeetingPriority, MeetingRequestStatus,
     OpportunityKind, Sector,
 };
 
@@ -26,6 +26,8 @@ pub struct Opportunity {
     pub target_countries: Vec<Country>,
     pub languages: Vec<String>,
     pub interpreter_needed: bool,
+    /// A job posting's facts; `None` for every other kind.
+    pub job: Option<JobDetails>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -41,6 +43,7 @@ pub struct OpportunityFields {
     pub target_countries: Vec<Country>,
     pub languages: Vec<String>,
     pub interpreter_needed: bool,
+    pub job: Option<JobDetails>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -55,12 +58,13 @@ struct OpportunityRow {
     target_countries: String,
     languages: String,
     interpreter_needed: bool,
+    job: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
 
 const OPPORTUNITY_COLUMNS: &str = "id, user_id, event_id, kind, title, description, sectors, \
-    target_countries, languages, interpreter_needed, created_at, updated_at";
+    target_countries, languages, interpreter_needed, job, created_at, updated_at";
 
 impl TryFrom<OpportunityRow> for Opportunity {
     type Error = StoreError;
@@ -76,6 +80,11 @@ impl TryFrom<OpportunityRow> for Opportunity {
             target_countries: from_json("opportunities.target_countries", &r.target_countries)?,
             languages: from_json("opportunities.languages", &r.languages)?,
             interpreter_needed: r.interpreter_needed,
+            job: r
+                .job
+                .as_deref()
+                .map(|j| from_json("opportunities.job", j))
+                .transpose()?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -561,7 +570,7 @@ impl Tx {
         exec!(self, |c| {
             sqlx::query(
             "INSERT INTO opportunities (id, user_id, event_id, kind, title, description, sectors, target_countries, \
-             languages, interpreter_needed, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
+             languages, interpreter_needed, job, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
         )
         .bind(id)
         .bind(user)
@@ -573,6 +582,7 @@ impl Tx {
         .bind(to_json(&f.target_countries))
         .bind(to_json(&f.languages))
         .bind(f.interpreter_needed)
+        .bind(f.job.as_ref().map(to_json))
         .bind(now)
         .execute(c)
         })?;

@@ -24,6 +24,14 @@ document.addEventListener('DOMContentLoaded', () => {
   window.addEventListener('pageshow', () => {
     document.querySelectorAll('form[data-sending]').forEach((f) => { delete f.dataset.sending; });
   });
+  // The job-posting fields only while "job posting" is the kind chosen (all show without JS).
+  const kind = document.getElementById('f-kind');
+  const job = document.querySelector('fieldset.job');
+  if (kind && job) {
+    const sync = () => { job.hidden = kind.value !== 'job-posting'; };
+    kind.addEventListener('change', sync);
+    sync();
+  }
   // Move focus to the error summary so screen readers announce it.
   const summary = document.querySelector('[data-focus]');
   if (summary) summary.focus();

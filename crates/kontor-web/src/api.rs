@@ -1042,13 +1042,10 @@ async fn create_request(
     if let Some(key) = crate::meetings::request_refusal(&state, &e, user.id, body.to).await? {
         return Err(AppError::Rejected(key));
     }
-    if let Some(o) = body.opportunity
-        && !crate::meetings::opportunity_offered(&state, &e, body.to, o).await?
-    {
-        return Err(AppError::field(
-            "opportunity",
-            kontor_domain::Invalid::new("invalid-choice"),
-        ));
+    if let Some(o) = body.opportunity {
+        crate::meetings::opportunity_offered(&state, &e, body.to, o)
+            .await?
+            .map_err(|i| AppError::field("opportunity", i))?;
     }
     let id = crate::meetings::insert_request(
         &state,
@@ -1213,6 +1210,28 @@ struct OpportunityIo {
     /// Only at this event (one the author is a confirmed participant of); absent: all of theirs.
     #[serde(default)]
     event: Option<Uuid>,
+    /// Required for a `job-posting`, ignored for every other kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job: Option<JobIo>,
+}
+
+/// A job posting's facts.
+#[derive(Deserialize, Serialize, ToSchema)]
+struct JobIo {
+    /// `full-time`, `part-time`, `internship`, `working-student`, `apprenticeship` or `thesis`.
+    employment: String,
+    /// `on-site`, `hybrid` or `remote`.
+    workplace: String,
+    /// Where the work is ("Köln"); may be empty only for `remote`.
+    #[serde(default)]
+    location: String,
+    /// When the work starts, `YYYY-MM-DD`.
+    #[serde(default)]
+    starts_on: Option<String>,
+    /// The last day (Europe/Berlin) on which candidates may ask for an interview about it,
+    /// `YYYY-MM-DD`; not in the past, and not after `starts_on`.
+    #[serde(default)]
+    apply_by: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/opportunities", tag = "marketplace", request_body = OpportunityIo, security(("token" = [])),
@@ -1248,6 +1267,21 @@ async fn create_opportunity(
         "event".into(),
         body.event.map(|e| e.to_string()).unwrap_or_default(),
     ));
+    if let Some(j) = &body.job {
+        pairs.extend([
+            ("job_employment".into(), j.employment.clone()),
+            ("job_workplace".into(), j.workplace.clone()),
+            ("job_location".into(), j.location.clone()),
+            (
+                "job_starts_on".into(),
+                j.starts_on.clone().unwrap_or_default(),
+            ),
+            (
+                "job_apply_by".into(),
+                j.apply_by.clone().unwrap_or_default(),
+            ),
+        ]);
+    }
     let allowed = state.store.approved_event_ids(user.id).await?;
     let fields = crate::marketplace::parse_opportunity(&FormData(pairs), &allowed)
         .map_err(|e| e.into_error())?;
@@ -1275,6 +1309,13 @@ async fn get_opportunity(
         languages: o.languages.clone(),
         interpreter_needed: o.interpreter_needed,
         event: o.event_id,
+        job: o.job.map(|j| JobIo {
+            employment: j.employment.key().into(),
+            workplace: j.workplace.key().into(),
+            location: j.location,
+            starts_on: j.starts_on.map(|d| d.to_string()),
+            apply_by: j.apply_by.map(|d| d.to_string()),
+        }),
     }))
 }
 

@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kontor_domain::{
-    Country, Invalid, Keyed, Locale, LocalizedText, OpportunityKind, Sector, now_micros,
+    Country, Employment, Invalid, JobDetails, Keyed, KeyedParse, Locale, LocalizedText,
+    OpportunityKind, Sector, Text, TimeZoneName, Workplace, now_micros, parse_optional_day,
 };
 use kontor_search::{Doc, DocKind, Filters, Query, SearchIndex};
 use kontor_store::Store;
@@ -102,6 +103,12 @@ async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_s
     doc.facets.opportunity_type = Some(o.kind.key().to_string());
     doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
     doc.facets.languages = o.languages.clone();
+    if let Some(job) = &o.job {
+        doc.facets.employment = Some(job.employment.key().to_string());
+        doc.facets.workplace = Some(job.workplace.key().to_string());
+        // Found by its place too ("Köln"); the kind of work is a facet.
+        doc.texts.push(("en".to_string(), job.location.clone()));
+    }
     let owner = store.user(o.user_id).await?;
     if let Some(org) = owner.organisation_id {
         let org = store.organisation(org).await?;
@@ -197,6 +204,8 @@ async fn search(
             countries: all("country"),
             languages: all("language"),
             org_kinds: all("org_kind"),
+            employments: all("employment"),
+            workplaces: all("workplace"),
         },
         event: event.as_ref().map(|e| e.id.to_string()),
         limit: 20,
@@ -212,6 +221,7 @@ async fn search(
     for h in &results.hits {
         let mut title = h.title.clone();
         let mut owner = None;
+        let mut job = None;
         let href = match h.kind {
             DocKind::Organisation => format!("/organisations/{}", h.id),
             DocKind::Person => format!("/people/{}", h.id),
@@ -221,6 +231,7 @@ async fn search(
                     && let Ok(o) = state.store.opportunity(id).await
                 {
                     title = o.title.show(l).to_string();
+                    job = o.job.as_ref().map(|j| job_view(j, l));
                     if let Ok(u) = state.store.user(o.user_id).await {
                         let org = match u.organisation_id {
                             Some(org) => state.store.organisation(org).await.ok().map(|o| o.name),
@@ -235,7 +246,7 @@ async fn search(
                 format!("/opportunities/{}", h.id)
             }
         };
-        hits.push(serde_json::json!({ "href": href, "title": title, "owner": owner, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) }));
+        hits.push(serde_json::json!({ "href": href, "title": title, "owner": owner, "job": job, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) }));
     }
     let chosen = |name: &str, key: &str| params.iter().any(|(k, v)| k == name && v == key);
     let facet = |name: &str,
@@ -259,6 +270,8 @@ async fn search(
         { "title": kontor_i18n::t(l, "field-country"), "values": facet("country", &results.facets.countries, &|k: &str| k.to_string()) },
         { "title": kontor_i18n::t(l, "field-languages"), "values": facet("language", &results.facets.languages, &lbl("language")) },
         { "title": kontor_i18n::t(l, "field-org-kind"), "values": facet("org_kind", &results.facets.org_kinds, &lbl("org-kind")) },
+        { "title": kontor_i18n::t(l, "job-employment"), "values": facet("employment", &results.facets.employments, &lbl("job-employment")) },
+        { "title": kontor_i18n::t(l, "job-workplace"), "values": facet("workplace", &results.facets.workplaces, &lbl("job-workplace")) },
     ]);
     let kinds: Vec<_> = results.facets.kinds.iter().map(|(k, n)| serde_json::json!({
         "key": k.key(), "label": crate::i18n_kind(l, *k), "n": n, "checked": kind == Some(*k),
@@ -301,6 +314,8 @@ fn form_ctx(
         "kinds": options::<OpportunityKind>(locale, "opportunity-kind"),
         "sectors": options::<Sector>(locale, "sector"),
         "meeting_languages": crate::profile::MEETING_LANGUAGES,
+        "employments": options::<Employment>(locale, "job-employment"),
+        "workplaces": options::<Workplace>(locale, "job-workplace"),
         "events": events,
     })
 }
@@ -404,6 +419,10 @@ pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<Opportunity
                 .ok_or(Invalid::new("invalid-choice")),
         ),
     };
+    let job = match kind {
+        Some(OpportunityKind::JobPosting) => parse_job(form, &mut errors),
+        _ => None,
+    };
     match (kind, title, description, event_id) {
         (Some(kind), Some(title), Some(description), Some(event_id)) if errors.is_empty() => {
             Ok(OpportunityFields {
@@ -415,10 +434,54 @@ pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<Opportunity
                 target_countries: countries,
                 languages,
                 interpreter_needed: form.checked("interpreter_needed"),
+                job,
             })
         }
         _ => Err(errors),
     }
+}
+
+/// A job posting's facts from the `job_*` fields; `None` with the problems in `errors`.
+fn parse_job(form: &FormData, errors: &mut Errors) -> Option<JobDetails> {
+    let employment = errors.take(
+        "job_employment",
+        Employment::parse_key(form.get("job_employment"), "invalid-choice"),
+    );
+    let workplace = errors.take(
+        "job_workplace",
+        Workplace::parse_key(form.get("job_workplace"), "invalid-choice"),
+    );
+    let location = errors.take(
+        "job_location",
+        Text::optional_line(form.get("job_location"), 120),
+    );
+    let starts_on = errors.take(
+        "job_starts_on",
+        parse_optional_day(form.get("job_starts_on")),
+    );
+    let apply_by = errors.take("job_apply_by", parse_optional_day(form.get("job_apply_by")));
+    // The checks across fields run on what parsed, so that every problem shows at once; a
+    // workplace that did not parse asks for no place.
+    let job = JobDetails {
+        employment: employment.unwrap_or(Employment::FullTime),
+        workplace: workplace.unwrap_or(Workplace::Remote),
+        location: location
+            .flatten()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        starts_on: starts_on.flatten(),
+        apply_by: apply_by.flatten(),
+    };
+    let problems = job.check(TimeZoneName::berlin().today());
+    let ok = problems.is_empty()
+        && employment.is_some()
+        && workplace.is_some()
+        && starts_on.is_some()
+        && apply_by.is_some();
+    errors
+        .0
+        .extend(problems.into_iter().map(|(f, e)| (format!("job_{f}"), e)));
+    ok.then_some(job)
 }
 
 async fn create(
@@ -520,6 +583,7 @@ async fn show(
                 "countries": o.target_countries.iter().map(|c| c.code().to_string()).collect::<Vec<_>>(),
                 "languages": crate::page::list(l, &o.languages.iter().map(|x| kontor_i18n::t(l, &format!("language-{x}"))).collect::<Vec<_>>()),
                 "interpreter_needed": o.interpreter_needed,
+                "job": o.job.as_ref().map(|j| job_view(j, l)),
             },
             "owner": { "id": owner.id, "name": owner.name },
             "org": org.map(|g| serde_json::json!({ "id": g.id, "name": g.name, "flag": g.country.flag(), "kind": label(l, "org-kind", g.kind) })),
@@ -527,6 +591,18 @@ async fn show(
             "mine": ctx.user.as_ref().is_some_and(|u| u.id == owner.id),
         }),
     ))
+}
+
+/// A job posting's facts as the reader reads them.
+pub fn job_view(j: &JobDetails, l: Locale) -> serde_json::Value {
+    serde_json::json!({
+        "employment": label(l, "job-employment", j.employment),
+        "workplace": label(l, "job-workplace", j.workplace),
+        "location": j.location,
+        "starts_on": j.starts_on.map(|d| crate::events::format_date(d, l)),
+        "apply_by": j.apply_by.map(|d| crate::events::format_date(d, l)),
+        "closed": !j.open_on(TimeZoneName::berlin().today()),
+    })
 }
 
 async fn delete(

@@ -338,12 +338,14 @@ async fn request_form(
     errors: serde_json::Value,
 ) -> Result<Response, AppError> {
     let partner = state.store.user(to).await?;
+    let today = TimeZoneName::berlin().today();
     let opportunities: Vec<_> = state
         .store
         .opportunities_of_user(to)
         .await?
         .iter()
         .filter(|o| o.event_id.is_none_or(|e| e == event.id))
+        .filter(|o| o.job.as_ref().is_none_or(|j| j.open_on(today)))
         .map(|o| serde_json::json!({ "id": o.id, "title": o.title.show(ctx.locale), "kind": label(ctx.locale, "opportunity-kind", o.kind) }))
         .collect();
     let priorities: Vec<_> = [MeetingPriority::WouldLike, MeetingPriority::Must]
@@ -372,20 +374,26 @@ async fn request_form(
     Ok(r)
 }
 
-/// True when `opportunity` is one that `to` offers at `event` (or at every event): the only
-/// ones a meeting request to `to` may be about.
+/// Whether a meeting request to `to` may be about `opportunity`: one that `to` offers at
+/// `event` (or at every event), and, for a job posting, before its deadline has passed.
 pub async fn opportunity_offered(
     state: &AppState,
     event: &Event,
     to: Uuid,
     opportunity: Uuid,
-) -> Result<bool, AppError> {
-    Ok(state
-        .store
-        .opportunities_of_user(to)
-        .await?
+) -> Result<Result<(), Invalid>, AppError> {
+    let theirs = state.store.opportunities_of_user(to).await?;
+    let Some(o) = theirs
         .iter()
-        .any(|o| o.id == opportunity && o.event_id.is_none_or(|e| e == event.id)))
+        .find(|o| o.id == opportunity && o.event_id.is_none_or(|e| e == event.id))
+    else {
+        return Ok(Err(Invalid::new("invalid-choice")));
+    };
+    let today = TimeZoneName::berlin().today();
+    if o.job.as_ref().is_some_and(|j| !j.open_on(today)) {
+        return Ok(Err(Invalid::new("invalid-job-closed")));
+    }
+    Ok(Ok(()))
 }
 
 /// Why `from` may not ask `to` for a meeting at `event`, if anything stands in the way.
@@ -442,9 +450,9 @@ async fn send_request(
             .map_err(|_| Invalid::new("invalid-choice")),
     };
     let opportunity = match opportunity {
-        Ok(Some(o)) if !opportunity_offered(&state, &event, to, o).await? => {
-            Err(Invalid::new("invalid-choice"))
-        }
+        Ok(Some(o)) => opportunity_offered(&state, &event, to, o)
+            .await?
+            .map(|()| Some(o)),
         other => other,
     };
     let refusal = match state.store.user(to).await {

@@ -301,12 +301,6 @@ async fn issue_page(
     ))
 }
 
-fn today() -> jiff::civil::Date {
-    jiff::Timestamp::now()
-        .to_zoned_datetime(berlin().tz())
-        .date()
-}
-
 /// The edition as it would be sent today (or as it was sent), as an HTML page.
 async fn preview(
     State(state): State<AppState>,
@@ -315,9 +309,13 @@ async fn preview(
 ) -> Result<Response, AppError> {
     crate::magazine::require_editor(&state, &ctx).await?;
     let locale = Locale::from_key(&lang).ok_or(AppError::NotFound)?;
-    let rendered =
-        kontor_mail::newsletter::render_issue(&state.store, &state.config.base_url, id, today())
-            .await?;
+    let rendered = kontor_mail::newsletter::render_issue(
+        &state.store,
+        &state.config.base_url,
+        id,
+        berlin().today(),
+    )
+    .await?;
     let edition = rendered
         .into_iter()
         .find(|r| r.locale == locale)
@@ -352,9 +350,13 @@ async fn test_send(
     crate::magazine::require_editor(&state, &ctx).await?;
     let email = kontor_domain::Email::parse(form.get("test_email"))
         .map_err(|e| AppError::Validation(vec![("test_email".into(), e)]))?;
-    let rendered =
-        kontor_mail::newsletter::render_issue(&state.store, &state.config.base_url, id, today())
-            .await?;
+    let rendered = kontor_mail::newsletter::render_issue(
+        &state.store,
+        &state.config.base_url,
+        id,
+        berlin().today(),
+    )
+    .await?;
     let dummy = format!("{}/newsletter/unsubscribe/test", state.config.base_url);
     let now = now_micros();
     let mut tx = state.store.begin().await?;

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use kontor_domain::{
-    Country, Email, EventFormat, EventKind, Locale, LocalizedText, MatchmakingSession, MeetingMode,
-    MeetingPriority, MeetingRequestStatus, OpportunityKind, OrgKind, OrgSize, ParticipantRole,
-    Password, RegistrationStatus, Sector, Slug, TimeZoneName, now_micros,
+    Country, Email, EventFormat, EventKind, JobDetails, Locale, LocalizedText, MatchmakingSession,
+    MeetingMode, MeetingPriority, MeetingRequestStatus, OpportunityKind, OrgKind, OrgSize,
+    ParticipantRole, Password, RegistrationStatus, Sector, Slug, TimeZoneName, now_micros,
 };
 use kontor_store::Store;
 use kontor_store::accounts::{NewUser, ProfileUpdate};
@@ -289,6 +289,27 @@ const JOB_POSTINGS: [(&str, &str, &str); 5] = [
         "亚洲区采购专员",
     ),
 ];
+
+/// The facts of the `i`th person's job posting (the order of `JOB_POSTINGS`): applications
+/// close with the job fair's second and last day, work starts about three months later.
+fn demo_job(i: usize, job_fair: jiff::civil::Date) -> anyhow::Result<JobDetails> {
+    use kontor_domain::{Employment::*, Workplace::*};
+    let n = i / 8;
+    let (employment, workplace) = [
+        (FullTime, OnSite),
+        (FullTime, Hybrid),
+        (WorkingStudent, Hybrid),
+        (FullTime, Remote),
+        (PartTime, OnSite),
+    ][n % JOB_POSTINGS.len()];
+    Ok(JobDetails {
+        employment,
+        workplace,
+        location: DE_CITIES[n % DE_CITIES.len()].0.to_string(),
+        starts_on: Some(job_fair.checked_add(jiff::ToSpan::days(90 + 14 * (n % 3) as i64))?),
+        apply_by: Some(job_fair.tomorrow()?),
+    })
+}
 
 const ZH_JOBS: [&str; 5] = [
     "总经理",
@@ -584,6 +605,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                     }],
                     languages: person.languages.clone(),
                     interpreter_needed: i % 4 == 0,
+                    job: None,
                 },
                 now,
             )
@@ -718,6 +740,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                     target_countries: vec![Country::CHINA],
                     languages: vec!["de".into(), "en".into(), "zh".into()],
                     interpreter_needed: false,
+                    job: Some(demo_job(i, job_start)?),
                 },
                 now,
             )

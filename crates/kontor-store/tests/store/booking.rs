@@ -82,6 +82,7 @@ async fn requests_move_through_their_states_once() {
                     target_countries: vec![kontor_domain::Country::GERMANY],
                     languages: vec!["zh".into(), "en".into()],
                     interpreter_needed: true,
+                    job: None,
                 },
                 NOW,
             )

@@ -3,7 +3,8 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use kontor_domain::partnership::{MilestoneKind, parse_day};
+use kontor_domain::parse_day;
+use kontor_domain::partnership::MilestoneKind;
 use kontor_domain::{Keyed, KeyedParse, now_micros};
 use kontor_store::Uuid;
 use kontor_store::partnerships::{City, Milestone, MilestoneFields};

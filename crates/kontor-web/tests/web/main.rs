@@ -5,6 +5,7 @@
 mod access;
 mod helpers;
 mod input;
+mod jobs;
 mod magazine;
 mod marketplace;
 mod meetings;

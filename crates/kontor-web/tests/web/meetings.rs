@@ -1706,6 +1706,7 @@ async fn a_request_shows_the_job_posting_it_answers() {
                 target_countries: vec![],
                 languages: vec![],
                 interpreter_needed: false,
+                job: None,
             },
             kontor_domain::now_micros(),
         )

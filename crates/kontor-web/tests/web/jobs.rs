@@ -1,0 +1,293 @@
+//! Job postings: their facts are validated, shown, searchable by facet, in the API, and a
+//! posting past its deadline takes no more interview requests.
+
+use kontor_domain::{Employment, JobDetails, Locale, ParticipantRole, TimeZoneName, Workplace};
+
+use crate::helpers::TestApp;
+
+fn posting<'a>(title: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("kind", "job-posting"),
+        ("title_de", title),
+        (
+            "description_de",
+            "Sie betreuen unsere Kunden in China, auf Deutsch und Chinesisch.",
+        ),
+        ("languages", "zh"),
+    ];
+    form.extend_from_slice(extra);
+    form
+}
+
+#[tokio::test]
+async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let organiser = app.user("org@example.de", Locale::De, false).await;
+        let employer = app.user("hr@rheinwerk.example", Locale::De, false).await;
+        let candidate = app.user("li@example.cn", Locale::Zh, false).await;
+        let fair = app.event("talent-days", organiser).await;
+        app.approved(fair, employer, ParticipantRole::Exhibitor)
+            .await;
+        app.approved(fair, candidate, ParticipantRole::Visitor)
+            .await;
+        let hr = app.sign_in("hr@rheinwerk.example").await;
+        let li = app.sign_in("li@example.cn").await;
+        let today = TimeZoneName::berlin().today();
+        let (yesterday, next_month) = (
+            today.yesterday().unwrap().to_string(),
+            today
+                .checked_add(jiff::ToSpan::days(30))
+                .unwrap()
+                .to_string(),
+        );
+
+        // Field by field, in the writer's language.
+        let bad = app
+            .post_form(
+                "/opportunities",
+                Some(&hr),
+                "de",
+                &posting(
+                    "Vertriebsingenieurin",
+                    &[
+                        ("job_employment", "gig"),
+                        ("job_workplace", "hybrid"),
+                        ("job_apply_by", &yesterday),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        for message in [
+            "Bitte geben Sie den Arbeitsort an oder wählen Sie Remote.",
+            "Der Bewerbungsschluss darf nicht in der Vergangenheit liegen.",
+        ] {
+            assert!(bad.body.contains(message), "{message}: {}", bad.body);
+        }
+        assert!(
+            bad.body.contains("id=\"e-job_employment\""),
+            "an unknown kind of work is refused: {}",
+            bad.body
+        );
+        let early_start = app
+            .post_form(
+                "/opportunities",
+                Some(&hr),
+                "en",
+                &posting(
+                    "Vertriebsingenieurin",
+                    &[
+                        ("job_employment", "full-time"),
+                        ("job_workplace", "remote"),
+                        ("job_starts_on", &today.to_string()),
+                        ("job_apply_by", &next_month),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(early_start.status, 422);
+        assert!(
+            early_start
+                .body
+                .contains("Der Beginn darf nicht vor dem Bewerbungsschluss liegen."),
+            "{}",
+            early_start.body
+        );
+
+        let r = app
+            .post_form(
+                "/opportunities",
+                Some(&hr),
+                "de",
+                &posting(
+                    "Vertriebsingenieurin China",
+                    &[
+                        ("job_employment", "full-time"),
+                        ("job_workplace", "hybrid"),
+                        ("job_location", "Köln"),
+                        ("job_apply_by", &next_month),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let url = r.header("location").to_string();
+        let page = app.get(&url, Some(&li), "zh").await;
+        assert!(
+            page.body.contains("全职")
+                && page.body.contains("混合办公 · Köln")
+                && page.body.contains("申请截止日期"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("/events/talent-days/people/"), "may ask");
+        // An offer that is not a job posting keeps no job facts, whatever the form sent.
+        let offer = app
+            .post_form(
+                "/opportunities",
+                Some(&hr),
+                "en",
+                &[
+                    ("kind", "business-offer"),
+                    ("title_en", "Sales support in Cologne"),
+                    ("description_en", "We help Chinese firms enter Germany."),
+                    ("job_employment", "internship"),
+                    ("job_workplace", "remote"),
+                ],
+            )
+            .await;
+        assert_eq!(offer.status, 303, "{}", offer.body);
+        let offer_id = offer.header("location").rsplit('/').next().unwrap();
+        let api = app
+            .get(&format!("/api/v1/opportunities/{offer_id}"), None, "en")
+            .await
+            .json();
+        assert!(api.get("job").is_none(), "{api}");
+
+        // By API, with the same rules; read back with its facts.
+        let token = app.token(&hr).await;
+        let body = serde_json::json!({
+            "kind": "job-posting",
+            "title": { "en": "Working student, China marketing" },
+            "description": { "en": "Twenty hours a week, during your studies." },
+            "job": { "employment": "working-student", "workplace": "on-site", "location": "" },
+        });
+        let refused = app
+            .api(
+                "POST",
+                "/api/v1/opportunities",
+                Some(&token),
+                Some(&body.to_string()),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("job_location"), "{}", refused.body);
+        let mut body = body;
+        body["job"]["location"] = "Bonn".into();
+        body["job"]["starts_on"] = next_month.clone().into();
+        let created = app
+            .api(
+                "POST",
+                "/api/v1/opportunities",
+                Some(&token),
+                Some(&body.to_string()),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.json()["id"].as_str().unwrap().to_string();
+        let back = app
+            .get(&format!("/api/v1/opportunities/{id}"), None, "en")
+            .await
+            .json();
+        assert_eq!(
+            back["job"],
+            serde_json::json!({ "employment": "working-student", "workplace": "on-site",
+                "location": "Bonn", "starts_on": next_month, "apply_by": null })
+        );
+
+        // The marketplace filters by kind of work and workplace, and finds the place.
+        let all = app.get("/marketplace?kind=opportunity", None, "de").await;
+        assert!(
+            all.body.contains("Werkstudierende (1)") && all.body.contains("Vollzeit (1)"),
+            "{}",
+            all.body
+        );
+        let students = app
+            .get("/marketplace?employment=working-student", None, "en")
+            .await;
+        assert!(
+            students.body.contains("Working student, China marketing")
+                && !students.body.contains("Vertriebsingenieurin"),
+            "{}",
+            students.body
+        );
+        let hybrid = app.get("/marketplace?workplace=hybrid", None, "en").await;
+        assert!(
+            hybrid.body.contains("Full-time · Hybrid · Köln · apply by"),
+            "{}",
+            hybrid.body
+        );
+        let cologne = app.get("/marketplace?q=K%C3%B6ln", None, "en").await;
+        assert!(
+            cologne.body.contains("Vertriebsingenieurin China"),
+            "{}",
+            cologne.body
+        );
+
+        // Past its deadline (written when it was still open): shown as closed, no new
+        // requests about it, on the page or by API.
+        let mut tx = app.store.begin().await.unwrap();
+        let closed = tx
+            .create_opportunity(
+                employer,
+                &kontor_store::matchmaking::OpportunityFields {
+                    event_id: Some(fair),
+                    kind: kontor_domain::OpportunityKind::JobPosting,
+                    title: kontor_domain::LocalizedText::one(Locale::Zh, "采购专员"),
+                    description: kontor_domain::LocalizedText::one(Locale::Zh, "亚洲区采购。"),
+                    sectors: vec![],
+                    target_countries: vec![],
+                    languages: vec![],
+                    interpreter_needed: false,
+                    job: Some(JobDetails {
+                        employment: Employment::FullTime,
+                        workplace: Workplace::OnSite,
+                        location: "Düsseldorf".into(),
+                        starts_on: None,
+                        apply_by: Some(today.yesterday().unwrap()),
+                    }),
+                },
+                kontor_domain::now_micros(),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let page = app
+            .get(&format!("/opportunities/{closed}"), Some(&li), "zh")
+            .await;
+        assert!(page.body.contains("申请已于"), "{}", page.body);
+        assert!(
+            !page.body.contains("/events/talent-days/people/"),
+            "no request button: {}",
+            page.body
+        );
+        let form = app
+            .get(
+                &format!("/events/talent-days/people/{employer}/request"),
+                Some(&li),
+                "zh",
+            )
+            .await;
+        assert!(
+            form.body.contains("Vertriebsingenieurin China") && !form.body.contains("采购专员"),
+            "only open postings to choose from: {}",
+            form.body
+        );
+        let closed_id = closed.to_string();
+        let refused = app
+            .post_form(
+                &format!("/events/talent-days/people/{employer}/request"),
+                Some(&li),
+                "zh",
+                &[("priority", "must"), ("opportunity", &closed_id)],
+            )
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(
+            refused.body.contains("该职位的申请已截止。"),
+            "{}",
+            refused.body
+        );
+        let li_token = app.token(&li).await;
+        let by_api = app
+            .api(
+                "POST",
+                "/api/v1/events/talent-days/requests",
+                Some(&li_token),
+                Some(&serde_json::json!({ "to": employer, "opportunity": closed }).to_string()),
+            )
+            .await;
+        assert_eq!(by_api.status, 422, "{}", by_api.body);
+        assert!(by_api.body.contains("opportunity"), "{}", by_api.body);
+    }
+}

@@ -1,0 +1,98 @@
+// A job posting in a real browser: the job fields appear only when "job posting" is chosen; a
+// missing place of work is reported in the summary, whose link puts the cursor into the field;
+// the posting then shows its facts, and a candidate finds it by the "hybrid" filter on the
+// marketplace. Screenshots go to tests/browser/artifacts/jobs/.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { startDemo } from './server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.join(here, 'artifacts', 'jobs');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const PASSWORD = 'kontor-demo-2027';
+
+let server;
+let browser;
+
+async function submit(p, button) {
+  const [response] = await Promise.all([p.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+  return response;
+}
+
+async function shot(p, name) {
+  await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe('job postings in a real browser', { concurrency: false }, () => {
+  before(async () => {
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startDemo({ logFile: path.join(ARTIFACTS, 'server.log') });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+  });
+
+  it('write a posting → fix the place from the summary → found by its filter', { timeout: 120_000 }, async () => {
+    const logins = await server.logins();
+    const employer = logins.find((l) => l.role === 'Participant (Deutsch, Europe/Berlin)');
+    assert.ok(employer, `a German participant among the demo logins:\n${server.output()}`);
+    const ctx = await browser.newContext({ baseURL: server.url, locale: 'de-DE', viewport: { width: 1280, height: 900 } });
+    ctx.setDefaultTimeout(15_000);
+    const p = await ctx.newPage();
+    await p.goto('/signin');
+    await p.locator('#f-email').fill(employer.email);
+    await p.locator('form[action="/signin"] details > summary').click();
+    await p.locator('#f-password').fill(PASSWORD);
+    await submit(p, p.locator('form[action="/signin"] button[type=submit]'));
+    await p.goto('/opportunities/new');
+
+    const jobFields = p.locator('fieldset.job');
+    assert.equal(await jobFields.isVisible(), false, 'hidden for a business offer');
+    await p.locator('#f-kind').selectOption('job-posting');
+    assert.equal(await jobFields.isVisible(), true, 'shown for a job posting');
+    await p.locator('#f-title_de').fill('Key Account Manager China (m/w/d)');
+    await p.locator('#f-description_de').fill('Sie betreuen unsere Kunden in China, auf Deutsch und Chinesisch.');
+    await p.locator('#f-job_employment').selectOption('full-time');
+    await p.locator('#f-job_workplace').selectOption('hybrid');
+    await shot(p, '1-form');
+    const res = await submit(p, p.getByRole('button', { name: 'Veröffentlichen' }));
+    assert.equal(res.status(), 422);
+    assert.equal(await jobFields.isVisible(), true, 'still shown with its error');
+    const summary = p.locator('.error-summary');
+    assert.match(await summary.innerText(), /Bitte geben Sie den Arbeitsort an/);
+    await summary.getByRole('link', { name: /Bitte geben Sie den Arbeitsort an/ }).click();
+    await p.waitForFunction(() => document.activeElement?.id === 'f-job_location');
+    await p.keyboard.type('Köln');
+    await submit(p, p.getByRole('button', { name: 'Veröffentlichen' }));
+    const facts = p.locator('[data-testid=job-facts]');
+    assert.match(await facts.innerText(), /Vollzeit/);
+    assert.match(await facts.innerText(), /Hybrid · Köln/);
+    await shot(p, '2-posting');
+
+    // A candidate (signed out is enough) filters the marketplace by the workplace.
+    const visitor = await browser.newContext({ baseURL: server.url, locale: 'zh-CN' });
+    const v = await visitor.newPage();
+    await v.goto('/marketplace?kind=opportunity');
+    await v.getByRole('checkbox', { name: /混合办公/ }).check();
+    await submit(v, v.getByRole('button', { name: '应用筛选' }));
+    const hit = v.locator('[data-testid=hit]', { hasText: 'Key Account Manager China' });
+    assert.match(await hit.locator('[data-testid=job]').innerText(), /全职 · 混合办公 · Köln/);
+    const others = await v.locator('[data-testid=job]').allInnerTexts();
+    assert.ok(others.length > 1, 'the demo has hybrid postings too');
+    assert.ok(others.every((t) => t.includes('混合办公')), `only hybrid work: ${others}`);
+    await shot(v, '3-marketplace-zh');
+    await ctx.close();
+    await visitor.close();
+  });
+});
