@@ -1,10 +1,12 @@
 // A job posting in a real browser: the job fields appear only when "job posting" is chosen; a
 // missing place of work is reported in the summary, whose link puts the cursor into the field;
 // the posting then shows its facts, and a candidate finds it by the "hybrid" filter on the
-// marketplace. Screenshots go to tests/browser/artifacts/jobs/.
+// marketplace. A candidate uploads a CV through the real file picker (a Word file is refused at
+// the field) and downloads it again under its own name. Screenshots go to
+// tests/browser/artifacts/jobs/.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -94,5 +96,39 @@ describe('job postings in a real browser', { concurrency: false }, () => {
     await shot(v, '3-marketplace-zh');
     await ctx.close();
     await visitor.close();
+  });
+
+  it('a candidate uploads a CV from the real file picker and downloads it again', { timeout: 120_000 }, async () => {
+    const logins = await server.logins();
+    const candidate = logins.find((l) => l.role === 'Participant (中文, Asia/Shanghai)');
+    const ctx = await browser.newContext({ baseURL: server.url, locale: 'zh-CN', acceptDownloads: true });
+    ctx.setDefaultTimeout(15_000);
+    const p = await ctx.newPage();
+    await p.goto('/signin');
+    await p.locator('#f-email').fill(candidate.email);
+    await p.locator('form[action="/signin"] details > summary').click();
+    await p.locator('#f-password').fill(PASSWORD);
+    await submit(p, p.locator('form[action="/signin"] button[type=submit]'));
+    await p.goto('/profile');
+
+    // A Word file is refused with the reason, at the field.
+    await p.locator('#f-cv').setInputFiles({ name: '简历.docx', mimeType: 'application/octet-stream', buffer: Buffer.from('PK\x03\x04 not a pdf') });
+    let res = await submit(p, p.getByRole('button', { name: '上传' }));
+    assert.equal(res.status(), 422);
+    assert.match(await p.locator('#e-cv').innerText(), /该文件不是 PDF/);
+    assert.equal(await p.locator('#f-cv').getAttribute('aria-invalid'), 'true');
+
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
+    await p.locator('#f-cv').setInputFiles({ name: '王芳 简历.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await submit(p, p.getByRole('button', { name: '上传' }));
+    const shown = p.locator('[data-testid=cv]');
+    assert.match(await shown.innerText(), /王芳 简历\.pdf/);
+    await shot(p, '4-cv-zh');
+    const [download] = await Promise.all([p.waitForEvent('download'), shown.getByRole('link').click()]);
+    assert.equal(download.suggestedFilename(), '王芳 简历.pdf');
+    const saved = path.join(ARTIFACTS, 'downloaded-cv.pdf');
+    await download.saveAs(saved);
+    assert.deepEqual(readFileSync(saved), pdf);
+    await ctx.close();
   });
 });

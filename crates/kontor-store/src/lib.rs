@@ -17,6 +17,7 @@ use sqlx::sqlite::{
 };
 
 pub mod accounts;
+pub mod cvs;
 pub mod events;
 pub mod magazine;
 pub mod matchmaking;

@@ -119,3 +119,24 @@ impl Errors {
         AppError::Validation(self.0)
     }
 }
+
+/// Middleware for an upload route, with (limit, message key) as its state: an upload whose
+/// declared length exceeds the limit (plus room for the form's other parts) gets, before it is
+/// read, the same clear error (413) as one found too large while reading.
+pub async fn refuse_declared_oversize(
+    axum::extract::State((max, key)): axum::extract::State<(usize, &'static str)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return crate::error::AppError::Refused(axum::http::StatusCode::PAYLOAD_TOO_LARGE, key)
+            .into_response();
+    }
+    next.run(request).await
+}

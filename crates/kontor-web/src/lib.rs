@@ -22,6 +22,7 @@ mod auth;
 mod availability;
 mod calendar;
 mod csrf;
+mod cvs;
 mod dashboard;
 mod error;
 mod events;
@@ -163,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(auth::routes())
         .merge(profile::routes())
+        .merge(cvs::routes())
         .merge(organisations::routes())
         .merge(mailbox::routes())
         .merge(meetings::routes())
@@ -185,6 +187,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         // Image uploads bring their own, larger limit.
         .merge(magazine::upload_routes())
+        .merge(cvs::upload_routes())
         .fallback(error::not_found)
         .layer(from_fn_with_state(state.clone(), csrf::check))
         .layer(from_fn_with_state(state.clone(), ops::track))

@@ -582,9 +582,11 @@ pub async fn meetings_view(
             vec![]
         };
         let accepted = r.status == MeetingRequestStatus::Accepted;
+        // An open request lets each side read the other's CV (`Store::may_see_cv`).
+        let cv = r.status.is_open() && state.store.cv(partner.id).await?.is_some();
         let row = serde_json::json!({
             "id": r.id,
-            "partner": { "id": partner.id, "name": partner.name, "organisation": org },
+            "partner": { "id": partner.id, "name": partner.name, "organisation": org, "cv": cv },
             "status": r.status.key(),
             "status_label": label(ctx.locale, "meeting-status", r.status),
             "priority": label(ctx.locale, "priority", r.priority),

@@ -114,6 +114,14 @@ async fn person(
     };
     let contact = sees_contact(ctx.user.as_ref(), &p)
         .then(|| serde_json::json!({ "email": p.email.as_str(), "phone": p.phone }));
+    let cv = match &ctx.user {
+        Some(viewer) if state.store.may_see_cv(viewer.id, p.id).await? => state
+            .store
+            .cv(p.id)
+            .await?
+            .map(|cv| serde_json::json!({ "href": format!("/people/{}/cv", p.id), "size": crate::cvs::size_label(cv.size_bytes) })),
+        _ => None,
+    };
     Ok(render(
         &state,
         &ctx.reader(),
@@ -125,6 +133,7 @@ async fn person(
             },
             "org": org.map(|o| serde_json::json!({ "id": o.id, "name": o.name, "flag": o.country.flag() })),
             "contact": contact,
+            "cv": cv,
         }),
     ))
 }

@@ -53,14 +53,26 @@ async fn page(
 }
 
 #[derive(Default)]
-struct Notice {
+pub(crate) struct Notice {
     person_errors: Option<(serde_json::Value, serde_json::Value)>,
     org_errors: Option<(serde_json::Value, serde_json::Value)>,
     new_token: Option<String>,
     saved: bool,
+    /// Why the CV was not kept (a message key).
+    cv_error: Option<&'static str>,
 }
 
-async fn profile_page(
+impl Notice {
+    /// The page after an upload that was not kept, with why.
+    pub(crate) fn cv_refused(key: &'static str) -> Notice {
+        Notice {
+            cv_error: Some(key),
+            ..Notice::default()
+        }
+    }
+}
+
+pub(crate) async fn profile_page(
     state: &AppState,
     ctx: &PageCtx,
     user: &User,
@@ -90,7 +102,8 @@ async fn profile_page(
         }
         None => serde_json::json!({ "country": "DE", "kind": "company", "sectors": [] }),
     };
-    let failed = notice.person_errors.is_some() || notice.org_errors.is_some();
+    let failed =
+        notice.person_errors.is_some() || notice.org_errors.is_some() || notice.cv_error.is_some();
     let (person_values, person_errors) = notice
         .person_errors
         .unwrap_or((person_values, serde_json::json!({})));
@@ -128,6 +141,9 @@ async fn profile_page(
             "new_token": notice.new_token,
             "saved": notice.saved,
             "email": user.email.as_str(),
+            "cv": crate::cvs::profile_view(state, ctx, user.id).await?,
+            "cv_errors": notice.cv_error.map(|k| serde_json::json!({ "cv": kontor_i18n::t(ctx.locale, k) })).unwrap_or_else(|| serde_json::json!({})),
+            "cv_max": crate::cvs::size_label(crate::cvs::MAX_BYTES as i64),
         }),
     );
     *r.status_mut() = status;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+mod cv;
 mod magazine;
 mod newsletter;
 mod partnerships;
@@ -610,6 +611,29 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                 now,
             )
             .await?;
+        }
+        // The candidates of the job fair (below) have a CV; every other one shows it to
+        // everyone at their events.
+        if i % 4 == 1 {
+            let latin = person
+                .name
+                .split_once('(')
+                .map_or(person.name.as_str(), |(_, l)| l.trim_end_matches(')'));
+            let lines = [
+                "Curriculum vitae".to_string(),
+                latin.to_string(),
+                person.email.to_string(),
+                String::new(),
+                format!(
+                    "{} years in international business between China and Germany",
+                    3 + i % 9
+                ),
+                "Languages: Chinese (native), English (C1), German (B1)".to_string(),
+                "Education: M.Sc. International Business, Tongji University, Shanghai".to_string(),
+            ];
+            let file = format!("CV {latin}.pdf");
+            tx.put_cv(id, &file, &cv::pdf(&lines), i % 8 == 1, now)
+                .await?;
         }
         if (2..4).contains(&i) {
             video_guests.push((id, person.email.to_string()));

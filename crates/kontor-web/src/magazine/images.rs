@@ -188,24 +188,6 @@ pub async fn upload(
     Ok(Redirect::to(&format!("/magazine/editor?image={id}")).into_response())
 }
 
-/// Middleware: an upload whose declared length exceeds the limit (plus room for the form's
-/// other parts) gets the same clear error as one found too large while reading.
-pub async fn refuse_declared_oversize(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BYTES + 64 * 1024) {
-        return AppError::Refused(StatusCode::PAYLOAD_TOO_LARGE, "magazine-image-too-large")
-            .into_response();
-    }
-    next.run(request).await
-}
-
 /// Stores a processed image; returns its id.
 pub async fn store(
     state: &AppState,

@@ -76,7 +76,10 @@ pub fn upload_routes() -> Router<AppState> {
             images::MAX_BYTES * 2,
         ))
         // Outermost, so it answers before the cap does.
-        .layer(axum::middleware::from_fn(images::refuse_declared_oversize))
+        .layer(axum::middleware::from_fn_with_state(
+            (images::MAX_BYTES, "magazine-image-too-large"),
+            crate::form::refuse_declared_oversize,
+        ))
 }
 
 /// The signed-in user if they may write the magazine (editors and administrators).

@@ -135,6 +135,42 @@ impl TestApp {
     }
 
     /// A same-origin form post, as a browser sends it.
+    /// A `multipart/form-data` POST; each part is (name, file name, bytes).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        cookie: &str,
+        lang: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> Reply {
+        const BOUNDARY: &str = "----kontor-test-boundary";
+        let mut body = vec![];
+        for (name, file, bytes) in parts {
+            let file = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let req = Request::post(path)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
     pub async fn post_form(
         &self,
         path: &str,

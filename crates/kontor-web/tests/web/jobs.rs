@@ -291,3 +291,166 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
         assert!(by_api.body.contains("opportunity"), "{}", by_api.body);
     }
 }
+
+/// A minimal PDF: what `check_pdf` looks for, and what a reader opens.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+#[tokio::test]
+async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let organiser = app.user("org@example.de", Locale::De, false).await;
+        let li = app.user("li@example.cn", Locale::Zh, false).await;
+        let employer = app.user("hr@rheinwerk.example", Locale::De, false).await;
+        let fellow = app.user("wang@example.cn", Locale::Zh, false).await;
+        app.user("nobody@example.org", Locale::En, false).await;
+        let fair = app.event("talent-days", organiser).await;
+        for (who, role) in [
+            (li, ParticipantRole::Visitor),
+            (employer, ParticipantRole::Exhibitor),
+            (fellow, ParticipantRole::Visitor),
+        ] {
+            app.approved(fair, who, role).await;
+        }
+        let li_c = app.sign_in("li@example.cn").await;
+        let cv = format!("/people/{li}/cv");
+
+        // Not a PDF, or nothing chosen: the profile says why, in Li's language.
+        let r = app
+            .post_multipart(
+                "/profile/cv",
+                &li_c,
+                "zh",
+                &[("cv", Some("cv.docx"), b"PK\x03\x04")],
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("该文件不是 PDF"), "{}", r.body);
+        assert!(r.body.contains("aria-invalid=\"true\""), "{}", r.body);
+        let r = app
+            .post_multipart("/profile/cv", &li_c, "zh", &[("cv", Some(""), b"")])
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("请选择一个 PDF 文件。"), "{}", r.body);
+        let big = [PDF, &vec![b' '; 5 * 1024 * 1024]].concat();
+        let r = app
+            .post_multipart("/profile/cv", &li_c, "zh", &[("cv", Some("cv.pdf"), &big)])
+            .await;
+        assert_eq!(r.status, 413);
+        assert!(r.body.contains("文件超过 5 MB"), "{}", r.body);
+        assert!(app.store.cv(li).await.unwrap().is_none(), "nothing kept");
+
+        let r = app
+            .post_multipart(
+                "/profile/cv",
+                &li_c,
+                "zh",
+                &[("cv", Some("C:\\fakepath\\李伟 简历.pdf"), PDF)],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let profile = app.get("/profile", Some(&li_c), "zh").await;
+        assert!(profile.body.contains("李伟 简历.pdf"), "{}", profile.body);
+        let own = app.get(&cv, Some(&li_c), "zh").await;
+        assert_eq!(own.status, 200);
+        assert_eq!(own.body.as_bytes(), PDF);
+        assert_eq!(own.header("content-type"), "application/pdf");
+        assert_eq!(
+            own.header("content-disposition"),
+            "attachment; filename=\"__ __.pdf\"; filename*=UTF-8''%E6%9D%8E%E4%BC%9F%20%E7%AE%80%E5%8E%86.pdf"
+        );
+        assert_eq!(own.header("x-content-type-options"), "nosniff");
+        assert_eq!(own.header("content-security-policy"), "sandbox");
+
+        // Nobody else at first: not an unrelated person, not a fellow participant, not the
+        // employer, not the signed-out; to them it does not exist.
+        let hr = app.sign_in("hr@rheinwerk.example").await;
+        let wang = app.sign_in("wang@example.cn").await;
+        let nobody = app.sign_in("nobody@example.org").await;
+        for cookie in [&hr, &wang, &nobody] {
+            assert_eq!(app.get(&cv, Some(cookie), "en").await.status, 404);
+        }
+        assert_ne!(app.get(&cv, None, "en").await.status, 200);
+        let person = app.get(&format!("/people/{li}"), Some(&hr), "de").await;
+        assert!(
+            !person.body.contains("data-testid=\"cv\""),
+            "{}",
+            person.body
+        );
+        // The organiser of Li's event may.
+        let org = app.sign_in("org@example.de").await;
+        assert_eq!(app.get(&cv, Some(&org), "de").await.status, 200);
+
+        // Li asks the employer for an interview: the employer may read it while it is open,
+        // from the request and from Li's page.
+        let r = app
+            .post_form(
+                &format!("/events/talent-days/people/{employer}/request"),
+                Some(&li_c),
+                "zh",
+                &[("priority", "must"), ("message", "我想申请销售职位。")],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let requests = app
+            .get("/events/talent-days/meetings", Some(&hr), "de")
+            .await;
+        assert!(
+            requests
+                .body
+                .contains(&format!("href=\"{cv}\" data-testid=\"partner-cv\"")),
+            "{}",
+            requests.body
+        );
+        assert!(
+            requests.body.contains("Lebenslauf von"),
+            "{}",
+            requests.body
+        );
+        assert_eq!(app.get(&cv, Some(&hr), "de").await.status, 200);
+        let person = app.get(&format!("/people/{li}"), Some(&hr), "de").await;
+        assert!(
+            person.body.contains("data-testid=\"cv\""),
+            "{}",
+            person.body
+        );
+        assert_eq!(app.get(&cv, Some(&wang), "zh").await.status, 404);
+
+        // Shared with fellow participants: Wang may now, the unrelated person still not.
+        let r = app
+            .post_form(
+                "/profile/cv/sharing",
+                Some(&li_c),
+                "zh",
+                &[("shared", "on")],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(app.get(&cv, Some(&wang), "zh").await.status, 200);
+        assert_eq!(app.get(&cv, Some(&nobody), "en").await.status, 404);
+        // A new file keeps the sharing chosen.
+        let newer = [PDF, b"% second version\n"].concat();
+        let r = app
+            .post_multipart(
+                "/profile/cv",
+                &li_c,
+                "zh",
+                &[
+                    ("cv", Some("cv-2027.pdf"), &newer),
+                    ("keep_sharing", None, b"1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let read = app.get(&cv, Some(&wang), "zh").await;
+        assert_eq!((read.status, read.body.as_bytes()), (200, newer.as_slice()));
+
+        // Removed: gone for everyone, Li included.
+        let r = app
+            .post_form("/profile/cv/delete", Some(&li_c), "zh", &[])
+            .await;
+        assert_eq!(r.status, 303);
+        for cookie in [&li_c, &hr, &org] {
+            assert_eq!(app.get(&cv, Some(cookie), "en").await.status, 404);
+        }
+    }
+}

@@ -75,27 +75,14 @@ pub(crate) async fn editor(app: &TestApp, email: &str) -> String {
     app.sign_in(email).await
 }
 
-const BOUNDARY: &str = "----kontor-test-boundary";
-
 async fn upload(app: &TestApp, cookie: &str, filename: &str, bytes: &[u8]) -> Reply {
-    let mut body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{filename}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
+    app.post_multipart(
+        "/magazine/editor/images",
+        cookie,
+        "en",
+        &[("image", Some(filename), bytes)],
     )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    let req = Request::post("/magazine/editor/images")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .header(header::ACCEPT_LANGUAGE, "en")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::COOKIE, cookie)
-        .body(Body::from(body))
-        .unwrap();
-    app.send(req).await
+    .await
 }
 
 #[tokio::test]
@@ -525,7 +512,7 @@ async fn bad_uploads_get_clear_errors() {
         let req = Request::post("/magazine/editor/images")
             .header(
                 header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
+                "multipart/form-data; boundary=----kontor-test-boundary",
             )
             .header(header::CONTENT_LENGTH, (40 * 1024 * 1024).to_string())
             .header("sec-fetch-site", "same-origin")
