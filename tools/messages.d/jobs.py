@@ -1,4 +1,5 @@
-# Job fairs: the facts of a job posting (kind of work, workplace, place, start, deadline).
+# Job fairs: the facts of a job posting (kind of work, workplace, place, start, deadline), and
+# a meeting request that proposes its time (an interview slot the candidate chooses).
 M = [
 ("job-details", "Job posting details", "Angaben zur Stelle", "职位信息"),
 ("job-details-hint", "Only for job postings: candidates filter and decide by these.", "Nur für Stellenangebote: Bewerberinnen und Bewerber filtern und entscheiden danach.", "仅适用于招聘职位：求职者据此筛选和决定。"),
@@ -26,4 +27,11 @@ M = [
 ("invalid-job-apply-by-past", "The application deadline cannot be in the past.", "Der Bewerbungsschluss darf nicht in der Vergangenheit liegen.", "申请截止日期不能早于今天。"),
 ("invalid-job-starts-before-deadline", "The start cannot be before the application deadline.", "Der Beginn darf nicht vor dem Bewerbungsschluss liegen.", "入职日期不能早于申请截止日期。"),
 ("invalid-job-closed", "Applications for this job posting have closed.", "Die Bewerbungsfrist für dieses Stellenangebot ist abgelaufen.", "该职位的申请已截止。"),
+("request-proposed-slot", "Proposed time", "Vorgeschlagene Zeit", "建议时间"),
+("request-proposed-none", "No time yet: we choose one once it is accepted", "Noch keine: wir wählen eine, wenn angenommen", "暂不选择：接受后再约定"),
+("request-proposed-hint", "Times you both have free. If it is accepted, the meeting is booked at this time when you are both still free.", "Zeiten, zu denen Sie beide frei sind. Wird die Anfrage angenommen, ist das Gespräch zu dieser Zeit gebucht, sofern Sie beide dann noch frei sind.", "双方都有空的时间。请求被接受时，若双方届时仍有空，会谈即按此时间预订。"),
+("request-proposed-accept-hint", "(booked at this time when you accept)", "(wird beim Annehmen zu dieser Zeit gebucht)", "（接受后即按此时间预订）"),
+("invalid-proposal-taken", "This time is no longer free for both of you. Please choose another.", "Diese Zeit ist nicht mehr für Sie beide frei. Bitte wählen Sie eine andere.", "该时间已不再适合双方。请另选时间。"),
+("meetings-booked-proposed", "Accepted and booked at the proposed time.", "Angenommen und zur vorgeschlagenen Zeit gebucht.", "已接受，并按建议时间预订。"),
+("meetings-proposed-taken", "Accepted. The proposed time is no longer free for both of you: please choose another below.", "Angenommen. Die vorgeschlagene Zeit ist nicht mehr für Sie beide frei: Bitte wählen Sie unten eine andere.", "已接受。建议时间已不再适合双方：请在下方另选时间。"),
 ]

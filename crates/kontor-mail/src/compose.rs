@@ -14,6 +14,15 @@ pub struct Composer {
 /// The confirmation mail's template and version, recorded with every confirmation sent.
 pub const CONFIRM_TEMPLATE: &str = "newsletter-confirm/1";
 
+/// What a meeting request says besides who asks: the opportunity it concerns (its title), the
+/// requester's message, and the time it proposes (as the recipient reads it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestDetails<'a> {
+    pub concerning: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub proposed: Option<&'a str>,
+}
+
 impl Composer {
     pub fn new(base_url: impl Into<String>) -> Self {
         Composer {
@@ -118,16 +127,18 @@ impl Composer {
         partner: &str,
         event: &kontor_domain::LocalizedText,
         event_slug: &str,
-        concerning: Option<&str>,
-        message: Option<&str>,
+        about: RequestDetails<'_>,
     ) -> NewMail {
         let locale = to.locale;
         let label = |key: &str| catalog().message(locale, key, &[]) + kontor_i18n::colon(locale);
         let mut lines = vec![];
-        if let Some(title) = concerning {
+        if let Some(title) = about.concerning {
             lines.push(format!("{}{title}", label("request-opportunity")));
         }
-        if let Some(text) = message.filter(|m| !m.trim().is_empty()) {
+        if let Some(when) = about.proposed {
+            lines.push(format!("{}{when}", label("request-proposed-slot")));
+        }
+        if let Some(text) = about.message.filter(|m| !m.trim().is_empty()) {
             lines.push(format!("{}{text}", label("request-message")));
         }
         self.request_mail(to, partner, event, event_slug, "request-received", &lines)

@@ -104,6 +104,8 @@ pub struct MeetingRequest {
     pub reason: Option<String>,
     pub created_at: i64,
     pub decided_at: Option<i64>,
+    /// The slot start the requester proposed, if any.
+    pub proposed_slot: Option<i64>,
 }
 
 impl MeetingRequest {
@@ -130,9 +132,10 @@ struct RequestRow {
     reason: Option<String>,
     created_at: i64,
     decided_at: Option<i64>,
+    proposed_slot: Option<i64>,
 }
 
-const REQUEST_COLUMNS: &str = "id, event_id, from_user, to_user, opportunity_id, message, priority, status, reason, created_at, decided_at";
+const REQUEST_COLUMNS: &str = "id, event_id, from_user, to_user, opportunity_id, message, priority, status, reason, created_at, decided_at, proposed_slot";
 
 impl TryFrom<RequestRow> for MeetingRequest {
     type Error = StoreError;
@@ -149,6 +152,7 @@ impl TryFrom<RequestRow> for MeetingRequest {
             reason: r.reason,
             created_at: r.created_at,
             decided_at: r.decided_at,
+            proposed_slot: r.proposed_slot,
         })
     }
 }
@@ -706,6 +710,17 @@ impl Tx {
         .execute(c)
         })?;
         Ok(id)
+    }
+
+    /// Records the time a new request proposes (a slot start).
+    pub async fn propose_slot(&mut self, request: Uuid, start: i64) -> Result<()> {
+        exec!(self, |c| sqlx::query(
+            "UPDATE meeting_requests SET proposed_slot = $2 WHERE id = $1"
+        )
+        .bind(request)
+        .bind(start)
+        .execute(c))?;
+        Ok(())
     }
 
     /// Cancels every open request of `user` at `event`, and their meetings: what is left of a

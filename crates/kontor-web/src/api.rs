@@ -950,6 +950,8 @@ struct RequestOut {
     priority: String,
     message: Option<String>,
     opportunity: Option<Uuid>,
+    /// The time the requester proposed (a slot start, RFC 3339), if any.
+    proposed_start: Option<String>,
     meeting: Option<MeetingOut>,
 }
 
@@ -998,6 +1000,7 @@ async fn my_requests(
             priority: r.priority.key().into(),
             message: r.message.clone(),
             opportunity: r.opportunity_id,
+            proposed_start: r.proposed_slot.map(instant),
             meeting,
         });
     }
@@ -1012,6 +1015,10 @@ struct RequestIn {
     /// `must` or `would-like` (default).
     priority: Option<String>,
     opportunity: Option<Uuid>,
+    /// At a self-booking event: a time to propose, as a slot start in microseconds since the
+    /// epoch (see the event's `slots`) that both sides have free. The meeting is booked there
+    /// when the request is accepted, if both are still free then.
+    proposed_slot: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1047,14 +1054,29 @@ async fn create_request(
             .await?
             .map_err(|i| AppError::field("opportunity", i))?;
     }
+    let proposed = crate::meetings::parse_proposal(
+        &state,
+        &e,
+        user.id,
+        body.to,
+        &body
+            .proposed_slot
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    )
+    .await?
+    .map_err(|i| AppError::field("proposed_slot", i))?;
     let id = crate::meetings::insert_request(
         &state,
         &e,
         &user,
         body.to,
-        message.as_ref().map(|m| m.as_str()),
-        priority,
-        body.opportunity,
+        crate::meetings::Ask {
+            message: message.as_ref().map(|m| m.as_str()),
+            priority,
+            opportunity: body.opportunity,
+            proposed_slot: proposed,
+        },
     )
     .await?
     .map_err(AppError::Rejected)?;
@@ -1070,7 +1092,7 @@ struct ActionIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/events/{slug}/requests/{id}/{action}", tag = "meetings",
-    params(("slug" = String, Path), ("id" = Uuid, Path), ("action" = String, Path, description = "accept, decline, cancel or book")),
+    params(("slug" = String, Path), ("id" = Uuid, Path), ("action" = String, Path, description = "accept, decline, cancel or book; accepting a request that proposed a time books it there when both are still free (see the request's `meeting`)")),
     request_body = ActionIn, security(("token" = [])),
     responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"),
                (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]

@@ -101,6 +101,51 @@ async fn free_slots(
         .collect())
 }
 
+/// Slot starts, in time order, in which both `a` and `b` are available and free.
+async fn common_free_slots(
+    state: &AppState,
+    event: &Event,
+    a: Uuid,
+    b: Uuid,
+) -> Result<Vec<i64>, AppError> {
+    let slots = event_slots(state, event).await?;
+    let (mine, theirs) = (
+        free_slots(state, event, a, &slots).await?,
+        free_slots(state, event, b, &slots).await?,
+    );
+    Ok(slots
+        .iter()
+        .map(|s| s.start.as_microsecond())
+        .filter(|s| mine.contains(s) && theirs.contains(s))
+        .collect())
+}
+
+/// The time a request proposes: empty for none, else a slot start both sides have free at a
+/// self-booking event.
+pub async fn parse_proposal(
+    state: &AppState,
+    event: &Event,
+    from: Uuid,
+    to: Uuid,
+    raw: &str,
+) -> Result<Result<Option<i64>, Invalid>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(Ok(None));
+    }
+    let Ok(start) = raw.parse::<i64>() else {
+        return Ok(Err(Invalid::new("invalid-choice")));
+    };
+    if event.rules.scheduling != SchedulingMode::SelfBooking
+        || !common_free_slots(state, event, from, to)
+            .await?
+            .contains(&start)
+    {
+        return Ok(Err(Invalid::new("invalid-proposal-taken")));
+    }
+    Ok(Ok(Some(start)))
+}
+
 /// How a self-booked meeting takes place: as the event is, and at a hybrid event on site unless
 /// either side said they join that slot online.
 async fn slot_mode(
@@ -348,6 +393,20 @@ async fn request_form(
         .filter(|o| o.job.as_ref().is_none_or(|j| j.open_on(today)))
         .map(|o| serde_json::json!({ "id": o.id, "title": o.title.show(ctx.locale), "kind": label(ctx.locale, "opportunity-kind", o.kind) }))
         .collect();
+    // At a self-booking event the requester may propose a time both of them have free.
+    let me = ctx.require_user()?;
+    let proposals: Vec<_> = if event.rules.scheduling == SchedulingMode::SelfBooking {
+        common_free_slots(state, event, me.id, to)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let (time, odd) = two_times(s, &me.time_zone, &partner.time_zone, ctx.locale);
+                serde_json::json!({ "start": s.to_string(), "label": format!("{} · {time}", format_day(s, &me.time_zone, ctx.locale)), "odd": odd })
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     let priorities: Vec<_> = [MeetingPriority::WouldLike, MeetingPriority::Must]
         .iter()
         .map(|p| serde_json::json!({ "key": p.key(), "label": label(ctx.locale, "priority", *p) }))
@@ -365,6 +424,7 @@ async fn request_form(
             "event": event_json(event, ctx.locale),
             "partner": { "id": partner.id, "name": partner.name },
             "opportunities": opportunities,
+            "proposals": proposals,
             "priorities": priorities,
             "values": values,
             "errors": errors,
@@ -455,6 +515,7 @@ async fn send_request(
             .map(|()| Some(o)),
         other => other,
     };
+    let proposed = parse_proposal(&state, &event, user.id, to, form.get("proposed_slot")).await?;
     let refusal = match state.store.user(to).await {
         Ok(_) => request_refusal(&state, &event, user.id, to).await?,
         Err(StoreError::NotFound) => Some("error-request-outside"),
@@ -468,6 +529,7 @@ async fn send_request(
         ("message", message.as_ref().err()),
         ("priority", priority.as_ref().err()),
         ("opportunity", opportunity.as_ref().err()),
+        ("proposed_slot", proposed.as_ref().err()),
     ] {
         if let Some(e) = r {
             errors.push((field.to_string(), *e));
@@ -479,9 +541,12 @@ async fn send_request(
             &event,
             user,
             to,
-            message.expect("checked").as_ref().map(Text::as_str),
-            priority.expect("checked"),
-            opportunity.expect("checked"),
+            Ask {
+                message: message.expect("checked").as_ref().map(Text::as_str),
+                priority: priority.expect("checked"),
+                opportunity: opportunity.expect("checked"),
+                proposed_slot: proposed.expect("checked"),
+            },
         )
         .await?;
         match sent {
@@ -512,7 +577,16 @@ async fn meetings_page(
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let event = load(&state, &slug).await?;
-    let notice = q.contains_key("sent").then_some("meetings-request-sent");
+    // Only known notices: the query is not a way to put text on the page.
+    let notice = if q.contains_key("sent") {
+        Some("meetings-request-sent")
+    } else {
+        match q.get("done").map(String::as_str) {
+            Some("booked-proposed") => Some("meetings-booked-proposed"),
+            Some("proposed-taken") => Some("meetings-proposed-taken"),
+            _ => None,
+        }
+    };
     meetings_view(&state, &ctx, &event, None, notice).await
 }
 
@@ -592,6 +666,10 @@ pub async fn meetings_view(
             "priority": label(ctx.locale, "priority", r.priority),
             "message": r.message,
             "subject": r.opportunity_id.and_then(|id| subjects.get(&id)),
+            "proposed": r.proposed_slot.filter(|_| r.status == MeetingRequestStatus::Pending).map(|s| {
+                let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
+                serde_json::json!({ "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
+            }),
             "reason": r.reason,
             "contact": accepted.then(|| serde_json::json!({ "email": partner.email.as_str(), "phone": partner.phone })),
             "booked": meeting.as_ref().map(|m| {
@@ -674,7 +752,7 @@ async fn act(
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let event = load(&state, &slug).await?;
-    apply_action(
+    let done = apply_action(
         &state,
         &event,
         user,
@@ -684,7 +762,21 @@ async fn act(
         form.get("slot"),
     )
     .await?;
-    Ok(Redirect::to(&format!("/events/{slug}/meetings")).into_response())
+    let query = match done {
+        Some(Proposal::Booked) => "?done=booked-proposed",
+        Some(Proposal::Taken) => "?done=proposed-taken",
+        None => "",
+    };
+    Ok(Redirect::to(&format!("/events/{slug}/meetings{query}")).into_response())
+}
+
+/// What a requester asks for, checked: their message, how much they want it, the opportunity it
+/// concerns and the time it proposes ([`parse_proposal`]).
+pub struct Ask<'a> {
+    pub message: Option<&'a str>,
+    pub priority: MeetingPriority,
+    pub opportunity: Option<Uuid>,
+    pub proposed_slot: Option<i64>,
 }
 
 /// Writes a request that passed [`request_refusal`], with the mail to the other side. The
@@ -695,11 +787,22 @@ pub async fn insert_request(
     event: &Event,
     user: &User,
     to: Uuid,
-    message: Option<&str>,
-    priority: MeetingPriority,
-    opportunity: Option<Uuid>,
+    ask: Ask<'_>,
 ) -> Result<Result<Uuid, &'static str>, AppError> {
+    let Ask {
+        message,
+        priority,
+        opportunity,
+        proposed_slot,
+    } = ask;
     let partner = state.store.user(to).await?;
+    let proposed = proposed_slot.map(|s| {
+        let (time, _) = two_times(s, &partner.time_zone, &user.time_zone, partner.locale);
+        format!(
+            "{} · {time}",
+            format_day(s, &partner.time_zone, partner.locale)
+        )
+    });
     let concerning = match opportunity {
         Some(id) => Some(
             state
@@ -717,8 +820,11 @@ pub async fn insert_request(
         &user.name,
         &event.title,
         event.slug.as_str(),
-        concerning.as_deref(),
-        message,
+        kontor_mail::compose::RequestDetails {
+            concerning: concerning.as_deref(),
+            message,
+            proposed: proposed.as_deref(),
+        },
     );
     let now = now_micros();
     let mut tx = state.store.begin().await?;
@@ -747,13 +853,25 @@ pub async fn insert_request(
             }));
         }
     };
+    if let Some(start) = proposed_slot {
+        tx.propose_slot(id, start).await?;
+    }
     tx.enqueue_mail(&mail, now).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
     Ok(Ok(id))
 }
 
-/// Accept, decline, cancel or book a request, as `user`; shared by the pages and the API.
+/// What became of the time a request proposed, once it was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proposal {
+    Booked,
+    /// No longer free for both (or the event changed): they choose another, as without one.
+    Taken,
+}
+
+/// Accept, decline, cancel or book a request, as `user`; shared by the pages and the API. An
+/// accepted request that proposed a time is then booked there if it still can be.
 pub async fn apply_action(
     state: &AppState,
     event: &Event,
@@ -762,7 +880,7 @@ pub async fn apply_action(
     action: &str,
     reason: &str,
     slot: &str,
-) -> Result<(), AppError> {
+) -> Result<Option<Proposal>, AppError> {
     let request = state.store.meeting_request(id).await?;
     if request.event_id != event.id || (request.from_user != user.id && request.to_user != user.id)
     {
@@ -770,6 +888,7 @@ pub async fn apply_action(
     }
     let partner = state.store.user(request.partner_of(user.id)).await?;
     let now = now_micros();
+    let mut proposal = None;
     let mail_kind = match action {
         "accept" | "decline" => {
             if request.to_user != user.id {
@@ -802,6 +921,9 @@ pub async fn apply_action(
             }
             enqueue(state, &mut tx, event, &partner, user, kind, now).await?;
             tx.commit().await?;
+            if let Some(start) = request.proposed_slot.filter(|_| action == "accept") {
+                proposal = Some(book_proposal(state, event, id, user, &partner, start).await?);
+            }
             kind
         }
         "cancel" => {
@@ -848,7 +970,31 @@ pub async fn apply_action(
     };
     tracing::info!(request = %id, action = mail_kind, "meeting request changed");
     state.outbox_wake.notify_one();
-    Ok(())
+    Ok(proposal)
+}
+
+/// Books a just-accepted request at the time it proposed, as self-booking would; a time no
+/// longer free is no error (the request stays accepted, and they choose another).
+async fn book_proposal(
+    state: &AppState,
+    event: &Event,
+    id: Uuid,
+    user: &User,
+    partner: &User,
+    start: i64,
+) -> Result<Proposal, AppError> {
+    if event.rules.scheduling != SchedulingMode::SelfBooking {
+        return Ok(Proposal::Taken);
+    }
+    let accepted = state.store.meeting_request(id).await?;
+    match book(state, event, &accepted, user, partner, &start.to_string()).await {
+        Ok(()) => Ok(Proposal::Booked),
+        Err(AppError::Internal(e)) => Err(AppError::Internal(e)),
+        Err(refused) => {
+            tracing::info!(request = %id, reason = %refused, "proposed time no longer free");
+            Ok(Proposal::Taken)
+        }
+    }
 }
 
 async fn enqueue(

@@ -454,3 +454,178 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
         }
     }
 }
+
+/// The id in `data-request="…"` of the first request card on a meetings page.
+fn first_request(page: &str) -> String {
+    let i = page.find("data-request=\"").expect("a request on the page") + 14;
+    page[i..i + 36].to_string()
+}
+
+#[tokio::test]
+async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let organiser = app.user("org@example.de", Locale::De, false).await;
+        let employer = app.user("hr@rheinwerk.example", Locale::De, false).await;
+        let li = app.user("li@example.cn", Locale::Zh, false).await;
+        let wang = app.user("wang@example.cn", Locale::Zh, false).await;
+        let fair = app.event("talent-days", organiser).await;
+        app.approved(fair, employer, ParticipantRole::Exhibitor)
+            .await;
+        for who in [li, wang] {
+            app.approved(fair, who, ParticipantRole::Visitor).await;
+        }
+        let slots = app.slot_starts(fair).await;
+        let (li_c, wang_c, hr) = (
+            app.sign_in("li@example.cn").await,
+            app.sign_in("wang@example.cn").await,
+            app.sign_in("hr@rheinwerk.example").await,
+        );
+        let ask = format!("/events/talent-days/people/{employer}/request");
+
+        // The form offers the times both have free; a time that is not one is refused.
+        let form = app.get(&ask, Some(&li_c), "zh").await;
+        assert!(
+            form.body
+                .contains(&format!("<option value=\"{}\" >", slots[1])),
+            "{}",
+            form.body
+        );
+        let wrong = app
+            .post_form(
+                &ask,
+                Some(&li_c),
+                "zh",
+                &[("priority", "must"), ("proposed_slot", "12345")],
+            )
+            .await;
+        assert_eq!(wrong.status, 422);
+        assert!(
+            wrong.body.contains("该时间已不再适合双方"),
+            "{}",
+            wrong.body
+        );
+
+        // Li and Wang both propose the second slot.
+        let second = slots[1].to_string();
+        for cookie in [&li_c, &wang_c] {
+            let r = app
+                .post_form(
+                    &ask,
+                    Some(cookie),
+                    "zh",
+                    &[("priority", "must"), ("proposed_slot", &second)],
+                )
+                .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+        let mail = &app
+            .store
+            .outbox(Some("hr@rheinwerk.example"), 1)
+            .await
+            .unwrap()[0];
+        assert!(
+            mail.body_text.contains("Vorgeschlagene Zeit: "),
+            "{}",
+            mail.body_text
+        );
+        let page = app
+            .get("/events/talent-days/meetings", Some(&hr), "de")
+            .await;
+        assert_eq!(page.body.matches("data-testid=\"proposed\"").count(), 2);
+
+        // Accepting Li's books the meeting there; Wang's is accepted without it.
+        let requests = app.store.meeting_requests_of(fair, employer).await.unwrap();
+        let of = |who| requests.iter().find(|r| r.from_user == who).unwrap().id;
+        let (li_req, wang_req) = (of(li), of(wang));
+        let r = app
+            .post_form(
+                &format!("/events/talent-days/requests/{li_req}/accept"),
+                Some(&hr),
+                "de",
+                &[],
+            )
+            .await;
+        assert_eq!(
+            r.header("location"),
+            "/events/talent-days/meetings?done=booked-proposed"
+        );
+        let meeting = app.store.meeting_of_request(li_req).await.unwrap().unwrap();
+        assert_eq!(meeting.slot_start, slots[1]);
+        let r = app
+            .post_form(
+                &format!("/events/talent-days/requests/{wang_req}/accept"),
+                Some(&hr),
+                "de",
+                &[],
+            )
+            .await;
+        assert_eq!(
+            r.header("location"),
+            "/events/talent-days/meetings?done=proposed-taken"
+        );
+        assert!(
+            app.store
+                .meeting_of_request(wang_req)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let page = app.get(r.header("location"), Some(&hr), "de").await;
+        assert!(
+            page.body
+                .contains("Die vorgeschlagene Zeit ist nicht mehr für Sie beide frei"),
+            "{}",
+            page.body
+        );
+        assert_eq!(
+            first_request(
+                &app.get("/events/talent-days/meetings", Some(&wang_c), "zh")
+                    .await
+                    .body
+            ),
+            wang_req.to_string()
+        );
+
+        // By API: the proposal is validated the same way and read back.
+        let token = app.token(&li_c).await;
+        let other = app.user("chen@example.cn", Locale::Zh, false).await;
+        app.approved(fair, other, ParticipantRole::Exhibitor).await;
+        let body =
+            |slot: i64| serde_json::json!({ "to": other, "proposed_slot": slot }).to_string();
+        let r = app
+            .api(
+                "POST",
+                "/api/v1/events/talent-days/requests",
+                Some(&token),
+                Some(&body(slots[1])),
+            )
+            .await;
+        assert_eq!(r.status, 422, "Li is booked then: {}", r.body);
+        assert!(r.body.contains("proposed_slot"), "{}", r.body);
+        let r = app
+            .api(
+                "POST",
+                "/api/v1/events/talent-days/requests",
+                Some(&token),
+                Some(&body(slots[2])),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let mine = app
+            .api(
+                "GET",
+                "/api/v1/events/talent-days/requests",
+                Some(&token),
+                None,
+            )
+            .await
+            .json();
+        let proposed: Vec<_> = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["proposed_start"].as_str())
+            .collect();
+        assert_eq!(proposed.len(), 2, "{mine}");
+    }
+}
