@@ -19,17 +19,46 @@ fn posting<'a>(title: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'
     form
 }
 
+/// The cast of these tests at "talent-days" (organised by org@example.de, who takes no
+/// part): an employer (hr@rheinwerk.example, German), the candidates Li and Wang (Chinese).
+struct Fair {
+    id: uuid::Uuid,
+    employer: uuid::Uuid,
+    li: uuid::Uuid,
+    wang: uuid::Uuid,
+}
+
+async fn talent_days(app: &TestApp) -> Fair {
+    let organiser = app.user("org@example.de", Locale::De, false).await;
+    let id = app.event("talent-days", organiser).await;
+    let mut people = vec![];
+    for (email, locale, role) in [
+        (
+            "hr@rheinwerk.example",
+            Locale::De,
+            ParticipantRole::Exhibitor,
+        ),
+        ("li@example.cn", Locale::Zh, ParticipantRole::Visitor),
+        ("wang@example.cn", Locale::Zh, ParticipantRole::Visitor),
+    ] {
+        let who = app.user(email, locale, false).await;
+        app.approved(id, who, role).await;
+        people.push(who);
+    }
+    Fair {
+        id,
+        employer: people[0],
+        li: people[1],
+        wang: people[2],
+    }
+}
+
 #[tokio::test]
 async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
     for (app, _) in TestApp::on_every_backend().await {
-        let organiser = app.user("org@example.de", Locale::De, false).await;
-        let employer = app.user("hr@rheinwerk.example", Locale::De, false).await;
-        let candidate = app.user("li@example.cn", Locale::Zh, false).await;
-        let fair = app.event("talent-days", organiser).await;
-        app.approved(fair, employer, ParticipantRole::Exhibitor)
-            .await;
-        app.approved(fair, candidate, ParticipantRole::Visitor)
-            .await;
+        let Fair {
+            id: fair, employer, ..
+        } = talent_days(&app).await;
         let hr = app.sign_in("hr@rheinwerk.example").await;
         let li = app.sign_in("li@example.cn").await;
         let today = TimeZoneName::berlin().today();
@@ -298,19 +327,8 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 
 #[tokio::test]
 async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
     for (app, _) in TestApp::on_every_backend().await {
-        let organiser = app.user("org@example.de", Locale::De, false).await;
-        let li = app.user("li@example.cn", Locale::Zh, false).await;
-        let employer = app.user("hr@rheinwerk.example", Locale::De, false).await;
-        let fellow = app.user("wang@example.cn", Locale::Zh, false).await;
+        let Fair { employer, li, .. } = talent_days(&app).await;
         app.user("nobody@example.org", Locale::En, false).await;
-        let fair = app.event("talent-days", organiser).await;
-        for (who, role) in [
-            (li, ParticipantRole::Visitor),
-            (employer, ParticipantRole::Exhibitor),
-            (fellow, ParticipantRole::Visitor),
-        ] {
-            app.approved(fair, who, role).await;
-        }
         let li_c = app.sign_in("li@example.cn").await;
         let cv = format!("/people/{li}/cv");
 
@@ -464,16 +482,12 @@ fn first_request(page: &str) -> String {
 #[tokio::test]
 async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
     for (app, _) in TestApp::on_every_backend().await {
-        let organiser = app.user("org@example.de", Locale::De, false).await;
-        let employer = app.user("hr@rheinwerk.example", Locale::De, false).await;
-        let li = app.user("li@example.cn", Locale::Zh, false).await;
-        let wang = app.user("wang@example.cn", Locale::Zh, false).await;
-        let fair = app.event("talent-days", organiser).await;
-        app.approved(fair, employer, ParticipantRole::Exhibitor)
-            .await;
-        for who in [li, wang] {
-            app.approved(fair, who, ParticipantRole::Visitor).await;
-        }
+        let Fair {
+            id: fair,
+            employer,
+            li,
+            wang,
+        } = talent_days(&app).await;
         let slots = app.slot_starts(fair).await;
         let (li_c, wang_c, hr) = (
             app.sign_in("li@example.cn").await,
