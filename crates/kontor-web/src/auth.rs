@@ -238,6 +238,16 @@ pub async fn count_hit(state: &AppState, bucket: &str, window_secs: i64) -> Resu
     Ok(hits)
 }
 
+/// Takes back the hit a request counted in `bucket`'s current window.
+async fn refund_hit(state: &AppState, bucket: &str, window_secs: i64) -> Result<(), AppError> {
+    let window = window_secs * 1_000_000;
+    let start = now_micros() / window * window;
+    let mut tx = state.store.begin().await?;
+    tx.refund_rate_limit(bucket, start).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 // ----- pages and actions -----
 
 /// A same-site path to continue to after sign-in; anything else becomes `/`. Browsers drop
@@ -310,7 +320,14 @@ async fn signin(
             .and_then(|u| u.password_hash.as_deref())
             .is_some_and(|h| verify_password(password, h));
         return match (ok, user) {
-            (true, Some(user)) => start_session(&state, &user, &next).await,
+            (true, Some(user)) => {
+                // A right password is no guessing and sends no mail: it does not count, so
+                // that people who sign in often (at a stand, on several devices) are not
+                // locked out.
+                refund_hit(&state, &format!("signin-email:{email}"), 900).await?;
+                refund_hit(&state, &format!("signin-ip:{ip}"), 900).await?;
+                start_session(&state, &user, &next).await
+            }
             _ => {
                 let errors = serde_json::json!({ "password": kontor_i18n::t(ctx.locale, "signin-wrong-password") });
                 let r = render_invalid(

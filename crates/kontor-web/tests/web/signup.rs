@@ -139,6 +139,45 @@ async fn sign_in_requests_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn only_wrong_passwords_count_against_the_sign_in_limit() {
+    let app = TestApp::new().await;
+    app.user("anna@example.de", kontor_domain::Locale::De, false)
+        .await;
+    for i in 0..15 {
+        let r = app
+            .post_form(
+                "/signin",
+                None,
+                "en",
+                &[
+                    ("email", "anna@example.de"),
+                    ("password", crate::helpers::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "sign-in {i}: {}", r.body);
+    }
+    let mut statuses = vec![];
+    for _ in 0..11 {
+        statuses.push(
+            app.post_form(
+                "/signin",
+                None,
+                "en",
+                &[
+                    ("email", "anna@example.de"),
+                    ("password", "wrong guess 123"),
+                ],
+            )
+            .await
+            .status,
+        );
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+#[tokio::test]
 async fn the_sign_in_link_needs_a_button_press() {
     let app = TestApp::new().await;
     app.user("anna@example.de", kontor_domain::Locale::De, false)
