@@ -46,7 +46,7 @@ pub fn format_instant(micros: i64, zone: Option<&TimeZoneName>, locale: Locale) 
     match locale {
         Locale::De => z.strftime("%d.%m.%Y %H:%M").to_string(),
         Locale::Zh => z.strftime("%Y年%-m月%-d日 %H:%M").to_string(),
-        Locale::En => z.strftime("%Y-%m-%d %H:%M").to_string(),
+        Locale::En => z.strftime("%-d %B %Y %H:%M").to_string(),
     }
 }
 
@@ -119,7 +119,7 @@ pub fn format_date(d: Date, locale: Locale) -> String {
     match locale {
         Locale::De => d.strftime("%d.%m.%Y").to_string(),
         Locale::Zh => d.strftime("%Y年%-m月%-d日").to_string(),
-        Locale::En => d.strftime("%Y-%m-%d").to_string(),
+        Locale::En => d.strftime("%-d %B %Y").to_string(),
     }
 }
 
@@ -1220,9 +1220,9 @@ mod tests {
         // Morning in Berlin, afternoon the same day in Shanghai: no date needed.
         assert_eq!(range("09:00", "10:00"), "16:00–17:00 Shanghai");
         // Evening in Berlin: the next day in Shanghai.
-        assert_eq!(range("18:30", "19:00"), "2026-11-27 01:30–02:00 Shanghai");
+        assert_eq!(range("18:30", "19:00"), "27 November 2026 01:30–02:00 Shanghai");
         // Across midnight in Shanghai: the end has its date too.
-        assert_eq!(range("16:30", "17:30"), "23:30–2026-11-27 00:30 Shanghai");
+        assert_eq!(range("16:30", "17:30"), "23:30–27 November 2026 00:30 Shanghai");
         assert!(
             session_json(
                 &MatchmakingSession::parse("2026-11-26", "09:00", "10:00", 30, &[]).unwrap(),
@@ -1259,7 +1259,7 @@ mod tests {
         );
         assert_eq!(
             format_deadline(at, &TimeZoneName::berlin(), Locale::En),
-            "2030-03-10 18:00 Berlin"
+            "10 March 2030 18:00 Berlin"
         );
     }
 }
