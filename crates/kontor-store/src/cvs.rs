@@ -36,6 +36,18 @@ impl Store {
         .fetch_one(p))?)
     }
 
+    /// Who of the people registered for `event` (pending or approved: those its organisers may
+    /// read the CV of) has a CV.
+    pub async fn cv_owners_at(&self, event: Uuid) -> Result<std::collections::HashSet<Uuid>> {
+        let ids: Vec<Uuid> = read!(self, |p| sqlx::query_scalar(
+            "SELECT c.user_id FROM cvs c JOIN registrations r ON r.user_id = c.user_id \
+             WHERE r.event_id = $1 AND r.status IN ('pending', 'approved')"
+        )
+        .bind(event)
+        .fetch_all(p))?;
+        Ok(ids.into_iter().collect())
+    }
+
     /// Whether `viewer` may read the CV of `person`: the person themselves; an organiser of an
     /// event the person registered for (pending or approved); someone with an open meeting
     /// request to or from the person (an employer deciding on a candidate's request); and,

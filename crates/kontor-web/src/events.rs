@@ -430,6 +430,7 @@ async fn participants(
     let event = organiser_event(&state, &ctx, &slug).await?;
     let user = ctx.require_user()?;
     let mut list = state.store.participants(event.id, None).await?;
+    let with_cv = state.store.cv_owners_at(event.id).await?;
     // Those waiting for a decision first (a stable sort keeps the store's order otherwise).
     list.sort_by_key(|p| p.registration.status != RegistrationStatus::Pending);
     let rows: Vec<_> = list
@@ -445,6 +446,8 @@ async fn participants(
                 "status": p.registration.status.key(),
                 "status_label": label(ctx.locale, "registration-status", p.registration.status),
                 "message": p.registration.message,
+                "user_id": p.registration.user_id,
+                "cv": with_cv.contains(&p.registration.user_id),
                 "at": format_instant(p.registration.created_at, Some(&user.time_zone), ctx.locale),
             })
         })
@@ -1220,9 +1223,15 @@ mod tests {
         // Morning in Berlin, afternoon the same day in Shanghai: no date needed.
         assert_eq!(range("09:00", "10:00"), "16:00–17:00 Shanghai");
         // Evening in Berlin: the next day in Shanghai.
-        assert_eq!(range("18:30", "19:00"), "27 November 2026 01:30–02:00 Shanghai");
+        assert_eq!(
+            range("18:30", "19:00"),
+            "27 November 2026 01:30–02:00 Shanghai"
+        );
         // Across midnight in Shanghai: the end has its date too.
-        assert_eq!(range("16:30", "17:30"), "23:30–27 November 2026 00:30 Shanghai");
+        assert_eq!(
+            range("16:30", "17:30"),
+            "23:30–27 November 2026 00:30 Shanghai"
+        );
         assert!(
             session_json(
                 &MatchmakingSession::parse("2026-11-26", "09:00", "10:00", 30, &[]).unwrap(),

@@ -394,8 +394,22 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
             "{}",
             person.body
         );
-        // The organiser of Li's event may.
+        // The organiser of Li's event may, from the list of participants.
         let org = app.sign_in("org@example.de").await;
+        let list = app
+            .get("/events/talent-days/participants", Some(&org), "de")
+            .await;
+        assert_eq!(
+            list.body.matches("data-testid=\"participant-cv\"").count(),
+            1,
+            "{}",
+            list.body
+        );
+        assert!(
+            list.body.contains(&format!("href=\"{cv}\"")),
+            "{}",
+            list.body
+        );
         assert_eq!(app.get(&cv, Some(&org), "de").await.status, 200);
 
         // Li asks the employer for an interview: the employer may read it while it is open,
