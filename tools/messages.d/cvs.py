@@ -1,7 +1,7 @@
 # Candidates' CVs on their profile.
 M = [
 ("cv-title", "CV", "Lebenslauf", "简历"),
-("cv-lead", "For job fairs: employers you ask for an interview (and those who ask you), and the organisers of your events, can read it.", "Für Jobmessen: Arbeitgeber, bei denen Sie ein Gespräch anfragen (oder die Sie anfragen), und das Team Ihrer Veranstaltungen können ihn lesen.", "用于招聘会：您申请面谈的用人单位（以及向您申请面谈的用人单位）和您所参加活动的主办方可以查看。"),
+("cv-lead", "For job fairs: the employers you ask for a meeting, those whose request you accept, and the organisers of your events can read it.", "Für Jobmessen: Arbeitgeber, bei denen Sie ein Gespräch anfragen, diejenigen, deren Anfrage Sie annehmen, und das Team Ihrer Veranstaltungen können ihn lesen.", "用于招聘会：您申请会谈的用人单位、您接受其请求的一方以及您所参加活动的主办方可以查看。"),
 ("cv-shared", "Also show it to everyone taking part in my events", "Auch allen zeigen, die an meinen Veranstaltungen teilnehmen", "同时向我所参加活动的所有参与者展示"),
 ("cv-save-sharing", "Save", "Speichern", "保存"),
 ("cv-delete", "Remove my CV", "Lebenslauf entfernen", "删除我的简历"),
@@ -15,4 +15,7 @@ M = [
 ("cv-missing", "Please choose a PDF file.", "Bitte wählen Sie eine PDF-Datei.", "请选择一个 PDF 文件。"),
 ("cv-not-pdf", "This file is not a PDF. Please save your CV as PDF and upload that.", "Diese Datei ist kein PDF. Bitte speichern Sie Ihren Lebenslauf als PDF und laden Sie dieses hoch.", "该文件不是 PDF。请将简历另存为 PDF 后再上传。"),
 ("cv-too-large", "The file is larger than 5 MB. Please make the PDF smaller (fewer or smaller pictures).", "Die Datei ist größer als 5 MB. Bitte verkleinern Sie das PDF (weniger oder kleinere Bilder).", "文件超过 5 MB。请压缩 PDF（减少图片或缩小图片）。"),
+("cv-lead-shared", "Everyone taking part in your events can read it, as can their organisers.", "Alle, die an Ihren Veranstaltungen teilnehmen, können ihn lesen, ebenso das Team der Veranstaltungen.", "您所参加活动的所有参与者及主办方均可查看。"),
+("request-cv-shared", "{ $name } can read your CV while this request is open.", "{ $name } kann Ihren Lebenslauf lesen, solange diese Anfrage offen ist.", "在此请求有效期间，{ $name } 可以查看您的简历。"),
+("request-cv-missing", "Employers decide faster with a CV: you can add one on your profile.", "Mit Lebenslauf entscheiden Arbeitgeber schneller: Sie können ihn in Ihrem Profil hinzufügen.", "有简历，用人单位能更快做出决定：您可以在个人资料中添加。"),
 ]

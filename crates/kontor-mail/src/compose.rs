@@ -237,6 +237,18 @@ impl Composer {
         self.meeting_at(to, partner, event, event_slug, when, "meeting-moved", None)
     }
 
+    /// The requester hears that their request was accepted at the time they proposed.
+    pub fn meeting_booked(
+        &self,
+        to: &kontor_store::accounts::User,
+        partner: &str,
+        event: &kontor_domain::LocalizedText,
+        event_slug: &str,
+        when: &str,
+    ) -> NewMail {
+        self.meeting_at(to, partner, event, event_slug, when, "meeting-booked", None)
+    }
+
     /// A mail about one meeting at a time: `mail-<kind>-subject` and `mail-<kind>-body`, with a
     /// button to the agenda, or to the meeting's video room.
     #[allow(clippy::too_many_arguments)]

@@ -27,13 +27,13 @@ impl Store {
         .fetch_optional(p))?)
     }
 
-    /// The PDF's bytes.
-    pub async fn cv_content(&self, user: Uuid) -> Result<Vec<u8>> {
-        Ok(read!(self, |p| sqlx::query_scalar(
-            "SELECT content FROM cvs WHERE user_id = $1"
+    /// The CV's file name and bytes, read together.
+    pub async fn cv_file(&self, user: Uuid) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT file_name, content FROM cvs WHERE user_id = $1"
         )
         .bind(user)
-        .fetch_one(p))?)
+        .fetch_optional(p))?)
     }
 
     /// Who of the people registered for `event` (pending or approved: those its organisers may
@@ -49,9 +49,11 @@ impl Store {
     }
 
     /// Whether `viewer` may read the CV of `person`: the person themselves; an organiser of an
-    /// event the person registered for (pending or approved); someone with an open meeting
-    /// request to or from the person (an employer deciding on a candidate's request); and,
-    /// when the person shares it, anyone approved at an event where the person is approved.
+    /// event the person registered for (pending or approved); someone the person asked for a
+    /// meeting, while that request is open (an employer deciding on a candidate's request);
+    /// someone whose request the person accepted; and, when the person shares it, anyone
+    /// approved at an event where the person is approved. Asking someone for a meeting does not
+    /// by itself open their CV to the one who asks.
     pub async fn may_see_cv(&self, viewer: Uuid, person: Uuid) -> Result<bool> {
         if viewer == person {
             return Ok(true);
@@ -62,8 +64,8 @@ impl Store {
                  JOIN event_organisers o ON o.event_id = r.event_id \
                  WHERE r.user_id = $2 AND o.user_id = $1 AND r.status IN ('pending', 'approved')) \
              OR EXISTS (SELECT 1 FROM meeting_requests m \
-                 WHERE ((m.from_user = $1 AND m.to_user = $2) OR (m.from_user = $2 AND m.to_user = $1)) \
-                 AND m.status IN ('pending', 'accepted')) \
+                 WHERE (m.from_user = $2 AND m.to_user = $1 AND m.status IN ('pending', 'accepted')) \
+                 OR (m.from_user = $1 AND m.to_user = $2 AND m.status = 'accepted')) \
              OR EXISTS (SELECT 1 FROM cvs c \
                  JOIN registrations mine ON mine.user_id = c.user_id AND mine.status = 'approved' \
                  JOIN registrations theirs ON theirs.event_id = mine.event_id AND theirs.status = 'approved' \
@@ -78,21 +80,23 @@ impl Store {
 }
 
 impl Tx {
-    /// Stores `user`'s CV, replacing the one before.
+    /// Stores `user`'s CV, replacing the one before; `shared: None` keeps the sharing the one
+    /// before had (not shared for a first CV), decided in the same statement.
     pub async fn put_cv(
         &mut self,
         user: Uuid,
         file_name: &str,
         content: &[u8],
-        shared: bool,
+        shared: Option<bool>,
         now: i64,
     ) -> Result<()> {
         exec!(self, |x| sqlx::query(
             "INSERT INTO cvs (user_id, file_name, content, size_bytes, shared, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+             VALUES ($1, $2, $3, $4, COALESCE($5, FALSE), $6) \
              ON CONFLICT (user_id) DO UPDATE SET file_name = excluded.file_name, \
              content = excluded.content, size_bytes = excluded.size_bytes, \
-             shared = excluded.shared, uploaded_at = excluded.uploaded_at"
+             shared = CASE WHEN $5 IS NULL THEN cvs.shared ELSE excluded.shared END, \
+             uploaded_at = excluded.uploaded_at"
         )
         .bind(user)
         .bind(file_name)

@@ -7,7 +7,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use kontor_domain::now_micros;
+use kontor_domain::{Locale, now_micros};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -35,10 +35,6 @@ pub fn upload_routes() -> Router<AppState> {
             (MAX_BYTES, "cv-too-large"),
             crate::form::refuse_declared_oversize,
         ))
-}
-
-fn too_large() -> AppError {
-    AppError::Refused(StatusCode::PAYLOAD_TOO_LARGE, "cv-too-large")
 }
 
 /// Why an upload is not a CV we keep, as a message key.
@@ -91,6 +87,8 @@ async fn upload(
             Some("shared") => shared = true,
             Some("keep_sharing") => keep_sharing = true,
             Some("cv") => {
+                // One file: a second part replaces the first rather than joining it.
+                data.clear();
                 name = field.file_name().map(str::to_string);
                 while let Some(chunk) = field
                     .chunk()
@@ -98,7 +96,8 @@ async fn upload(
                     .map_err(|_| AppError::BadRequest("error-bad-form"))?
                 {
                     if data.len() + chunk.len() > MAX_BYTES {
-                        return Err(too_large());
+                        let status = StatusCode::PAYLOAD_TOO_LARGE;
+                        return refused(&state, &ctx, user, "cv-too-large", status).await;
                     }
                     data.extend_from_slice(&chunk);
                 }
@@ -107,28 +106,33 @@ async fn upload(
         }
     }
     if let Err(key) = check_pdf(&data) {
-        return crate::profile::profile_page(
-            &state,
-            &ctx,
-            user,
-            crate::profile::Notice::cv_refused(key),
-        )
-        .await;
-    }
-    if keep_sharing {
-        shared = state.store.cv(user.id).await?.is_some_and(|cv| cv.shared);
+        return refused(&state, &ctx, user, key, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let mut tx = state.store.begin().await?;
     tx.put_cv(
         user.id,
         &file_name(name.as_deref()),
         &data,
-        shared,
+        (!keep_sharing).then_some(shared),
         now_micros(),
     )
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/profile?saved=cv#cv-h").into_response())
+}
+
+/// The profile again, with why the upload was not kept at its field.
+async fn refused(
+    state: &AppState,
+    ctx: &PageCtx,
+    user: &kontor_store::accounts::User,
+    key: &'static str,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let notice = crate::profile::Notice::cv_refused(key);
+    let mut page = crate::profile::profile_page(state, ctx, user, notice).await?;
+    *page.status_mut() = status;
+    Ok(page)
 }
 
 /// `POST /profile/cv/sharing`: whether fellow participants may read it too.
@@ -166,10 +170,8 @@ async fn download(
     if !state.store.may_see_cv(viewer.id, id).await? {
         return Err(AppError::NotFound);
     }
-    let cv = state.store.cv(id).await?.ok_or(AppError::NotFound)?;
-    let content = state.store.cv_content(id).await?;
-    let ascii: String = cv
-        .file_name
+    let (file_name, content) = state.store.cv_file(id).await?.ok_or(AppError::NotFound)?;
+    let ascii: String = file_name
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {
@@ -181,7 +183,7 @@ async fn download(
         .collect();
     let disposition = format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        rfc5987(&cv.file_name)
+        rfc5987(&file_name)
     );
     Ok((
         [
@@ -219,7 +221,7 @@ pub async fn profile_view(
     Ok(match state.store.cv(user).await? {
         Some(cv) => serde_json::json!({
             "file_name": cv.file_name,
-            "size": size_label(cv.size_bytes),
+            "size": size_label(cv.size_bytes, ctx.locale),
             "uploaded": crate::events::format_instant(cv.uploaded_at, ctx.user.as_ref().map(|u| &u.time_zone), ctx.locale),
             "shared": cv.shared,
             "href": format!("/people/{user}/cv"),
@@ -228,13 +230,16 @@ pub async fn profile_view(
     })
 }
 
-/// A CV's size as people read it: "240 KB", "1.2 MB".
-pub fn size_label(bytes: i64) -> String {
+/// A CV's size as people read it: "240 KB", "1.2 MB" ("1,2 MB" in German).
+pub fn size_label(bytes: i64, locale: Locale) -> String {
     if bytes < 1024 * 1024 {
-        format!("{} KB", (bytes + 1023) / 1024)
-    } else {
-        let mb = format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
-        format!("{} MB", mb.trim_end_matches(".0"))
+        return format!("{} KB", (bytes + 1023) / 1024);
+    }
+    let mb = format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
+    let mb = mb.trim_end_matches(".0");
+    match locale {
+        Locale::De => format!("{} MB", mb.replace('.', ",")),
+        Locale::En | Locale::Zh => format!("{mb} MB"),
     }
 }
 
@@ -254,8 +259,9 @@ mod tests {
         assert_eq!(file_name(Some("../../etc/passwd")), "passwd.pdf");
         assert_eq!(file_name(None), "cv.pdf");
         assert_eq!(rfc5987("简历 a.pdf"), "%E7%AE%80%E5%8E%86%20a.pdf");
-        assert_eq!(size_label(245_000), "240 KB");
-        assert_eq!(size_label(1_300_000), "1.2 MB");
-        assert_eq!(size_label(MAX_BYTES as i64), "5 MB");
+        assert_eq!(size_label(245_000, Locale::En), "240 KB");
+        assert_eq!(size_label(1_300_000, Locale::En), "1.2 MB");
+        assert_eq!(size_label(1_300_000, Locale::De), "1,2 MB");
+        assert_eq!(size_label(MAX_BYTES as i64, Locale::Zh), "5 MB");
     }
 }

@@ -222,6 +222,7 @@ async fn search(
         let mut title = h.title.clone();
         let mut owner = None;
         let mut job = None;
+        let mut kind = crate::i18n_kind(l, h.kind);
         let href = match h.kind {
             DocKind::Organisation => format!("/organisations/{}", h.id),
             DocKind::Person => format!("/people/{}", h.id),
@@ -231,6 +232,7 @@ async fn search(
                     && let Ok(o) = state.store.opportunity(id).await
                 {
                     title = o.title.show(l).to_string();
+                    kind = label(l, "opportunity-kind", o.kind);
                     job = o.job.as_ref().map(|j| job_view(j, l));
                     if let Ok(u) = state.store.user(o.user_id).await {
                         let org = match u.organisation_id {
@@ -246,7 +248,7 @@ async fn search(
                 format!("/opportunities/{}", h.id)
             }
         };
-        hits.push(serde_json::json!({ "href": href, "title": title, "owner": owner, "job": job, "snippet": h.snippet_html, "kind": crate::i18n_kind(l, h.kind) }));
+        hits.push(serde_json::json!({ "href": href, "title": title, "owner": owner, "job": job, "snippet": h.snippet_html, "kind": kind }));
     }
     let chosen = |name: &str, key: &str| params.iter().any(|(k, v)| k == name && v == key);
     let facet = |name: &str,
@@ -600,7 +602,8 @@ pub fn job_view(j: &JobDetails, l: Locale) -> serde_json::Value {
         "workplace": label(l, "job-workplace", j.workplace),
         "location": j.location,
         "starts_on": j.starts_on.map(|d| crate::events::format_date(d, l)),
-        "apply_by": j.apply_by.map(|d| crate::events::format_date(d, l)),
+        // A Berlin day: readers elsewhere must not take it for their own.
+        "apply_by": j.apply_by.map(|d| format!("{} ({})", crate::events::format_date(d, l), crate::events::zone_city(&TimeZoneName::berlin(), l))),
         "closed": !j.open_on(TimeZoneName::berlin().today()),
     })
 }

@@ -17,6 +17,7 @@ use kontor_store::StoreError;
 use kontor_store::accounts::User;
 use kontor_store::events::{Event, EventLock};
 use kontor_store::matchmaking::{MeetingRequest, NewMeetingRequest, RequestRefused};
+use kontor_store::outbox::NewMail;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -101,7 +102,7 @@ async fn free_slots(
         .collect())
 }
 
-/// Slot starts, in time order, in which both `a` and `b` are available and free.
+/// Slot starts still ahead, in time order, in which both `a` and `b` are available and free.
 async fn common_free_slots(
     state: &AppState,
     event: &Event,
@@ -113,10 +114,11 @@ async fn common_free_slots(
         free_slots(state, event, a, &slots).await?,
         free_slots(state, event, b, &slots).await?,
     );
+    let now = now_micros();
     Ok(slots
         .iter()
         .map(|s| s.start.as_microsecond())
-        .filter(|s| mine.contains(s) && theirs.contains(s))
+        .filter(|s| *s > now && mine.contains(s) && theirs.contains(s))
         .collect())
 }
 
@@ -356,10 +358,17 @@ async fn recommendations(
         .collect())
 }
 
+#[derive(serde::Deserialize)]
+struct RequestQuery {
+    /// The opportunity the request is about, when it starts from one (a job posting).
+    opportunity: Option<Uuid>,
+}
+
 async fn request_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((slug, id)): Path<(String, Uuid)>,
+    axum::extract::Query(q): axum::extract::Query<RequestQuery>,
 ) -> Result<Response, AppError> {
     ctx.require_user()?;
     let event = load(&state, &slug).await?;
@@ -368,7 +377,7 @@ async fn request_page(
         &ctx,
         &event,
         id,
-        serde_json::json!({}),
+        serde_json::json!({ "opportunity": q.opportunity }),
         serde_json::json!({}),
     )
     .await
@@ -425,6 +434,10 @@ async fn request_form(
             "partner": { "id": partner.id, "name": partner.name },
             "opportunities": opportunities,
             "proposals": proposals,
+            // Who asks shows their CV to the one asked (`Store::may_see_cv`); at a job fair,
+            // say so, or suggest one.
+            "my_cv": state.store.cv(me.id).await?.is_some(),
+            "job_fair": event.kind == kontor_domain::EventKind::JobFair,
             "priorities": priorities,
             "values": values,
             "errors": errors,
@@ -655,9 +668,25 @@ pub async fn meetings_view(
         } else {
             vec![]
         };
+        let proposed = match r.proposed_slot {
+            Some(s) if r.status == MeetingRequestStatus::Pending => {
+                let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
+                // Not held while pending: say so when it has gone meanwhile.
+                let free = event.rules.scheduling == SchedulingMode::SelfBooking
+                    && common_free_slots(&state, event, r.from_user, r.to_user)
+                        .await?
+                        .contains(&s);
+                Some(
+                    serde_json::json!({ "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd, "free": free }),
+                )
+            }
+            _ => None,
+        };
         let accepted = r.status == MeetingRequestStatus::Accepted;
-        // An open request lets each side read the other's CV (`Store::may_see_cv`).
-        let cv = r.status.is_open() && state.store.cv(partner.id).await?.is_some();
+        // The rule of `Store::may_see_cv`: the requester's CV while the request is open, the
+        // other side's once they accepted.
+        let cv = ((r.from_user == partner.id && r.status.is_open()) || accepted)
+            && state.store.cv(partner.id).await?.is_some();
         let row = serde_json::json!({
             "id": r.id,
             "partner": { "id": partner.id, "name": partner.name, "organisation": org, "cv": cv },
@@ -666,10 +695,7 @@ pub async fn meetings_view(
             "priority": label(ctx.locale, "priority", r.priority),
             "message": r.message,
             "subject": r.opportunity_id.and_then(|id| subjects.get(&id)),
-            "proposed": r.proposed_slot.filter(|_| r.status == MeetingRequestStatus::Pending).map(|s| {
-                let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
-                serde_json::json!({ "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
-            }),
+            "proposed": proposed,
             "reason": r.reason,
             "contact": accepted.then(|| serde_json::json!({ "email": partner.email.as_str(), "phone": partner.phone })),
             "booked": meeting.as_ref().map(|m| {
@@ -963,7 +989,7 @@ pub async fn apply_action(
             "request-cancelled"
         }
         "book" => {
-            book(state, event, &request, user, &partner, slot).await?;
+            book(state, event, &request, user, &partner, slot, None).await?;
             "booked"
         }
         _ => return Err(AppError::NotFound),
@@ -987,11 +1013,34 @@ async fn book_proposal(
         return Ok(Proposal::Taken);
     }
     let accepted = state.store.meeting_request(id).await?;
-    match book(state, event, &accepted, user, partner, &start.to_string()).await {
+    let (when, _) = two_times(start, &partner.time_zone, &user.time_zone, partner.locale);
+    let when = format!(
+        "{} · {when}",
+        format_day(start, &partner.time_zone, partner.locale)
+    );
+    let mail = state.composer.meeting_booked(
+        partner,
+        &user.name,
+        &event.title,
+        event.slug.as_str(),
+        &when,
+    );
+    match book(
+        state,
+        event,
+        &accepted,
+        user,
+        partner,
+        &start.to_string(),
+        Some(&mail),
+    )
+    .await
+    {
         Ok(()) => Ok(Proposal::Booked),
-        Err(AppError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(refused) => {
-            tracing::info!(request = %id, reason = %refused, "proposed time no longer free");
+        // The acceptance stands (it is committed): whatever kept the booking from happening,
+        // they choose a time as they would without a proposal.
+        Err(why) => {
+            tracing::info!(request = %id, reason = %why, "proposed time not booked");
             Ok(Proposal::Taken)
         }
     }
@@ -1015,7 +1064,7 @@ async fn enqueue(
 }
 
 /// Self-booking: the slot must be one of the event's, free and available for both; the database
-/// refuses it if someone else took it a moment ago.
+/// refuses it if someone else took it a moment ago. `booked_mail` goes out with a new meeting.
 async fn book(
     state: &AppState,
     event: &Event,
@@ -1023,6 +1072,7 @@ async fn book(
     user: &User,
     partner: &User,
     slot: &str,
+    booked_mail: Option<&NewMail>,
 ) -> Result<(), AppError> {
     if event.rules.scheduling != SchedulingMode::SelfBooking {
         return Err(AppError::Forbidden);
@@ -1113,7 +1163,10 @@ async fn book(
         Err(StoreError::NotFound) => return Err(AppError::Rejected("error-request-changed")),
         Err(e) => return Err(e.into()),
     }
-    if let Some(mail) = &moved {
+    if let Some(mail) = moved
+        .as_ref()
+        .or(booked_mail.filter(|_| existing.is_none()))
+    {
         tx.enqueue_mail(mail, now).await?;
     }
     tx.commit().await?;

@@ -119,7 +119,7 @@ async fn person(
             .store
             .cv(p.id)
             .await?
-            .map(|cv| serde_json::json!({ "href": format!("/people/{}/cv", p.id), "size": crate::cvs::size_label(cv.size_bytes) })),
+            .map(|cv| serde_json::json!({ "href": format!("/people/{}/cv", p.id), "size": crate::cvs::size_label(cv.size_bytes, ctx.locale) })),
         _ => None,
     };
     Ok(render(

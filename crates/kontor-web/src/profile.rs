@@ -45,7 +45,8 @@ async fn page(
         &ctx,
         user,
         Notice {
-            saved: q.saved.is_some(),
+            saved: q.saved.as_deref().is_some_and(|s| !s.starts_with("cv")),
+            saved_cv: q.saved.as_deref().is_some_and(|s| s.starts_with("cv")),
             ..Notice::default()
         },
     )
@@ -58,6 +59,8 @@ pub(crate) struct Notice {
     org_errors: Option<(serde_json::Value, serde_json::Value)>,
     new_token: Option<String>,
     saved: bool,
+    /// The CV was just saved or removed: said in its own section, where the page lands.
+    saved_cv: bool,
     /// Why the CV was not kept (a message key).
     cv_error: Option<&'static str>,
 }
@@ -140,10 +143,11 @@ pub(crate) async fn profile_page(
             "tokens": tokens,
             "new_token": notice.new_token,
             "saved": notice.saved,
+            "saved_cv": notice.saved_cv,
             "email": user.email.as_str(),
             "cv": crate::cvs::profile_view(state, ctx, user.id).await?,
             "cv_errors": notice.cv_error.map(|k| serde_json::json!({ "cv": kontor_i18n::t(ctx.locale, k) })).unwrap_or_else(|| serde_json::json!({})),
-            "cv_max": crate::cvs::size_label(crate::cvs::MAX_BYTES as i64),
+            "cv_max": crate::cvs::size_label(crate::cvs::MAX_BYTES as i64, ctx.locale),
         }),
     );
     *r.status_mut() = status;

@@ -632,7 +632,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                 "Education: M.Sc. International Business, Tongji University, Shanghai".to_string(),
             ];
             let file = format!("CV {latin}.pdf");
-            tx.put_cv(id, &file, &cv::pdf(&lines), i % 8 == 1, now)
+            tx.put_cv(id, &file, &cv::pdf(&lines), Some(i % 8 == 1), now)
                 .await?;
         }
         if (2..4).contains(&i) {

@@ -149,7 +149,17 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             page.body
         );
-        assert!(page.body.contains("/events/talent-days/people/"), "may ask");
+        // The request starts from the posting and names it.
+        let id = url.rsplit('/').next().unwrap();
+        let ask = format!("/events/talent-days/people/{employer}/request?opportunity={id}");
+        assert!(page.body.contains(&ask), "{}", page.body);
+        let form = app.get(&ask, Some(&li), "zh").await;
+        assert!(
+            form.body
+                .contains(&format!("<option value=\"{id}\" selected>")),
+            "{}",
+            form.body
+        );
         // An offer that is not a job posting keeps no job facts, whatever the form sent.
         let offer = app
             .post_form(
@@ -217,7 +227,7 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
         // The marketplace filters by kind of work and workplace, and finds the place.
         let all = app.get("/marketplace?kind=opportunity", None, "de").await;
         assert!(
-            all.body.contains("Werkstudierende (1)") && all.body.contains("Vollzeit (1)"),
+            all.body.contains("Werkstudierendenstelle (1)") && all.body.contains("Vollzeit (1)"),
             "{}",
             all.body
         );
@@ -378,6 +388,7 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
         );
         assert_eq!(own.header("x-content-type-options"), "nosniff");
         assert_eq!(own.header("content-security-policy"), "sandbox");
+        assert_eq!(own.header("cache-control"), "private, no-store");
 
         // Nobody else at first: not an unrelated person, not a fellow participant, not the
         // employer, not the signed-out; to them it does not exist.
@@ -387,7 +398,9 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
         for cookie in [&hr, &wang, &nobody] {
             assert_eq!(app.get(&cv, Some(cookie), "en").await.status, 404);
         }
-        assert_ne!(app.get(&cv, None, "en").await.status, 200);
+        let signed_out = app.get(&cv, None, "en").await;
+        assert_eq!(signed_out.status, 303);
+        assert!(signed_out.header("location").starts_with("/signin"));
         let person = app.get(&format!("/people/{li}"), Some(&hr), "de").await;
         assert!(
             !person.body.contains("data-testid=\"cv\""),
@@ -412,6 +425,15 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
         );
         assert_eq!(app.get(&cv, Some(&org), "de").await.status, 200);
 
+        // The request form tells Li the employer will read it.
+        let form = app
+            .get(
+                &format!("/events/talent-days/people/{employer}/request"),
+                Some(&li_c),
+                "zh",
+            )
+            .await;
+        assert!(form.body.contains("可以查看您的简历"), "{}", form.body);
         // Li asks the employer for an interview: the employer may read it while it is open,
         // from the request and from Li's page.
         let r = app
@@ -445,6 +467,17 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
             "{}",
             person.body
         );
+        assert_eq!(app.get(&cv, Some(&wang), "zh").await.status, 404);
+        // Asking Li for a meeting does not open Li's CV to the one who asks.
+        let r = app
+            .post_form(
+                &format!("/events/talent-days/people/{li}/request"),
+                Some(&wang),
+                "zh",
+                &[("priority", "must")],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
         assert_eq!(app.get(&cv, Some(&wang), "zh").await.status, 404);
 
         // Shared with fellow participants: Wang may now, the unrelated person still not.
@@ -485,12 +518,6 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
             assert_eq!(app.get(&cv, Some(cookie), "en").await.status, 404);
         }
     }
-}
-
-/// The id in `data-request="…"` of the first request card on a meetings page.
-fn first_request(page: &str) -> String {
-    let i = page.find("data-request=\"").expect("a request on the page") + 14;
-    page[i..i + 36].to_string()
 }
 
 #[tokio::test]
@@ -579,6 +606,18 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
         );
         let meeting = app.store.meeting_of_request(li_req).await.unwrap().unwrap();
         assert_eq!(meeting.slot_start, slots[1]);
+        let booked = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+        assert!(booked.subject.starts_with("已预订"), "{}", booked.subject);
+        // Wang's proposal is not held: the employer sees it has gone before answering.
+        let page = app
+            .get("/events/talent-days/meetings", Some(&hr), "de")
+            .await;
+        assert_eq!(
+            page.body.matches("data-testid=\"proposed-gone\"").count(),
+            1,
+            "{}",
+            page.body
+        );
         let r = app
             .post_form(
                 &format!("/events/talent-days/requests/{wang_req}/accept"),
@@ -605,13 +644,14 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             "{}",
             page.body
         );
-        assert_eq!(
-            first_request(
-                &app.get("/events/talent-days/meetings", Some(&wang_c), "zh")
-                    .await
-                    .body
-            ),
-            wang_req.to_string()
+        let wang_page = app
+            .get("/events/talent-days/meetings", Some(&wang_c), "zh")
+            .await;
+        assert!(
+            !wang_page.body.contains("data-testid=\"booked\"")
+                && !wang_page.body.contains("data-testid=\"proposed\""),
+            "accepted, neither booked nor still proposing: {}",
+            wang_page.body
         );
 
         // By API: the proposal is validated the same way and read back.
