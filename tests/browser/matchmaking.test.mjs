@@ -410,7 +410,8 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     const p = de.page;
     await open(p, `/opportunities/${zh.opportunity.value}`);
     await p.locator(`main a[href="${zh.personHref}"]`).waitFor();
-    await p.locator(`main a[href="/events/${FAIR}/people/${zh.id}/request"]`).waitFor();
+    // The request starts from the opportunity and names it.
+    await p.locator(`main a[href="/events/${FAIR}/people/${zh.id}/request?opportunity=${zh.opportunity.value}"]`).waitFor();
     await screenshot(p, 'opportunity-zh-seen-by-de');
   });
 

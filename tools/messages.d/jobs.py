@@ -37,4 +37,7 @@ M = [
 ("mail-meeting-booked-subject", "Booked: your meeting with { $partner } on { $when }", "Gebucht: Ihr Gespräch mit { $partner } am { $when }", "已预订：您与 { $partner } 的会谈（{ $when }）"),
 ("mail-meeting-booked-body", "{ $partner } accepted your request at { $event } for the time you proposed: { $when }. It is in your agenda and your calendar feed.", "{ $partner } hat Ihre Anfrage bei { $event } zur vorgeschlagenen Zeit angenommen: { $when }. Das Gespräch steht in Ihrer Agenda und Ihrem Kalender-Abo.", "{ $partner } 已按您建议的时间接受了您在 { $event } 的请求：{ $when }。会谈已列入您的日程和日历订阅。"),
 ("request-proposed-gone", "(no longer free for both: after accepting, choose another time)", "(nicht mehr für beide frei: nach dem Annehmen eine andere Zeit wählen)", "（已不再适合双方：接受后请另选时间）"),
+("opportunity-join-to-ask", "Take part in { $event } to ask for a meeting", "Nehmen Sie an { $event } teil, um ein Gespräch anzufragen", "参加 { $event } 即可申请会谈"),
+("opportunity-edit", "Edit", "Bearbeiten", "编辑"),
+("opportunity-save", "Save changes", "Änderungen speichern", "保存修改"),
 ]

@@ -593,6 +593,42 @@ impl Tx {
         Ok(id)
     }
 
+    /// Rewrites an opportunity of `user`; `NotFound` when it is not theirs. Requests that name
+    /// it keep naming it.
+    pub async fn update_opportunity(
+        &mut self,
+        id: Uuid,
+        user: Uuid,
+        f: &OpportunityFields,
+        now: i64,
+    ) -> Result<()> {
+        let n = exec!(self, |c| {
+            sqlx::query(
+                "UPDATE opportunities SET event_id = $3, kind = $4, title = $5, description = $6, \
+             sectors = $7, target_countries = $8, languages = $9, interpreter_needed = $10, \
+             job = $11, updated_at = $12 WHERE id = $1 AND user_id = $2",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(f.event_id)
+            .bind(f.kind.key())
+            .bind(to_json(&f.title))
+            .bind(to_json(&f.description))
+            .bind(to_json(&f.sectors))
+            .bind(to_json(&f.target_countries))
+            .bind(to_json(&f.languages))
+            .bind(f.interpreter_needed)
+            .bind(f.job.as_ref().map(to_json))
+            .bind(now)
+            .execute(c)
+        })?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Deletes an opportunity of `user`; `NotFound` when it is not theirs.
     pub async fn delete_opportunity(&mut self, id: Uuid, user: Uuid) -> Result<()> {
         let n = exec!(self, |c| sqlx::query(

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/opportunities", post(create))
         .route("/opportunities/new", get(new_page))
         .route("/opportunities/{id}", get(show))
+        .route("/opportunities/{id}/edit", get(edit_page).post(update))
         .route("/opportunities/{id}/delete", post(delete))
 }
 
@@ -316,6 +317,20 @@ fn form_ctx(
         "kinds": options::<OpportunityKind>(locale, "opportunity-kind"),
         "sectors": options::<Sector>(locale, "sector"),
         "meeting_languages": crate::profile::MEETING_LANGUAGES,
+        // The summary names each field: "Please choose one of the options" alone says little.
+        "labels": {
+            "kind": kontor_i18n::t(locale, "opportunity-kind"),
+            "title_en": kontor_i18n::catalog().message(locale, "event-title-in", &[("lang", "English".into())]),
+            "description_en": kontor_i18n::catalog().message(locale, "field-description-in", &[("lang", "English".into())]),
+            "sectors": kontor_i18n::t(locale, "field-sectors"),
+            "target_countries": kontor_i18n::t(locale, "opportunity-target-countries"),
+            "event": kontor_i18n::t(locale, "opportunity-event"),
+            "job_employment": kontor_i18n::t(locale, "job-employment"),
+            "job_workplace": kontor_i18n::t(locale, "job-workplace"),
+            "job_location": kontor_i18n::t(locale, "job-location"),
+            "job_starts_on": kontor_i18n::t(locale, "job-starts-on"),
+            "job_apply_by": kontor_i18n::t(locale, "job-apply-by"),
+        },
         "employments": options::<Employment>(locale, "job-employment"),
         "workplaces": options::<Workplace>(locale, "job-workplace"),
         "events": events,
@@ -344,6 +359,100 @@ async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Respons
         &ctx.reader(),
         "opportunity_new.html",
         form_ctx(ctx.locale, values, serde_json::json!({}), events),
+    ))
+}
+
+/// An opportunity of the signed-in person (for everyone else it does not exist here).
+async fn own_opportunity(state: &AppState, user: &User, id: Uuid) -> Result<Opportunity, AppError> {
+    let o = state.store.opportunity(id).await?;
+    if o.user_id != user.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(o)
+}
+
+/// `GET /opportunities/{id}/edit`: the form, filled in.
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let o = own_opportunity(&state, user, id).await?;
+    let mut values = serde_json::json!({
+        "kind": o.kind.key(),
+        "sectors": o.sectors.iter().map(|s| s.key()).collect::<Vec<_>>(),
+        "target_countries": o.target_countries.iter().map(|c| c.code()).collect::<Vec<_>>().join(", "),
+        "languages": o.languages,
+        "interpreter_needed": o.interpreter_needed,
+        "event": o.event_id,
+    });
+    for l in Locale::ALL {
+        values[format!("title_{}", l.key())] = serde_json::json!(o.title.exact(*l));
+        values[format!("description_{}", l.key())] = serde_json::json!(o.description.exact(*l));
+    }
+    if let Some(j) = &o.job {
+        values["job_employment"] = j.employment.key().into();
+        values["job_workplace"] = j.workplace.key().into();
+        values["job_location"] = j.location.clone().into();
+        values["job_starts_on"] = serde_json::json!(j.starts_on.map(|d| d.to_string()));
+        values["job_apply_by"] = serde_json::json!(j.apply_by.map(|d| d.to_string()));
+    }
+    let events = my_events(&state, user, ctx.locale).await?;
+    let mut page = form_ctx(ctx.locale, values, serde_json::json!({}), events);
+    page["editing"] = serde_json::json!(o.id);
+    Ok(render(&state, &ctx.reader(), "opportunity_new.html", page))
+}
+
+/// `POST /opportunities/{id}/edit`: the same rules as a new one (a deadline moved must not be
+/// in the past); the search index follows.
+async fn update(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<Uuid>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    own_opportunity(&state, user, id).await?;
+    let allowed = state.store.approved_event_ids(user.id).await?;
+    let fields = match parse_opportunity(&form, &allowed) {
+        Ok(f) => f,
+        Err(errors) => {
+            let mut page = invalid_form(&state, &ctx, user, &form, errors).await?;
+            page["editing"] = serde_json::json!(id);
+            return Ok(render_invalid(
+                &state,
+                &ctx.reader(),
+                "opportunity_new.html",
+                page,
+            ));
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    tx.update_opportunity(id, user.id, &fields, now_micros())
+        .await?;
+    tx.commit().await?;
+    reindex_opportunity(&state, id).await?;
+    Ok(Redirect::to(&format!("/opportunities/{id}?saved=1")).into_response())
+}
+
+/// The form again with what was sent and why it was refused.
+async fn invalid_form(
+    state: &AppState,
+    ctx: &PageCtx,
+    user: &User,
+    form: &FormData,
+    errors: Errors,
+) -> Result<serde_json::Value, AppError> {
+    let mut values = form.values();
+    values["sectors"] = serde_json::json!(form.all("sectors"));
+    values["languages"] = serde_json::json!(form.all("languages"));
+    let events = my_events(state, user, ctx.locale).await?;
+    Ok(form_ctx(
+        ctx.locale,
+        values,
+        field_errors(ctx.locale, &errors.0),
+        events,
     ))
 }
 
@@ -496,22 +605,13 @@ async fn create(
     let fields = match parse_opportunity(&form, &allowed) {
         Ok(f) => f,
         Err(errors) => {
-            let mut values = form.values();
-            values["sectors"] = serde_json::json!(form.all("sectors"));
-            values["languages"] = serde_json::json!(form.all("languages"));
-            let events = my_events(&state, user, ctx.locale).await?;
-            let r = render_invalid(
+            let page = invalid_form(&state, &ctx, user, &form, errors).await?;
+            return Ok(render_invalid(
                 &state,
                 &ctx.reader(),
                 "opportunity_new.html",
-                form_ctx(
-                    ctx.locale,
-                    values,
-                    field_errors(ctx.locale, &errors.0),
-                    events,
-                ),
-            );
-            return Ok(r);
+                page,
+            ));
         }
     };
     let id = insert_opportunity(&state, user, &fields).await?;
@@ -527,6 +627,13 @@ pub async fn insert_opportunity(
     let mut tx = state.store.begin().await?;
     let id = tx.create_opportunity(user.id, fields, now_micros()).await?;
     tx.commit().await?;
+    reindex_opportunity(state, id).await?;
+    Ok(id)
+}
+
+/// Puts an opportunity as it now is into this instance's search index (others catch up at
+/// their next rebuild); a failure is logged, not the writer's problem.
+async fn reindex_opportunity(state: &AppState, id: Uuid) -> Result<(), AppError> {
     let o = state.store.opportunity(id).await?;
     match opportunity_doc(&state.store, &o).await {
         Ok(doc) => {
@@ -540,13 +647,19 @@ pub async fn insert_opportunity(
         }
         Err(e) => tracing::warn!(error = %e, "search index not updated"),
     }
-    Ok(id)
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
 }
 
 async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<Uuid>,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     let o = state.store.opportunity(id).await?;
     let owner = state.store.user(o.user_id).await?;
@@ -563,6 +676,22 @@ async fn show(
                 let ev = state.store.event(e).await?;
                 meet.push(serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale) }));
             }
+        }
+    }
+    // No shared event yet: where the reader could take part to ask (the posting's own event,
+    // else the owner's events).
+    let mine = ctx.user.as_ref().is_some_and(|u| u.id == owner.id);
+    let mut join = vec![];
+    if meet.is_empty() && !mine {
+        let events = match o.event_id {
+            Some(e) => vec![e],
+            None => state.store.approved_event_ids(owner.id).await?,
+        };
+        for e in events.into_iter().take(3) {
+            let ev = state.store.event(e).await?;
+            join.push(
+                serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale) }),
+            );
         }
     }
     let l = ctx.locale;
@@ -590,7 +719,9 @@ async fn show(
             "owner": { "id": owner.id, "name": owner.name },
             "org": org.map(|g| serde_json::json!({ "id": g.id, "name": g.name, "flag": g.country.flag(), "kind": label(l, "org-kind", g.kind) })),
             "meet": meet,
-            "mine": ctx.user.as_ref().is_some_and(|u| u.id == owner.id),
+            "join": join,
+            "mine": mine,
+            "saved": q.saved.is_some() && mine,
         }),
     ))
 }

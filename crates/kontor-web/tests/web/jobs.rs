@@ -160,6 +160,47 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             form.body
         );
+        // Signed out, or not at the event: the way to take part.
+        let outside = app.get(&url, None, "en").await;
+        assert!(
+            outside.body.contains("data-testid=\"join\"")
+                && outside.body.contains("href=\"/events/talent-days\""),
+            "{}",
+            outside.body
+        );
+        // The employer moves the deadline and corrects the place; the search follows.
+        let edit = format!("{url}/edit");
+        let form = app.get(&edit, Some(&hr), "de").await;
+        assert!(form.body.contains("value=\"Köln\""), "{}", form.body);
+        for (cookie, status) in [(&li, 404), (&hr, 303)] {
+            let r = app
+                .post_form(
+                    &edit,
+                    Some(cookie),
+                    "de",
+                    &posting(
+                        "Vertriebsingenieurin China",
+                        &[
+                            ("job_employment", "full-time"),
+                            ("job_workplace", "hybrid"),
+                            ("job_location", "Bonn"),
+                            ("job_apply_by", &next_month),
+                        ],
+                    ),
+                )
+                .await;
+            assert_eq!(r.status, status, "{}", r.body);
+        }
+        assert_eq!(app.get(&edit, Some(&li), "zh").await.status, 404);
+        let page = app.get(&url, Some(&li), "zh").await;
+        assert!(page.body.contains("混合办公 · Bonn"), "{}", page.body);
+        let bonn = app.get("/marketplace?q=Bonn", None, "en").await;
+        assert!(
+            bonn.body.contains("Vertriebsingenieurin China"),
+            "{}",
+            bonn.body
+        );
+
         // An offer that is not a job posting keeps no job facts, whatever the form sent.
         let offer = app
             .post_form(
@@ -242,14 +283,14 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
         );
         let hybrid = app.get("/marketplace?workplace=hybrid", None, "en").await;
         assert!(
-            hybrid.body.contains("Full-time · Hybrid · Köln · apply by"),
+            hybrid.body.contains("Full-time · Hybrid · Bonn · apply by"),
             "{}",
             hybrid.body
         );
         let cologne = app.get("/marketplace?q=K%C3%B6ln", None, "en").await;
         assert!(
-            cologne.body.contains("Vertriebsingenieurin China"),
-            "{}",
+            !cologne.body.contains("Vertriebsingenieurin China"),
+            "moved to Bonn: {}",
             cologne.body
         );
 
