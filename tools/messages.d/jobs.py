@@ -40,4 +40,5 @@ M = [
 ("opportunity-join-to-ask", "Take part in { $event } to ask for a meeting", "Nehmen Sie an { $event } teil, um ein Gespräch anzufragen", "参加 { $event } 即可申请会谈"),
 ("opportunity-edit", "Edit", "Bearbeiten", "编辑"),
 ("opportunity-save", "Save changes", "Änderungen speichern", "保存修改"),
+("people-open-request", "Meeting request: { $status }", "Gesprächsanfrage: { $status }", "会谈请求：{ $status }"),
 ]

@@ -529,6 +529,7 @@ request-proposed-gone = (nicht mehr für beide frei: nach dem Annehmen eine ande
 opportunity-join-to-ask = Nehmen Sie an { $event } teil, um ein Gespräch anzufragen
 opportunity-edit = Bearbeiten
 opportunity-save = Änderungen speichern
+people-open-request = Gesprächsanfrage: { $status }
 nav-magazine = Magazin
 magazine-title = Magazin
 magazine-latest = Neu im Magazin

@@ -529,6 +529,7 @@ request-proposed-gone = (no longer free for both: after accepting, choose anothe
 opportunity-join-to-ask = Take part in { $event } to ask for a meeting
 opportunity-edit = Edit
 opportunity-save = Save changes
+people-open-request = Meeting request: { $status }
 nav-magazine = Magazine
 magazine-title = Magazine
 magazine-latest = Latest from the magazine

@@ -525,6 +525,7 @@ request-proposed-gone = （已不再适合双方：接受后请另选时间）
 opportunity-join-to-ask = 参加 { $event } 即可申请会谈
 opportunity-edit = 编辑
 opportunity-save = 保存修改
+people-open-request = 会谈请求：{ $status }
 nav-magazine = 杂志
 magazine-title = 杂志
 magazine-latest = 杂志最新文章

@@ -674,7 +674,13 @@ async fn show(
         for e in state.store.approved_event_ids(owner.id).await? {
             if mine.contains(&e) && viewer.id != owner.id {
                 let ev = state.store.event(e).await?;
-                meet.push(serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale) }));
+                // Asked already (either way): where that request stands, not a second form.
+                let open = state
+                    .store
+                    .open_request_between(e, viewer.id, owner.id)
+                    .await?
+                    .map(|r| label(ctx.locale, "meeting-status", r.status));
+                meet.push(serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale), "open": open }));
             }
         }
     }

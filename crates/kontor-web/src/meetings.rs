@@ -238,6 +238,16 @@ async fn people(
     let mut roles: Vec<ParticipantRole> = visible.iter().map(|p| p.registration.role).collect();
     roles.sort_by_key(|r| r.key());
     roles.dedup();
+    // Someone already asked (either way, still open) gets the request's state, not a second
+    // form that could only be refused.
+    let open: HashMap<Uuid, MeetingRequestStatus> = state
+        .store
+        .meeting_requests_of(event.id, user.id)
+        .await?
+        .iter()
+        .filter(|r| r.status.is_open())
+        .map(|r| (r.partner_of(user.id), r.status))
+        .collect();
     let words = query.q.trim().to_lowercase();
     let role = ParticipantRole::from_key(query.role.trim());
     let rows: Vec<_> = visible
@@ -258,6 +268,7 @@ async fn people(
                 "country": p.country,
                 "role": label(ctx.locale, "role", p.registration.role),
                 "can_request": mine.is_some_and(|m| event.rules.allows(m, p.registration.role)),
+                "open": open.get(&p.registration.user_id).map(|s| label(ctx.locale, "meeting-status", *s)),
             })
         })
         .collect();

@@ -614,6 +614,19 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
                 .await;
             assert_eq!(r.status, 303, "{}", r.body);
         }
+        // Asked already: the list of people shows where the request stands, not a second form.
+        let people = app
+            .get("/events/talent-days/people", Some(&li_c), "zh")
+            .await;
+        assert!(
+            people.body.contains("data-testid=\"open-request\"")
+                && people.body.contains("会谈请求：等待答复")
+                && !people
+                    .body
+                    .contains(&format!("people/{employer}/request\"")),
+            "{}",
+            people.body
+        );
         let mail = &app
             .store
             .outbox(Some("hr@rheinwerk.example"), 1)
