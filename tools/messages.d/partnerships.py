@@ -132,4 +132,7 @@ M = [
 ("agreement-new-link", "Send a new link", "Neuen Link senden", "发送新链接"),
 ("agreement-new-link-confirm", "Send { $name } a new link? The previous one stops working.", "{ $name } einen neuen Link senden? Der bisherige funktioniert dann nicht mehr.", "向{ $name }发送新链接？原链接将失效。"),
 ("agreement-new-link-notice", "{ $name } has been sent a new link; the previous one no longer works.", "{ $name } hat einen neuen Link erhalten; der bisherige funktioniert nicht mehr.", "已向{ $name }发送新链接，原链接已失效。"),
+("mail-agreement-reminder-subject", "Reminder: please sign { $agreement }", "Erinnerung: Bitte unterzeichnen Sie { $agreement }", "提醒：请签署《{ $agreement }》"),
+("mail-agreement-reminder-greeting", "Dear { $name },", "Guten Tag { $name },", "{ $name }，您好："),
+("mail-agreement-reminder-body", "A week ago you were asked to sign “{ $agreement }” (partnership with { $city }), and your signature is still missing. Here is a new link; the earlier one no longer works.", "Vor einer Woche wurden Sie gebeten, „{ $agreement }“ (Partnerschaft mit { $city }) zu unterzeichnen; Ihre Unterschrift fehlt noch. Hier ist ein neuer Link; der frühere gilt nicht mehr.", "一周前我们诚邀您签署《{ $agreement }》（友好城市：{ $city }），目前仍缺少您的签名。以下是新的链接，之前的链接已失效。"),
 ]

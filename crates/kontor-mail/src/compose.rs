@@ -390,18 +390,45 @@ impl Composer {
         city: &str,
         token: &str,
     ) -> NewMail {
+        let who = [("name", name), ("agreement", agreement), ("city", city)];
+        self.signing_link(to, locale, &who, token, "agreement-sign")
+    }
+
+    /// A week on, unsigned: the request again, with a new link (the first one no longer works).
+    pub fn agreement_signature_reminder(
+        &self,
+        to: &str,
+        locale: Locale,
+        name: &str,
+        agreement: &str,
+        city: &str,
+        token: &str,
+    ) -> NewMail {
+        let who = [("name", name), ("agreement", agreement), ("city", city)];
+        self.signing_link(to, locale, &who, token, "agreement-reminder")
+    }
+
+    /// A mail of `kind` carrying a signing link, with its body and the advice to keep it.
+    fn signing_link(
+        &self,
+        to: &str,
+        locale: Locale,
+        who: &[(&str, &str)],
+        token: &str,
+        kind: &'static str,
+    ) -> NewMail {
         let link = format!("{}/sign/{token}", self.base_url);
-        let args = [
-            ("name", Arg::from(name)),
-            ("agreement", Arg::from(agreement)),
-            ("city", Arg::from(city)),
-        ];
+        let args: Vec<(&str, Arg)> = who.iter().map(|(k, v)| (*k, Arg::from(*v))).collect();
+        let body = match kind {
+            "agreement-reminder" => "mail-agreement-reminder-body",
+            _ => "mail-agreement-sign-body",
+        };
         self.mail(
             to,
             locale,
-            "agreement-sign",
+            kind,
             &args,
-            &["mail-agreement-sign-body", "mail-agreement-sign-keep"],
+            &[body, "mail-agreement-sign-keep"],
             Some((&link, "mail-agreement-sign-button")),
         )
     }

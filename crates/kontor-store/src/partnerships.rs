@@ -394,6 +394,20 @@ impl Store {
         Ok((self.agreement(id).await?, position))
     }
 
+    /// Signatories of agreements out for signature since before `sent_before` who have neither
+    /// signed nor been reminded: (agreement, position).
+    pub async fn signatories_to_remind(&self, sent_before: i64) -> Result<Vec<(Uuid, i32)>> {
+        Ok(read!(self, |p| sqlx::query_as(
+            "SELECT s.agreement_id, s.position FROM agreement_signatories s \
+             JOIN agreements a ON a.id = s.agreement_id \
+             WHERE a.status = 'signing' AND a.sent_at < $1 \
+             AND s.signed_at IS NULL AND s.reminded_at IS NULL \
+             ORDER BY a.sent_at, s.position"
+        )
+        .bind(sent_before)
+        .fetch_all(p))?)
+    }
+
     /// A city's timeline entries, oldest first.
     pub async fn milestones(&self, city: Uuid) -> Result<Vec<Milestone>> {
         let rows: Vec<MilestoneRow> = read!(self, |p| sqlx::query_as(
@@ -681,6 +695,30 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// Reminds one signatory who has not signed, once: their link is replaced by the one whose
+    /// digest is given (the mail carries it). `false` when they signed, were reminded already,
+    /// or the agreement is no longer out for signature.
+    pub async fn remind_signatory(
+        &mut self,
+        agreement: Uuid,
+        position: i32,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(self, |x| sqlx::query(
+            "UPDATE agreement_signatories SET token_hash = $3, reminded_at = $4 \
+             WHERE agreement_id = $1 AND position = $2 AND signed_at IS NULL \
+             AND reminded_at IS NULL \
+             AND EXISTS (SELECT 1 FROM agreements WHERE id = $1 AND status = 'signing')"
+        )
+        .bind(agreement)
+        .bind(position)
+        .bind(token_hash)
+        .bind(now)
+        .execute(x))?;
+        Ok(n == 1)
+    }
+
     /// Deletes a draft with its signatories; `false` when it is not a draft (an agreement out
     /// for signature or signed stays; one withdrawn to a draft again may be deleted).
     pub async fn delete_draft_agreement(&mut self, id: Uuid) -> Result<bool> {
@@ -709,8 +747,8 @@ impl Tx {
         }
         exec!(self, |x| {
             sqlx::query(
-            "UPDATE agreement_signatories SET token_hash = NULL, signed_name = NULL, signed_at = NULL \
-             WHERE agreement_id = $1"
+            "UPDATE agreement_signatories SET token_hash = NULL, signed_name = NULL, signed_at = NULL, \
+             reminded_at = NULL WHERE agreement_id = $1"
         )
         .bind(id)
         .execute(x)

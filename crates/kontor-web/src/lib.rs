@@ -48,6 +48,7 @@ pub use auth::hash_password;
 pub use magazine::images::{Processed, encode as encode_image};
 pub use marketplace::reindex;
 pub use meetings::{send_digests, send_due_reminders};
+pub use partnerships::send_signing_reminders;
 pub use rooms::{VideoConfig, turn_credential};
 
 /// What the web server needs to know about its deployment.

@@ -214,13 +214,11 @@ pub async fn run(
         "search index built"
     );
     // Other instances write too: pick up their changes every few minutes.
-    let reminders = (config.reminder_minutes > 0).then(|| {
-        tokio::spawn(remind(
-            state.clone(),
-            config.reminder_minutes,
-            stop_tx.subscribe(),
-        ))
-    });
+    let reminders = tokio::spawn(remind(
+        state.clone(),
+        config.reminder_minutes,
+        stop_tx.subscribe(),
+    ));
     let refresher =
         multi_instance.then(|| tokio::spawn(refresh_index(state.clone(), stop_tx.subscribe())));
     on_ready(listener.local_addr()?);
@@ -230,24 +228,33 @@ pub async fn run(
     let _ = worker.await;
     let _ = janitor.await;
     let _ = newsletter.await;
-    for task in [refresher, reminders].into_iter().flatten() {
+    let _ = reminders.await;
+    if let Some(task) = refresher {
         let _ = task.await;
     }
     Ok(())
 }
 
-/// Queues meeting reminders and daily digests every minute.
+/// Queues meeting reminders (unless `minutes` is 0), daily digests and agreement signing
+/// reminders every minute.
 async fn remind(state: AppState, minutes: i64, mut stop: watch::Receiver<bool>) {
     loop {
-        match kontor_web::send_due_reminders(&state, minutes).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(meetings = n, "meeting reminders queued"),
-            Err(e) => tracing::warn!(error = %e, "meeting reminders failed"),
+        if minutes > 0 {
+            match kontor_web::send_due_reminders(&state, minutes).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(meetings = n, "meeting reminders queued"),
+                Err(e) => tracing::warn!(error = %e, "meeting reminders failed"),
+            }
         }
         match kontor_web::send_digests(&state, kontor_domain::now_micros()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(people = n, "daily digests queued"),
             Err(e) => tracing::warn!(error = %e, "daily digests failed"),
+        }
+        match kontor_web::send_signing_reminders(&state, kontor_domain::now_micros()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(signatories = n, "signing reminders queued"),
+            Err(e) => tracing::warn!(error = %e, "signing reminders failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}

@@ -22,8 +22,11 @@ use crate::page::label;
 pub mod agreements;
 pub mod api;
 mod cities;
+mod reminders;
 mod signing;
 mod timeline;
+
+pub use reminders::send_signing_reminders;
 
 pub fn routes() -> Router<crate::AppState> {
     Router::new()

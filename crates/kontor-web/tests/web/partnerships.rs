@@ -697,3 +697,105 @@ async fn the_timeline_takes_entries_and_asks_before_removing_one() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_signatory_who_has_not_signed_is_reminded_once_with_a_new_link() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let staff = editor(&app, "desk@agentur.example").await;
+        let r = app
+            .post_form(
+                "/partnerships/new",
+                Some(&staff),
+                "en",
+                &[("slug", "guiyang"), ("name_zh", "贵阳"), ("country", "CN")],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let created = new_agreement(&app, &staff).await;
+        let url = created
+            .header("location")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            app.post_form(&format!("{url}/send"), Some(&staff), "en", &[])
+                .await
+                .status,
+            303
+        );
+        let link_of = |mails: Vec<kontor_store::outbox::OutboxMail>| sign_path(&mails[0].body_text);
+        let anna = link_of(
+            app.store
+                .outbox(Some("anna@agentur.example"), 1)
+                .await
+                .unwrap(),
+        );
+        let first = link_of(
+            app.store
+                .outbox(Some("li.wei@guiyang.example"), 1)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(sign(&app, &anna, "de", "Anna Becker").await.status, 303);
+
+        let now = kontor_domain::now_micros();
+        assert_eq!(
+            kontor_web::send_signing_reminders(&app.state, now)
+                .await
+                .unwrap(),
+            0
+        );
+        // A week and a day later.
+        let mut tx = app.store.begin().await.unwrap();
+        kontor_store::testing::execute(
+            &mut tx,
+            "UPDATE agreements SET sent_at = sent_at - 8 * 86400000000",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            kontor_web::send_signing_reminders(&app.state, now)
+                .await
+                .unwrap(),
+            1,
+            "only Li"
+        );
+        assert_eq!(
+            kontor_web::send_signing_reminders(&app.state, now)
+                .await
+                .unwrap(),
+            0,
+            "once"
+        );
+        let mails = app
+            .store
+            .outbox(Some("li.wei@guiyang.example"), 5)
+            .await
+            .unwrap();
+        assert!(
+            mails[0].subject.starts_with("提醒：请签署"),
+            "{}",
+            mails[0].subject
+        );
+        let second = sign_path(&mails[0].body_text);
+        assert_eq!(
+            app.get(&first, None, "zh").await.status,
+            404,
+            "the first link died"
+        );
+        assert_eq!(sign(&app, &second, "zh", "李伟").await.status, 303);
+        let page = app.get(&url, None, "en").await;
+        assert_eq!(page.status, 200, "signed by both: public");
+        assert_eq!(
+            app.store
+                .outbox(Some("anna@agentur.example"), 5)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "Anna signed: the request and the record, no reminder"
+        );
+    }
+}
