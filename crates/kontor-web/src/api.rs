@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use kontor_domain::{Keyed, ParticipantRole, RegistrationStatus};
+use kontor_domain::{Keyed, Locale, ParticipantRole, RegistrationStatus};
 use kontor_store::events::Event;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -1305,7 +1305,8 @@ async fn create_opportunity(
         ]);
     }
     let allowed = state.store.approved_event_ids(user.id).await?;
-    let fields = crate::marketplace::parse_opportunity(&FormData(pairs), &allowed)
+    // Field names in errors stay those of the JSON (English) form.
+    let fields = crate::marketplace::parse_opportunity(&FormData(pairs), &allowed, Locale::En)
         .map_err(|e| e.into_error())?;
     let id = crate::marketplace::insert_opportunity(&state, &user, &fields).await?;
     Ok((StatusCode::CREATED, Json(CreatedOut { id })).into_response())

@@ -320,8 +320,8 @@ fn form_ctx(
         // The summary names each field: "Please choose one of the options" alone says little.
         "labels": {
             "kind": kontor_i18n::t(locale, "opportunity-kind"),
-            "title_en": kontor_i18n::catalog().message(locale, "event-title-in", &[("lang", "English".into())]),
-            "description_en": kontor_i18n::catalog().message(locale, "field-description-in", &[("lang", "English".into())]),
+            format!("title_{}", locale.key()): kontor_i18n::catalog().message(locale, "event-title-in", &[("lang", locale.endonym().into())]),
+            format!("description_{}", locale.key()): kontor_i18n::catalog().message(locale, "field-description-in", &[("lang", locale.endonym().into())]),
             "sectors": kontor_i18n::t(locale, "field-sectors"),
             "target_countries": kontor_i18n::t(locale, "opportunity-target-countries"),
             "event": kontor_i18n::t(locale, "opportunity-event"),
@@ -415,7 +415,7 @@ async fn update(
     let user = ctx.require_user()?;
     own_opportunity(&state, user, id).await?;
     let allowed = state.store.approved_event_ids(user.id).await?;
-    let fields = match parse_opportunity(&form, &allowed) {
+    let fields = match parse_opportunity(&form, &allowed, ctx.locale) {
         Ok(f) => f,
         Err(errors) => {
             let mut page = invalid_form(&state, &ctx, user, &form, errors).await?;
@@ -456,8 +456,13 @@ async fn invalid_form(
     ))
 }
 
-/// Parses the opportunity form; `events` are the ones the author may attach it to.
-pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<OpportunityFields, Errors> {
+/// Parses the opportunity form; `events` are the ones the author may attach it to. A missing
+/// title or description is reported at the field in `locale` (the writer's language).
+pub fn parse_opportunity(
+    form: &FormData,
+    events: &[Uuid],
+    locale: Locale,
+) -> Result<OpportunityFields, Errors> {
     let mut errors = Errors::default();
     let kind = errors.take(
         "kind",
@@ -471,7 +476,7 @@ pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<Opportunity
         LocalizedText::parse(&entries, max, multi)
     };
     let title = errors.take(
-        "title_en",
+        &format!("title_{}", locale.key()),
         localized("title", 160, false).and_then(|t| {
             if t.is_empty() {
                 Err(Invalid::new("invalid-title-required"))
@@ -482,7 +487,7 @@ pub fn parse_opportunity(form: &FormData, events: &[Uuid]) -> Result<Opportunity
     );
     // Others find an opportunity by what it says: a title alone matches nothing.
     let description = errors.take(
-        "description_en",
+        &format!("description_{}", locale.key()),
         localized("description", 5000, true).and_then(|t| {
             if t.is_empty() {
                 Err(Invalid::new("invalid-description-required"))
@@ -602,7 +607,7 @@ async fn create(
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let allowed = state.store.approved_event_ids(user.id).await?;
-    let fields = match parse_opportunity(&form, &allowed) {
+    let fields = match parse_opportunity(&form, &allowed, ctx.locale) {
         Ok(f) => f,
         Err(errors) => {
             let page = invalid_form(&state, &ctx, user, &form, errors).await?;

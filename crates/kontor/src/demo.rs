@@ -712,6 +712,7 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
     };
     let job_id = tx.create_event(&job, organiser, now).await?;
 
+    let (mut candidates, mut employers) = (vec![], vec![]);
     // Registrations: most people for the fair (some still to be approved), some for the job fair.
     // The featured participants stay unregistered so that a newcomer can try it.
     for (i, id) in people.iter().enumerate().skip(2) {
@@ -741,9 +742,12 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             tx.register(job_id, *id, role, RegistrationStatus::Approved, None, now)
                 .await?;
         }
+        if job_role == Some(ParticipantRole::Candidate) {
+            candidates.push(*id);
+        }
         if job_role == Some(ParticipantRole::Employer) {
             let (de, en, zh) = JOB_POSTINGS[(i / 8) % JOB_POSTINGS.len()];
-            tx.create_opportunity(
+            let posting = tx.create_opportunity(
                 *id,
                 &OpportunityFields {
                     event_id: Some(job_id),
@@ -769,6 +773,33 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
                 now,
             )
             .await?;
+            employers.push((*id, posting));
+        }
+    }
+    // A few candidates have asked employers about their postings, half of them proposing an
+    // interview time: pending, for an employer to answer.
+    let job_slots = job.sessions[0].slots(&berlin);
+    for (k, candidate) in candidates.iter().take(12).enumerate() {
+        let (employer, posting) = employers[k % employers.len()];
+        let request = tx
+            .create_meeting_request(
+                &NewMeetingRequest {
+                    event_id: job_id,
+                    from_user: *candidate,
+                    to_user: employer,
+                    opportunity_id: Some(posting),
+                    message: Some(
+                        "我对这个职位很感兴趣，期待与您面谈。 I look forward to talking with you.",
+                    ),
+                    priority: MeetingPriority::Must,
+                },
+                now,
+            )
+            .await?;
+        if k % 2 == 0 {
+            let slot = &job_slots[(k / 2) % job_slots.len()];
+            tx.propose_slot(request, slot.start.as_microsecond())
+                .await?;
         }
     }
     // Meeting requests at the fair, with skewed popularity (a few are wanted by many): about

@@ -98,6 +98,24 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "an unknown kind of work is refused: {}",
             bad.body
         );
+        // A missing title is reported at the writer's own language's field, named.
+        let untitled = app
+            .post_form(
+                "/opportunities",
+                Some(&hr),
+                "de",
+                &[("kind", "business-offer")],
+            )
+            .await;
+        assert_eq!(untitled.status, 422);
+        assert!(
+            untitled
+                .body
+                .contains("href=\"#f-title_de\">Titel (Deutsch)")
+                && untitled.body.contains("id=\"e-description_de\""),
+            "{}",
+            untitled.body
+        );
         let early_start = app
             .post_form(
                 "/opportunities",
