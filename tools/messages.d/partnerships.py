@@ -135,4 +135,8 @@ M = [
 ("mail-agreement-reminder-subject", "Reminder: please sign { $agreement }", "Erinnerung: Bitte unterzeichnen Sie { $agreement }", "提醒：请签署《{ $agreement }》"),
 ("mail-agreement-reminder-greeting", "Dear { $name },", "Guten Tag { $name },", "{ $name }，您好："),
 ("mail-agreement-reminder-body", "A week ago you were asked to sign “{ $agreement }” (partnership with { $city }), and your signature is still missing. Here is a new link; the earlier one no longer works.", "Vor einer Woche wurden Sie gebeten, „{ $agreement }“ (Partnerschaft mit { $city }) zu unterzeichnen; Ihre Unterschrift fehlt noch. Hier ist ein neuer Link; der frühere gilt nicht mehr.", "一周前我们诚邀您签署《{ $agreement }》（友好城市：{ $city }），目前仍缺少您的签名。以下是新的链接，之前的链接已失效。"),
+("partnership-delete", "Remove partner city", "Partnerstadt entfernen", "删除友好城市"),
+("partnership-delete-ask", "Remove this partner city with its timeline and draft agreements? This cannot be undone.", "Diese Partnerstadt mit ihrer Chronik und den Entwürfen entfernen? Das lässt sich nicht rückgängig machen.", "删除该友好城市及其大事记和协议草稿？此操作无法撤销。"),
+("partnership-has-agreements", "This partner city has agreements out for signature or signed: it stays on record. Withdraw the ones out for signature first; signed ones stay.", "Diese Partnerstadt hat Vereinbarungen, die zur Unterschrift versandt oder unterzeichnet sind: Sie bleibt erhalten. Ziehen Sie versandte zuerst zurück; unterzeichnete bleiben.", "该友好城市有已发送签署或已签署的协议，因此予以保留。请先撤回已发送的协议；已签署的协议将保留。"),
+("partnerships-removed", "The partner city has been removed.", "Die Partnerstadt wurde entfernt.", "友好城市已删除。"),
 ]

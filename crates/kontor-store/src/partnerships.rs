@@ -467,6 +467,30 @@ impl Tx {
         Ok(id)
     }
 
+    /// Removes a partner city with its timeline and draft agreements; `false` (nothing
+    /// removed) while it has an agreement out for signature or signed: those stay on record.
+    /// Its agreements are locked first, so a draft being sent at this moment is seen as sent.
+    pub async fn delete_partner_city(&mut self, id: Uuid) -> Result<bool> {
+        let sql = format!(
+            "SELECT status FROM agreements WHERE city_id = $1{}",
+            self.row_lock()
+        );
+        let statuses: Vec<String> = write!(self, |x| sqlx::query_scalar(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(id)
+        .fetch_all(x))?;
+        if statuses.iter().any(|s| s != "draft") {
+            return Ok(false);
+        }
+        let n = exec!(self, |x| sqlx::query(
+            "DELETE FROM partner_cities WHERE id = $1"
+        )
+        .bind(id)
+        .execute(x))?;
+        Ok(n == 1)
+    }
+
     /// Changes everything but the address.
     pub async fn update_partner_city(&mut self, id: Uuid, c: &CityFields, now: i64) -> Result<()> {
         let n = exec!(self, |x| {

@@ -63,6 +63,7 @@ pub fn environment() -> Environment<'static> {
         "partnerships.html",
         "partner_city.html",
         "partner_city_edit.html",
+        "partner_city_delete.html",
         "milestone_edit.html",
         "milestone_delete.html",
         "agreement.html",

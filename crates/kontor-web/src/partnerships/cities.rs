@@ -20,7 +20,11 @@ use crate::form::{Errors, FormData};
 use crate::page::{field_errors, render};
 
 /// `GET /partnerships`
-pub async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<Notice>,
+) -> Result<Response, AppError> {
     let cities = state.store.partner_cities().await?;
     let signed = state.store.signed_agreement_fields().await?;
     let views: Vec<_> = cities
@@ -40,7 +44,7 @@ pub async fn index(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
         &state,
         &ctx.reader(),
         "partnerships.html",
-        serde_json::json!({ "cities": views, "staff": ctx.editor }),
+        serde_json::json!({ "cities": views, "staff": ctx.editor, "removed": q.removed.is_some() && ctx.editor }),
     ))
 }
 
@@ -305,6 +309,45 @@ fn invalid_city(
         field_errors(ctx.locale, &e.0),
         true,
     )
+}
+
+/// `GET /partnerships/{slug}/delete`: asks before removing, and says what goes with it.
+pub async fn delete_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    require_staff(&ctx)?;
+    let city = state.store.partner_city(&slug).await?;
+    let kept = state
+        .store
+        .agreements(city.id)
+        .await?
+        .iter()
+        .any(|a| a.status != kontor_domain::partnership::AgreementStatus::Draft);
+    Ok(render(
+        &state,
+        &ctx.reader(),
+        "partner_city_delete.html",
+        serde_json::json!({ "city": city_view(&city, ctx.locale), "kept": kept }),
+    ))
+}
+
+/// `POST /partnerships/{slug}/delete`: with its timeline and drafts; refused while it has an
+/// agreement out for signature or signed.
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    require_staff(&ctx)?;
+    let city = state.store.partner_city(&slug).await?;
+    let mut tx = state.store.begin().await?;
+    if !tx.delete_partner_city(city.id).await? {
+        return Err(AppError::Rejected("partnership-has-agreements"));
+    }
+    tx.commit().await?;
+    Ok(Redirect::to("/partnerships?removed=1").into_response())
 }
 
 #[cfg(test)]

@@ -41,6 +41,10 @@ pub fn routes() -> Router<crate::AppState> {
             get(cities::edit_form).post(cities::update),
         )
         .route(
+            "/partnerships/{slug}/delete",
+            get(cities::delete_form).post(cities::delete),
+        )
+        .route(
             "/partnerships/{slug}/timeline/new",
             get(timeline::new_form).post(timeline::create),
         )

@@ -510,6 +510,17 @@ async fn an_agreement_is_written_sent_signed_by_link_and_then_public() {
             "the author hears of it: {}",
             desk.subject
         );
+        // Signed: the city stays on record.
+        let kept = app
+            .get("/partnerships/guiyang/delete", Some(&staff), "en")
+            .await;
+        assert!(kept.body.contains("it stays on record"), "{}", kept.body);
+        assert_eq!(
+            app.post_form("/partnerships/guiyang/delete", Some(&staff), "en", &[])
+                .await
+                .status,
+            409
+        );
         // Signed: it can no longer be withdrawn, deleted, or given new links.
         for (action, form) in [
             ("withdraw", vec![]),
@@ -694,6 +705,24 @@ async fn the_timeline_takes_entries_and_asks_before_removing_one() {
         assert_eq!(
             page.body.matches("Face masks").count() + page.body.matches("Mayors meet").count(),
             1
+        );
+
+        // Removed as a whole (no agreement out or signed): staff only, after a question.
+        let remove = "/partnerships/beijing/delete";
+        assert_eq!(app.get(remove, Some(&outsider), "en").await.status, 403);
+        assert_eq!(
+            app.post_form(remove, Some(&outsider), "en", &[])
+                .await
+                .status,
+            403
+        );
+        let ask = app.get(remove, Some(&staff), "en").await;
+        assert!(ask.body.contains("cannot be undone"), "{}", ask.body);
+        let r = app.post_form(remove, Some(&staff), "en", &[]).await;
+        assert_eq!(r.header("location"), "/partnerships?removed=1");
+        assert_eq!(
+            app.get("/partnerships/beijing", None, "en").await.status,
+            404
         );
     }
 }
