@@ -107,8 +107,11 @@ async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_s
     if let Some(job) = &o.job {
         doc.facets.employment = Some(job.employment.key().to_string());
         doc.facets.workplace = Some(job.workplace.key().to_string());
-        // Found by its place too ("Köln"); the kind of work is a facet.
-        doc.texts.push(("en".to_string(), job.location.clone()));
+        // Found by its place too ("Köln"), in the posting's own languages (a text in another
+        // language would become a reader's snippet); the kind of work is a facet.
+        for l in o.description.languages() {
+            doc.texts.push((l.key().to_string(), job.location.clone()));
+        }
     }
     let owner = store.user(o.user_id).await?;
     if let Some(org) = owner.organisation_id {

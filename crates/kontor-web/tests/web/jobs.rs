@@ -301,7 +301,8 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
         );
         let hybrid = app.get("/marketplace?workplace=hybrid", None, "en").await;
         assert!(
-            hybrid.body.contains("Full-time · Hybrid · Bonn · apply by"),
+            hybrid.body.contains("Full-time · Hybrid · Bonn · apply by")
+                && hybrid.body.contains("Sie betreuen unsere Kunden in China"),
             "{}",
             hybrid.body
         );
