@@ -555,8 +555,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts one hit in the fixed window of `bucket` starting at `window_start` and returns the
-    /// hits so far, this one included. Atomic on both backends, so limits hold across instances.
     /// Takes back one hit of `bucket` in the window (a request that turned out to be no abuse).
     pub async fn refund_rate_limit(&mut self, bucket: &str, window_start: i64) -> Result<()> {
         exec!(self, |c| sqlx::query(
@@ -569,6 +567,8 @@ impl Tx {
         Ok(())
     }
 
+    /// Counts one hit in the fixed window of `bucket` starting at `window_start` and returns the
+    /// hits so far, this one included. Atomic on both backends, so limits hold across instances.
     pub async fn hit_rate_limit(&mut self, bucket: &str, window_start: i64) -> Result<i64> {
         let (hits,): (i32,) = write!(self, |c| sqlx::query_as(
             "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \

@@ -394,13 +394,13 @@ impl Store {
         Ok((self.agreement(id).await?, position))
     }
 
-    /// Signatories of agreements out for signature since before `sent_before` who have neither
-    /// signed nor been reminded: (agreement, position).
+    /// Signatories of agreements out for signature whose link was mailed before `sent_before`
+    /// and who have neither signed nor been reminded: (agreement, position).
     pub async fn signatories_to_remind(&self, sent_before: i64) -> Result<Vec<(Uuid, i32)>> {
         Ok(read!(self, |p| sqlx::query_as(
             "SELECT s.agreement_id, s.position FROM agreement_signatories s \
              JOIN agreements a ON a.id = s.agreement_id \
-             WHERE a.status = 'signing' AND a.sent_at < $1 \
+             WHERE a.status = 'signing' AND COALESCE(s.link_sent_at, a.sent_at) < $1 \
              AND s.signed_at IS NULL AND s.reminded_at IS NULL \
              ORDER BY a.sent_at, s.position"
         )
@@ -471,6 +471,15 @@ impl Tx {
     /// removed) while it has an agreement out for signature or signed: those stay on record.
     /// Its agreements are locked first, so a draft being sent at this moment is seen as sent.
     pub async fn delete_partner_city(&mut self, id: Uuid) -> Result<bool> {
+        // On PostgreSQL the city's row first, FOR UPDATE: a new agreement's foreign-key check
+        // waits for it, so none appears between the check below and the delete.
+        if let crate::TxInner::Postgres(_) = &self.inner {
+            exec!(self, |x| sqlx::query(
+                "SELECT id FROM partner_cities WHERE id = $1 FOR UPDATE"
+            )
+            .bind(id)
+            .execute(x))?;
+        }
         let sql = format!(
             "SELECT status FROM agreements WHERE city_id = $1{}",
             self.row_lock()
@@ -621,12 +630,14 @@ impl Tx {
         for (position, hash) in token_hashes {
             set += exec!(self, |x| {
                 sqlx::query(
-                "UPDATE agreement_signatories SET token_hash = $3 WHERE agreement_id = $1 AND position = $2"
-            )
-            .bind(id)
-            .bind(position)
-            .bind(hash)
-            .execute(x)
+                    "UPDATE agreement_signatories SET token_hash = $3, link_sent_at = $4 \
+                 WHERE agreement_id = $1 AND position = $2",
+                )
+                .bind(id)
+                .bind(position)
+                .bind(hash)
+                .bind(now)
+                .execute(x)
             })?;
         }
         let total: i64 = write!(self, |x| sqlx::query_scalar(
@@ -706,33 +717,11 @@ impl Tx {
         agreement: Uuid,
         position: i32,
         token_hash: &str,
-    ) -> Result<bool> {
-        let n = exec!(self, |x| sqlx::query(
-            "UPDATE agreement_signatories SET token_hash = $3 \
-             WHERE agreement_id = $1 AND position = $2 AND signed_at IS NULL \
-             AND EXISTS (SELECT 1 FROM agreements WHERE id = $1 AND status = 'signing')"
-        )
-        .bind(agreement)
-        .bind(position)
-        .bind(token_hash)
-        .execute(x))?;
-        Ok(n == 1)
-    }
-
-    /// Reminds one signatory who has not signed, once: their link is replaced by the one whose
-    /// digest is given (the mail carries it). `false` when they signed, were reminded already,
-    /// or the agreement is no longer out for signature.
-    pub async fn remind_signatory(
-        &mut self,
-        agreement: Uuid,
-        position: i32,
-        token_hash: &str,
         now: i64,
     ) -> Result<bool> {
         let n = exec!(self, |x| sqlx::query(
-            "UPDATE agreement_signatories SET token_hash = $3, reminded_at = $4 \
+            "UPDATE agreement_signatories SET token_hash = $3, link_sent_at = $4 \
              WHERE agreement_id = $1 AND position = $2 AND signed_at IS NULL \
-             AND reminded_at IS NULL \
              AND EXISTS (SELECT 1 FROM agreements WHERE id = $1 AND status = 'signing')"
         )
         .bind(agreement)
@@ -740,6 +729,36 @@ impl Tx {
         .bind(token_hash)
         .bind(now)
         .execute(x))?;
+        Ok(n == 1)
+    }
+
+    /// Reminds one signatory who has not signed, once, if their link was mailed before
+    /// `sent_before`: it is replaced by the one whose digest is given (the mail carries it).
+    /// `false` when they signed, were reminded already, got a newer link, or the agreement is
+    /// no longer out for signature.
+    pub async fn remind_signatory(
+        &mut self,
+        agreement: Uuid,
+        position: i32,
+        token_hash: &str,
+        sent_before: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let n = exec!(self, |x| {
+            sqlx::query(
+            "UPDATE agreement_signatories SET token_hash = $3, reminded_at = $5, link_sent_at = $5 \
+             WHERE agreement_id = $1 AND position = $2 AND signed_at IS NULL \
+             AND reminded_at IS NULL \
+             AND COALESCE(link_sent_at, (SELECT sent_at FROM agreements WHERE id = $1)) < $4 \
+             AND EXISTS (SELECT 1 FROM agreements WHERE id = $1 AND status = 'signing')"
+        )
+        .bind(agreement)
+        .bind(position)
+        .bind(token_hash)
+        .bind(sent_before)
+        .bind(now)
+        .execute(x)
+        })?;
         Ok(n == 1)
     }
 
@@ -772,7 +791,7 @@ impl Tx {
         exec!(self, |x| {
             sqlx::query(
             "UPDATE agreement_signatories SET token_hash = NULL, signed_name = NULL, signed_at = NULL, \
-             reminded_at = NULL WHERE agreement_id = $1"
+             reminded_at = NULL, link_sent_at = NULL WHERE agreement_id = $1"
         )
         .bind(id)
         .execute(x)

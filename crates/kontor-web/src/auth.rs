@@ -219,33 +219,46 @@ pub async fn rate_limit(
     bucket: &str,
     max: i64,
     window_secs: i64,
-) -> Result<(), AppError> {
-    let hits = count_hit(state, bucket, window_secs).await?;
-    if hits > max {
-        tracing::warn!(bucket, hits, "rate limit reached");
+) -> Result<Hit, AppError> {
+    let hit = count_hit(state, bucket, window_secs).await?;
+    if hit.hits > max {
+        tracing::warn!(bucket, hits = hit.hits, "rate limit reached");
         return Err(AppError::RateLimited);
     }
-    Ok(())
+    Ok(hit)
 }
 
-/// Counts a hit in `bucket`'s current fixed window and returns the hits so far in it.
-pub async fn count_hit(state: &AppState, bucket: &str, window_secs: i64) -> Result<i64, AppError> {
-    let window = window_secs * 1_000_000;
-    let start = now_micros() / window * window;
-    let mut tx = state.store.begin().await?;
-    let hits = tx.hit_rate_limit(bucket, start).await?;
-    tx.commit().await?;
-    Ok(hits)
+/// One request counted in a rate-limit bucket: where, and how many so far in its window.
+pub struct Hit {
+    bucket: String,
+    window_start: i64,
+    pub hits: i64,
 }
 
-/// Takes back the hit a request counted in `bucket`'s current window.
-async fn refund_hit(state: &AppState, bucket: &str, window_secs: i64) -> Result<(), AppError> {
+impl Hit {
+    /// Takes this request's hit back (it turned out to be no abuse), in the window it was
+    /// counted in.
+    async fn refund(self, state: &AppState) -> Result<(), AppError> {
+        let mut tx = state.store.begin().await?;
+        tx.refund_rate_limit(&self.bucket, self.window_start)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Counts a hit in `bucket`'s current fixed window.
+pub async fn count_hit(state: &AppState, bucket: &str, window_secs: i64) -> Result<Hit, AppError> {
     let window = window_secs * 1_000_000;
-    let start = now_micros() / window * window;
+    let window_start = now_micros() / window * window;
     let mut tx = state.store.begin().await?;
-    tx.refund_rate_limit(bucket, start).await?;
+    let hits = tx.hit_rate_limit(bucket, window_start).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Hit {
+        bucket: bucket.to_string(),
+        window_start,
+        hits,
+    })
 }
 
 // ----- pages and actions -----
@@ -297,7 +310,7 @@ async fn signin(
 ) -> Result<Response, AppError> {
     let next = safe_next(form.get("next"));
     let ip = client_ip(&state, &headers, Some(peer));
-    rate_limit(&state, &format!("signin-ip:{ip}"), 30, 900).await?;
+    let ip_hit = rate_limit(&state, &format!("signin-ip:{ip}"), 30, 900).await?;
     let email = match Email::parse(form.get("email")) {
         Ok(e) => e,
         Err(e) => {
@@ -311,7 +324,7 @@ async fn signin(
             return Ok(r);
         }
     };
-    rate_limit(&state, &format!("signin-email:{email}"), 10, 900).await?;
+    let email_hit = rate_limit(&state, &format!("signin-email:{email}"), 10, 900).await?;
     let user = state.store.user_by_email(&email).await?;
     let password = form.get("password");
     if !password.is_empty() {
@@ -324,8 +337,8 @@ async fn signin(
                 // A right password is no guessing and sends no mail: it does not count, so
                 // that people who sign in often (at a stand, on several devices) are not
                 // locked out.
-                refund_hit(&state, &format!("signin-email:{email}"), 900).await?;
-                refund_hit(&state, &format!("signin-ip:{ip}"), 900).await?;
+                email_hit.refund(&state).await?;
+                ip_hit.refund(&state).await?;
                 start_session(&state, &user, &next).await
             }
             _ => {

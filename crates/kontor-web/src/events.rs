@@ -430,7 +430,13 @@ async fn participants(
     let event = organiser_event(&state, &ctx, &slug).await?;
     let user = ctx.require_user()?;
     let mut list = state.store.participants(event.id, None).await?;
-    let with_cv = state.store.cv_owners_at(event.id).await?;
+    // Organisers read their participants' CVs (`Store::may_see_cv`); administrators who do not
+    // organise the event do not.
+    let with_cv = if state.store.is_organiser(event.id, user.id).await? {
+        state.store.cv_owners_at(event.id).await?
+    } else {
+        Default::default()
+    };
     // Those waiting for a decision first (a stable sort keeps the store's order otherwise).
     list.sort_by_key(|p| p.registration.status != RegistrationStatus::Pending);
     let rows: Vec<_> = list

@@ -403,6 +403,7 @@ async fn edit_page(
     }
     let events = my_events(&state, user, ctx.locale).await?;
     let mut page = form_ctx(ctx.locale, values, serde_json::json!({}), events);
+    with_event(&state, &ctx, &mut page, o.event_id).await?;
     page["editing"] = serde_json::json!(o.id);
     Ok(render(&state, &ctx.reader(), "opportunity_new.html", page))
 }
@@ -416,12 +417,16 @@ async fn update(
     form: FormData,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
-    own_opportunity(&state, user, id).await?;
-    let allowed = state.store.approved_event_ids(user.id).await?;
-    let fields = match parse_opportunity(&form, &allowed, ctx.locale) {
+    let before = own_opportunity(&state, user, id).await?;
+    // The event it is shown at may stay, even one its author has left since.
+    let mut allowed = state.store.approved_event_ids(user.id).await?;
+    allowed.extend(before.event_id);
+    let kept = before.job.and_then(|j| j.apply_by);
+    let fields = match parse_opportunity_edit(&form, &allowed, ctx.locale, kept) {
         Ok(f) => f,
         Err(errors) => {
             let mut page = invalid_form(&state, &ctx, user, &form, errors).await?;
+            with_event(&state, &ctx, &mut page, before.event_id).await?;
             page["editing"] = serde_json::json!(id);
             return Ok(render_invalid(
                 &state,
@@ -437,6 +442,25 @@ async fn update(
     tx.commit().await?;
     reindex_opportunity(&state, id).await?;
     Ok(Redirect::to(&format!("/opportunities/{id}?saved=1")).into_response())
+}
+
+/// Offers `event` in the form's choice of events even when its author is no longer approved
+/// there, so that saving keeps it.
+async fn with_event(
+    state: &AppState,
+    ctx: &PageCtx,
+    page: &mut serde_json::Value,
+    event: Option<Uuid>,
+) -> Result<(), AppError> {
+    let Some(id) = event else { return Ok(()) };
+    let Some(events) = page["events"].as_array_mut() else {
+        return Ok(());
+    };
+    if !events.iter().any(|e| e["id"] == serde_json::json!(id)) {
+        let e = state.store.event(id).await?;
+        events.push(serde_json::json!({ "id": e.id, "title": e.title.show(ctx.locale) }));
+    }
+    Ok(())
 }
 
 /// The form again with what was sent and why it was refused.
@@ -465,6 +489,17 @@ pub fn parse_opportunity(
     form: &FormData,
     events: &[Uuid],
     locale: Locale,
+) -> Result<OpportunityFields, Errors> {
+    parse_opportunity_edit(form, events, locale, None)
+}
+
+/// [`parse_opportunity`] for an edit: the deadline it had (`kept_deadline`) may stay, passed or
+/// not; only a moved one must lie ahead.
+fn parse_opportunity_edit(
+    form: &FormData,
+    events: &[Uuid],
+    locale: Locale,
+    kept_deadline: Option<jiff::civil::Date>,
 ) -> Result<OpportunityFields, Errors> {
     let mut errors = Errors::default();
     let kind = errors.take(
@@ -539,7 +574,7 @@ pub fn parse_opportunity(
         ),
     };
     let job = match kind {
-        Some(OpportunityKind::JobPosting) => parse_job(form, &mut errors),
+        Some(OpportunityKind::JobPosting) => parse_job(form, &mut errors, kept_deadline),
         _ => None,
     };
     match (kind, title, description, event_id) {
@@ -561,7 +596,11 @@ pub fn parse_opportunity(
 }
 
 /// A job posting's facts from the `job_*` fields; `None` with the problems in `errors`.
-fn parse_job(form: &FormData, errors: &mut Errors) -> Option<JobDetails> {
+fn parse_job(
+    form: &FormData,
+    errors: &mut Errors,
+    kept_deadline: Option<jiff::civil::Date>,
+) -> Option<JobDetails> {
     let employment = errors.take(
         "job_employment",
         Employment::parse_key(form.get("job_employment"), "invalid-choice"),
@@ -591,7 +630,10 @@ fn parse_job(form: &FormData, errors: &mut Errors) -> Option<JobDetails> {
         starts_on: starts_on.flatten(),
         apply_by: apply_by.flatten(),
     };
-    let problems = job.check(TimeZoneName::berlin().today());
+    let mut problems = job.check(TimeZoneName::berlin().today());
+    if job.apply_by.is_some() && job.apply_by == kept_deadline {
+        problems.retain(|(field, _)| *field != "apply_by");
+    }
     let ok = problems.is_empty()
         && employment.is_some()
         && workplace.is_some()
@@ -692,21 +734,15 @@ async fn show(
             }
         }
     }
-    // No shared event yet: where the reader could take part to ask (the posting's own event,
-    // else the owner's events).
+    // No shared event yet: the posting's own event, where the reader could take part to ask
+    // (the author's other events are theirs to tell, not the page's).
     let mine = ctx.user.as_ref().is_some_and(|u| u.id == owner.id);
     let mut join = vec![];
-    if meet.is_empty() && !mine {
-        let events = match o.event_id {
-            Some(e) => vec![e],
-            None => state.store.approved_event_ids(owner.id).await?,
-        };
-        for e in events.into_iter().take(3) {
-            let ev = state.store.event(e).await?;
-            join.push(
-                serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale) }),
-            );
-        }
+    if let Some(e) = o.event_id.filter(|_| meet.is_empty() && !mine) {
+        let ev = state.store.event(e).await?;
+        join.push(
+            serde_json::json!({ "slug": ev.slug.as_str(), "title": ev.title.show(ctx.locale) }),
+        );
     }
     let l = ctx.locale;
     let (lang, description) = o

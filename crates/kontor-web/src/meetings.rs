@@ -1050,6 +1050,10 @@ async fn book_proposal(
         Ok(()) => Ok(Proposal::Booked),
         // The acceptance stands (it is committed): whatever kept the booking from happening,
         // they choose a time as they would without a proposal.
+        Err(AppError::Internal(e)) => {
+            tracing::warn!(request = %id, error = %e, "proposed time not booked");
+            Ok(Proposal::Taken)
+        }
         Err(why) => {
             tracing::info!(request = %id, reason = %why, "proposed time not booked");
             Ok(Proposal::Taken)
@@ -1103,7 +1107,7 @@ async fn book(
     };
     let mine = free_slots(state, event, user.id, &slots).await?;
     let theirs = free_slots(state, event, partner.id, &slots).await?;
-    if !mine.contains(&start) || !theirs.contains(&start) {
+    if start <= now_micros() || !mine.contains(&start) || !theirs.contains(&start) {
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
     // A new meeting counts against the limit (checked in the transaction); a moved one does not.

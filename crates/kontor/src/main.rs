@@ -213,12 +213,12 @@ pub async fn run(
         ms = started.elapsed().as_millis() as u64,
         "search index built"
     );
-    // Other instances write too: pick up their changes every few minutes.
     let reminders = tokio::spawn(remind(
         state.clone(),
         config.reminder_minutes,
         stop_tx.subscribe(),
     ));
+    // Other instances write too: pick up their changes every few minutes.
     let refresher =
         multi_instance.then(|| tokio::spawn(refresh_index(state.clone(), stop_tx.subscribe())));
     on_ready(listener.local_addr()?);

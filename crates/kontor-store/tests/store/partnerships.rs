@@ -241,7 +241,12 @@ async fn a_signature_racing_a_new_link_is_refused_as_not_open() {
         staff.lock_agreement(id).await.unwrap();
         let signing = sign_blocked(&store, "old", "Signatory 0", &digest).await;
         assert!(!signing.is_finished(), "the signature waits for the lock");
-        assert!(staff.renew_signing_link(id, 0, "new").await.unwrap());
+        assert!(
+            staff
+                .renew_signing_link(id, 0, "new", now_micros())
+                .await
+                .unwrap()
+        );
         staff.commit().await.unwrap();
         assert_eq!(signing.await.unwrap(), Signed::NotOpen);
         let a = store.agreement(id).await.unwrap();

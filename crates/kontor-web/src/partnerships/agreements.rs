@@ -491,7 +491,7 @@ pub async fn renew_link(
     }
     let token = random_hex(32);
     if !tx
-        .renew_signing_link(a.id, position, &sha256_hex(&token))
+        .renew_signing_link(a.id, position, &sha256_hex(&token), now_micros())
         .await?
     {
         return Err(AppError::Rejected("agreement-not-open"));

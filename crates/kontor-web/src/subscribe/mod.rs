@@ -355,7 +355,7 @@ async fn send_already(state: &AppState, s: &Subscriber, now: i64) -> Result<(), 
 async fn confirmation_allowed(state: &AppState, email: &Email) -> Result<bool, AppError> {
     // Hashed: the bucket outlives an erasure (GDPR Art. 17) until the janitor's sweep.
     let bucket = format!("newsletter-confirm:{}", sha256_hex(email.as_str()));
-    Ok(crate::auth::count_hit(state, &bucket, 3600).await? <= CONFIRMATIONS_PER_HOUR)
+    Ok(crate::auth::count_hit(state, &bucket, 3600).await?.hits <= CONFIRMATIONS_PER_HOUR)
 }
 
 /// One transaction: the subscriber (new, or back to pending), the sign-up event, a fresh token,

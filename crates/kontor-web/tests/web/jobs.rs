@@ -62,6 +62,7 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
         let hr = app.sign_in("hr@rheinwerk.example").await;
         let li = app.sign_in("li@example.cn").await;
         let today = TimeZoneName::berlin().today();
+        let fair_id = fair.to_string();
         let (yesterday, next_month) = (
             today.yesterday().unwrap().to_string(),
             today
@@ -153,6 +154,7 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
                         ("job_workplace", "hybrid"),
                         ("job_location", "Köln"),
                         ("job_apply_by", &next_month),
+                        ("event", &fair_id),
                     ],
                 ),
             )
@@ -203,6 +205,7 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
                             ("job_workplace", "hybrid"),
                             ("job_location", "Bonn"),
                             ("job_apply_by", &next_month),
+                            ("event", &fair_id),
                         ],
                     ),
                 )
@@ -341,6 +344,32 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
+        // Its author may still correct it without moving the deadline; moving it into the
+        // past is refused.
+        let two_days_ago = today
+            .checked_sub(jiff::ToSpan::days(2))
+            .unwrap()
+            .to_string();
+        for (deadline, status) in [(&yesterday, 303), (&two_days_ago, 422)] {
+            let r = app
+                .post_form(
+                    &format!("/opportunities/{closed}/edit"),
+                    Some(&hr),
+                    "de",
+                    &[
+                        ("kind", "job-posting"),
+                        ("title_zh", "采购专员"),
+                        ("description_zh", "亚洲区采购，常驻杜塞尔多夫。"),
+                        ("event", &fair.to_string()),
+                        ("job_employment", "full-time"),
+                        ("job_workplace", "on-site"),
+                        ("job_location", "Düsseldorf"),
+                        ("job_apply_by", deadline),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, status, "{deadline}: {}", r.body);
+        }
         let page = app
             .get(&format!("/opportunities/{closed}"), Some(&li), "zh")
             .await;

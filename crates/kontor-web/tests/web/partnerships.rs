@@ -760,12 +760,6 @@ async fn a_signatory_who_has_not_signed_is_reminded_once_with_a_new_link() {
                 .await
                 .unwrap(),
         );
-        let first = link_of(
-            app.store
-                .outbox(Some("li.wei@guiyang.example"), 1)
-                .await
-                .unwrap(),
-        );
         assert_eq!(sign(&app, &anna, "de", "Anna Becker").await.status, 303);
 
         let now = kontor_domain::now_micros();
@@ -775,15 +769,42 @@ async fn a_signatory_who_has_not_signed_is_reminded_once_with_a_new_link() {
                 .unwrap(),
             0
         );
-        // A week and a day later.
-        let mut tx = app.store.begin().await.unwrap();
-        kontor_store::testing::execute(
-            &mut tx,
-            "UPDATE agreements SET sent_at = sent_at - 8 * 86400000000",
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        // A week and a day later; but staff sent Li a new link today: not yet.
+        let week_ago = || async {
+            let mut tx = app.store.begin().await.unwrap();
+            for sql in [
+                "UPDATE agreements SET sent_at = sent_at - 8 * 86400000000",
+                "UPDATE agreement_signatories SET link_sent_at = link_sent_at - 8 * 86400000000",
+            ] {
+                kontor_store::testing::execute(&mut tx, sql).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        };
+        week_ago().await;
+        let current = link_field(&app.get(&url, Some(&staff), "en").await.body, 1);
+        let renewed = app
+            .post_form(
+                &format!("{url}/signatories/1/link"),
+                Some(&staff),
+                "en",
+                &[("link", &current)],
+            )
+            .await;
+        assert_eq!(renewed.status, 303);
+        let first = link_of(
+            app.store
+                .outbox(Some("li.wei@guiyang.example"), 1)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            kontor_web::send_signing_reminders(&app.state, now)
+                .await
+                .unwrap(),
+            0,
+            "a link mailed today is not reminded"
+        );
+        week_ago().await;
         assert_eq!(
             kontor_web::send_signing_reminders(&app.state, now)
                 .await
@@ -803,12 +824,11 @@ async fn a_signatory_who_has_not_signed_is_reminded_once_with_a_new_link() {
             .outbox(Some("li.wei@guiyang.example"), 5)
             .await
             .unwrap();
-        assert!(
-            mails[0].subject.starts_with("提醒：请签署"),
-            "{}",
-            mails[0].subject
-        );
-        let second = sign_path(&mails[0].body_text);
+        let reminder = mails
+            .iter()
+            .find(|m| m.subject.starts_with("提醒：请签署"))
+            .expect("a reminder in Chinese");
+        let second = sign_path(&reminder.body_text);
         assert_eq!(
             app.get(&first, None, "zh").await.status,
             404,
