@@ -43,7 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{slug}/agenda", get(agenda))
         .route("/search", get(search))
         .route("/opportunities", post(create_opportunity))
-        .route("/opportunities/{id}", get(get_opportunity))
+        .route(
+            "/opportunities/{id}",
+            get(get_opportunity).put(update_opportunity),
+        )
         .route(
             "/events/{slug}/availability",
             axum::routing::put(put_availability),
@@ -62,7 +65,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations, people and partnerships of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers, partnerships::api::list, partnerships::api::get),
+    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, update_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers, partnerships::api::list, partnerships::api::get),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -1256,14 +1259,8 @@ struct JobIo {
     apply_by: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/opportunities", tag = "marketplace", request_body = OpportunityIo, security(("token" = [])),
-    responses((status = 201, body = CreatedOut), (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn create_opportunity(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    ApiJson(body): ApiJson<OpportunityIo>,
-) -> Result<Response, AppError> {
-    // The same parser as the form, so both paths validate alike.
+/// The form's fields for an opportunity sent as JSON: the page's parser checks both alike.
+fn opportunity_form(body: &OpportunityIo) -> FormData {
     let mut pairs = vec![("kind".to_string(), body.kind.clone())];
     for (lang, text) in &body.title {
         pairs.push((format!("title_{lang}"), text.clone()));
@@ -1304,12 +1301,47 @@ async fn create_opportunity(
             ),
         ]);
     }
+    FormData(pairs)
+}
+
+#[utoipa::path(post, path = "/api/v1/opportunities", tag = "marketplace", request_body = OpportunityIo, security(("token" = [])),
+    responses((status = 201, body = CreatedOut), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_opportunity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<OpportunityIo>,
+) -> Result<Response, AppError> {
+    let form = opportunity_form(&body);
     let allowed = state.store.approved_event_ids(user.id).await?;
     // Field names in errors stay those of the JSON (English) form.
-    let fields = crate::marketplace::parse_opportunity(&FormData(pairs), &allowed, Locale::En)
+    let fields = crate::marketplace::parse_opportunity(&form, &allowed, Locale::En)
         .map_err(|e| e.into_error())?;
     let id = crate::marketplace::insert_opportunity(&state, &user, &fields).await?;
     Ok((StatusCode::CREATED, Json(CreatedOut { id })).into_response())
+}
+
+#[utoipa::path(put, path = "/api/v1/opportunities/{id}", tag = "marketplace", params(("id" = Uuid, Path)),
+    request_body = OpportunityIo, security(("token" = [])),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"),
+               (status = 422, body = Problem, content_type = "application/problem+json")))]
+/// Rewrites one of your opportunities (the whole of it, as on its page): the event it is shown
+/// at and a deadline left unchanged may stay.
+async fn update_opportunity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<OpportunityIo>,
+) -> Result<StatusCode, AppError> {
+    crate::marketplace::rewrite_opportunity(
+        &state,
+        &user,
+        id,
+        &opportunity_form(&body),
+        Locale::En,
+    )
+    .await?
+    .map_err(|e| e.into_error())?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/opportunities/{id}", tag = "marketplace", params(("id" = Uuid, Path)),

@@ -417,31 +417,46 @@ async fn update(
     form: FormData,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
-    let before = own_opportunity(&state, user, id).await?;
+    if let Err(errors) = rewrite_opportunity(&state, user, id, &form, ctx.locale).await? {
+        let before = own_opportunity(&state, user, id).await?;
+        let mut page = invalid_form(&state, &ctx, user, &form, errors).await?;
+        with_event(&state, &ctx, &mut page, before.event_id).await?;
+        page["editing"] = serde_json::json!(id);
+        return Ok(render_invalid(
+            &state,
+            &ctx.reader(),
+            "opportunity_new.html",
+            page,
+        ));
+    }
+    Ok(Redirect::to(&format!("/opportunities/{id}?saved=1")).into_response())
+}
+
+/// Rewrites an opportunity of `user` from the form's fields (its page and the API): the same
+/// rules as a new one, except that the event it is shown at and a deadline left unchanged may
+/// stay; the search index follows. `NotFound` for someone else's.
+pub async fn rewrite_opportunity(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    form: &FormData,
+    locale: Locale,
+) -> Result<Result<(), Errors>, AppError> {
+    let before = own_opportunity(state, user, id).await?;
     // The event it is shown at may stay, even one its author has left since.
     let mut allowed = state.store.approved_event_ids(user.id).await?;
     allowed.extend(before.event_id);
     let kept = before.job.and_then(|j| j.apply_by);
-    let fields = match parse_opportunity_edit(&form, &allowed, ctx.locale, kept) {
+    let fields = match parse_opportunity_edit(form, &allowed, locale, kept) {
         Ok(f) => f,
-        Err(errors) => {
-            let mut page = invalid_form(&state, &ctx, user, &form, errors).await?;
-            with_event(&state, &ctx, &mut page, before.event_id).await?;
-            page["editing"] = serde_json::json!(id);
-            return Ok(render_invalid(
-                &state,
-                &ctx.reader(),
-                "opportunity_new.html",
-                page,
-            ));
-        }
+        Err(errors) => return Ok(Err(errors)),
     };
     let mut tx = state.store.begin().await?;
     tx.update_opportunity(id, user.id, &fields, now_micros())
         .await?;
     tx.commit().await?;
-    reindex_opportunity(&state, id).await?;
-    Ok(Redirect::to(&format!("/opportunities/{id}?saved=1")).into_response())
+    reindex_opportunity(state, id).await?;
+    Ok(Ok(()))
 }
 
 /// Offers `event` in the form's choice of events even when its author is no longer approved

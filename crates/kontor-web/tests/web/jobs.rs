@@ -285,6 +285,33 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             serde_json::json!({ "employment": "working-student", "workplace": "on-site",
                 "location": "Bonn", "starts_on": next_month, "apply_by": null })
         );
+        // Rewritten by its author only (PUT, the whole of it).
+        body["job"]["workplace"] = "hybrid".into();
+        let path = format!("/api/v1/opportunities/{id}");
+        let li_token = app.token(&li).await;
+        let foreign = app
+            .api("PUT", &path, Some(&li_token), Some(&body.to_string()))
+            .await;
+        assert_eq!(foreign.status, 404, "{}", foreign.body);
+        let put = app
+            .api("PUT", &path, Some(&token), Some(&body.to_string()))
+            .await;
+        assert_eq!(put.status, 204, "{}", put.body);
+        assert_eq!(
+            app.get(&path, None, "en").await.json()["job"]["workplace"],
+            "hybrid"
+        );
+        body["job"]["location"] = "".into();
+        let refused = app
+            .api("PUT", &path, Some(&token), Some(&body.to_string()))
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        body["job"]["location"] = "Bonn".into();
+        body["job"]["workplace"] = "on-site".into();
+        let put = app
+            .api("PUT", &path, Some(&token), Some(&body.to_string()))
+            .await;
+        assert_eq!(put.status, 204, "{}", put.body);
 
         // The marketplace filters by kind of work and workplace, and finds the place.
         let all = app.get("/marketplace?kind=opportunity", None, "de").await;
@@ -406,7 +433,6 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             refused.body
         );
-        let li_token = app.token(&li).await;
         let by_api = app
             .api(
                 "POST",
