@@ -41,4 +41,7 @@ M = [
 ("opportunity-edit", "Edit", "Bearbeiten", "编辑"),
 ("opportunity-save", "Save changes", "Änderungen speichern", "保存修改"),
 ("people-open-request", "Meeting request: { $status }", "Gesprächsanfrage: { $status }", "会谈请求：{ $status }"),
+("job-applications", "Applications", "Bewerbungen", "申请"),
+("job-applications-open", "open", "offen", "开放中"),
+("job-applications-closed", "closed", "geschlossen", "已截止"),
 ]

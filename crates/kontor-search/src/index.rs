@@ -74,10 +74,11 @@ enum Dim {
     OrgKind,
     Employment,
     Workplace,
+    Applications,
 }
 
 impl Dim {
-    const ALL: [Dim; 8] = [
+    const ALL: [Dim; 9] = [
         Dim::Kind,
         Dim::Type,
         Dim::Sector,
@@ -86,6 +87,7 @@ impl Dim {
         Dim::OrgKind,
         Dim::Employment,
         Dim::Workplace,
+        Dim::Applications,
     ];
 
     fn key(self) -> &'static str {
@@ -98,6 +100,7 @@ impl Dim {
             Dim::OrgKind => "org_kind",
             Dim::Employment => "employment",
             Dim::Workplace => "workplace",
+            Dim::Applications => "applications",
         }
     }
 
@@ -113,6 +116,7 @@ impl Dim {
             Dim::OrgKind => facets.org_kind.iter().map(String::as_str).collect(),
             Dim::Employment => facets.employment.iter().map(String::as_str).collect(),
             Dim::Workplace => facets.workplace.iter().map(String::as_str).collect(),
+            Dim::Applications => facets.applications.iter().map(String::as_str).collect(),
         }
     }
 
@@ -128,6 +132,7 @@ impl Dim {
             Dim::OrgKind => filters.org_kinds.iter().map(String::as_str).collect(),
             Dim::Employment => filters.employments.iter().map(String::as_str).collect(),
             Dim::Workplace => filters.workplaces.iter().map(String::as_str).collect(),
+            Dim::Applications => filters.applications.iter().map(String::as_str).collect(),
         }
     }
 
@@ -616,6 +621,7 @@ fn store_counts(counts: &mut FacetCounts, dim: Dim, found: &tantivy::collector::
         Dim::OrgKind => counts.org_kinds = values,
         Dim::Employment => counts.employments = values,
         Dim::Workplace => counts.workplaces = values,
+        Dim::Applications => counts.applications = values,
     }
 }
 

@@ -149,6 +149,8 @@ pub struct Facets {
     pub employment: Option<String>,
     /// For job postings: on-site, hybrid or remote.
     pub workplace: Option<String>,
+    /// For job postings: `open` or `closed` (past the deadline when indexed).
+    pub applications: Option<String>,
 }
 
 /// The filters of a search: values of one facet are alternatives, facets narrow each other.
@@ -162,6 +164,7 @@ pub struct Filters {
     pub org_kinds: Vec<String>,
     pub employments: Vec<String>,
     pub workplaces: Vec<String>,
+    pub applications: Vec<String>,
 }
 
 /// A search.
@@ -246,6 +249,7 @@ pub struct FacetCounts {
     pub org_kinds: Vec<(String, u64)>,
     pub employments: Vec<(String, u64)>,
     pub workplaces: Vec<(String, u64)>,
+    pub applications: Vec<(String, u64)>,
 }
 
 /// What can go wrong.

@@ -107,6 +107,9 @@ async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_s
     if let Some(job) = &o.job {
         doc.facets.employment = Some(job.employment.key().to_string());
         doc.facets.workplace = Some(job.workplace.key().to_string());
+        // As of indexing: the index is rebuilt when the Berlin day changes.
+        let open = job.open_on(TimeZoneName::berlin().today());
+        doc.facets.applications = Some(if open { "open" } else { "closed" }.to_string());
         // Found by its place too ("Köln"), in the posting's own languages (a text in another
         // language would become a reader's snippet); the kind of work is a facet.
         for l in o.description.languages() {
@@ -210,6 +213,7 @@ async fn search(
             org_kinds: all("org_kind"),
             employments: all("employment"),
             workplaces: all("workplace"),
+            applications: all("applications"),
         },
         event: event.as_ref().map(|e| e.id.to_string()),
         limit: 20,
@@ -278,6 +282,7 @@ async fn search(
         { "title": kontor_i18n::t(l, "field-org-kind"), "values": facet("org_kind", &results.facets.org_kinds, &lbl("org-kind")) },
         { "title": kontor_i18n::t(l, "job-employment"), "values": facet("employment", &results.facets.employments, &lbl("job-employment")) },
         { "title": kontor_i18n::t(l, "job-workplace"), "values": facet("workplace", &results.facets.workplaces, &lbl("job-workplace")) },
+        { "title": kontor_i18n::t(l, "job-applications"), "values": facet("applications", &results.facets.applications, &lbl("job-applications")) },
     ]);
     let kinds: Vec<_> = results.facets.kinds.iter().map(|(k, n)| serde_json::json!({
         "key": k.key(), "label": crate::i18n_kind(l, *k), "n": n, "checked": kind == Some(*k),

@@ -236,9 +236,18 @@ pub async fn run(
 }
 
 /// Queues meeting reminders (unless `minutes` is 0), daily digests and agreement signing
-/// reminders every minute.
+/// reminders every minute, and rebuilds the search index when the Berlin day changes.
 async fn remind(state: AppState, minutes: i64, mut stop: watch::Receiver<bool>) {
+    let mut day = kontor_domain::TimeZoneName::berlin().today();
     loop {
+        // Job postings close at the end of a Berlin day: their facet follows.
+        let today = kontor_domain::TimeZoneName::berlin().today();
+        if today != day {
+            day = today;
+            if let Err(e) = state.reindex().await {
+                tracing::warn!(error = %e, "search index refresh failed");
+            }
+        }
         if minutes > 0 {
             match kontor_web::send_due_reminders(&state, minutes).await {
                 Ok(0) => {}

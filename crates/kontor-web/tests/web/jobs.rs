@@ -371,6 +371,25 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
+        // The marketplace tells open from closed postings (as of its last rebuild).
+        app.state.reindex().await.unwrap();
+        let closed_only = app
+            .get("/marketplace?applications=closed", None, "zh")
+            .await;
+        assert!(
+            closed_only.body.contains("采购专员")
+                && !closed_only.body.contains("Vertriebsingenieurin China"),
+            "{}",
+            closed_only.body
+        );
+        let open_only = app.get("/marketplace?applications=open", None, "de").await;
+        assert!(
+            open_only.body.contains("Vertriebsingenieurin China")
+                && !open_only.body.contains("采购专员")
+                && open_only.body.contains("Bewerbungen"),
+            "{}",
+            open_only.body
+        );
         // Its author may still correct it without moving the deadline; moving it into the
         // past is refused.
         let two_days_ago = today
