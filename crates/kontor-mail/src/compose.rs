@@ -419,16 +419,13 @@ impl Composer {
     ) -> NewMail {
         let link = format!("{}/sign/{token}", self.base_url);
         let args: Vec<(&str, Arg)> = who.iter().map(|(k, v)| (*k, Arg::from(*v))).collect();
-        let body = match kind {
-            "agreement-reminder" => "mail-agreement-reminder-body",
-            _ => "mail-agreement-sign-body",
-        };
+        let body = format!("mail-{kind}-body");
         self.mail(
             to,
             locale,
             kind,
             &args,
-            &[body, "mail-agreement-sign-keep"],
+            &[&body, "mail-agreement-sign-keep"],
             Some((&link, "mail-agreement-sign-button")),
         )
     }

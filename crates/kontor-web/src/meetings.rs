@@ -682,9 +682,12 @@ pub async fn meetings_view(
         let proposed = match r.proposed_slot {
             Some(s) if r.status == MeetingRequestStatus::Pending => {
                 let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
-                // Not held while pending: say so when it has gone meanwhile.
+                // Not held while pending: say so when it has gone meanwhile (the slots and
+                // this reader's free ones are read once for the page).
                 let free = event.rules.scheduling == SchedulingMode::SelfBooking
-                    && common_free_slots(&state, event, r.from_user, r.to_user)
+                    && s > now_micros()
+                    && my_free.contains(&s)
+                    && free_slots(&state, event, partner.id, &slots)
                         .await?
                         .contains(&s);
                 Some(

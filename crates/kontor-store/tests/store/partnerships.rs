@@ -183,19 +183,31 @@ async fn a_withdrawn_agreement_is_a_draft_again_and_its_links_are_dead() {
     }
 }
 
+/// A two-signatory agreement with a new city, sent with these link tokens (as their digests):
+/// its id and text digest.
+async fn sent(
+    tx: &mut kontor_store::Tx,
+    slug: &str,
+    tokens: [&str; 2],
+) -> (kontor_store::Uuid, String) {
+    let now = now_micros();
+    let city = city(tx, slug).await;
+    let id = tx
+        .create_agreement(city, &agreement(2), None, now)
+        .await
+        .unwrap();
+    let digest = tx.lock_agreement(id).await.unwrap().text_digest();
+    let hashes = vec![(0, tokens[0].to_string()), (1, tokens[1].to_string())];
+    assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
+    (id, digest)
+}
+
 #[tokio::test]
 async fn a_text_changed_behind_the_stores_back_is_not_signed() {
     for store in stores().await {
         let now = now_micros();
         let mut tx = store.begin().await.unwrap();
-        let city = city(&mut tx, "guiyang").await;
-        let id = tx
-            .create_agreement(city, &agreement(2), None, now)
-            .await
-            .unwrap();
-        let digest = tx.lock_agreement(id).await.unwrap().text_digest();
-        let hashes = vec![(0, "t0".to_string()), (1, "t1".to_string())];
-        assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
+        let (id, digest) = sent(&mut tx, "guiyang", ["t0", "t1"]).await;
         kontor_store::testing::execute(
             &mut tx,
             // The only agreement in this fresh database.
@@ -225,16 +237,8 @@ async fn a_signature_racing_a_new_link_is_refused_as_not_open() {
             // One writer: the renewal cannot fall between the lookup and the lock.
             continue;
         }
-        let now = now_micros();
         let mut tx = store.begin().await.unwrap();
-        let city = city(&mut tx, "beijing").await;
-        let id = tx
-            .create_agreement(city, &agreement(2), None, now)
-            .await
-            .unwrap();
-        let digest = tx.lock_agreement(id).await.unwrap().text_digest();
-        let hashes = vec![(0, "old".to_string()), (1, "t1".to_string())];
-        assert!(tx.send_agreement(id, &digest, &hashes, now).await.unwrap());
+        let (id, digest) = sent(&mut tx, "beijing", ["old", "t1"]).await;
         tx.commit().await.unwrap();
 
         let mut staff = store.begin().await.unwrap();
