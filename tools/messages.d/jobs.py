@@ -1,5 +1,9 @@
 # Job fairs: the facts of a job posting (kind of work, workplace, place, start, deadline), and
 # a meeting request that proposes its time (an interview slot the candidate chooses).
+def plural(n, one, other):
+    return "\n    { $" + n + " ->\n        [one] " + one + "\n       *[other] " + other + "\n    }"
+
+
 M = [
 ("job-details", "Job posting details", "Angaben zur Stelle", "职位信息"),
 ("job-details-hint", "Only for job postings: candidates filter and decide by these.", "Nur für Stellenangebote: Bewerberinnen und Bewerber filtern und entscheiden danach.", "仅适用于招聘职位：求职者据此筛选和决定。"),
@@ -44,4 +48,6 @@ M = [
 ("job-applications", "Applications", "Bewerbungen", "申请"),
 ("job-applications-open", "open", "offen", "开放中"),
 ("job-applications-closed", "closed", "geschlossen", "已截止"),
+("marketplace-closed-hidden", plural("n", "{ $n } job posting whose applications have closed is not shown.", "{ $n } job postings whose applications have closed are not shown."), plural("n", "{ $n } Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt.", "{ $n } Stellenanzeigen mit abgelaufener Bewerbungsfrist werden nicht angezeigt."), "另有 { $n } 个已截止申请的职位未显示。"),
+("marketplace-closed-show", "Show them", "Anzeigen", "显示"),
 ]

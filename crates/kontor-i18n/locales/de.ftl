@@ -533,6 +533,12 @@ people-open-request = Gesprächsanfrage: { $status }
 job-applications = Bewerbungen
 job-applications-open = offen
 job-applications-closed = geschlossen
+marketplace-closed-hidden =
+    { $n ->
+        [one] { $n } Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt.
+       *[other] { $n } Stellenanzeigen mit abgelaufener Bewerbungsfrist werden nicht angezeigt.
+    }
+marketplace-closed-show = Anzeigen
 nav-magazine = Magazin
 magazine-title = Magazin
 magazine-latest = Neu im Magazin

@@ -533,6 +533,12 @@ people-open-request = Meeting request: { $status }
 job-applications = Applications
 job-applications-open = open
 job-applications-closed = closed
+marketplace-closed-hidden =
+    { $n ->
+        [one] { $n } job posting whose applications have closed is not shown.
+       *[other] { $n } job postings whose applications have closed are not shown.
+    }
+marketplace-closed-show = Show them
 nav-magazine = Magazine
 magazine-title = Magazine
 magazine-latest = Latest from the magazine

@@ -428,6 +428,18 @@ impl SearchIndex {
             let term = Term::from_field_text(self.fields.event, event);
             clauses.push((Occur::Must, filter(term_query(term))));
         }
+        let applications = Dim::Applications;
+        if query.filters.hide_closed
+            && except != Some(applications)
+            && applications.of_query(query).is_empty()
+        {
+            let closed = Term::from_facet(self.fields.facets, &applications.facet("closed"));
+            if clauses.is_empty() {
+                // A query of nothing but exclusions matches no document.
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            clauses.push((Occur::MustNot, term_query(closed)));
+        }
         if clauses.is_empty() {
             Box::new(AllQuery)
         } else {
@@ -435,8 +447,8 @@ impl SearchIndex {
         }
     }
 
-    /// Multi-select counts: a facet with a filter is counted without its own filter, the
-    /// others under the main query.
+    /// Multi-select counts: a facet with a filter is counted without its own filter (hiding
+    /// closed postings counts as one of `applications`), the others under the main query.
     fn facet_counts(
         &self,
         searcher: &Searcher,
@@ -448,7 +460,8 @@ impl SearchIndex {
         let mut unfiltered = FacetCollector::for_field("facets");
         let mut unfiltered_dims = Vec::new();
         for dim in Dim::ALL {
-            if dim.of_query(query).is_empty() {
+            let hides_closed = dim == Dim::Applications && query.filters.hide_closed;
+            if dim.of_query(query).is_empty() && !hides_closed {
                 unfiltered.add_facet(Facet::from_path([dim.key()]));
                 unfiltered_dims.push(dim);
             } else {

@@ -165,6 +165,9 @@ pub struct Filters {
     pub employments: Vec<String>,
     pub workplaces: Vec<String>,
     pub applications: Vec<String>,
+    /// Leave out job postings whose applications have closed, unless `applications` asks
+    /// for some value itself. Counted all the same, so that the facet can offer them.
+    pub hide_closed: bool,
 }
 
 /// A search.

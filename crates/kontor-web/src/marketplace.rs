@@ -214,6 +214,8 @@ async fn search(
             employments: all("employment"),
             workplaces: all("workplace"),
             applications: all("applications"),
+            // A posting past its deadline is no use to most readers: shown only when asked for.
+            hide_closed: all("applications").is_empty(),
         },
         event: event.as_ref().map(|e| e.id.to_string()),
         limit: 20,
@@ -293,6 +295,19 @@ async fn search(
         .cloned()
         .collect();
     let more = results.total > (page + 1) * 20;
+    let closed_hidden = match query.filters.hide_closed {
+        true => results
+            .facets
+            .applications
+            .iter()
+            .find(|(key, _)| key == "closed")
+            .map_or(0, |(_, n)| *n),
+        false => 0,
+    };
+    let show_closed = serde_urlencoded::to_string(
+        [base.clone(), vec![("applications".into(), "closed".into())]].concat(),
+    )
+    .unwrap_or_default();
     Ok(render(
         &state,
         &ctx.reader(),
@@ -305,6 +320,8 @@ async fn search(
             "facets": facets,
             "kinds": kinds,
             "page": page,
+            "closed_hidden": closed_hidden,
+            "show_closed": show_closed,
             "prev": (page > 0).then(|| serde_urlencoded::to_string([base.clone(), vec![("page".into(), (page - 1).to_string())]].concat()).unwrap_or_default()),
             "next": more.then(|| serde_urlencoded::to_string([base, vec![("page".into(), (page + 1).to_string())]].concat()).unwrap_or_default()),
         }),

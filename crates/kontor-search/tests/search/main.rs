@@ -818,3 +818,41 @@ fn one_chinese_character_finds_the_words_that_contain_it() {
     assert_eq!(found(&index, "阳"), set(&["zh-solar"]));
     assert!(found(&index, "铁").is_empty());
 }
+
+#[test]
+fn closed_postings_can_be_left_out_and_are_still_counted() {
+    let mut open = doc("open", DocKind::Opportunity, "Engineer", &[]);
+    open.facets.applications = Some("open".into());
+    let mut closed = doc("closed", DocKind::Opportunity, "Buyer", &[]);
+    closed.facets.applications = Some("closed".into());
+    let org = doc("org", DocKind::Organisation, "Stadtwerke", &[]);
+    let index = index_of(&[open, closed, org]);
+    let hide = Filters {
+        hide_closed: true,
+        ..Filters::default()
+    };
+
+    let shown = filtered(&index, "", None, hide.clone());
+    assert_eq!(ids(&shown), set(&["open", "org"]));
+    assert_eq!(shown.total, 2);
+    assert_eq!(
+        shown.facets.applications,
+        counts(&[("closed", 1), ("open", 1)])
+    );
+    // Under a text query too.
+    assert_eq!(
+        ids(&filtered(&index, "Buyer", None, hide.clone())),
+        set(&[])
+    );
+    // Asking for closed postings shows them.
+    let asked = Filters {
+        applications: strs(&["closed"]),
+        ..hide
+    };
+    assert_eq!(ids(&filtered(&index, "", None, asked)), set(&["closed"]));
+    // Without the flag nothing is left out.
+    assert_eq!(
+        ids(&filtered(&index, "", None, Filters::default())),
+        set(&["open", "closed", "org"])
+    );
+}

@@ -391,6 +391,20 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             open_only.body
         );
+        // By default a closed posting is left out, and the page says so and offers it.
+        let default = app.get("/marketplace", None, "de").await;
+        assert!(
+            default.body.contains("Vertriebsingenieurin China")
+                && !default.body.contains("采购专员")
+                && default.body.contains(
+                    "1 Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt."
+                )
+                && default
+                    .body
+                    .contains("href=\"/marketplace?applications=closed\""),
+            "{}",
+            default.body
+        );
         // Its author may still correct it without moving the deadline; moving it into the
         // past is refused.
         let two_days_ago = today
