@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::cvs;
 use crate::error::AppError;
 use crate::form::FormData;
 use crate::partnerships;
@@ -56,6 +57,8 @@ pub fn routes() -> Router<AppState> {
         .route("/organisations", get(list_organisations))
         .route("/organisations/{id}", get(get_organisation))
         .route("/people/{id}", get(get_person))
+        .route("/people/{id}/cv", get(cvs::api::download))
+        .route("/me/cv/sharing", axum::routing::put(cvs::api::sharing))
         .route("/newsletter/subscriptions", post(subscribe::api::subscribe))
         .route("/newsletter/subscribers", get(subscribe::api::subscribers))
         .route("/partnerships", get(partnerships::api::list))
@@ -65,7 +68,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kontor API", version = "1", description = "Events, registrations, organisations, people and partnerships of a Kontor deployment. Authenticate with `Authorization: Bearer <token>`; tokens are created on the profile page. Errors are RFC 9457 problem documents."),
-    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, update_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, subscribe::api::subscribe, subscribe::api::subscribers, partnerships::api::list, partnerships::api::get),
+    paths(list_events, get_event, create_event, update_event, register, withdraw, participants, decide, my_requests, create_request, request_action, agenda, search, create_opportunity, get_opportunity, update_opportunity, put_availability, me, update_me, my_registrations, list_organisations, get_organisation, get_person, cvs::api::put, cvs::api::delete, cvs::api::sharing, cvs::api::download, subscribe::api::subscribe, subscribe::api::subscribers, partnerships::api::list, partnerships::api::get),
     components(schemas(Problem, FieldProblem)),
     modifiers(&BearerAuth),
 )]
@@ -732,10 +735,13 @@ struct MeOut {
     phone: Option<String>,
     contact_public: bool,
     is_admin: bool,
+    /// One's CV, if uploaded (`PUT /api/v1/me/cv`).
+    cv: Option<cvs::api::CvOut>,
 }
 
-fn me_out(u: &kontor_store::accounts::User) -> MeOut {
-    MeOut {
+async fn me_out(state: &AppState, u: &kontor_store::accounts::User) -> Result<MeOut, AppError> {
+    let cv = state.store.cv(u.id).await?;
+    Ok(MeOut {
         id: u.id,
         email: u.email.to_string(),
         name: u.name.clone(),
@@ -747,13 +753,17 @@ fn me_out(u: &kontor_store::accounts::User) -> MeOut {
         phone: u.phone.clone(),
         contact_public: u.contact_public,
         is_admin: u.is_admin,
-    }
+        cv: cv.as_ref().map(cvs::api::cv_out),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("token" = [])),
     responses((status = 200, body = MeOut), (status = 401, body = Problem, content_type = "application/problem+json")))]
-async fn me(CurrentUser(user): CurrentUser) -> Json<MeOut> {
-    Json(me_out(&user))
+async fn me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<MeOut>, AppError> {
+    Ok(Json(me_out(&state, &user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -803,7 +813,9 @@ async fn update_me(
     let mut tx = state.store.begin().await?;
     tx.update_profile(user.id, &update).await?;
     tx.commit().await?;
-    Ok(Json(me_out(&state.store.user(user.id).await?)))
+    Ok(Json(
+        me_out(&state, &state.store.user(user.id).await?).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/registrations", tag = "registrations", security(("token" = [])),
@@ -857,6 +869,7 @@ fn org_out(o: &kontor_store::organisations::Organisation) -> OrganisationOut {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OrgQuery {
     /// Part of the name.
     q: Option<String>,
@@ -902,6 +915,8 @@ struct PersonOut {
     /// Only for the person, administrators, or when the person made it public.
     email: Option<String>,
     phone: Option<String>,
+    /// Only for those who may read the CV (see `GET /api/v1/people/{id}/cv`).
+    cv: Option<cvs::api::CvOut>,
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)),
@@ -913,6 +928,10 @@ async fn get_person(
 ) -> Result<Json<PersonOut>, AppError> {
     let p = state.store.user(id).await?;
     let contact = crate::organisations::sees_contact(viewer.0.as_ref(), &p);
+    let cv = match &viewer.0 {
+        Some(v) if state.store.may_see_cv(v.id, p.id).await? => state.store.cv(p.id).await?,
+        _ => None,
+    };
     Ok(Json(PersonOut {
         id: p.id,
         name: p.name.clone(),
@@ -922,6 +941,7 @@ async fn get_person(
         time_zone: p.time_zone.to_string(),
         email: contact.then(|| p.email.to_string()),
         phone: if contact { p.phone.clone() } else { None },
+        cv: cv.as_ref().map(cvs::api::cv_out),
     }))
 }
 
@@ -958,7 +978,7 @@ struct RequestOut {
     meeting: Option<MeetingOut>,
 }
 
-fn instant(micros: i64) -> String {
+pub(crate) fn instant(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)
         .map(|t| t.to_string())
         .unwrap_or_default()
@@ -1138,6 +1158,7 @@ async fn agenda(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// Words to find (German word forms and Chinese without spaces are understood).
     q: Option<String>,
@@ -1149,6 +1170,13 @@ struct SearchQuery {
     country: Option<String>,
     /// Opportunity type, e.g. `technology-offer`.
     r#type: Option<String>,
+    /// A job posting's kind of work, e.g. `internship`.
+    employment: Option<String>,
+    /// A job posting's way of working: `on-site`, `hybrid` or `remote`.
+    workplace: Option<String>,
+    /// Job postings whose applications are `open` or `closed`. Absent: postings past their
+    /// deadline are left out.
+    applications: Option<String>,
     /// Zero-based page of 20.
     page: Option<usize>,
 }
@@ -1186,6 +1214,10 @@ async fn search(
             types: one(&q.r#type),
             sectors: one(&q.sector),
             countries: one(&q.country),
+            employments: one(&q.employment),
+            workplaces: one(&q.workplace),
+            applications: one(&q.applications),
+            hide_closed: one(&q.applications).is_empty(),
             ..Default::default()
         },
         limit: 20,

@@ -363,6 +363,22 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
             "{path} without origin headers"
         );
     }
+    // The API's CV routes too, when a browser's cookie would carry the request.
+    for (method, path) in [
+        ("PUT", "/api/v1/me/cv"),
+        ("DELETE", "/api/v1/me/cv"),
+        ("PUT", "/api/v1/me/cv/sharing"),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/pdf")
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from("%PDF-1.4\n"))
+            .unwrap();
+        assert_eq!(app.send(req).await.status, 403, "{method} {path}");
+    }
     // The same origin passes the check.
     let req = Request::post("/lang")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -213,6 +213,25 @@ impl TestApp {
         .await
     }
 
+    /// An API call with a body that is not JSON (an upload).
+    pub async fn api_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
     pub async fn user(&self, email: &str, locale: Locale, admin: bool) -> uuid::Uuid {
         let mut tx = self.store.begin().await.unwrap();
         let id = tx

@@ -391,6 +391,23 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             open_only.body
         );
+        // The API leaves it out too unless asked.
+        let api = app
+            .api("GET", "/api/v1/search?kind=opportunity", None, None)
+            .await
+            .body;
+        assert!(
+            api.contains("Vertriebsingenieurin China") && !api.contains("采购专员"),
+            "{api}"
+        );
+        let api = app
+            .api("GET", "/api/v1/search?applications=closed", None, None)
+            .await
+            .body;
+        assert!(
+            !api.contains("Vertriebsingenieurin China") && api.contains("采购专员"),
+            "{api}"
+        );
         // By default a closed posting is left out, and the page says so and offers it.
         let default = app.get("/marketplace", None, "de").await;
         assert!(
@@ -666,6 +683,99 @@ async fn a_cv_is_read_only_by_those_the_candidate_deals_with() {
         for cookie in [&li_c, &hr, &org] {
             assert_eq!(app.get(&cv, Some(cookie), "en").await.status, 404);
         }
+    }
+}
+
+#[tokio::test]
+async fn the_api_keeps_a_cv_under_the_same_rules() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let Fair { li, .. } = talent_days(&app).await;
+        let li_t = app.token(&app.sign_in("li@example.cn").await).await;
+        let wang_t = app.token(&app.sign_in("wang@example.cn").await).await;
+        let put = |query: &'static str, body: Vec<u8>, token: Option<String>| {
+            let app = &app;
+            async move {
+                let path = format!("/api/v1/me/cv{query}");
+                let r = app
+                    .api_bytes("PUT", &path, token.as_deref(), "application/pdf", body)
+                    .await;
+                (r.status, r)
+            }
+        };
+        let cv = format!("/api/v1/people/{li}/cv");
+        let person = format!("/api/v1/people/{li}");
+
+        // Refused, with the reason as the page gives it; nothing kept.
+        let (status, r) = put("", b"PK\x03\x04".to_vec(), Some(li_t.clone())).await;
+        assert_eq!(status, 422);
+        assert_eq!(r.json()["errors"][0]["code"], "cv-not-pdf", "{}", r.body);
+        let (status, r) = put("", Vec::new(), Some(li_t.clone())).await;
+        assert_eq!(
+            (status, r.json()["errors"][0]["code"].as_str()),
+            (422, Some("cv-missing"))
+        );
+        let big = [PDF, &vec![b'0'; 5 * 1024 * 1024]].concat();
+        assert_eq!(put("", big, Some(li_t.clone())).await.0, 413);
+        assert_eq!(put("", PDF.to_vec(), None).await.0, 401);
+        assert!(app.store.cv(li).await.unwrap().is_none());
+
+        let (status, r) = put(
+            "?file_name=%E6%9D%8E%E4%BC%9F%20%E7%AE%80%E5%8E%86",
+            PDF.to_vec(),
+            Some(li_t.clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{}", r.body);
+        let out = r.json();
+        assert_eq!(out["file_name"], "李伟 简历.pdf");
+        assert_eq!(out["shared"], false);
+        assert_eq!(out["size_bytes"], PDF.len());
+        assert_eq!(out["url"], cv.as_str());
+        let me = app.api("GET", "/api/v1/me", Some(&li_t), None).await.json();
+        assert_eq!(me["cv"]["file_name"], "李伟 简历.pdf");
+
+        // Not shared: Wang, a fellow participant, sees nothing of it.
+        assert_eq!(app.api("GET", &cv, Some(&wang_t), None).await.status, 404);
+        let seen = app.api("GET", &person, Some(&wang_t), None).await.json();
+        assert!(seen["cv"].is_null(), "{seen}");
+        assert_eq!(app.api("GET", &cv, None, None).await.status, 401);
+
+        // Shared: Wang reads the very bytes; a new upload without `shared` keeps it shared.
+        let r = app
+            .api(
+                "PUT",
+                "/api/v1/me/cv/sharing",
+                Some(&li_t),
+                Some(r#"{"shared": true}"#),
+            )
+            .await;
+        assert_eq!((r.status, r.json()["shared"].as_bool()), (200, Some(true)));
+        let newer = [PDF, b"% second version\n"].concat();
+        assert_eq!(put("", newer.clone(), Some(li_t.clone())).await.0, 200);
+        let read = app.api("GET", &cv, Some(&wang_t), None).await;
+        assert_eq!((read.status, read.body.as_bytes()), (200, newer.as_slice()));
+        assert_eq!(read.header("content-type"), "application/pdf");
+        let seen = app.api("GET", &person, Some(&wang_t), None).await.json();
+        assert_eq!(seen["cv"]["file_name"], "cv.pdf", "{seen}");
+        assert_eq!(seen["cv"]["shared"], true);
+
+        // Removed: gone; removing again is no error; sharing nothing is not found.
+        for _ in 0..2 {
+            let r = app.api("DELETE", "/api/v1/me/cv", Some(&li_t), None).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
+        assert_eq!(app.api("GET", &cv, Some(&li_t), None).await.status, 404);
+        let me = app.api("GET", "/api/v1/me", Some(&li_t), None).await.json();
+        assert!(me["cv"].is_null());
+        let r = app
+            .api(
+                "PUT",
+                "/api/v1/me/cv/sharing",
+                Some(&li_t),
+                Some(r#"{"shared": false}"#),
+            )
+            .await;
+        assert_eq!(r.status, 404);
     }
 }
 

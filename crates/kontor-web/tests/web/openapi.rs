@@ -14,3 +14,27 @@ fn openapi_document_matches_the_snapshot() {
         "the API changed: regenerate docs/openapi.json (see this test's doc)"
     );
 }
+
+/// A parameter is in the path exactly when the path names it (a query string's parameters
+/// once came out as path parameters, which clients generated from the document cannot call).
+#[test]
+fn openapi_parameters_are_where_the_paths_say() {
+    let doc: serde_json::Value = serde_json::from_str(&kontor_web::openapi_json()).unwrap();
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for p in operation["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                let declared = p["in"].as_str().unwrap();
+                assert_eq!(
+                    declared,
+                    if in_path { "path" } else { "query" },
+                    "{method} {path}: {name}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "{checked}");
+}

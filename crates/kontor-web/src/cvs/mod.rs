@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use kontor_domain::{Locale, now_micros};
 use uuid::Uuid;
 
@@ -17,6 +17,8 @@ use crate::form::FormData;
 
 /// A CV of a few pages is well below this; scans of many pages are not.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+
+pub mod api;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
 pub fn upload_routes() -> Router<AppState> {
     Router::new()
         .route("/profile/cv", post(upload))
+        .route("/api/v1/me/cv", put(api::put).delete(api::delete))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BYTES * 2))
         .layer(axum::middleware::from_fn_with_state(
@@ -167,7 +170,12 @@ async fn download(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let viewer = ctx.require_user()?;
-    if !state.store.may_see_cv(viewer.id, id).await? {
+    pdf(&state, viewer.id, id).await
+}
+
+/// The CV of `id` as a download for `viewer`, or not found.
+async fn pdf(state: &AppState, viewer: Uuid, id: Uuid) -> Result<Response, AppError> {
+    if !state.store.may_see_cv(viewer, id).await? {
         return Err(AppError::NotFound);
     }
     let (file_name, content) = state.store.cv_file(id).await?.ok_or(AppError::NotFound)?;
