@@ -88,6 +88,13 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             )
             .await;
         assert_eq!(bad.status, 422);
+        // Three problems, one announcement: the summary; the fields only describe themselves.
+        assert_eq!(
+            bad.body.matches("role=\"alert\"").count(),
+            1,
+            "{}",
+            bad.body
+        );
         for message in [
             "Bitte geben Sie den Arbeitsort an oder wählen Sie Remote.",
             "Der Bewerbungsschluss darf nicht in der Vergangenheit liegen.",
@@ -479,6 +486,13 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             )
             .await;
         assert_eq!(refused.status, 422);
+        assert_eq!(refused.body.matches("role=\"alert\"").count(), 1);
+        assert!(
+            refused.body.contains("href=\"#f-opportunity\"")
+                && refused.body.contains("aria-describedby=\"e-opportunity\""),
+            "{}",
+            refused.body
+        );
         assert!(
             refused.body.contains("该职位的申请已截止。"),
             "{}",

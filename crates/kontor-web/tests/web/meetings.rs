@@ -291,6 +291,9 @@ async fn bad_requests_are_refused_in_the_readers_language_and_write_nothing() {
         own.body
             .contains("Sie können kein Gespräch mit sich selbst anfragen.")
     );
+    // A refusal of the whole request is announced in the summary and leads to the form.
+    assert_eq!(own.body.matches("role=\"alert\"").count(), 1);
+    assert!(own.body.contains("href=\"#f-request\"") && own.body.contains("id=\"f-request\""));
     let out = app
         .post_form(&ask(outsider), Some(&anna_c), "de", &form)
         .await;
