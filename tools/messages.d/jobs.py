@@ -33,7 +33,7 @@ M = [
 ("invalid-job-closed", "Applications for this job posting have closed.", "Die Bewerbungsfrist für dieses Stellenangebot ist abgelaufen.", "该职位的申请已截止。"),
 ("request-proposed-slot", "Proposed time", "Vorgeschlagene Zeit", "建议时间"),
 ("request-proposed-none", "No time yet: we choose one once it is accepted", "Noch keine: wir wählen eine, wenn angenommen", "暂不选择：接受后再约定"),
-("request-proposed-hint", "Times you both have free. If it is accepted, the meeting is booked at this time when you are both still free.", "Zeiten, zu denen Sie beide frei sind. Wird die Anfrage angenommen, ist das Gespräch zu dieser Zeit gebucht, sofern Sie beide dann noch frei sind.", "双方都有空的时间。请求被接受时，若双方届时仍有空，会谈即按此时间预订。"),
+("request-proposed-hint", "Times you both have free. The time is kept for this request until it is answered, and accepting books the meeting then.", "Zeiten, zu denen Sie beide frei sind. Die Zeit bleibt für diese Anfrage reserviert, bis sie beantwortet ist; mit dem Annehmen ist das Gespräch gebucht.", "双方都有空的时间。在对方答复前，该时间为此请求保留；对方接受即预订会谈。"),
 ("request-proposed-accept-hint", "(booked at this time when you accept)", "(wird beim Annehmen zu dieser Zeit gebucht)", "（接受后即按此时间预订）"),
 ("invalid-proposal-taken", "This time is no longer free for both of you. Please choose another.", "Diese Zeit ist nicht mehr für Sie beide frei. Bitte wählen Sie eine andere.", "该时间已不再适合双方。请另选时间。"),
 ("meetings-booked-proposed", "Accepted and booked at the proposed time.", "Angenommen und zur vorgeschlagenen Zeit gebucht.", "已接受，并按建议时间预订。"),

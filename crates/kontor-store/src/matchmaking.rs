@@ -410,6 +410,21 @@ impl Store {
         Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
+    /// The times proposed by the pending requests of `event` that involve `person`, with the
+    /// request that proposes each: held for that request until it is answered.
+    pub async fn held_slots(&self, event: Uuid, person: Uuid) -> Result<Vec<(Uuid, i64)>> {
+        Ok(read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, proposed_slot FROM meeting_requests WHERE event_id = $1 \
+                 AND (from_user = $2 OR to_user = $2) AND status = 'pending' \
+                 AND proposed_slot IS NOT NULL",
+            )
+            .bind(event)
+            .bind(person)
+            .fetch_all(p)
+        })?)
+    }
+
     /// Meeting requests of an event per status.
     pub async fn request_counts(&self, event: Uuid) -> Result<Vec<(MeetingRequestStatus, i64)>> {
         let rows: Vec<(String, i64)> = read!(self, |p| {

@@ -102,7 +102,29 @@ async fn free_slots(
         .collect())
 }
 
-/// Slot starts still ahead, in time order, in which both `a` and `b` are available and free.
+/// The times that open requests proposed to or by `partner` hold (all but `except`'s): no one
+/// else chooses them for a meeting with `partner` until the request is answered. Someone's own
+/// choice is theirs (a proposer may book the time elsewhere; the proposal then shows as gone),
+/// accepting a proposal ignores holds (it is the proposal coming true), and two proposals sent
+/// at the same moment may both pass: the database still keeps anyone from being booked twice.
+async fn held_slots(
+    state: &AppState,
+    event: &Event,
+    partner: Uuid,
+    except: Option<Uuid>,
+) -> Result<HashSet<i64>, AppError> {
+    Ok(state
+        .store
+        .held_slots(event.id, partner)
+        .await?
+        .into_iter()
+        .filter(|(request, _)| Some(*request) != except)
+        .map(|(_, slot)| slot)
+        .collect())
+}
+
+/// Slot starts still ahead, in time order, in which both `a` and `b` are available and free,
+/// and which no open request of `b` holds: the times `a` may propose to `b`.
 async fn common_free_slots(
     state: &AppState,
     event: &Event,
@@ -114,11 +136,12 @@ async fn common_free_slots(
         free_slots(state, event, a, &slots).await?,
         free_slots(state, event, b, &slots).await?,
     );
+    let held = held_slots(state, event, b, None).await?;
     let now = now_micros();
     Ok(slots
         .iter()
         .map(|s| s.start.as_microsecond())
-        .filter(|s| *s > now && mine.contains(s) && theirs.contains(s))
+        .filter(|s| *s > now && mine.contains(s) && theirs.contains(s) && !held.contains(s))
         .collect())
 }
 
@@ -667,10 +690,11 @@ pub async fn meetings_view(
             && event.rules.scheduling == SchedulingMode::SelfBooking
         {
             let theirs = free_slots(&state, event, partner.id, &slots).await?;
+            let held = held_slots(&state, event, partner.id, Some(r.id)).await?;
             slots
                 .iter()
                 .map(|s| s.start.as_microsecond())
-                .filter(|s| my_free.contains(s) && theirs.contains(s))
+                .filter(|s| my_free.contains(s) && theirs.contains(s) && !held.contains(s))
                 .map(|s| {
                     let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
                     serde_json::json!({ "start": s, "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
@@ -682,7 +706,8 @@ pub async fn meetings_view(
         let proposed = match r.proposed_slot {
             Some(s) if r.status == MeetingRequestStatus::Pending => {
                 let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
-                // Not held while pending: say so when it has gone meanwhile (the slots and
+                // Held while pending, but a meeting booked meanwhile (by an organiser, or a
+                // proposal sent at the same moment) may have taken it: say so (the slots and
                 // this reader's free ones are read once for the page).
                 let free = event.rules.scheduling == SchedulingMode::SelfBooking
                     && s > now_micros()
@@ -1003,7 +1028,16 @@ pub async fn apply_action(
             "request-cancelled"
         }
         "book" => {
-            book(state, event, &request, user, &partner, slot, None).await?;
+            book(
+                state,
+                event,
+                &request,
+                user,
+                &partner,
+                slot,
+                Booking::Chosen,
+            )
+            .await?;
             "booked"
         }
         _ => return Err(AppError::NotFound),
@@ -1046,7 +1080,7 @@ async fn book_proposal(
         user,
         partner,
         &start.to_string(),
-        Some(&mail),
+        Booking::Proposed(&mail),
     )
     .await
     {
@@ -1081,8 +1115,17 @@ async fn enqueue(
     Ok(())
 }
 
+/// Why a meeting is booked at a time.
+enum Booking<'a> {
+    /// Chosen on the meetings page (or by the API) after the request was accepted: no time
+    /// another open request holds.
+    Chosen,
+    /// The time the request proposed, just accepted; this mail goes out with the new meeting.
+    Proposed(&'a NewMail),
+}
+
 /// Self-booking: the slot must be one of the event's, free and available for both; the database
-/// refuses it if someone else took it a moment ago. `booked_mail` goes out with a new meeting.
+/// refuses it if someone else took it a moment ago.
 async fn book(
     state: &AppState,
     event: &Event,
@@ -1090,7 +1133,7 @@ async fn book(
     user: &User,
     partner: &User,
     slot: &str,
-    booked_mail: Option<&NewMail>,
+    booking: Booking<'_>,
 ) -> Result<(), AppError> {
     if event.rules.scheduling != SchedulingMode::SelfBooking {
         return Err(AppError::Forbidden);
@@ -1110,7 +1153,15 @@ async fn book(
     };
     let mine = free_slots(state, event, user.id, &slots).await?;
     let theirs = free_slots(state, event, partner.id, &slots).await?;
-    if start <= now_micros() || !mine.contains(&start) || !theirs.contains(&start) {
+    let held = match booking {
+        Booking::Chosen => held_slots(state, event, partner.id, Some(request.id)).await?,
+        Booking::Proposed(_) => HashSet::new(),
+    };
+    if start <= now_micros()
+        || !mine.contains(&start)
+        || !theirs.contains(&start)
+        || held.contains(&start)
+    {
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
     // A new meeting counts against the limit (checked in the transaction); a moved one does not.
@@ -1181,10 +1232,11 @@ async fn book(
         Err(StoreError::NotFound) => return Err(AppError::Rejected("error-request-changed")),
         Err(e) => return Err(e.into()),
     }
-    if let Some(mail) = moved
-        .as_ref()
-        .or(booked_mail.filter(|_| existing.is_none()))
-    {
+    let booked_mail = match booking {
+        Booking::Proposed(mail) if existing.is_none() => Some(mail),
+        _ => None,
+    };
+    if let Some(mail) = moved.as_ref().or(booked_mail) {
         tx.enqueue_mail(mail, now).await?;
     }
     tx.commit().await?;

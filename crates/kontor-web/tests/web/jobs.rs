@@ -833,19 +833,38 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             wrong.body
         );
 
-        // Li and Wang both propose the second slot.
-        let second = slots[1].to_string();
-        for cookie in [&li_c, &wang_c] {
-            let r = app
-                .post_form(
-                    &ask,
-                    Some(cookie),
-                    "zh",
-                    &[("priority", "must"), ("proposed_slot", &second)],
-                )
-                .await;
-            assert_eq!(r.status, 303, "{}", r.body);
-        }
+        // Li proposes the second slot: it is held for Li's request. Wang is no longer offered
+        // it, nor may send it, and proposes the third.
+        let (second, third) = (slots[1].to_string(), slots[2].to_string());
+        let propose = |cookie: &String, slot: &String| {
+            let (app, ask, cookie, slot) = (&app, &ask, cookie.clone(), slot.clone());
+            async move {
+                let form = [("priority", "must"), ("proposed_slot", slot.as_str())];
+                app.post_form(ask, Some(&cookie), "zh", &form).await
+            }
+        };
+        let r = propose(&li_c, &second).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let form = app.get(&ask, Some(&wang_c), "zh").await;
+        assert!(
+            !form.body.contains(&format!("<option value=\"{second}\" >"))
+                && form.body.contains(&format!("<option value=\"{third}\" >")),
+            "{}",
+            form.body
+        );
+        let r = propose(&wang_c, &second).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        let r = propose(&wang_c, &third).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        // Wang then stops being available at the third slot (the proposer's own choice).
+        let mut tx = app.store.begin().await.unwrap();
+        let rest: Vec<_> = slots
+            .iter()
+            .filter(|s| **s != slots[2])
+            .map(|s| (*s, kontor_domain::MeetingMode::Online))
+            .collect();
+        tx.set_availability(fair, wang, &rest).await.unwrap();
+        tx.commit().await.unwrap();
         // Asked already: the list of people shows where the request stands, not a second form.
         let people = app
             .get("/events/talent-days/people", Some(&li_c), "zh")
@@ -894,7 +913,7 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
         assert_eq!(meeting.slot_start, slots[1]);
         let booked = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
         assert!(booked.subject.starts_with("已预订"), "{}", booked.subject);
-        // Wang's proposal is not held: the employer sees it has gone before answering.
+        // Wang's time has gone: the employer sees so before answering.
         let page = app
             .get("/events/talent-days/meetings", Some(&hr), "de")
             .await;
@@ -981,5 +1000,68 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             .filter_map(|r| r["proposed_start"].as_str())
             .collect();
         assert_eq!(proposed.len(), 2, "{mine}");
+
+        // Li's proposal to Chen holds the third slot for Chen too: the employer is not offered
+        // it when asking Chen, and may not book it with Chen; Chen, whose choice it is, may.
+        let ask_chen = format!("/events/talent-days/people/{other}/request");
+        let form = app.get(&ask_chen, Some(&hr), "de").await;
+        assert!(
+            !form.body.contains(&format!("<option value=\"{third}\" >"))
+                && form
+                    .body
+                    .contains(&format!("<option value=\"{}\" >", slots[3])),
+            "{}",
+            form.body
+        );
+        let r = app
+            .post_form(&ask_chen, Some(&hr), "de", &[("priority", "must")])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let chen_c = app.sign_in("chen@example.cn").await;
+        let hr_chen = app
+            .store
+            .meeting_requests_of(fair, other)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.from_user == employer)
+            .unwrap()
+            .id;
+        let act = |cookie: &String, action: &str, slot: Option<&String>| {
+            let path = format!("/events/talent-days/requests/{hr_chen}/{action}");
+            let (app, cookie, slot) = (&app, cookie.clone(), slot.cloned());
+            async move {
+                let form: Vec<(&str, &str)> = slot.iter().map(|s| ("slot", s.as_str())).collect();
+                app.post_form(&path, Some(&cookie), "zh", &form).await
+            }
+        };
+        assert_eq!(act(&chen_c, "accept", None).await.status, 303);
+        let page = app
+            .get("/events/talent-days/meetings", Some(&hr), "de")
+            .await;
+        assert!(
+            !page.body.contains(&format!("value=\"{third}\""))
+                && page.body.contains(&format!("value=\"{}\"", slots[3])),
+            "the third slot is not among the employer's choices: {}",
+            page.body
+        );
+        let refused = act(&hr, "book", Some(&third)).await;
+        assert!(refused.status >= 400, "{}", refused.status);
+        assert!(
+            app.store
+                .meeting_of_request(hr_chen)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let r = act(&chen_c, "book", Some(&third)).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let booked = app
+            .store
+            .meeting_of_request(hr_chen)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(booked.slot_start, slots[2]);
     }
 }
