@@ -49,16 +49,42 @@ pub struct OutboxCounts {
 
 impl Tx {
     pub async fn enqueue_mail(&mut self, mail: &NewMail, now: i64) -> Result<Uuid> {
-        self.insert_mail(mail, now, None).await
+        self.insert_mail(mail, now, now, None).await
+    }
+
+    /// Queues a mail that goes out at `due` unless [`Tx::withdraw_mail`] takes it back first:
+    /// the fallback of an action whose next step, in a later transaction, mails something
+    /// better. Committed with the action, it goes out even if that step never runs.
+    pub async fn enqueue_mail_due(&mut self, mail: &NewMail, now: i64, due: i64) -> Result<Uuid> {
+        self.insert_mail(mail, now, due.max(now), None).await
+    }
+
+    /// Takes back a queued mail that no worker has claimed yet; `false` when it is on its way
+    /// (or gone) already.
+    pub async fn withdraw_mail(&mut self, id: Uuid, now: i64) -> Result<bool> {
+        let n = exec!(self, |c| sqlx::query(
+            "DELETE FROM outbox WHERE id = $1 AND status = 'pending' AND attempts = 0 \
+             AND locked_until <= $2"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(c))?;
+        Ok(n == 1)
     }
 
     /// Puts a mail straight into the local mailbox (delivered, transport `local`), with the
     /// complete message as it would have travelled: a newsletter without SMTP.
     pub async fn add_to_mailbox(&mut self, mail: &NewMail, raw: &str, now: i64) -> Result<Uuid> {
-        self.insert_mail(mail, now, Some(raw)).await
+        self.insert_mail(mail, now, now, Some(raw)).await
     }
 
-    async fn insert_mail(&mut self, mail: &NewMail, now: i64, raw: Option<&str>) -> Result<Uuid> {
+    async fn insert_mail(
+        &mut self,
+        mail: &NewMail,
+        now: i64,
+        due: i64,
+        raw: Option<&str>,
+    ) -> Result<Uuid> {
         let id = new_id();
         let (status, attempts, transport, sent_at) = match raw {
             None => ("pending", 0, None, None),
@@ -68,7 +94,7 @@ impl Tx {
             sqlx::query(
             "INSERT INTO outbox (id, recipient, locale, kind, subject, body_text, body_html, status, \
              attempts, next_attempt_at, transport, sent_at, created_at, raw_message) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10, $13)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         )
         .bind(id)
         .bind(&mail.to)
@@ -79,9 +105,10 @@ impl Tx {
         .bind(&mail.html)
         .bind(status)
         .bind(attempts)
-        .bind(now)
+        .bind(due)
         .bind(transport)
         .bind(sent_at)
+        .bind(now)
         .bind(raw)
         .execute(c)
         })?;

@@ -984,10 +984,17 @@ pub async fn apply_action(
                 }
                 Err(e) => return Err(e.into()),
             }
-            enqueue(state, &mut tx, event, &partner, user, kind, now).await?;
+            // Accepting a proposed time books it next, and that mail says both: the acceptance's
+            // waits a minute as a fallback, taken back once the booking is made.
+            let proposed = request.proposed_slot.filter(|_| {
+                action == "accept" && event.rules.scheduling == SchedulingMode::SelfBooking
+            });
+            let due = now + proposed.map_or(0, |_| FALLBACK_DELAY_MICROS);
+            let mail = enqueue_due(state, &mut tx, event, &partner, user, kind, now, due).await?;
             tx.commit().await?;
-            if let Some(start) = request.proposed_slot.filter(|_| action == "accept") {
-                proposal = Some(book_proposal(state, event, id, user, &partner, start).await?);
+            if let Some(start) = proposed {
+                let booked = book_proposal(state, event, id, user, &partner, start, mail).await?;
+                proposal = Some(booked);
             }
             kind
         }
@@ -1047,8 +1054,12 @@ pub async fn apply_action(
     Ok(proposal)
 }
 
-/// Books a just-accepted request at the time it proposed, as self-booking would; a time no
-/// longer free is no error (the request stays accepted, and they choose another).
+/// How long the mail of an acceptance waits for the booking that replaces it.
+const FALLBACK_DELAY_MICROS: i64 = 60_000_000;
+
+/// Books a just-accepted request at the time it proposed, as self-booking would, and takes back
+/// the acceptance's mail `accepted_mail` for the booking's; a time no longer free is no error
+/// (the request stays accepted, its mail goes out, and they choose another time).
 async fn book_proposal(
     state: &AppState,
     event: &Event,
@@ -1056,10 +1067,8 @@ async fn book_proposal(
     user: &User,
     partner: &User,
     start: i64,
+    accepted_mail: Uuid,
 ) -> Result<Proposal, AppError> {
-    if event.rules.scheduling != SchedulingMode::SelfBooking {
-        return Ok(Proposal::Taken);
-    }
     let accepted = state.store.meeting_request(id).await?;
     let (when, _) = two_times(start, &partner.time_zone, &user.time_zone, partner.locale);
     let when = format!(
@@ -1080,7 +1089,10 @@ async fn book_proposal(
         user,
         partner,
         &start.to_string(),
-        Booking::Proposed(&mail),
+        Booking::Proposed {
+            mail: &mail,
+            replaces: accepted_mail,
+        },
     )
     .await
     {
@@ -1107,12 +1119,27 @@ async fn enqueue(
     kind: &'static str,
     now: i64,
 ) -> Result<(), AppError> {
+    enqueue_due(state, tx, event, to, from, kind, now, now).await?;
+    Ok(())
+}
+
+/// [`enqueue`], going out at `due`; returns the mail's id.
+#[allow(clippy::too_many_arguments)]
+async fn enqueue_due(
+    state: &AppState,
+    tx: &mut kontor_store::Tx,
+    event: &Event,
+    to: &User,
+    from: &User,
+    kind: &'static str,
+    now: i64,
+    due: i64,
+) -> Result<Uuid, AppError> {
     let mail =
         state
             .composer
             .meeting_request(to, &from.name, &event.title, event.slug.as_str(), kind);
-    tx.enqueue_mail(&mail, now).await?;
-    Ok(())
+    Ok(tx.enqueue_mail_due(&mail, now, due).await?)
 }
 
 /// Why a meeting is booked at a time.
@@ -1120,8 +1147,9 @@ enum Booking<'a> {
     /// Chosen on the meetings page (or by the API) after the request was accepted: no time
     /// another open request holds.
     Chosen,
-    /// The time the request proposed, just accepted; this mail goes out with the new meeting.
-    Proposed(&'a NewMail),
+    /// The time the request proposed, just accepted: `mail` goes out with the new meeting,
+    /// instead of the queued mail `replaces`.
+    Proposed { mail: &'a NewMail, replaces: Uuid },
 }
 
 /// Self-booking: the slot must be one of the event's, free and available for both; the database
@@ -1155,7 +1183,7 @@ async fn book(
     let theirs = free_slots(state, event, partner.id, &slots).await?;
     let held = match booking {
         Booking::Chosen => held_slots(state, event, partner.id, Some(request.id)).await?,
-        Booking::Proposed(_) => HashSet::new(),
+        Booking::Proposed { .. } => HashSet::new(),
     };
     if start <= now_micros()
         || !mine.contains(&start)
@@ -1232,12 +1260,15 @@ async fn book(
         Err(StoreError::NotFound) => return Err(AppError::Rejected("error-request-changed")),
         Err(e) => return Err(e.into()),
     }
-    let booked_mail = match booking {
-        Booking::Proposed(mail) if existing.is_none() => Some(mail),
-        _ => None,
-    };
-    if let Some(mail) = moved.as_ref().or(booked_mail) {
+    if let Some(mail) = &moved {
         tx.enqueue_mail(mail, now).await?;
+    }
+    if let Booking::Proposed { mail, replaces } = booking
+        && existing.is_none()
+    {
+        tx.enqueue_mail(mail, now).await?;
+        // Claimed by a worker already (only after the fallback's minute): both go out.
+        tx.withdraw_mail(replaces, now).await?;
     }
     tx.commit().await?;
     Ok(())

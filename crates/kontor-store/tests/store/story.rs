@@ -449,6 +449,43 @@ fn mail(to: &str) -> NewMail {
 }
 
 #[tokio::test]
+async fn a_fallback_mail_waits_and_can_be_taken_back_until_claimed() {
+    for store in stores().await {
+        let mut tx = store.begin().await.unwrap();
+        let kept = tx
+            .enqueue_mail_due(&mail("a@example.de"), NOW, NOW + 1_000)
+            .await
+            .unwrap();
+        let taken_back = tx
+            .enqueue_mail_due(&mail("b@example.de"), NOW, NOW + 1_000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            store
+                .claim_due_mail(NOW + 999, 10, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.withdraw_mail(taken_back, NOW + 500).await.unwrap());
+        assert!(
+            !tx.withdraw_mail(taken_back, NOW + 500).await.unwrap(),
+            "gone"
+        );
+        tx.commit().await.unwrap();
+        let due = store.claim_due_mail(NOW + 1_000, 10_000, 10).await.unwrap();
+        assert_eq!(due.iter().map(|m| m.id).collect::<Vec<_>>(), [kept]);
+        assert_eq!(due[0].created_at, NOW, "written when queued");
+        // Claimed by a worker: on its way, no longer taken back.
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.withdraw_mail(kept, NOW + 1_001).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn outbox_claims_leases_and_retries() {
     for store in stores().await {
         let mut tx = store.begin().await.unwrap();

@@ -911,7 +911,11 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
         );
         let meeting = app.store.meeting_of_request(li_req).await.unwrap().unwrap();
         assert_eq!(meeting.slot_start, slots[1]);
-        let booked = &app.store.outbox(Some("li@example.cn"), 1).await.unwrap()[0];
+        // One mail says both: booked at that time (the acceptance's fallback was taken back).
+        let li_mails = app.store.outbox(Some("li@example.cn"), 10).await.unwrap();
+        let kinds: Vec<_> = li_mails.iter().map(|m| m.kind.as_str()).collect();
+        assert!(!kinds.contains(&"request-accepted"), "{kinds:?}");
+        let booked = &li_mails[0];
         assert!(booked.subject.starts_with("已预订"), "{}", booked.subject);
         // Wang's time has gone: the employer sees so before answering.
         let page = app
@@ -941,6 +945,30 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
                 .await
                 .unwrap()
                 .is_none()
+        );
+        // Not booked: the acceptance's own mail stays queued, due a minute later.
+        let wang_mail = &app.store.outbox(Some("wang@example.cn"), 1).await.unwrap()[0];
+        assert_eq!(
+            (wang_mail.kind.as_str(), wang_mail.status.as_str()),
+            ("request-accepted", "pending")
+        );
+        let now = kontor_domain::now_micros();
+        assert!(
+            app.store
+                .claim_due_mail(now, 1, 100)
+                .await
+                .unwrap()
+                .iter()
+                .all(|m| m.id != wang_mail.id)
+        );
+        let later = app
+            .store
+            .claim_due_mail(now + 61_000_000, 1, 100)
+            .await
+            .unwrap();
+        assert!(
+            later.iter().any(|m| m.id == wang_mail.id),
+            "due after the minute"
         );
         let page = app.get(r.header("location"), Some(&hr), "de").await;
         assert!(
