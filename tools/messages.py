@@ -254,7 +254,7 @@ M = [
 ("marketplace-title", "Marketplace", "Marktplatz", "商机市场"),
 ("marketplace-search", "Search organisations, people and opportunities", "Organisationen, Personen und Angebote suchen", "搜索机构、人员和商机"),
 ("marketplace-filter", "Apply filters", "Filter anwenden", "应用筛选"),
-("marketplace-total", "{ $n } results", "{ $n } Treffer", "共 { $n } 条结果"),
+("marketplace-total", "\n    { $n ->\n        [one] { $n } result\n       *[other] { $n } results\n    }", "{ $n } Treffer", "共 { $n } 条结果"),
 ("marketplace-empty", "Nothing found. Try fewer words or filters.", "Nichts gefunden. Versuchen Sie weniger Wörter oder Filter.", "未找到结果。请减少关键词或筛选条件。"),
 ("search-facet-kind", "Show", "Anzeigen", "显示"),
 ("search-facet-type", "Type of opportunity", "Art des Angebots", "商机类型"),

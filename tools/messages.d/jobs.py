@@ -49,5 +49,7 @@ M = [
 ("job-applications-open", "open", "offen", "开放中"),
 ("job-applications-closed", "closed", "geschlossen", "已截止"),
 ("marketplace-closed-hidden", plural("n", "{ $n } job posting whose applications have closed is not shown.", "{ $n } job postings whose applications have closed are not shown."), plural("n", "{ $n } Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt.", "{ $n } Stellenanzeigen mit abgelaufener Bewerbungsfrist werden nicht angezeigt."), "另有 { $n } 个已截止申请的职位未显示。"),
-("marketplace-closed-show", "Show them", "Anzeigen", "显示"),
+("meetings-request-exists", "There is already a meeting request between the two of you: you find it below.", "Zwischen Ihnen beiden besteht bereits eine Gesprächsanfrage: Sie finden sie unten.", "你们之间已有会谈请求，见下方。"),
+("marketplace-closed-show", "Show them too", "Auch anzeigen", "一并显示"),
+("marketplace-include-closed", "Include postings whose applications have closed ({ $n })", "Auch Stellenanzeigen mit abgelaufener Bewerbungsfrist ({ $n })", "包括已截止申请的职位（{ $n }）"),
 ]

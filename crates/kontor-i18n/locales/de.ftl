@@ -538,7 +538,9 @@ marketplace-closed-hidden =
         [one] { $n } Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt.
        *[other] { $n } Stellenanzeigen mit abgelaufener Bewerbungsfrist werden nicht angezeigt.
     }
-marketplace-closed-show = Anzeigen
+meetings-request-exists = Zwischen Ihnen beiden besteht bereits eine Gesprächsanfrage: Sie finden sie unten.
+marketplace-closed-show = Auch anzeigen
+marketplace-include-closed = Auch Stellenanzeigen mit abgelaufener Bewerbungsfrist ({ $n })
 nav-magazine = Magazin
 magazine-title = Magazin
 magazine-latest = Neu im Magazin

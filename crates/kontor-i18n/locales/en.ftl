@@ -243,7 +243,11 @@ nav-marketplace = Marketplace
 marketplace-title = Marketplace
 marketplace-search = Search organisations, people and opportunities
 marketplace-filter = Apply filters
-marketplace-total = { $n } results
+marketplace-total =
+    { $n ->
+        [one] { $n } result
+       *[other] { $n } results
+    }
 marketplace-empty = Nothing found. Try fewer words or filters.
 search-facet-kind = Show
 search-facet-type = Type of opportunity
@@ -538,7 +542,9 @@ marketplace-closed-hidden =
         [one] { $n } job posting whose applications have closed is not shown.
        *[other] { $n } job postings whose applications have closed are not shown.
     }
-marketplace-closed-show = Show them
+meetings-request-exists = There is already a meeting request between the two of you: you find it below.
+marketplace-closed-show = Show them too
+marketplace-include-closed = Include postings whose applications have closed ({ $n })
 nav-magazine = Magazine
 magazine-title = Magazine
 magazine-latest = Latest from the magazine

@@ -523,9 +523,7 @@ impl SearchIndex {
                 (*lang, text, snippet)
             })
             .filter(|(_, _, snippet)| !snippet.is_empty())
-            .max_by_key(|(lang, _, snippet)| {
-                (snippet.highlighted().len(), Some(*lang) == preferred)
-            });
+            .max_by_key(|(lang, _, snippet)| (marks(snippet), Some(*lang) == preferred));
         let snippet_html = match best {
             Some((_, text, snippet)) => snippet_html(&text, &snippet),
             None => {
@@ -636,6 +634,22 @@ fn store_counts(counts: &mut FacetCounts, dim: Dim, found: &tantivy::collector::
         Dim::Workplace => counts.workplaces = values,
         Dim::Applications => counts.applications = values,
     }
+}
+
+/// How many marks a snippet shows: highlighted ranges that touch are one mark (the Chinese
+/// tokenizer cuts "Köln" into pieces, each a range of its own).
+fn marks(snippet: &Snippet) -> usize {
+    let mut ranges: Vec<Range<usize>> = snippet.highlighted().to_vec();
+    ranges.sort_by_key(|r| r.start);
+    let mut end = None;
+    let mut n = 0;
+    for r in ranges {
+        if end.is_none_or(|e| r.start > e) {
+            n += 1;
+        }
+        end = Some(end.map_or(r.end, |e: usize| e.max(r.end)));
+    }
+    n
 }
 
 /// The values of `field` joined by a space, as [`SnippetGenerator::snippet_from_doc`] does.

@@ -1174,9 +1174,8 @@ struct SearchQuery {
     employment: Option<String>,
     /// A job posting's way of working: `on-site`, `hybrid` or `remote`.
     workplace: Option<String>,
-    /// Job postings whose applications are `open` or `closed`. Absent: postings past their
-    /// deadline are left out.
-    applications: Option<String>,
+    /// Also find job postings whose applications have closed (left out by default).
+    closed: Option<bool>,
     /// Zero-based page of 20.
     page: Option<usize>,
 }
@@ -1216,8 +1215,7 @@ async fn search(
             countries: one(&q.country),
             employments: one(&q.employment),
             workplaces: one(&q.workplace),
-            applications: one(&q.applications),
-            hide_closed: one(&q.applications).is_empty(),
+            hide_closed: q.closed != Some(true),
             ..Default::default()
         },
         limit: 20,

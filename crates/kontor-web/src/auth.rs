@@ -145,6 +145,8 @@ pub struct PageCtx {
     pub locale: Locale,
     pub user: Option<User>,
     pub path: String,
+    /// See [`Reader::back`](crate::page::Reader).
+    pub back: String,
     /// The reader writes for the magazine and the newsletter (an editor or an administrator):
     /// the navigation leads them there.
     pub editor: bool,
@@ -156,6 +158,7 @@ impl PageCtx {
             locale: self.locale,
             user: self.user.as_ref(),
             path: &self.path,
+            back: &self.back,
             editor: self.editor,
         }
     }
@@ -186,8 +189,27 @@ where
             locale,
             user,
             path: parts.uri.path().to_string(),
+            back: back_to(&parts.method, &parts.uri),
             editor,
         })
+    }
+}
+
+/// The page to return to after switching the language: a GET's path and query without `lang`
+/// (which would switch it back); after a POST, its path.
+fn back_to(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    let query = match (method, uri.query()) {
+        (&axum::http::Method::GET, Some(q)) if q.len() <= 2000 => q,
+        _ => return path.to_string(),
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("lang"))
+        .collect();
+    match kept.as_slice() {
+        [] => path.to_string(),
+        _ => format!("{path}?{}", kept.join("&")),
     }
 }
 
@@ -645,7 +667,26 @@ pub async fn create_token(state: &AppState, user: &User, name: &str) -> Result<S
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{back_to, safe_next};
+
+    #[test]
+    fn the_language_switch_returns_to_the_same_search_without_its_lang() {
+        let back = |method: axum::http::Method, uri: &str| back_to(&method, &uri.parse().unwrap());
+        use axum::http::Method;
+        assert_eq!(
+            back(
+                Method::GET,
+                "/marketplace?lang=zh&q=Bonn&employment=internship"
+            ),
+            "/marketplace?q=Bonn&employment=internship"
+        );
+        assert_eq!(back(Method::GET, "/events?lang=de"), "/events");
+        assert_eq!(
+            back(Method::GET, "/events?language=de"),
+            "/events?language=de"
+        );
+        assert_eq!(back(Method::POST, "/profile?x=1"), "/profile");
+    }
 
     #[test]
     fn only_same_site_paths_are_followed_after_sign_in() {

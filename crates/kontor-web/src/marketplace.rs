@@ -110,9 +110,17 @@ async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_s
         // As of indexing: the index is rebuilt when the Berlin day changes.
         let open = job.open_on(TimeZoneName::berlin().today());
         doc.facets.applications = Some(if open { "open" } else { "closed" }.to_string());
-        // Found by its place too ("Köln"), in the posting's own languages (a text in another
-        // language would become a reader's snippet); the kind of work is a facet.
-        for l in o.description.languages() {
+        // Found by its place too ("Köln"), in every language the posting has a title or text
+        // in, so that a reader's snippet is in their language where it can be (a language it
+        // has nothing in would get a snippet of the place alone); the kind of work is a facet.
+        let mut languages: Vec<Locale> = o
+            .title
+            .languages()
+            .chain(o.description.languages())
+            .collect();
+        languages.sort_by_key(|l| l.key());
+        languages.dedup();
+        for l in languages {
             doc.texts.push((l.key().to_string(), job.location.clone()));
         }
     }
@@ -213,9 +221,10 @@ async fn search(
             org_kinds: all("org_kind"),
             employments: all("employment"),
             workplaces: all("workplace"),
-            applications: all("applications"),
-            // A posting past its deadline is no use to most readers: shown only when asked for.
-            hide_closed: all("applications").is_empty(),
+            applications: vec![],
+            // A posting past its deadline is no use to most readers: shown only when asked for,
+            // and then among everything else found.
+            hide_closed: one("closed").is_empty(),
         },
         event: event.as_ref().map(|e| e.id.to_string()),
         limit: 20,
@@ -284,7 +293,6 @@ async fn search(
         { "title": kontor_i18n::t(l, "field-org-kind"), "values": facet("org_kind", &results.facets.org_kinds, &lbl("org-kind")) },
         { "title": kontor_i18n::t(l, "job-employment"), "values": facet("employment", &results.facets.employments, &lbl("job-employment")) },
         { "title": kontor_i18n::t(l, "job-workplace"), "values": facet("workplace", &results.facets.workplaces, &lbl("job-workplace")) },
-        { "title": kontor_i18n::t(l, "job-applications"), "values": facet("applications", &results.facets.applications, &lbl("job-applications")) },
     ]);
     let kinds: Vec<_> = results.facets.kinds.iter().map(|(k, n)| serde_json::json!({
         "key": k.key(), "label": crate::i18n_kind(l, *k), "n": n, "checked": kind == Some(*k),
@@ -295,19 +303,15 @@ async fn search(
         .cloned()
         .collect();
     let more = results.total > (page + 1) * 20;
-    let closed_hidden = match query.filters.hide_closed {
-        true => results
-            .facets
-            .applications
-            .iter()
-            .find(|(key, _)| key == "closed")
-            .map_or(0, |(_, n)| *n),
-        false => 0,
-    };
-    let show_closed = serde_urlencoded::to_string(
-        [base.clone(), vec![("applications".into(), "closed".into())]].concat(),
-    )
-    .unwrap_or_default();
+    let closed = results
+        .facets
+        .applications
+        .iter()
+        .find(|(key, _)| key == "closed")
+        .map_or(0, |(_, n)| *n);
+    let show_closed =
+        serde_urlencoded::to_string([base.clone(), vec![("closed".into(), "1".into())]].concat())
+            .unwrap_or_default();
     Ok(render(
         &state,
         &ctx.reader(),
@@ -320,8 +324,8 @@ async fn search(
             "facets": facets,
             "kinds": kinds,
             "page": page,
-            "closed_hidden": closed_hidden,
-            "show_closed": show_closed,
+            // How many closed postings the search finds; hidden unless `closed` is ticked.
+            "closed": { "n": closed, "shown": !query.filters.hide_closed, "href": show_closed },
             "prev": (page > 0).then(|| serde_urlencoded::to_string([base.clone(), vec![("page".into(), (page - 1).to_string())]].concat()).unwrap_or_default()),
             "next": more.then(|| serde_urlencoded::to_string([base, vec![("page".into(), (page + 1).to_string())]].concat()).unwrap_or_default()),
         }),
@@ -754,11 +758,16 @@ async fn show(
         Some(org) => Some(state.store.organisation(org).await?),
         None => None,
     };
-    // Events where the reader could ask the owner for a meeting.
+    // Events where the reader could ask the owner for a meeting about it: its own event, if
+    // it was published for one.
     let mut meet = vec![];
     if let Some(viewer) = &ctx.user {
         let mine = state.store.approved_event_ids(viewer.id).await?;
-        for e in state.store.approved_event_ids(owner.id).await? {
+        let theirs = state.store.approved_event_ids(owner.id).await?;
+        for e in theirs
+            .into_iter()
+            .filter(|e| o.event_id.is_none_or(|own| own == *e))
+        {
             if mine.contains(&e) && viewer.id != owner.id {
                 let ev = state.store.event(e).await?;
                 // Asked already (either way): where that request stands, not a second form.

@@ -404,8 +404,16 @@ async fn request_page(
     Path((slug, id)): Path<(String, Uuid)>,
     axum::extract::Query(q): axum::extract::Query<RequestQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require_user()?;
+    let user = ctx.require_user()?;
     let event = load(&state, &slug).await?;
+    if state
+        .store
+        .open_request_between(event.id, user.id, id)
+        .await?
+        .is_some()
+    {
+        return Ok(to_existing_request(&slug));
+    }
     request_form(
         &state,
         &ctx,
@@ -415,6 +423,12 @@ async fn request_page(
         serde_json::json!({}),
     )
     .await
+}
+
+/// Asked already (either way): a second form could only be refused, so the meetings page,
+/// where that request stands.
+fn to_existing_request(slug: &str) -> Response {
+    Redirect::to(&format!("/events/{slug}/meetings?done=request-exists")).into_response()
 }
 
 async fn request_form(
@@ -522,11 +536,7 @@ pub async fn request_refusal(
     if !event.rules.allows(mine, theirs) {
         return Ok(Some("error-request-roles"));
     }
-    if let Some(max) = event.rules.max_requests
-        && state.store.count_requests_sent(event.id, from).await? >= i64::from(max)
-    {
-        return Ok(Some("error-request-quota"));
-    }
+    // Asked already comes first: that request is what the asker needs to see.
     if state
         .store
         .open_request_between(event.id, from, to)
@@ -534,6 +544,11 @@ pub async fn request_refusal(
         .is_some()
     {
         return Ok(Some("error-request-exists"));
+    }
+    if let Some(max) = event.rules.max_requests
+        && state.store.count_requests_sent(event.id, from).await? >= i64::from(max)
+    {
+        return Ok(Some("error-request-quota"));
     }
     Ok(None)
 }
@@ -568,6 +583,9 @@ async fn send_request(
         Err(StoreError::NotFound) => Some("error-request-outside"),
         Err(e) => return Err(e.into()),
     };
+    if refusal == Some("error-request-exists") {
+        return Ok(to_existing_request(&slug));
+    }
     let mut errors = vec![];
     if let Some(key) = refusal {
         errors.push(("request".to_string(), Invalid::new(key)));
@@ -601,6 +619,7 @@ async fn send_request(
                 return Ok(Redirect::to(&format!("/events/{slug}/meetings?sent=1")).into_response());
             }
             // Changed since the checks above (another request sent at the same moment).
+            Err("error-request-exists") => return Ok(to_existing_request(&slug)),
             Err(key) => errors.push(("request".to_string(), Invalid::new(key))),
         }
     } else if refusal == Some("error-request-outside") && state.store.user(to).await.is_err() {
@@ -631,6 +650,7 @@ async fn meetings_page(
         match q.get("done").map(String::as_str) {
             Some("booked-proposed") => Some("meetings-booked-proposed"),
             Some("proposed-taken") => Some("meetings-proposed-taken"),
+            Some("request-exists") => Some("meetings-request-exists"),
             _ => None,
         }
     };

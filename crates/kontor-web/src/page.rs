@@ -117,6 +117,9 @@ pub struct Reader<'a> {
     pub locale: Locale,
     pub user: Option<&'a User>,
     pub path: &'a str,
+    /// Where the language switch leads back to: the path with its query (a search, its
+    /// filters), without any `lang` in it.
+    pub back: &'a str,
     pub editor: bool,
 }
 
@@ -126,15 +129,7 @@ pub fn render(
     template: &str,
     ctx: serde_json::Value,
 ) -> Response {
-    render_inner(
-        state,
-        reader.locale,
-        reader.user,
-        reader.path,
-        reader.editor,
-        template,
-        ctx,
-    )
+    render_inner(state, reader, template, ctx)
 }
 
 /// A form page shown again because its input was refused: rendered with status 422, so that
@@ -158,18 +153,29 @@ pub fn render_with(
     template: &str,
     ctx: serde_json::Value,
 ) -> Response {
-    render_inner(state, locale, user, "/", false, template, ctx)
+    let reader = Reader {
+        locale,
+        user,
+        path: "/",
+        back: "/",
+        editor: false,
+    };
+    render_inner(state, &reader, template, ctx)
 }
 
 fn render_inner(
     state: &AppState,
-    locale: Locale,
-    user: Option<&User>,
-    path: &str,
-    editor: bool,
+    reader: &Reader<'_>,
     template: &str,
     ctx: serde_json::Value,
 ) -> Response {
+    let Reader {
+        locale,
+        user,
+        path,
+        back,
+        editor,
+    } = *reader;
     let locales: Vec<_> = Locale::ALL
         .iter()
         .map(
@@ -187,6 +193,7 @@ fn render_inner(
         "day_time_sep": if locale == Locale::Zh { " " } else { ", " },
         "locales": locales,
         "path": path,
+        "back": back,
         "is_editor": editor,
         "user": user.map(|u| serde_json::json!({
             "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),

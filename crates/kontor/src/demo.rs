@@ -312,6 +312,31 @@ fn demo_job(i: usize, job_fair: jiff::civil::Date) -> anyhow::Result<JobDetails>
     })
 }
 
+/// A job posting in German, English and Chinese (title and text in that order), for Chinese
+/// candidates.
+fn job_posting(
+    (de, en, zh): (&str, &str, &str),
+    [text_de, text_en, text_zh]: [&str; 3],
+    event_id: Option<Uuid>,
+    job: JobDetails,
+) -> OpportunityFields {
+    OpportunityFields {
+        event_id,
+        kind: OpportunityKind::JobPosting,
+        title: LocalizedText::one(Locale::De, de)
+            .with(Locale::En, en)
+            .with(Locale::Zh, zh),
+        description: LocalizedText::one(Locale::De, text_de)
+            .with(Locale::En, text_en)
+            .with(Locale::Zh, text_zh),
+        sectors: vec![],
+        target_countries: vec![Country::CHINA],
+        languages: vec!["de".into(), "en".into(), "zh".into()],
+        interpreter_needed: false,
+        job: Some(job),
+    }
+}
+
 const ZH_JOBS: [&str; 5] = [
     "总经理",
     "国际业务经理",
@@ -746,33 +771,36 @@ pub async fn seed(store: &Store, today: Date) -> anyhow::Result<Vec<(String, Str
             candidates.push(*id);
         }
         if job_role == Some(ParticipantRole::Employer) {
-            let (de, en, zh) = JOB_POSTINGS[(i / 8) % JOB_POSTINGS.len()];
-            let posting = tx.create_opportunity(
-                *id,
-                &OpportunityFields {
-                    event_id: Some(job_id),
-                    kind: OpportunityKind::JobPosting,
-                    title: LocalizedText::one(Locale::De, de)
-                        .with(Locale::En, en)
-                        .with(Locale::Zh, zh),
-                    description: LocalizedText::one(
-                        Locale::De,
-                        "Wir suchen Verstärkung für unser China-Geschäft; Deutsch- oder Englischkenntnisse und Chinesisch als Muttersprache.",
-                    )
-                    .with(
-                        Locale::En,
-                        "We are looking for people for our China business; German or English, and Chinese as a native language.",
-                    )
-                    .with(Locale::Zh, "我们正在为中国业务招聘人才；要求德语或英语能力，母语为中文。"),
-                    sectors: vec![],
-                    target_countries: vec![Country::CHINA],
-                    languages: vec!["de".into(), "en".into(), "zh".into()],
-                    interpreter_needed: false,
-                    job: Some(demo_job(i, job_start)?),
-                },
-                now,
-            )
-            .await?;
+            let open = job_posting(
+                JOB_POSTINGS[(i / 8) % JOB_POSTINGS.len()],
+                [
+                    "Wir suchen Verstärkung für unser China-Geschäft; Deutsch- oder Englischkenntnisse und Chinesisch als Muttersprache.",
+                    "We are looking for people for our China business; German or English, and Chinese as a native language.",
+                    "我们正在为中国业务招聘人才；要求德语或英语能力，母语为中文。",
+                ],
+                Some(job_id),
+                demo_job(i, job_start)?,
+            );
+            let posting = tx.create_opportunity(*id, &open, now).await?;
+            // Two employers still list a posting whose applications closed last week: the
+            // marketplace leaves such postings out until asked for.
+            if employers.len() < 2 {
+                let today = TimeZoneName::berlin().today();
+                let mut job = demo_job(i, job_start)?;
+                job.apply_by = Some(today.checked_sub(7.days())?);
+                job.starts_on = Some(today.checked_add(30.days())?);
+                let closed = job_posting(
+                    JOB_POSTINGS[(i / 8 + 2) % JOB_POSTINGS.len()],
+                    [
+                        "Die Bewerbungsphase ist abgeschlossen; vielen Dank für Ihr Interesse.",
+                        "Applications have closed; thank you for your interest.",
+                        "申请已截止，感谢您的关注。",
+                    ],
+                    None,
+                    job,
+                );
+                tx.create_opportunity(*id, &closed, now).await?;
+            }
             employers.push((*id, posting));
         }
     }

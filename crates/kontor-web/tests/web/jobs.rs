@@ -1,7 +1,9 @@
 //! Job postings: their facts are validated, shown, searchable by facet, in the API, and a
 //! posting past its deadline takes no more interview requests.
 
-use kontor_domain::{Employment, JobDetails, Locale, ParticipantRole, TimeZoneName, Workplace};
+use kontor_domain::{
+    Employment, JobDetails, Locale, LocalizedText, ParticipantRole, TimeZoneName, Workplace,
+};
 
 use crate::helpers::TestApp;
 
@@ -379,26 +381,50 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        // The marketplace tells open from closed postings (as of its last rebuild).
+        // The marketplace leaves closed postings out (as of its last rebuild), says how many,
+        // and shows them too when asked, among everything else it finds.
         app.state.reindex().await.unwrap();
-        let closed_only = app
-            .get("/marketplace?applications=closed", None, "zh")
+        let default = app.get("/marketplace?q=&sector=", None, "de").await;
+        assert!(
+            default.body.contains("Vertriebsingenieurin China")
+                && !default.body.contains("采购专员")
+                && default.body.contains(
+                    "1 Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt."
+                )
+                && default
+                    .body
+                    .contains("href=\"/marketplace?q=&amp;sector=&amp;closed=1\""),
+            "{}",
+            default.body
+        );
+        // The language switch leads back to the same search.
+        assert!(
+            default
+                .body
+                .contains("name=\"back\" value=\"&#x2f;marketplace?q=&amp;sector=\""),
+            "{}",
+            default.body
+        );
+        let all = app.get("/marketplace?closed=1", None, "zh").await;
+        assert!(
+            all.body.contains("采购专员")
+                && all.body.contains("Vertriebsingenieurin China")
+                && !all.body.contains("data-testid=\"closed-hidden\"")
+                && all.body.contains("name=\"closed\" value=\"1\" checked"),
+            "{}",
+            all.body
+        );
+        // Only a closed posting matches: no "nothing found" under the line that offers it.
+        let only = app
+            .get("/marketplace?q=%E9%87%87%E8%B4%AD", None, "en")
             .await;
         assert!(
-            closed_only.body.contains("采购专员")
-                && !closed_only.body.contains("Vertriebsingenieurin China"),
+            only.body.contains("data-testid=\"closed-hidden\"")
+                && !only.body.contains("Nothing found"),
             "{}",
-            closed_only.body
+            only.body
         );
-        let open_only = app.get("/marketplace?applications=open", None, "de").await;
-        assert!(
-            open_only.body.contains("Vertriebsingenieurin China")
-                && !open_only.body.contains("采购专员")
-                && open_only.body.contains("Bewerbungen"),
-            "{}",
-            open_only.body
-        );
-        // The API leaves it out too unless asked.
+        // The API likewise.
         let api = app
             .api("GET", "/api/v1/search?kind=opportunity", None, None)
             .await
@@ -408,26 +434,17 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{api}"
         );
         let api = app
-            .api("GET", "/api/v1/search?applications=closed", None, None)
+            .api(
+                "GET",
+                "/api/v1/search?closed=true&kind=opportunity",
+                None,
+                None,
+            )
             .await
             .body;
         assert!(
-            !api.contains("Vertriebsingenieurin China") && api.contains("采购专员"),
+            api.contains("Vertriebsingenieurin China") && api.contains("采购专员"),
             "{api}"
-        );
-        // By default a closed posting is left out, and the page says so and offers it.
-        let default = app.get("/marketplace", None, "de").await;
-        assert!(
-            default.body.contains("Vertriebsingenieurin China")
-                && !default.body.contains("采购专员")
-                && default.body.contains(
-                    "1 Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt."
-                )
-                && default
-                    .body
-                    .contains("href=\"/marketplace?applications=closed\""),
-            "{}",
-            default.body
         );
         // Its author may still correct it without moving the deadline; moving it into the
         // past is refused.
@@ -1091,5 +1108,95 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             .unwrap()
             .unwrap();
         assert_eq!(booked.slot_start, slots[2]);
+    }
+}
+
+#[tokio::test]
+async fn a_place_is_found_with_a_snippet_in_the_readers_language() {
+    let app = TestApp::new().await;
+    let Fair { employer, .. } = talent_days(&app).await;
+    let mut tx = app.store.begin().await.unwrap();
+    let title =
+        LocalizedText::one(Locale::Zh, "氢能项目经理").with(Locale::En, "Hydrogen project manager");
+    let job = JobDetails {
+        employment: Employment::FullTime,
+        workplace: Workplace::OnSite,
+        location: "Köln".into(),
+        starts_on: None,
+        apply_by: None,
+    };
+    let text = LocalizedText::one(Locale::Zh, "我们正在为中国业务招聘人才。");
+    let fields = posting_fields(title, text, None, Some(job));
+    tx.create_opportunity(employer, &fields, kontor_domain::now_micros())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.state.reindex().await.unwrap();
+    let page = app.get("/marketplace?q=K%C3%B6ln", None, "en").await;
+    assert!(
+        page.body
+            .contains("<p>Hydrogen project manager <mark>Köln</mark></p>")
+            && !page.body.contains("招聘"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn a_posting_for_one_event_is_asked_about_there_only() {
+    let app = TestApp::new().await;
+    let Fair {
+        id: fair,
+        employer,
+        li,
+        ..
+    } = talent_days(&app).await;
+    // The employer and Li also meet at a trade fair.
+    let organiser = app.user("org2@example.de", Locale::De, false).await;
+    let other = app.event("h2-days", organiser).await;
+    app.approved(other, employer, ParticipantRole::Exhibitor)
+        .await;
+    app.approved(other, li, ParticipantRole::Visitor).await;
+    let mut tx = app.store.begin().await.unwrap();
+    let title = LocalizedText::one(Locale::De, "Einkäuferin Asien");
+    let text = LocalizedText::one(Locale::De, "Einkauf in China.");
+    let fields = posting_fields(title, text, Some(fair), None);
+    let posting = tx
+        .create_opportunity(employer, &fields, kontor_domain::now_micros())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let li_c = app.sign_in("li@example.cn").await;
+    let page = app
+        .get(&format!("/opportunities/{posting}"), Some(&li_c), "zh")
+        .await;
+    assert!(
+        page.body
+            .contains(&format!("/events/talent-days/people/{employer}/request"))
+            && !page
+                .body
+                .contains(&format!("/events/h2-days/people/{employer}/request")),
+        "{}",
+        page.body
+    );
+}
+
+/// A job posting written straight to the store.
+fn posting_fields(
+    title: LocalizedText,
+    description: LocalizedText,
+    event_id: Option<uuid::Uuid>,
+    job: Option<JobDetails>,
+) -> kontor_store::matchmaking::OpportunityFields {
+    kontor_store::matchmaking::OpportunityFields {
+        event_id,
+        kind: kontor_domain::OpportunityKind::JobPosting,
+        title,
+        description,
+        sectors: vec![],
+        target_countries: vec![],
+        languages: vec![],
+        interpreter_needed: false,
+        job,
     }
 }
