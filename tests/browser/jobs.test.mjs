@@ -98,6 +98,30 @@ describe('job postings in a real browser', { concurrency: false }, () => {
     await visitor.close();
   });
 
+  it('on a phone the results come first; closed postings are added when asked for', { timeout: 120_000 }, async () => {
+    const phone = await browser.newContext({ baseURL: server.url, locale: 'zh-CN', viewport: { width: 390, height: 844 } });
+    const v = await phone.newPage();
+    await v.goto('/marketplace');
+    // The filters are folded: the first result is on the first screen.
+    const facets = v.locator('details.facets');
+    assert.equal(await facets.evaluate((d) => d.open), false);
+    const first = await v.locator('[data-testid=hit]').first().boundingBox();
+    assert.ok(first && first.y < 844, `first result at ${first?.y}`);
+    const total = async () => Number((await v.locator('[data-testid=total]').innerText()).match(/\d+/)[0]);
+    const before = await total();
+    // The demo's two closed postings are left out, and said so; asking adds them.
+    assert.match(await v.locator('[data-testid=closed-hidden]').innerText(), /另有 2 个已截止申请的职位未显示/);
+    await shot(v, '4-marketplace-phone-zh');
+    await submit(v, v.getByRole('link', { name: '一并显示' }));
+    assert.equal(await total(), before + 2);
+    // Now a filter is chosen: the fold opens by itself, names how many, and clears them.
+    assert.equal(await facets.evaluate((d) => d.open), true);
+    assert.match(await v.locator('details.facets > summary').innerText(), /筛选 \(1\)/);
+    await submit(v, v.getByRole('link', { name: '清除所有筛选' }));
+    assert.equal(await total(), before);
+    await phone.close();
+  });
+
   it('a candidate uploads a CV from the real file picker and downloads it again', { timeout: 120_000 }, async () => {
     const logins = await server.logins();
     const candidate = logins.find((l) => l.role === 'Participant (中文, Asia/Shanghai)');

@@ -48,8 +48,9 @@ M = [
 ("job-applications", "Applications", "Bewerbungen", "申请"),
 ("job-applications-open", "open", "offen", "开放中"),
 ("job-applications-closed", "closed", "geschlossen", "已截止"),
-("marketplace-closed-hidden", plural("n", "{ $n } job posting whose applications have closed is not shown.", "{ $n } job postings whose applications have closed are not shown."), plural("n", "{ $n } Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt.", "{ $n } Stellenanzeigen mit abgelaufener Bewerbungsfrist werden nicht angezeigt."), "另有 { $n } 个已截止申请的职位未显示。"),
+("marketplace-closed-hidden", plural("n", "{ $n } job posting whose applications have closed is not shown.", "{ $n } job postings whose applications have closed are not shown."), plural("n", "{ $n } Stellenangebot mit abgelaufener Bewerbungsfrist wird nicht angezeigt.", "{ $n } Stellenangebote mit abgelaufener Bewerbungsfrist werden nicht angezeigt."), "另有 { $n } 个已截止申请的职位未显示。"),
 ("meetings-request-exists", "There is already a meeting request between the two of you: you find it below.", "Zwischen Ihnen beiden besteht bereits eine Gesprächsanfrage: Sie finden sie unten.", "你们之间已有会谈请求，见下方。"),
-("marketplace-closed-show", "Show them too", "Auch anzeigen", "一并显示"),
-("marketplace-include-closed", "Include postings whose applications have closed ({ $n })", "Auch Stellenanzeigen mit abgelaufener Bewerbungsfrist ({ $n })", "包括已截止申请的职位（{ $n }）"),
+("event-job-postings", plural("n", "{ $n } job posting at this fair", "{ $n } job postings at this fair"), plural("n", "{ $n } Stellenangebot auf dieser Messe", "{ $n } Stellenangebote auf dieser Messe"), "本招聘会的 { $n } 个职位"),
+("marketplace-closed-show", plural("n", "Show it too", "Show them too"), "Auch anzeigen", "一并显示"),
+("marketplace-include-closed", "Include postings whose applications have closed ({ $n })", "Auch Stellenangebote mit abgelaufener Bewerbungsfrist ({ $n })", "包括已截止申请的职位（{ $n }）"),
 ]

@@ -246,6 +246,11 @@ marketplace-filter = Filter anwenden
 marketplace-total = { $n } Treffer
 marketplace-empty = Nichts gefunden. Versuchen Sie weniger Wörter oder Filter.
 search-facet-kind = Anzeigen
+search-kind-all = Alle
+marketplace-filters = Filter
+marketplace-clear = Alle Filter zurücksetzen
+signup-privacy-label = Einwilligung
+meeting-languages = Gesprächssprachen
 search-facet-type = Art des Angebots
 search-kind-organisation = Organisation
 search-kind-person = Person
@@ -535,12 +540,17 @@ job-applications-open = offen
 job-applications-closed = geschlossen
 marketplace-closed-hidden =
     { $n ->
-        [one] { $n } Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt.
-       *[other] { $n } Stellenanzeigen mit abgelaufener Bewerbungsfrist werden nicht angezeigt.
+        [one] { $n } Stellenangebot mit abgelaufener Bewerbungsfrist wird nicht angezeigt.
+       *[other] { $n } Stellenangebote mit abgelaufener Bewerbungsfrist werden nicht angezeigt.
     }
 meetings-request-exists = Zwischen Ihnen beiden besteht bereits eine Gesprächsanfrage: Sie finden sie unten.
+event-job-postings =
+    { $n ->
+        [one] { $n } Stellenangebot auf dieser Messe
+       *[other] { $n } Stellenangebote auf dieser Messe
+    }
 marketplace-closed-show = Auch anzeigen
-marketplace-include-closed = Auch Stellenanzeigen mit abgelaufener Bewerbungsfrist ({ $n })
+marketplace-include-closed = Auch Stellenangebote mit abgelaufener Bewerbungsfrist ({ $n })
 nav-magazine = Magazin
 magazine-title = Magazin
 magazine-latest = Neu im Magazin

@@ -250,6 +250,11 @@ marketplace-total =
     }
 marketplace-empty = Nothing found. Try fewer words or filters.
 search-facet-kind = Show
+search-kind-all = All
+marketplace-filters = Filters
+marketplace-clear = Clear all filters
+signup-privacy-label = Consent
+meeting-languages = Meeting languages
 search-facet-type = Type of opportunity
 search-kind-organisation = Organisation
 search-kind-person = Person
@@ -543,7 +548,16 @@ marketplace-closed-hidden =
        *[other] { $n } job postings whose applications have closed are not shown.
     }
 meetings-request-exists = There is already a meeting request between the two of you: you find it below.
-marketplace-closed-show = Show them too
+event-job-postings =
+    { $n ->
+        [one] { $n } job posting at this fair
+       *[other] { $n } job postings at this fair
+    }
+marketplace-closed-show =
+    { $n ->
+        [one] Show it too
+       *[other] Show them too
+    }
 marketplace-include-closed = Include postings whose applications have closed ({ $n })
 nav-magazine = Magazine
 magazine-title = Magazine

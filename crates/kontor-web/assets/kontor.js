@@ -32,6 +32,11 @@ document.addEventListener('DOMContentLoaded', () => {
     kind.addEventListener('change', sync);
     sync();
   }
+  // On a phone the marketplace's filters start folded, unless some are ticked: the results
+  // come first.
+  document.querySelectorAll('details[data-fold-narrow="yes"]').forEach((d) => {
+    if (window.matchMedia('(max-width: 700px)').matches) d.open = false;
+  });
   // Move focus to the error summary so screen readers announce it.
   const summary = document.querySelector('[data-focus]');
   if (summary) summary.focus();

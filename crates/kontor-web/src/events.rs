@@ -278,6 +278,25 @@ async fn event_page(
         })
     });
     let mut event_view = event_json(event, ctx.locale);
+    // A job fair leads to its open postings (as the marketplace counts them).
+    if event.kind == kontor_domain::EventKind::JobFair {
+        let query = kontor_search::Query {
+            kind: Some(kontor_search::DocKind::Opportunity),
+            filters: kontor_search::Filters {
+                types: vec![kontor_domain::OpportunityKind::JobPosting.key().to_string()],
+                hide_closed: true,
+                ..Default::default()
+            },
+            event: Some(event.id.to_string()),
+            limit: 0,
+            ..Default::default()
+        };
+        let found = state
+            .search
+            .search(&query)
+            .map_err(|e| AppError::Internal(e.into()))?;
+        event_view["job_postings"] = found.total.into();
+    }
     // The deadline in the reader's own time too, when it differs from the event's.
     if let Some(zone) = viewer_zone
         .as_ref()

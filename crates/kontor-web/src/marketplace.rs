@@ -289,7 +289,7 @@ async fn search(
         { "title": kontor_i18n::t(l, "search-facet-type"), "values": facet("type", &results.facets.types, &lbl("opportunity-kind")) },
         { "title": kontor_i18n::t(l, "field-sectors"), "values": facet("sector", &results.facets.sectors, &lbl("sector")) },
         { "title": kontor_i18n::t(l, "field-country"), "values": facet("country", &results.facets.countries, &|k: &str| k.to_string()) },
-        { "title": kontor_i18n::t(l, "field-languages"), "values": facet("language", &results.facets.languages, &lbl("language")) },
+        { "title": kontor_i18n::t(l, "meeting-languages"), "values": facet("language", &results.facets.languages, &lbl("language")) },
         { "title": kontor_i18n::t(l, "field-org-kind"), "values": facet("org_kind", &results.facets.org_kinds, &lbl("org-kind")) },
         { "title": kontor_i18n::t(l, "job-employment"), "values": facet("employment", &results.facets.employments, &lbl("job-employment")) },
         { "title": kontor_i18n::t(l, "job-workplace"), "values": facet("workplace", &results.facets.workplaces, &lbl("job-workplace")) },
@@ -323,6 +323,9 @@ async fn search(
             "hits": hits,
             "facets": facets,
             "kinds": kinds,
+            "kind_chosen": kind.is_some(),
+            // Ticked filters (not the words, the event or the page): the fold says how many.
+            "chosen_filters": params.iter().filter(|(k, v)| !v.is_empty() && !matches!(k.as_str(), "q" | "event" | "page")).count(),
             "page": page,
             // How many closed postings the search finds; hidden unless `closed` is ticked.
             "closed": { "n": closed, "shown": !query.filters.hide_closed, "href": show_closed },

@@ -178,6 +178,20 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             page.body
         );
+        // At a job fair, the event's page leads to its postings.
+        let mut tx = app.store.begin().await.unwrap();
+        let sql = "UPDATE events SET kind = 'job-fair' WHERE slug = 'talent-days'";
+        kontor_store::testing::execute(&mut tx, sql).await.unwrap();
+        tx.commit().await.unwrap();
+        app.state.reindex().await.unwrap();
+        let event_page = app.get("/events/talent-days", Some(&li), "de").await;
+        assert!(
+            event_page.body.contains(
+                "href=\"/marketplace?event=talent-days&amp;kind=opportunity&amp;type=job-posting\""
+            ) && event_page.body.contains("本招聘会的 1 个职位"),
+            "{}",
+            event_page.body
+        );
         // The request starts from the posting and names it.
         let id = url.rsplit('/').next().unwrap();
         let ask = format!("/events/talent-days/people/{employer}/request?opportunity={id}");
@@ -389,11 +403,13 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             default.body.contains("Vertriebsingenieurin China")
                 && !default.body.contains("采购专员")
                 && default.body.contains(
-                    "1 Stellenanzeige mit abgelaufener Bewerbungsfrist wird nicht angezeigt."
+                    "1 Stellenangebot mit abgelaufener Bewerbungsfrist wird nicht angezeigt."
                 )
                 && default
                     .body
-                    .contains("href=\"/marketplace?q=&amp;sector=&amp;closed=1\""),
+                    .contains("href=\"/marketplace?q=&amp;sector=&amp;closed=1\"")
+                && default.body.contains("data-fold-narrow=\"yes\"")
+                && !default.body.contains("Alle Filter zurücksetzen"),
             "{}",
             default.body
         );
@@ -410,7 +426,12 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             all.body.contains("采购专员")
                 && all.body.contains("Vertriebsingenieurin China")
                 && !all.body.contains("data-testid=\"closed-hidden\"")
-                && all.body.contains("name=\"closed\" value=\"1\" checked"),
+                && all.body.contains("name=\"closed\" value=\"1\" checked")
+                && all.body.contains("<summary>筛选 (1)</summary>")
+                && all
+                    .body
+                    .contains("<a href=\"/marketplace\">清除所有筛选</a>")
+                && all.body.contains("data-fold-narrow=\"no\""),
             "{}",
             all.body
         );
