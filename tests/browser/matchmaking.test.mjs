@@ -374,6 +374,14 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     await submit(zh.page, zh.page.locator(`[data-testid=hit] a[href="${de.personHref}"]`));
     assert.equal(await zh.page.locator('main h1').innerText(), de.name);
     await screenshot(zh.page, 'person-de-seen-by-zh');
+    // The German participant's opportunity, as the request form offers it to the Chinese one
+    // (once a request exists between them, the form leads to it instead).
+    await open(zh.page, `/events/${FAIR}/people/${de.id}/request`);
+    const options = await zh.page.locator('select[name=opportunity] option').evaluateAll((os) =>
+      os.map((o) => o.value).filter(Boolean),
+    );
+    assert.equal(options.length, 1, `one opportunity of ${de.name}`);
+    de.opportunity = { value: options[0] };
   });
 
   const MESSAGE = 'Wir suchen Partner für Wasserstofftechnik in China – gerne ein Gespräch in Köln.';
@@ -418,13 +426,10 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
   });
 
   step("the fair's marketplace lists each participant's opportunity", async () => {
-    // The German participant's opportunity, as the request form offers it to the Chinese one.
+    // Asked already: the form to ask again leads to the request instead.
     await open(zh.page, `/events/${FAIR}/people/${de.id}/request`);
-    const options = await zh.page.locator('select[name=opportunity] option').evaluateAll((os) =>
-      os.map((o) => o.value).filter(Boolean),
-    );
-    assert.equal(options.length, 1, `one opportunity of ${de.name}`);
-    de.opportunity = { value: options[0] };
+    assert.equal(pathOf(zh.page), `/events/${FAIR}/meetings`);
+    await zh.page.locator('main li[data-request]', { hasText: de.name }).waitFor();
     const failures = [];
     for (const [who, partner, country] of [[de, zh, 'CN'], [zh, de, 'DE']]) {
       // Searched by its title as the reader sees it on its page.

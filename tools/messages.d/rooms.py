@@ -19,7 +19,6 @@ M = [
     ("room-camera", "Camera", "Kamera", "摄像头"),
     ("room-microphone", "Microphone", "Mikrofon", "麦克风"),
     ("room-join", "Join video", "Zum Videogespräch", "加入视频"),
-    ("room-link", "Video room", "Videoraum", "视频会议室"),
     ("room-ended", "time is up", "Zeit ist um", "时间已到"),
     ("room-status-starting", "Starting camera and microphone…", "Kamera und Mikrofon werden gestartet …", "正在启动摄像头和麦克风……"),
     ("room-status-waiting", "Waiting for your partner to join…", "Warten auf Ihren Gesprächspartner …", "正在等待对方加入……"),

@@ -5,6 +5,11 @@ nav-main = Hauptnavigation
 nav-events = Veranstaltungen
 nav-organisations = Organisationen
 nav-my-registrations = Meine Anmeldungen
+nav-waiting =
+    { $n ->
+        [one] { $n } Gesprächsanfrage wartet auf Ihre Antwort
+       *[other] { $n } Gesprächsanfragen warten auf Ihre Antwort
+    }
 nav-profile = Profil
 nav-new-event = Neue Veranstaltung
 nav-mailbox = Postfach
@@ -234,7 +239,8 @@ opportunity-kind-research-partner = F&E-Partnersuche
 opportunity-kind-investment = Investition
 opportunity-kind-job-posting = Stellenangebot
 calendar-download = Agenda herunterladen (.ics)
-calendar-download-one = Dieses Gespräch in den Kalender übernehmen
+calendar-download-with = Das Gespräch mit { $name } in den Kalender übernehmen
+calendar-add = Kalender (.ics)
 calendar-subscribe = Im Kalender abonnieren
 calendar-feed-created = Ihre private Kalenderadresse. Fügen Sie sie Ihrer Kalender-App hinzu; wer sie kennt, sieht Ihre Agenda. Sie wird nur jetzt angezeigt; eine neue ersetzt die alte.
 calendar-feed-revoke = Kalender-Abo beenden
@@ -875,7 +881,6 @@ room-leave = Verlassen
 room-camera = Kamera
 room-microphone = Mikrofon
 room-join = Zum Videogespräch
-room-link = Videoraum
 room-ended = Zeit ist um
 room-status-starting = Kamera und Mikrofon werden gestartet …
 room-status-waiting = Warten auf Ihren Gesprächspartner …

@@ -5,6 +5,11 @@ nav-main = Main navigation
 nav-events = Events
 nav-organisations = Organisations
 nav-my-registrations = My registrations
+nav-waiting =
+    { $n ->
+        [one] { $n } meeting request waits for your answer
+       *[other] { $n } meeting requests wait for your answer
+    }
 nav-profile = Profile
 nav-new-event = New event
 nav-mailbox = Mailbox
@@ -234,7 +239,8 @@ opportunity-kind-research-partner = R&D partner search
 opportunity-kind-investment = Investment
 opportunity-kind-job-posting = Job posting
 calendar-download = Download the agenda (.ics)
-calendar-download-one = Add this meeting to your calendar
+calendar-download-with = Add the meeting with { $name } to your calendar
+calendar-add = Calendar (.ics)
 calendar-subscribe = Subscribe in my calendar
 calendar-feed-created = Your private calendar address. Add it to your calendar app; anyone with it sees your agenda. It is shown only now; making a new one stops the old one.
 calendar-feed-revoke = Stop my calendar feed
@@ -883,7 +889,6 @@ room-leave = Leave
 room-camera = Camera
 room-microphone = Microphone
 room-join = Join video
-room-link = Video room
 room-ended = time is up
 room-status-starting = Starting camera and microphone…
 room-status-waiting = Waiting for your partner to join…

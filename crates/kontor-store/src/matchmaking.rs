@@ -476,6 +476,16 @@ impl Store {
     }
 
     /// Requests waiting for `user`'s answer, at any event.
+    /// How many meeting requests wait for `user`'s answer, at any event.
+    pub async fn pending_request_count(&self, user: Uuid) -> Result<i64> {
+        let (n,): (i64,) = read!(self, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM meeting_requests WHERE to_user = $1 AND status = 'pending'"
+        )
+        .bind(user)
+        .fetch_one(p))?;
+        Ok(n)
+    }
+
     pub async fn pending_requests_to(&self, user: Uuid) -> Result<Vec<MeetingRequest>> {
         let q = format!(
             "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE to_user = $1 AND status = 'pending' ORDER BY created_at"

@@ -150,6 +150,8 @@ pub struct PageCtx {
     /// The reader writes for the magazine and the newsletter (an editor or an administrator):
     /// the navigation leads them there.
     pub editor: bool,
+    /// See [`Reader::waiting`](crate::page::Reader).
+    pub waiting: i64,
 }
 
 impl PageCtx {
@@ -160,6 +162,7 @@ impl PageCtx {
             path: &self.path,
             back: &self.back,
             editor: self.editor,
+            waiting: self.waiting,
         }
     }
     pub fn require_user(&self) -> Result<&User, AppError> {
@@ -175,15 +178,15 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let user = MaybeUser::from_request_parts(parts, state).await?.0;
         let locale = lang::resolve(&parts.headers, parts.uri.query(), user.as_ref());
+        let store = &<AppState as axum::extract::FromRef<S>>::from_ref(state).store;
         let editor = match &user {
             Some(u) if u.is_admin => true,
-            Some(u) => {
-                <AppState as axum::extract::FromRef<S>>::from_ref(state)
-                    .store
-                    .is_editor(u.id)
-                    .await?
-            }
+            Some(u) => store.is_editor(u.id).await?,
             None => false,
+        };
+        let waiting = match &user {
+            Some(u) => store.pending_request_count(u.id).await?,
+            None => 0,
         };
         Ok(PageCtx {
             locale,
@@ -191,6 +194,7 @@ where
             path: parts.uri.path().to_string(),
             back: back_to(&parts.method, &parts.uri),
             editor,
+            waiting,
         })
     }
 }

@@ -725,11 +725,17 @@ async fn my_registrations(
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let list = state.store.registrations_of_user(user.id).await?;
+    let mut waiting: std::collections::HashMap<Uuid, usize> = Default::default();
+    for r in state.store.pending_requests_to(user.id).await? {
+        *waiting.entry(r.event_id).or_default() += 1;
+    }
     let rows: Vec<_> = list
         .iter()
         .map(|(r, e)| {
             serde_json::json!({
                 "event": event_json(e, ctx.locale),
+                "meetings": r.status == kontor_domain::RegistrationStatus::Approved,
+                "waiting": waiting.get(&e.id).copied().unwrap_or(0),
                 "status": r.status.key(),
                 "status_label": label(ctx.locale, "registration-status", r.status),
                 "role": label(ctx.locale, "role", r.role),

@@ -121,6 +121,8 @@ pub struct Reader<'a> {
     /// filters), without any `lang` in it.
     pub back: &'a str,
     pub editor: bool,
+    /// Meeting requests waiting for the reader's answer: the navigation says how many.
+    pub waiting: i64,
 }
 
 pub fn render(
@@ -159,6 +161,7 @@ pub fn render_with(
         path: "/",
         back: "/",
         editor: false,
+        waiting: 0,
     };
     render_inner(state, &reader, template, ctx)
 }
@@ -175,6 +178,7 @@ fn render_inner(
         path,
         back,
         editor,
+        waiting,
     } = *reader;
     let locales: Vec<_> = Locale::ALL
         .iter()
@@ -194,6 +198,7 @@ fn render_inner(
         "locales": locales,
         "path": path,
         "back": back,
+        "waiting": waiting,
         "is_editor": editor,
         "user": user.map(|u| serde_json::json!({
             "id": u.id, "name": u.name, "is_admin": u.is_admin, "email": u.email.as_str(),

@@ -930,6 +930,23 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             .get("/events/talent-days/meetings", Some(&hr), "de")
             .await;
         assert_eq!(page.body.matches("data-testid=\"proposed\"").count(), 2);
+        // Every page tells the employer that two requests wait, and where.
+        let home = app.get("/", Some(&hr), "de").await;
+        assert!(
+            home.body.contains("data-testid=\"waiting\">2<span class=\"sr-only\"> 2 Gesprächsanfragen warten auf Ihre Antwort</span>"),
+            "{}",
+            home.body
+        );
+        let mine = app.get("/me/registrations", Some(&hr), "de").await;
+        assert!(
+            mine.body
+                .contains("<a href=\"/events/talent-days/meetings\">")
+                && mine
+                    .body
+                    .contains("<strong data-testid=\"waiting-here\">2 Gesprächsanfragen"),
+            "{}",
+            mine.body
+        );
 
         // Accepting Li's books the meeting there; Wang's is accepted without it.
         let requests = app.store.meeting_requests_of(fair, employer).await.unwrap();
@@ -949,6 +966,17 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
         );
         let meeting = app.store.meeting_of_request(li_req).await.unwrap().unwrap();
         assert_eq!(meeting.slot_start, slots[1]);
+        // Li's agenda row: a calendar link that says with whom.
+        let agenda = app
+            .get("/events/talent-days/meetings", Some(&li_c), "zh")
+            .await;
+        assert!(
+            agenda
+                .body
+                .contains("aria-label=\"将与 User hr 的会谈添加到日历\">日历（.ics）</a>"),
+            "{}",
+            agenda.body
+        );
         // One mail says both: booked at that time (the acceptance's fallback was taken back).
         let li_mails = app.store.outbox(Some("li@example.cn"), 10).await.unwrap();
         let kinds: Vec<_> = li_mails.iter().map(|m| m.kind.as_str()).collect();
