@@ -292,6 +292,15 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// How many documents `query` finds (its page and facets aside): a count without the work
+    /// of a search page.
+    pub fn count(&self, query: &Query) -> Result<usize, Error> {
+        let searcher = self.reader.searcher();
+        let text = self.text_query(&query.text);
+        let main = self.filtered(text.as_ref(), query, None);
+        Ok(searcher.search(&main, &Count)?)
+    }
+
     /// Searches: the page of hits asked for, the total, and the facet counts.
     pub fn search(&self, query: &Query) -> Result<Results, Error> {
         let searcher = self.reader.searcher();

@@ -475,17 +475,21 @@ impl Store {
         rows.into_iter().map(Meeting::try_from).collect()
     }
 
-    /// Requests waiting for `user`'s answer, at any event.
-    /// How many meeting requests wait for `user`'s answer, at any event.
-    pub async fn pending_request_count(&self, user: Uuid) -> Result<i64> {
+    /// How many meeting requests wait for `user`'s answer at events that have not ended by
+    /// `today` (UTC's day before, so that no zone's event ends early; one left unanswered
+    /// stops counting a day after its event).
+    pub async fn pending_request_count(&self, user: Uuid, today: jiff::civil::Date) -> Result<i64> {
         let (n,): (i64,) = read!(self, |p| sqlx::query_as(
-            "SELECT COUNT(*) FROM meeting_requests WHERE to_user = $1 AND status = 'pending'"
+            "SELECT COUNT(*) FROM meeting_requests r JOIN events e ON e.id = r.event_id \
+             WHERE r.to_user = $1 AND r.status = 'pending' AND e.ends_on >= $2"
         )
         .bind(user)
+        .bind(today.yesterday().unwrap_or(today).to_string())
         .fetch_one(p))?;
         Ok(n)
     }
 
+    /// Requests waiting for `user`'s answer, at any event.
     pub async fn pending_requests_to(&self, user: Uuid) -> Result<Vec<MeetingRequest>> {
         let q = format!(
             "SELECT {REQUEST_COLUMNS} FROM meeting_requests WHERE to_user = $1 AND status = 'pending' ORDER BY created_at"

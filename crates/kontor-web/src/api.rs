@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/organisations/{id}", get(get_organisation))
         .route("/people/{id}", get(get_person))
         .route("/people/{id}/cv", get(cvs::api::download))
+        .route("/me/cv", axum::routing::delete(cvs::api::delete))
         .route("/me/cv/sharing", axum::routing::put(cvs::api::sharing))
         .route("/newsletter/subscriptions", post(subscribe::api::subscribe))
         .route("/newsletter/subscribers", get(subscribe::api::subscribers))

@@ -185,7 +185,12 @@ where
             None => false,
         };
         let waiting = match &user {
-            Some(u) => store.pending_request_count(u.id).await?,
+            Some(u) => {
+                let today = jiff::Timestamp::now()
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .date();
+                store.pending_request_count(u.id, today).await?
+            }
             None => 0,
         };
         Ok(PageCtx {

@@ -288,14 +288,13 @@ async fn event_page(
                 ..Default::default()
             },
             event: Some(event.id.to_string()),
-            limit: 0,
             ..Default::default()
         };
         let found = state
             .search
-            .search(&query)
+            .count(&query)
             .map_err(|e| AppError::Internal(e.into()))?;
-        event_view["job_postings"] = found.total.into();
+        event_view["job_postings"] = found.into();
     }
     // The deadline in the reader's own time too, when it differs from the event's.
     if let Some(zone) = viewer_zone

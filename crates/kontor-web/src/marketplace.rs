@@ -98,8 +98,10 @@ fn organisation_doc(o: &kontor_store::organisations::Organisation) -> Doc {
 async fn opportunity_doc(store: &Store, o: &Opportunity) -> Result<Doc, kontor_store::StoreError> {
     let title = o.title.show(Locale::En).to_string();
     let mut doc = Doc::new(o.id.to_string(), DocKind::Opportunity, title);
-    doc.texts = texts(&o.title);
-    doc.texts.extend(texts(&o.description));
+    // The description first: a hit's snippet starts with it when nothing matches inside (its
+    // title is the hit's heading already); the titles follow, so that they are found too.
+    doc.texts = texts(&o.description);
+    doc.texts.extend(texts(&o.title));
     doc.texts.extend(sector_labels(&o.sectors));
     doc.facets.opportunity_type = Some(o.kind.key().to_string());
     doc.facets.sectors = o.sectors.iter().map(|s| s.key().to_string()).collect();
@@ -188,6 +190,19 @@ pub async fn index_person(state: &AppState, user: Uuid) {
 
 // ----- search -----
 
+/// The search page's filter parameters.
+const FILTERS: [&str; 9] = [
+    "kind",
+    "type",
+    "sector",
+    "country",
+    "language",
+    "org_kind",
+    "employment",
+    "workplace",
+    "closed",
+];
+
 async fn search(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -224,7 +239,7 @@ async fn search(
             applications: vec![],
             // A posting past its deadline is no use to most readers: shown only when asked for,
             // and then among everything else found.
-            hide_closed: one("closed").is_empty(),
+            hide_closed: !matches!(one("closed").as_str(), "1" | "true" | "on"),
         },
         event: event.as_ref().map(|e| e.id.to_string()),
         limit: 20,
@@ -324,8 +339,9 @@ async fn search(
             "facets": facets,
             "kinds": kinds,
             "kind_chosen": kind.is_some(),
-            // Ticked filters (not the words, the event or the page): the fold says how many.
-            "chosen_filters": params.iter().filter(|(k, v)| !v.is_empty() && !matches!(k.as_str(), "q" | "event" | "page")).count(),
+            // Ticked filters (not the words, the event, the page or the language): the fold
+            // says how many.
+            "chosen_filters": params.iter().filter(|(k, v)| !v.is_empty() && FILTERS.contains(&k.as_str())).count(),
             "page": page,
             // How many closed postings the search finds; hidden unless `closed` is ticked.
             "closed": { "n": closed, "shown": !query.filters.hide_closed, "href": show_closed },

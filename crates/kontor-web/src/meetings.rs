@@ -102,29 +102,27 @@ async fn free_slots(
         .collect())
 }
 
-/// The times that open requests proposed to or by `partner` hold (all but `except`'s): no one
-/// else chooses them for a meeting with `partner` until the request is answered. Someone's own
-/// choice is theirs (a proposer may book the time elsewhere; the proposal then shows as gone),
-/// accepting a proposal ignores holds (it is the proposal coming true), and two proposals sent
-/// at the same moment may both pass: the database still keeps anyone from being booked twice.
+/// The times that the open requests of `a` or `b` propose: held against other proposals to or
+/// by either of them until each is answered. Only proposals: a meeting booked for a request
+/// already accepted comes first (the proposal then shows as gone), the hold ends with the
+/// acceptance (its booking follows in the next transaction), and two proposals sent at the same
+/// moment may both pass; the database still keeps anyone from being booked twice.
 async fn held_slots(
     state: &AppState,
     event: &Event,
-    partner: Uuid,
-    except: Option<Uuid>,
+    a: Uuid,
+    b: Uuid,
 ) -> Result<HashSet<i64>, AppError> {
-    Ok(state
-        .store
-        .held_slots(event.id, partner)
-        .await?
-        .into_iter()
-        .filter(|(request, _)| Some(*request) != except)
-        .map(|(_, slot)| slot)
-        .collect())
+    let mut held = HashSet::new();
+    for person in [a, b] {
+        let proposed = state.store.held_slots(event.id, person).await?;
+        held.extend(proposed.into_iter().map(|(_, slot)| slot));
+    }
+    Ok(held)
 }
 
 /// Slot starts still ahead, in time order, in which both `a` and `b` are available and free,
-/// and which no open request of `b` holds: the times `a` may propose to `b`.
+/// and which no open request of either holds: the times `a` may propose to `b`.
 async fn common_free_slots(
     state: &AppState,
     event: &Event,
@@ -136,7 +134,7 @@ async fn common_free_slots(
         free_slots(state, event, a, &slots).await?,
         free_slots(state, event, b, &slots).await?,
     );
-    let held = held_slots(state, event, b, None).await?;
+    let held = held_slots(state, event, a, b).await?;
     let now = now_micros();
     Ok(slots
         .iter()
@@ -710,11 +708,10 @@ pub async fn meetings_view(
             && event.rules.scheduling == SchedulingMode::SelfBooking
         {
             let theirs = free_slots(&state, event, partner.id, &slots).await?;
-            let held = held_slots(&state, event, partner.id, Some(r.id)).await?;
             slots
                 .iter()
                 .map(|s| s.start.as_microsecond())
-                .filter(|s| my_free.contains(s) && theirs.contains(s) && !held.contains(s))
+                .filter(|s| my_free.contains(s) && theirs.contains(s))
                 .map(|s| {
                     let (text, odd) = two_times(s, &user.time_zone, &partner.time_zone, ctx.locale);
                     serde_json::json!({ "start": s, "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd })
@@ -1010,7 +1007,8 @@ pub async fn apply_action(
                 action == "accept" && event.rules.scheduling == SchedulingMode::SelfBooking
             });
             let due = now + proposed.map_or(0, |_| FALLBACK_DELAY_MICROS);
-            let mail = enqueue_due(state, &mut tx, event, &partner, user, kind, now, due).await?;
+            let mail = request_mail(state, event, &partner, user, kind);
+            let mail = tx.enqueue_mail_due(&mail, now, due).await?;
             tx.commit().await?;
             if let Some(start) = proposed {
                 let booked = book_proposal(state, event, id, user, &partner, start, mail).await?;
@@ -1041,16 +1039,8 @@ pub async fn apply_action(
                 Err(e) => return Err(e.into()),
             }
             tx.cancel_meeting_of_request(id, now).await?;
-            enqueue(
-                state,
-                &mut tx,
-                event,
-                &partner,
-                user,
-                "request-cancelled",
-                now,
-            )
-            .await?;
+            let mail = request_mail(state, event, &partner, user, "request-cancelled");
+            tx.enqueue_mail(&mail, now).await?;
             tx.commit().await?;
             "request-cancelled"
         }
@@ -1130,50 +1120,31 @@ async fn book_proposal(
     }
 }
 
-async fn enqueue(
+/// The mail telling `to` what `from` did with their request (`kind`: accepted, declined, ...).
+fn request_mail(
     state: &AppState,
-    tx: &mut kontor_store::Tx,
     event: &Event,
     to: &User,
     from: &User,
     kind: &'static str,
-    now: i64,
-) -> Result<(), AppError> {
-    enqueue_due(state, tx, event, to, from, kind, now, now).await?;
-    Ok(())
-}
-
-/// [`enqueue`], going out at `due`; returns the mail's id.
-#[allow(clippy::too_many_arguments)]
-async fn enqueue_due(
-    state: &AppState,
-    tx: &mut kontor_store::Tx,
-    event: &Event,
-    to: &User,
-    from: &User,
-    kind: &'static str,
-    now: i64,
-    due: i64,
-) -> Result<Uuid, AppError> {
-    let mail =
-        state
-            .composer
-            .meeting_request(to, &from.name, &event.title, event.slug.as_str(), kind);
-    Ok(tx.enqueue_mail_due(&mail, now, due).await?)
+) -> NewMail {
+    state
+        .composer
+        .meeting_request(to, &from.name, &event.title, event.slug.as_str(), kind)
 }
 
 /// Why a meeting is booked at a time.
 enum Booking<'a> {
-    /// Chosen on the meetings page (or by the API) after the request was accepted: no time
-    /// another open request holds.
+    /// Chosen on the meetings page (or by the API) after the request was accepted.
     Chosen,
     /// The time the request proposed, just accepted: `mail` goes out with the new meeting,
     /// instead of the queued mail `replaces`.
     Proposed { mail: &'a NewMail, replaces: Uuid },
 }
 
-/// Self-booking: the slot must be one of the event's, free and available for both; the database
-/// refuses it if someone else took it a moment ago.
+/// Self-booking: the slot must be one of the event's, free and available for both (a time
+/// another open request proposes is no obstacle: see [`held_slots`]); the database refuses it
+/// if someone else took it a moment ago. `booking` says why, and so which mail goes out.
 async fn book(
     state: &AppState,
     event: &Event,
@@ -1201,15 +1172,7 @@ async fn book(
     };
     let mine = free_slots(state, event, user.id, &slots).await?;
     let theirs = free_slots(state, event, partner.id, &slots).await?;
-    let held = match booking {
-        Booking::Chosen => held_slots(state, event, partner.id, Some(request.id)).await?,
-        Booking::Proposed { .. } => HashSet::new(),
-    };
-    if start <= now_micros()
-        || !mine.contains(&start)
-        || !theirs.contains(&start)
-        || held.contains(&start)
-    {
+    if start <= now_micros() || !mine.contains(&start) || !theirs.contains(&start) {
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
     // A new meeting counts against the limit (checked in the transaction); a moved one does not.

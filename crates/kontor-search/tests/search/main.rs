@@ -835,6 +835,11 @@ fn closed_postings_can_be_left_out_and_are_still_counted() {
     let shown = filtered(&index, "", None, hide.clone());
     assert_eq!(ids(&shown), set(&["open", "org"]));
     assert_eq!(shown.total, 2);
+    let count = Query {
+        filters: hide.clone(),
+        ..Query::default()
+    };
+    assert_eq!(index.count(&count).unwrap(), 2);
     assert_eq!(
         shown.facets.applications,
         counts(&[("closed", 1), ("open", 1)])

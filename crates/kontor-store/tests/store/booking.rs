@@ -507,3 +507,53 @@ async fn bookings_and_event_edits_see_each_other() {
         assert!(!now_slots.contains(&slots[0]));
     }
 }
+
+#[tokio::test]
+async fn waiting_requests_are_counted_until_a_day_after_their_event() {
+    for store in stores().await {
+        let p = users(&store, 3).await;
+        let ev = event(&store, p[0]).await; // ends on 2027-03-11
+        let mut tx = store.begin().await.unwrap();
+        for from in [p[0], p[2]] {
+            let req = NewMeetingRequest {
+                event_id: ev,
+                from_user: from,
+                to_user: p[1],
+                opportunity_id: None,
+                message: None,
+                priority: MeetingPriority::Must,
+            };
+            tx.create_meeting_request(&req, NOW).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let on = |day: &str| day.parse::<jiff::civil::Date>().unwrap();
+        assert_eq!(
+            store
+                .pending_request_count(p[1], on("2027-03-11"))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store
+                .pending_request_count(p[1], on("2027-03-12"))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store
+                .pending_request_count(p[1], on("2027-03-13"))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .pending_request_count(p[0], on("2027-03-11"))
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}

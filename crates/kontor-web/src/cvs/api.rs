@@ -60,6 +60,7 @@ pub struct Pdf(#[allow(dead_code)] Vec<u8>);
 #[utoipa::path(put, path = "/api/v1/me/cv", operation_id = "put_cv", tag = "people", params(UploadParams),
     request_body(content = Pdf, content_type = "application/pdf"), security(("token" = [])),
     responses((status = 200, body = CvOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "not a PDF, or empty", body = Problem, content_type = "application/problem+json")))]
 pub async fn put(
@@ -106,7 +107,9 @@ pub struct SharingIn {
 #[utoipa::path(put, path = "/api/v1/me/cv/sharing", operation_id = "share_cv", tag = "people", request_body = SharingIn,
     security(("token" = [])),
     responses((status = 200, body = CvOut),
-        (status = 404, description = "no CV", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no CV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a JSON body with `shared`", body = Problem, content_type = "application/problem+json")))]
 pub async fn sharing(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -128,6 +131,7 @@ pub async fn sharing(
 #[utoipa::path(get, path = "/api/v1/people/{id}/cv", operation_id = "get_cv", tag = "people", params(("id" = Uuid, Path)),
     security(("token" = [])),
     responses((status = 200, content_type = "application/pdf", body = Pdf),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn download(
     State(state): State<AppState>,

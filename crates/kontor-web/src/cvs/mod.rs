@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 pub fn upload_routes() -> Router<AppState> {
     Router::new()
         .route("/profile/cv", post(upload))
-        .route("/api/v1/me/cv", put(api::put).delete(api::delete))
+        .route("/api/v1/me/cv", put(api::put))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BYTES * 2))
         .layer(axum::middleware::from_fn_with_state(
