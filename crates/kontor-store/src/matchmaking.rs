@@ -252,6 +252,31 @@ impl Store {
         row.try_into()
     }
 
+    /// Several opportunities at once, by id (one query, for a page of search hits); ids that
+    /// name none are left out.
+    pub async fn opportunities_by_ids(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Opportunity>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let q = format!(
+            "SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE id IN ({})",
+            crate::placeholders(1, ids.len())
+        );
+        let rows: Vec<OpportunityRow> = read!(self, |p| {
+            let mut query = sqlx::query_as(sql(&q));
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(p)
+        })?;
+        rows.into_iter()
+            .map(|r| Opportunity::try_from(r).map(|o| (o.id, o)))
+            .collect()
+    }
+
     /// Opportunities of one person, newest first.
     pub async fn opportunities_of_user(&self, user: Uuid) -> Result<Vec<Opportunity>> {
         let q = format!(

@@ -251,6 +251,19 @@ async fn search(
         .search(&query)
         .map_err(|e| AppError::Internal(e.into()))?;
     let l = ctx.locale;
+    // The opportunities among the hits, their authors and organisations: three queries for
+    // the page, however many hits it has.
+    let opportunity_ids: Vec<Uuid> = results
+        .hits
+        .iter()
+        .filter(|h| h.kind == DocKind::Opportunity)
+        .filter_map(|h| h.id.parse().ok())
+        .collect();
+    let opportunities = state.store.opportunities_by_ids(&opportunity_ids).await?;
+    let author_ids: Vec<Uuid> = opportunities.values().map(|o| o.user_id).collect();
+    let authors = state.store.users_by_ids(&author_ids).await?;
+    let org_ids: Vec<Uuid> = authors.values().filter_map(|u| u.organisation_id).collect();
+    let orgs = state.store.organisation_names(&org_ids).await?;
     let mut hits: Vec<serde_json::Value> = vec![];
     for h in &results.hits {
         let mut title = h.title.clone();
@@ -262,22 +275,20 @@ async fn search(
             DocKind::Person => format!("/people/{}", h.id),
             DocKind::Opportunity => {
                 // The index holds one title; the reader gets theirs, and whose it is.
-                if let Ok(id) = h.id.parse::<Uuid>()
-                    && let Ok(o) = state.store.opportunity(id).await
+                if let Some(o) =
+                    h.id.parse::<Uuid>()
+                        .ok()
+                        .and_then(|id| opportunities.get(&id))
                 {
                     title = o.title.show(l).to_string();
                     kind = label(l, "opportunity-kind", o.kind);
                     job = o.job.as_ref().map(|j| job_view(j, l));
-                    if let Ok(u) = state.store.user(o.user_id).await {
-                        let org = match u.organisation_id {
-                            Some(org) => state.store.organisation(org).await.ok().map(|o| o.name),
-                            None => None,
-                        };
-                        owner = Some(match org {
+                    owner = authors.get(&o.user_id).map(|u| {
+                        match u.organisation_id.and_then(|org| orgs.get(&org)) {
                             Some(org) => format!("{} · {org}", u.name),
-                            None => u.name,
-                        });
-                    }
+                            None => u.name.clone(),
+                        }
+                    });
                 }
                 format!("/opportunities/{}", h.id)
             }
