@@ -615,6 +615,44 @@ impl Store {
             .map(|(s, m)| Ok((s, from_key("availability.mode", &m)?)))
             .collect()
     }
+
+    /// For several people at an event: the slots each said they are available in (absent:
+    /// none said, so all) and the slots each has a meeting in. Two queries, for pages that list
+    /// many partners.
+    pub async fn slots_of(&self, event: Uuid, users: &[Uuid]) -> Result<PeoplesSlots> {
+        let mut out = PeoplesSlots::default();
+        if users.is_empty() {
+            return Ok(out);
+        }
+        let people = crate::placeholders(2, users.len());
+        for (table, into) in [
+            ("availability", &mut out.available),
+            ("meeting_attendees", &mut out.busy),
+        ] {
+            let q = format!(
+                "SELECT user_id, slot_start FROM {table} WHERE event_id = $1 AND user_id IN ({people})"
+            );
+            let rows: Vec<(Uuid, i64)> = read!(self, |p| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(event);
+                for user in users {
+                    query = query.bind(user);
+                }
+                query.fetch_all(p)
+            })?;
+            for (user, slot) in rows {
+                into.entry(user).or_default().insert(slot);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What [`Store::slots_of`] reads: per person, the slots they are available in (only those
+/// who said) and the slots they have a meeting in.
+#[derive(Debug, Default)]
+pub struct PeoplesSlots {
+    pub available: std::collections::HashMap<Uuid, std::collections::HashSet<i64>>,
+    pub busy: std::collections::HashMap<Uuid, std::collections::HashSet<i64>>,
 }
 
 impl Tx {

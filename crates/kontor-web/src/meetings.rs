@@ -82,23 +82,30 @@ async fn free_slots(
     user: Uuid,
     slots: &[Slot],
 ) -> Result<HashSet<i64>, AppError> {
-    let available: Vec<i64> = state
-        .store
-        .availability(event.id, user)
-        .await?
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
-    let busy: HashSet<i64> = state
-        .store
-        .busy_slots(event.id, user)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(slots
+    let mut free = free_slots_of(state, event, &[user], slots).await?;
+    Ok(free.remove(&user).unwrap_or_default())
+}
+
+/// [`free_slots`] of several people, read in two queries.
+async fn free_slots_of(
+    state: &AppState,
+    event: &Event,
+    people: &[Uuid],
+    slots: &[Slot],
+) -> Result<HashMap<Uuid, HashSet<i64>>, AppError> {
+    let read = state.store.slots_of(event.id, people).await?;
+    Ok(people
         .iter()
-        .map(|s| s.start.as_microsecond())
-        .filter(|s| (available.is_empty() || available.contains(s)) && !busy.contains(s))
+        .map(|person| {
+            let (available, busy) = (read.available.get(person), read.busy.get(person));
+            let free = slots
+                .iter()
+                .map(|s| s.start.as_microsecond())
+                .filter(|s| available.is_none_or(|a| a.contains(s)))
+                .filter(|s| busy.is_none_or(|b| !b.contains(s)))
+                .collect();
+            (*person, free)
+        })
         .collect())
 }
 
@@ -683,6 +690,16 @@ pub async fn meetings_view(
         .filter_map(|p| p.organisation_id)
         .collect();
     let orgs = state.store.organisation_names(&org_ids).await?;
+    // Each partner's free slots (for the times to choose and whether a proposed one is still
+    // free) and who has a CV: read once for the page.
+    let partner_free = match event.rules.scheduling {
+        SchedulingMode::SelfBooking => free_slots_of(&state, event, &partner_ids, &slots).await?,
+        SchedulingMode::Organiser => HashMap::new(),
+    };
+    let cv_owners = match requests.is_empty() {
+        true => HashSet::new(),
+        false => state.store.cv_owners_at(event.id).await?,
+    };
     // The opportunities the requests concern (a job posting, an offer), by id.
     let mut subjects = std::collections::HashMap::new();
     for id in requests.iter().filter_map(|r| r.opportunity_id) {
@@ -707,7 +724,7 @@ pub async fn meetings_view(
         let choices: Vec<_> = if r.status == MeetingRequestStatus::Accepted
             && event.rules.scheduling == SchedulingMode::SelfBooking
         {
-            let theirs = free_slots(&state, event, partner.id, &slots).await?;
+            let theirs = &partner_free[&partner.id];
             slots
                 .iter()
                 .map(|s| s.start.as_microsecond())
@@ -729,9 +746,7 @@ pub async fn meetings_view(
                 let free = event.rules.scheduling == SchedulingMode::SelfBooking
                     && s > now_micros()
                     && my_free.contains(&s)
-                    && free_slots(&state, event, partner.id, &slots)
-                        .await?
-                        .contains(&s);
+                    && partner_free[&partner.id].contains(&s);
                 Some(
                     serde_json::json!({ "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd, "free": free }),
                 )
@@ -742,7 +757,7 @@ pub async fn meetings_view(
         // The rule of `Store::may_see_cv`: the requester's CV while the request is open, the
         // other side's once they accepted.
         let cv = ((r.from_user == partner.id && r.status.is_open()) || accepted)
-            && state.store.cv(partner.id).await?.is_some();
+            && cv_owners.contains(&partner.id);
         let row = serde_json::json!({
             "id": r.id,
             "partner": { "id": partner.id, "name": partner.name, "organisation": org, "cv": cv },

@@ -178,6 +178,9 @@ async fn requests_move_through_their_states_once() {
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.busy_slots(ev, p[1]).await.unwrap(), vec![SLOT]);
+        let read = store.slots_of(ev, &[p[1], p[2]]).await.unwrap();
+        assert_eq!(read.busy.get(&p[1]), Some(&[SLOT].into()));
+        assert_eq!(read.busy.get(&p[2]), None);
         assert_eq!(store.meeting_of_request(id).await.unwrap().unwrap().id, m);
         let mut tx = store.begin().await.unwrap();
         tx.cancel_meeting(m, NOW + 5).await.unwrap();
@@ -256,6 +259,9 @@ async fn requests_move_through_their_states_once() {
         .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.availability(ev, p[2]).await.unwrap().len(), 2);
+        let read = store.slots_of(ev, &[p[0], p[2]]).await.unwrap();
+        assert_eq!(read.available.get(&p[2]), Some(&[SLOT, SLOT + 10].into()));
+        assert_eq!(read.available.get(&p[0]), None, "not said: absent");
     }
 }
 
