@@ -1250,3 +1250,40 @@ fn posting_fields(
         job,
     }
 }
+
+#[tokio::test]
+async fn accepting_a_proposal_by_api_books_it_with_one_mail() {
+    for (app, _) in TestApp::on_every_backend().await {
+        let Fair {
+            id: fair, employer, ..
+        } = talent_days(&app).await;
+        let slot = app.slot_starts(fair).await[1];
+        let li_t = app.token(&app.sign_in("li@example.cn").await).await;
+        let hr_t = app.token(&app.sign_in("hr@rheinwerk.example").await).await;
+        let ask = serde_json::json!({ "to": employer, "proposed_slot": slot }).to_string();
+        let r = app
+            .api(
+                "POST",
+                "/api/v1/events/talent-days/requests",
+                Some(&li_t),
+                Some(&ask),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let accept = format!("/api/v1/events/talent-days/requests/{id}/accept");
+        let r = app.api("POST", &accept, Some(&hr_t), None).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let request = id.parse().unwrap();
+        let meeting = app
+            .store
+            .meeting_of_request(request)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(meeting.slot_start, slot);
+        let mails = app.store.outbox(Some("li@example.cn"), 10).await.unwrap();
+        let kinds: Vec<_> = mails.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(kinds, ["meeting-booked"], "one mail to Li: {kinds:?}");
+    }
+}
