@@ -212,6 +212,8 @@ M = [
 ("meeting-status-cancelled", "cancelled", "abgesagt", "已取消"),
 ("priority-must", "Must meet", "Unbedingt treffen", "必须会谈"),
 ("priority-would-like", "Would like to meet", "Gerne treffen", "希望会谈"),
+("priority-job-must", "Very interested", "Großes Interesse", "非常感兴趣"),
+("priority-job-would-like", "Interested", "Interesse", "有兴趣"),
 ("people-title", "Participants: { $event }", "Teilnehmende: { $event }", "参与者：{ $event }"),
 ("people-request", "Request a meeting", "Gespräch anfragen", "请求会谈"),
 ("people-actions", "Meeting", "Gespräch", "会谈"),

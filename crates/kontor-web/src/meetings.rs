@@ -471,7 +471,7 @@ async fn request_form(
     };
     let priorities: Vec<_> = [MeetingPriority::WouldLike, MeetingPriority::Must]
         .iter()
-        .map(|p| serde_json::json!({ "key": p.key(), "label": label(ctx.locale, "priority", *p) }))
+        .map(|p| serde_json::json!({ "key": p.key(), "label": priority_label(ctx.locale, event, *p) }))
         .collect();
     let status = if errors.as_object().is_some_and(|e| !e.is_empty()) {
         422
@@ -520,6 +520,16 @@ pub async fn opportunity_offered(
         return Ok(Err(Invalid::new("invalid-job-closed")));
     }
     Ok(Ok(()))
+}
+
+/// How a request's priority reads: at a job fair as the candidate's interest ("must meet"
+/// reads oddly from a candidate to an employer).
+fn priority_label(locale: Locale, event: &Event, priority: MeetingPriority) -> String {
+    let prefix = match event.kind {
+        kontor_domain::EventKind::JobFair => "priority-job",
+        _ => "priority",
+    };
+    label(locale, prefix, priority)
 }
 
 /// Why `from` may not ask `to` for a meeting at `event`, if anything stands in the way.
@@ -763,7 +773,7 @@ pub async fn meetings_view(
             "partner": { "id": partner.id, "name": partner.name, "organisation": org, "cv": cv },
             "status": r.status.key(),
             "status_label": label(ctx.locale, "meeting-status", r.status),
-            "priority": label(ctx.locale, "priority", r.priority),
+            "priority": priority_label(ctx.locale, event, r.priority),
             "message": r.message,
             "subject": r.opportunity_id.and_then(|id| subjects.get(&id)),
             "proposed": proposed,

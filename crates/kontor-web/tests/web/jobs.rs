@@ -21,8 +21,9 @@ fn posting<'a>(title: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'
     form
 }
 
-/// The cast of these tests at "talent-days" (organised by org@example.de, who takes no
-/// part): an employer (hr@rheinwerk.example, German), the candidates Li and Wang (Chinese).
+/// The cast of these tests at the job fair "talent-days" (organised by org@example.de, who
+/// takes no part): an employer (hr@rheinwerk.example, German), the candidates Li and Wang
+/// (Chinese).
 struct Fair {
     id: uuid::Uuid,
     employer: uuid::Uuid,
@@ -33,6 +34,10 @@ struct Fair {
 async fn talent_days(app: &TestApp) -> Fair {
     let organiser = app.user("org@example.de", Locale::De, false).await;
     let id = app.event("talent-days", organiser).await;
+    let mut tx = app.store.begin().await.unwrap();
+    let sql = "UPDATE events SET kind = 'job-fair' WHERE slug = 'talent-days'";
+    kontor_store::testing::execute(&mut tx, sql).await.unwrap();
+    tx.commit().await.unwrap();
     let mut people = vec![];
     for (email, locale, role) in [
         (
@@ -178,11 +183,7 @@ async fn a_job_posting_has_facts_a_facet_and_a_deadline() {
             "{}",
             page.body
         );
-        // At a job fair, the event's page leads to its postings.
-        let mut tx = app.store.begin().await.unwrap();
-        let sql = "UPDATE events SET kind = 'job-fair' WHERE slug = 'talent-days'";
-        kontor_store::testing::execute(&mut tx, sql).await.unwrap();
-        tx.commit().await.unwrap();
+        // A job fair's page leads to its postings.
         app.state.reindex().await.unwrap();
         let event_page = app.get("/events/talent-days", Some(&li), "de").await;
         assert!(
@@ -930,6 +931,8 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             .get("/events/talent-days/meetings", Some(&hr), "de")
             .await;
         assert_eq!(page.body.matches("data-testid=\"proposed\"").count(), 2);
+        // At a job fair a candidate's "must" reads as their interest.
+        assert!(page.body.contains("Großes Interesse"), "{}", page.body);
         // Every page tells the employer that two requests wait, and where.
         let home = app.get("/", Some(&hr), "de").await;
         assert!(
