@@ -74,19 +74,8 @@ async fn event_slots(state: &AppState, event: &Event) -> Result<Vec<Slot>, AppEr
     Ok(slots)
 }
 
-/// Slot starts in which a person can meet: their availability (all slots when not set) minus
-/// the slots where they already have a meeting.
-async fn free_slots(
-    state: &AppState,
-    event: &Event,
-    user: Uuid,
-    slots: &[Slot],
-) -> Result<HashSet<i64>, AppError> {
-    let mut free = free_slots_of(state, event, &[user], slots).await?;
-    Ok(free.remove(&user).unwrap_or_default())
-}
-
-/// [`free_slots`] of several people, read in two queries.
+/// Slot starts in which each of `people` can meet: their availability (all slots when not
+/// set) minus the slots where they already have a meeting. Two queries for everyone.
 async fn free_slots_of(
     state: &AppState,
     event: &Event,
@@ -137,10 +126,8 @@ async fn common_free_slots(
     b: Uuid,
 ) -> Result<Vec<i64>, AppError> {
     let slots = event_slots(state, event).await?;
-    let (mine, theirs) = (
-        free_slots(state, event, a, &slots).await?,
-        free_slots(state, event, b, &slots).await?,
-    );
+    let free = free_slots_of(state, event, &[a, b], &slots).await?;
+    let (mine, theirs) = (&free[&a], &free[&b]);
     let held = held_slots(state, event, a, b).await?;
     let now = now_micros();
     Ok(slots
@@ -684,7 +671,6 @@ pub async fn meetings_view(
     let state = state.clone();
     let user = ctx.require_user()?;
     let slots = event_slots(&state, event).await?;
-    let my_free = free_slots(&state, event, user.id, &slots).await?;
     let requests = state.store.meeting_requests_of(event.id, user.id).await?;
     // A handful of queries for the whole page, however many requests there are.
     let meetings = state.store.meetings_of(event.id, user.id).await?;
@@ -700,12 +686,18 @@ pub async fn meetings_view(
         .filter_map(|p| p.organisation_id)
         .collect();
     let orgs = state.store.organisation_names(&org_ids).await?;
-    // Each partner's free slots (for the times to choose and whether a proposed one is still
-    // free) and who has a CV: read once for the page.
+    // The reader's and each partner's free slots (for the times to choose and whether a
+    // proposed one is still free; only self-booking has either) and who has a CV: read once
+    // for the page.
     let partner_free = match event.rules.scheduling {
-        SchedulingMode::SelfBooking => free_slots_of(&state, event, &partner_ids, &slots).await?,
+        SchedulingMode::SelfBooking => {
+            let people: Vec<Uuid> = partner_ids.iter().copied().chain([user.id]).collect();
+            free_slots_of(&state, event, &people, &slots).await?
+        }
         SchedulingMode::Organiser => HashMap::new(),
     };
+    let none = HashSet::new();
+    let my_free = partner_free.get(&user.id).unwrap_or(&none);
     let cv_owners = match requests.is_empty() {
         true => HashSet::new(),
         false => state.store.cv_owners_at(event.id).await?,
@@ -1195,8 +1187,8 @@ async fn book(
     let Some(slot) = slots.iter().find(|s| s.start.as_microsecond() == start) else {
         return Err(AppError::field("slot", Invalid::new("invalid-choice")));
     };
-    let mine = free_slots(state, event, user.id, &slots).await?;
-    let theirs = free_slots(state, event, partner.id, &slots).await?;
+    let free = free_slots_of(state, event, &[user.id, partner.id], &slots).await?;
+    let (mine, theirs) = (&free[&user.id], &free[&partner.id]);
     if start <= now_micros() || !mine.contains(&start) || !theirs.contains(&start) {
         return Err(AppError::Rejected("error-slot-unavailable"));
     }
