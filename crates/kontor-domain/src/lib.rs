@@ -22,7 +22,7 @@ pub use invalid::Invalid;
 pub use locale::Locale;
 pub use matchmaking::{
     Employment, JobDetails, MeetingMode, MeetingPriority, MeetingRequestStatus, OpportunityKind,
-    SchedulingMode, Workplace,
+    PROPOSAL_HOLD_MICROS, SchedulingMode, Workplace,
 };
 pub use newsletter::{ConsentIp, SubscriberStatus, Topic, UnsubscribeChannel};
 pub use organisation::{Country, OrgKind, OrgSize, Sector};

@@ -102,6 +102,11 @@ keyed_enum! {
     }
 }
 
+/// How long a pending request's proposed time stays held against other proposals to or by
+/// either side: long enough for a busy employer to answer, short enough that one who never
+/// answers does not block those times for the whole fair.
+pub const PROPOSAL_HOLD_MICROS: i64 = 72 * 3_600_000_000;
+
 impl MeetingRequestStatus {
     /// Still in play: waiting for an answer, or accepted (and perhaps booked).
     pub fn is_open(self) -> bool {

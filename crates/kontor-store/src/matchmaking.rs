@@ -109,6 +109,13 @@ pub struct MeetingRequest {
 }
 
 impl MeetingRequest {
+    /// Until when the proposed time is held for this request, while it waits for an answer.
+    pub fn held_until(&self) -> Option<i64> {
+        self.proposed_slot
+            .filter(|_| self.status == MeetingRequestStatus::Pending)
+            .map(|_| self.created_at + kontor_domain::PROPOSAL_HOLD_MICROS)
+    }
+
     /// The other side of the request, seen from `user`.
     pub fn partner_of(&self, user: Uuid) -> Uuid {
         if self.from_user == user {
@@ -435,19 +442,23 @@ impl Store {
         Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
-    /// The times proposed by the pending requests of `event` that involve `person`, with the
-    /// request that proposes each: held for that request until it is answered.
-    pub async fn held_slots(&self, event: Uuid, person: Uuid) -> Result<Vec<(Uuid, i64)>> {
-        Ok(read!(self, |p| {
+    /// The times held at `now` for the pending requests of `event` that involve `person`: each
+    /// proposed time until its request is answered, for at most
+    /// [`PROPOSAL_HOLD_MICROS`](kontor_domain::PROPOSAL_HOLD_MICROS) after it was sent.
+    pub async fn held_slots(&self, event: Uuid, person: Uuid, now: i64) -> Result<Vec<i64>> {
+        let sent_after = now - kontor_domain::PROPOSAL_HOLD_MICROS;
+        let rows: Vec<(i64,)> = read!(self, |p| {
             sqlx::query_as(
-                "SELECT id, proposed_slot FROM meeting_requests WHERE event_id = $1 \
+                "SELECT proposed_slot FROM meeting_requests WHERE event_id = $1 \
                  AND (from_user = $2 OR to_user = $2) AND status = 'pending' \
-                 AND proposed_slot IS NOT NULL",
+                 AND proposed_slot IS NOT NULL AND created_at > $3",
             )
             .bind(event)
             .bind(person)
+            .bind(sent_after)
             .fetch_all(p)
-        })?)
+        })?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
     /// Meeting requests of an event per status.

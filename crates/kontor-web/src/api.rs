@@ -976,6 +976,9 @@ struct RequestOut {
     opportunity: Option<Uuid>,
     /// The time the requester proposed (a slot start, RFC 3339), if any.
     proposed_start: Option<String>,
+    /// While the request waits for an answer: until when its proposed time is held against
+    /// other proposals to or by either side (RFC 3339; three days after it was sent).
+    proposed_held_until: Option<String>,
     meeting: Option<MeetingOut>,
 }
 
@@ -1025,6 +1028,7 @@ async fn my_requests(
             message: r.message.clone(),
             opportunity: r.opportunity_id,
             proposed_start: r.proposed_slot.map(instant),
+            proposed_held_until: r.held_until().map(instant),
             meeting,
         });
     }

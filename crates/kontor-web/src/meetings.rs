@@ -99,7 +99,8 @@ async fn free_slots_of(
 }
 
 /// The times that the open requests of `a` or `b` propose: held against other proposals to or
-/// by either of them until each is answered. Only proposals: a meeting booked for a request
+/// by either of them until each is answered, for at most three days
+/// ([`kontor_domain::PROPOSAL_HOLD_MICROS`]). Only proposals: a meeting booked for a request
 /// already accepted comes first (the proposal then shows as gone), the hold ends with the
 /// acceptance (its booking follows in the next transaction), and two proposals sent at the same
 /// moment may both pass; the database still keeps anyone from being booked twice.
@@ -109,10 +110,10 @@ async fn held_slots(
     a: Uuid,
     b: Uuid,
 ) -> Result<HashSet<i64>, AppError> {
+    let now = now_micros();
     let mut held = HashSet::new();
     for person in [a, b] {
-        let proposed = state.store.held_slots(event.id, person).await?;
-        held.extend(proposed.into_iter().map(|(_, slot)| slot));
+        held.extend(state.store.held_slots(event.id, person, now).await?);
     }
     Ok(held)
 }
@@ -745,13 +746,19 @@ pub async fn meetings_view(
                 // Held while pending, but a meeting booked meanwhile (by an organiser, or a
                 // proposal sent at the same moment) may have taken it: say so (the slots and
                 // this reader's free ones are read once for the page).
+                let now = now_micros();
                 let free = event.rules.scheduling == SchedulingMode::SelfBooking
-                    && s > now_micros()
+                    && s > now
                     && my_free.contains(&s)
                     && partner_free[&partner.id].contains(&s);
-                Some(
-                    serde_json::json!({ "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd, "free": free }),
-                )
+                // Free but no longer held: say so, and until when it is while it is.
+                let held_until = r.held_until().filter(|until| *until > now).map(|until| {
+                    crate::events::format_instant(until, Some(&user.time_zone), ctx.locale)
+                });
+                Some(serde_json::json!({
+                    "day": format_day(s, &user.time_zone, ctx.locale), "time": text, "odd": odd,
+                    "free": free, "held_until": held_until,
+                }))
             }
             _ => None,
         };

@@ -1090,13 +1090,16 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
             )
             .await
             .json();
-        let proposed: Vec<_> = mine
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|r| r["proposed_start"].as_str())
-            .collect();
-        assert_eq!(proposed.len(), 2, "{mine}");
+        let with = |field: &str| {
+            let rows = mine.as_array().unwrap().iter();
+            rows.filter(|r| r[field].is_string()).count()
+        };
+        assert_eq!(with("proposed_start"), 2, "{mine}");
+        assert_eq!(
+            with("proposed_held_until"),
+            1,
+            "only the pending one is held: {mine}"
+        );
 
         // Li's proposal to Chen holds the third slot against other proposals to or by Chen:
         // neither Chen asking the employer nor the employer asking Chen is offered it.
@@ -1115,6 +1118,25 @@ async fn a_proposed_interview_time_is_booked_when_the_employer_accepts() {
         };
         assert_eq!(offers(&chen_c, employer).await, (false, true));
         assert_eq!(offers(&hr, other).await, (false, true));
+        // For three days: Chen reads until when, and then the time is offered again.
+        let chen_reads = |text: &'static str| {
+            let (app, cookie) = (&app, chen_c.clone());
+            async move {
+                let page = app
+                    .get("/events/talent-days/meetings", Some(&cookie), "zh")
+                    .await;
+                assert!(page.body.contains(text), "{text}: {}", page.body);
+            }
+        };
+        chen_reads("为此请求保留至 ").await;
+        let mut tx = app.store.begin().await.unwrap();
+        let sql = "UPDATE meeting_requests SET created_at = created_at - 72 * 3600000000 \
+                   WHERE to_user = (SELECT id FROM users WHERE email = 'chen@example.cn')";
+        kontor_store::testing::execute(&mut tx, sql).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(offers(&chen_c, employer).await, (true, true));
+        assert_eq!(offers(&hr, other).await, (true, true));
+        chen_reads("三天已过，不再为此请求保留").await;
         // A request already accepted comes first: the employer and Chen may book that time, and
         // Li's proposal then shows as gone.
         let ask_chen = format!("/events/talent-days/people/{other}/request");
