@@ -65,6 +65,9 @@ impl Best {
     }
 }
 
+/// The walk's weight of one change to the previous schedule.
+const W_CHANGE: f64 = 0.1;
+
 pub(crate) struct Breaks<'a> {
     p: &'a Problem,
     pub st: State,
@@ -74,6 +77,9 @@ pub(crate) struct Breaks<'a> {
     /// Idle slots inside the participants' days (guides the search only).
     idle: u32,
     w_idle: f64,
+    /// Weight of a change to the previous schedule in the walk (a guide only, like `w_idle`):
+    /// it keeps the walk near what was published.
+    w_change: f64,
     prefs: u32,
     changes: u32,
     eps_pref: f64,
@@ -118,6 +124,11 @@ impl<'a> Breaks<'a> {
             total: 0,
             idle: 0,
             w_idle: 0.0,
+            w_change: if p.reqs.iter().any(|r| r.prev != NONE) {
+                W_CHANGE
+            } else {
+                0.0
+            },
             prefs: 0,
             changes: 0,
             eps_pref,
@@ -185,7 +196,9 @@ impl<'a> Breaks<'a> {
     /// The cost guiding the annealing: the walk's weight of the fairness
     /// excess ([`FAIR_WALK`]), plus a small reward for compact days.
     fn search_cost(&self) -> f64 {
-        self.cost_with(FAIR_WALK) + self.w_idle * f64::from(self.idle)
+        self.cost_with(FAIR_WALK)
+            + self.w_idle * f64::from(self.idle)
+            + self.w_change * f64::from(self.changes)
     }
 
     /// The true cost, by which the best schedule is chosen.
@@ -447,6 +460,7 @@ impl<'a> Breaks<'a> {
         FAIR_WALK * d_excess + d_total as f64 - self.eps_pref * d_prefs as f64
             + self.eps_change * d_changes as f64
             + self.w_idle * d_idle as f64
+            + self.w_change * d_changes as f64
     }
 
     /// Precedences of the meetings of `moves` hold once they are in their new

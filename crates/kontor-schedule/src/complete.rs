@@ -124,7 +124,8 @@ impl<'a> Complete<'a> {
     /// only the mandatory requests placed) or `None` if the budget ran out.
     pub fn run(&mut self, ctl: &mut Ctl, budget: &Budget) -> Option<State> {
         let p = self.p;
-        // Greedy start: most constrained first, least-cost slot.
+        // Greedy start: most constrained first, least-cost slot, the previous schedule's slot
+        // among equals.
         let mut order = self.reqs.clone();
         order.sort_by_key(|&r| {
             (
@@ -134,9 +135,10 @@ impl<'a> Complete<'a> {
             )
         });
         for &r in &order {
-            let mut best = (i64::MAX, 0u64, 0usize);
+            let prev = p.reqs[r].prev as usize;
+            let mut best = ((i64::MAX, true), 0u64, 0usize);
             for t in bits(p.reqs[r].domain) {
-                let key = (self.delta(r, t), self.rng.next_u64());
+                let key = ((self.delta(r, t), t != prev), self.rng.next_u64());
                 if (key.0, key.1) < (best.0, best.1) {
                     best = (key.0, key.1, t);
                 }

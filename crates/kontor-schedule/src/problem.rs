@@ -30,7 +30,10 @@ pub(crate) struct Req {
     pub domain: u128,
     pub preds: Vec<u32>,
     pub succs: Vec<u32>,
+    /// Slot in the previous schedule (`NONE` if it held none).
     pub prev: u8,
+    /// Table in the previous schedule, kept when the meeting keeps its slot.
+    pub prev_table: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,10 +169,10 @@ impl Problem {
             .map(|r| u64::from(r.effective_weight()))
             .sum::<u64>()
             + 1;
-        let mut prev = vec![NONE; inst.requests.len()];
+        let mut prev = vec![(NONE, None); inst.requests.len()];
         if let Some(p) = &inst.previous {
             for m in &p.meetings {
-                prev[req_index[m.request.as_str()]] = slot_index[m.slot.as_str()] as u8;
+                prev[req_index[m.request.as_str()]] = (slot_index[m.slot.as_str()] as u8, m.table);
             }
         }
         let mut reqs: Vec<Req> = inst
@@ -205,7 +208,8 @@ impl Problem {
                         .map(|a| req_index[a.as_str()] as u32)
                         .collect(),
                     succs: Vec::new(),
-                    prev: prev[i],
+                    prev: prev[i].0,
+                    prev_table: prev[i].1,
                 }
             })
             .collect();

@@ -18,11 +18,17 @@ pub(crate) struct Select<'a> {
     pool: Vec<u32>,
     pos: Vec<u32>,
     protect: Vec<u64>,
+    /// Held requests in their slot of the previous schedule: among states of equal weight the
+    /// one keeping most is the best (objective level 5).
+    kept: u32,
     rng: Rng,
     pub iterations: u64,
 }
 
 const ABSENT: u32 = u32::MAX;
+
+/// The walk's weight of keeping a meeting in its slot of the previous schedule.
+const KEEP_WALK: f64 = 0.5;
 
 /// Added breaks if the members of `r` take slot `t` (state without `r`).
 pub(crate) fn added_breaks(p: &Problem, st: &State, r: usize, t: usize) -> i32 {
@@ -36,11 +42,13 @@ pub(crate) fn added_breaks(p: &Problem, st: &State, r: usize, t: usize) -> i32 {
         .sum()
 }
 
-/// The slot of `mask` adding the fewest breaks (random tie-break).
+/// The slot of `mask` adding the fewest breaks, then its slot in the previous schedule (random
+/// tie-break).
 pub(crate) fn best_slot(p: &Problem, st: &State, r: usize, mask: u128, rng: &mut Rng) -> usize {
-    let mut best = (i32::MAX, 0u64, 0usize);
+    let prev = p.reqs[r].prev as usize;
+    let mut best = ((i32::MAX, true), 0u64, 0usize);
     for t in bits(mask) {
-        let key = (added_breaks(p, st, r, t), rng.next_u64());
+        let key = ((added_breaks(p, st, r, t), t != prev), rng.next_u64());
         if (key.0, key.1) < (best.0, best.1) {
             best = (key.0, key.1, t);
         }
@@ -57,9 +65,13 @@ impl<'a> Select<'a> {
             pool: Vec::new(),
             pos: vec![ABSENT; n],
             protect: vec![0; n],
+            kept: 0,
             rng: Rng::new(seed),
             iterations: 0,
         };
+        s.kept = (0..n)
+            .filter(|&r| s.st.slot[r] != NONE && s.st.slot[r] == p.reqs[r].prev)
+            .count() as u32;
         for r in 0..n {
             if s.st.slot[r] == NONE && s.poolable(r) {
                 s.pool_add(r);
@@ -98,12 +110,19 @@ impl<'a> Select<'a> {
 
     fn put(&mut self, r: usize, t: usize) {
         self.st.place(self.p, r, t);
+        self.kept += u32::from(t as u8 == self.p.reqs[r].prev);
         self.pool_del(r);
     }
 
     fn take(&mut self, r: usize) {
+        self.kept -= u32::from(self.st.slot[r] == self.p.reqs[r].prev);
         self.st.remove(self.p, r);
         self.pool_add(r);
+    }
+
+    /// What the best state is chosen by: weight, then meetings kept from the previous schedule.
+    fn key(&self) -> (u64, u32) {
+        (self.st.weight, self.kept)
     }
 
     /// Greedy construction over the requests not yet placed.
@@ -129,7 +148,7 @@ impl<'a> Select<'a> {
     pub fn improve(&mut self, ctl: &mut Ctl, budget: &Budget) {
         let p = self.p;
         let mut best_slots: Vec<u8> = self.st.slot.clone();
-        let mut best_weight = self.st.weight;
+        let mut best = self.key();
         let mut current_is_best = true;
         let avg_w = if p.reqs.is_empty() {
             1.0
@@ -157,8 +176,8 @@ impl<'a> Select<'a> {
             if free != 0 {
                 let t = best_slot(p, &self.st, r, free, &mut self.rng);
                 self.put(r, t);
-                if self.st.weight > best_weight {
-                    best_weight = self.st.weight;
+                if self.key() > best {
+                    best = self.key();
                     current_is_best = true;
                     ctl.improved();
                 }
@@ -197,7 +216,7 @@ impl<'a> Select<'a> {
             if !ok {
                 continue;
             }
-            let before = self.st.weight;
+            let before = self.key();
             for &(b, _) in &ejected {
                 self.take(b);
             }
@@ -255,10 +274,13 @@ impl<'a> Select<'a> {
                     mandatory_lost = true;
                 }
             }
-            let gain = self.st.weight as f64 - before as f64;
+            // Losing a meeting's previous slot weighs a little in the walk (a guide: the best
+            // state is still chosen by weight first).
+            let gain = self.st.weight as f64 - before.0 as f64
+                + KEEP_WALK * (f64::from(self.kept) - f64::from(before.1));
             let accept = !mandatory_lost && (gain >= 0.0 || self.rng.unit() < (gain / temp).exp());
             if accept {
-                if gain < 0.0 && current_is_best {
+                if self.key() < before && current_is_best {
                     best_slots.clone_from(&self.st.slot);
                     // The snapshot must be the state before this move: rebuild it.
                     for &(b, _) in &relocated {
@@ -271,13 +293,11 @@ impl<'a> Select<'a> {
                     current_is_best = false;
                 }
                 self.protect[r] = self.iterations + 5 + self.rng.below(10) as u64;
-                if self.st.weight > best_weight
-                    || (self.st.weight == best_weight && !current_is_best)
-                {
-                    if self.st.weight > best_weight {
+                if self.key() > best || (self.key() == best && !current_is_best) {
+                    if self.key() > best {
                         ctl.improved();
                     }
-                    best_weight = self.st.weight;
+                    best = self.key();
                     current_is_best = true;
                 }
             } else {

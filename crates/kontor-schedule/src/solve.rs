@@ -54,6 +54,22 @@ impl Default for SolveOptions {
     }
 }
 
+/// Re-optimising: every meeting of the previous schedule that still fits goes back to its
+/// slot (mandatory ones first, then by weight), so that the search starts from what was
+/// published and moves a meeting only for a better objective.
+fn keep_previous(p: &Problem, st: &mut State) {
+    let mut order: Vec<usize> = (0..p.reqs.len())
+        .filter(|&r| p.reqs[r].prev != NONE && st.slot[r] == NONE)
+        .collect();
+    order.sort_by_key(|&r| (std::cmp::Reverse(p.reqs[r].weight), r));
+    for r in order {
+        let t = p.reqs[r].prev as usize;
+        if st.free_slots(p, r) & bit(t) != 0 {
+            st.place(p, r, t);
+        }
+    }
+}
+
 /// Least time left × exact share for the exact phase to run.
 const EXACT_AFTER: Duration = Duration::from_secs(1);
 
@@ -117,6 +133,7 @@ pub fn solve(
         }
     }
     let p = p;
+    keep_previous(&p, &mut st);
     ctl.report(Phase::Weight, st.weight, 0);
     let optional = (0..p.reqs.len()).any(|r| st.slot[r] == NONE && p.reqs[r].domain != 0);
     let mut sel = Select::new(&p, st, opts.seed ^ 0x22);

@@ -1,6 +1,8 @@
 //! Table assignment once the slots are fixed: a participant's pinned booth
-//! where there is one, otherwise the table the participant had last (fewest
-//! table changes), otherwise the lowest free table not pinned by anyone.
+//! where there is one, otherwise the table of the previous schedule if the
+//! meeting kept its slot (a published table stays), otherwise the table the
+//! participant had last (fewest table changes), otherwise the lowest free
+//! table not pinned by anyone.
 
 use crate::model::Instance;
 use crate::problem::{NONE, Problem, State};
@@ -29,35 +31,42 @@ pub(crate) fn assign(p: &Problem, st: &State) -> Vec<Option<u32>> {
             .filter(|&r| p.reqs[r].onsite)
             .collect();
         list.sort_unstable();
-        let mut pending = Vec::new();
-        for &r in &list {
-            let booth = p.reqs[r]
+        // Each rule in turn gives the meetings left a free table it names.
+        let booth = |r: usize, used: &[bool]| {
+            p.reqs[r]
                 .members
                 .iter()
                 .filter_map(|&q| p.parts[q as usize].table)
-                .find(|&k| (k as usize) <= cap && !used[k as usize]);
-            match booth {
-                Some(k) => {
-                    used[k as usize] = true;
-                    table[r] = Some(k);
-                }
-                None => pending.push(r),
-            }
-        }
-        let mut rest = Vec::new();
-        for &r in &pending {
-            let prev = p.reqs[r]
+                .find(|&k| (k as usize) <= cap && !used[k as usize])
+        };
+        let free =
+            |k: u32, used: &[bool]| (k as usize) <= cap && !used[k as usize] && !pinned[k as usize];
+        let published = |r: usize, used: &[bool]| {
+            let req = &p.reqs[r];
+            req.prev_table
+                .filter(|&k| req.prev as usize == t && free(k, used))
+        };
+        let before = |r: usize, used: &[bool]| {
+            p.reqs[r]
                 .members
                 .iter()
                 .filter_map(|&q| last[q as usize])
-                .find(|&k| (k as usize) <= cap && !used[k as usize] && !pinned[k as usize]);
-            match prev {
+                .find(|&k| free(k, used))
+        };
+        let mut rest = list.clone();
+        for rule in [
+            &booth as &dyn Fn(usize, &[bool]) -> Option<u32>,
+            &published,
+            &before,
+        ] {
+            rest.retain(|&r| match rule(r, &used) {
                 Some(k) => {
                     used[k as usize] = true;
                     table[r] = Some(k);
+                    false
                 }
-                None => rest.push(r),
-            }
+                None => true,
+            });
         }
         for &r in &rest {
             let k = (1..=cap)

@@ -1,7 +1,9 @@
 //! Organiser scheduling: the organiser runs kontor-schedule on every accepted request of an
 //! event, watches its progress, reviews the draft (meetings, total weight, the bound and the
 //! gap, every unscheduled request with its reason, table load) and publishes it. A later run
-//! starts from the published agenda and changes as few published meetings as it can.
+//! keeps the published meetings where they are (by default: only cancelled ones free their
+//! slots), or, when the organiser asks, starts from the published agenda and moves a meeting only
+//! for a better objective (more weight, fewer breaks).
 //!
 //! Jobs live in this instance's memory: the organiser's page polls the instance that runs it.
 
@@ -94,11 +96,13 @@ impl Jobs {
 }
 
 /// The optimiser's view of an event: its slots, confirmed participants with their availability,
-/// accepted requests, and the published agenda as the previous schedule.
+/// accepted requests, and the published agenda as the previous schedule (with `keep`, each
+/// published meeting fixed in its slot, as if pinned).
 async fn build_instance(
     state: &AppState,
     event: &Event,
     tables: u32,
+    keep: bool,
 ) -> Result<(Instance, HashMap<String, (i64, i64)>), AppError> {
     let mut slots = vec![];
     let mut times = HashMap::new();
@@ -175,7 +179,7 @@ async fn build_instance(
         // A pinned meeting stays where it is.
         let fixed_slot = live
             .as_ref()
-            .filter(|m| m.pinned)
+            .filter(|m| m.pinned || keep)
             .map(|m| m.slot_start.to_string())
             .filter(|s| times.contains_key(s));
         requests.push(Request {
@@ -240,12 +244,13 @@ async fn run(
     let seconds = u64::from(number("seconds", 5, 120)?);
     let tables = number("tables", 50, 10_000)?;
     let seen = meeting_versions(&state, event.id).await?;
-    let (instance, slots) = build_instance(&state, &event, tables).await?;
+    let keep = !form.get("keep").is_empty();
+    let (instance, slots) = build_instance(&state, &event, tables, keep).await?;
     state.jobs.set(
         event.id,
         Job::Running {
             fraction: 0.0,
-            phase: "bound".into(),
+            phase: phase_key(kontor_schedule::Phase::Bound).into(),
         },
     );
     let (jobs_state, id) = (state.clone(), event.id);
@@ -262,7 +267,7 @@ async fn run(
                     id,
                     Job::Running {
                         fraction: p.fraction,
-                        phase: format!("{:?}", p.phase).to_lowercase(),
+                        phase: phase_key(p.phase).into(),
                     },
                 );
             }
@@ -280,6 +285,17 @@ async fn run(
         jobs_state.jobs.set(id, job);
     });
     Ok(Redirect::to(&format!("/events/{slug}/schedule")).into_response())
+}
+
+/// What the organiser reads while the optimiser works.
+fn phase_key(phase: kontor_schedule::Phase) -> &'static str {
+    use kontor_schedule::Phase;
+    match phase {
+        Phase::Bound => "schedule-phase-bound",
+        Phase::Mandatory | Phase::Weight => "schedule-phase-weight",
+        Phase::Breaks => "schedule-phase-breaks",
+        Phase::Tables => "schedule-phase-tables",
+    }
 }
 
 fn reason_key(r: &Reason) -> &'static str {
@@ -310,7 +326,10 @@ async fn page(
     let job = state.jobs.get(event.id);
     let (running, draft, failed) = match &job {
         Some(Job::Running { fraction, phase }) => (
-            Some(serde_json::json!({ "percent": (fraction * 100.0).round(), "phase": phase })),
+            Some(serde_json::json!({
+                "percent": (fraction * 100.0).round(),
+                "phase": kontor_i18n::t(ctx.locale, phase),
+            })),
             None,
             None,
         ),
@@ -362,7 +381,7 @@ async fn page(
         .event_meetings(event.id)
         .await?
         .into_iter()
-        .take(300)
+        .take(SHOWN)
         .map(|(m, r)| serde_json::json!({
             "id": m.id,
             "when": crate::events::format_instant(m.slot_start, Some(&event.time_zone), ctx.locale),
@@ -384,6 +403,7 @@ async fn page(
             "failed": failed,
             "published": published,
             "meetings": published_meetings,
+            "shown": SHOWN,
             "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
         }),
     );
@@ -393,6 +413,9 @@ async fn page(
     }
     Ok(r)
 }
+
+/// Published meetings listed on the page (for pinning); the meetings export has all of them.
+const SHOWN: usize = 1000;
 
 /// Applies the draft: meetings that moved or disappeared are cancelled (their calendar entries
 /// say so), new and moved ones are booked, unchanged ones stay as they are; one transaction.

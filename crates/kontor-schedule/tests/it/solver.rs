@@ -383,6 +383,63 @@ fn pinned_tables_and_previous_schedule_are_respected() {
     }
 }
 
+/// Re-optimising after publishing: the previous schedule is where the search starts, so the
+/// result is never worse than keeping it (the objective's order), meetings that keep their slot
+/// keep their table, and with nothing to gain nothing moves.
+#[test]
+fn re_solving_starts_from_the_previous_schedule() {
+    let inst = medium(3);
+    let opts = |seed| SolveOptions {
+        time_limit: Duration::from_secs(60),
+        seed,
+        iteration_limit: Some(100_000),
+        ..SolveOptions::default()
+    };
+    let first = solve_quiet(&inst, &opts(1)).expect("solves");
+    let kept_tables = |prev: &Schedule, now: &Schedule| {
+        let slot_table =
+            |s: &Schedule| -> std::collections::HashMap<String, (String, Option<u32>)> {
+                let m = s.meetings.iter();
+                m.map(|m| (m.request.clone(), (m.slot.clone(), m.table)))
+                    .collect()
+            };
+        let (before, after) = (slot_table(prev), slot_table(now));
+        before.iter().all(|(r, (slot, table))| match after.get(r) {
+            Some((s, t)) if s == slot => t == table,
+            _ => true,
+        })
+    };
+
+    // Re-solved with `published` as the previous schedule: never worse than keeping it.
+    let re_solve = |mut inst: Instance, published: &Schedule| {
+        inst.previous = Some(published.clone());
+        let keep = verify(&inst, published).expect("still valid");
+        assert_eq!(keep.changes, 0);
+        let again = solve_quiet(&inst, &opts(7)).expect("solves");
+        assert_ne!(
+            again.objective.cmp_quality(&keep),
+            std::cmp::Ordering::Less,
+            "{:?} worse than keeping {keep:?}",
+            again.objective
+        );
+        assert!(kept_tables(published, &again.schedule));
+    };
+    // Unchanged.
+    re_solve(inst.clone(), &first.schedule);
+    // Three meetings cancelled.
+    let cancelled: Vec<String> = first.schedule.meetings[..3]
+        .iter()
+        .map(|m| m.request.clone())
+        .collect();
+    let mut after = inst.clone();
+    after.requests.retain(|r| !cancelled.contains(&r.id));
+    let mut published = first.schedule.clone();
+    published
+        .meetings
+        .retain(|m| !cancelled.contains(&m.request));
+    re_solve(after, &published);
+}
+
 #[test]
 fn time_set_aside_for_the_exact_phase_goes_back_to_the_annealing_when_it_declines() {
     // Fairness 0 cannot be met: "a" has a break between its fixed meetings,
