@@ -108,6 +108,7 @@ M = [
 ("event-registration", "Registration", "Anmeldung", "报名"),
 ("event-registration-open", "Registration open", "Anmeldung offen", "报名进行中"),
 ("event-registration-closed", "Registration is closed.", "Die Anmeldung ist geschlossen.", "报名已截止。"),
+("event-registration-opens-on", "Registration opens on { $when }.", "Die Anmeldung beginnt am { $when }.", "报名将于 { $when } 开始。"),
 ("event-signin-to-register", "Sign in to register", "Zum Anmelden einloggen", "登录后报名"),
 ("event-choose-role", "I take part as", "Ich nehme teil als", "我的参与身份"),
 ("event-message", "Message to the organiser (optional)", "Nachricht an die Veranstalter (optional)", "给主办方的留言（可选）"),

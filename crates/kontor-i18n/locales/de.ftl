@@ -101,6 +101,7 @@ event-your-time = Ihre Zeit: { $range }
 event-registration = Anmeldung
 event-registration-open = Anmeldung offen
 event-registration-closed = Die Anmeldung ist geschlossen.
+event-registration-opens-on = Die Anmeldung beginnt am { $when }.
 event-signin-to-register = Zum Anmelden einloggen
 event-choose-role = Ich nehme teil als
 event-message = Nachricht an die Veranstalter (optional)

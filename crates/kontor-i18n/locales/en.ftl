@@ -101,6 +101,7 @@ event-your-time = Your time: { $range }
 event-registration = Registration
 event-registration-open = Registration open
 event-registration-closed = Registration is closed.
+event-registration-opens-on = Registration opens on { $when }.
 event-signin-to-register = Sign in to register
 event-choose-role = I take part as
 event-message = Message to the organiser (optional)

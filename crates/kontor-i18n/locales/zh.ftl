@@ -93,6 +93,7 @@ event-your-time = 您的时间：{ $range }
 event-registration = 报名
 event-registration-open = 报名进行中
 event-registration-closed = 报名已截止。
+event-registration-opens-on = 报名将于 { $when } 开始。
 event-signin-to-register = 登录后报名
 event-choose-role = 我的参与身份
 event-message = 给主办方的留言（可选）

@@ -154,6 +154,9 @@ pub fn event_json(e: &Event, locale: Locale) -> serde_json::Value {
         "dates": dates,
         "needs_approval": e.needs_approval,
         "registration_open": e.registration_open(now_micros()),
+        // Not open yet: when it will be (a day in the event's zone, as the organiser set it).
+        "registration_opens": (now_micros() < e.registration_opens_at)
+            .then(|| format_instant_with_zone(e.registration_opens_at, &e.time_zone, locale)),
         "ended": has_ended(e),
         "registration_closes": format_deadline(e.registration_closes_at, &e.time_zone, locale),
         "roles": e.roles.iter().map(|r| serde_json::json!({ "key": r.key(), "label": label(locale, "role", *r) })).collect::<Vec<_>>(),
@@ -307,6 +310,14 @@ async fn event_page(
             format_deadline(event.registration_closes_at, &event.time_zone, ctx.locale)
         )
         .into();
+        if !event_view["registration_opens"].is_null() {
+            event_view["registration_opens"] = format!(
+                "{} · {}",
+                format_instant_with_zone(event.registration_opens_at, zone, ctx.locale),
+                format_instant_with_zone(event.registration_opens_at, &event.time_zone, ctx.locale)
+            )
+            .into();
+        }
     }
     Ok(render(
         state,

@@ -1797,6 +1797,20 @@ async fn the_deadline_is_shown_in_the_readers_time_too() {
         !page.body.contains("Shanghai ·"),
         "one zone for a reader in the event's"
     );
+
+    // Before registration opens, the page says when it will, not that it is closed.
+    let mut tx = app.store.begin().await.unwrap();
+    let sql = "UPDATE events SET registration_opens_at = 1898586000000000"; // 2030-03-01 09:00 UTC
+    kontor_store::testing::execute(&mut tx, sql).await.unwrap();
+    tx.commit().await.unwrap();
+    let page = app.get("/events/h2-days", Some(&li), "zh").await;
+    assert!(
+        page.body
+            .contains("报名将于 2030年3月1日 17:00 上海 · 2030年3月1日 10:00 柏林开始。"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("报名已截止"), "{}", page.body);
 }
 
 /// A long list of people narrows by a part of a name (or organisation) and by role.
