@@ -54,10 +54,16 @@ invalid-time = Bitte geben Sie eine Uhrzeit ein (HH:MM).
 invalid-date-order = Das Ende muss nach dem Beginn liegen.
 invalid-session-order = Eine Session muss nach ihrem Beginn enden.
 invalid-session-day = Der Session-Tag muss innerhalb der Veranstaltungstage liegen.
+invalid-session-no-slot = Zwischen Beginn und Ende passt kein Termin-Slot dieser Länge.
 invalid-session-overlap = Diese Sitzung überschneidet sich mit einer anderen am selben Tag.
 invalid-sessions-in-use = In Zeitfenstern, die diese Änderung entfernt, sind Gespräche gebucht. Verschieben oder sagen Sie diese zuerst ab.
+invalid-sessions-in-use-at = { $n ->
+        [one] Ein gebuchtes Gespräch liegt
+       *[other] { $n } gebuchte Gespräche liegen
+    } in Slots, die diese Änderung entfernt (das erste am { $when }). Behalten Sie diese Zeiten, bis die Gespräche verschoben oder abgesagt sind: durch einen neuen Optimierungslauf oder von den Teilnehmenden auf ihrer Gesprächsseite.
 invalid-sessions-too-many = Höchstens vier Sessions.
 invalid-registration-after-event = Die Anmeldung kann nicht nach dem letzten Tag der Veranstaltung enden.
+invalid-registration-order = Die Anmeldung muss an einem späteren Tag enden, als sie beginnt.
 invalid-slot-length = Termin-Slots müssen 5 bis 240 Minuten lang sein.
 invalid-break = Eine Pause muss innerhalb ihrer Session liegen und nach ihrem Beginn enden.
 invalid-choice = Bitte wählen Sie eine der Optionen.
@@ -85,6 +91,7 @@ event-time-zone = Zeiten in { $zone }
 event-sessions = Matchmaking-Sessions
 event-interview-sessions = Zeitfenster für Gespräche mit Arbeitgebern
 event-session-day = Tag
+event-session-n = Session { $n }
 event-session-time = Uhrzeit
 event-session-slots = Termin-Slots
 event-session-start = Beginn

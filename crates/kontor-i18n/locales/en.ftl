@@ -54,10 +54,16 @@ invalid-time = Please enter a time (HH:MM).
 invalid-date-order = The end must come after the start.
 invalid-session-order = A session must end after it starts.
 invalid-session-day = The session day must lie within the event's days.
+invalid-session-no-slot = No meeting slot of this length fits between start and end.
 invalid-session-overlap = This session overlaps another one on the same day.
 invalid-sessions-in-use = Meetings are booked in slots that this change removes. Move or cancel them first.
+invalid-sessions-in-use-at = { $n ->
+        [one] A booked meeting is
+       *[other] { $n } booked meetings are
+    } in slots this change removes (the first at { $when }). Keep those times until the meetings are moved or cancelled: by a new optimiser run, or by the participants on their meetings pages.
 invalid-sessions-too-many = At most four sessions.
 invalid-registration-after-event = Registration cannot close after the last day of the event.
+invalid-registration-order = Registration must close on a later day than it opens.
 invalid-slot-length = Meeting slots must be 5 to 240 minutes long.
 invalid-break = A break must lie within its session and end after it starts.
 invalid-choice = Please choose one of the options.
@@ -85,6 +91,7 @@ event-time-zone = Times in { $zone }
 event-sessions = Matchmaking sessions
 event-interview-sessions = Interview slots
 event-session-day = Day
+event-session-n = Session { $n }
 event-session-time = Time
 event-session-slots = Meeting slots
 event-session-start = Start

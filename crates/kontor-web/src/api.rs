@@ -569,7 +569,10 @@ async fn update_event(
     form.0.retain(|(k, _)| k != "slug");
     form.0.push(("slug".into(), event.slug.to_string()));
     let changed = crate::events::parse_event_form(&form).map_err(|e| e.into_error())?;
-    if !crate::events::save_changes(&state, &event, &changed).await? {
+    if !crate::events::save_changes(&state, &event, &changed)
+        .await?
+        .is_empty()
+    {
         return Err(AppError::field(
             "sessions",
             kontor_domain::Invalid::new("invalid-sessions-in-use"),

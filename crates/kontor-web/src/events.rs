@@ -457,6 +457,17 @@ async fn participants(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let event = organiser_event(&state, &ctx, &slug).await?;
+    participants_page(&state, &ctx, &event, serde_json::json!({})).await
+}
+
+/// The organiser's list of registrations (those waiting for a decision first), the organisers,
+/// and `errors` of the form to add one.
+async fn participants_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    event: &Event,
+    errors: serde_json::Value,
+) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let mut list = state.store.participants(event.id, None).await?;
     // Organisers read their participants' CVs (`Store::may_see_cv`); administrators who do not
@@ -491,17 +502,6 @@ async fn participants(
         .into_iter()
         .map(|(s, n)| serde_json::json!({ "label": label(ctx.locale, "registration-status", s), "n": n }))
         .collect();
-    participants_page(&state, &ctx, &event, rows, counts, serde_json::json!({})).await
-}
-
-async fn participants_page(
-    state: &AppState,
-    ctx: &PageCtx,
-    event: &Event,
-    rows: Vec<serde_json::Value>,
-    counts: Vec<serde_json::Value>,
-    errors: serde_json::Value,
-) -> Result<Response, AppError> {
     let organisers: Vec<_> = state
         .store
         .organisers(event.id)
@@ -550,7 +550,7 @@ async fn add_organiser(
         }
         Err(invalid) => {
             let errors = field_errors(ctx.locale, &[("email".into(), invalid)]);
-            let r = participants_page(&state, &ctx, &event, vec![], vec![], errors).await?;
+            let r = participants_page(&state, &ctx, &event, errors).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
         }
     }
@@ -575,8 +575,14 @@ async fn decide(
         }
     };
     decide_registration(&state, &event, user, id, status).await?;
-    // Back to the same row, not to the top of a long list.
-    Ok(Redirect::to(&format!("/events/{slug}/participants#r-{id}")).into_response())
+    // On to the next registration waiting for a decision (the list puts them first), not to
+    // where the decided one moved in a long list; back to it when none waits.
+    let waiting = state
+        .store
+        .participants(event.id, Some(RegistrationStatus::Pending))
+        .await?;
+    let next = waiting.first().map_or(id, |p| p.registration.id);
+    Ok(Redirect::to(&format!("/events/{slug}/participants#r-{next}")).into_response())
 }
 
 /// An organiser's decision on a registration, with the mail to the participant, in one
@@ -768,9 +774,23 @@ fn form_ctx(
     values: serde_json::Value,
     errors: serde_json::Value,
 ) -> serde_json::Value {
+    let labels = event_form_labels(locale);
+    // The summary lists the errors in the order of the form, each with its field's label.
+    let mut errors = match errors {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let mut ordered = serde_json::Map::new();
+    for name in labels.keys() {
+        if let Some(message) = errors.remove(name) {
+            ordered.insert(name.clone(), message);
+        }
+    }
+    ordered.extend(errors);
     serde_json::json!({
         "values": values,
-        "errors": errors,
+        "errors": ordered,
+        "labels": labels,
         "kinds": options::<EventKind>(locale, "event-kind"),
         "formats": options::<EventFormat>(locale, "event-format"),
         "roles": options::<ParticipantRole>(locale, "role"),
@@ -945,23 +965,39 @@ async fn save_edit(
         Ok(n) => n,
         Err(errors) => return Ok(invalid(field_errors(ctx.locale, &errors.0))),
     };
-    if !save_changes(&state, &event, &changed).await? {
-        let errors = [(
-            "session_day_0".to_string(),
-            kontor_domain::Invalid::new("invalid-sessions-in-use"),
-        )];
-        return Ok(invalid(field_errors(ctx.locale, &errors)));
+    let in_use = save_changes(&state, &event, &changed).await?;
+    if let Some(&first) = in_use.first() {
+        // Next to the session (as it stood) that holds the first of them, with how many and when.
+        let sessions = state.store.event_sessions(event.id).await?;
+        let row = sessions
+            .iter()
+            .position(|s| {
+                let slots = s.slots(&event.time_zone);
+                slots.iter().any(|t| t.start.as_microsecond() == first)
+            })
+            .unwrap_or(0);
+        let when = format_instant_with_zone(first, &event.time_zone, ctx.locale);
+        let message = kontor_i18n::catalog().message(
+            ctx.locale,
+            "invalid-sessions-in-use-at",
+            &[("n", in_use.len().into()), ("when", when.into())],
+        );
+        return Ok(invalid(
+            serde_json::json!({ format!("session_day_{row}"): message }),
+        ));
     }
     Ok(Redirect::to(&format!("/events/{slug}")).into_response())
 }
 
 /// Saves an organiser's changes to `event`, unless a booked meeting would lose its slot: then
 /// nothing is saved and the answer is `false`. The page and the API both save through here.
+/// Saves the changed event unless it takes away a booked meeting's slot: then nothing is saved
+/// and the answer is the starts of those meetings, earliest first.
 pub async fn save_changes(
     state: &AppState,
     event: &Event,
     changed: &NewEvent,
-) -> Result<bool, AppError> {
+) -> Result<Vec<i64>, AppError> {
     let changed = &keep_registration_times(event, changed.clone());
     let slots: std::collections::HashSet<(i64, i64)> = changed
         .sessions
@@ -973,15 +1009,95 @@ pub async fn save_changes(
     let mut tx = state.store.begin().await?;
     tx.update_event(event.id, changed).await?;
     let booked = tx.lock_scheduled_meetings(event.id).await?;
-    if booked
+    let mut in_use: Vec<i64> = booked
         .iter()
-        .any(|&(_, _, start, end)| !slots.contains(&(start, end)))
-    {
-        return Ok(false);
+        .filter(|&&(_, _, start, end)| !slots.contains(&(start, end)))
+        .map(|&(_, _, start, _)| start)
+        .collect();
+    if !in_use.is_empty() {
+        in_use.sort_unstable();
+        return Ok(in_use);
     }
     tx.commit().await?;
     state.jobs.forget(event.id);
-    Ok(true)
+    Ok(in_use)
+}
+
+/// The event form's fields in their order on the page, with the labels the error summary names
+/// them by (a session's fields with its number: "Session 2 · End").
+fn event_form_labels(locale: Locale) -> serde_json::Map<String, serde_json::Value> {
+    let t = |id: &str| kontor_i18n::t(locale, id);
+    let lang =
+        |id: &str, l: &str| kontor_i18n::catalog().message(locale, id, &[("lang", l.into())]);
+    let mut labels = serde_json::Map::new();
+    let mut add = |name: String, label: String| {
+        labels.insert(name, label.into());
+    };
+    add("kind".into(), t("event-kind"));
+    add("format".into(), t("event-format"));
+    for (prefix, id) in [
+        ("title", "event-title-in"),
+        ("description", "event-description-in"),
+    ] {
+        for (l, name) in [("de", "Deutsch"), ("en", "English"), ("zh", "中文")] {
+            add(format!("{prefix}_{l}"), lang(id, name));
+        }
+    }
+    for (name, id) in [
+        ("slug", "event-slug"),
+        ("venue", "event-venue"),
+        ("time_zone", "event-time-zone-label"),
+        ("starts_on", "event-starts-on"),
+        ("ends_on", "event-ends-on"),
+        ("registration_opens", "event-registration-opens"),
+        ("registration_closes", "event-registration-closes"),
+        ("roles", "event-roles"),
+        ("scheduling", "event-scheduling"),
+        ("max_requests", "event-max-requests"),
+        ("max_meetings", "event-max-meetings"),
+    ] {
+        add(name.into(), t(id));
+    }
+    for i in 0..4usize {
+        let n = (i + 1).into();
+        let session = kontor_i18n::catalog().message(locale, "event-session-n", &[("n", n)]);
+        for (field, id) in [
+            ("day", "event-session-day"),
+            ("start", "event-session-start"),
+            ("end", "event-session-end"),
+            ("slot", "event-session-slot-minutes"),
+            ("break_start", "event-session-break-start"),
+            ("break_end", "event-session-break-end"),
+        ] {
+            add(
+                format!("session_{field}_{i}"),
+                format!("{session} · {}", t(id)),
+            );
+        }
+    }
+    labels
+}
+
+/// The field of session row `i` that an error with `key` is about, so that the message stands
+/// next to what to correct.
+fn session_field(form: &FormData, i: usize, key: &str) -> &'static str {
+    let unreadable = |field: &str| {
+        let v = form.get(&format!("session_{field}_{i}")).trim();
+        !v.is_empty() && v.parse::<jiff::civil::Time>().is_err()
+    };
+    match key {
+        "invalid-time" if form.get(&format!("session_start_{i}")).trim().is_empty() => "start",
+        "invalid-time" if form.get(&format!("session_end_{i}")).trim().is_empty() => "end",
+        "invalid-time" => ["start", "end", "break_start", "break_end"]
+            .into_iter()
+            .find(|f| unreadable(f))
+            .unwrap_or("start"),
+        "invalid-slot-length" | "invalid-session-no-slot" => "slot",
+        "invalid-session-order" => "end",
+        "invalid-break" => "break_start",
+        "invalid-session-overlap" => "start",
+        _ => "day",
+    }
 }
 
 /// Parses the event form into a [`NewEvent`], or every field error at once.
@@ -1035,7 +1151,9 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
         "registration_closes",
         date("registration_closes").and_then(|c| {
             match (date("registration_opens"), date("ends_on")) {
-                (Ok(o), _) if c <= o => Err(kontor_domain::Invalid::new("invalid-date-order")),
+                (Ok(o), _) if c <= o => {
+                    Err(kontor_domain::Invalid::new("invalid-registration-order"))
+                }
                 (_, Ok(end)) if c > end => Err(kontor_domain::Invalid::new(
                     "invalid-registration-after-event",
                 )),
@@ -1110,8 +1228,21 @@ pub fn parse_event_form(form: &FormData) -> Result<NewEvent, Errors> {
             } else {
                 Ok(s)
             }
+        })
+        .and_then(|s| {
+            // Local times: the zone matters only on a day the clocks change.
+            let zone = time_zone.clone().unwrap_or_else(TimeZoneName::berlin);
+            if s.slots(&zone).is_empty() {
+                Err(kontor_domain::Invalid::new("invalid-session-no-slot"))
+            } else {
+                Ok(s)
+            }
         });
-        if let Some(s) = errors.take(&format!("session_day_{i}"), session) {
+        let field = session
+            .as_ref()
+            .err()
+            .map_or("day", |e| session_field(form, i, e.key));
+        if let Some(s) = errors.take(&format!("session_{field}_{i}"), session) {
             sessions.push(s);
         }
     }

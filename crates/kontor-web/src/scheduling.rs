@@ -133,6 +133,8 @@ async fn build_instance(
     let slots: Vec<_> = slots.into_iter().map(|(_, s)| s).collect();
     let mut participants = vec![];
     let mut present = std::collections::HashSet::new();
+    // At a hybrid event, someone whose every available slot is online meets online (no table).
+    let mut online_only = std::collections::HashSet::new();
     for p in state
         .store
         .participants(event.id, Some(RegistrationStatus::Approved))
@@ -140,6 +142,9 @@ async fn build_instance(
     {
         let user = p.registration.user_id;
         let available = state.store.availability(event.id, user).await?;
+        if !available.is_empty() && available.iter().all(|(_, m)| *m == MeetingMode::Online) {
+            online_only.insert(user);
+        }
         participants.push(Participant {
             id: user.to_string(),
             available: (!available.is_empty()).then(|| {
@@ -156,10 +161,13 @@ async fn build_instance(
         });
         present.insert(user);
     }
-    let mode = if event.format == EventFormat::Online {
-        Mode::Online
-    } else {
-        Mode::OnSite
+    let mode_of = |a: &Uuid, b: &Uuid| {
+        if event.format == EventFormat::Online || online_only.contains(a) || online_only.contains(b)
+        {
+            Mode::Online
+        } else {
+            Mode::OnSite
+        }
     };
     // One query for the published agenda, not one per request.
     let mut scheduled: HashMap<Uuid, kontor_store::matchmaking::Meeting> = state
@@ -190,7 +198,7 @@ async fn build_instance(
             sessions: vec![],
             fixed_slot,
             after: vec![],
-            mode,
+            mode: mode_of(&r.from_user, &r.to_user),
             mandatory: false,
         });
         if let Some(m) = live
@@ -497,11 +505,6 @@ async fn publish(
     // this commits.
     let now_event = tx.lock_event(event.id, EventLock::Exclusive).await?;
     let slots = now_event.slots;
-    let mode = if now_event.event.format == EventFormat::Online {
-        MeetingMode::Online
-    } else {
-        MeetingMode::OnSite
-    };
     let versions = versions_in(&mut tx, event.id).await?;
     if *draft.seen.lock().expect("not poisoned") != versions
         || moves
@@ -532,6 +535,11 @@ async fn publish(
             .map_err(stale)?;
     }
     for (r, times, table) in book {
+        // The optimiser gives every on-site meeting a table and online ones none.
+        let mode = match table {
+            Some(_) => MeetingMode::OnSite,
+            None => MeetingMode::Online,
+        };
         tx.book_meeting(r, &[r.from_user, r.to_user], times, mode, table, now)
             .await
             .map_err(stale)?;

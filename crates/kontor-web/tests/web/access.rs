@@ -233,18 +233,51 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
                 .len()
         }
     };
+    // Carol waits for a decision too: after Alice's, the page goes on to hers.
+    let carol = app
+        .user("carol@example.de", kontor_domain::Locale::De, false)
+        .await;
+    let carol_cookie = app.sign_in("carol@example.de").await;
+    let r = app
+        .post_form(
+            "/events/h2-days/register",
+            Some(&carol_cookie),
+            "de",
+            &[("role", "exhibitor")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let carol_reg = app
+        .store
+        .registration(reg.event_id, carol)
+        .await
+        .unwrap()
+        .unwrap();
     let before = mails(&app).await;
     for _ in 0..2 {
         let r = app
             .post_form(&decide, Some(&org_cookie), "de", &[("decision", "approve")])
             .await;
         assert_eq!(r.status, 303);
-        // Back to the decided row, not to the top of the list.
         assert_eq!(
             r.header("location"),
-            format!("/events/h2-days/participants#r-{}", reg.id)
+            format!("/events/h2-days/participants#r-{}", carol_reg.id)
         );
     }
+    // With nobody else waiting, back to the decided row, not to the top of the list.
+    let decide_carol = format!("/events/h2-days/registrations/{}/decision", carol_reg.id);
+    let r = app
+        .post_form(
+            &decide_carol,
+            Some(&org_cookie),
+            "de",
+            &[("decision", "reject")],
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        format!("/events/h2-days/participants#r-{}", carol_reg.id)
+    );
     assert_eq!(mails(&app).await, before + 1);
     assert_eq!(
         app.store
@@ -283,6 +316,12 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
         unknown
             .body
             .contains("Zu dieser Adresse gibt es kein Konto.")
+    );
+    // The list stays, and the summary says what went wrong.
+    assert!(
+        unknown.body.contains("alice@example.de") && unknown.body.contains("error-summary"),
+        "{}",
+        unknown.body
     );
     let add = app
         .post_form(

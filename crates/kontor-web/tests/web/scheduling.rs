@@ -664,11 +664,14 @@ async fn organisers_edit_their_event_without_losing_booked_slots() {
     assert_eq!(published.status, 303);
     let shorter = post(form("10:00", "2030-03-09")).await;
     assert_eq!(shorter.status, 422);
-    assert!(
-        shorter.body.contains("Verschieben oder sagen Sie"),
-        "{}",
-        shorter.body
-    );
+    // Said next to that session, with how many and from when.
+    for text in [
+        "Session 1 · Tag: ",
+        "in Slots, die diese Änderung entfernt (das erste am 10.03.2030 1",
+        "<p class=\"error\" id=\"e-session_day_0\">",
+    ] {
+        assert!(shorter.body.contains(text), "{text}: {}", shorter.body);
+    }
     assert_eq!(
         app.store.event_sessions(ev).await.unwrap()[0]
             .end
@@ -776,9 +779,17 @@ async fn an_event_read_and_written_back_through_the_api_stays_the_same() {
         .unwrap()
         .remove("break_start");
     refused(half_break, "session_break_start_0", "invalid-time").await;
-    let mut no_day = got.clone();
-    no_day["sessions"][0]["day"] = "".into();
-    refused(no_day, "session_day_0", "invalid-date").await;
+    // Each session error names the field to correct.
+    for (key, value, field, code) in [
+        ("day", "", "session_day_0", "invalid-date"),
+        ("end", "08:00", "session_end_0", "invalid-session-order"),
+        ("end", "09:20", "session_slot_0", "invalid-session-no-slot"),
+        ("start", "9 Uhr", "session_start_0", "invalid-time"),
+    ] {
+        let mut body = got.clone();
+        body["sessions"][0][key] = value.into();
+        refused(body, field, code).await;
+    }
     assert_eq!(app.store.event(ev).await.unwrap().title, before.title);
 }
 
@@ -899,5 +910,44 @@ async fn publishing_while_a_participant_withdraws_leaves_them_no_meeting() {
             // The others kept theirs: 15 pairs, 5 of them with the one who left.
             assert_eq!(app.store.count_scheduled_meetings(ev).await.unwrap(), 10);
         }
+    }
+}
+
+/// At a hybrid fair, someone available only online meets online: the optimiser gives those
+/// meetings no table, and they are published as video meetings; the others get tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_hybrid_fair_those_available_only_online_meet_online() {
+    let app = TestApp::new().await;
+    let (ev, people) = six_who_want_to_meet(&app).await;
+    let slots: Vec<(i64, kontor_domain::MeetingMode)> = app
+        .slot_starts(ev)
+        .await
+        .into_iter()
+        .map(|s| (s, kontor_domain::MeetingMode::Online))
+        .collect();
+    let mut tx = app.store.begin().await.unwrap();
+    tx.set_availability(ev, people[0], &slots).await.unwrap();
+    tx.commit().await.unwrap();
+    let org = app.sign_in("org@example.de").await;
+    let run = [("tables", "3"), ("seconds", "1")];
+    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+        .await;
+    wait_for_draft(&app, &org).await;
+    let r = app
+        .post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let meetings = app.store.event_meetings(ev).await.unwrap();
+    assert!(meetings.len() >= 5, "{}", meetings.len());
+    for (m, r) in meetings {
+        let online = r.from_user == people[0] || r.to_user == people[0];
+        assert_eq!(
+            (m.mode, m.table_no.is_some()),
+            match online {
+                true => (kontor_domain::MeetingMode::Online, false),
+                false => (kontor_domain::MeetingMode::OnSite, true),
+            },
+            "{m:?}"
+        );
     }
 }
