@@ -511,7 +511,7 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     await screenshot(op, 'schedule-form');
     await submit(op, op.locator(`form[action="/events/${FAIR}/schedule/run"] button[type=submit]`));
     assert.equal(pathOf(op), `/events/${FAIR}/schedule`);
-    // While it runs the page reloads itself every second (`Refresh: 1`) with a progress bar.
+    // While it runs the page reads its progress every second (a reload without JS).
     if (await op.locator('[data-testid=progress]').count()) {
       await screenshot(op, 'schedule-running', { fullPage: false });
     }
@@ -523,7 +523,11 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     const pair = `${de.name} – ${zh.name}`;
     assert.equal(await op.getByText(pair, { exact: false }).count(), 0, `${pair} is not among the unscheduled`);
     await screenshot(op, 'schedule-draft');
+    // Publishing asks first, with what it will do.
+    let asked = '';
+    op.once('dialog', (d) => { asked = d.message(); d.accept(); });
     await submit(op, op.locator(`form[action="/events/${FAIR}/schedule/publish"] button[type=submit]`));
+    assert.match(asked, new RegExp(`^${meetings} Gespräche veröffentlichen\\? 0 veröffentlichte Gespräche`));
     assert.equal(pathOf(op), `/events/${FAIR}/schedule`);
     await op.locator('[data-testid=published]').waitFor();
     assert.equal(
@@ -658,7 +662,7 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     await title.fill(`${oldTitle} (neu)`);
     const refused = await submit(op, op.locator(`form[action="/events/${FAIR}/edit"] button[type=submit]`));
     assert.equal(refused.status(), 422);
-    assert.match(await op.locator('main').innerText(), /Verschieben oder sagen Sie diese zuerst ab/);
+    assert.match(await op.locator('main').innerText(), /Session 1 · Tag: \d+ gebuchte Gespräche liegen in Slots, die diese Änderung entfernt \(das erste am /);
     assert.equal(await title.inputValue(), `${oldTitle} (neu)`, 'the input is kept');
     await screenshot(op, 'event-edit-refused-de');
     assert.deepEqual(await sessions(), shown, 'nothing was saved');

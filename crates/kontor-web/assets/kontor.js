@@ -37,6 +37,28 @@ document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('details[data-fold-narrow="yes"]').forEach((d) => {
     if (window.matchMedia('(max-width: 700px)').matches) d.open = false;
   });
+  // While the optimiser runs, its progress is read every second instead of reloading the page
+  // (which moves focus and makes screen readers start over; without JS the page reloads). The
+  // line is replaced only when the phase changes, so the live region does not chatter; once the
+  // run is done the page reloads with the draft.
+  const poll = document.querySelector('[data-poll]');
+  if (poll) {
+    const tick = async () => {
+      try {
+        const r = await fetch(location.href, { credentials: 'same-origin' });
+        const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+        const next = doc.querySelector('[data-poll]');
+        if (!next) { location.reload(); return; }
+        const [line, nextLine] = [poll, next].map((el) => el.querySelector('[data-phase]'));
+        if (line.dataset.phase !== nextLine.dataset.phase) line.replaceWith(nextLine);
+        const [bar, nextBar] = [poll, next].map((el) => el.querySelector('progress'));
+        bar.value = nextBar.value;
+        bar.textContent = nextBar.textContent;
+      } catch (e) { /* the next tick tries again */ }
+      setTimeout(tick, 1000);
+    };
+    setTimeout(tick, 1000);
+  }
   // Move focus to the error summary so screen readers announce it.
   const summary = document.querySelector('[data-focus]');
   if (summary) summary.focus();

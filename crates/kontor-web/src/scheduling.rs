@@ -398,7 +398,7 @@ async fn page(
             "pinned": m.pinned,
         }))
         .collect();
-    let mut r = render(
+    let r = render(
         &state,
         &ctx.reader(),
         "schedule.html",
@@ -415,10 +415,6 @@ async fn page(
             "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
         }),
     );
-    if running.is_some() {
-        r.headers_mut()
-            .insert("refresh", axum::http::HeaderValue::from_static("1"));
-    }
     Ok(r)
 }
 
