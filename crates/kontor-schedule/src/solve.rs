@@ -150,9 +150,10 @@ pub fn solve(
     let mut br = Breaks::new(&p, st, opts.seed ^ 0x33);
     let initial_breaks = br.key().1;
     // Leave time for the tables and the verification after the search
-    // (about 8 µs per held meeting).
+    // (about 10 µs per held meeting, and 0.7 µs per step of the table walk).
     let left = secs_left(&ctl);
-    let reserve = 8e-6 * br.st.held as f64;
+    let held = br.st.held;
+    let reserve = 10e-6 * held as f64 + 0.7e-6 * crate::tables::walk_steps(held) as f64;
     // A work budget: shares that do not depend on the clock, so that runs
     // stay reproducible.
     let work = opts.iteration_limit.is_some();

@@ -42,11 +42,7 @@ fn random_instance(rng: &mut TestRng) -> Instance {
     let n_req = 2 + rng.below(4) as usize;
     let mut requests = Vec::new();
     for k in 0..n_req {
-        let a = rng.below(n_parts as u64) as usize;
-        let mut b = rng.below(n_parts as u64 - 1) as usize;
-        if b >= a {
-            b += 1;
-        }
+        let (a, b) = pair(rng, n_parts);
         let mut people = vec![format!("p{a}"), format!("p{b}")];
         if rng.below(6) == 0 {
             let c = (0..n_parts)
@@ -88,23 +84,49 @@ fn random_instance(rng: &mut TestRng) -> Instance {
     }
 }
 
+/// Most preferences met, then fewest changes, over the assignments holding exactly `held` that
+/// are as good as `best` on levels (1)–(3).
+fn brute_force_below(inst: &Instance, held: &HashSet<&str>, best: &Objective) -> (u32, u32) {
+    let mut out: Option<(u32, u32)> = None;
+    each_schedule(inst, Some(held), |o| {
+        if key(o) == key(best) {
+            let candidate = (o.preferences_met, o.changes);
+            let better = |(p, c): (u32, u32), (bp, bc): (u32, u32)| p > bp || (p == bp && c < bc);
+            if out.is_none_or(|b| better(candidate, b)) {
+                out = Some(candidate);
+            }
+        }
+    });
+    out.expect("the solver's own schedule is one of them")
+}
+
 /// Best objective over every assignment (tables given in order); with `held`,
 /// only over the assignments that hold exactly those requests.
 fn brute_force(inst: &Instance, held: Option<&HashSet<&str>>) -> Objective {
+    let mut best: Option<Objective> = None;
+    each_schedule(inst, held, |o| {
+        if best.is_none_or(|b| key(o) > key(&b)) {
+            best = Some(*o);
+        }
+    });
+    best.expect("the empty schedule is always valid")
+}
+
+/// Calls `f` with the objective of every valid assignment (tables given in order); with
+/// `held`, only of those that hold exactly those requests.
+fn each_schedule(inst: &Instance, held: Option<&HashSet<&str>>, mut f: impl FnMut(&Objective)) {
     let n = inst.requests.len();
     let base = inst.slots.len() + 1;
-    let mut best: Option<Objective> = None;
     let total = base.pow(n as u32);
-    for code in 0..total {
+    'assignment: for code in 0..total {
         let mut c = code;
         let mut meetings = Vec::new();
         let mut used = vec![0u32; inst.slots.len()];
-        let mut skip = false;
         for r in &inst.requests {
             let choice = c % base;
             c /= base;
             if held.is_some_and(|h| h.contains(r.id.as_str()) != (choice > 0)) {
-                skip = true;
+                continue 'assignment;
             }
             if choice > 0 {
                 let t = choice - 1;
@@ -119,16 +141,10 @@ fn brute_force(inst: &Instance, held: Option<&HashSet<&str>>) -> Objective {
                 });
             }
         }
-        if skip {
-            continue;
-        }
-        if let Ok(o) = verify(inst, &Schedule { meetings })
-            && best.is_none_or(|b| key(&o) > key(&b))
-        {
-            best = Some(o);
+        if let Ok(o) = verify(inst, &Schedule { meetings }) {
+            f(&o);
         }
     }
-    best.expect("the empty schedule is always valid")
 }
 
 /// Levels (1)–(3) as a maximisation key.
@@ -139,6 +155,23 @@ fn key(o: &Objective) -> (i64, u64, i64, i64) {
         -i64::from(o.fairness_excess),
         -i64::from(o.breaks),
     )
+}
+
+/// A published schedule to re-optimise against: some requests in some slot (not necessarily
+/// still possible there).
+fn random_previous(inst: &Instance, rng: &mut TestRng) -> Schedule {
+    let n_slots = inst.slots.len() as u64;
+    let meetings = inst.requests.iter().filter_map(|r| {
+        let t = rng.below(2 * n_slots);
+        (t < n_slots).then(|| ScheduledMeeting {
+            request: r.id.clone(),
+            slot: inst.slots[t as usize].id.clone(),
+            table: None,
+        })
+    });
+    Schedule {
+        meetings: meetings.collect(),
+    }
 }
 
 #[test]
@@ -152,8 +185,12 @@ fn solver_matches_brute_force_on_tiny_instances() {
     };
     let mut differing_sets = 0;
     let mut unfair_proven = 0;
+    let mut with_previous = 0;
     for case in 0..150 {
-        let inst = random_instance(&mut rng);
+        let mut inst = random_instance(&mut rng);
+        if case % 3 == 0 {
+            inst.previous = Some(random_previous(&inst, &mut TestRng(case)));
+        }
         inst.validate().expect("generated instance is valid");
         let sol = solve_quiet(&inst, &opts).expect("solves");
         let obj = verify(&inst, &sol.schedule)
@@ -185,6 +222,18 @@ fn solver_matches_brute_force_on_tiny_instances() {
             "case {case}: {obj:?} vs {same_set:?}\n{}",
             inst.to_json()
         );
+        // Then levels (4) and (5): the most preferences met, the fewest changes, among the
+        // schedules of that set that are best so far.
+        let best_below = brute_force_below(&inst, &set, &same_set);
+        assert_eq!(
+            (obj.preferences_met, obj.changes),
+            best_below,
+            "case {case}: {obj:?}\n{}",
+            inst.to_json()
+        );
+        if inst.previous.is_some() && obj.changes > 0 {
+            with_previous += 1;
+        }
         // The lower bound on breaks holds for every schedule of that set.
         assert!(
             sol.breaks_lower_bound <= same_set.breaks,
@@ -225,6 +274,8 @@ fn solver_matches_brute_force_on_tiny_instances() {
         unfair_proven > 0,
         "no case proved the fairness bound unreachable"
     );
+    // Some previous schedules could not be kept as they were.
+    assert!(with_previous > 5, "{with_previous}");
     // Another set of equal weight with fewer breaks is rare.
     assert!(
         differing_sets <= 10,
@@ -232,19 +283,30 @@ fn solver_matches_brute_force_on_tiny_instances() {
     );
 }
 
+/// `n` slots of one day, without sessions.
+fn one_day(n: usize) -> Vec<Slot> {
+    let slot = |t| Slot {
+        id: format!("s{t}"),
+        day: 0,
+        session: None,
+        tables: None,
+    };
+    (0..n).map(slot).collect()
+}
+
+/// Two different participants of `n`.
+fn pair(rng: &mut TestRng, n: usize) -> (usize, usize) {
+    let a = rng.below(n as u64) as usize;
+    let b = rng.below(n as u64 - 1) as usize;
+    (a, if b >= a { b + 1 } else { b })
+}
+
 /// Tiny one-day instances where the fairness bound is often out of reach:
 /// every request mandatory, many fixed slots (which force breaks), and
 /// participants with one meeting or none (who never break).
 fn unfair_instance(rng: &mut TestRng) -> Instance {
     let n_slots = 5;
-    let slots: Vec<Slot> = (0..n_slots)
-        .map(|t| Slot {
-            id: format!("s{t}"),
-            day: 0,
-            session: None,
-            tables: None,
-        })
-        .collect();
+    let slots = one_day(n_slots);
     let n_parts = 5 + rng.below(2) as usize;
     let participants: Vec<Participant> = (0..n_parts)
         .map(|i| Participant {
@@ -332,4 +394,103 @@ fn fairness_excess_bound_never_exceeds_the_brute_force_optimum() {
         "the bound was above 0 in only {positive} of {checked}"
     );
     eprintln!("{checked} checked, bound above 0 in {positive}, equal to the optimum in {tight}");
+}
+
+/// Tiny instances with five tables, on-site meetings only and some exhibitors' booths (so that
+/// a slot's meetings always fit at tables that are nobody else's booth): the tables are the
+/// question.
+fn tables_instance(rng: &mut TestRng) -> Instance {
+    let n_slots = 3 + rng.below(2) as usize;
+    let slots = one_day(n_slots);
+    let n_parts = 4 + rng.below(3) as usize;
+    let participants: Vec<Participant> = (0..n_parts)
+        .map(|i| Participant {
+            id: format!("p{i}"),
+            table: (i < 2 && rng.below(3) == 0).then(|| i as u32 + 1),
+            ..Participant::default()
+        })
+        .collect();
+    let requests = (0..4 + rng.below(3) as usize)
+        .map(|k| {
+            let (a, b) = pair(rng, n_parts);
+            Request {
+                id: format!("r{k}"),
+                participants: vec![format!("p{a}"), format!("p{b}")],
+                ..Request::default()
+            }
+        })
+        .collect();
+    Instance {
+        name: None,
+        tables: 5,
+        fairness: None,
+        slots,
+        participants,
+        requests,
+        previous: None,
+    }
+}
+
+/// Fewest table changes of `schedule`'s meetings in their slots, over every way to seat them
+/// that leaves each booth to its exhibitor.
+fn fewest_table_changes(inst: &Instance, schedule: &Schedule) -> u32 {
+    let n = schedule.meetings.len();
+    let tables = inst.tables as usize;
+    // The booths a meeting may not take: those of participants not in it.
+    let foreign: Vec<Vec<u32>> = schedule
+        .meetings
+        .iter()
+        .map(|m| {
+            let request = inst.requests.iter().find(|r| r.id == m.request).unwrap();
+            let others = inst.participants.iter();
+            let others = others.filter(|q| !request.participants.contains(&q.id));
+            others.filter_map(|q| q.table).collect()
+        })
+        .collect();
+    let mut best = u32::MAX;
+    'seating: for code in 0..tables.pow(n as u32) {
+        let mut c = code;
+        let mut seated = schedule.clone();
+        for (i, m) in seated.meetings.iter_mut().enumerate() {
+            let k = (c % tables) as u32 + 1;
+            c /= tables;
+            if foreign[i].contains(&k) {
+                continue 'seating;
+            }
+            m.table = Some(k);
+        }
+        if let Ok(o) = verify(inst, &seated) {
+            best = best.min(o.table_changes);
+        }
+    }
+    best
+}
+
+#[test]
+fn tables_change_as_little_as_the_slots_allow() {
+    let mut rng = TestRng(0x7ab1e5);
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(5),
+        iteration_limit: Some(5_000),
+        ..SolveOptions::default()
+    };
+    let (mut cases, mut with_changes) = (0, 0);
+    for case in 0..150 {
+        let inst = tables_instance(&mut rng);
+        let sol = solve_quiet(&inst, &opts).expect("solves");
+        let fewest = fewest_table_changes(&inst, &sol.schedule);
+        assert_eq!(
+            sol.objective.table_changes,
+            fewest,
+            "case {case}: {:?}\n{}",
+            sol.schedule,
+            inst.to_json()
+        );
+        cases += 1;
+        if fewest > 0 {
+            with_changes += 1;
+        }
+    }
+    // Not only trivial cases: some need a change however they are seated.
+    assert!(with_changes > 10, "{with_changes} of {cases}");
 }

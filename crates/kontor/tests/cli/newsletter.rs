@@ -5,15 +5,14 @@
 //! (`KONTOR_REQUIRE_POSTGRES=1` makes a missing one an error). Without SMTP, an issue goes to the
 //! local mailbox.
 
-#[path = "../../kontor-mail/tests/mail/sink.rs"]
-mod sink;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kontor_domain::Locale;
 use kontor_store::newsletter::{EditionInput, IssueFields};
 use kontor_store::{Store, Uuid};
+
+use crate::sink;
 
 const SUBSCRIBERS: usize = 10_000;
 
