@@ -21,6 +21,9 @@ pub(crate) struct Select<'a> {
     /// Held requests in their slot of the previous schedule: among states of equal weight the
     /// one keeping most is the best (objective level 5).
     kept: u32,
+    /// Mandatory meetings are never ejected (only moved). Off when they cannot all be held:
+    /// then they compete like the others, each worth far more than any optional one.
+    pub keep_mandatory: bool,
     rng: Rng,
     pub iterations: u64,
 }
@@ -66,6 +69,7 @@ impl<'a> Select<'a> {
             pos: vec![ABSENT; n],
             protect: vec![0; n],
             kept: 0,
+            keep_mandatory: true,
             rng: Rng::new(seed),
             iterations: 0,
         };
@@ -264,14 +268,25 @@ impl<'a> Select<'a> {
             self.put(r, t);
             // Relocate blockers where possible.
             let mut mandatory_lost = false;
-            for &(b, _) in &ejected {
+            let mut i = 0;
+            while i < ejected.len() {
+                let b = ejected[i].0;
+                i += 1;
                 let free = self.st.free_slots(p, b);
                 if free != 0 {
                     let s = best_slot(p, &self.st, b, free, &mut self.rng);
                     self.put(b, s);
                     relocated.push((b, s));
-                } else if p.reqs[b].mandatory {
-                    mandatory_lost = true;
+                } else if p.reqs[b].mandatory && self.keep_mandatory {
+                    // A mandatory meeting makes room elsewhere, one step deep: what it ejects
+                    // there is relocated or left out like the others (and undone alike).
+                    match self.room_for(b) {
+                        Some((s, out)) => {
+                            ejected.extend(out.into_iter().map(|x| (x, s)));
+                            relocated.push((b, s));
+                        }
+                        None => mandatory_lost = true,
+                    }
                 }
             }
             // Losing a meeting's previous slot weighs a little in the walk (a guide: the best
@@ -315,10 +330,69 @@ impl<'a> Select<'a> {
         }
     }
 
+    /// Places mandatory `b`, which has no free slot, in the slot of its domain where the
+    /// meetings in its way weigh least, ejecting them; only where they are all optional and
+    /// unprotected and the slot's tables and its members' limits allow. The slot and the ejected.
+    fn room_for(&mut self, b: usize) -> Option<(usize, Vec<usize>)> {
+        let p = self.p;
+        let req = &p.reqs[b];
+        if req
+            .members
+            .iter()
+            .any(|&m| self.st.load[m as usize] >= p.parts[m as usize].max)
+        {
+            return None;
+        }
+        let mut best: Option<(u64, usize)> = None;
+        let mut blockers: Vec<usize> = Vec::new();
+        for s in bits(req.domain) {
+            if !self.st.prec_ok(p, b, s) {
+                continue;
+            }
+            blockers.clear();
+            for &m in &req.members {
+                if let Some(x) = self.st.at(m, s)
+                    && !blockers.contains(&x)
+                {
+                    blockers.push(x);
+                }
+            }
+            if blockers
+                .iter()
+                .any(|&x| p.reqs[x].mandatory || self.protect[x] > self.iterations)
+            {
+                continue;
+            }
+            let freed = blockers.iter().filter(|&&x| p.reqs[x].onsite).count() as u32;
+            if req.onsite && self.st.count[s] - freed >= p.cap[s] {
+                continue;
+            }
+            let w = blockers.iter().map(|&x| p.reqs[x].weight).sum::<u64>();
+            if best.is_none_or(|(bw, _)| w < bw) {
+                best = Some((w, s));
+            }
+        }
+        let (_, s) = best?;
+        let out: Vec<usize> = self.st.in_slot[s]
+            .iter()
+            .map(|&x| x as usize)
+            .filter(|&x| p.reqs[x].members.iter().any(|m| req.members.contains(m)))
+            .collect();
+        for &x in &out {
+            self.take(x);
+        }
+        debug_assert_ne!(self.st.free_slots(p, b) & bit(s), 0);
+        self.put(b, s);
+        Some((s, out))
+    }
+
     /// The lowest-weight non-mandatory, unprotected request of `it`.
     fn cheapest(&self, it: impl Iterator<Item = u32>) -> Option<usize> {
         it.map(|x| x as usize)
-            .filter(|&x| !self.p.reqs[x].mandatory && self.protect[x] <= self.iterations)
+            .filter(|&x| {
+                !(self.p.reqs[x].mandatory && self.keep_mandatory)
+                    && self.protect[x] <= self.iterations
+            })
             .min_by_key(|&x| (self.p.reqs[x].weight, x))
     }
 

@@ -137,6 +137,7 @@ pub fn solve(
     ctl.report(Phase::Weight, st.weight, 0);
     let optional = (0..p.reqs.len()).any(|r| st.slot[r] == NONE && p.reqs[r].domain != 0);
     let mut sel = Select::new(&p, st, opts.seed ^ 0x22);
+    sel.keep_mandatory = feasibility == Feasibility::Feasible;
     sel.construct();
     let construction_weight = base_weight(&p, &sel.st);
     if optional {

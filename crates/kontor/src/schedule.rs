@@ -18,6 +18,11 @@ pub enum ScheduleCommand {
         time_limit: Duration,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// A work budget (local-search steps) besides the time limit: with it, the same seed
+        /// gives the same schedule on any machine, as long as the time limit is not reached
+        /// first.
+        #[arg(long)]
+        iterations: Option<u64>,
         /// Write the solution here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -62,12 +67,14 @@ pub fn run(cmd: ScheduleCommand) -> anyhow::Result<()> {
             instance,
             time_limit,
             seed,
+            iterations,
             output,
         } => {
             let inst = load(&instance)?;
             let opts = SolveOptions {
                 time_limit,
                 seed,
+                iteration_limit: iterations,
                 ..SolveOptions::default()
             };
             let mut last = std::time::Instant::now();

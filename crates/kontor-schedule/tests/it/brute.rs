@@ -44,11 +44,15 @@ fn random_instance(rng: &mut TestRng) -> Instance {
     for k in 0..n_req {
         let (a, b) = pair(rng, n_parts);
         let mut people = vec![format!("p{a}"), format!("p{b}")];
+        // Now and then a small group: three, or four where there are four.
         if rng.below(6) == 0 {
-            let c = (0..n_parts)
-                .find(|&c| c != a && c != b)
-                .expect("3 participants");
-            people.push(format!("p{c}"));
+            let size = if n_parts >= 4 && rng.below(2) == 0 {
+                4
+            } else {
+                3
+            };
+            let others = (0..n_parts).filter(|&c| c != a && c != b);
+            people.extend(others.take(size - 2).map(|c| format!("p{c}")));
         }
         requests.push(Request {
             id: format!("r{k}"),
@@ -185,9 +189,14 @@ fn solver_matches_brute_force_on_tiny_instances() {
     };
     let mut differing_sets = 0;
     let mut unfair_proven = 0;
-    let mut with_previous = 0;
+    let (mut with_previous, mut groups_of_four) = (0, 0);
     for case in 0..150 {
         let mut inst = random_instance(&mut rng);
+        groups_of_four += inst
+            .requests
+            .iter()
+            .filter(|r| r.participants.len() == 4)
+            .count();
         if case % 3 == 0 {
             inst.previous = Some(random_previous(&inst, &mut TestRng(case)));
         }
@@ -274,8 +283,9 @@ fn solver_matches_brute_force_on_tiny_instances() {
         unfair_proven > 0,
         "no case proved the fairness bound unreachable"
     );
-    // Some previous schedules could not be kept as they were.
+    // Some previous schedules could not be kept as they were, and groups of four were met.
     assert!(with_previous > 5, "{with_previous}");
+    assert!(groups_of_four > 3, "{groups_of_four}");
     // Another set of equal weight with fewer breaks is rare.
     assert!(
         differing_sets <= 10,

@@ -4,6 +4,7 @@ mod brute;
 mod dzn_files;
 mod instance_errors;
 mod solver;
+mod verifier;
 
 use std::path::PathBuf;
 

@@ -58,6 +58,28 @@ fn solve_writes_a_schedule_that_verify_accepts() {
     assert_eq!(written["objective"]["held"], 6);
     assert_eq!(written["upper_bound"], written["objective"]["weight"]);
 
+    // With a work budget, the same seed gives the same schedule.
+    let again = |seed: &str| {
+        let args = [
+            "schedule",
+            "solve",
+            &text(&instance),
+            "--seed",
+            seed,
+            "--iterations",
+            "20000",
+        ];
+        let out = kontor(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let solution: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        solution["schedule"].clone()
+    };
+    assert_eq!(again("5"), again("5"));
+
     let out = kontor(&["schedule", "verify", &text(&instance), &text(&solution)]);
     assert!(
         out.status.success(),
