@@ -121,21 +121,102 @@ pub(crate) fn csv(rows: Vec<Vec<String>>) -> String {
     out
 }
 
-/// The same rows as an Excel workbook; every cell is written as text, so nothing is evaluated.
-fn xlsx(rows: &[Vec<String>]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (r, row) in rows.iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            if r == 0 {
-                sheet.write_string_with_format(r as u32, c as u16, cell, &bold)?;
-            } else {
-                sheet.write_string(r as u32, c as u16, cell)?;
-            }
+/// One cell of an export: text as it is; a code (its key in the CSV, for programs, its label in
+/// the reader's language in the workbook, for people); an instant (ISO 8601 with the event's
+/// UTC offset in the CSV, a date-time cell in the event's zone in the workbook).
+enum Cell {
+    Text(String),
+    Code(&'static str, String),
+    Time(i64),
+}
+
+/// An export: its sheet's name, its columns (key and label) and rows.
+struct Table {
+    sheet: String,
+    columns: Vec<(&'static str, String)>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    fn new(locale: kontor_domain::Locale, sheet: &str, columns: &[&'static str]) -> Table {
+        let t = |id: &str| kontor_i18n::t(locale, id);
+        Table {
+            sheet: t(&format!("export-sheet-{sheet}")),
+            columns: columns
+                .iter()
+                .map(|&c| (c, t(&format!("export-col-{}", c.replace('_', "-")))))
+                .collect(),
+            rows: Vec::new(),
         }
     }
-    book.save_to_buffer()
+
+    fn csv(&self, zone: &kontor_domain::TimeZoneName) -> String {
+        let header = self
+            .columns
+            .iter()
+            .map(|(key, _)| key.to_string())
+            .collect();
+        let rows = self.rows.iter().map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Cell::Text(s) => s.clone(),
+                    Cell::Code(key, _) => key.to_string(),
+                    Cell::Time(micros) => jiff::Timestamp::from_microsecond(*micros)
+                        .map(|t| {
+                            t.to_zoned_datetime(zone.tz())
+                                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                                .to_string()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        });
+        csv(std::iter::once(header).chain(rows).collect())
+    }
+
+    /// The workbook: labels in the reader's language, the header row bold and frozen, times as
+    /// date-time cells in the event's zone; text cells are written as text, so nothing is
+    /// evaluated.
+    fn xlsx(
+        &self,
+        zone: &kontor_domain::TimeZoneName,
+    ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name(&self.sheet)?;
+        let bold = Format::new().set_bold();
+        let when = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+        for (c, (_, label)) in self.columns.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, label, &bold)?;
+        }
+        for (r, row) in self.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(s) => sheet.write_string(r, c, s)?,
+                    Cell::Code(_, label) => sheet.write_string(r, c, label)?,
+                    Cell::Time(micros) => {
+                        let Ok(t) = jiff::Timestamp::from_microsecond(*micros) else {
+                            continue;
+                        };
+                        let d = t.to_zoned_datetime(zone.tz()).datetime();
+                        let cell = ExcelDateTime::from_ymd(
+                            d.year() as u16,
+                            d.month() as u8,
+                            d.day() as u8,
+                        )?
+                        .and_hms(d.hour() as u16, d.minute() as u8, 0)?;
+                        sheet.write_datetime_with_format(r, c, &cell, &when)?
+                    }
+                };
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofit();
+        book.save_to_buffer()
+    }
 }
 
 async fn export(
@@ -144,22 +225,30 @@ async fn export(
     Path((slug, what)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
-    let tz = Some(&event.time_zone);
     let l = ctx.locale;
     let participants = state.store.participants(event.id, None).await?;
-    let names: HashMap<Uuid, (String, String)> = participants
+    // Names repeat (two "Zhang Qiang"): every person comes with e-mail and organisation.
+    let people: HashMap<Uuid, [String; 3]> = participants
         .iter()
-        .map(|p| (p.registration.user_id, (p.name.clone(), p.email.clone())))
+        .map(|p| {
+            let org = p.organisation.clone().unwrap_or_default();
+            (
+                p.registration.user_id,
+                [p.name.clone(), p.email.clone(), org],
+            )
+        })
         .collect();
-    let name = |id: &Uuid| names.get(id).map_or_else(String::new, |(n, _)| n.clone());
+    let person = |id: &Uuid| people.get(id).cloned().unwrap_or_default().map(Cell::Text);
     let (name_part, format) = what.rsplit_once('.').ok_or(AppError::NotFound)?;
     if !matches!(format, "csv" | "xlsx") {
         return Err(AppError::NotFound);
     }
-    let rows: Vec<Vec<String>> = match name_part {
+    let table = match name_part {
         "participants" => {
-            let mut rows = vec![
-                [
+            let mut table = Table::new(
+                l,
+                "participants",
+                &[
                     "name",
                     "email",
                     "organisation",
@@ -167,71 +256,97 @@ async fn export(
                     "role",
                     "status",
                     "registered",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
+                ],
+            );
             for p in &participants {
-                rows.push(vec![
-                    p.name.clone(),
-                    p.email.clone(),
-                    p.organisation.clone().unwrap_or_default(),
-                    p.country.clone().unwrap_or_default(),
-                    p.registration.role.key().into(),
-                    p.registration.status.key().into(),
-                    crate::events::format_instant(p.registration.created_at, tz, l),
+                let [name, email, org] = person(&p.registration.user_id);
+                let (role, status) = (p.registration.role, p.registration.status);
+                table.rows.push(vec![
+                    name,
+                    email,
+                    org,
+                    Cell::Text(p.country.clone().unwrap_or_default()),
+                    Cell::Code(role.key(), label(l, "role", role)),
+                    Cell::Code(status.key(), label(l, "registration-status", status)),
+                    Cell::Time(p.registration.created_at),
                 ]);
             }
-            rows
+            table
         }
         "requests" => {
-            let mut rows = vec![
-                ["from", "to", "priority", "status", "message", "created"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
+            let mut table = Table::new(
+                l,
+                "requests",
+                &[
+                    "from",
+                    "from_email",
+                    "from_organisation",
+                    "to",
+                    "to_email",
+                    "to_organisation",
+                    "priority",
+                    "status",
+                    "message",
+                    "created",
+                ],
+            );
             for r in state.store.event_requests(event.id).await? {
-                rows.push(vec![
-                    name(&r.from_user),
-                    name(&r.to_user),
-                    r.priority.key().into(),
-                    r.status.key().into(),
-                    r.message.clone().unwrap_or_default(),
-                    crate::events::format_instant(r.created_at, tz, l),
+                let mut row: Vec<Cell> = person(&r.from_user).into_iter().collect();
+                row.extend(person(&r.to_user));
+                row.extend([
+                    Cell::Code(
+                        r.priority.key(),
+                        crate::meetings::priority_label(l, &event, r.priority),
+                    ),
+                    Cell::Code(r.status.key(), label(l, "meeting-status", r.status)),
+                    Cell::Text(r.message.clone().unwrap_or_default()),
+                    Cell::Time(r.created_at),
                 ]);
+                table.rows.push(row);
             }
-            rows
+            table
         }
         "meetings" => {
-            let mut rows = vec![
-                [
+            let mut table = Table::new(
+                l,
+                "meetings",
+                &[
                     "start",
                     "end",
                     "table",
                     "mode",
                     "participant_a",
+                    "email_a",
+                    "organisation_a",
                     "participant_b",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
+                    "email_b",
+                    "organisation_b",
+                ],
+            );
             for (m, r) in state.store.event_meetings(event.id).await? {
-                rows.push(vec![
-                    crate::events::format_instant(m.slot_start, tz, l),
-                    crate::events::format_instant(m.slot_end, tz, l),
-                    m.table_no.map(|t| t.to_string()).unwrap_or_default(),
-                    m.mode.key().into(),
-                    name(&r.from_user),
-                    name(&r.to_user),
-                ]);
+                let mode = match m.mode {
+                    kontor_domain::MeetingMode::OnSite => "meetings-on-site",
+                    kontor_domain::MeetingMode::Online => "meetings-online",
+                };
+                let mut row = vec![
+                    Cell::Time(m.slot_start),
+                    Cell::Time(m.slot_end),
+                    Cell::Text(m.table_no.map(|t| t.to_string()).unwrap_or_default()),
+                    Cell::Code(m.mode.key(), kontor_i18n::t(l, mode)),
+                ];
+                row.extend(person(&r.from_user));
+                row.extend(person(&r.to_user));
+                table.rows.push(row);
             }
-            rows
+            table
         }
         _ => return Err(AppError::NotFound),
     };
     let disposition = format!("attachment; filename=\"{slug}-{what}\"");
     if format == "xlsx" {
-        let body = xlsx(&rows).map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
+        let body = table
+            .xlsx(&event.time_zone)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
         let kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string();
         return Ok((
             [
@@ -247,7 +362,7 @@ async fn export(
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        csv(rows),
+        table.csv(&event.time_zone),
     )
         .into_response())
 }

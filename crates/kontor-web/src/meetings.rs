@@ -512,7 +512,7 @@ pub async fn opportunity_offered(
 
 /// How a request's priority reads: at a job fair as the candidate's interest ("must meet"
 /// reads oddly from a candidate to an employer).
-fn priority_label(locale: Locale, event: &Event, priority: MeetingPriority) -> String {
+pub(crate) fn priority_label(locale: Locale, event: &Event, priority: MeetingPriority) -> String {
     let prefix = match event.kind {
         kontor_domain::EventKind::JobFair => "priority-job",
         _ => "priority",

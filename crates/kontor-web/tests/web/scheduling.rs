@@ -178,6 +178,21 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
         "a header and 15 meetings: {}",
         csv.body
     );
+    // For programs: stable keys, codes and ISO 8601 times with the event's offset; every
+    // person with e-mail and organisation (names repeat).
+    let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
+    assert!(
+        lines[0].starts_with("\"start\",\"end\",\"table\",\"mode\",\"participant_a\",\"email_a\""),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("\"2030-03-10T09:00:00+01:00\",\"2030-03-10T09:30:00+01:00\"")
+            && lines[1].contains("\"on-site\"")
+            && lines[1].contains("@example.cn\""),
+        "{}",
+        lines[1]
+    );
     let people_csv = app
         .get("/events/h2-days/export/participants.csv", Some(&org), "de")
         .await;
@@ -197,6 +212,19 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
     assert_eq!(xlsx.status, 200);
     assert!(xlsx.header("content-type").contains("spreadsheetml"));
     assert!(xlsx.body.starts_with("PK"), "an xlsx file is a zip archive");
+    // For people: the organiser's language, a named sheet, real date-time cells.
+    let mut book = zip::ZipArchive::new(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut book.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let strings = read("xl/sharedStrings.xml");
+    for label in ["Beginn", "Teilnehmende A", "A: E-Mail", "Vor Ort"] {
+        assert!(strings.contains(label), "{label}: {strings}");
+    }
+    assert!(read("xl/workbook.xml").contains("name=\"Gespräche\""));
+    assert!(read("xl/styles.xml").contains("yyyy-mm-dd hh:mm"));
     assert_eq!(
         app.get("/events/h2-days/export/meetings.pdf", Some(&org), "de")
             .await
