@@ -164,7 +164,7 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
     let dash = app.get("/events/h2-days/dashboard", Some(&org), "de").await;
     assert_eq!(dash.status, 200);
     assert!(
-        dash.body.contains("15 Gespräche eingeplant") && dash.body.contains("<svg"),
+        dash.body.contains("15 Gespräche eingeplant") && dash.body.contains("<ul class=\"bars\">"),
         "{}",
         dash.body
     );
