@@ -345,6 +345,8 @@ M = [
 ("schedule-failed", "The optimiser stopped with an error: { $error }", "Die Optimierung brach mit einem Fehler ab: { $error }", "优化因错误中止：{ $error }"),
 ("schedule-reason-availability", "no common free slot", "kein gemeinsamer freier Slot", "没有共同的空闲时段"),
 ("schedule-reason-limit", "a participant has reached the meeting limit", "eine Seite hat die Höchstzahl an Gesprächen erreicht", "一方已达会谈上限"),
+("schedule-reason-limit-of", "{ $name } has reached the meeting limit", "{ $name } hat die Höchstzahl an Gesprächen erreicht", "{ $name } 已达会谈上限"),
+("schedule-unscheduled-first", "The first { $shown } of { $total } are listed.", "Hier stehen die ersten { $shown } von { $total }.", "此处列出 { $total } 个中的前 { $shown } 个。"),
 ("schedule-reason-capacity", "all tables taken in the common slots", "alle Tische in den gemeinsamen Slots belegt", "共同时段的桌子已全部占用"),
 ("schedule-reason-conflicts", "more important meetings in the common slots", "wichtigere Gespräche in den gemeinsamen Slots", "共同时段已有更重要的会谈"),
 ("error-no-draft", "There is no finished draft to publish. Run the optimiser first.", "Es gibt keinen fertigen Entwurf. Starten Sie zuerst die Optimierung.", "没有可发布的草案，请先运行优化。"),

@@ -249,8 +249,24 @@ async fn run(
                 },
             )),
     };
-    let seconds = u64::from(number("seconds", 5, 120)?);
-    let tables = number("tables", 50, 10_000)?;
+    let (seconds, tables) = match (number("seconds", 5, 120), number("tables", 50, 10_000)) {
+        (Ok(s), Ok(t)) => (u64::from(s), t),
+        // The form again, with the message at its field (a dead-end error page is no help).
+        (s, t) => {
+            let mut errors = vec![];
+            for r in [t, s] {
+                if let Err(AppError::Validation(e)) = r {
+                    errors.extend(e);
+                }
+            }
+            let form = serde_json::json!({
+                "values": { "tables": form.get("tables"), "seconds": form.get("seconds") },
+                "errors": crate::page::field_errors(ctx.locale, &errors),
+            });
+            let page = schedule_page(&state, &ctx, &event, None, form).await?;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
     let seen = meeting_versions(&state, event.id).await?;
     let keep = !form.get("keep").is_empty();
     let (instance, slots) = build_instance(&state, &event, tables, keep).await?;
@@ -323,6 +339,19 @@ async fn page(
 ) -> Result<Response, AppError> {
     let published: Option<usize> = q.get("published").and_then(|n| n.parse().ok());
     let event = crate::events::organiser_event(&state, &ctx, &slug).await?;
+    let form = serde_json::json!({ "values": {}, "errors": {} });
+    schedule_page(&state, &ctx, &event, published, form).await
+}
+
+/// The optimiser's page: the run form (with `form`'s values and errors), progress, the draft,
+/// the published meetings.
+async fn schedule_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    event: &Event,
+    published: Option<usize>,
+    form: serde_json::Value,
+) -> Result<Response, AppError> {
     let accepted = state.store.accepted_requests(event.id).await?;
     let names: HashMap<Uuid, String> = state
         .store
@@ -354,9 +383,17 @@ async fn page(
             })
         };
         // The first hundred; the count says how many there are in all.
-        let unscheduled: Vec<_> = s.unscheduled.iter().take(100).map(|(id, reason)| serde_json::json!({
-            "pair": pair(id), "reason": kontor_i18n::t(ctx.locale, reason_key(reason)),
-        })).collect();
+        let unscheduled: Vec<_> = s.unscheduled.iter().take(100).map(|(id, reason)| {
+            // The limit names whose it is.
+            let reason = match reason {
+                Reason::ParticipantLimit { participant } => {
+                    let who = participant.parse::<Uuid>().ok().and_then(|u| names.get(&u)).cloned().unwrap_or_default();
+                    kontor_i18n::catalog().message(ctx.locale, "schedule-reason-limit-of", &[("name", who.into())])
+                }
+                other => kontor_i18n::t(ctx.locale, reason_key(other)),
+            };
+            serde_json::json!({ "pair": pair(id), "reason": reason })
+        }).collect();
         let mut load: Vec<(i64, u32)> = vec![];
         for m in &s.schedule.meetings {
             let start = d.slots.get(&m.slot).map_or(0, |t| t.0);
@@ -399,11 +436,11 @@ async fn page(
         }))
         .collect();
     let r = render(
-        &state,
+        state,
         &ctx.reader(),
         "schedule.html",
         serde_json::json!({
-            "event": crate::events::event_json(&event, ctx.locale),
+            "event": crate::events::event_json(event, ctx.locale),
             "accepted": accepted.len(),
             "scheduled": scheduled,
             "running": running,
@@ -413,6 +450,8 @@ async fn page(
             "meetings": published_meetings,
             "shown": SHOWN,
             "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
+            "values": form["values"],
+            "errors": form["errors"],
         }),
     );
     Ok(r)

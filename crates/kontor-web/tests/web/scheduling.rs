@@ -119,11 +119,15 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
         )
         .await;
     assert_eq!(bad.status, 422);
-    assert!(
-        bad.body.contains("ganze Zahl von 1 bis 10000"),
-        "{}",
-        bad.body
-    );
+    // On the form again, at its field and in the summary, with what was typed.
+    for text in [
+        "Tische pro Slot: Bitte geben Sie eine ganze Zahl von 1 bis 10000 ein.",
+        "<p class=\"error\" id=\"e-tables\">",
+        "value=\"-3\"",
+        "action=\"/events/h2-days/schedule/run\"",
+    ] {
+        assert!(bad.body.contains(text), "{text}: {}", bad.body);
+    }
     let r = app
         .post_form(
             "/events/h2-days/schedule/run",
@@ -978,4 +982,26 @@ async fn at_a_hybrid_fair_those_available_only_online_meet_online() {
             "{m:?}"
         );
     }
+}
+
+/// Requests left out for a participant's meeting limit say whose limit it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_draft_names_whose_meeting_limit_left_a_request_out() {
+    let app = TestApp::new().await;
+    six_who_want_to_meet(&app).await;
+    let mut tx = app.store.begin().await.unwrap();
+    let sql = "UPDATE events SET max_meetings = 2";
+    kontor_store::testing::execute(&mut tx, sql).await.unwrap();
+    tx.commit().await.unwrap();
+    let org = app.sign_in("org@example.de").await;
+    let run = [("tables", "3"), ("seconds", "1")];
+    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+        .await;
+    let draft = wait_for_draft(&app, &org).await;
+    // Six people, two meetings each: at most six of the fifteen.
+    assert!(cell(&draft, "draft-meetings").parse::<u32>().unwrap() <= 6);
+    assert!(
+        (0..6).any(|i| draft.contains(&format!("User p{i} hat die Höchstzahl an Gesprächen"))),
+        "{draft}"
+    );
 }
