@@ -455,21 +455,27 @@ async fn participants(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let event = organiser_event(&state, &ctx, &slug).await?;
-    participants_page(&state, &ctx, &event, serde_json::json!({})).await
+    // `?status=pending` (or another status): only those; anything else is the whole list.
+    let status = q
+        .get("status")
+        .and_then(|s| RegistrationStatus::from_key(s));
+    participants_page(&state, &ctx, &event, status, serde_json::json!({})).await
 }
 
-/// The organiser's list of registrations (those waiting for a decision first), the organisers,
-/// and `errors` of the form to add one.
+/// The organiser's list of registrations (those waiting for a decision first; with `status`,
+/// only those), the organisers, and `errors` of the form to add one.
 async fn participants_page(
     state: &AppState,
     ctx: &PageCtx,
     event: &Event,
+    status: Option<RegistrationStatus>,
     errors: serde_json::Value,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
-    let mut list = state.store.participants(event.id, None).await?;
+    let mut list = state.store.participants(event.id, status).await?;
     // Organisers read their participants' CVs (`Store::may_see_cv`); administrators who do not
     // organise the event do not.
     let with_cv = if state.store.is_organiser(event.id, user.id).await? {
@@ -498,9 +504,17 @@ async fn participants_page(
             })
         })
         .collect();
-    let counts: Vec<_> = state.store.registration_counts(event.id).await?
+    let counts: Vec<_> = state
+        .store
+        .registration_counts(event.id)
+        .await?
         .into_iter()
-        .map(|(s, n)| serde_json::json!({ "label": label(ctx.locale, "registration-status", s), "n": n }))
+        .map(|(s, n)| {
+            serde_json::json!({
+                "key": s.key(), "label": label(ctx.locale, "registration-status", s), "n": n,
+                "current": status == Some(s),
+            })
+        })
         .collect();
     let organisers: Vec<_> = state
         .store
@@ -515,7 +529,7 @@ async fn participants_page(
         "participants.html",
         serde_json::json!({
             "event": event_json(event, ctx.locale), "participants": rows, "counts": counts,
-            "organisers": organisers, "errors": errors,
+            "organisers": organisers, "errors": errors, "filtered": status.map(|s| s.key()),
             "video": crate::rooms::provider_choice(state, event).await?,
         }),
     ))
@@ -550,7 +564,7 @@ async fn add_organiser(
         }
         Err(invalid) => {
             let errors = field_errors(ctx.locale, &[("email".into(), invalid)]);
-            let r = participants_page(&state, &ctx, &event, errors).await?;
+            let r = participants_page(&state, &ctx, &event, None, errors).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
         }
     }
@@ -560,6 +574,7 @@ async fn decide(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((slug, id)): Path<(String, Uuid)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
     form: FormData,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
@@ -582,7 +597,12 @@ async fn decide(
         .participants(event.id, Some(RegistrationStatus::Pending))
         .await?;
     let next = waiting.first().map_or(id, |p| p.registration.id);
-    Ok(Redirect::to(&format!("/events/{slug}/participants#r-{next}")).into_response())
+    // Back to the list as it was filtered.
+    let filter = q
+        .get("status")
+        .and_then(|s| RegistrationStatus::from_key(s))
+        .map_or(String::new(), |s| format!("?status={}", s.key()));
+    Ok(Redirect::to(&format!("/events/{slug}/participants{filter}#r-{next}")).into_response())
 }
 
 /// An organiser's decision on a registration, with the mail to the participant, in one

@@ -264,19 +264,40 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
             format!("/events/h2-days/participants#r-{}", carol_reg.id)
         );
     }
-    // With nobody else waiting, back to the decided row, not to the top of the list.
-    let decide_carol = format!("/events/h2-days/registrations/{}/decision", carol_reg.id);
+    // With nobody else waiting, back to the decided row, not to the top of the list; from a
+    // filtered list, back to it.
+    let decide_carol = format!(
+        "/events/h2-days/registrations/{}/decision?status=pending",
+        carol_reg.id
+    );
+    let reject = [("decision", "reject")];
     let r = app
-        .post_form(
-            &decide_carol,
-            Some(&org_cookie),
-            "de",
-            &[("decision", "reject")],
-        )
+        .post_form(&decide_carol, Some(&org_cookie), "de", &reject)
         .await;
     assert_eq!(
         r.header("location"),
-        format!("/events/h2-days/participants#r-{}", carol_reg.id)
+        format!(
+            "/events/h2-days/participants?status=pending#r-{}",
+            carol_reg.id
+        )
+    );
+    // The list filters by status, and says when none has it.
+    let list = |status: &'static str| {
+        let (app, cookie) = (&app, org_cookie.clone());
+        async move {
+            let path = format!("/events/h2-days/participants?status={status}");
+            app.get(&path, Some(&cookie), "en").await.body
+        }
+    };
+    let approved = list("approved").await;
+    assert!(
+        approved.contains("alice@example.de") && !approved.contains("carol@example.de"),
+        "{approved}"
+    );
+    assert!(
+        list("pending")
+            .await
+            .contains("Keine Anmeldungen mit diesem Status.")
     );
     assert_eq!(mails(&app).await, before + 1);
     assert_eq!(
