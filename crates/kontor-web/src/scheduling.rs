@@ -53,6 +53,8 @@ pub struct Draft {
     /// Slot id → (start, end) in microseconds.
     slots: HashMap<String, (i64, i64)>,
     tables: u32,
+    /// The run's time limit, for the next run's form.
+    seconds: u64,
     /// The published meetings as the run saw them (id and sequence, sorted). Publishing a draft
     /// after any of them changed (a participant booked, moved or cancelled one) would undo
     /// that change, so it is refused as stale; after a publish it holds what was published.
@@ -302,6 +304,7 @@ async fn run(
                 solution,
                 slots,
                 tables,
+                seconds,
                 seen: std::sync::Mutex::new(seen),
             })),
             Err(e) => Job::Failed(e.to_string()),
@@ -374,6 +377,15 @@ async fn schedule_page(
         Some(Job::Failed(e)) => (None, None, Some(e.clone())),
         None => (None, None, None),
     };
+    // The form starts from the last run's tables and time (an event has no table count of its
+    // own), unless it comes back with what was typed.
+    let mut values = form["values"].clone();
+    if let (Some(d), Some(v)) = (&draft, values.as_object_mut())
+        && v.is_empty()
+    {
+        v.insert("tables".into(), d.tables.to_string().into());
+        v.insert("seconds".into(), d.seconds.to_string().into());
+    }
     let draft = draft.map(|d| {
         let s = &d.solution;
         let by_request: HashMap<String, &kontor_store::matchmaking::MeetingRequest> = accepted.iter().map(|r| (r.id.to_string(), r)).collect();
@@ -450,7 +462,7 @@ async fn schedule_page(
             "meetings": published_meetings,
             "shown": SHOWN,
             "self_booking": event.rules.scheduling == kontor_domain::SchedulingMode::SelfBooking,
-            "values": form["values"],
+            "values": values,
             "errors": form["errors"],
         }),
     );

@@ -141,6 +141,12 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
     // K6 in 6 slots with 3 tables: a perfect 1-factorisation holds all 15; the bound proves it.
     assert_eq!(cell(&draft, "draft-meetings"), "15", "{draft}");
     assert!(cell(&draft, "draft-gap").starts_with("0.00"), "{draft}");
+    // The next run's form starts from this run's tables and time.
+    assert!(
+        draft.contains("name=\"tables\" type=\"number\" value=\"3\"")
+            && draft.contains("name=\"seconds\" type=\"number\" value=\"2\""),
+        "{draft}"
+    );
 
     let published = app
         .post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
