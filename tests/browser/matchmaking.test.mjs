@@ -527,7 +527,7 @@ describe('Matchmaking in a real browser: German in Berlin meets Chinese in Shang
     let asked = '';
     op.once('dialog', (d) => { asked = d.message(); d.accept(); });
     await submit(op, op.locator(`form[action="/events/${FAIR}/schedule/publish"] button[type=submit]`));
-    assert.match(asked, new RegExp(`^${meetings} Gespräche veröffentlichen\\? 0 veröffentlichte Gespräche`));
+    assert.match(asked, new RegExp(`^${meetings} Gespräche veröffentlichen\\? 0 veröffentlichte Gespräche werden auf eine andere Zeit`));
     assert.equal(pathOf(op), `/events/${FAIR}/schedule`);
     await op.locator('[data-testid=published]').waitFor();
     assert.equal(

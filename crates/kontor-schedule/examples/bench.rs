@@ -38,7 +38,6 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Peak resident memory of this process in MiB (Linux; 0 elsewhere).
 /// Starts a new peak for [`peak_rss_mib`] (Linux: writing 5 to `clear_refs` resets `VmHWM`), so
 /// that each row's figure is its own run's, not the largest of the process so far. The
 /// instance, built before, is counted in it.
@@ -46,6 +45,8 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Peak resident memory of this process in MiB since the last [`reset_peak_rss`] (Linux; 0
+/// elsewhere).
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -280,7 +280,11 @@ impl<'a> Select<'a> {
                 } else if p.reqs[b].mandatory && self.keep_mandatory {
                     // A mandatory meeting makes room elsewhere, one step deep: what it ejects
                     // there is relocated or left out like the others (and undone alike).
-                    match self.room_for(b) {
+                    // Never at the cost of what this move has just placed.
+                    let placed: Vec<usize> = std::iter::once(r)
+                        .chain(relocated.iter().map(|&(x, _)| x))
+                        .collect();
+                    match self.room_for(b, &placed) {
                         Some((s, out)) => {
                             ejected.extend(out.into_iter().map(|x| (x, s)));
                             relocated.push((b, s));
@@ -331,9 +335,10 @@ impl<'a> Select<'a> {
     }
 
     /// Places mandatory `b`, which has no free slot, in the slot of its domain where the
-    /// meetings in its way weigh least, ejecting them; only where they are all optional and
-    /// unprotected and the slot's tables and its members' limits allow. The slot and the ejected.
-    fn room_for(&mut self, b: usize) -> Option<(usize, Vec<usize>)> {
+    /// meetings in its way weigh least, ejecting them; only where they are all optional,
+    /// unprotected and not among `placed`, and the slot's tables and its members' limits allow.
+    /// The slot and the ejected.
+    fn room_for(&mut self, b: usize, placed: &[usize]) -> Option<(usize, Vec<usize>)> {
         let p = self.p;
         let req = &p.reqs[b];
         if req
@@ -357,10 +362,9 @@ impl<'a> Select<'a> {
                     blockers.push(x);
                 }
             }
-            if blockers
-                .iter()
-                .any(|&x| p.reqs[x].mandatory || self.protect[x] > self.iterations)
-            {
+            if blockers.iter().any(|&x| {
+                p.reqs[x].mandatory || self.protect[x] > self.iterations || placed.contains(&x)
+            }) {
                 continue;
             }
             let freed = blockers.iter().filter(|&&x| p.reqs[x].onsite).count() as u32;

@@ -137,7 +137,9 @@ pub fn solve(
     ctl.report(Phase::Weight, st.weight, 0);
     let optional = (0..p.reqs.len()).any(|r| st.slot[r] == NONE && p.reqs[r].domain != 0);
     let mut sel = Select::new(&p, st, opts.seed ^ 0x22);
-    sel.keep_mandatory = feasibility == Feasibility::Feasible;
+    // Only a proof lets mandatory meetings compete: when the search merely ran out of time
+    // placing them, they keep their protection (as the JAIR runs always had).
+    sel.keep_mandatory = !matches!(feasibility, Feasibility::Infeasible { proven: true, .. });
     sel.construct();
     let construction_weight = base_weight(&p, &sel.st);
     if optional {

@@ -45,10 +45,12 @@ pub(crate) fn assign(p: &Problem, st: &State) -> Vec<Option<u32>> {
         };
         let free =
             |k: u32, used: &[bool]| (k as usize) <= cap && !used[k as usize] && !pinned[k as usize];
+        // A published table stays even where it is now someone's booth (booth owners are
+        // seated first, so it is free of them in this slot).
         let published = |r: usize, used: &[bool]| {
             let req = &p.reqs[r];
             req.prev_table
-                .filter(|&k| req.prev as usize == t && free(k, used))
+                .filter(|&k| req.prev as usize == t && (k as usize) <= cap && !used[k as usize])
         };
         let before = |r: usize, used: &[bool]| {
             p.reqs[r]
@@ -101,9 +103,9 @@ pub(crate) fn assign(p: &Problem, st: &State) -> Vec<Option<u32>> {
 /// meeting trading tables with the one sitting there or taking it if free (a single meeting is
 /// the shortest run; longer ones let the meetings of two exhibitors who meet repeatedly move
 /// together). A walk takes every move that does not raise the changes of the participants
-/// involved, so moves that change nothing let it cross to a better assignment, and the best
-/// assignment seen is kept. Published tables stay, and nobody moves onto another participant's
-/// booth. Deterministic.
+/// involved (so the changes never rise, and moves that change nothing let it cross to a better
+/// assignment). Published tables stay, and nobody moves onto another participant's booth.
+/// Deterministic.
 fn fewer_changes(p: &Problem, st: &State, table: &mut [Option<u32>], pinned: &[bool]) {
     // Each participant's on-site meetings in slot order.
     let mut seq: Vec<Vec<usize>> = vec![Vec::new(); p.parts.len()];
@@ -150,8 +152,6 @@ fn fewer_changes(p: &Problem, st: &State, table: &mut [Option<u32>], pinned: &[b
         })
         .collect();
     let mut rng = Rng::new(0x7ab1e5);
-    let (mut current, mut best) = (0i64, 0i64);
-    let mut best_table = table.to_vec();
     let steps = walk_steps(st.held);
     let (mut moved, mut involved, mut targets) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..steps {
@@ -230,13 +230,7 @@ fn fewer_changes(p: &Problem, st: &State, table: &mut [Option<u32>], pinned: &[b
                 None => at[t].remove(&from),
             };
         }
-        current += after - before;
-        if current < best {
-            best = current;
-            best_table.copy_from_slice(table);
-        }
     }
-    table.copy_from_slice(&best_table);
 }
 
 /// Steps of the table walk for `held` meetings: 40 per meeting, at most 200,000 (about 0.13 s

@@ -1075,12 +1075,12 @@ impl Tx {
         event: Uuid,
         attendees: &[Uuid],
         slot: (i64, i64),
-        table_no: Option<i32>,
+        (table_no, mode): (Option<i32>, MeetingMode),
         now: i64,
     ) -> Result<()> {
         let n = exec!(self, |c| {
             sqlx::query(
-            "UPDATE meetings SET slot_start = $2, slot_end = $3, table_no = $4, sequence = sequence + 1, updated_at = $5 \
+            "UPDATE meetings SET slot_start = $2, slot_end = $3, table_no = $4, mode = $6, sequence = sequence + 1, updated_at = $5 \
              WHERE id = $1 AND status = 'scheduled'"
         )
         .bind(meeting)
@@ -1088,6 +1088,7 @@ impl Tx {
         .bind(slot.1)
         .bind(table_no)
         .bind(now)
+        .bind(mode.key())
         .execute(c)
         })?;
         if n == 0 {

@@ -38,23 +38,30 @@ document.addEventListener('DOMContentLoaded', () => {
     if (window.matchMedia('(max-width: 700px)').matches) d.open = false;
   });
   // While the optimiser runs, its progress is read every second instead of reloading the page
-  // (which moves focus and makes screen readers start over; without JS the page reloads). The
-  // line is replaced only when the phase changes, so the live region does not chatter; once the
+  // (which moves focus and makes screen readers start over; without JS the page reloads). Only
+  // the phase line is a live region, replaced when the phase changes; the bar and its figure
+  // update quietly. A failed read is tried again (a few times, then the page reloads); once the
   // run is done the page reloads with the draft.
   const poll = document.querySelector('[data-poll]');
   if (poll) {
+    let failures = 0;
     const tick = async () => {
       try {
-        const r = await fetch(location.href, { credentials: 'same-origin' });
+        const r = await fetch(location.href, { credentials: 'same-origin', signal: AbortSignal.timeout(5000) });
+        if (!r.ok) throw new Error(`status ${r.status}`);
         const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
         const next = doc.querySelector('[data-poll]');
         if (!next) { location.reload(); return; }
+        failures = 0;
         const [line, nextLine] = [poll, next].map((el) => el.querySelector('[data-phase]'));
         if (line.dataset.phase !== nextLine.dataset.phase) line.replaceWith(nextLine);
         const [bar, nextBar] = [poll, next].map((el) => el.querySelector('progress'));
         bar.value = nextBar.value;
         bar.textContent = nextBar.textContent;
-      } catch (e) { /* the next tick tries again */ }
+        poll.querySelector('[data-percent]').textContent = next.querySelector('[data-percent]').textContent;
+      } catch (e) {
+        if (++failures >= 5) { location.reload(); return; }
+      }
       setTimeout(tick, 1000);
     };
     setTimeout(tick, 1000);

@@ -980,7 +980,8 @@ struct RequestOut {
     /// The time the requester proposed (a slot start, RFC 3339), if any.
     proposed_start: Option<String>,
     /// While the request waits for an answer: until when its proposed time is held against
-    /// other proposals to or by either side (RFC 3339; three days after it was sent).
+    /// other proposals to or by either side (RFC 3339; three days after it was sent). In the
+    /// past once the hold has ended: the time may then be taken by another request.
     proposed_held_until: Option<String>,
     meeting: Option<MeetingOut>,
 }

@@ -590,19 +590,23 @@ async fn decide(
         }
     };
     decide_registration(&state, &event, user, id, status).await?;
-    // On to the next registration waiting for a decision (the list puts them first), not to
-    // where the decided one moved in a long list; back to it when none waits.
-    let waiting = state
-        .store
-        .participants(event.id, Some(RegistrationStatus::Pending))
-        .await?;
-    let next = waiting.first().map_or(id, |p| p.registration.id);
-    // Back to the list as it was filtered.
+    // Back to the list as it was filtered. There, on to the next registration waiting for a
+    // decision (the list puts them first), not to where the decided one moved in a long list;
+    // back to the decided one when none waits or the list shows only another status.
     let filter = q
         .get("status")
-        .and_then(|s| RegistrationStatus::from_key(s))
-        .map_or(String::new(), |s| format!("?status={}", s.key()));
-    Ok(Redirect::to(&format!("/events/{slug}/participants{filter}#r-{next}")).into_response())
+        .and_then(|s| RegistrationStatus::from_key(s));
+    let next = match filter {
+        None | Some(RegistrationStatus::Pending) => state
+            .store
+            .participants(event.id, Some(RegistrationStatus::Pending))
+            .await?
+            .first()
+            .map_or(id, |p| p.registration.id),
+        Some(_) => id,
+    };
+    let query = filter.map_or(String::new(), |s| format!("?status={}", s.key()));
+    Ok(Redirect::to(&format!("/events/{slug}/participants{query}#r-{next}")).into_response())
 }
 
 /// An organiser's decision on a registration, with the mail to the participant, in one
@@ -987,14 +991,13 @@ async fn save_edit(
     };
     let in_use = save_changes(&state, &event, &changed).await?;
     if let Some(&first) = in_use.first() {
-        // Next to the session (as it stood) that holds the first of them, with how many and when.
-        let sessions = state.store.event_sessions(event.id).await?;
-        let row = sessions
-            .iter()
-            .position(|s| {
-                let slots = s.slots(&event.time_zone);
-                slots.iter().any(|t| t.start.as_microsecond() == first)
-            })
+        // Next to the row of the form on the day of the first of them (the rows as submitted),
+        // with how many and when.
+        let day = jiff::Timestamp::from_microsecond(first)
+            .map(|t| t.to_zoned_datetime(event.time_zone.tz()).date().to_string())
+            .unwrap_or_default();
+        let row = (0..4)
+            .find(|i| form.get(&format!("session_day_{i}")).trim() == day)
             .unwrap_or(0);
         let when = format_instant_with_zone(first, &event.time_zone, ctx.locale);
         let message = kontor_i18n::catalog().message(
@@ -1010,9 +1013,8 @@ async fn save_edit(
 }
 
 /// Saves an organiser's changes to `event`, unless a booked meeting would lose its slot: then
-/// nothing is saved and the answer is `false`. The page and the API both save through here.
-/// Saves the changed event unless it takes away a booked meeting's slot: then nothing is saved
-/// and the answer is the starts of those meetings, earliest first.
+/// nothing is saved and the answer is the starts of those meetings, earliest first (empty when
+/// saved). The page and the API both save through here.
 pub async fn save_changes(
     state: &AppState,
     event: &Event,

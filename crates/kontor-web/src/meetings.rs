@@ -1246,7 +1246,7 @@ async fn book(
     let result = match &existing {
         Some(m) => match tx.release_meeting_slot(m.id).await {
             Ok(()) => tx
-                .move_meeting(m.id, event.id, &attendees, times, None, now)
+                .move_meeting(m.id, event.id, &attendees, times, (None, m.mode), now)
                 .await
                 .map(|()| m.id),
             Err(e) => Err(e),

@@ -186,12 +186,16 @@ async fn build_instance(
             continue;
         }
         let live = scheduled.remove(&r.id);
-        // A pinned meeting stays where it is.
+        // A pinned meeting stays where it is, and so does every published one when the organiser
+        // keeps them: fixed in its slot and mandatory, so that no new request can push it out
+        // (one that can no longer be held there, say its participant became unavailable, is
+        // left out with its reason).
         let fixed_slot = live
             .as_ref()
             .filter(|m| m.pinned || keep)
             .map(|m| m.slot_start.to_string())
             .filter(|s| times.contains_key(s));
+        let kept = fixed_slot.is_some();
         requests.push(Request {
             id: r.id.to_string(),
             participants: vec![r.from_user.to_string(), r.to_user.to_string()],
@@ -201,7 +205,7 @@ async fn build_instance(
             fixed_slot,
             after: vec![],
             mode: mode_of(&r.from_user, &r.to_user),
-            mandatory: false,
+            mandatory: kept,
         });
         if let Some(m) = live
             && times.contains_key(&m.slot_start.to_string())
@@ -262,7 +266,11 @@ async fn run(
                 }
             }
             let form = serde_json::json!({
-                "values": { "tables": form.get("tables"), "seconds": form.get("seconds") },
+                "values": {
+                    "tables": form.get("tables"),
+                    "seconds": form.get("seconds"),
+                    "keep": form.get("keep"),
+                },
                 "errors": crate::page::field_errors(ctx.locale, &errors),
             });
             let page = schedule_page(&state, &ctx, &event, None, form).await?;
@@ -469,6 +477,15 @@ async fn schedule_page(
     Ok(r)
 }
 
+/// Where a meeting of the draft takes place: the optimiser gives every on-site meeting a table
+/// and online ones none (a published meeting may change either way at a hybrid fair).
+fn mode_of(table: Option<i32>) -> MeetingMode {
+    match table {
+        Some(_) => MeetingMode::OnSite,
+        None => MeetingMode::Online,
+    }
+}
+
 /// Published meetings listed on the page (for pinning); the meetings export has all of them.
 const SHOWN: usize = 1000;
 
@@ -577,19 +594,28 @@ async fn publish(
         tx.release_meeting_slot(*id).await?;
     }
     for (id, r, times, table) in moves {
-        tx.move_meeting(id, event.id, &[r.from_user, r.to_user], times, table, now)
-            .await
-            .map_err(stale)?;
+        tx.move_meeting(
+            id,
+            event.id,
+            &[r.from_user, r.to_user],
+            times,
+            (table, mode_of(table)),
+            now,
+        )
+        .await
+        .map_err(stale)?;
     }
     for (r, times, table) in book {
-        // The optimiser gives every on-site meeting a table and online ones none.
-        let mode = match table {
-            Some(_) => MeetingMode::OnSite,
-            None => MeetingMode::Online,
-        };
-        tx.book_meeting(r, &[r.from_user, r.to_user], times, mode, table, now)
-            .await
-            .map_err(stale)?;
+        tx.book_meeting(
+            r,
+            &[r.from_user, r.to_user],
+            times,
+            mode_of(table),
+            table,
+            now,
+        )
+        .await
+        .map_err(stale)?;
     }
     for mail in &mails {
         tx.enqueue_mail(mail, now).await?;

@@ -11,6 +11,23 @@ use kontor_schedule::{
 
 use crate::TestRng;
 
+/// Slots a participant is away: each with a chance of one in `one_in`.
+fn away(rng: &mut TestRng, n_slots: usize, one_in: u64) -> Vec<String> {
+    (0..n_slots)
+        .filter(|_| rng.below(one_in) == 0)
+        .map(|t| format!("s{t}"))
+        .collect()
+}
+
+/// Now and then (one in `one_in`), request `k` comes after the one before it.
+fn after_previous(rng: &mut TestRng, k: usize, one_in: u64) -> Vec<String> {
+    if k > 0 && rng.below(one_in) == 0 {
+        vec![format!("r{}", k - 1)]
+    } else {
+        Vec::new()
+    }
+}
+
 fn random_instance(rng: &mut TestRng) -> Instance {
     let n_slots = 2 + rng.below(3) as usize;
     let two_days = n_slots >= 4 && rng.below(2) == 0;
@@ -26,10 +43,7 @@ fn random_instance(rng: &mut TestRng) -> Instance {
     let participants: Vec<Participant> = (0..n_parts)
         .map(|i| Participant {
             id: format!("p{i}"),
-            unavailable: (0..n_slots)
-                .filter(|_| rng.below(5) == 0)
-                .map(|t| format!("s{t}"))
-                .collect(),
+            unavailable: away(rng, n_slots, 5),
             max_meetings: (rng.below(5) == 0).then(|| 1 + rng.below(2) as u32),
             preferred_sessions: if rng.below(4) == 0 {
                 vec!["am".to_string()]
@@ -69,11 +83,7 @@ fn random_instance(rng: &mut TestRng) -> Instance {
                 Mode::OnSite
             },
             mandatory: rng.below(6) == 0,
-            after: if k > 0 && rng.below(6) == 0 {
-                vec![format!("r{}", k - 1)]
-            } else {
-                Vec::new()
-            },
+            after: after_previous(rng, k, 6),
             ..Request::default()
         });
     }
@@ -321,10 +331,7 @@ fn unfair_instance(rng: &mut TestRng) -> Instance {
     let participants: Vec<Participant> = (0..n_parts)
         .map(|i| Participant {
             id: format!("p{i}"),
-            unavailable: (0..n_slots)
-                .filter(|_| rng.below(6) == 0)
-                .map(|t| format!("s{t}"))
-                .collect(),
+            unavailable: away(rng, n_slots, 6),
             ..Participant::default()
         })
         .collect();
@@ -503,4 +510,69 @@ fn tables_change_as_little_as_the_slots_allow() {
     }
     // Not only trivial cases: some need a change however they are seated.
     assert!(with_changes > 10, "{with_changes} of {cases}");
+}
+
+/// Larger random instances with many mandatory meetings, limits, booths, precedences and now and
+/// then a previous schedule: the search's moves (ejection chains, room made by mandatory
+/// meetings, their undo) must always leave a schedule the verifier accepts.
+#[test]
+fn every_move_leaves_a_valid_schedule_on_random_instances() {
+    let mut rng = TestRng(0x5eed_cafe);
+    let opts = SolveOptions {
+        time_limit: Duration::from_secs(10),
+        iteration_limit: Some(3_000),
+        ..SolveOptions::default()
+    };
+    let mut infeasible = 0;
+    for case in 0..400 {
+        let n_slots = 3 + rng.below(4) as usize;
+        let n_parts = 4 + rng.below(5) as usize;
+        let participants: Vec<Participant> = (0..n_parts)
+            .map(|i| Participant {
+                id: format!("p{i}"),
+                unavailable: away(&mut rng, n_slots, 6),
+                max_meetings: (rng.below(3) == 0).then(|| 1 + rng.below(3) as u32),
+                table: (i < 2 && rng.below(3) == 0).then(|| i as u32 + 1),
+                ..Participant::default()
+            })
+            .collect();
+        let requests: Vec<Request> = (0..4 + rng.below(10) as usize)
+            .map(|k| {
+                let (a, b) = pair(&mut rng, n_parts);
+                Request {
+                    id: format!("r{k}"),
+                    participants: vec![format!("p{a}"), format!("p{b}")],
+                    weight: Some(1 + rng.below(3) as u32),
+                    mandatory: rng.below(3) == 0,
+                    mode: if rng.below(4) == 0 {
+                        Mode::Online
+                    } else {
+                        Mode::OnSite
+                    },
+                    after: after_previous(&mut rng, k, 8),
+                    ..Request::default()
+                }
+            })
+            .collect();
+        let mut inst = Instance {
+            name: None,
+            tables: 2 + rng.below(2) as u32,
+            fairness: None,
+            slots: one_day(n_slots),
+            participants,
+            requests,
+            previous: None,
+        };
+        if case % 4 == 0 {
+            inst.previous = Some(random_previous(&inst, &mut TestRng(case)));
+        }
+        let sol = solve_quiet(&inst, &opts).expect("solves");
+        verify(&inst, &sol.schedule)
+            .unwrap_or_else(|v| panic!("case {case}: {v:?}\n{}", inst.to_json()));
+        if sol.objective.mandatory_missed > 0 {
+            infeasible += 1;
+        }
+    }
+    // The cases where mandatory meetings compete are among them.
+    assert!(infeasible > 20, "{infeasible}");
 }

@@ -53,28 +53,45 @@ async fn six_who_want_to_meet(app: &TestApp) -> (uuid::Uuid, Vec<uuid::Uuid>) {
     let mut tx = app.store.begin().await.unwrap();
     for i in 0..6 {
         for j in i + 1..6 {
-            let r = NewMeetingRequest {
-                event_id: ev,
-                from_user: people[i],
-                to_user: people[j],
-                opportunity_id: None,
-                message: None,
-                priority: MeetingPriority::WouldLike,
-            };
-            let id = tx.create_meeting_request(&r, 1).await.unwrap();
-            tx.change_request_status(
-                id,
-                &[MeetingRequestStatus::Pending],
-                MeetingRequestStatus::Accepted,
-                None,
-                2,
+            accepted(
+                &mut tx,
+                ev,
+                (people[i], people[j]),
+                MeetingPriority::WouldLike,
             )
-            .await
-            .unwrap();
+            .await;
         }
     }
     tx.commit().await.unwrap();
     (ev, people)
+}
+
+/// An accepted request between `from` and `to`, written in `tx`; its id.
+async fn accepted(
+    tx: &mut kontor_store::Tx,
+    event: uuid::Uuid,
+    (from, to): (uuid::Uuid, uuid::Uuid),
+    priority: MeetingPriority,
+) -> uuid::Uuid {
+    let r = NewMeetingRequest {
+        event_id: event,
+        from_user: from,
+        to_user: to,
+        opportunity_id: None,
+        message: None,
+        priority,
+    };
+    let id = tx.create_meeting_request(&r, 1).await.unwrap();
+    tx.change_request_status(
+        id,
+        &[MeetingRequestStatus::Pending],
+        MeetingRequestStatus::Accepted,
+        None,
+        2,
+    )
+    .await
+    .unwrap();
+    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,24 +383,7 @@ async fn a_pinned_meeting_keeps_its_slot_on_the_next_run() {
         app.approved(ev, u, ParticipantRole::Visitor).await;
     }
     let mut tx = app.store.begin().await.unwrap();
-    let r = NewMeetingRequest {
-        event_id: ev,
-        from_user: a,
-        to_user: b,
-        opportunity_id: None,
-        message: None,
-        priority: MeetingPriority::Must,
-    };
-    let id = tx.create_meeting_request(&r, 1).await.unwrap();
-    tx.change_request_status(
-        id,
-        &[MeetingRequestStatus::Pending],
-        MeetingRequestStatus::Accepted,
-        None,
-        2,
-    )
-    .await
-    .unwrap();
+    let id = accepted(&mut tx, ev, (a, b), MeetingPriority::Must).await;
     tx.commit().await.unwrap();
     let org = app.sign_in("org@example.de").await;
     let run = || {
@@ -579,7 +579,7 @@ async fn a_draft_older_than_a_meeting_change_is_not_published() {
         ev,
         &[request.from_user, request.to_user],
         (m.slot_start, m.slot_end),
-        Some(99),
+        (Some(99), m.mode),
         kontor_domain::now_micros(),
     )
     .await
@@ -952,11 +952,38 @@ async fn publishing_while_a_participant_withdraws_leaves_them_no_meeting() {
 }
 
 /// At a hybrid fair, someone available only online meets online: the optimiser gives those
-/// meetings no table, and they are published as video meetings; the others get tables.
+/// meetings no table, and they are published as video meetings; the others get tables. A
+/// published meeting follows when its participant switches to online only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_a_hybrid_fair_those_available_only_online_meet_online() {
     let app = TestApp::new().await;
     let (ev, people) = six_who_want_to_meet(&app).await;
+    let org = app.sign_in("org@example.de").await;
+    let run_and_publish = |keep: bool| {
+        let (app, org) = (&app, org.clone());
+        async move {
+            let mut run = vec![("tables", "3"), ("seconds", "1")];
+            if keep {
+                run.push(("keep", "on"));
+            }
+            app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+                .await;
+            wait_for_draft(app, &org).await;
+            let r = app
+                .post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
+                .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+            app.store.event_meetings(ev).await.unwrap()
+        }
+    };
+    // Everyone on site at first.
+    let before = run_and_publish(false).await;
+    assert!(
+        before
+            .iter()
+            .all(|(m, _)| m.mode == kontor_domain::MeetingMode::OnSite)
+    );
+    // Then p0 can only join online: its published meetings stay where they are, by video.
     let slots: Vec<(i64, kontor_domain::MeetingMode)> = app
         .slot_starts(ev)
         .await
@@ -966,18 +993,9 @@ async fn at_a_hybrid_fair_those_available_only_online_meet_online() {
     let mut tx = app.store.begin().await.unwrap();
     tx.set_availability(ev, people[0], &slots).await.unwrap();
     tx.commit().await.unwrap();
-    let org = app.sign_in("org@example.de").await;
-    let run = [("tables", "3"), ("seconds", "1")];
-    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
-        .await;
-    wait_for_draft(&app, &org).await;
-    let r = app
-        .post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let meetings = app.store.event_meetings(ev).await.unwrap();
-    assert!(meetings.len() >= 5, "{}", meetings.len());
-    for (m, r) in meetings {
+    let after = run_and_publish(true).await;
+    assert_eq!(after.len(), before.len());
+    for (m, r) in after {
         let online = r.from_user == people[0] || r.to_user == people[0];
         assert_eq!(
             (m.mode, m.table_no.is_some()),
@@ -987,6 +1005,11 @@ async fn at_a_hybrid_fair_those_available_only_online_meet_online() {
             },
             "{m:?}"
         );
+        let was = before
+            .iter()
+            .find(|(b, _)| b.id == m.id)
+            .expect("the same meeting");
+        assert_eq!(was.0.slot_start, m.slot_start, "kept in its slot");
     }
 }
 
@@ -1010,4 +1033,40 @@ async fn the_draft_names_whose_meeting_limit_left_a_request_out() {
         (0..6).any(|i| draft.contains(&format!("User p{i} hat die Höchstzahl an Gesprächen"))),
         "{draft}"
     );
+}
+
+/// Kept published meetings are not pushed out by weightier new requests: a latecomer who must
+/// meet everyone gets only the times left free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_meetings_are_not_pushed_out_by_weightier_new_requests() {
+    let app = TestApp::new().await;
+    let (ev, people) = six_who_want_to_meet(&app).await;
+    let org = app.sign_in("org@example.de").await;
+    let run = |keep: bool| {
+        let (app, org) = (&app, org.clone());
+        async move {
+            let mut form = vec![("tables", "3"), ("seconds", "1")];
+            if keep {
+                form.push(("keep", "on"));
+            }
+            app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &form)
+                .await;
+            wait_for_draft(app, &org).await
+        }
+    };
+    run(false).await;
+    let r = app
+        .post_form("/events/h2-days/schedule/publish", Some(&org), "de", &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let late = app.user("late@example.de", Locale::De, false).await;
+    app.approved(ev, late, ParticipantRole::Visitor).await;
+    let mut tx = app.store.begin().await.unwrap();
+    for &p in &people {
+        accepted(&mut tx, ev, (late, p), MeetingPriority::Must).await;
+    }
+    tx.commit().await.unwrap();
+    let draft = run(true).await;
+    assert_eq!(cell(&draft, "draft-changes"), "0", "{draft}");
+    assert!(cell(&draft, "draft-meetings").parse::<u32>().unwrap() >= 15);
 }

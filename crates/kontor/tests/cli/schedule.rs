@@ -58,16 +58,34 @@ fn solve_writes_a_schedule_that_verify_accepts() {
     assert_eq!(written["objective"]["held"], 6);
     assert_eq!(written["upper_bound"], written["objective"]["weight"]);
 
-    // With a work budget, the same seed gives the same schedule.
+    // With a work budget, the same seed gives the same schedule (on an event large enough for
+    // the search's choices to matter: 80 people, 500 requests).
+    let event = dir.join("event.json");
+    let config = kontor_schedule::generate::Config {
+        participants: 80,
+        requests: 500,
+        slots: 10,
+        days: 2,
+        tables: 20,
+        group_share: 0.05,
+        seed: 4,
+    };
+    std::fs::write(
+        &event,
+        kontor_schedule::generate::generate(&config).to_json(),
+    )
+    .unwrap();
     let again = |seed: &str| {
         let args = [
             "schedule",
             "solve",
-            &text(&instance),
+            &text(&event),
             "--seed",
             seed,
             "--iterations",
-            "20000",
+            "30000",
+            "--time-limit",
+            "60s",
         ];
         let out = kontor(&args);
         assert!(
@@ -104,6 +122,7 @@ fn solve_writes_a_schedule_that_verify_accepts() {
         err.matches("violation: ").count() >= 2 && err.contains("violation(s) of hard constraints"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -130,6 +149,7 @@ fn bad_instance_files_are_named_with_the_reason() {
     let out = kontor(&["schedule", "solve", &text(&unknown), "--time-limit", "5h"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown unit"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The JAIR 2022 files are read as they are published (MiniZinc `.dzn`).
