@@ -220,7 +220,31 @@ pub async fn serve(
         "jpeg" => "image/jpeg",
         _ => return Err(AppError::NotFound),
     };
-    let bytes = state.store.image_variant(id, width, format).await?;
+    // Pages ask for fixed JPEG widths (480 for cards, 960 for social previews); an image
+    // narrower than that has only its own width: the nearest JPEG stands in (the next wider
+    // one, else the widest), so no such link to an uploaded image is dead. (WebP widths come
+    // only from the srcset, which lists those that exist.)
+    let bytes = match state.store.image_variant(id, width, format).await {
+        Err(kontor_store::StoreError::NotFound) if format == "jpeg" => {
+            let widths: Vec<i32> = state
+                .store
+                .image_variants(id)
+                .await?
+                .into_iter()
+                .filter(|(_, f)| f == format)
+                .map(|(w, _)| w)
+                .collect();
+            let nearest = widths
+                .iter()
+                .copied()
+                .filter(|w| *w >= width)
+                .min()
+                .or(widths.iter().copied().max())
+                .ok_or(AppError::NotFound)?;
+            state.store.image_variant(id, nearest, format).await?
+        }
+        other => other?,
+    };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));

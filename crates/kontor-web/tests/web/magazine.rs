@@ -604,6 +604,21 @@ async fn real_images_give_webp_and_jpeg_variants_without_metadata() {
                 .get(&format!("/magazine/editor?image={id}"), Some(&cookie), "en")
                 .await;
             assert!(r.body.contains(&id.to_string()));
+            // The fixed widths of cards (480) and social previews (960) always answer, with
+            // the nearest width there is.
+            for fixed in [480, 960] {
+                let r = app
+                    .get(&format!("/magazine/images/{id}/{fixed}.jpeg"), None, "en")
+                    .await;
+                assert_eq!(r.status, 200, "{name} at {fixed}");
+                let nearest = widths
+                    .iter()
+                    .copied()
+                    .find(|w| *w >= fixed)
+                    .unwrap_or(widths[widths.len() - 1]);
+                let decoded = image::load_from_memory(&r.bytes).unwrap();
+                assert_eq!(decoded.width(), nearest as u32, "{name} at {fixed}");
+            }
         }
         // A noisy photograph: lossless WebP would be larger than the JPEG, so there is none
         // and the article page offers the JPEG alone.
