@@ -1,6 +1,7 @@
 // The newsletter's double opt-in in a real browser: the sign-up block on a public page (in
 // Chinese), the confirmation mail in the demo mailbox, the page behind its link (opening it
 // confirms nothing), the button that confirms, then unsubscribing with the welcome mail's link.
+// An editor cannot send a test of changes not yet saved.
 // Screenshots go to tests/browser/artifacts/newsletter/.
 
 import assert from 'node:assert/strict';
@@ -84,5 +85,37 @@ describe('newsletter sign-up in a real browser', { concurrency: false }, () => {
     await submit(page, page.getByRole('button', { name: '退订' }));
     assert.match(await page.locator('main [role=status]').innerText(), /已退订/);
     await page.screenshot({ path: path.join(ARTIFACTS, '4-unsubscribed.png'), fullPage: true });
+  });
+
+  it('an editor cannot send a test of changes not yet saved', { timeout: 120_000 }, async () => {
+    const ctx = await browser.newContext({ baseURL: server.url, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+    ctx.setDefaultTimeout(15_000);
+    const editor = await ctx.newPage();
+    await editor.goto('/signin');
+    await editor.locator('#f-email').fill('editor@kontor.example');
+    await editor.locator('form[action="/signin"] details > summary').click();
+    await editor.locator('#f-password').fill('kontor-demo-2027');
+    await submit(editor, editor.locator('form[action="/signin"] button[type=submit]'));
+    await editor.goto('/admin/newsletter/new');
+    await editor.locator('#f-title').fill('November news');
+    await editor.locator('#f-subject_en').fill('Saved subject');
+    await submit(editor, editor.locator('form[data-watch] button[type=submit]'));
+    assert.match(new URL(editor.url()).pathname, /^\/admin\/newsletter\/[0-9a-f-]+$/);
+    // Changed and not saved: "Send test" stops and says why; nothing is sent.
+    await editor.locator('#f-subject_en').fill('Unsaved subject');
+    await editor.locator('#f-test_email').fill('check@kontor.example');
+    let said = '';
+    editor.once('dialog', (d) => { said = d.message(); d.accept(); });
+    await editor.locator('form[action$="/test"] button[type=submit]').click();
+    await editor.waitForTimeout(300);
+    assert.match(said, /zuerst speichern/, 'the editor reads German');
+    assert.match(new URL(editor.url()).pathname, /^\/admin\/newsletter\/[0-9a-f-]+$/, 'still on the issue');
+    assert.equal(await editor.locator('#f-subject_en').inputValue(), 'Unsaved subject', 'the change is kept');
+    // Saved, the test goes out with what was saved.
+    await submit(editor, editor.locator('form[data-watch] button[type=submit]'));
+    await editor.locator('#f-test_email').fill('check@kontor.example');
+    await submit(editor, editor.locator('form[action$="/test"] button[type=submit]'));
+    assert.match(await editor.locator('main [role=status]').innerText(), /check@kontor\.example/);
+    await ctx.close();
   });
 });

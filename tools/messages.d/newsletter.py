@@ -63,6 +63,8 @@ M = [
 ("newsletter-not-editable", "This issue is being sent or was sent; it can no longer be changed.", "Diese Ausgabe wird versandt oder wurde versandt; sie lässt sich nicht mehr ändern.", "该期正在发送或已发送，无法再修改。"),
 ("newsletter-started", "Sending started: { $count } recipients.", "Versand gestartet: { $count } Empfängerinnen und Empfänger.", "已开始发送：{ $count } 位收件人。"),
 ("newsletter-scheduled", "Scheduled.", "Geplant.", "已排期。"),
+("newsletter-unsaved", "You have changed the issue without saving: save it first, so that what you send is what you see.", "Sie haben die Ausgabe geändert, aber nicht gespeichert: Bitte zuerst speichern, damit verschickt wird, was Sie sehen.", "您修改了本期内容但尚未保存：请先保存，以确保发送的内容与所见一致。"),
+("newsletter-unscheduled", "Back to draft: not scheduled.", "Zurück im Entwurf: nicht mehr geplant.", "已退回草稿：不再排期。"),
 ("invalid-newsletter-subject", "Enter a subject (up to 200 characters) when you write an introduction.", "Geben Sie einen Betreff an (bis 200 Zeichen), wenn Sie eine Einleitung schreiben.", "填写导语时请输入主题（不超过 200 个字符）。"),
 ("invalid-newsletter-title", "Enter a title of up to 200 characters.", "Geben Sie einen Titel mit bis zu 200 Zeichen an.", "请输入不超过 200 个字符的标题。"),
 ("invalid-newsletter-time", "Enter a date and time in the future.", "Geben Sie einen Zeitpunkt in der Zukunft an.", "请输入将来的日期和时间。"),

@@ -5,6 +5,19 @@ document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('input[data-detect-zone]').forEach((el) => {
     if (!el.value && zone && el.getAttribute('aria-invalid') !== 'true') el.value = zone;
   });
+  // A form that acts on what another form edits (send a test, schedule, send) stops while that
+  // form has unsaved changes: they would not be in what is sent.
+  const watched = document.querySelectorAll('form[data-watch]');
+  watched.forEach((form) => form.addEventListener('input', () => { form.dataset.dirty = '1'; }));
+  document.querySelectorAll('form[data-saved-first]').forEach((form) => {
+    form.addEventListener('submit', (ev) => {
+      if ([...watched].some((f) => f.dataset.dirty)) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        window.alert(form.dataset.savedFirst);
+      }
+    });
+  });
   // Ask before destructive actions.
   document.querySelectorAll('form[data-confirm]').forEach((form) => {
     form.addEventListener('submit', (ev) => {

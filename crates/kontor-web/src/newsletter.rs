@@ -73,6 +73,31 @@ async fn new_page(State(state): State<AppState>, ctx: PageCtx) -> Result<Respons
     ))
 }
 
+/// The issue page's fields as its error summary names them ("Subject (中文)").
+fn labels(locale: Locale) -> serde_json::Map<String, serde_json::Value> {
+    let t = |id: &str| kontor_i18n::t(locale, id);
+    let mut labels = serde_json::Map::new();
+    for (name, id) in [
+        ("title", "newsletter-field-title"),
+        ("topic", "newsletter-field-topic"),
+        ("test_email", "newsletter-test-address"),
+        ("send_at", "newsletter-schedule-at"),
+    ] {
+        labels.insert(name.into(), t(id).into());
+    }
+    for l in Locale::ALL {
+        let language = t(&format!("language-{}", l.key()));
+        for (field, id) in [
+            ("subject", "newsletter-field-subject"),
+            ("intro", "newsletter-field-intro"),
+        ] {
+            let label = format!("{} ({language})", t(id));
+            labels.insert(format!("{field}_{}", l.key()), label.into());
+        }
+    }
+    labels
+}
+
 fn languages() -> Vec<serde_json::Value> {
     Locale::ALL
         .iter()
@@ -153,7 +178,7 @@ fn form_error(
         "newsletter_issue.html",
         serde_json::json!({
             "issue": issue.map(|id| serde_json::json!({ "id": id })),
-            "values": form.values(), "errors": field_errors(ctx.locale, &errors.0),
+            "values": form.values(), "errors": field_errors(ctx.locale, &errors.0), "labels": labels(ctx.locale),
             "editable": true, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
         }),
     )
@@ -211,6 +236,18 @@ async fn issue_page(
     axum::extract::Query(notice): axum::extract::Query<Notice>,
 ) -> Result<Response, AppError> {
     crate::magazine::require_editor(&state, &ctx).await?;
+    show_issue(&state, &ctx, id, notice, None).await
+}
+
+/// The issue's page; with `refused`, one of its forms (sending a test, scheduling) comes back
+/// refused: the field, what was typed and why, as a 422.
+async fn show_issue(
+    state: &AppState,
+    ctx: &PageCtx,
+    id: Uuid,
+    notice: Notice,
+    refused: Option<(&str, &str, Invalid)>,
+) -> Result<Response, AppError> {
     let issue = state.store.newsletter_issue(id).await?;
     let editions = state.store.newsletter_editions(id).await?;
     let mut values = serde_json::Map::new();
@@ -272,6 +309,7 @@ async fn issue_page(
             &[("count", kontor_i18n::Arg::from(notice.count.unwrap_or(0)))],
         )),
         (_, Some("scheduled")) => Some(kontor_i18n::t(ctx.locale, "newsletter-scheduled")),
+        (_, Some("unscheduled")) => Some(kontor_i18n::t(ctx.locale, "newsletter-unscheduled")),
         (_, Some("test")) => Some(kontor_i18n::catalog().message(
             ctx.locale,
             "newsletter-test-sent",
@@ -282,8 +320,13 @@ async fn issue_page(
         )),
         _ => None,
     };
-    Ok(render(
-        &state,
+    let mut errors = serde_json::json!({});
+    if let Some((field, typed, why)) = refused {
+        values.insert(field.into(), typed.into());
+        errors = field_errors(ctx.locale, &[(field.into(), why)]);
+    }
+    let page = render(
+        state,
         &ctx.reader(),
         "newsletter_issue.html",
         serde_json::json!({
@@ -292,13 +335,17 @@ async fn issue_page(
                 "status_label": status_label(ctx.locale, &issue.status),
                 "send_at": issue.send_at.map(|w| crate::events::format_instant_with_zone(w, &zone, ctx.locale)),
             },
-            "values": values, "errors": {}, "editable": editable, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
+            "values": values, "errors": errors, "labels": labels(ctx.locale), "editable": editable, "languages": languages(), "topics": crate::page::options::<Topic>(ctx.locale, "topic"),
             "editions": editions.iter().map(|e| e.locale.clone()).collect::<Vec<_>>(),
             "progress": progress, "notice": message,
             "audience": { "reached": reached, "missed": missed, "missing": crate::page::list(ctx.locale, &missing) },
             "smtp": state.config.newsletter_smtp,
         }),
-    ))
+    );
+    Ok(match refused {
+        Some(_) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
+        None => page,
+    })
 }
 
 /// The edition as it would be sent today (or as it was sent), as an HTML page.
@@ -348,8 +395,14 @@ async fn test_send(
     form: FormData,
 ) -> Result<Response, AppError> {
     crate::magazine::require_editor(&state, &ctx).await?;
-    let email = kontor_domain::Email::parse(form.get("test_email"))
-        .map_err(|e| AppError::Validation(vec![("test_email".into(), e)]))?;
+    let typed = form.get("test_email");
+    let email = match kontor_domain::Email::parse(typed) {
+        Ok(email) => email,
+        Err(why) => {
+            let refused = Some(("test_email", typed, why));
+            return show_issue(&state, &ctx, id, Notice::default(), refused).await;
+        }
+    };
     let rendered = kontor_mail::newsletter::render_issue(
         &state.store,
         &state.config.base_url,
@@ -388,7 +441,8 @@ async fn schedule(
     crate::magazine::require_editor(&state, &ctx).await?;
     let raw = form.get("send_at").trim();
     let now = now_micros();
-    let send_at = if raw.is_empty() || form.checked("unschedule") {
+    let unschedule = raw.is_empty() || form.checked("unschedule");
+    let send_at = if unschedule {
         None
     } else {
         let at = raw
@@ -396,19 +450,22 @@ async fn schedule(
             .ok()
             .and_then(|dt| berlin().tz().to_timestamp(dt).ok())
             .map(|ts| ts.as_microsecond())
-            .filter(|t| *t > now)
-            .ok_or_else(|| {
-                AppError::Validation(vec![(
-                    "send_at".into(),
-                    Invalid::new("invalid-newsletter-time"),
-                )])
-            })?;
+            .filter(|t| *t > now);
+        let Some(at) = at else {
+            let refused = Some(("send_at", raw, Invalid::new("invalid-newsletter-time")));
+            return show_issue(&state, &ctx, id, Notice::default(), refused).await;
+        };
         Some(at)
     };
     let mut tx = state.store.begin().await?;
     tx.schedule_issue(id, send_at, now).await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/newsletter/{id}?notice=scheduled")).into_response())
+    let notice = if unschedule {
+        "unscheduled"
+    } else {
+        "scheduled"
+    };
+    Ok(Redirect::to(&format!("/admin/newsletter/{id}?notice={notice}")).into_response())
 }
 
 async fn send_now(

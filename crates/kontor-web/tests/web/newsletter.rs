@@ -135,6 +135,25 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
+    // On the issue's page again, at the field, with what was typed.
+    for text in [
+        "<p class=\"error\" id=\"e-send_at\">",
+        "<li><a href=\"#f-send_at\">Versenden am (Berliner Zeit): ",
+        "value=\"2020-01-01T09:00\"",
+        "name=\"subject_en\"",
+    ] {
+        assert!(r.body.contains(text), "{text}: {}", r.body);
+    }
+    let r = app
+        .post_form(
+            &format!("{page}/test"),
+            Some(&cookie),
+            "en",
+            &[("test_email", "a@b")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"e-test_email\"") && r.body.contains("value=\"a@b\""));
     let r = app
         .post_form(
             &format!("{page}/schedule"),
