@@ -18,6 +18,8 @@ M = [
 ("newsletter-confirm-submit", "Yes, subscribe me", "Ja, ich möchte den Newsletter", "是的，我要订阅"),
 ("newsletter-confirm-invalid", "This confirmation link is not valid: it is unknown, was already used, or has expired (links are valid for 48 hours). Please sign up again.", "Dieser Bestätigungslink ist nicht gültig: Er ist unbekannt, wurde schon benutzt oder ist abgelaufen (Links gelten 48 Stunden). Bitte melden Sie sich erneut an.", "此确认链接无效：链接未知、已被使用或已过期（链接有效期为 48 小时）。请重新订阅。"),
 ("newsletter-confirmed", "Thank you! Your subscription is confirmed.", "Vielen Dank! Ihr Abonnement ist bestätigt.", "谢谢！您的订阅已确认。"),
+("newsletter-confirmed-title", "Subscription confirmed", "Abonnement bestätigt", "订阅已确认"),
+("newsletter-confirmed-already", "Your subscription is already confirmed: nothing more to do. The welcome mail has the link to your preferences.", "Ihr Abonnement ist bereits bestätigt: Es ist nichts mehr zu tun. In der Willkommensmail steht der Link zu Ihren Einstellungen.", "您的订阅已确认，无需再操作。欢迎邮件中有修改偏好设置的链接。"),
 ("newsletter-manage", "Change language and topics", "Sprache und Themen ändern", "更改语言和主题"),
 ("newsletter-unsubscribe-title", "Unsubscribe from the newsletter", "Newsletter abbestellen", "退订电子简报"),
 ("newsletter-unsubscribe-lead", "Press the button to stop receiving the newsletter at { $email }.", "Drücken Sie die Schaltfläche, um den Newsletter an { $email } abzubestellen.", "点击按钮即可停止向 { $email } 发送电子简报。"),

@@ -1,7 +1,7 @@
 //! Mails as people read them: a subject, a plain-text body and the same as simple HTML, all in the
 //! recipient's language.
 
-use kontor_domain::Locale;
+use kontor_domain::{Keyed, Locale};
 use kontor_i18n::{Arg, catalog};
 use kontor_store::outbox::NewMail;
 
@@ -323,7 +323,12 @@ impl Composer {
     /// The double opt-in mail: no advertising, one link to a page whose button confirms.
     /// `CONFIRM_TEMPLATE` names this template and its version in the proof of consent.
     pub fn newsletter_confirm(&self, to: &str, locale: Locale, token: &str) -> NewMail {
-        let link = format!("{}/newsletter/confirm/{token}", self.base_url);
+        // The page behind the link speaks the subscriber's language, whatever the browser's.
+        let link = format!(
+            "{}/newsletter/confirm/{token}?lang={}",
+            self.base_url,
+            locale.key()
+        );
         self.mail(
             to,
             locale,
@@ -340,12 +345,14 @@ impl Composer {
     /// After confirming: how to change preferences and how to leave.
     pub fn newsletter_welcome(&self, to: &str, locale: Locale, unsubscribe_token: &str) -> NewMail {
         let preferences = format!(
-            "{}/newsletter/preferences/{unsubscribe_token}",
-            self.base_url
+            "{}/newsletter/preferences/{unsubscribe_token}?lang={}",
+            self.base_url,
+            locale.key()
         );
         let unsubscribe = format!(
-            "{}/newsletter/unsubscribe/{unsubscribe_token}",
-            self.base_url
+            "{}/newsletter/unsubscribe/{unsubscribe_token}?lang={}",
+            self.base_url,
+            locale.key()
         );
         self.mail(
             to,
@@ -365,8 +372,9 @@ impl Composer {
     /// (and its answer takes the same time) whether or not the address is confirmed.
     pub fn newsletter_already(&self, to: &str, locale: Locale, unsubscribe_token: &str) -> NewMail {
         let preferences = format!(
-            "{}/newsletter/preferences/{unsubscribe_token}",
-            self.base_url
+            "{}/newsletter/preferences/{unsubscribe_token}?lang={}",
+            self.base_url,
+            locale.key()
         );
         self.mail(
             to,

@@ -470,7 +470,7 @@ async fn confirm_page(
             .await?
             .is_none()
     {
-        return Ok(invalid_confirmation(&state, &ctx));
+        return invalid_confirmation(&state, &ctx, &token).await;
     }
     Ok(render(
         &state,
@@ -480,14 +480,29 @@ async fn confirm_page(
     ))
 }
 
-fn invalid_confirmation(state: &AppState, ctx: &PageCtx) -> Response {
-    message_page(
+/// A link that confirms nothing (any more): if its subscriber is confirmed, a second click on a
+/// used link, which says so; otherwise unknown, spent or expired.
+async fn invalid_confirmation(
+    state: &AppState,
+    ctx: &PageCtx,
+    token: &str,
+) -> Result<Response, AppError> {
+    if valid_token(token) && state.store.confirmed_by(&sha256_hex(token)).await? {
+        return Ok(message_page(
+            state,
+            ctx,
+            StatusCode::OK,
+            "newsletter-confirmed-title",
+            "newsletter-confirmed-already",
+        ));
+    }
+    Ok(message_page(
         state,
         ctx,
         StatusCode::GONE,
         "newsletter-confirm-title",
         "newsletter-confirm-invalid",
-    )
+    ))
 }
 
 async fn confirm(
@@ -505,7 +520,7 @@ async fn confirm(
     } else {
         None
     }) else {
-        return Ok(invalid_confirmation(&state, &ctx));
+        return invalid_confirmation(&state, &ctx, &token).await;
     };
     let subscriber = state.store.subscriber(id).await?;
     let welcome = state.composer.newsletter_welcome(
@@ -515,7 +530,7 @@ async fn confirm(
     );
     let mut tx = state.store.begin().await?;
     if tx.confirm_subscription(&hash, now).await? != Some(id) {
-        return Ok(invalid_confirmation(&state, &ctx));
+        return invalid_confirmation(&state, &ctx, &token).await;
     }
     let event = ConsentEvent {
         detail: Some("POST from the confirmation page".into()),

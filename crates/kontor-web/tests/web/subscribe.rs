@@ -132,9 +132,18 @@ async fn the_mailed_link_opens_a_button_page_and_only_its_post_confirms() {
         assert_eq!(welcome.kind, "newsletter-welcome");
         assert!(welcome.body_text.contains("/newsletter/unsubscribe/"));
 
-        // The token works once.
+        // The token works once; a second click says the subscription stands, in the
+        // subscriber's language even from an English browser (the link names it).
+        assert!(link.ends_with("?lang=zh"), "{link}");
         let again = app.post_form(&link, None, "en", &[]).await;
-        assert_eq!(again.status, 410);
+        assert_eq!(again.status, 200);
+        assert!(
+            again
+                .body
+                .contains(&kontor_i18n::t(Locale::Zh, "newsletter-confirmed-already")),
+            "{}",
+            again.body
+        );
     }
 }
 
@@ -1073,7 +1082,8 @@ async fn formula_text_never_reaches_the_csv_export_as_a_formula() {
 }
 
 /// Two sign-ups give two links; the first confirms, and then the second is spent too: no second
-/// welcome mail, no second `confirmed` event, `confirmed_at` unchanged.
+/// welcome mail, no second `confirmed` event, `confirmed_at` unchanged (its page says the
+/// subscription is already confirmed).
 #[tokio::test]
 async fn an_older_confirmation_link_does_not_confirm_again() {
     for (app, url) in TestApp::on_every_backend().await {
@@ -1090,9 +1100,15 @@ async fn an_older_confirmation_link_does_not_confirm_again() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(app.get(&second, None, "de").await.status, 410, "{url}");
-        let again = app.post_form(&second, None, "de", &[]).await;
-        assert_eq!(again.status, 410, "{url}: {}", again.body);
+        // Spent: it says the subscription stands and does nothing.
+        let already = kontor_i18n::t(Locale::De, "newsletter-confirmed-already");
+        for r in [
+            app.get(&second, None, "de").await,
+            app.post_form(&second, None, "de", &[]).await,
+        ] {
+            assert_eq!(r.status, 200, "{url}");
+            assert!(r.body.contains(&already), "{url}: {}", r.body);
+        }
         let after = app.store.subscriber(s.id).await.unwrap();
         assert_eq!(after.confirmed_at, s.confirmed_at);
         let mails = app.store.outbox(Some("otto@example.de"), 10).await.unwrap();
