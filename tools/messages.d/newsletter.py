@@ -1,4 +1,8 @@
 # Newsletter issues and sending: the mails, the editor pages, the public archive.
+def plural(n, one, other):
+    return "\n    { $" + n + " ->\n        [one] " + one + "\n       *[other] " + other + "\n    }"
+
+
 M = [
 # id, English, Deutsch, 中文
 ("newsletter-events-heading", "Upcoming events", "Kommende Veranstaltungen", "近期活动"),
@@ -16,7 +20,7 @@ M = [
 ("newsletter-admin-title", "Newsletter", "Newsletter", "简报"),
 ("newsletter-admin-lead", "{ $count } confirmed subscribers.", "{ $count } bestätigte Abonnentinnen und Abonnenten.", "{ $count } 位已确认的订阅者。"),
 ("newsletter-admin-no-smtp", "No SMTP server is configured: newsletters go to the local mailbox.", "Kein SMTP-Server eingerichtet: Newsletter gehen in das lokale Postfach.", "未配置 SMTP 服务器：简报将投递到本地邮箱。"),
-("subscribers-import-suppressed", "{ $count } addresses were skipped: they were erased at the person's request (suppression list). The person can sign up again themselves.", "{ $count } Adressen wurden übersprungen: Sie wurden auf Wunsch der Person gelöscht (Sperrliste). Die Person kann sich selbst wieder anmelden.", "已跳过 { $count } 个地址：这些地址已应本人要求删除（屏蔽名单）。本人可以自行重新订阅。"),
+("subscribers-import-suppressed", plural("count", "1 address was skipped:", "{ $count } addresses were skipped:") + " they were erased at the person's request (suppression list). The person can sign up again themselves.", plural("count", "1 Adresse wurde übersprungen:", "{ $count } Adressen wurden übersprungen:") + " Sie wurden auf Wunsch der Person gelöscht (Sperrliste). Die Person kann sich selbst wieder anmelden.", "已跳过 { $count } 个地址：这些地址已应本人要求删除（屏蔽名单）。本人可以自行重新订阅。"),
 ("mailbox-headers", "Message headers", "Kopfzeilen der Nachricht", "邮件头"),
 ("newsletter-new", "New issue", "Neue Ausgabe", "新建一期"),
 ("newsletter-issues", "Issues", "Ausgaben", "各期简报"),

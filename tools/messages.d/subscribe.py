@@ -1,5 +1,9 @@
 # Newsletter subscription: sign-up block, double opt-in, unsubscribe, preferences, administration.
 # id, English, Deutsch, 中文
+def plural(n, one, other):
+    return "\n    { $" + n + " ->\n        [one] " + one + "\n       *[other] " + other + "\n    }"
+
+
 M = [
 ("newsletter-block-title", "Newsletter", "Newsletter", "电子简报"),
 ("newsletter-block-lead", "Once a month: news from the German–Chinese business exchange.", "Einmal im Monat: Neues aus dem deutsch-chinesischen Wirtschaftsaustausch.", "每月一期：德中经贸交流动态。"),
@@ -88,7 +92,7 @@ M = [
 ("subscribers-import-field", "CSV content", "CSV-Inhalt", "CSV 内容"),
 ("subscribers-import-hint", "First line: email,locale,topics,status,consent_source,consent_date. Topics separated by spaces or semicolons; status confirmed or unsubscribed, each with the source and date of the consent (pending lines are refused: an import sends no confirmation mail). Addresses already on the list stay unchanged. If any line is wrong, nothing is imported.", "Erste Zeile: email,locale,topics,status,consent_source,consent_date. Themen durch Leerzeichen oder Semikolon getrennt; Status confirmed oder unsubscribed, jeweils mit Quelle und Datum der Einwilligung (Zeilen mit pending werden abgelehnt: ein Import verschickt keine Bestätigungs-E-Mail). Adressen, die schon eingetragen sind, bleiben unverändert. Ist eine Zeile fehlerhaft, wird nichts importiert.", "第一行：email,locale,topics,status,consent_source,consent_date。主题以空格或分号分隔；状态为 confirmed 或 unsubscribed，均须有同意的来源和日期（状态为 pending 的行会被拒绝：导入不会发送确认邮件）。已在名单中的地址保持不变。任何一行有误，则全部不导入。"),
 ("subscribers-import-submit", "Import", "Importieren", "导入"),
-("subscribers-import-done", "{ $count } subscribers imported; { $skipped } addresses were already on the list and stayed unchanged.", "{ $count } Abonnenten importiert; { $skipped } Adressen waren schon eingetragen und blieben unverändert.", "已导入 { $count } 位订阅者；{ $skipped } 个地址已在名单中，保持不变。"),
+("subscribers-import-done", plural("count", "1 subscriber imported;", "{ $count } subscribers imported;") + " " + plural("skipped", "1 address was already on the list and stayed unchanged.", "{ $skipped } addresses were already on the list and stayed unchanged.").lstrip(), plural("count", "1 Abonnent importiert;", "{ $count } Abonnenten importiert;") + " " + plural("skipped", "1 Adresse war schon eingetragen und blieb unverändert.", "{ $skipped } Adressen waren schon eingetragen und blieben unverändert.").lstrip(), "已导入 { $count } 位订阅者；{ $skipped } 个地址已在名单中，保持不变。"),
 ("subscribers-import-failed", "Nothing was imported. Please correct these lines:", "Es wurde nichts importiert. Bitte korrigieren Sie diese Zeilen:", "未导入任何数据。请更正以下各行："),
 ("subscribers-import-line", "Line { $line }: { $message }", "Zeile { $line }: { $message }", "第 { $line } 行：{ $message }"),
 ]

@@ -716,7 +716,11 @@ newsletter-archive-sent = Versandt am { $date }
 newsletter-admin-title = Newsletter
 newsletter-admin-lead = { $count } bestätigte Abonnentinnen und Abonnenten.
 newsletter-admin-no-smtp = Kein SMTP-Server eingerichtet: Newsletter gehen in das lokale Postfach.
-subscribers-import-suppressed = { $count } Adressen wurden übersprungen: Sie wurden auf Wunsch der Person gelöscht (Sperrliste). Die Person kann sich selbst wieder anmelden.
+subscribers-import-suppressed =
+    { $count ->
+        [one] 1 Adresse wurde übersprungen:
+       *[other] { $count } Adressen wurden übersprungen:
+    } Sie wurden auf Wunsch der Person gelöscht (Sperrliste). Die Person kann sich selbst wieder anmelden.
 mailbox-headers = Kopfzeilen der Nachricht
 newsletter-new = Neue Ausgabe
 newsletter-issues = Ausgaben
@@ -1048,6 +1052,13 @@ subscribers-import-title = Aus CSV importieren
 subscribers-import-field = CSV-Inhalt
 subscribers-import-hint = Erste Zeile: email,locale,topics,status,consent_source,consent_date. Themen durch Leerzeichen oder Semikolon getrennt; Status confirmed oder unsubscribed, jeweils mit Quelle und Datum der Einwilligung (Zeilen mit pending werden abgelehnt: ein Import verschickt keine Bestätigungs-E-Mail). Adressen, die schon eingetragen sind, bleiben unverändert. Ist eine Zeile fehlerhaft, wird nichts importiert.
 subscribers-import-submit = Importieren
-subscribers-import-done = { $count } Abonnenten importiert; { $skipped } Adressen waren schon eingetragen und blieben unverändert.
+subscribers-import-done =
+    { $count ->
+        [one] 1 Abonnent importiert;
+       *[other] { $count } Abonnenten importiert;
+    } { $skipped ->
+        [one] 1 Adresse war schon eingetragen und blieb unverändert.
+       *[other] { $skipped } Adressen waren schon eingetragen und blieben unverändert.
+    }
 subscribers-import-failed = Es wurde nichts importiert. Bitte korrigieren Sie diese Zeilen:
 subscribers-import-line = Zeile { $line }: { $message }

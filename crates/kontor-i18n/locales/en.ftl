@@ -724,7 +724,11 @@ newsletter-archive-sent = Sent { $date }
 newsletter-admin-title = Newsletter
 newsletter-admin-lead = { $count } confirmed subscribers.
 newsletter-admin-no-smtp = No SMTP server is configured: newsletters go to the local mailbox.
-subscribers-import-suppressed = { $count } addresses were skipped: they were erased at the person's request (suppression list). The person can sign up again themselves.
+subscribers-import-suppressed =
+    { $count ->
+        [one] 1 address was skipped:
+       *[other] { $count } addresses were skipped:
+    } they were erased at the person's request (suppression list). The person can sign up again themselves.
 mailbox-headers = Message headers
 newsletter-new = New issue
 newsletter-issues = Issues
@@ -1056,6 +1060,13 @@ subscribers-import-title = Import from CSV
 subscribers-import-field = CSV content
 subscribers-import-hint = First line: email,locale,topics,status,consent_source,consent_date. Topics separated by spaces or semicolons; status confirmed or unsubscribed, each with the source and date of the consent (pending lines are refused: an import sends no confirmation mail). Addresses already on the list stay unchanged. If any line is wrong, nothing is imported.
 subscribers-import-submit = Import
-subscribers-import-done = { $count } subscribers imported; { $skipped } addresses were already on the list and stayed unchanged.
+subscribers-import-done =
+    { $count ->
+        [one] 1 subscriber imported;
+       *[other] { $count } subscribers imported;
+    } { $skipped ->
+        [one] 1 address was already on the list and stayed unchanged.
+       *[other] { $skipped } addresses were already on the list and stayed unchanged.
+    }
 subscribers-import-failed = Nothing was imported. Please correct these lines:
 subscribers-import-line = Line { $line }: { $message }

@@ -120,11 +120,12 @@ impl Progress {
     pub fn total(&self) -> i64 {
         self.queued + self.sent + self.failed + self.skipped
     }
-    /// Messages per second between the first and the last message sent.
-    pub fn rate(&self) -> f64 {
+    /// Messages per second between the first and the last message sent; none until two were
+    /// sent at different moments (a handful sent within the clock's tick has no rate to tell).
+    pub fn rate(&self) -> Option<f64> {
         match (self.first_sent_at, self.last_sent_at) {
-            (Some(a), Some(b)) if b > a => self.sent as f64 / ((b - a) as f64 / 1e6),
-            _ => 0.0,
+            (Some(a), Some(b)) if b > a => Some(self.sent as f64 / ((b - a) as f64 / 1e6)),
+            _ => None,
         }
     }
 }

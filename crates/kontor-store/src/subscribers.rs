@@ -198,15 +198,14 @@ impl Store {
     /// True when the link with `token_hash` belongs to a subscriber who is confirmed now: a
     /// second click on a used confirmation link.
     pub async fn confirmed_by(&self, token_hash: &str) -> Result<bool> {
-        let row: Option<(i64,)> =
-            read!(self, |p| {
-                sqlx::query_as(
+        let row: Option<(i64,)> = read!(self, |p| {
+            sqlx::query_as(
             "SELECT 1 FROM subscriber_confirmations c JOIN subscribers s ON s.id = c.subscriber_id \
              WHERE c.token_hash = $1 AND s.status = 'confirmed'"
         )
         .bind(token_hash)
         .fetch_optional(p)
-            })?;
+        })?;
         Ok(row.is_some())
     }
 

@@ -297,7 +297,7 @@ async fn show_issue(
         let failures = state.store.failed_deliveries(id, 50).await?;
         Some(serde_json::json!({
             "sent": p.sent, "failed": p.failed, "remaining": p.queued, "skipped": p.skipped,
-            "rate": format!("{:.1}", p.rate()),
+            "rate": p.rate().map(|r| format!("{r:.1}")),
             "failures": failures.iter().map(|(e, why)| serde_json::json!({"email": e, "error": why})).collect::<Vec<_>>(),
         }))
     };
@@ -414,13 +414,22 @@ async fn test_send(
     let now = now_micros();
     let mut tx = state.store.begin().await?;
     for r in &rendered {
+        // Not sent yet, the issue has no archive page: "read online" leads to the preview.
+        let base = &state.config.base_url;
+        let lang = r.locale.key();
+        let archive = format!("{base}/newsletter/archive/{id}?lang={lang}");
+        let preview = format!("{base}/admin/newsletter/{id}/preview/{lang}");
+        let body = |b: &str| {
+            b.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy)
+                .replace(&archive, &preview)
+        };
         let mail = NewMail {
             to: email.as_str().to_string(),
             locale: r.locale,
             kind: "newsletter-test",
             subject: format!("[Test] {}", r.subject),
-            text: r.text.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy),
-            html: r.html.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy),
+            text: body(&r.text),
+            html: body(&r.html),
         };
         tx.enqueue_mail(&mail, now).await?;
     }
@@ -495,9 +504,15 @@ async fn archive(State(state): State<AppState>, ctx: PageCtx) -> Result<Response
             .iter()
             .find(|e| e.locale == ctx.locale.key())
             .unwrap_or(&issue[0]);
+        // The day it went out, in the reader's zone (Berlin for visitors): a time would need
+        // its zone named, and the day is what an archive needs.
+        let zone = ctx
+            .user
+            .as_ref()
+            .map_or_else(berlin, |u| u.time_zone.clone());
         let date = e
             .started_at
-            .map(|t| crate::events::format_instant(t, Some(&berlin()), ctx.locale));
+            .map(|t| crate::events::format_day(t, &zone, ctx.locale));
         // An issue not written in the reader's language says which language it is in.
         let other = (e.locale != ctx.locale.key())
             .then(|| kontor_i18n::t(ctx.locale, &format!("language-{}", e.locale)));

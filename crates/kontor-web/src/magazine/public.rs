@@ -57,11 +57,16 @@ pub async fn tag(
         .store
         .public_articles(now_micros(), Some(ctx.locale), CANDIDATES)
         .await?;
-    let rows = articles
+    let rows: Vec<_> = articles
         .iter()
         .filter(|a| a.tags.contains(&tag))
         .map(|a| teaser(a, ctx.locale))
         .collect();
+    // A topic of the magazine's list has a page even while empty in this language; any other
+    // tag only while an article carries it.
+    if rows.is_empty() && !super::TAGS.contains(&tag.as_str()) {
+        return Err(AppError::NotFound);
+    }
     let label = tags(std::slice::from_ref(&tag), ctx.locale)[0]["label"].clone();
     list_page(&state, &ctx, rows, serde_json::json!({ "tag": label })).await
 }

@@ -112,6 +112,14 @@ async fn drafts_are_invisible_and_scheduled_articles_appear_at_their_time() {
         ] {
             assert_eq!(app.get(path, None, "en").await.status, 404, "{path}");
         }
+        // A tag nobody uses has no page; a topic of the list has one even while empty.
+        assert_eq!(
+            app.get("/magazine/tags/nonexistent", None, "en")
+                .await
+                .status,
+            404
+        );
+        assert_eq!(app.get("/magazine/tags/jobs", None, "en").await.status, 200);
         let sitemap = app.get("/sitemap.xml", None, "en").await.body;
         assert!(sitemap.contains("/magazine/en/now<"), "{sitemap}");
         assert!(!sitemap.contains("/magazine/en/later"), "{sitemap}");

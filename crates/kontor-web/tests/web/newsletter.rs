@@ -124,6 +124,14 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
             .iter()
             .all(|m| m.body_text.contains("/newsletter/unsubscribe/test"))
     );
+    // Not sent yet, it has no archive page: "read online" is the editors' preview.
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.body_text.contains(&format!("{page}/preview/"))
+                && !m.body_text.contains("/newsletter/archive/")),
+        "{mails:?}"
+    );
 
     // Scheduling in the past is refused; in the future it holds.
     let r = app

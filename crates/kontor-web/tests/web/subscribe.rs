@@ -1392,12 +1392,12 @@ async fn an_erased_address_is_not_imported_again_but_may_sign_up_again() {
         let r = import(&app, &admin, "de", csv).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(
-            r.body.contains("1 Abonnenten importiert; 0 Adressen"),
+            r.body.contains("1 Abonnent importiert; 0 Adressen"),
             "{}",
             r.body
         );
         assert!(
-            r.body.contains("1 Adressen wurden übersprungen"),
+            r.body.contains("1 Adresse wurde übersprungen"),
             "{}",
             r.body
         );
