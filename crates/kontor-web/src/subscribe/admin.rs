@@ -310,7 +310,8 @@ async fn import(
         }
     }
     if !errors.is_empty() {
-        let report = serde_json::json!({ "errors": errors });
+        // The lines come back in the field, to correct rather than paste again.
+        let report = serde_json::json!({ "errors": errors, "csv": form.get("csv") });
         return list_view(&state, &ctx, "", "", 0, Some(report)).await;
     }
     // Read before writing (SQLite has one writer): which addresses are on the list already,

@@ -291,6 +291,13 @@ async fn translations_are_linked_and_the_switcher_points_to_them() {
             page.body
         );
         assert!(page.body.contains(r#"rel="canonical""#));
+        // The German article, the English reader's interface around it: each marked.
+        assert!(
+            page.body.contains(r#"<article lang="de""#)
+                && page.body.contains(r#"<p class="meta" lang="en">"#),
+            "{}",
+            page.body
+        );
         assert!(page.body.contains("application/ld+json"));
         assert!(page.body.contains("\"@type\":\"NewsArticle\""));
         assert!(

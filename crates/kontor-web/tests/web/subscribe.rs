@@ -712,6 +712,12 @@ async fn csv_import_and_export_round_trip_and_a_bad_line_is_reported() {
             kontor_i18n::t(Locale::En, "invalid-consent-proof")
         )));
         assert!(!r.body.contains("Line 2:") && !r.body.contains("Line 3:"));
+        // The lines stay in the field, to correct.
+        assert!(
+            r.body.contains("broken-address,de,,confirmed,x,2020-01-01"),
+            "{}",
+            r.body
+        );
         assert_eq!(app.store.subscribers("", 100).await.unwrap().len(), 2);
         // A German administrator reads the report in German.
         app.user("verwaltung@kontor.example", Locale::De, true)
