@@ -18,6 +18,8 @@ M = [
 ("magazine-photo", "Photo: { $credit }", "Foto: { $credit }", "图片：{ $credit }"),
 ("magazine-related", "Related articles", "Verwandte Artikel", "相关文章"),
 ("magazine-not-public", "not visible to the public", "öffentlich nicht sichtbar", "公众不可见"),
+("magazine-scheduled-for", "Scheduled for { $when }", "Geplant für { $when }", "定于 { $when } 发布"),
+("magazine-not-public-yet", "not visible to the public until then", "bis dahin öffentlich nicht sichtbar", "届时之前公众不可见"),
 ("magazine-edit", "Edit article", "Artikel bearbeiten", "编辑文章"),
 ("magazine-new", "New article", "Neuer Artikel", "新建文章"),
 ("magazine-view", "view", "ansehen", "查看"),

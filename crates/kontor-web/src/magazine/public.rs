@@ -176,6 +176,9 @@ pub async fn article(
                 "tags": tags(&a.tags, ctx.locale),
                 "hero_alt": a.hero_alt, "hero_credit": a.hero_credit,
                 "status": a.status.key(), "public": a.is_public(now),
+                // Published with a time still ahead: when the public will see it.
+                "scheduled_for": a.publish_at.filter(|t| a.status == kontor_store::magazine::ArticleStatus::Published && *t > now)
+                    .map(|t| crate::events::format_instant_with_zone(t, &TimeZoneName::berlin(), ctx.locale)),
                 "id": a.id,
             },
             "picture": picture,

@@ -144,6 +144,12 @@ async fn drafts_are_invisible_and_scheduled_articles_appear_at_their_time() {
             .await;
         assert_eq!(r.status, 200);
         assert!(r.body.contains("noindex"));
+        // One scheduled for tomorrow says when the public will see it.
+        let mut tomorrow = fields(Locale::En, "tomorrow", "Tomorrow's story", "Soon.", &[]);
+        tomorrow.publish_at = Some(now_micros() + 86_400_000_000);
+        create(&app, tomorrow).await;
+        let r = app.get("/magazine/en/tomorrow", Some(&cookie), "en").await;
+        assert!(r.body.contains("Scheduled for "), "{}", r.body);
 
         tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
         let r = app.get("/magazine/en/later", None, "en").await;
