@@ -437,6 +437,10 @@ async fn schedule_page(
             "optimal": s.stats.proven_optimal || s.gap == 0.0,
             "unscheduled": unscheduled,
             "unscheduled_total": s.unscheduled.len(),
+            "requests": s.schedule.meetings.len() + s.unscheduled.len(),
+            // Most of those left out found no free table: more tables would hold more.
+            "tables_short": s.unscheduled.iter().filter(|(_, r)| *r == Reason::Capacity).count() * 2
+                > s.unscheduled.len(),
             "load": load,
         })
     });

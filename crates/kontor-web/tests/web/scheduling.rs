@@ -158,6 +158,10 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
     // K6 in 6 slots with 3 tables: a perfect 1-factorisation holds all 15; the bound proves it.
     assert_eq!(cell(&draft, "draft-meetings"), "15", "{draft}");
     assert!(cell(&draft, "draft-gap").starts_with("0.00"), "{draft}");
+    assert_eq!(
+        cell(&draft, "draft-summary"),
+        "15 von 15 angenommenen Anfragen passen in diesen Entwurf. Mit diesen Tischen und Zeiten geht es nicht besser."
+    );
     // The next run's form starts from this run's tables and time.
     assert!(
         draft.contains("name=\"tables\" type=\"number\" value=\"3\"")
@@ -1069,4 +1073,22 @@ async fn kept_meetings_are_not_pushed_out_by_weightier_new_requests() {
     let draft = run(true).await;
     assert_eq!(cell(&draft, "draft-changes"), "0", "{draft}");
     assert!(cell(&draft, "draft-meetings").parse::<u32>().unwrap() >= 15);
+}
+
+/// When tables are what keeps requests out, the draft says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_draft_says_when_more_tables_would_hold_more() {
+    let app = TestApp::new().await;
+    six_who_want_to_meet(&app).await;
+    let org = app.sign_in("org@example.de").await;
+    let run = [("tables", "1"), ("seconds", "1")];
+    app.post_form("/events/h2-days/schedule/run", Some(&org), "de", &run)
+        .await;
+    let draft = wait_for_draft(&app, &org).await;
+    // Six slots with one table each: six of the fifteen.
+    assert_eq!(
+        cell(&draft, "draft-summary"),
+        "6 von 15 angenommenen Anfragen passen in diesen Entwurf. Mit diesen Tischen und Zeiten geht es nicht besser. \
+         Den meisten übrigen fehlte ein freier Tisch: Mit mehr Tischen pro Slot passen mehr hinein."
+    );
 }
