@@ -198,15 +198,17 @@ impl Store {
     /// True when the link with `token_hash` belongs to a subscriber who is confirmed now: a
     /// second click on a used confirmation link.
     pub async fn confirmed_by(&self, token_hash: &str) -> Result<bool> {
-        let row: Option<(i64,)> = read!(self, |p| {
+        // COUNT(*) is a BIGINT on both databases (a bare 1 is an INT4 on PostgreSQL).
+        let (n,): (i64,) = read!(self, |p| {
             sqlx::query_as(
-            "SELECT 1 FROM subscriber_confirmations c JOIN subscribers s ON s.id = c.subscriber_id \
-             WHERE c.token_hash = $1 AND s.status = 'confirmed'"
-        )
-        .bind(token_hash)
-        .fetch_optional(p)
+                "SELECT COUNT(*) FROM subscriber_confirmations c \
+                 JOIN subscribers s ON s.id = c.subscriber_id \
+                 WHERE c.token_hash = $1 AND s.status = 'confirmed'",
+            )
+            .bind(token_hash)
+            .fetch_one(p)
         })?;
-        Ok(row.is_some())
+        Ok(n > 0)
     }
 
     /// Subscribers whose address contains `search` (all when empty), newest first, with the

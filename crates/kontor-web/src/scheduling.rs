@@ -59,6 +59,9 @@ pub struct Draft {
     /// after any of them changed (a participant booked, moved or cancelled one) would undo
     /// that change, so it is refused as stale; after a publish it holds what was published.
     seen: std::sync::Mutex<Vec<(Uuid, i32)>>,
+    /// Published: the page shows the agenda, no longer the draft (publishing it again is
+    /// harmless, see `seen`).
+    published: std::sync::atomic::AtomicBool,
 }
 
 /// The version of every published meeting of an event, to tell whether any changed.
@@ -314,6 +317,7 @@ async fn run(
                 tables,
                 seconds,
                 seen: std::sync::Mutex::new(seen),
+                published: Default::default(),
             })),
             Err(e) => Job::Failed(e.to_string()),
         };
@@ -394,7 +398,9 @@ async fn schedule_page(
         v.insert("tables".into(), d.tables.to_string().into());
         v.insert("seconds".into(), d.seconds.to_string().into());
     }
-    let draft = draft.map(|d| {
+    let draft = draft
+        .filter(|d| !d.published.load(std::sync::atomic::Ordering::Relaxed))
+        .map(|d| {
         let s = &d.solution;
         let by_request: HashMap<String, &kontor_store::matchmaking::MeetingRequest> = accepted.iter().map(|r| (r.id.to_string(), r)).collect();
         let pair = |id: &str| {
@@ -630,6 +636,9 @@ async fn publish(
     tx.commit().await?;
     state.outbox_wake.notify_one();
     *draft.seen.lock().expect("not poisoned") = published;
+    draft
+        .published
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(event = %event.slug, changed = touched.len(), "agenda published");
     Ok(Redirect::to(&format!(
         "/events/{slug}/schedule?published={}",
@@ -654,5 +663,6 @@ async fn pin(
     tx.set_pinned(event.id, meeting, form.get("pinned") == "true")
         .await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/events/{slug}/schedule#published")).into_response())
+    // Back to the row, not to the top of a long table.
+    Ok(Redirect::to(&format!("/events/{slug}/schedule#m-{meeting}")).into_response())
 }
