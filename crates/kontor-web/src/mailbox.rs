@@ -67,11 +67,7 @@ async fn show(
 ) -> Result<Response, AppError> {
     allowed(&state, &ctx)?;
     let m = state.store.outbox_mail(id).await?;
-    let links: Vec<&str> = m
-        .body_text
-        .split_whitespace()
-        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
-        .collect();
+    let links = links(&m.body_text);
     // A newsletter delivered here instead of by SMTP: its headers as they would have travelled.
     let headers = m.raw_message.as_deref().map(|raw| {
         raw.split_once("\r\n\r\n")
@@ -88,4 +84,32 @@ async fn show(
                       "error": m.last_error, "attempts": m.attempts },
         }),
     ))
+}
+
+/// Every link of a mail's text, also one right after a word (Chinese writes "退订：https://…"
+/// without a space).
+fn links(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .filter_map(|w| {
+            w.find("http://")
+                .or_else(|| w.find("https://"))
+                .map(|i| &w[i..])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn links_are_found_after_a_full_width_colon_too() {
+        let text = "退订：https://k.example/u/1\nRead: http://k.example/a b https://k.example/c";
+        assert_eq!(
+            super::links(text),
+            [
+                "https://k.example/u/1",
+                "http://k.example/a",
+                "https://k.example/c"
+            ]
+        );
+    }
 }

@@ -175,7 +175,9 @@ async fn the_organiser_optimises_reviews_publishes_and_reoptimises_with_few_chan
     assert_eq!(published.status, 303);
     assert_eq!(app.store.count_scheduled_meetings(ev).await.unwrap(), 15);
     // Published, the page shows the agenda, not the draft to publish again.
-    let page = app.get(published.header("location"), Some(&org), "de").await;
+    let page = app
+        .get(published.header("location"), Some(&org), "de")
+        .await;
     assert!(
         !page.body.contains("data-testid=\"draft-meetings\"")
             && page.body.contains("id=\"published-h\""),
