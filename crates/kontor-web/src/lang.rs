@@ -89,7 +89,11 @@ async fn switch(
         tx.set_locale(user.id, locale).await?;
         tx.commit().await?;
     }
-    let back = auth::safe_next(form.get("back"));
+    let mut back = auth::safe_next(form.get("back"));
+    // On an article, the reader wants the article in the new language, where there is one.
+    if let Some(translation) = crate::magazine::translation_path(&state, &back, locale).await? {
+        back = translation;
+    }
     Ok((
         [(header::SET_COOKIE, set_cookie(&state, locale))],
         Redirect::to(&back),

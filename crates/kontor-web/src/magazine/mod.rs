@@ -108,6 +108,38 @@ pub fn article_path(a: &Article) -> String {
     format!("/magazine/{}/{}", a.locale.key(), a.slug)
 }
 
+/// The path of the public translation into `to` of the article at `path`
+/// (`/magazine/{lang}/{slug}`), if it is one and has one: where the language switch leads.
+pub async fn translation_path(
+    state: &AppState,
+    path: &str,
+    to: Locale,
+) -> Result<Option<String>, AppError> {
+    let Some((lang, slug)) = path
+        .strip_prefix("/magazine/")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return Ok(None);
+    };
+    let Some(from) = Locale::from_key(lang).filter(|l| *l != to) else {
+        return Ok(None);
+    };
+    let article = match state.store.article_by_slug(from, slug).await {
+        Ok(a) => a,
+        Err(kontor_store::StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let now = kontor_domain::now_micros();
+    let translations = state
+        .store
+        .article_translations(article.translation_group)
+        .await?;
+    Ok(translations
+        .iter()
+        .find(|t| t.locale == to && t.is_public(now))
+        .map(article_path))
+}
+
 /// What a list shows of an article.
 pub fn teaser(a: &Article, locale: Locale) -> serde_json::Value {
     serde_json::json!({

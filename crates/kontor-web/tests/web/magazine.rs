@@ -297,6 +297,19 @@ async fn translations_are_linked_and_the_switcher_points_to_them() {
             page.body
         );
         assert!(page.body.contains(r#"rel="canonical""#));
+        // Switching the language on the article leads to its translation.
+        let r = app
+            .post_form(
+                "/lang",
+                None,
+                "en",
+                &[
+                    ("to", "zh"),
+                    ("back", "/magazine/de/partnerschaft-mit-guiyang"),
+                ],
+            )
+            .await;
+        assert_eq!(r.header("location"), "/magazine/zh/partnerschaft-guiyang");
         // The German article, the English reader's interface around it: each marked.
         assert!(
             page.body.contains(r#"<article lang="de""#)
