@@ -118,7 +118,20 @@ pub fn related<'a>(article: &Article, candidates: &'a [Article], limit: usize) -
     scored.into_iter().take(limit).map(|(_, a)| a).collect()
 }
 
-/// The articles matching every term of `query` (analysed in `lang`), best first.
+/// True when the query term `wanted` finds the article's term `term`: the same word, or its
+/// beginning, as readers type: one Chinese character for the words it starts ("氢" for "氢能"),
+/// three letters or more elsewhere ("wasserst" for "wasserstoff", not "a" for every word).
+fn finds(wanted: &str, term: &str) -> bool {
+    term == wanted
+        || (term.starts_with(wanted) && (wanted.chars().count() >= 3 || wanted.chars().any(is_cjk)))
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
+}
+
+/// The articles matching every term of `query` (analysed in `lang`; a term also finds the words
+/// it begins), best first: whole words before beginnings, the title before the text.
 pub fn search<'a>(lang: &str, query: &str, articles: &'a [Article]) -> Vec<&'a Article> {
     let wanted = kontor_search::terms(lang, query);
     if wanted.is_empty() {
@@ -130,7 +143,17 @@ pub fn search<'a>(lang: &str, query: &str, articles: &'a [Article]) -> Vec<&'a A
             let t = terms(a);
             let mut score = 0;
             for w in &wanted {
-                score += t.all.get(w)? + 5 * t.title.get(w).copied().unwrap_or(0);
+                let count = |m: &HashMap<String, u32>| -> u32 {
+                    m.iter()
+                        .filter(|(term, _)| finds(w, term))
+                        .map(|(term, n)| if term == w { 2 * n } else { *n })
+                        .sum()
+                };
+                let found = count(&t.all);
+                if found == 0 {
+                    return None;
+                }
+                score += found + 5 * count(&t.title);
             }
             Some((score, a))
         })

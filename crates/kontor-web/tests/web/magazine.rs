@@ -831,6 +831,17 @@ async fn search_finds_a_chinese_article_by_a_chinese_word() {
             .await;
         assert!(r.body.contains("中国人才日"));
         assert!(!r.body.contains("数字化氢能与生命科学展会"));
+        // A word's beginning finds it too: one character in Chinese ("招" for 招聘), three
+        // letters or more elsewhere; but not one Latin letter.
+        let r = app
+            .get("/magazine/search?q=%E6%8B%9B&lang=zh", None, "zh")
+            .await;
+        assert!(r.body.contains("中国人才日"), "{}", r.body);
+        assert!(!r.body.contains("数字化氢能与生命科学展会"));
+        let r = app.get("/magazine/search?q=fue", None, "en").await;
+        assert!(r.body.contains("Fuel cells"), "{}", r.body);
+        let r = app.get("/magazine/search?q=f", None, "en").await;
+        assert!(!r.body.contains("Fuel cells"), "{}", r.body);
         // No match says so (not "no articles yet"), and an empty search is the magazine.
         let r = app.get("/magazine/search?q=xyzzy", None, "en").await;
         assert!(r.body.contains("No articles match “xyzzy”."), "{}", r.body);
