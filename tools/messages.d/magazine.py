@@ -18,6 +18,7 @@ M = [
 ("magazine-photo", "Photo: { $credit }", "Foto: { $credit }", "图片：{ $credit }"),
 ("magazine-related", "Related articles", "Verwandte Artikel", "相关文章"),
 ("magazine-not-public", "not visible to the public", "öffentlich nicht sichtbar", "公众不可见"),
+("magazine-invalid-slug-from-title", "Please type an address: none can be made from this title (a Chinese title, say). Use 2–80 lower-case letters, digits and hyphens.", "Bitte geben Sie eine Adresse ein: Aus diesem Titel lässt sich keine bilden (etwa aus einem chinesischen). Verwenden Sie 2–80 Kleinbuchstaben, Ziffern und Bindestriche.", "请填写网址：无法根据此标题（例如中文标题）自动生成。请使用 2–80 个小写字母、数字和连字符。"),
 ("magazine-scheduled-for", "Scheduled for { $when }", "Geplant für { $when }", "定于 { $when } 发布"),
 ("magazine-not-public-yet", "not visible to the public until then", "bis dahin öffentlich nicht sichtbar", "届时之前公众不可见"),
 ("magazine-edit", "Edit article", "Artikel bearbeiten", "编辑文章"),

@@ -639,6 +639,7 @@ magazine-by = Von { $author }
 magazine-photo = Foto: { $credit }
 magazine-related = Verwandte Artikel
 magazine-not-public = öffentlich nicht sichtbar
+magazine-invalid-slug-from-title = Bitte geben Sie eine Adresse ein: Aus diesem Titel lässt sich keine bilden (etwa aus einem chinesischen). Verwenden Sie 2–80 Kleinbuchstaben, Ziffern und Bindestriche.
 magazine-scheduled-for = Geplant für { $when }
 magazine-not-public-yet = bis dahin öffentlich nicht sichtbar
 magazine-edit = Artikel bearbeiten

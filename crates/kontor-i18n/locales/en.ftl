@@ -647,6 +647,7 @@ magazine-by = By { $author }
 magazine-photo = Photo: { $credit }
 magazine-related = Related articles
 magazine-not-public = not visible to the public
+magazine-invalid-slug-from-title = Please type an address: none can be made from this title (a Chinese title, say). Use 2–80 lower-case letters, digits and hyphens.
 magazine-scheduled-for = Scheduled for { $when }
 magazine-not-public-yet = not visible to the public until then
 magazine-edit = Edit article

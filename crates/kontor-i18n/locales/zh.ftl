@@ -620,6 +620,7 @@ magazine-by = 作者：{ $author }
 magazine-photo = 图片：{ $credit }
 magazine-related = 相关文章
 magazine-not-public = 公众不可见
+magazine-invalid-slug-from-title = 请填写网址：无法根据此标题（例如中文标题）自动生成。请使用 2–80 个小写字母、数字和连字符。
 magazine-scheduled-for = 定于 { $when } 发布
 magazine-not-public-yet = 届时之前公众不可见
 magazine-edit = 编辑文章

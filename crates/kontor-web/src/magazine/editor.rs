@@ -237,10 +237,18 @@ async fn parse(state: &AppState, form: &FormData, author: Uuid) -> Result<Articl
     let locale = e.take("locale", Locale::parse(form.get("locale")));
     let slug_raw = form.get("slug").trim();
     let slug = if slug_raw.is_empty() {
-        e.take(
-            "slug",
-            Slug::from_title(&title).ok_or(Invalid::new("invalid-slug")),
-        )
+        // Without a title there is nothing to make one from (the title says what is missing);
+        // a title in Chinese characters gives no letters to make one from.
+        let why = if title.trim().is_empty() {
+            None
+        } else {
+            Some(Invalid::new("magazine-invalid-slug-from-title"))
+        };
+        match (Slug::from_title(&title), why) {
+            (Some(slug), _) => Some(slug),
+            (None, Some(why)) => e.take("slug", Err(why)),
+            (None, None) => None,
+        }
     } else {
         e.take("slug", Slug::parse(slug_raw))
     };
