@@ -14,6 +14,7 @@ M = [
 ("newsletter-unsubscribe-link", "Unsubscribe", "Abbestellen", "退订"),
 ("newsletter-archive-link", "Read online: { $url }", "Online lesen: { $url }", "在线阅读：{ $url }"),
 ("newsletter-archive-title", "Newsletter archive", "Newsletter-Archiv", "简报存档"),
+("newsletter-read-online", "Read online", "Online lesen", "在线阅读"),
 ("newsletter-archive-lead", "Past issues of our newsletter.", "Frühere Ausgaben unseres Newsletters.", "我们以往的简报。"),
 ("newsletter-archive-empty", "No issue has been sent yet.", "Es wurde noch keine Ausgabe versandt.", "尚未发送任何一期。"),
 ("newsletter-archive-sent", "Sent { $date }", "Versandt am { $date }", "发送于 { $date }"),

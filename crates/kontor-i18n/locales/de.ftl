@@ -720,6 +720,7 @@ newsletter-footer = Sie erhalten diesen Newsletter, weil Sie ihn abonniert haben
 newsletter-unsubscribe-link = Abbestellen
 newsletter-archive-link = Online lesen: { $url }
 newsletter-archive-title = Newsletter-Archiv
+newsletter-read-online = Online lesen
 newsletter-archive-lead = Frühere Ausgaben unseres Newsletters.
 newsletter-archive-empty = Es wurde noch keine Ausgabe versandt.
 newsletter-archive-sent = Versandt am { $date }

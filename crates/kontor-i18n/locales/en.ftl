@@ -728,6 +728,7 @@ newsletter-footer = You receive this newsletter because you subscribed to it.
 newsletter-unsubscribe-link = Unsubscribe
 newsletter-archive-link = Read online: { $url }
 newsletter-archive-title = Newsletter archive
+newsletter-read-online = Read online
 newsletter-archive-lead = Past issues of our newsletter.
 newsletter-archive-empty = No issue has been sent yet.
 newsletter-archive-sent = Sent { $date }

@@ -701,6 +701,7 @@ newsletter-footer = 您收到此简报，是因为您订阅了它。
 newsletter-unsubscribe-link = 退订
 newsletter-archive-link = 在线阅读：{ $url }
 newsletter-archive-title = 简报存档
+newsletter-read-online = 在线阅读
 newsletter-archive-lead = 我们以往的简报。
 newsletter-archive-empty = 尚未发送任何一期。
 newsletter-archive-sent = 发送于 { $date }

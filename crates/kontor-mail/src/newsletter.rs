@@ -203,7 +203,7 @@ pub fn render_edition(
         escape(&why),
         escape(&unsubscribe),
         escape(archive_url),
-        escape(&c.message(locale, "newsletter-archive-title", &[]))
+        escape(&c.message(locale, "newsletter-read-online", &[]))
     ));
     // Short lines, so that the body can travel as 8bit (at most 998 octets a line).
     let html = html

@@ -550,7 +550,22 @@ async fn archived_issue(
         .iter()
         .find(|e| e.locale == want)
         .or(editions.first())
-        .and_then(|e| e.rendered_html.as_deref())
         .ok_or(AppError::NotFound)?;
-    Ok(page_without_token(&state, edition))
+    let html = edition.rendered_html.as_deref().ok_or(AppError::NotFound)?;
+    // On this page the mail's "read online" would lead to itself: it leads to the archive.
+    let base = &state.config.base_url;
+    let locale = Locale::from_key(&edition.locale).unwrap_or(Locale::En);
+    let read_online = format!(
+        "<a href=\"{base}/newsletter/archive/{id}?lang={}\">{}</a>",
+        locale.key(),
+        kontor_i18n::t(locale, "newsletter-read-online")
+    );
+    let to_archive = format!(
+        "<a href=\"{base}/newsletter/archive\">{}</a>",
+        kontor_i18n::t(locale, "newsletter-archive-title")
+    );
+    Ok(page_without_token(
+        &state,
+        &html.replace(&read_online, &to_archive),
+    ))
 }

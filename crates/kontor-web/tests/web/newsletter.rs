@@ -222,9 +222,14 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
         "{}",
         r.body
     );
-    assert!(r.body.contains(&format!(
-        "http://kontor.test/newsletter/archive/{id}?lang=en"
-    )));
+    // Its "read online" would lead to itself: it leads to the archive.
+    assert!(
+        r.body
+            .contains("<a href=\"http://kontor.test/newsletter/archive\">Newsletter archive</a>")
+            && !r.body.contains(&format!("newsletter/archive/{id}?lang=en")),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
