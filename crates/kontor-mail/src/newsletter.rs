@@ -194,11 +194,13 @@ pub fn render_edition(
         "newsletter-archive-link",
         &[("url", Arg::from(archive_url))],
     );
+    // The unsubscribe page then speaks the edition's language, whatever the reader's browser.
+    let lang = locale.key();
     text.push_str(&format!(
-        "-- \n{why}\n{unsubscribe}: {UNSUBSCRIBE_PLACEHOLDER}\n{archive}\n"
+        "-- \n{why}\n{unsubscribe}: {UNSUBSCRIBE_PLACEHOLDER}?lang={lang}\n{archive}\n"
     ));
     html.push_str(&format!(
-        "<hr><p style=\"color:#666;font-size:90%\">{}<br><a href=\"{UNSUBSCRIBE_PLACEHOLDER}\">{}</a> · \
+        "<hr><p style=\"color:#666;font-size:90%\">{}<br><a href=\"{UNSUBSCRIBE_PLACEHOLDER}?lang={lang}\">{}</a> · \
          <a href=\"{}\">{}</a></p></body></html>",
         escape(&why),
         escape(&unsubscribe),

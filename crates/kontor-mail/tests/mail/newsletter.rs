@@ -317,8 +317,9 @@ async fn every_confirmed_subscriber_gets_one_message_with_rfc_8058_headers() {
             parts.contains(&format!("Unsubscribe: {url}")),
             "text part: {parts}"
         );
+        // The visible link names the edition's language, for the page it opens.
         assert!(
-            parts.contains(&format!("<a href=\"{url}\">Unsubscribe</a>")),
+            parts.contains(&format!("<a href=\"{url}?lang=en\">Unsubscribe</a>")),
             "HTML part: {parts}"
         );
         assert!(parts.contains("Dear readers"));

@@ -218,7 +218,8 @@ async fn an_issue_is_composed_previewed_tested_and_sent() {
     // The copy's unsubscribe link leads to the newsletter page (which explains the personal
     // link in every received issue), not back to the archive.
     assert!(
-        r.body.contains("href=\"http://kontor.test/newsletter\""),
+        r.body
+            .contains("href=\"http://kontor.test/newsletter?lang=en\""),
         "{}",
         r.body
     );
