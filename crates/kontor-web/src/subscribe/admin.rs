@@ -106,7 +106,7 @@ async fn list_view(
                 "topics": if topics.is_empty() { kontor_i18n::t(l, "subscribers-all-topics") } else { crate::page::list(l, &topics) },
                 "status": label(l, "subscriber-status", s.status),
                 "unsubscribed": s.status == SubscriberStatus::Unsubscribed,
-                "since": date_time(s.created_at).get(..10).unwrap_or_default().to_string(),
+                "since": crate::events::format_day(s.created_at, &kontor_domain::TimeZoneName::berlin(), l),
             })
         })
         .collect();
