@@ -94,6 +94,13 @@ event-session-day = Tag
 event-organise = Diese Veranstaltung organisieren
 participants-filter = Anmeldungen zeigen
 participants-all = Alle
+participants-approve-selected = Angekreuzte bestätigen
+participants-approve-selected-hint = Kreuzen Sie in der Liste an, wer auf Freigabe wartet; jede und jeder bekommt eine Mail.
+participants-select-who = { $name } auswählen
+participants-approved-n = { $n ->
+        [one] 1 Anmeldung bestätigt.
+       *[other] { $n } Anmeldungen bestätigt.
+    }
 participants-none-with-status = Keine Anmeldungen mit diesem Status.
 participants-registered-at = angemeldet { $at }
 event-session-n = Session { $n }

@@ -94,6 +94,13 @@ event-session-day = Day
 event-organise = Organise this event
 participants-filter = Show registrations
 participants-all = All
+participants-approve-selected = Approve the ticked
+participants-approve-selected-hint = Tick those waiting for approval in the list; each gets their mail.
+participants-select-who = Select { $name }
+participants-approved-n = { $n ->
+        [one] 1 registration approved.
+       *[other] { $n } registrations approved.
+    }
 participants-none-with-status = No registrations with this status.
 participants-registered-at = registered { $at }
 event-session-n = Session { $n }

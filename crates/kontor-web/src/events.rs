@@ -32,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{slug}/edit", get(edit_page).post(save_edit))
         .route("/events/{slug}/participants", get(participants))
         .route("/events/{slug}/registrations/{id}/decision", post(decide))
+        .route(
+            "/events/{slug}/registrations/approve",
+            post(approve_selected),
+        )
         .route("/events/{slug}/organisers", post(add_organiser))
         .route("/me/registrations", get(my_registrations))
 }
@@ -462,7 +466,18 @@ async fn participants(
     let status = q
         .get("status")
         .and_then(|s| RegistrationStatus::from_key(s));
-    participants_page(&state, &ctx, &event, status, serde_json::json!({})).await
+    // After approving several at once: how many.
+    let notice = q
+        .get("approved")
+        .and_then(|n| n.parse::<i64>().ok())
+        .map(|n| {
+            kontor_i18n::catalog().message(
+                ctx.locale,
+                "participants-approved-n",
+                &[("n", n.into())],
+            )
+        });
+    participants_page(&state, &ctx, &event, status, serde_json::json!({}), notice).await
 }
 
 /// The organiser's list of registrations (those waiting for a decision first; with `status`,
@@ -473,6 +488,7 @@ async fn participants_page(
     event: &Event,
     status: Option<RegistrationStatus>,
     errors: serde_json::Value,
+    notice: Option<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.require_user()?;
     let mut list = state.store.participants(event.id, status).await?;
@@ -530,6 +546,8 @@ async fn participants_page(
         serde_json::json!({
             "event": event_json(event, ctx.locale), "participants": rows, "counts": counts,
             "organisers": organisers, "errors": errors, "filtered": status.map(|s| s.key()),
+            "notice": notice,
+            "any_waiting": list.iter().any(|p| p.registration.status == RegistrationStatus::Pending),
             "video": crate::rooms::provider_choice(state, event).await?,
         }),
     ))
@@ -564,7 +582,7 @@ async fn add_organiser(
         }
         Err(invalid) => {
             let errors = field_errors(ctx.locale, &[("email".into(), invalid)]);
-            let r = participants_page(&state, &ctx, &event, None, errors).await?;
+            let r = participants_page(&state, &ctx, &event, None, errors, None).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
         }
     }
@@ -607,6 +625,38 @@ async fn decide(
     };
     let query = filter.map_or(String::new(), |s| format!("?status={}", s.key()));
     Ok(Redirect::to(&format!("/events/{slug}/participants{query}#r-{next}")).into_response())
+}
+
+/// Approves every registration ticked on the list (`ids`), each as its own decision with its
+/// own mail; those decided meanwhile are left as they are.
+async fn approve_selected(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(slug): Path<String>,
+    form: FormData,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    let event = organiser_event(&state, &ctx, &slug).await?;
+    let ids: Vec<Uuid> = form
+        .all("ids")
+        .iter()
+        .map(|id| id.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|_| AppError::field("ids", kontor_domain::Invalid::new("invalid-choice")))?;
+    let waiting: std::collections::HashSet<Uuid> = state
+        .store
+        .participants(event.id, Some(RegistrationStatus::Pending))
+        .await?
+        .into_iter()
+        .map(|p| p.registration.id)
+        .collect();
+    let mut approved = 0;
+    for id in ids.iter().filter(|id| waiting.contains(id)) {
+        decide_registration(&state, &event, user, *id, RegistrationStatus::Approved).await?;
+        approved += 1;
+    }
+    let back = format!("/events/{slug}/participants?status=pending&approved={approved}");
+    Ok(Redirect::to(&back).into_response())
 }
 
 /// An organiser's decision on a registration, with the mail to the participant, in one

@@ -629,3 +629,86 @@ async fn the_events_page_keeps_an_archive() {
         r.body
     );
 }
+
+/// An organiser approves several waiting registrations at once; each gets its own mail, and
+/// only organisers may.
+#[tokio::test]
+async fn organisers_approve_the_ticked_registrations_at_once() {
+    let app = TestApp::new().await;
+    let organiser = app
+        .user("org@example.de", kontor_domain::Locale::De, false)
+        .await;
+    let ev = app.event("h2-days", organiser).await;
+    let mut regs = vec![];
+    for name in ["a", "b", "c"] {
+        let email = format!("{name}@example.de");
+        let user = app.user(&email, kontor_domain::Locale::De, false).await;
+        let cookie = app.sign_in(&email).await;
+        let r = app
+            .post_form(
+                "/events/h2-days/register",
+                Some(&cookie),
+                "de",
+                &[("role", "exhibitor")],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        regs.push(app.store.registration(ev, user).await.unwrap().unwrap().id);
+    }
+    let org = app.sign_in("org@example.de").await;
+    let page = app
+        .get("/events/h2-days/participants", Some(&org), "de")
+        .await;
+    assert!(page.body.contains("form=\"bulk\""), "{}", page.body);
+    let (a, b) = (regs[0].to_string(), regs[1].to_string());
+    let ticked = [("ids", a.as_str()), ("ids", b.as_str())];
+    // Only organisers.
+    let stranger = app.sign_in("c@example.de").await;
+    let r = app
+        .post_form(
+            "/events/h2-days/registrations/approve",
+            Some(&stranger),
+            "de",
+            &ticked,
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app
+        .post_form(
+            "/events/h2-days/registrations/approve",
+            Some(&org),
+            "de",
+            &ticked,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = app.get(r.header("location"), Some(&org), "de").await;
+    assert!(
+        page.body.contains("2 Anmeldungen bestätigt."),
+        "{}",
+        page.body
+    );
+    let approved = kontor_domain::RegistrationStatus::Approved;
+    let status = |id: uuid::Uuid| {
+        let app = &app;
+        async move {
+            let list = app.store.participants(ev, None).await.unwrap();
+            list.into_iter()
+                .find(|p| p.registration.id == id)
+                .unwrap()
+                .registration
+                .status
+        }
+    };
+    assert_eq!(status(regs[0]).await, approved);
+    assert_eq!(status(regs[1]).await, approved);
+    assert_ne!(status(regs[2]).await, approved);
+    for who in ["a@example.de", "b@example.de"] {
+        let mails = app.store.outbox(Some(who), 10).await.unwrap();
+        assert_eq!(
+            mails.len(),
+            2,
+            "{who}: the registration's and the approval's: {mails:?}"
+        );
+    }
+}
