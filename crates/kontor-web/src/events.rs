@@ -36,7 +36,14 @@ pub fn routes() -> Router<AppState> {
             "/events/{slug}/registrations/approve",
             post(approve_selected),
         )
-        .route("/events/{slug}/organisers", post(add_organiser))
+        // The organisers are listed on the participants page (a reload after adding one).
+        .route(
+            "/events/{slug}/organisers",
+            get(|Path(slug): Path<String>| async move {
+                Redirect::to(&format!("/events/{slug}/participants#org-h"))
+            })
+            .post(add_organiser),
+        )
         .route("/me/registrations", get(my_registrations))
 }
 

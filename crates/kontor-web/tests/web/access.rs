@@ -311,6 +311,14 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
     );
     let _ = organiser;
 
+    // The organisers' address, opened (a reload after adding one), shows their list.
+    let r = app
+        .get("/events/h2-days/organisers", Some(&org_cookie), "de")
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, "/events/h2-days/participants#org-h")
+    );
     // Only administrators appoint organisers; then Bob may see the list.
     let add = app
         .post_form(
