@@ -337,7 +337,10 @@ schedule-gap = Abstand zur Schranke
 schedule-breaks = Pausen zwischen Gesprächen
 schedule-changes = Änderungen an der veröffentlichten Agenda
 schedule-optimal = Nachweislich optimal
-schedule-draft-summary = { $held } von { $requests } angenommenen Anfragen passen in diesen Entwurf.
+schedule-draft-summary = { $held } von { $requests ->
+        [one] 1 angenommenen Anfrage passt
+       *[other] { $requests } angenommenen Anfragen passen
+    } in diesen Entwurf.
 schedule-draft-best = Mit diesen Tischen und Zeiten geht es nicht besser.
 schedule-draft-tables-short = Den meisten übrigen fehlte ein freier Tisch: Mit mehr Tischen pro Slot passen mehr hinein.
 schedule-keep = Veröffentlichte Gespräche bleiben, wo sie sind
@@ -390,11 +393,9 @@ mail-meeting-reminder-body = Ihr Gespräch mit { $partner } bei { $event } begin
 schedule-published-agenda = Veröffentlichte Gespräche
 schedule-pin-hint = Ein angeheftetes Gespräch behält seinen Slot, wenn Sie die Optimierung erneut starten.
 schedule-pin = Anheften
-schedule-pin-who = { $pair }, { $when } anheften
 schedule-col-when = Zeit ({ $zone })
 schedule-col-pair = Teilnehmende
 schedule-col-pinned = Behält den Slot
-schedule-unpin = Nicht mehr anheften
 field-daily-digest = Jeden Morgen eine kurze E-Mail mit offenen Anfragen und den Gesprächen des Tages
 mail-daily-digest-subject = Ihr Tag: { $meetings } Gespräche, { $pending } offene Anfragen
 mail-digest-pending = Gesprächsanfragen, die auf Ihre Antwort warten: { $pending }.

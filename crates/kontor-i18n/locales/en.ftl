@@ -341,7 +341,10 @@ schedule-gap = Gap to the bound
 schedule-breaks = Breaks between meetings
 schedule-changes = Changes to the published agenda
 schedule-optimal = Proven optimal
-schedule-draft-summary = { $held } of { $requests } accepted requests fit into this draft.
+schedule-draft-summary = { $held } of { $requests ->
+        [one] 1 accepted request fits
+       *[other] { $requests } accepted requests fit
+    } into this draft.
 schedule-draft-best = It is the best possible with these tables and times.
 schedule-draft-tables-short = Most of the others found no free table: with more tables per slot, more would fit.
 schedule-keep = Keep published meetings where they are
@@ -394,11 +397,9 @@ mail-meeting-reminder-body = Your meeting with { $partner } at { $event } starts
 schedule-published-agenda = Published meetings
 schedule-pin-hint = A pinned meeting keeps its slot when you run the optimiser again.
 schedule-pin = Pin
-schedule-pin-who = Pin { $pair }, { $when }
 schedule-col-when = Time ({ $zone })
 schedule-col-pair = Participants
 schedule-col-pinned = Keeps its slot
-schedule-unpin = Unpin
 field-daily-digest = Send me a short mail each morning with open requests and the day's meetings
 mail-daily-digest-subject = Your day: { $meetings } meetings, { $pending } requests to answer
 mail-digest-pending = Meeting requests waiting for your answer: { $pending }.

@@ -11,6 +11,8 @@ document.addEventListener('DOMContentLoaded', () => {
   watched.forEach((form) => form.addEventListener('input', () => { form.dataset.dirty = '1'; }));
   document.querySelectorAll('form[data-saved-first]').forEach((form) => {
     form.addEventListener('submit', (ev) => {
+      // Taking a schedule back sends nothing: no need to save first.
+      if (ev.submitter && ev.submitter.name === 'unschedule') return;
       if ([...watched].some((f) => f.dataset.dirty)) {
         ev.preventDefault();
         ev.stopImmediatePropagation();

@@ -552,20 +552,25 @@ async fn archived_issue(
         .or(editions.first())
         .ok_or(AppError::NotFound)?;
     let html = edition.rendered_html.as_deref().ok_or(AppError::NotFound)?;
-    // On this page the mail's "read online" would lead to itself: it leads to the archive.
+    // On this page the mail's "read online" would lead to itself: it leads to the archive, and
+    // says so. In issues sent before that link read "read online" it was already named the
+    // archive, so their link alone is redirected.
     let base = &state.config.base_url;
     let locale = Locale::from_key(&edition.locale).unwrap_or(Locale::En);
-    let read_online = format!(
-        "<a href=\"{base}/newsletter/archive/{id}?lang={}\">{}</a>",
-        locale.key(),
-        kontor_i18n::t(locale, "newsletter-read-online")
+    let itself = format!(
+        "href=\"{base}/newsletter/archive/{id}?lang={}\"",
+        locale.key()
     );
-    let to_archive = format!(
-        "<a href=\"{base}/newsletter/archive\">{}</a>",
-        kontor_i18n::t(locale, "newsletter-archive-title")
+    let archive = format!("href=\"{base}/newsletter/archive\"");
+    let (read_online, archive_title) = (
+        kontor_i18n::t(locale, "newsletter-read-online"),
+        kontor_i18n::t(locale, "newsletter-archive-title"),
     );
-    Ok(page_without_token(
-        &state,
-        &html.replace(&read_online, &to_archive),
-    ))
+    let html = html
+        .replace(
+            &format!("<a {itself}>{read_online}</a>"),
+            &format!("<a {archive}>{archive_title}</a>"),
+        )
+        .replace(&itself, &archive);
+    Ok(page_without_token(&state, &html))
 }

@@ -225,7 +225,7 @@ pub async fn serve(
     // one, else the widest), so no such link to an uploaded image is dead. (WebP widths come
     // only from the srcset, which lists those that exist.)
     let bytes = match state.store.image_variant(id, width, format).await {
-        Err(kontor_store::StoreError::NotFound) if format == "jpeg" => {
+        Err(kontor_store::StoreError::NotFound) if format == "jpeg" && FIXED.contains(&width) => {
             let widths: Vec<i32> = state
                 .store
                 .image_variants(id)
@@ -254,6 +254,9 @@ pub async fn serve(
     );
     Ok(response)
 }
+
+/// The JPEG widths pages link to directly (cards, social previews): always answered.
+const FIXED: [i32; 2] = [480, 960];
 
 /// What a template needs for a responsive `<picture>`.
 pub async fn picture(state: &AppState, id: Uuid) -> Result<serde_json::Value, AppError> {

@@ -63,9 +63,15 @@ pub async fn tag(
         .map(|a| teaser(a, ctx.locale))
         .collect();
     // A topic of the magazine's list has a page even while empty in this language; any other
-    // tag only while an article carries it.
+    // tag only while an article in some language carries it.
     if rows.is_empty() && !super::TAGS.contains(&tag.as_str()) {
-        return Err(AppError::NotFound);
+        let anywhere = state
+            .store
+            .public_articles(now_micros(), None, CANDIDATES)
+            .await?;
+        if !anywhere.iter().any(|a| a.tags.contains(&tag)) {
+            return Err(AppError::NotFound);
+        }
     }
     let label = tags(std::slice::from_ref(&tag), ctx.locale)[0]["label"].clone();
     list_page(&state, &ctx, rows, serde_json::json!({ "tag": label })).await

@@ -7,8 +7,9 @@
 //!
 //! - **Related**: `3 × shared tags + cosine similarity of the term frequencies` (title counted
 //!   twice); candidates without a shared tag and a cosine below 0.05 are left out.
-//! - **Search**: every query term must occur; the score is the sum of the term frequencies,
-//!   a title hit counting 5.
+//! - **Search**: every query term must occur (the last one also as the beginning of a word, as
+//!   readers type); the score is the sum of the term frequencies, a whole word counting double
+//!   and a title hit 5 times.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -130,13 +131,20 @@ fn is_cjk(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
 }
 
-/// The articles matching every term of `query` (analysed in `lang`; a term also finds the words
-/// it begins), best first: whole words before beginnings, the title before the text.
+/// Query terms searched for at most: a longer query narrows nothing further.
+const MAX_TERMS: usize = 8;
+
+/// The articles matching every term of `query` (analysed in `lang`; the last term also finds
+/// the words it begins, as readers type), best first: a whole word counts double, a title hit
+/// five times.
 pub fn search<'a>(lang: &str, query: &str, articles: &'a [Article]) -> Vec<&'a Article> {
-    let wanted = kontor_search::terms(lang, query);
-    if wanted.is_empty() {
+    let mut wanted = kontor_search::terms(lang, query);
+    let mut seen = std::collections::HashSet::new();
+    wanted.retain(|w| seen.insert(w.clone()));
+    wanted.truncate(MAX_TERMS);
+    let Some(last) = wanted.last().cloned() else {
         return vec![];
-    }
+    };
     let mut scored: Vec<(u32, &Article)> = articles
         .iter()
         .filter_map(|a| {
@@ -144,6 +152,9 @@ pub fn search<'a>(lang: &str, query: &str, articles: &'a [Article]) -> Vec<&'a A
             let mut score = 0;
             for w in &wanted {
                 let count = |m: &HashMap<String, u32>| -> u32 {
+                    if *w != last {
+                        return 2 * m.get(w).copied().unwrap_or(0);
+                    }
                     m.iter()
                         .filter(|(term, _)| finds(w, term))
                         .map(|(term, n)| if term == w { 2 * n } else { *n })

@@ -530,6 +530,9 @@ async fn confirm(
     );
     let mut tx = state.store.begin().await?;
     if tx.confirm_subscription(&hash, now).await? != Some(id) {
+        // Lost a race with another click: end the transaction before reading (SQLite's one
+        // writer may be the one connection there is).
+        drop(tx);
         return invalid_confirmation(&state, &ctx, &token).await;
     }
     let event = ConsentEvent {

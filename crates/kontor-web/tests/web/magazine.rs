@@ -841,7 +841,7 @@ async fn search_finds_a_chinese_article_by_a_chinese_word() {
         assert!(!r.body.contains("数字化氢能与生命科学展会"));
         let r = app.get("/magazine/search?q=fue", None, "en").await;
         assert!(r.body.contains("Fuel cells"), "{}", r.body);
-        let r = app.get("/magazine/search?q=f", None, "en").await;
+        let r = app.get("/magazine/search?q=fu", None, "en").await;
         assert!(!r.body.contains("Fuel cells"), "{}", r.body);
         // No match says so (not "no articles yet"), and an empty search is the magazine.
         let r = app.get("/magazine/search?q=xyzzy", None, "en").await;
