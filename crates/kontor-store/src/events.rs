@@ -309,9 +309,10 @@ impl Store {
     }
 
     /// Names and addresses of an event's organisers.
-    pub async fn organisers(&self, event: Uuid) -> Result<Vec<(String, String)>> {
+    /// The organisers of an event: id, name and e-mail, by name.
+    pub async fn organisers(&self, event: Uuid) -> Result<Vec<(Uuid, String, String)>> {
         read!(self, |p| sqlx::query_as(
-            "SELECT u.name, u.email FROM event_organisers o JOIN users u ON u.id = o.user_id \
+            "SELECT u.id, u.name, u.email FROM event_organisers o JOIN users u ON u.id = o.user_id \
              WHERE o.event_id = $1 ORDER BY u.name"
         )
         .bind(event)
@@ -633,6 +634,30 @@ impl Tx {
         .bind(user)
         .execute(c)
         })?;
+        Ok(())
+    }
+
+    /// Takes `user` off the organisers of `event`, unless they are its last one: an event always
+    /// has someone to decide its registrations. `NotFound` when they were no organiser,
+    /// `Conflict` for the last one.
+    pub async fn remove_organiser(&mut self, event: Uuid, user: Uuid) -> Result<()> {
+        let (n,): (i64,) = write!(self, |c| {
+            sqlx::query_as("SELECT COUNT(*) FROM event_organisers WHERE event_id = $1")
+                .bind(event)
+                .fetch_one(c)
+        })?;
+        if n <= 1 {
+            return Err(StoreError::Conflict("the last organiser".into()));
+        }
+        let gone = exec!(self, |c| {
+            sqlx::query("DELETE FROM event_organisers WHERE event_id = $1 AND user_id = $2")
+                .bind(event)
+                .bind(user)
+                .execute(c)
+        })?;
+        if gone == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 

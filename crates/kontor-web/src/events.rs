@@ -44,6 +44,10 @@ pub fn routes() -> Router<AppState> {
             })
             .post(add_organiser),
         )
+        .route(
+            "/events/{slug}/organisers/{user}/remove",
+            post(remove_organiser),
+        )
         .route("/me/registrations", get(my_registrations))
 }
 
@@ -544,7 +548,7 @@ async fn participants_page(
         .organisers(event.id)
         .await?
         .into_iter()
-        .map(|(name, email)| serde_json::json!({ "name": name, "email": email }))
+        .map(|(id, name, email)| serde_json::json!({ "id": id, "name": name, "email": email }))
         .collect();
     Ok(render(
         state,
@@ -593,6 +597,31 @@ async fn add_organiser(
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, r).into_response())
         }
     }
+}
+
+/// An administrator takes a person off the organisers of the event (never its last one).
+async fn remove_organiser(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((slug, organiser)): Path<(String, Uuid)>,
+) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let event = load(&state, &slug).await?;
+    let mut tx = state.store.begin().await?;
+    match tx.remove_organiser(event.id, organiser).await {
+        Ok(()) => {}
+        Err(kontor_store::StoreError::Conflict(_)) => {
+            return Err(AppError::Rejected("error-last-organiser"));
+        }
+        // Removed a moment ago (a second click): nothing to do.
+        Err(kontor_store::StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/events/{slug}/participants#org-h")).into_response())
 }
 
 async fn decide(

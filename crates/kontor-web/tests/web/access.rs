@@ -309,7 +309,6 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
             .status,
         kontor_domain::RegistrationStatus::Approved
     );
-    let _ = organiser;
 
     // The organisers' address, opened (a reload after adding one), shows their list.
     let r = app
@@ -367,6 +366,34 @@ async fn participants_cannot_reach_organiser_pages_or_private_data() {
             .status,
         200
     );
+
+    // Administrators take organisers off again, never the last one.
+    let remove = |who: uuid::Uuid, cookie: String| {
+        let app = &app;
+        async move {
+            let path = format!("/events/h2-days/organisers/{who}/remove");
+            app.post_form(&path, Some(&cookie), "de", &[]).await
+        }
+    };
+    assert_eq!(
+        remove(bob, org_cookie.clone()).await.status,
+        403,
+        "not an administrator"
+    );
+    assert_eq!(remove(bob, admin.clone()).await.status, 303);
+    assert_eq!(
+        app.get("/events/h2-days/participants", Some(&bob_cookie), "en")
+            .await
+            .status,
+        403
+    );
+    let last = remove(organiser, admin.clone()).await;
+    assert_eq!(last.status, 409, "{}", last.body);
+    assert!(
+        last.body.contains("mindestens einen Organisator"),
+        "{}",
+        last.body
+    );
 }
 
 #[tokio::test]
@@ -392,6 +419,8 @@ async fn every_state_changing_route_rejects_cross_site_requests() {
         "/events/h2-days/withdraw",
         "/events/h2-days/edit",
         "/events/h2-days/organisers",
+        "/events/h2-days/organisers/00000000-0000-0000-0000-000000000000/remove",
+        "/events/h2-days/registrations/approve",
         "/opportunities",
         "/events/h2-days/registrations/00000000-0000-0000-0000-000000000000/decision",
         "/partnerships/new",
