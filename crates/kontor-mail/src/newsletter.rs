@@ -222,12 +222,20 @@ pub fn render_edition(
     }
 }
 
-/// Renders every edition of an issue as it would be sent today.
+/// The web copy of a sent issue's edition: where its "read online" link leads.
+pub fn archive_url(base_url: &str, id: Uuid, locale: Locale) -> String {
+    let base_url = base_url.trim_end_matches('/');
+    format!("{base_url}/newsletter/archive/{id}?lang={}", locale.key())
+}
+
+/// Renders every edition of an issue as it would be sent today, its "read online" link leading
+/// to `read_online(locale)` (the archive for the real send, [`archive_url`]).
 pub async fn render_issue(
     store: &Store,
     base_url: &str,
     id: Uuid,
     today: jiff::civil::Date,
+    read_online: impl Fn(Locale) -> String,
 ) -> Result<Vec<RenderedEdition>> {
     let base_url = base_url.trim_end_matches('/');
     let issue = store.newsletter_issue(id).await?;
@@ -237,9 +245,12 @@ pub async fn render_issue(
         let locale = Locale::from_key(&e.locale)
             .ok_or_else(|| StoreError::Corrupt(format!("edition locale {}", e.locale)))?;
         let sections = sections(store, base_url, issue.include_events, locale, today).await?;
-        let archive = format!("{base_url}/newsletter/archive/{}?lang={}", id, locale.key());
         out.push(render_edition(
-            locale, &e.subject, &e.intro, &sections, &archive,
+            locale,
+            &e.subject,
+            &e.intro,
+            &sections,
+            &read_online(locale),
         ));
     }
     Ok(out)
@@ -252,7 +263,8 @@ pub async fn start_issue(store: &Store, base_url: &str, id: Uuid, now: i64) -> R
         .map(|t| jiff::tz::TimeZone::UTC.to_datetime(t).date())
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // Read first, then write: SQLite has one writer.
-    let rendered = render_issue(store, base_url, id, today).await?;
+    let archive = |locale| archive_url(base_url, id, locale);
+    let rendered = render_issue(store, base_url, id, today, archive).await?;
     let mut tx = store.begin().await?;
     let n = tx.start_sending(id, &rendered, now).await?;
     tx.commit().await?;

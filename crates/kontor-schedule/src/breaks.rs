@@ -65,7 +65,8 @@ impl Best {
     }
 }
 
-/// The walk's weight of one change to the previous schedule.
+/// The walk's weight of one change to the previous schedule (a guide only, like `w_idle`): it
+/// keeps the walk near what was published. Without a previous schedule there are no changes.
 const W_CHANGE: f64 = 0.1;
 
 pub(crate) struct Breaks<'a> {
@@ -77,9 +78,6 @@ pub(crate) struct Breaks<'a> {
     /// Idle slots inside the participants' days (guides the search only).
     idle: u32,
     w_idle: f64,
-    /// Weight of a change to the previous schedule in the walk (a guide only, like `w_idle`):
-    /// it keeps the walk near what was published.
-    w_change: f64,
     prefs: u32,
     changes: u32,
     eps_pref: f64,
@@ -124,11 +122,6 @@ impl<'a> Breaks<'a> {
             total: 0,
             idle: 0,
             w_idle: 0.0,
-            w_change: if p.reqs.iter().any(|r| r.prev != NONE) {
-                W_CHANGE
-            } else {
-                0.0
-            },
             prefs: 0,
             changes: 0,
             eps_pref,
@@ -198,7 +191,7 @@ impl<'a> Breaks<'a> {
     fn search_cost(&self) -> f64 {
         self.cost_with(FAIR_WALK)
             + self.w_idle * f64::from(self.idle)
-            + self.w_change * f64::from(self.changes)
+            + W_CHANGE * f64::from(self.changes)
     }
 
     /// The true cost, by which the best schedule is chosen.
@@ -460,7 +453,7 @@ impl<'a> Breaks<'a> {
         FAIR_WALK * d_excess + d_total as f64 - self.eps_pref * d_prefs as f64
             + self.eps_change * d_changes as f64
             + self.w_idle * d_idle as f64
-            + self.w_change * d_changes as f64
+            + W_CHANGE * d_changes as f64
     }
 
     /// Precedences of the meetings of `moves` hold once they are in their new

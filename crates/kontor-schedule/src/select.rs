@@ -348,20 +348,22 @@ impl<'a> Select<'a> {
         {
             return None;
         }
+        // The meetings of `b`'s members in slot `s` (once each: a group shares one).
+        let in_way = |st: &State, s: usize| {
+            let mut found: Vec<usize> = Vec::new();
+            for x in req.members.iter().filter_map(|&m| st.at(m, s)) {
+                if !found.contains(&x) {
+                    found.push(x);
+                }
+            }
+            found
+        };
         let mut best: Option<(u64, usize)> = None;
-        let mut blockers: Vec<usize> = Vec::new();
         for s in bits(req.domain) {
             if !self.st.prec_ok(p, b, s) {
                 continue;
             }
-            blockers.clear();
-            for &m in &req.members {
-                if let Some(x) = self.st.at(m, s)
-                    && !blockers.contains(&x)
-                {
-                    blockers.push(x);
-                }
-            }
+            let blockers = in_way(&self.st, s);
             if blockers.iter().any(|&x| {
                 p.reqs[x].mandatory || self.protect[x] > self.iterations || placed.contains(&x)
             }) {
@@ -377,11 +379,7 @@ impl<'a> Select<'a> {
             }
         }
         let (_, s) = best?;
-        let out: Vec<usize> = self.st.in_slot[s]
-            .iter()
-            .map(|&x| x as usize)
-            .filter(|&x| p.reqs[x].members.iter().any(|m| req.members.contains(m)))
-            .collect();
+        let out = in_way(&self.st, s);
         for &x in &out {
             self.take(x);
         }

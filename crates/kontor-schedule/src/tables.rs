@@ -2,8 +2,8 @@
 //! where there is one, otherwise the table of the previous schedule if the
 //! meeting kept its slot (a published table stays), otherwise the table the
 //! participant had last (fewest table changes), otherwise the lowest free
-//! table not pinned by anyone; then meetings trade tables within their slot
-//! while that lowers the table changes.
+//! table not pinned by anyone; then a walk moves meetings between tables of
+//! their slot without ever raising the table changes.
 
 use std::collections::HashMap;
 

@@ -356,13 +356,12 @@ async fn preview(
 ) -> Result<Response, AppError> {
     crate::magazine::require_editor(&state, &ctx).await?;
     let locale = Locale::from_key(&lang).ok_or(AppError::NotFound)?;
-    let rendered = kontor_mail::newsletter::render_issue(
-        &state.store,
-        &state.config.base_url,
-        id,
-        berlin().today(),
-    )
-    .await?;
+    let base = &state.config.base_url;
+    let rendered =
+        kontor_mail::newsletter::render_issue(&state.store, base, id, berlin().today(), |l| {
+            kontor_mail::newsletter::archive_url(base, id, l)
+        })
+        .await?;
     let edition = rendered
         .into_iter()
         .find(|r| r.locale == locale)
@@ -403,33 +402,23 @@ async fn test_send(
             return show_issue(&state, &ctx, id, Notice::default(), refused).await;
         }
     };
-    let rendered = kontor_mail::newsletter::render_issue(
-        &state.store,
-        &state.config.base_url,
-        id,
-        berlin().today(),
-    )
-    .await?;
+    // Not sent yet, the issue has no archive page: "read online" leads to the preview.
+    let base = &state.config.base_url;
+    let preview = |l: Locale| format!("{base}/admin/newsletter/{id}/preview/{}", l.key());
+    let rendered =
+        kontor_mail::newsletter::render_issue(&state.store, base, id, berlin().today(), preview)
+            .await?;
     let dummy = format!("{}/newsletter/unsubscribe/test", state.config.base_url);
     let now = now_micros();
     let mut tx = state.store.begin().await?;
     for r in &rendered {
-        // Not sent yet, the issue has no archive page: "read online" leads to the preview.
-        let base = &state.config.base_url;
-        let lang = r.locale.key();
-        let archive = format!("{base}/newsletter/archive/{id}?lang={lang}");
-        let preview = format!("{base}/admin/newsletter/{id}/preview/{lang}");
-        let body = |b: &str| {
-            b.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy)
-                .replace(&archive, &preview)
-        };
         let mail = NewMail {
             to: email.as_str().to_string(),
             locale: r.locale,
             kind: "newsletter-test",
             subject: format!("[Test] {}", r.subject),
-            text: body(&r.text),
-            html: body(&r.html),
+            text: r.text.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy),
+            html: r.html.replace(UNSUBSCRIBE_PLACEHOLDER, &dummy),
         };
         tx.enqueue_mail(&mail, now).await?;
     }
@@ -558,8 +547,8 @@ async fn archived_issue(
     let base = &state.config.base_url;
     let locale = Locale::from_key(&edition.locale).unwrap_or(Locale::En);
     let itself = format!(
-        "href=\"{base}/newsletter/archive/{id}?lang={}\"",
-        locale.key()
+        "href=\"{}\"",
+        kontor_mail::newsletter::archive_url(base, id, locale)
     );
     let archive = format!("href=\"{base}/newsletter/archive\"");
     let (read_online, archive_title) = (

@@ -166,7 +166,7 @@ async fn build_instance(
         });
         present.insert(user);
     }
-    let mode_of = |a: &Uuid, b: &Uuid| {
+    let mode_for = |a: &Uuid, b: &Uuid| {
         if event.format == EventFormat::Online || online_only.contains(a) || online_only.contains(b)
         {
             Mode::Online
@@ -207,7 +207,7 @@ async fn build_instance(
             sessions: vec![],
             fixed_slot,
             after: vec![],
-            mode: mode_of(&r.from_user, &r.to_user),
+            mode: mode_for(&r.from_user, &r.to_user),
             mandatory: kept,
         });
         if let Some(m) = live
@@ -250,36 +250,28 @@ async fn run(
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or(AppError::field(
-                field,
-                kontor_domain::Invalid {
-                    key: "invalid-whole-number",
-                    max: Some(max as usize),
-                },
-            )),
+            .ok_or(kontor_domain::Invalid {
+                key: "invalid-whole-number",
+                max: Some(max as usize),
+            }),
     };
-    let (seconds, tables) = match (number("seconds", 5, 120), number("tables", 50, 10_000)) {
-        (Ok(s), Ok(t)) => (u64::from(s), t),
+    let mut errors = crate::form::Errors::default();
+    let tables = errors.take("tables", number("tables", 50, 10_000));
+    let seconds = errors.take("seconds", number("seconds", 5, 120));
+    let (Some(tables), Some(seconds)) = (tables, seconds) else {
         // The form again, with the message at its field (a dead-end error page is no help).
-        (s, t) => {
-            let mut errors = vec![];
-            for r in [t, s] {
-                if let Err(AppError::Validation(e)) = r {
-                    errors.extend(e);
-                }
-            }
-            let form = serde_json::json!({
-                "values": {
-                    "tables": form.get("tables"),
-                    "seconds": form.get("seconds"),
-                    "keep": form.get("keep"),
-                },
-                "errors": crate::page::field_errors(ctx.locale, &errors),
-            });
-            let page = schedule_page(&state, &ctx, &event, None, form).await?;
-            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
+        let form = serde_json::json!({
+            "values": {
+                "tables": form.get("tables"),
+                "seconds": form.get("seconds"),
+                "keep": form.get("keep"),
+            },
+            "errors": crate::page::field_errors(ctx.locale, &errors.0),
+        });
+        let page = schedule_page(&state, &ctx, &event, None, form).await?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
+    let seconds = u64::from(seconds);
     let seen = meeting_versions(&state, event.id).await?;
     let keep = !form.get("keep").is_empty();
     let (instance, slots) = build_instance(&state, &event, tables, keep).await?;
